@@ -1,0 +1,127 @@
+"""Canonical bytes: the one encoding that is signed, hashed and sent.
+
+UTF-8 JSON with keys sorted by code point, no insignificant spaces, and integers as the only
+numbers. Floats (and so NaN and infinities), non-string keys, lone surrogates, integers past
+the range every JSON reader holds exactly, and values JSON has no word for are refused before
+anything is written, so two machines can never disagree on the bytes of one value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Integers beyond ±(2**53 - 1) lose precision in JavaScript and in many JSON readers.
+MAX_SAFE_INTEGER = 2**53 - 1
+# Deeply nested values are a denial-of-service shape, never a real record.
+MAX_DEPTH = 32
+# Refuse to parse anything larger than this in one go (a batch is parsed record by record).
+MAX_DOCUMENT_BYTES = 1 << 20
+
+
+class CanonicalError(ValueError):
+    """A value that has no canonical encoding, or bytes that are not canonical."""
+
+    def __init__(self, message: str, path: str = "$") -> None:
+        super().__init__(f"{message} (at {path})")
+        self.reason = message
+        self.path = path
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalError("text holds a lone surrogate, which UTF-8 cannot encode", path) from exc
+
+
+def check(value: Any, path: str = "$", depth: int = 0) -> None:
+    """Raise CanonicalError unless `value` has a canonical encoding."""
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"nested deeper than {MAX_DEPTH} levels", path)
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalError(f"integer {value} is outside ±(2**53 - 1)", path)
+        return
+    if isinstance(value, float):
+        raise CanonicalError(f"floats are not allowed ({value!r}); use integer yen or units", path)
+    if isinstance(value, str):
+        _check_text(value, path)
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            check(item, f"{path}[{index}]", depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"object key {key!r} is not a string", path)
+            _check_text(key, path)
+            check(item, f"{path}.{key}", depth + 1)
+        return
+    raise CanonicalError(f"{type(value).__name__} has no JSON form", path)
+
+
+def dumps(value: Any) -> bytes:
+    """The canonical bytes of `value` (after `check`)."""
+    check(value)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def _refuse_float(text: str) -> Any:
+    raise CanonicalError(f"number {text} is not an integer")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise CanonicalError(f"{text} is not JSON")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise CanonicalError(f"duplicate key {key!r}")
+            seen.add(key)
+    return obj
+
+
+def parse(data: bytes | str) -> Any:
+    """Parse JSON strictly: integers only, no duplicate keys, valid UTF-8, values `check` allows.
+
+    This accepts any spacing and key order; `loads` further insists on the canonical form.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogatepass")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise CanonicalError(f"document is larger than {MAX_DOCUMENT_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CanonicalError("bytes are not valid UTF-8") from exc
+    try:
+        value = json.loads(
+            text,
+            parse_float=_refuse_float,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_object_without_duplicates,
+        )
+    except RecursionError as exc:
+        raise CanonicalError("nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise CanonicalError(f"not JSON: {exc.msg} at character {exc.pos}") from exc
+    check(value)
+    return value
+
+
+def loads(data: bytes) -> Any:
+    """Parse canonical bytes; bytes that are valid JSON but not canonical are refused."""
+    value = parse(data)
+    if dumps(value) != data:
+        raise CanonicalError("JSON is not in canonical form (key order, spacing or escapes)")
+    return value
