@@ -64,12 +64,45 @@ def check(value: Any, path: str = "$", depth: int = 0) -> None:
     raise CanonicalError(f"{type(value).__name__} has no JSON form", path)
 
 
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """Fast test that `value` is made of exactly the allowed types (no error paths built).
+
+    Lone surrogates are not looked for here: UTF-8 encoding of the output refuses them.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _plain(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        for item in value:
+            if not _plain(item, depth + 1):
+                return False
+        return True
+    return False
+
+
 def dumps(value: Any) -> bytes:
-    """The canonical bytes of `value` (after `check`)."""
-    check(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    """The canonical bytes of `value`; CanonicalError (naming where) if it has none."""
+    if not _plain(value, 0):
+        check(value)  # raises with the path of the first bad part, or allows subclasses
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        check(value)  # names the lone surrogate
+        raise
 
 
 def _refuse_float(text: str) -> Any:

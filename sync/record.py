@@ -115,6 +115,8 @@ def build(
     prev_totals: dict[str, Any],
 ) -> dict[str, Any]:
     """An unsigned record, checked against the contract."""
+    if rtype not in RECORD_TYPES:
+        raise RecordError(f"unknown record type {rtype!r}", seq)
     record = {
         "v": RECORD_VERSION,
         "terminal_id": terminal_id,
@@ -131,10 +133,21 @@ def build(
     return record
 
 
-def sign(record: dict[str, Any], private_key: Ed25519PrivateKey) -> tuple[dict[str, Any], bytes]:
-    """Sign an unsigned record; returns the signed record and its canonical bytes."""
+def sign(
+    record: dict[str, Any],
+    private_key: Ed25519PrivateKey,
+    verify_with: Ed25519PublicKey | None = None,
+) -> tuple[dict[str, Any], bytes]:
+    """Sign an unsigned record; returns the signed record and its canonical bytes.
+
+    With `verify_with`, the new signature is checked over the very bytes that were signed
+    before anything is returned, so a fault in signing never reaches the journal.
+    """
+    message = signed_bytes(record)
     signed = dict(record)
-    signed["sig"] = keys.sign(private_key, keys.CONTEXT_RECORD, signed_bytes(record))
+    signed["sig"] = keys.sign(private_key, keys.CONTEXT_RECORD, message)
+    if verify_with is not None:
+        keys.verify(verify_with, keys.CONTEXT_RECORD, message, signed["sig"])
     data = canonical.dumps(signed)
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError(f"record is {len(data)} bytes, over {MAX_RECORD_BYTES}", record["seq"])
@@ -168,7 +181,7 @@ def check_shape(record: Any) -> None:
     missing, extra = FIELDS - record.keys(), record.keys() - FIELDS
     _require(not missing, f"missing fields: {', '.join(sorted(missing))}", seq)
     _require(not extra, f"unknown fields: {', '.join(sorted(extra))}", seq)
-    _require(record["v"] == RECORD_VERSION, f"version {record['v']!r} is not {RECORD_VERSION}", seq)
+    _require(type(record["v"]) is int and record["v"] == RECORD_VERSION, f"version {record['v']!r} is not {RECORD_VERSION}", seq)
     _require(
         isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1, "seq is not >= 1", None
     )

@@ -1,0 +1,47 @@
+"""Expected failures of the terminal, as exception classes with stable codes.
+
+`code` is what the UI and logs key translations on; the message is the English text.
+Bugs are assertions, not these.
+"""
+
+from __future__ import annotations
+
+
+class TerminalError(Exception):
+    """Base of every expected terminal failure."""
+
+    code = "terminal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class KeyFileError(TerminalError):
+    """The terminal's key file is missing, unsafe or unreadable."""
+
+    code = "key_file"
+
+
+class PassphraseError(TerminalError):
+    """The key file is encrypted and the passphrase is missing or wrong."""
+
+    code = "passphrase"
+
+
+class JournalError(TerminalError):
+    """The journal cannot be opened or written."""
+
+    code = "journal"
+
+
+class JournalBroken(JournalError):
+    """Verification found the first record that does not hold."""
+
+    code = "journal_broken"
+
+    def __init__(self, seq: int, reason: str, code: str = "journal_broken") -> None:
+        super().__init__(f"seq {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+        self.code = code

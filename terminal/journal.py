@@ -1,0 +1,400 @@
+"""The terminal's append-only journal in SQLite (DESIGN §4).
+
+One file, `journal.db`, in WAL mode with `synchronous=FULL`, so a commit is on disk before
+the cashier sees the result. A record and its outbox row go in one transaction; a crash at
+any moment leaves either no record or a whole one. Rows are never updated or deleted
+(triggers refuse it; `verify` catches whoever drops the triggers). The ledger's signed heads
+are kept, so a tail cut below one is provable.
+
+Commit order for every record: build -> sign -> verify own signature -> insert record and
+outbox row -> commit (fsync) -> return.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from sync import canonical, ids, keys, record
+from terminal.errors import JournalError
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "journal.db"
+# How long a writer waits for another process's write lock before giving up.
+BUSY_TIMEOUT_MS = 5_000
+# Outbox rows handed to the sync client per call.
+PENDING_BATCH_MAX = 2_000
+
+# Explicit, ordered migrations; each runs once, in its own transaction, and is recorded.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "journal, outbox, ledger heads",
+        """
+        CREATE TABLE terminal (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            terminal_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE records (
+            seq INTEGER PRIMARY KEY,
+            tx_id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            at TEXT NOT NULL,
+            amount INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            record TEXT NOT NULL
+        );
+        CREATE TABLE outbox (
+            seq INTEGER PRIMARY KEY REFERENCES records (seq),
+            queued_at TEXT NOT NULL
+        );
+        CREATE TABLE ledger_keys (
+            key_id TEXT PRIMARY KEY,
+            public_key TEXT NOT NULL,
+            added_at TEXT NOT NULL
+        );
+        CREATE TABLE heads (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            head TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        CREATE TRIGGER records_append_only_update BEFORE UPDATE ON records
+        BEGIN SELECT RAISE(ABORT, 'journal records are append-only'); END;
+        CREATE TRIGGER records_append_only_delete BEFORE DELETE ON records
+        BEGIN SELECT RAISE(ABORT, 'journal records are append-only'); END;
+        """,
+    ),
+]
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def local_now() -> datetime:
+    """The terminal clock: local time with its UTC offset."""
+    return datetime.now().astimezone()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (we issue BEGIN/COMMIT) with WAL and full sync."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply the migrations this file has not had yet."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    done = {row["version"] for row in db.query("SELECT version FROM schema_migrations")}
+    for version, name, sql in MIGRATIONS:
+        if version in done:
+            continue
+        log.info("journal: applying migration %d (%s)", version, name)
+        db.conn.executescript(
+            "BEGIN IMMEDIATE;\n"
+            + sql
+            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}', '{_utc_now()}');"
+            + "\nCOMMIT;"
+        )
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What a committed record left behind."""
+
+    seq: int
+    tx_id: str
+    hash: str
+    record: dict[str, Any]
+    data: bytes
+
+
+@dataclass
+class _Tail:
+    seq: int
+    hash: str
+    totals: dict[str, Any]
+
+
+class Journal:
+    """One terminal's journal. Writes come from one thread (the journal worker)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        conn: sqlite3.Connection,
+        private_key: Ed25519PrivateKey | None,
+        clock: Callable[[], datetime] = local_now,
+    ) -> None:
+        self.data_dir = data_dir
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._private_key = private_key
+        self._public_key: Ed25519PublicKey | None = (
+            private_key.public_key() if private_key else None
+        )
+        self._key_id = keys.key_id(self._public_key) if self._public_key else ""
+        self._clock = clock
+        self._ids = ids.IdGenerator()
+        row = conn.execute("SELECT terminal_id FROM terminal").fetchone()
+        if row is None:
+            raise JournalError(f"{data_dir / DB_FILE} has no terminal; it was never set up")
+        self.terminal_id: str = row[0]
+        self._tail: _Tail | None = None  # read on first need, so verify can open a bad tail
+
+    # --- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        data_dir: Path,
+        terminal_id: str,
+        private_key: Ed25519PrivateKey,
+        clock: Callable[[], datetime] = local_now,
+        start_body: dict[str, Any] | None = None,
+    ) -> Journal:
+        """Make a new journal and write its `start` record, which names the terminal's key."""
+        if not record.TERMINAL_ID_RE.match(terminal_id):
+            raise JournalError(f"{terminal_id!r} is not a valid terminal id")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / DB_FILE
+        if path.exists():
+            raise JournalError(f"a journal already exists at {path}")
+        # Build the whole new journal under a temporary name and rename it into place, so a
+        # crash during set-up never leaves a journal without its start record.
+        tmp = data_dir / (DB_FILE + ".new")
+        for leftover in data_dir.glob(DB_FILE + ".new*"):
+            leftover.unlink()
+        conn = connect(tmp)
+        migrate(sqlite_utils.Database(conn))
+        conn.execute(
+            "INSERT INTO terminal (id, terminal_id, created_at) VALUES (1, ?, ?)",
+            (terminal_id, _utc_now()),
+        )
+        body = dict(start_body or {})
+        body["public_key"] = keys.public_key_hex(private_key.public_key())
+        cls(data_dir, conn, private_key, clock).append("start", body)
+        conn.close()  # the last close checkpoints the WAL into the main file
+        tmp.rename(path)
+        _fsync_dir(data_dir)
+        return cls.open(data_dir, private_key, clock)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        private_key: Ed25519PrivateKey | None = None,
+        clock: Callable[[], datetime] = local_now,
+    ) -> Journal:
+        """Open an existing journal; without a key it can be read and verified, not written."""
+        path = data_dir / DB_FILE
+        if not path.exists():
+            raise JournalError(f"no journal at {path}")
+        try:
+            conn = connect(path)
+            db = sqlite_utils.Database(conn)
+            if "schema_migrations" not in db.table_names():
+                conn.close()
+                raise JournalError(f"{path} is not a Machi POS journal")
+            newest = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+            if newest is not None and newest > MIGRATIONS[-1][0]:
+                conn.close()
+                raise JournalError(f"{path} was written by a newer version of Machi POS")
+            migrate(db)
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{path} is not a readable journal: {exc}") from exc
+        return cls(data_dir, conn, private_key, clock)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- writing --------------------------------------------------------------------------
+
+    def _read_tail(self) -> _Tail:
+        row = self.conn.execute(
+            "SELECT seq, hash, record FROM records ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return _Tail(0, record.genesis_prev(self.terminal_id), {})
+        try:
+            totals = record.parse(row[2].encode("utf-8"))["totals"]
+        except record.RecordError as exc:
+            raise JournalError(
+                f"the last record (seq {row[0]}) is unreadable; run `journal verify`: {exc}"
+            ) from exc
+        return _Tail(row[0], row[1], totals)
+
+    def _current_tail(self) -> _Tail:
+        """The tail inside a write transaction; reloaded if another process appended."""
+        row = self.conn.execute("SELECT seq FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        if self._tail is None or (row[0] if row else 0) != self._tail.seq:
+            self._tail = self._read_tail()
+        return self._tail
+
+    def append(self, rtype: str, body: dict[str, Any], tx_id: str | None = None) -> Appended:
+        """Sign and durably commit one record; returns once it is on disk."""
+        if self._private_key is None or self._public_key is None:
+            raise JournalError("the journal was opened without the terminal key; it is read-only")
+        tx_id = tx_id or self._ids.new()
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            tail = self._current_tail()
+            if (rtype == "start") != (tail.seq == 0):
+                raise JournalError("the start record comes first, and only first")
+            unsigned = record.build(
+                terminal_id=self.terminal_id,
+                seq=tail.seq + 1,
+                tx_id=tx_id,
+                key_id=self._key_id,
+                prev=tail.hash,
+                at=self._clock(),
+                rtype=rtype,
+                body=body,
+                prev_totals=tail.totals,
+            )
+            # Our own signature is verified before it is final: a fault must never reach disk.
+            signed, data = record.sign(unsigned, self._private_key, verify_with=self._public_key)
+            digest = record.record_hash(data)
+            self.conn.execute(
+                "INSERT INTO records (seq, tx_id, type, at, amount, hash, record) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    signed["seq"],
+                    tx_id,
+                    rtype,
+                    signed["at"],
+                    record.record_amount(signed),
+                    digest,
+                    data.decode("utf-8"),
+                ),
+            )
+            self.conn.execute(
+                "INSERT INTO outbox (seq, queued_at) VALUES (?, ?)", (signed["seq"], signed["at"])
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self._tail = _Tail(signed["seq"], digest, signed["totals"])
+        log.debug("journal: committed seq %d (%s)", signed["seq"], rtype)
+        return Appended(signed["seq"], tx_id, digest, signed, data)
+
+    # --- reading --------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        return self._current_tail().seq
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        return self._current_tail().totals
+
+    def rows(self, from_seq: int = 1) -> Iterator[sqlite3.Row | tuple]:
+        """(seq, tx_id, type, at, amount, hash, record text) in seq order, as stored."""
+        return self.conn.execute(
+            "SELECT seq, tx_id, type, at, amount, hash, record FROM records "
+            "WHERE seq >= ? ORDER BY seq",
+            (from_seq,),
+        )
+
+    def pending(self, limit: int = PENDING_BATCH_MAX) -> list[tuple[int, bytes]]:
+        """Records not yet acknowledged by the ledger, oldest first: (seq, canonical bytes)."""
+        cur = self.conn.execute(
+            "SELECT r.seq, r.record FROM outbox o JOIN records r ON r.seq = o.seq "
+            "ORDER BY o.seq LIMIT ?",
+            (limit,),
+        )
+        return [(seq, text.encode("utf-8")) for seq, text in cur]
+
+    def pending_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    # --- ledger heads ---------------------------------------------------------------------
+
+    def add_ledger_key(self, public_key_hex: str) -> str:
+        """Trust a ledger signing key (from enrollment or a snapshot); returns its key id."""
+        kid = keys.key_id(keys.load_public_key_hex(public_key_hex))
+        self.conn.execute(
+            "INSERT OR IGNORE INTO ledger_keys (key_id, public_key, added_at) VALUES (?, ?, ?)",
+            (kid, public_key_hex, _utc_now()),
+        )
+        return kid
+
+    def ledger_keys(self) -> dict[str, Ed25519PublicKey]:
+        return {
+            kid: keys.load_public_key_hex(pub)
+            for kid, pub in self.conn.execute("SELECT key_id, public_key FROM ledger_keys")
+        }
+
+    def keep_head(self, head: dict[str, Any]) -> None:
+        """Keep a signed head from the ledger and drop the outbox rows it acknowledges.
+
+        The head must be signed by a trusted ledger key, name this terminal, and match the
+        hash of our own record at its seq; anything else is refused and nothing changes.
+        """
+        try:
+            record.verify_head(head, self.ledger_keys())
+        except record.RecordError as exc:
+            raise JournalError(f"ledger head refused: {exc}") from exc
+        if head["terminal_id"] != self.terminal_id:
+            raise JournalError("ledger head refused: it names another terminal")
+        row = self.conn.execute("SELECT hash FROM records WHERE seq = ?", (head["seq"],)).fetchone()
+        if row is None or row[0] != head["hash"]:
+            raise JournalError(
+                f"ledger head refused: our record at seq {head['seq']} differs or is missing"
+            )
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO heads (seq, hash, head, received_at) VALUES (?, ?, ?, ?)",
+                (head["seq"], head["hash"], canonical.dumps(head).decode("utf-8"), _utc_now()),
+            )
+            self.conn.execute("DELETE FROM outbox WHERE seq <= ?", (head["seq"],))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    def heads(self) -> dict[int, dict[str, Any]]:
+        """Kept ledger heads by seq; a row that no longer parses is an error naming its seq."""
+        out = {}
+        for seq, text in self.conn.execute("SELECT seq, head FROM heads ORDER BY seq"):
+            try:
+                out[seq] = canonical.loads(text.encode("utf-8"))
+            except canonical.CanonicalError as exc:
+                raise JournalError(f"kept ledger head at seq {seq} is unreadable: {exc}") from exc
+        return out
