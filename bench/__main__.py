@@ -1,0 +1,26 @@
+"""`python -m bench NAME [options]`: run one benchmark; `python -m bench` lists them."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, what it measures)
+BENCHMARKS = {
+    "journal": ("bench.journal", "sale commit (sign, verify, insert, fsync) vs a bare fsync'd insert"),
+    "decode": ("bench.decode", "QR decode of 1280x720 frames: zxing-cpp vs pyzbar"),
+}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHMARKS:
+        print("usage: python -m bench NAME [--json FILE] [options]\n\nbenchmarks:")
+        for name, (_, about) in BENCHMARKS.items():
+            print(f"  {name:10} {about}")
+        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+    module = importlib.import_module(BENCHMARKS[argv[0]][0])
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
