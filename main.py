@@ -10,17 +10,36 @@ a missing one is one clear message instead of a crash.
 from __future__ import annotations
 
 import argparse
-import ctypes.util
+import importlib.util
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from terminal import paths
 
 EXIT_NO_SCREEN = 3
-# Qt's X11 platform plugin refuses to load without these (Debian package names).
-X11_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xkbcommon-x11": "libxkbcommon-x11-0",
-                 "EGL": "libegl1", "fontconfig": "libfontconfig1"}
+LDD_TIMEOUT_S = 10
+# Qt's X11 plugin and the libraries it loads; a missing one aborts Qt, so look first.
+QT_X11_BINARIES = ("plugins/platforms/libqxcb.so", "lib/libQt6XcbQpa.so.6")
+
+
+def missing_qt_libraries() -> list[str]:
+    """Shared libraries Qt's X11 plugin needs that this machine lacks (asked of ldd)."""
+    spec = importlib.util.find_spec("PySide6")
+    if spec is None or not spec.submodule_search_locations or not shutil.which("ldd"):
+        return []
+    qt_dir = Path(list(spec.submodule_search_locations)[0]) / "Qt"
+    binaries = [str(qt_dir / b) for b in QT_X11_BINARIES if (qt_dir / b).exists()]
+    if not binaries:
+        return []
+    try:
+        out = subprocess.run(["ldd", *binaries], capture_output=True, text=True,
+                             timeout=LDD_TIMEOUT_S).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({line.split()[0] for line in out.splitlines() if "not found" in line})
 
 
 def screen_problem() -> str | None:
@@ -32,10 +51,11 @@ def screen_problem() -> str | None:
         return ("no screen found (DISPLAY and WAYLAND_DISPLAY are unset). Start it from a "
                 "desktop session, or on a headless machine: xvfb-run ./run.sh --demo")
     if not os.environ.get("WAYLAND_DISPLAY"):
-        missing = [pkg for lib, pkg in X11_LIBRARIES.items() if not ctypes.util.find_library(lib)]
+        missing = missing_qt_libraries()
         if missing:
-            return ("Qt needs these system packages to open a window: "
-                    f"{' '.join(missing)} (sudo apt-get install {' '.join(missing)})")
+            return ("Qt cannot open an X11 window without these libraries: "
+                    f"{' '.join(missing)}. Run ./run.sh as root or with sudo to install them "
+                    "(see scripts/setup.sh for the package list).")
     return None
 
 

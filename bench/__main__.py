@@ -7,7 +7,7 @@ import sys
 
 # name -> (module, what it measures)
 BENCHMARKS = {
-    "journal": ("bench.journal", "sale commit (sign, verify, insert, fsync) vs a bare fsync'd insert"),
+    "journal": ("bench.journal", "sale commit (sign, verify, insert, fsync) vs bare commit"),
     "decode": ("bench.decode", "QR decode of 1280x720 frames: zxing-cpp vs pyzbar"),
 }
 

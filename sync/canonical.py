@@ -32,7 +32,7 @@ def _check_text(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise CanonicalError("text holds a lone surrogate, which UTF-8 cannot encode", path) from exc
+        raise CanonicalError("text holds a lone surrogate (not UTF-8)", path) from exc
 
 
 def check(value: Any, path: str = "$", depth: int = 0) -> None:

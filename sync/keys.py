@@ -61,7 +61,9 @@ def sign(private_key: Ed25519PrivateKey, context: bytes, message: bytes) -> str:
     return private_key.sign(context + message).hex()
 
 
-def verify(public_key: Ed25519PublicKey, context: bytes, message: bytes, signature_hex: str) -> None:
+def verify(
+    public_key: Ed25519PublicKey, context: bytes, message: bytes, signature_hex: str
+) -> None:
     """Raise SignatureError unless `signature_hex` signs context + message under `public_key`."""
     try:
         signature = bytes.fromhex(signature_hex)

@@ -181,7 +181,8 @@ def check_shape(record: Any) -> None:
     missing, extra = FIELDS - record.keys(), record.keys() - FIELDS
     _require(not missing, f"missing fields: {', '.join(sorted(missing))}", seq)
     _require(not extra, f"unknown fields: {', '.join(sorted(extra))}", seq)
-    _require(type(record["v"]) is int and record["v"] == RECORD_VERSION, f"version {record['v']!r} is not {RECORD_VERSION}", seq)
+    version = record["v"]
+    _require(type(version) is int and version == RECORD_VERSION, f"bad version {version!r}", seq)
     _require(
         isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1, "seq is not >= 1", None
     )
@@ -268,9 +269,8 @@ class Chain:
         self.seq = seq
         self.hash = record_hash(data)
         self.totals = record["totals"]
-        self.public_key_hex = (
-            record["body"]["public_key"] if record["type"] in ("start", "key_rotate") else public_hex
-        )
+        names_key = record["type"] in ("start", "key_rotate")
+        self.public_key_hex = record["body"]["public_key"] if names_key else public_hex
         return record
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QThread, Signal, Slot
+from PySide6.QtCore import Qt, QThread, Signal, Slot
 from PySide6.QtGui import QFont, QIntValidator
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -30,6 +30,7 @@ MAX_AMOUNT_YEN = 9_999_999
 AMOUNT_POINT_SIZE = 36
 BODY_POINT_SIZE = 15
 WORKER_STOP_MS = 5_000
+AMOUNT_COLUMN = 3
 
 
 def yen(amount: int) -> str:
@@ -158,7 +159,10 @@ class TrainingWindow(QMainWindow):
         self.table.insertRow(0)
         values = [str(seq), at[:19].replace("T", " "), rtype, yen(amount), digest[:16]]
         for column, value in enumerate(values):
-            self.table.setItem(0, column, QTableWidgetItem(value))
+            item = QTableWidgetItem(value)
+            if column == AMOUNT_COLUMN:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.table.setItem(0, column, item)
         while self.table.rowCount() > RECENT_ROWS:
             self.table.removeRow(self.table.rowCount() - 1)
 

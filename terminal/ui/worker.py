@@ -38,7 +38,8 @@ class JournalWorker(QObject):
                 self._journal = open_demo_journal(self._data_dir)
             else:
                 self._journal = Journal.open(self._data_dir)
-            rows = [tuple(r) for r in self._journal.rows(max(1, self._journal.last_seq - RECENT_ROWS + 1))]
+            first = max(1, self._journal.last_seq - RECENT_ROWS + 1)
+            rows = [tuple(r) for r in self._journal.rows(first)]
             self.opened.emit(self._journal.terminal_id, rows)
         except TerminalError as exc:
             self.failed.emit(exc.message)

@@ -52,7 +52,9 @@ def test_golden_chain_verifies_and_links():
 
 
 def test_building_the_vector_records_from_scratch_gives_the_same_bytes():
-    gen = ids.IdGenerator(clock_ms=lambda: 1795000000000, random_bytes=lambda n: bytes(range(1, n + 1)))
+    gen = ids.IdGenerator(
+        clock_ms=lambda: 1795000000000, random_bytes=lambda n: bytes(range(1, n + 1))
+    )
     prev, totals = VECTORS["genesis_prev"], {}
     for vec in VECTORS["records"]:
         u = vec["unsigned"]
