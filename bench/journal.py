@@ -10,7 +10,6 @@ Target (DESIGN §9): p99 of the full commit <= 3 x p99 of the bare commit.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
