@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from sync import canonical, ids, keys
 
 RECORD_VERSION = 1
@@ -135,8 +133,8 @@ def build(
 
 def sign(
     record: dict[str, Any],
-    private_key: Ed25519PrivateKey,
-    verify_with: Ed25519PublicKey | None = None,
+    private_key: keys.PrivateKey,
+    verify_with: keys.PublicKey | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """Sign an unsigned record; returns the signed record and its canonical bytes.
 
@@ -232,6 +230,7 @@ class Chain:
     hash: str = ""
     totals: dict[str, Any] = field(default_factory=dict)
     public_key_hex: str = ""
+    _key_cache: keys.PublicKey | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.hash:
@@ -253,13 +252,12 @@ class Chain:
         if seq == 1:
             if record["type"] != "start":
                 raise RecordError("the first record is not a start record", seq)
-            public_hex = record["body"]["public_key"]
+            public_key = keys.load_public_key_hex(record["body"]["public_key"])
         elif record["type"] == "start":
             raise RecordError("a start record after seq 1", seq)
         else:
-            public_hex = self.public_key_hex
-        public_key = keys.load_public_key_hex(public_hex)
-        if record["key_id"] != keys.key_id(bytes.fromhex(public_hex)):
+            public_key = self._current_key()
+        if record["key_id"] != public_key.key_id:
             raise RecordError("key_id is not the terminal's current key", seq, code="unknown_key")
         if record["totals"] != next_totals(self.totals, record["type"], record_amount(record)):
             raise RecordError(
@@ -269,12 +267,18 @@ class Chain:
         self.seq = seq
         self.hash = record_hash(data)
         self.totals = record["totals"]
-        names_key = record["type"] in ("start", "key_rotate")
-        self.public_key_hex = record["body"]["public_key"] if names_key else public_hex
+        if record["type"] in ("start", "key_rotate"):
+            self.public_key_hex = record["body"]["public_key"]
         return record
 
+    def _current_key(self) -> keys.PublicKey:
+        cached = self._key_cache
+        if cached is None or cached.hex != self.public_key_hex:
+            cached = self._key_cache = keys.load_public_key_hex(self.public_key_hex)
+        return cached
 
-def _verify_signature(record: dict[str, Any], public_key: Ed25519PublicKey) -> None:
+
+def _verify_signature(record: dict[str, Any], public_key: keys.PublicKey) -> None:
     try:
         keys.verify(public_key, keys.CONTEXT_RECORD, signed_bytes(record), record["sig"])
     except keys.SignatureError as exc:
@@ -287,7 +291,7 @@ HEAD_FIELDS = frozenset({"v", "terminal_id", "seq", "hash", "key_id", "sig"})
 
 
 def sign_head(
-    terminal_id: str, seq: int, hash_hex: str, private_key: Ed25519PrivateKey
+    terminal_id: str, seq: int, hash_hex: str, private_key: keys.PrivateKey
 ) -> dict[str, Any]:
     """The ledger's receipt: it holds this terminal's journal up to `seq`, ending in `hash_hex`."""
     head = {
@@ -301,7 +305,7 @@ def sign_head(
     return head
 
 
-def verify_head(head: Any, ledger_keys: dict[str, Ed25519PublicKey]) -> dict[str, Any]:
+def verify_head(head: Any, ledger_keys: dict[str, keys.PublicKey]) -> dict[str, Any]:
     """Raise RecordError unless `head` is well formed and signed by one of `ledger_keys`."""
     if not isinstance(head, dict) or head.keys() != HEAD_FIELDS:
         raise RecordError("head does not have the head fields", code="bad_head")

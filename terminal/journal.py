@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sync import canonical, ids, keys, record
 from terminal.errors import JournalError
@@ -149,14 +148,14 @@ class Journal:
         self,
         data_dir: Path,
         conn: sqlite3.Connection,
-        private_key: Ed25519PrivateKey | None,
+        private_key: keys.PrivateKey | None,
         clock: Callable[[], datetime] = local_now,
     ) -> None:
         self.data_dir = data_dir
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self._private_key = private_key
-        self._public_key: Ed25519PublicKey | None = (
+        self._public_key: keys.PublicKey | None = (
             private_key.public_key() if private_key else None
         )
         self._key_id = keys.key_id(self._public_key) if self._public_key else ""
@@ -175,7 +174,7 @@ class Journal:
         cls,
         data_dir: Path,
         terminal_id: str,
-        private_key: Ed25519PrivateKey,
+        private_key: keys.PrivateKey,
         clock: Callable[[], datetime] = local_now,
         start_body: dict[str, Any] | None = None,
     ) -> Journal:
@@ -209,7 +208,7 @@ class Journal:
     def open(
         cls,
         data_dir: Path,
-        private_key: Ed25519PrivateKey | None = None,
+        private_key: keys.PrivateKey | None = None,
         clock: Callable[[], datetime] = local_now,
     ) -> Journal:
         """Open an existing journal; without a key it can be read and verified, not written."""
@@ -353,7 +352,7 @@ class Journal:
         )
         return kid
 
-    def ledger_keys(self) -> dict[str, Ed25519PublicKey]:
+    def ledger_keys(self) -> dict[str, keys.PublicKey]:
         return {
             kid: keys.load_public_key_hex(pub)
             for kid, pub in self.conn.execute("SELECT key_id, public_key FROM ledger_keys")

@@ -52,7 +52,7 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def create_key(data_dir: Path, passphrase: str | None = None) -> Ed25519PrivateKey:
+def create_key(data_dir: Path, passphrase: str | None = None) -> keys.PrivateKey:
     """Make a new terminal key in `data_dir` and return it."""
     data_dir.mkdir(parents=True, exist_ok=True)
     if passphrase is not None and len(passphrase) < MIN_PASSPHRASE_CHARS:
@@ -63,7 +63,7 @@ def create_key(data_dir: Path, passphrase: str | None = None) -> Ed25519PrivateK
         if passphrase
         else serialization.NoEncryption()
     )
-    pem = private_key.private_bytes(
+    pem = Ed25519PrivateKey.from_private_bytes(private_key.seed()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     _write_private(data_dir / KEY_FILE, pem)
@@ -72,7 +72,7 @@ def create_key(data_dir: Path, passphrase: str | None = None) -> Ed25519PrivateK
     return private_key
 
 
-def load_key(data_dir: Path, passphrase: str | None = None) -> Ed25519PrivateKey:
+def load_key(data_dir: Path, passphrase: str | None = None) -> keys.PrivateKey:
     """Read the terminal key, refusing a file other users could read."""
     path = data_dir / KEY_FILE
     try:
@@ -106,7 +106,10 @@ def load_key(data_dir: Path, passphrase: str | None = None) -> Ed25519PrivateKey
         raise KeyFileError(f"{path} is not a readable key file") from exc
     if not isinstance(private_key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} does not hold an Ed25519 key")
-    return private_key
+    seed = private_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return keys.PrivateKey(seed)
 
 
 def load_public_hex(data_dir: Path) -> str | None:

@@ -8,7 +8,6 @@ import sqlite3
 import stat
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from sync import keys, record
 from terminal import audit, keystore
@@ -177,9 +176,7 @@ def test_private_key_never_reaches_the_database_or_the_log(data_dir, caplog):
     for amount in range(20):
         journal.append("payment", {"amount": amount})
     journal.close()
-    raw = key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
+    raw = key.seed()
     pem_body = (data_dir / keystore.KEY_FILE).read_text().splitlines()[1]
     stored = b"".join(
         p.read_bytes() for p in data_dir.iterdir() if p.name.startswith(DB_FILE)
