@@ -17,18 +17,6 @@ class TerminalError(Exception):
         self.message = message
 
 
-class KeyFileError(TerminalError):
-    """The terminal's key file is missing, unsafe or unreadable."""
-
-    code = "key_file"
-
-
-class PassphraseError(TerminalError):
-    """The key file is encrypted and the passphrase is missing or wrong."""
-
-    code = "passphrase"
-
-
 class JournalError(TerminalError):
     """The journal cannot be opened or written."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from sync.keyfile import KeyFileError
 from terminal import audit
 from terminal.demo import open_demo_journal
 from terminal.errors import JournalBroken, TerminalError
@@ -43,6 +44,8 @@ class JournalWorker(QObject):
             self.opened.emit(self._journal.terminal_id, rows)
         except TerminalError as exc:
             self.failed.emit(exc.message)
+        except KeyFileError as exc:
+            self.failed.emit(str(exc))
 
     @Slot(int)
     def record_training_sale(self, amount: int) -> None:

@@ -10,8 +10,9 @@ import stat
 import pytest
 
 from sync import keys, record
+from sync.keyfile import KeyFileError, PassphraseError
 from terminal import audit, keystore
-from terminal.errors import JournalError, KeyFileError, PassphraseError
+from terminal.errors import JournalError
 from terminal.journal import DB_FILE, MIGRATIONS, Journal
 
 
@@ -159,7 +160,7 @@ def test_plain_key_with_a_passphrase_given_is_a_clear_error(data_dir):
 
 
 def test_missing_and_garbage_key_files(data_dir):
-    with pytest.raises(KeyFileError, match="no terminal key"):
+    with pytest.raises(KeyFileError, match="no key at"):
         keystore.load_key(data_dir)
     data_dir.mkdir(parents=True)
     fd = os.open(data_dir / keystore.KEY_FILE, os.O_WRONLY | os.O_CREAT, 0o600)
