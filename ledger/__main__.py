@@ -1,0 +1,222 @@
+"""Command line of the central ledger.
+
+    python -m ledger serve --db URL [--host 127.0.0.1] [--port 8700] [--workers N]
+    python -m ledger admin create-merchant --id M --name NAME --class small|large --plan 1|2|3
+    python -m ledger admin create-terminal --merchant M      (prints a one-time enrollment code)
+    python -m ledger admin create-wallet --kind app|card     (prints the wallet id)
+    python -m ledger admin create-card --wallet W [--number N] [--nfc-uid HEX]
+    python -m ledger admin issue-value --wallet W --pocket P --amount YEN --funder F
+    python -m ledger admin create-campaign --file rules.json
+    python -m ledger admin block-card --card N [--new-card [N]]
+    python -m ledger admin move-balance --from W --to W
+    python -m ledger admin revoke-terminal --terminal T
+    python -m ledger admin flags
+    python -m ledger seed-demo --db URL [--wallets N]
+    python -m ledger check --db URL
+
+The database is `--db URL` (sqlite:///file.db or postgresql://...), else $MACHI_LEDGER_DB,
+else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
+~/.local/share/machi-pos/ledger), which also holds the ledger's signing key and admin token.
+Exit codes: 0 done, 1 refused or inconsistent (the message says why), 2 bad command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ledger import check, demo, service
+from ledger.db import Database, DatabaseError
+from ledger.schema import migrate
+from ledger.server import DB_ENV, HOME_ENV
+from sync import keyfile
+
+DEFAULT_PORT = 8700
+DEFAULT_HOST = "127.0.0.1"
+
+
+def default_home() -> Path:
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env)
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "machi-pos" / "ledger"
+
+
+def open_db(args: argparse.Namespace) -> Database:
+    url = args.db or os.environ.get(DB_ENV) or f"sqlite:///{args.home / 'ledger.db'}"
+    db = Database(url)
+    migrate(db)
+    return db
+
+
+def _print(value) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    db = open_db(args)
+    home = service.LedgerHome(args.home)
+    key = home.signing_key()
+    service.register_ledger_key(db, key)
+    home.admin_token()
+    db.close()
+    os.environ[DB_ENV] = db.url
+    os.environ[HOME_ENV] = str(args.home)
+    print(f"ledger on http://{args.host}:{args.port} ({db.engine}), key {key.public_key().key_id}"
+          f", admin token in {args.home / service.ADMIN_TOKEN_FILE}", flush=True)
+    uvicorn.run("ledger.server:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    db = open_db(args)
+    action = args.action
+    if action == "create-merchant":
+        _print(service.create_merchant(db, args.id, args.name, args.merchant_class, args.plan))
+    elif action == "create-terminal":
+        created = service.create_terminal(db, args.merchant)
+        _print(created)
+    elif action == "create-wallet":
+        _print(service.create_wallet(db, args.kind, args.id, args.age_band, args.area))
+    elif action == "create-card":
+        _print(service.create_card(db, args.wallet, args.number, args.nfc_uid))
+    elif action == "issue-value":
+        classes = args.classes.split(",") if args.classes else None
+        _print(service.issue_value(db, args.wallet, args.pocket, args.amount, args.funder,
+                                   args.expires, classes, args.campaign))
+    elif action == "create-campaign":
+        try:
+            rules = json.loads(Path(args.file).read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise service.LedgerError(f"cannot read {args.file}: {exc}") from exc
+        _print(service.create_campaign(db, rules))
+    elif action == "block-card":
+        _print(service.block_card(db, args.card, args.new_card))
+    elif action == "move-balance":
+        _print(service.move_balance(db, args.from_wallet, args.to_wallet))
+    elif action == "revoke-terminal":
+        service.set_terminal_status(db, args.terminal, "revoked", "revoked by an admin")
+        _print(f"terminal {args.terminal} revoked")
+    elif action == "flags":
+        _print(service.list_flags(db, args.limit))
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    _print(demo.seed_demo(open_db(args), args.wallets, args.seed).text())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    report = check.check(open_db(args))
+    if args.json:
+        print(check.as_json(report))
+    else:
+        print(report.summary())
+        for problem in report.problems:
+            print(f"  - {problem}")
+    return 0 if report.ok else 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    db = Database(args.db or os.environ.get(DB_ENV) or f"sqlite:///{args.home / 'ledger.db'}")
+    applied = migrate(db)
+    print(f"migrations applied: {applied or 'none (up to date)'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", help="database URL (sqlite:///file.db or postgresql://...)")
+    common.add_argument("--home", type=Path, default=default_home(),
+                        help="the ledger's directory: key, admin token, default database")
+    parser = argparse.ArgumentParser(prog="python -m ledger", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the HTTP service")
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
+    serve.add_argument("--log-level", default="warning")
+    serve.set_defaults(func=cmd_serve)
+
+    admin = sub.add_parser("admin", help="administer merchants, terminals, wallets, cards")
+    actions = admin.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("create-merchant", parents=[common])
+    a.add_argument("--id", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--class", dest="merchant_class", required=True, choices=("small", "large"))
+    a.add_argument("--plan", type=int, required=True, choices=(1, 2, 3))
+    a = actions.add_parser("create-terminal", parents=[common])
+    a.add_argument("--merchant", required=True)
+    a = actions.add_parser("create-wallet", parents=[common])
+    a.add_argument("--kind", required=True, choices=service.WALLET_KINDS)
+    a.add_argument("--id")
+    a.add_argument("--age-band")
+    a.add_argument("--area")
+    a = actions.add_parser("create-card", parents=[common])
+    a.add_argument("--wallet", required=True)
+    a.add_argument("--number", help="a printed card's number (default: a new one)")
+    a.add_argument("--nfc-uid", help="the card's NFC UID / FeliCa IDm, hex")
+    a = actions.add_parser("issue-value", parents=[common])
+    a.add_argument("--wallet", required=True)
+    a.add_argument("--pocket", required=True, choices=service.bodies.POCKETS)
+    a.add_argument("--amount", type=int, required=True)
+    a.add_argument("--funder", required=True)
+    a.add_argument("--expires", help="YYYY-MM-DD")
+    a.add_argument("--classes", help="comma-separated merchant classes (default: all)")
+    a.add_argument("--campaign")
+    a = actions.add_parser("create-campaign", parents=[common])
+    a.add_argument("--file", required=True)
+    a = actions.add_parser("block-card", parents=[common])
+    a.add_argument("--card", required=True)
+    a.add_argument("--new-card", nargs="?", const="", help="put a new card (or this number) "
+                                                           "on the same wallet")
+    a = actions.add_parser("move-balance", parents=[common])
+    a.add_argument("--from", dest="from_wallet", required=True)
+    a.add_argument("--to", dest="to_wallet", required=True)
+    a = actions.add_parser("revoke-terminal", parents=[common])
+    a.add_argument("--terminal", required=True)
+    a = actions.add_parser("flags", parents=[common])
+    a.add_argument("--limit", type=int, default=100)
+    admin.set_defaults(func=cmd_admin)
+
+    seed = sub.add_parser("seed-demo", parents=[common], help="fill a demo region")
+    seed.add_argument("--wallets", type=int, default=demo.DEFAULT_WALLETS)
+    seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
+    seed.set_defaults(func=cmd_seed_demo)
+
+    chk = sub.add_parser("check", parents=[common], help="check the ledger's invariants")
+    chk.add_argument("--json", action="store_true")
+    chk.set_defaults(func=cmd_check)
+
+    mig = sub.add_parser("migrate", parents=[common], help="apply pending migrations")
+    mig.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        return args.func(args)
+    except service.LedgerError as exc:
+        print(f"refused: {exc.message}", file=sys.stderr)
+        return 1
+    except (DatabaseError, keyfile.KeyFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The ledger's storage: one small interface over SQLite (default) and PostgreSQL.
+
+The ledger's SQL is written once, with `?` placeholders and portable types (TEXT, BIGINT),
+and runs on both engines. What differs lives here: connecting, placeholder style, row locks
+(`FOR UPDATE` on PostgreSQL; SQLite takes its one write lock with BEGIN IMMEDIATE), and which
+errors mean "run the transaction again" (serialization failures and deadlocks on PostgreSQL
+and on Postgres-wire distributed engines, a busy database on SQLite).
+
+No ordering relies on a global sequence: ids are made by the writer (sortable ids) and
+change feeds use per-row timestamps, so a distributed engine can serve the same SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Transactions that lose a serialization race are run again this many times, backing off
+# exponentially (with jitter) from the first delay.
+TX_RETRIES = 8
+TX_RETRY_FIRST_DELAY_S = 0.005
+PG_CONNECT_TIMEOUT_S = 10
+# PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock detected.
+PG_RETRY_STATES = {"40001", "40P01"}
+
+
+class DatabaseError(Exception):
+    """The database is unreachable, misconfigured or refused a statement."""
+
+
+class RetryableError(Exception):
+    """Raised inside a transaction to ask for it to be run again."""
+
+
+def _sqlite_path(url: str) -> Path:
+    # sqlite:///relative/file.db and sqlite:////absolute/file.db, as SQLAlchemy spells them
+    rest = url[len("sqlite:///") :]
+    if not rest:
+        raise DatabaseError("a SQLite URL names a file: sqlite:///path/to/ledger.db")
+    return Path(rest)
+
+
+class Connection:
+    """One connection, used by one thread at a time."""
+
+    def __init__(self, engine: str, raw: Any) -> None:
+        self.engine = engine
+        self.raw = raw
+        self.for_update = " FOR UPDATE" if engine == "postgres" else ""
+        self._sql_cache: dict[str, str] = {}
+
+    def _sql(self, sql: str) -> str:
+        if self.engine == "sqlite":
+            return sql
+        cached = self._sql_cache.get(sql)
+        if cached is None:
+            cached = self._sql_cache[sql] = sql.replace("%", "%%").replace("?", "%s")
+        return cached
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.raw.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = [tuple(r) for r in rows]
+        if not rows:
+            return
+        if self.engine == "sqlite":
+            self.raw.executemany(sql, rows)
+        else:
+            with self.raw.cursor() as cur:
+                cur.executemany(self._sql(sql), rows)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return list(self.execute(sql, params).fetchall())
+
+    def value(self, sql: str, params: Sequence[Any] = (), default: Any = None) -> Any:
+        row = self.one(sql, params)
+        return default if row is None or row[0] is None else row[0]
+
+    def in_list(self, values: Sequence[Any]) -> str:
+        """Placeholders for an IN (...) list of this many values."""
+        return ",".join("?" * len(values))
+
+    def begin(self) -> None:
+        if self.engine == "sqlite":
+            self.raw.execute("BEGIN IMMEDIATE")
+        # psycopg opens the transaction itself on the first statement
+
+    def commit(self) -> None:
+        if self.engine == "sqlite":
+            self.raw.execute("COMMIT")
+        else:
+            self.raw.commit()
+
+    def rollback(self) -> None:
+        if self.engine == "sqlite":
+            if self.raw.in_transaction:
+                self.raw.execute("ROLLBACK")
+        else:
+            self.raw.rollback()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class Database:
+    """A ledger database by URL; hands each thread its own connection."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.engine = "sqlite"
+            self.path = _sqlite_path(url)
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.engine = "postgres"
+            self.path = None
+        else:
+            raise DatabaseError(
+                f"unknown database URL {url!r}: use sqlite:///file.db or postgresql://..."
+            )
+        self._local = threading.local()
+        self._all: list[Connection] = []
+        self._lock = threading.Lock()
+
+    def _open(self) -> Connection:
+        if self.engine == "sqlite":
+            assert self.path is not None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            raw.execute("PRAGMA journal_mode = WAL")
+            raw.execute("PRAGMA synchronous = FULL")
+            return Connection("sqlite", raw)
+        import psycopg
+
+        try:
+            raw = psycopg.connect(self.url, connect_timeout=PG_CONNECT_TIMEOUT_S)
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
+        return Connection("postgres", raw)
+
+    def connection(self) -> Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except Exception as exc:  # noqa: BLE001 - closing must go on for the others
+                    log.debug("closing a connection: %s", exc)
+            self._all.clear()
+        self._local = threading.local()
+
+    def _retryable(self, exc: BaseException) -> bool:
+        if isinstance(exc, RetryableError):
+            return True
+        if self.engine == "sqlite":
+            return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+        return getattr(exc, "sqlstate", None) in PG_RETRY_STATES
+
+    def transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(conn)` in one transaction, again if it loses a serialization race."""
+        conn = self.connection()
+        delay = TX_RETRY_FIRST_DELAY_S
+        for attempt in range(TX_RETRIES + 1):
+            try:
+                conn.begin()
+                result = work(conn)
+                conn.commit()
+                return result
+            except BaseException as exc:
+                conn.rollback()
+                if attempt < TX_RETRIES and self._retryable(exc):
+                    log.info("transaction retry %d after %s", attempt + 1, exc)
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay *= 2
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def reading(self):
+        """A connection for reads outside any write transaction."""
+        conn = self.connection()
+        try:
+            yield conn
+        finally:
+            if self.engine == "postgres":
+                conn.raw.rollback()  # end the implicit read transaction
+

@@ -1,0 +1,24 @@
+"""The ASGI application as uvicorn's worker processes build it, configured by environment.
+
+`python -m ledger serve` prepares the database and keys once, then starts uvicorn with this
+factory so several worker processes (one per core) can serve one ledger.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from ledger.app import create_app
+from ledger.db import Database
+from ledger.service import LedgerHome
+
+DB_ENV = "MACHI_LEDGER_DB"
+HOME_ENV = "MACHI_LEDGER_HOME"
+
+
+def app_from_env() -> FastAPI:
+    home = LedgerHome(Path(os.environ[HOME_ENV]))
+    return create_app(Database(os.environ[DB_ENV]), home.signing_key(), home.admin_token())

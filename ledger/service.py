@@ -1,0 +1,578 @@
+"""The ledger's operations behind the HTTP API and the admin CLI.
+
+Enrollment binds a terminal's public key with a one-time code made by an admin; wallet
+look-ups answer the online check; snapshots hand terminals what changed since their cursor.
+Admin operations create merchants, terminals, wallets, cards and campaigns, block cards,
+and move value between wallets with balanced postings of their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.db import Connection, Database
+from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
+from ledger.schema import now_us
+from sync import bodies, cards, ids, keyfile, keys
+
+LEDGER_KEY_FILE = "ledger.key"
+ADMIN_TOKEN_FILE = "admin.token"
+ADMIN_TOKEN_ENV = "MACHI_LEDGER_ADMIN_TOKEN"
+LEDGER_PASSPHRASE_ENV = "MACHI_LEDGER_KEY_PASSPHRASE"
+ENROLL_CODE_TTL_S = 7 * 24 * 3600
+ENROLL_CODE_GROUPS = 3  # XXXX-XXXX-XXXX: 60 random bits, easy to read out over the phone
+SNAPSHOT_PAGE_MAX = 5_000
+# Rows changed this recently are sent again at the next pull: a transaction may commit a
+# little after the time it stamped on its rows, and a re-sent row is harmless (versions).
+# SQLite stamps rows inside its single write lock, so only clock jitter needs covering;
+# PostgreSQL commits concurrent transactions in any order.
+SNAPSHOT_OVERLAP_US = {"sqlite": 1_000_000, "postgres": 30 * 1_000_000}
+# Offline limits a merchant starts with (DESIGN §6); each is a named, per-merchant setting.
+DEFAULT_MERCHANT_CONFIG = {
+    "max_offline_payment": 10_000,
+    "max_offline_per_wallet": 30_000,
+    "max_snapshot_age_s": 72 * 3600,
+    "small_payment_when_stale": 1_000,
+    "wallet_balance_cap": 50_000,
+}
+MERCHANT_CLASSES = bodies.MERCHANT_CLASSES
+FEE_PLANS = (1, 2, 3)
+WALLET_KINDS = ("app", "card")
+CAMPAIGN_KINDS = (
+    "threshold_coupon", "premium_voucher", "premium_charge", "point_grant", "stamp_rally",
+    "cash_back", "gift_code", "ticket", "exchange",
+)
+ID_MAX = 64
+
+
+class LedgerError(Exception):
+    """An expected refusal; `status` is the HTTP status, `code` the stable reason."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "bad_request") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+def _check_id(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not bodies.ID_RE.match(value):
+        raise LedgerError(f"{what} must be an id: letters, digits, . _ - (up to {ID_MAX})")
+    return value
+
+
+# --- the ledger's own keys and token -------------------------------------------------------
+
+
+@dataclass
+class LedgerHome:
+    """The ledger's directory: its signing key and the admin token, both owner-only."""
+
+    path: Path
+
+    def signing_key(self) -> keys.PrivateKey:
+        key_path = self.path / LEDGER_KEY_FILE
+        passphrase = os.environ.get(LEDGER_PASSPHRASE_ENV) or None
+        if not key_path.exists():
+            return keyfile.create(key_path, passphrase)
+        return keyfile.load(key_path, passphrase, LEDGER_PASSPHRASE_ENV)
+
+    def admin_token(self) -> str:
+        token = os.environ.get(ADMIN_TOKEN_ENV)
+        if token:
+            return token
+        path = self.path / ADMIN_TOKEN_FILE
+        if not path.exists():
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, keyfile.KEY_FILE_MODE)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(32) + "\n")
+        return path.read_text().strip()
+
+
+def register_ledger_key(db: Database, key: keys.PrivateKey) -> str:
+    public = key.public_key()
+
+    def work(conn: Connection) -> None:
+        if conn.one("SELECT 1 FROM ledger_keys WHERE key_id = ?", (public.key_id,)) is None:
+            conn.execute(
+                "INSERT INTO ledger_keys (key_id, public_key, status, created_us) "
+                "VALUES (?, ?, 'active', ?)",
+                (public.key_id, public.hex, now_us()),
+            )
+
+    db.transaction(work)
+    return public.key_id
+
+
+def token_matches(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+# --- merchants, terminals, enrollment ------------------------------------------------------
+
+
+def create_merchant(db: Database, merchant_id: str, name: str, merchant_class: str,
+                    fee_plan: int, config: dict | None = None) -> dict:
+    _check_id(merchant_id, "merchant id")
+    if merchant_class not in MERCHANT_CLASSES:
+        raise LedgerError(f"merchant class must be one of {', '.join(MERCHANT_CLASSES)}")
+    if fee_plan not in FEE_PLANS:
+        raise LedgerError("fee plan must be 1, 2 or 3")
+    merged = dict(DEFAULT_MERCHANT_CONFIG, **(config or {}))
+    for key, value in merged.items():
+        if type(value) is not int or value < 0:
+            raise LedgerError(f"merchant setting {key} must be a whole number >= 0")
+
+    def work(conn: Connection) -> None:
+        if conn.one("SELECT 1 FROM merchants WHERE merchant_id = ?", (merchant_id,)):
+            raise LedgerError(f"merchant {merchant_id} already exists", 409, "exists")
+        now = now_us()
+        conn.execute(
+            "INSERT INTO merchants (merchant_id, name, class, fee_plan, config, created_us, "
+            "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (merchant_id, name, merchant_class, fee_plan, json.dumps(merged, sort_keys=True),
+             now, now),
+        )
+
+    db.transaction(work)
+    return {"merchant_id": merchant_id, "name": name, "class": merchant_class,
+            "fee_plan": fee_plan, "config": merged}
+
+
+def _code_hash(code: str) -> str:
+    normal = code.strip().upper().replace("-", "").replace(" ", "")
+    return hashlib.sha256(b"machi-pos/enroll/v1\n" + normal.encode("utf-8")).hexdigest()
+
+
+def create_terminal(db: Database, merchant_id: str) -> dict:
+    """A new terminal awaiting enrollment, and its one-time code (shown once, stored hashed)."""
+    terminal_id = "T-" + ids.new_id()[-10:]
+    raw = ids.encode(int.from_bytes(secrets.token_bytes(8), "big") >> 4)[-4 * ENROLL_CODE_GROUPS:]
+    code = "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+    def work(conn: Connection) -> None:
+        if conn.one("SELECT 1 FROM merchants WHERE merchant_id = ?", (merchant_id,)) is None:
+            raise LedgerError(f"no merchant {merchant_id}", 404, "not_found")
+        now = now_us()
+        conn.execute(
+            "INSERT INTO terminals (terminal_id, merchant_id, status, code_hash, "
+            "code_expires_us, last_seq, last_totals, created_us) "
+            "VALUES (?, ?, 'pending', ?, ?, 0, '{}', ?)",
+            (terminal_id, merchant_id, _code_hash(code), now + ENROLL_CODE_TTL_S * 1_000_000, now),
+        )
+
+    db.transaction(work)
+    return {"terminal_id": terminal_id, "merchant_id": merchant_id, "code": code,
+            "expires_in_s": ENROLL_CODE_TTL_S}
+
+
+def ledger_public_keys(conn: Connection) -> list[dict]:
+    return [{"key_id": kid, "public_key": pub, "status": status}
+            for kid, pub, status in conn.all(
+                "SELECT key_id, public_key, status FROM ledger_keys ORDER BY created_us")]
+
+
+def merchant_view(conn: Connection, merchant_id: str) -> dict:
+    row = conn.one("SELECT merchant_id, name, class, fee_plan, config FROM merchants "
+                   "WHERE merchant_id = ?", (merchant_id,))
+    assert row is not None
+    return {"merchant_id": row[0], "name": row[1], "class": row[2], "fee_plan": row[3],
+            "config": json.loads(row[4])}
+
+
+def enroll(db: Database, code: Any, public_key_hex: Any) -> dict:
+    if not isinstance(code, str) or not isinstance(public_key_hex, str):
+        raise LedgerError("enrollment needs a code and a public key (hex)")
+    try:
+        public = keys.load_public_key_hex(public_key_hex)
+    except keys.KeyFormatError as exc:
+        raise LedgerError(f"public key: {exc}") from exc
+
+    def work(conn: Connection) -> dict:
+        row = conn.one(
+            f"SELECT terminal_id, merchant_id, status, code_expires_us FROM terminals "
+            f"WHERE code_hash = ?{conn.for_update}",
+            (_code_hash(code),),
+        )
+        if row is None or row[2] != "pending":
+            raise LedgerError("unknown or used enrollment code", 401, "bad_code")
+        if row[3] < now_us():
+            raise LedgerError("the enrollment code has expired; ask for a new one", 401,
+                              "code_expired")
+        if conn.one("SELECT 1 FROM terminals WHERE public_key = ?", (public.hex,)):
+            raise LedgerError("this key is already enrolled for another terminal", 409, "key_used")
+        conn.execute(
+            "UPDATE terminals SET status = 'active', public_key = ?, code_hash = NULL, "
+            "enrolled_us = ? WHERE terminal_id = ?",
+            (public.hex, now_us(), row[0]),
+        )
+        return {
+            "terminal_id": row[0],
+            "merchant": merchant_view(conn, row[1]),
+            "ledger_keys": ledger_public_keys(conn),
+            "server_time_ms": now_us() // 1000,
+        }
+
+    return db.transaction(work)
+
+
+def terminal_key(db: Database, terminal_id: str) -> tuple[str, str] | None:
+    """(public key hex, status) of a terminal, or None."""
+    with db.reading() as conn:
+        row = conn.one("SELECT public_key, status FROM terminals WHERE terminal_id = ?",
+                       (terminal_id,))
+    return None if row is None or row[0] is None else (row[0], row[1])
+
+
+def set_terminal_status(db: Database, terminal_id: str, status: str, reason: str) -> None:
+    def work(conn: Connection) -> None:
+        if conn.one("SELECT 1 FROM terminals WHERE terminal_id = ?", (terminal_id,)) is None:
+            raise LedgerError(f"no terminal {terminal_id}", 404, "not_found")
+        conn.execute("UPDATE terminals SET status = ?, status_reason = ? WHERE terminal_id = ?",
+                     (status, reason, terminal_id))
+
+    db.transaction(work)
+
+
+# --- wallets and cards ---------------------------------------------------------------------
+
+
+def create_wallet(db: Database, kind: str, wallet_id: str | None = None,
+                  age_band: str | None = None, area: str | None = None) -> str:
+    if kind not in WALLET_KINDS:
+        raise LedgerError(f"wallet kind must be one of {', '.join(WALLET_KINDS)}")
+    wallet_id = _check_id(wallet_id or "W-" + ids.new_id(), "wallet id")
+
+    def work(conn: Connection) -> None:
+        if conn.one("SELECT 1 FROM wallets WHERE wallet_id = ?", (wallet_id,)):
+            raise LedgerError(f"wallet {wallet_id} already exists", 409, "exists")
+        now = now_us()
+        conn.execute(
+            "INSERT INTO wallets (wallet_id, kind, status, age_band, area, created_us, "
+            "updated_us, version) VALUES (?, ?, 'active', ?, ?, ?, ?, 1)",
+            (wallet_id, kind, age_band, area, now, now),
+        )
+
+    db.transaction(work)
+    return wallet_id
+
+
+def create_card(db: Database, wallet_id: str, card_id: str | None = None,
+                nfc_uid: str | None = None) -> str:
+    try:
+        card_id = cards.normalize(card_id) if card_id else cards.new_card_number()
+    except cards.CardNumberError as exc:
+        raise LedgerError(f"card number: {exc}") from exc
+    if nfc_uid is not None:
+        nfc_uid = nfc_uid.strip().upper()
+        if not nfc_uid or len(nfc_uid) > 32 or any(c not in "0123456789ABCDEF" for c in nfc_uid):
+            raise LedgerError("an NFC UID / IDm is up to 32 hex digits")
+
+    def work(conn: Connection) -> None:
+        if conn.one("SELECT 1 FROM wallets WHERE wallet_id = ?", (wallet_id,)) is None:
+            raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
+        if conn.one("SELECT 1 FROM cards WHERE card_id = ?", (card_id,)):
+            raise LedgerError(f"card {card_id} already exists", 409, "exists")
+        if nfc_uid and conn.one("SELECT 1 FROM cards WHERE nfc_uid = ?", (nfc_uid,)):
+            raise LedgerError("that NFC card is already registered", 409, "exists")
+        now = now_us()
+        conn.execute(
+            "INSERT INTO cards (card_id, wallet_id, status, nfc_uid, created_us, updated_us, "
+            "version) VALUES (?, ?, 'active', ?, ?, ?, 1)",
+            (card_id, wallet_id, nfc_uid, now, now),
+        )
+
+    db.transaction(work)
+    return card_id
+
+
+def block_card(db: Database, card_id: str, new_card: str | None = None) -> dict:
+    """Block a lost card (deny-listed at every terminal's next pull); optionally put a new
+    card on the same wallet, so the balance goes on with the new card."""
+    try:
+        card_id = cards.normalize(card_id)
+    except cards.CardNumberError as exc:
+        raise LedgerError(f"card number: {exc}") from exc
+
+    def work(conn: Connection) -> str:
+        row = conn.one(f"SELECT wallet_id, status FROM cards WHERE card_id = ?{conn.for_update}",
+                       (card_id,))
+        if row is None:
+            raise LedgerError(f"no card {card_id}", 404, "not_found")
+        conn.execute("UPDATE cards SET status = 'blocked', updated_us = ?, version = version + 1 "
+                     "WHERE card_id = ?", (now_us(), card_id))
+        _admin_op(conn, "block_card", {"card": card_id, "wallet": row[0]})
+        return row[0]
+
+    wallet_id = db.transaction(work)
+    out = {"card": card_id, "wallet": wallet_id, "status": "blocked"}
+    if new_card is not None:
+        out["new_card"] = create_card(db, wallet_id, new_card or None)
+    return out
+
+
+def _admin_op(conn: Connection, kind: str, detail: dict) -> str:
+    op_id = "admin/" + ids.new_id()
+    conn.execute("INSERT INTO admin_ops (op_id, kind, detail, created_us) VALUES (?, ?, ?, ?)",
+                 (op_id, kind, json.dumps(detail, sort_keys=True), now_us()))
+    return op_id
+
+
+def issue_value(db: Database, wallet_id: str, pocket: str, amount: int, funder: str,
+                expires: str | None = None, classes: list[str] | None = None,
+                campaign: str | None = None) -> str:
+    """Put value into a wallet from the ledger side (online sales, grants, the demo region):
+    a new lot, funded by `funder`, with balanced postings of its own."""
+    line = {"lot": "L-" + ids.new_id(), "pocket": pocket, "amount": amount, "paid": 0,
+            "funder": funder, "classes": classes or list(MERCHANT_CLASSES)}
+    if expires:
+        line["expires"] = expires
+    if campaign:
+        line["campaign"] = campaign
+    try:
+        bodies.check("grant", {"amount": amount, "wallet": wallet_id, "lots": [line]})
+    except bodies.BodyError as exc:
+        raise LedgerError(str(exc)) from exc
+
+    def work(conn: Connection) -> str:
+        batch = Batch(conn, ADMIN_PART, None)
+        batch.load(set(), {wallet_id}, set())
+        if wallet_id not in batch.wallets:
+            raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
+        op_id = _admin_op(conn, "issue_value", {"wallet": wallet_id, "lot": line})
+        entry = Entry(op_id)
+        lot = batch._new_lot(None, wallet_id, line, "admin")
+        entry.post(wallet_account(wallet_id, pocket), amount)
+        entry.post(f"funder:{funder}", -amount)
+        batch.wallets[wallet_id].dirty = True
+        batch.entries.append((entry, now_us()))
+        batch.write(conn, now_us())
+        return lot.lot_id
+
+    return db.transaction(work)
+
+
+def move_balance(db: Database, from_wallet: str, to_wallet: str) -> dict:
+    """Move every lot's remaining value from one wallet to another (a replaced card whose
+    holder gets a new wallet, merged accounts), lot by lot, keeping pockets and expiry."""
+    if from_wallet == to_wallet:
+        raise LedgerError("the wallets are the same")
+
+    def work(conn: Connection) -> dict:
+        batch = Batch(conn, ADMIN_PART, None)
+        lot_ids = {r[0] for r in conn.all("SELECT lot_id FROM lots WHERE wallet_id = ? AND "
+                                          "remaining > 0", (from_wallet,))}
+        batch.load(lot_ids, {from_wallet, to_wallet}, set())
+        for wallet_id in (from_wallet, to_wallet):
+            if wallet_id not in batch.wallets:
+                raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
+        op_id = _admin_op(conn, "move_balance", {"from": from_wallet, "to": to_wallet})
+        entry, moved = Entry(op_id), 0
+        for lot in sorted(batch.lots.values(), key=lambda item: item.lot_id):
+            if lot.wallet_id != from_wallet or lot.remaining <= 0:
+                continue
+            entry.post(wallet_account(from_wallet, lot.pocket), -lot.remaining)
+            entry.post(wallet_account(to_wallet, lot.pocket), lot.remaining)
+            moved_id = "L-" + ids.new_id()
+            batch.lots[moved_id] = Lot(
+                moved_id, to_wallet, lot.pocket, lot.remaining, lot.remaining, lot.expires,
+                lot.classes, lot.funder, lot.campaign, f"move:{lot.lot_id}", new=True,
+                dirty=True)
+            moved += lot.remaining
+            lot.remaining, lot.dirty = 0, True
+        for wallet_id in (from_wallet, to_wallet):
+            batch.wallets[wallet_id].dirty = True
+        batch.entries.append((entry, now_us()))
+        batch.write(conn, now_us())
+        return {"from": from_wallet, "to": to_wallet, "moved": moved}
+
+    return db.transaction(work)
+
+
+def create_campaign(db: Database, rules: Any) -> str:
+    """Store a campaign's rules (validated for shape here; evaluated by terminals)."""
+    if not isinstance(rules, dict):
+        raise LedgerError("campaign rules must be a JSON object")
+    campaign_id = _check_id(rules.get("id"), "campaign id")
+    if rules.get("kind") not in CAMPAIGN_KINDS:
+        raise LedgerError(f"campaign kind must be one of {', '.join(CAMPAIGN_KINDS)}")
+    for name in ("starts", "ends"):
+        try:
+            from datetime import date
+
+            date.fromisoformat(rules.get(name, ""))
+        except (TypeError, ValueError) as exc:
+            raise LedgerError(f"campaign {name} must be a date YYYY-MM-DD") from exc
+    if rules["ends"] < rules["starts"]:
+        raise LedgerError("a campaign cannot end before it starts")
+    from sync import canonical
+
+    try:
+        text = canonical.dumps(rules).decode("utf-8")
+    except canonical.CanonicalError as exc:
+        raise LedgerError(f"campaign rules: {exc}") from exc
+
+    def work(conn: Connection) -> None:
+        now = now_us()
+        if conn.one("SELECT 1 FROM campaigns WHERE campaign_id = ?", (campaign_id,)):
+            conn.execute("UPDATE campaigns SET kind = ?, rules = ?, updated_us = ? "
+                         "WHERE campaign_id = ?", (rules["kind"], text, now, campaign_id))
+        else:
+            conn.execute("INSERT INTO campaigns (campaign_id, kind, rules, created_us, updated_us)"
+                         " VALUES (?, ?, ?, ?, ?)", (campaign_id, rules["kind"], text, now, now))
+
+    db.transaction(work)
+    return campaign_id
+
+
+def list_flags(db: Database, limit: int = 1000) -> list[dict]:
+    with db.reading() as conn:
+        rows = conn.all(
+            "SELECT flag_id, kind, terminal_id, seq, wallet_id, detail, created_us, resolved_us "
+            "FROM flags ORDER BY created_us DESC, flag_id DESC LIMIT ?", (limit,))
+    return [{"flag_id": r[0], "kind": r[1], "terminal_id": r[2], "seq": r[3], "wallet_id": r[4],
+             "detail": json.loads(r[5]), "created_us": r[6], "resolved": r[7] is not None}
+            for r in rows]
+
+
+# --- reading wallets -----------------------------------------------------------------------
+
+
+def _lots_by_wallet(conn: Connection, wallet_ids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {w: [] for w in wallet_ids}
+    for start in range(0, len(wallet_ids), 500):
+        chunk = wallet_ids[start : start + 500]
+        for lot_id, wallet_id, pocket, remaining, expires, classes in conn.all(
+            "SELECT lot_id, wallet_id, pocket, remaining, expires, classes FROM lots "
+            f"WHERE wallet_id IN ({conn.in_list(chunk)}) AND remaining > 0 "
+            "ORDER BY wallet_id, lot_id",
+            chunk,
+        ):
+            out[wallet_id].append({"lot": lot_id, "pocket": pocket, "remaining": remaining,
+                                   "expires": expires, "classes": json.loads(classes)})
+    return out
+
+
+def _debts(conn: Connection, wallet_ids: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(wallet_ids), 500):
+        chunk = [f"wallet:{w}:debt" for w in wallet_ids[start : start + 500]]
+        for account, total in conn.all(
+            f"SELECT account, sum(amount) FROM balances WHERE account IN ({conn.in_list(chunk)})"
+            " GROUP BY account", chunk):
+            if total:
+                out[account.split(":")[1]] = -int(total)
+    return out
+
+
+def wallet_view(db: Database, wallet_id: str) -> dict:
+    with db.reading() as conn:
+        row = conn.one("SELECT wallet_id, kind, status, status_reason, version FROM wallets "
+                       "WHERE wallet_id = ?", (wallet_id,))
+        if row is None:
+            raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
+        lots = _lots_by_wallet(conn, [wallet_id])[wallet_id]
+        debt = _debts(conn, [wallet_id]).get(wallet_id, 0)
+    pockets: dict[str, int] = {}
+    for lot in lots:
+        pockets[lot["pocket"]] = pockets.get(lot["pocket"], 0) + lot["remaining"]
+    return {"wallet": row[0], "kind": row[1], "status": row[2], "status_reason": row[3],
+            "version": row[4], "lots": lots, "pockets": pockets, "debt": debt,
+            "total": sum(pockets.values()), "server_time_ms": now_us() // 1000}
+
+
+# --- snapshots -----------------------------------------------------------------------------
+
+_FEEDS = ("wallets", "cards", "campaigns")
+
+
+def _encode_cursor(position: dict[str, list]) -> str:
+    text = json.dumps(position, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(text).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> dict[str, list]:
+    empty = {feed: [0, ""] for feed in _FEEDS}
+    if not cursor:
+        return empty
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        for feed in _FEEDS:
+            us, key = position[feed]
+            if type(us) is not int or not isinstance(key, str):
+                raise ValueError(feed)
+        return {feed: position[feed] for feed in _FEEDS}
+    except (ValueError, KeyError, TypeError, UnicodeError) as exc:
+        raise LedgerError("the snapshot cursor is not one this ledger made", 400,
+                          "bad_cursor") from exc
+
+
+def _page(conn: Connection, table: str, key: str, columns: str, after: list,
+          limit: int) -> list[tuple]:
+    return conn.all(
+        f"SELECT {key}, updated_us, {columns} FROM {table} "
+        f"WHERE updated_us > ? OR (updated_us = ? AND {key} > ?) "
+        f"ORDER BY updated_us, {key} LIMIT ?",
+        (after[0], after[0], after[1], limit),
+    )
+
+
+def _advance(after: list, rows: list[tuple], horizon: int) -> list:
+    """The next position of one feed: past the rows sent, unless they are fresher than the
+    horizon, in which case it stops at the horizon and they are sent again next time."""
+    if not rows:
+        return after
+    last = [rows[-1][1], rows[-1][0]]
+    return last if last[0] <= horizon else max(after, [horizon, ""])
+
+
+def snapshot(db: Database, terminal_id: str, cursor: str | None,
+             limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> dict:
+    """What changed since `cursor`: wallets (with their lots and debt), cards, campaigns;
+    plus the terminal's merchant settings, the ledger keys and the server's time."""
+    position = _decode_cursor(cursor)
+    overlap = SNAPSHOT_OVERLAP_US[db.engine] if overlap_us is None else overlap_us
+    horizon = now_us() - overlap
+    with db.reading() as conn:
+        merchant_id = conn.value("SELECT merchant_id FROM terminals WHERE terminal_id = ?",
+                                 (terminal_id,))
+        wallets = _page(conn, "wallets", "wallet_id", "status, version", position["wallets"],
+                        limit)
+        ids_ = [row[0] for row in wallets]
+        lots = _lots_by_wallet(conn, ids_)
+        debts = _debts(conn, ids_)
+        card_rows = _page(conn, "cards", "card_id", "wallet_id, status, nfc_uid, version",
+                          position["cards"], limit)
+        campaign_rows = _page(conn, "campaigns", "campaign_id", "rules", position["campaigns"],
+                              limit)
+        merchant = merchant_view(conn, merchant_id) if merchant_id else None
+        ledger_keys = ledger_public_keys(conn)
+    feeds = {"wallets": wallets, "cards": card_rows, "campaigns": campaign_rows}
+    next_position = {feed: _advance(position[feed], rows, horizon) for feed, rows in feeds.items()}
+    # More is waiting when a feed filled its page and moved to its last row.
+    more = any(
+        len(rows) == limit and next_position[feed] == [rows[-1][1], rows[-1][0]]
+        for feed, rows in feeds.items()
+    )
+    return {
+        "cursor": _encode_cursor(next_position),
+        "more": more,
+        "server_time_ms": now_us() // 1000,
+        "wallets": [{"wallet": w, "status": status, "version": version, "lots": lots[w],
+                     "debt": debts.get(w, 0)} for w, _, status, version in wallets],
+        "cards": [{"card": c, "wallet": w, "status": s, "nfc_uid": u, "version": v}
+                  for c, _, w, s, u, v in card_rows],
+        "campaigns": [json.loads(rules) for _, _, rules in campaign_rows],
+        "merchant": merchant,
+        "ledger_keys": ledger_keys,
+    }

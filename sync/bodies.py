@@ -1,0 +1,162 @@
+"""The bodies of records that move value, as both sides read them.
+
+Value sits in lots: (pocket, amount, expiry, merchant classes allowed, funder, campaign).
+A payment names the lots it drew and how much from each; a refund or void names the lots it
+gives back to; a charge or grant creates lots, each saying how much of it the customer paid
+in cash (`paid`) and who funds the rest (`funder`: a premium, a point grant). Lot and wallet
+ids made on a terminal are sortable ids, so they are unique before any sync.
+
+`check(rtype, body)` raises BodyError for a body the ledger cannot post. Types that move no
+value (start, stamp, day_close, key_rotate, training) are not looked into here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+POCKETS = ("charged", "premium_common", "premium_exclusive", "points")
+MERCHANT_CLASSES = ("small", "large")
+CREDENTIAL_KINDS = ("card", "app", "nfc")
+DECISIONS = ("online", "offline")
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_LOTS_PER_RECORD = 64
+
+
+class BodyError(ValueError):
+    """A record body that breaks the rules of its type."""
+
+    code = "bad_body"
+
+
+def _int(body: dict, name: str, minimum: int = 0) -> int:
+    value = body.get(name)
+    if type(value) is not int or value < minimum:
+        raise BodyError(f"{name} must be an integer >= {minimum}")
+    return value
+
+
+def _id(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise BodyError(f"{name} must be an id (letters, digits, . _ -; up to 64)")
+    return value
+
+
+def _lot_lines(body: dict) -> list[dict]:
+    lots = body.get("lots")
+    if not isinstance(lots, list) or not 1 <= len(lots) <= MAX_LOTS_PER_RECORD:
+        raise BodyError(f"lots must be a list of 1..{MAX_LOTS_PER_RECORD}")
+    for line in lots:
+        if not isinstance(line, dict):
+            raise BodyError("each lot line is an object")
+        _id(line.get("lot"), "lot")
+        _int(line, "amount", 1)
+    if len({line["lot"] for line in lots}) != len(lots):
+        raise BodyError("a lot appears twice")
+    return lots
+
+
+def _sum_matches(lots: list[dict], key: str, total: int, what: str) -> None:
+    if sum(line[key] for line in lots) != total:
+        raise BodyError(f"the lots' {key} must add up to the {what}")
+
+
+def _new_lot(line: dict) -> None:
+    if line.get("pocket") not in POCKETS:
+        raise BodyError(f"pocket must be one of {', '.join(POCKETS)}")
+    paid = _int(line, "paid", 0)
+    if paid > line["amount"]:
+        raise BodyError("a lot cannot be paid for beyond its amount")
+    if paid < line["amount"]:
+        _id(line.get("funder"), "funder (who pays for value beyond the cash)")
+    classes = line.get("classes", list(MERCHANT_CLASSES))
+    if not isinstance(classes, list) or not classes or not set(classes) <= set(MERCHANT_CLASSES):
+        raise BodyError(f"classes must be a non-empty list from {', '.join(MERCHANT_CLASSES)}")
+    expires = line.get("expires")
+    if expires is not None:
+        try:
+            date.fromisoformat(expires)
+        except (TypeError, ValueError) as exc:
+            raise BodyError("expires must be a date YYYY-MM-DD or null") from exc
+    if "campaign" in line:
+        _id(line["campaign"], "campaign")
+
+
+def _payment(body: dict) -> None:
+    amount = _int(body, "amount", 1)
+    _id(body.get("wallet"), "wallet")
+    lots = _lot_lines(body)
+    _sum_matches(lots, "amount", amount, "amount paid")
+    if body.get("decision") not in DECISIONS:
+        raise BodyError(f"decision must be one of {', '.join(DECISIONS)}")
+    credential = body.get("credential")
+    if not isinstance(credential, dict) or credential.get("kind") not in CREDENTIAL_KINDS:
+        raise BodyError(f"credential.kind must be one of {', '.join(CREDENTIAL_KINDS)}")
+    if "excluded" in body:
+        _int(body, "excluded", 0)
+
+
+def _giveback(body: dict) -> None:
+    amount = _int(body, "amount", 1)
+    _id(body.get("wallet"), "wallet")
+    _id(body.get("of"), "of (the tx_id of the payment)")
+    _sum_matches(_lot_lines(body), "amount", amount, "amount given back")
+
+
+def _charge(body: dict) -> None:
+    amount = _int(body, "amount", 0)
+    _id(body.get("wallet"), "wallet")
+    lots = _lot_lines(body)
+    for line in lots:
+        _new_lot(line)
+    _sum_matches(lots, "paid", amount, "cash taken")
+
+
+def _grant(body: dict) -> None:
+    amount = _int(body, "amount", 1)
+    _id(body.get("wallet"), "wallet")
+    lots = _lot_lines(body)
+    for line in lots:
+        _new_lot(line)
+        if line["paid"] != 0:
+            raise BodyError("granted value is not paid for")
+    _sum_matches(lots, "amount", amount, "amount granted")
+
+
+def _card_issue(body: dict) -> None:
+    from sync import cards
+
+    try:
+        cards.normalize(body.get("card", ""))
+    except cards.CardNumberError as exc:
+        raise BodyError(f"card: {exc}") from exc
+    _id(body.get("wallet"), "wallet")
+    if type(body.get("new_wallet")) is not bool:
+        raise BodyError("new_wallet must be true or false")
+
+
+def _cash_move(body: dict) -> None:
+    _int(body, "amount", 1)
+    if body.get("direction") not in ("in", "out"):
+        raise BodyError("direction must be in or out")
+
+
+_CHECKS = {
+    "payment": _payment,
+    "refund": _giveback,
+    "void": _giveback,
+    "charge": _charge,
+    "grant": _grant,
+    "card_issue": _card_issue,
+    "cash_move": _cash_move,
+}
+
+
+def check(rtype: str, body: Any) -> None:
+    """Raise BodyError unless `body` follows the rules of `rtype`."""
+    if not isinstance(body, dict):
+        raise BodyError("body is not an object")
+    checker = _CHECKS.get(rtype)
+    if checker is not None:
+        checker(body)
