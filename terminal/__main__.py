@@ -1,7 +1,14 @@
-"""Command line of the terminal: `python -m terminal journal verify|export --data DIR`.
+"""Command line of the terminal (`--data DIR` is the terminal's directory everywhere).
 
-Exit codes: 0 done and intact; 1 the journal does not verify or cannot be read (the message
-names the first bad seq and why); 2 the command line was wrong.
+    python -m terminal enroll --ledger URL --code CODE
+    python -m terminal sync                    push and pull once; exit 1 if anything was refused
+    python -m terminal status
+    python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
+    python -m terminal simulate --sales N [--offline] [--seed S]
+    python -m terminal journal verify|export
+
+Exit codes: 0 done; 1 refused, unreachable, or the journal does not verify (the message says
+why); 2 the command line was wrong.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import logging
 import sys
 from pathlib import Path
 
-from terminal import audit, paths
+from terminal import audit, keystore, paths
 from terminal.errors import JournalBroken, TerminalError
 
 EXIT_OK = 0
@@ -45,6 +52,84 @@ def _journal_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _node(args: argparse.Namespace, offline: bool = False):
+    from terminal.node import Node
+
+    return Node(args.data, offline=offline or getattr(args, "offline", False))
+
+
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    from terminal.node import enroll
+
+    answer = enroll(args.data, args.ledger, args.code, keystore.passphrase_from_env())
+    merchant = answer["merchant"]
+    print(f"enrolled as terminal {answer['terminal_id']} of {merchant['name']} "
+          f"({merchant['merchant_id']}, {merchant['class']}); data in {args.data}")
+    return EXIT_OK
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    with _node(args) as node:
+        status = node.sync_once()
+        counts = node.state.counts()
+    if status.last_error and not status.online:
+        print(f"sync failed: {status.last_error} ({status.pending} records wait)")
+        return EXIT_BROKEN
+    print(f"synced: acknowledged up to seq {status.acked_seq}, {status.pending} waiting; "
+          f"snapshot holds {counts['wallets']} wallets, {counts['cards']} cards")
+    for refusal in status.refused:
+        print(f"  refused by the ledger: {refusal}")
+    return EXIT_BROKEN if status.refused else EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    with _node(args, offline=True) as node:
+        age = node.state.snapshot_age_s()
+        merchant = node.state.merchant()
+        print(f"terminal {node.terminal_id} of {merchant.get('name', '?')} "
+              f"({merchant.get('class', '?')}), ledger {node.config.ledger_url}")
+        print(f"journal: {node.journal.last_seq} records, {node.journal.pending_count()} not yet "
+              f"acknowledged (acked up to seq {node.journal.acked_seq()})")
+        counts = node.state.counts()
+        when = "never" if age is None else f"{age / 60:.0f} min ago"
+        print(f"snapshot: {counts['wallets']} wallets, {counts['cards']} cards, "
+              f"{counts['campaigns']} campaigns; last complete pull {when}")
+    return EXIT_OK
+
+
+def _presented(args: argparse.Namespace):
+    from terminal.counter import Presented
+
+    if args.card:
+        return Presented("card", args.card)
+    if args.nfc:
+        return Presented("nfc", args.nfc)
+    return Presented("wallet", args.wallet)
+
+
+def _cmd_balance(args: argparse.Namespace) -> int:
+    from terminal.policy import Refused
+
+    with _node(args) as node:
+        try:
+            view, decision = node.counter.balance(_presented(args))
+        except Refused as exc:
+            print(f"refused [{exc.code}]: {exc.message}")
+            return EXIT_BROKEN
+    pockets = ", ".join(f"{p} ¥{v:,}" for p, v in sorted(view.pockets.items())) or "nothing"
+    print(f"wallet {view.wallet_id} ({view.status}, {decision}): ¥{view.total:,} — {pockets}")
+    return EXIT_OK
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from terminal import simulate
+
+    with _node(args) as node:
+        report = simulate.run(node, args.sales, seed=args.seed, sync=not args.offline)
+    print(report.text())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m terminal", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -52,6 +137,36 @@ def build_parser() -> argparse.ArgumentParser:
     journal = sub.add_parser("journal", help="the signed journal")
     jsub = journal.add_subparsers(dest="action", required=True)
     data_help = f"the terminal's data directory (default {paths.default_data_dir()})"
+
+    enroll = sub.add_parser("enroll", help="enroll this terminal with a ledger")
+    enroll.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    enroll.add_argument("--ledger", required=True, help="the ledger's URL")
+    enroll.add_argument("--code", required=True, help="the one-time enrollment code")
+    enroll.set_defaults(func=_cmd_enroll)
+
+    sync = sub.add_parser("sync", help="push unacknowledged records and pull the snapshot once")
+    sync.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    sync.set_defaults(func=_cmd_sync)
+
+    status = sub.add_parser("status", help="what this terminal holds and has sent")
+    status.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    status.set_defaults(func=_cmd_status)
+
+    balance = sub.add_parser("balance", help="a wallet's balance, as a customer would ask")
+    balance.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    who = balance.add_mutually_exclusive_group(required=True)
+    who.add_argument("--card", help="a printed card number")
+    who.add_argument("--nfc", help="an NFC card's UID / IDm (hex)")
+    who.add_argument("--wallet", help="a wallet id")
+    balance.add_argument("--offline", action="store_true", help="do not ask the ledger")
+    balance.set_defaults(func=_cmd_balance)
+
+    sim = sub.add_parser("simulate", help="drive the counter with the snapshot's cards")
+    sim.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    sim.add_argument("--sales", type=int, required=True)
+    sim.add_argument("--offline", action="store_true", help="never contact the ledger")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.set_defaults(func=_cmd_simulate)
 
     verify = jsub.add_parser("verify", help="walk the chain and every signature")
     verify.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
@@ -68,7 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
-    return args.func(args)
+    from sync.client import SyncError
+    from sync.keyfile import KeyFileError
+
+    try:
+        return args.func(args)
+    except (TerminalError, SyncError, KeyFileError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return EXIT_BROKEN
 
 
 if __name__ == "__main__":

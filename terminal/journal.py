@@ -12,6 +12,7 @@ outbox row -> commit (fsync) -> return.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -24,6 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from sync import canonical, ids, keys, record
+from terminal import effects
 from terminal.errors import JournalError
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,49 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         BEGIN SELECT RAISE(ABORT, 'journal records are append-only'); END;
         """,
     ),
+    (
+        2,
+        "effects: what each record did to lots, cards and wallet spending",
+        """
+        CREATE TABLE effects (
+            seq INTEGER NOT NULL REFERENCES records (seq),
+            n INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            wallet_id TEXT NOT NULL,
+            lot_id TEXT,
+            card_id TEXT,
+            amount INTEGER NOT NULL,
+            pocket TEXT,
+            expires TEXT,
+            classes TEXT,
+            decision TEXT,
+            ref TEXT,
+            PRIMARY KEY (seq, n)
+        );
+        CREATE INDEX effects_wallet ON effects (wallet_id, seq);
+        CREATE INDEX effects_card ON effects (card_id) WHERE card_id IS NOT NULL;
+        CREATE INDEX effects_ref ON effects (ref) WHERE ref IS NOT NULL;
+        """,
+    ),
 ]
+
+
+def _insert_effects(conn: sqlite3.Connection, seq: int, rtype: str, body: dict) -> None:
+    conn.executemany(
+        "INSERT INTO effects (seq, n, kind, wallet_id, lot_id, card_id, amount, pocket, "
+        "expires, classes, decision, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(seq, n, *row) for n, row in enumerate(effects.of(rtype, body))],
+    )
+
+
+def _backfill_effects(conn: sqlite3.Connection) -> None:
+    for seq, text in conn.execute("SELECT seq, record FROM records ORDER BY seq").fetchall():
+        rec = json.loads(text)
+        _insert_effects(conn, seq, rec["type"], rec["body"])
+
+
+# Python steps that run inside a migration's transaction, after its SQL.
+BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _backfill_effects}
 
 
 def _utc_now() -> str:
@@ -104,9 +148,22 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _statements(script: str) -> list[str]:
+    """Split a script into whole statements (triggers hold ';' inside BEGIN ... END)."""
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    assert not pending.strip(), "a migration ends in an incomplete statement"
+    return out
+
+
 def migrate(db: sqlite_utils.Database) -> None:
-    """Apply the migrations this file has not had yet."""
-    db.execute(
+    """Apply the migrations this file has not had yet, each in one transaction."""
+    conn = db.conn
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
@@ -115,12 +172,19 @@ def migrate(db: sqlite_utils.Database) -> None:
         if version in done:
             continue
         log.info("journal: applying migration %d (%s)", version, name)
-        db.conn.executescript(
-            "BEGIN IMMEDIATE;\n"
-            + sql
-            + f"\nINSERT INTO schema_migrations VALUES ({version}, '{name}', '{_utc_now()}');"
-            + "\nCOMMIT;"
-        )
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            backfill = BACKFILLS.get(version)
+            if backfill is not None:
+                backfill(conn)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                         (version, name, _utc_now()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
 
 @dataclass(frozen=True)
@@ -302,6 +366,7 @@ class Journal:
             self.conn.execute(
                 "INSERT INTO outbox (seq, queued_at) VALUES (?, ?)", (signed["seq"], signed["at"])
             )
+            _insert_effects(self.conn, signed["seq"], rtype, body)
             self.conn.execute("COMMIT")
         except BaseException:
             if self.conn.in_transaction:
@@ -340,6 +405,34 @@ class Journal:
 
     def pending_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def effects_since(self, wallet_id: str, after_seq: int) -> list[tuple]:
+        """This terminal's effects on a wallet after `after_seq`:
+        (seq, kind, lot, amount, pocket, expires, classes, decision)."""
+        return self.conn.execute(
+            "SELECT seq, kind, lot_id, amount, pocket, expires, classes, decision FROM effects "
+            "WHERE wallet_id = ? AND seq > ? ORDER BY seq, n", (wallet_id, after_seq)).fetchall()
+
+    def card_wallet(self, card_id: str) -> str | None:
+        """The wallet a card was put on by this terminal, if it was."""
+        row = self.conn.execute("SELECT wallet_id FROM effects WHERE card_id = ? "
+                                "ORDER BY seq DESC LIMIT 1", (card_id,)).fetchone()
+        return row[0] if row else None
+
+    def record_by_tx(self, tx_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT record FROM records WHERE tx_id = ?",
+                                (tx_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def givebacks_of(self, tx_id: str) -> list[dict[str, Any]]:
+        """Refund and void records of this terminal against a payment."""
+        return [json.loads(text) for (text,) in self.conn.execute(
+            "SELECT r.record FROM records r WHERE r.seq IN "
+            "(SELECT DISTINCT seq FROM effects WHERE ref = ?) ORDER BY r.seq", (tx_id,))]
+
+    def acked_seq(self) -> int:
+        """The highest seq the ledger has acknowledged with a signed head."""
+        return self.conn.execute("SELECT coalesce(max(seq), 0) FROM heads").fetchone()[0]
 
     # --- ledger heads ---------------------------------------------------------------------
 

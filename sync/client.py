@@ -1,0 +1,298 @@
+"""The terminal's side of the sync protocol (DESIGN §7): enroll, push, pull, look up.
+
+`LedgerClient` makes single signed requests with explicit timeouts and checks every answer
+before believing it: a reply cut short, a reply meant for another request, or a head that
+is not signed by the ledger is an error, and nothing is kept from it. `SyncWorker` runs the
+client on its own thread: woken by each new record (`notify`) and by a timer, it pushes the
+journal's unacknowledged records in batches and pulls snapshot deltas, backing off
+exponentially with jitter while the ledger is unreachable. Everything it needs to resume
+after a crash is on disk (the outbox, the kept heads, the snapshot cursor).
+
+This module imports nothing of `terminal`: it works with any `Outbox` and `SnapshotSink`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import orjson
+import requests
+
+from sync import auth, keys, record
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 30.0
+# The online check during a sale: the counter never waits longer than this for the ledger.
+ONLINE_CHECK_TIMEOUT_S = 0.5
+PUSH_BATCH = 1_000
+SYNC_INTERVAL_S = 15.0
+PULL_INTERVAL_S = 60.0
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 120.0
+# Snapshot pages pulled in one go before the worker yields to pushing again.
+MAX_PAGES_PER_PULL = 1_000
+STOP_TIMEOUT_S = 10.0
+
+
+class SyncError(Exception):
+    """The ledger could not be reached, or its answer cannot be trusted."""
+
+    def __init__(self, message: str, code: str = "unreachable") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class RefusedError(SyncError):
+    """The ledger answered and said no (4xx), or refused records."""
+
+
+class Outbox(Protocol):
+    terminal_id: str
+
+    def pending(self, limit: int) -> list[tuple[int, bytes]]: ...
+
+    def keep_head(self, head: dict[str, Any]) -> None: ...
+
+    def pending_count(self) -> int: ...
+
+    def acked_seq(self) -> int: ...
+
+
+class SnapshotSink(Protocol):
+    def cursor(self) -> str: ...
+
+    def apply_snapshot(self, page: dict[str, Any], basis_seq: int) -> None: ...
+
+
+def enroll(base_url: str, code: str, public_key: keys.PublicKey,
+           timeout: float = READ_TIMEOUT_S) -> dict[str, Any]:
+    """Bind this terminal's key with a one-time code; returns terminal id, merchant, keys."""
+    try:
+        reply = requests.post(base_url.rstrip("/") + "/v1/enroll", timeout=(CONNECT_TIMEOUT_S,
+                              timeout), json={"code": code, "public_key": public_key.hex})
+    except requests.RequestException as exc:
+        raise SyncError(f"the ledger at {base_url} cannot be reached: {exc}") from exc
+    answer = _decode(reply)
+    for name in ("terminal_id", "merchant", "ledger_keys"):
+        if name not in answer:
+            raise SyncError(f"the enrollment answer has no {name}", "bad_answer")
+    return answer
+
+
+def _decode(reply: requests.Response) -> dict[str, Any]:
+    try:
+        payload = orjson.loads(reply.content)
+    except orjson.JSONDecodeError as exc:
+        raise SyncError(f"the ledger's answer is not JSON (HTTP {reply.status_code}; cut "
+                        "short?)", "bad_answer") from exc
+    if reply.status_code >= 500:
+        raise SyncError(f"the ledger failed (HTTP {reply.status_code})", "server_error")
+    if not isinstance(payload, dict):
+        raise SyncError("the ledger's answer is not an object", "bad_answer")
+    if reply.status_code >= 400:
+        raise RefusedError(f"the ledger refused: {payload.get('message', reply.status_code)}",
+                           str(payload.get("error", "refused")))
+    return payload
+
+
+class LedgerClient:
+    """Signed requests to one ledger for one terminal."""
+
+    def __init__(self, base_url: str, terminal_id: str, key: keys.PrivateKey,
+                 ledger_keys: dict[str, keys.PublicKey]) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.terminal_id = terminal_id
+        self._key = key
+        self.ledger_keys = ledger_keys
+        self._session = requests.Session()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _request(self, method: str, path: str, body: bytes = b"",
+                 timeout: float = READ_TIMEOUT_S) -> dict[str, Any]:
+        headers = auth.sign_request(self._key, self.terminal_id, method, path, body)
+        if body:
+            headers["content-type"] = "application/json"
+        try:
+            reply = self._session.request(method, self.base_url + path, data=body or None,
+                                          headers=headers,
+                                          timeout=(min(CONNECT_TIMEOUT_S, timeout), timeout))
+            return _decode(reply)
+        except requests.RequestException as exc:
+            self._reset()
+            raise SyncError(f"the ledger cannot be reached: {exc.__class__.__name__}") from exc
+        except SyncError:
+            self._reset()  # a connection that carried a bad answer is not used again
+            raise
+
+    def _reset(self) -> None:
+        self._session.close()
+        self._session = requests.Session()
+
+    def push(self, records: list[tuple[int, bytes]]) -> dict[str, Any]:
+        """Send records (seq, canonical bytes); returns the checked answer."""
+        body = b'{"records":[' + b",".join(data for _, data in records) + \
+            b'],"terminal_id":' + orjson.dumps(self.terminal_id) + b"}"
+        answer = self._request("POST", "/v1/journal", body)
+        results = answer.get("results")
+        if answer.get("terminal_id") != self.terminal_id or not isinstance(results, list) \
+                or len(results) != len(records) or not isinstance(answer.get("acked_seq"), int):
+            raise SyncError("the ledger's answer does not match the records sent", "bad_answer")
+        if answer.get("head") is not None:
+            try:
+                record.verify_head(answer["head"], self.ledger_keys)
+            except record.RecordError as exc:
+                raise SyncError(f"the ledger's head does not verify: {exc}", "bad_head") from exc
+            if answer["head"]["terminal_id"] != self.terminal_id:
+                raise SyncError("the ledger's head names another terminal", "bad_head")
+        return answer
+
+    def snapshot(self, cursor: str) -> dict[str, Any]:
+        path = "/v1/snapshot" + (f"?cursor={quote(cursor, safe='')}" if cursor else "")
+        page = self._request("GET", path)
+        for name in ("cursor", "wallets", "cards", "campaigns", "server_time_ms"):
+            if name not in page:
+                raise SyncError(f"the snapshot page has no {name}", "bad_answer")
+        return page
+
+    def wallet(self, wallet_id: str, timeout: float = ONLINE_CHECK_TIMEOUT_S) -> dict[str, Any]:
+        view = self._request("GET", f"/v1/wallets/{quote(wallet_id, safe='')}",
+                             timeout=timeout)
+        if view.get("wallet") != wallet_id or not isinstance(view.get("lots"), list):
+            raise SyncError("the wallet answer does not match the question", "bad_answer")
+        return view
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool = False
+    pending: int = 0
+    acked_seq: int = 0
+    last_success: float | None = None  # time.time() of the last good exchange
+    last_error: str = ""
+    refused: list[str] = field(default_factory=list)
+
+
+def push_all(client: LedgerClient, outbox: Outbox, batch: int = PUSH_BATCH) -> list[str]:
+    """Push until nothing is pending or the ledger refuses; returns the refusals."""
+    refusals: list[str] = []
+    while True:
+        pending = outbox.pending(batch)
+        if not pending:
+            return refusals
+        answer = client.push(pending)
+        if answer.get("head"):
+            outbox.keep_head(answer["head"])
+        refused = [f"seq {r.get('seq')}: {r.get('reason')} ({r.get('message', '')})"
+                   for r in answer["results"] if r.get("status") == "rejected"]
+        if refused:
+            return refusals + refused
+        if answer["acked_seq"] < pending[-1][0]:
+            raise SyncError("the ledger acknowledged less than it accepted", "bad_answer")
+
+
+def pull_all(client: LedgerClient, sink: SnapshotSink, outbox: Outbox) -> int:
+    """Pull snapshot pages until the ledger has no more; returns the pages applied."""
+    for pages in range(1, MAX_PAGES_PER_PULL + 1):
+        basis = outbox.acked_seq()
+        page = client.snapshot(sink.cursor())
+        sink.apply_snapshot(page, basis)
+        if not page.get("more"):
+            return pages
+    return MAX_PAGES_PER_PULL
+
+
+class SyncWorker:
+    """Pushes and pulls on its own thread; never blocks its caller."""
+
+    def __init__(self, client: LedgerClient, outbox: Outbox, sink: SnapshotSink,
+                 on_status: Callable[[SyncStatus], None] | None = None,
+                 interval_s: float = SYNC_INTERVAL_S, pull_interval_s: float = PULL_INTERVAL_S
+                 ) -> None:
+        self.client = client
+        self.outbox = outbox
+        self.sink = sink
+        self._on_status = on_status
+        self._interval = interval_s
+        self._pull_interval = pull_interval_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._status = SyncStatus(pending=outbox.pending_count(), acked_seq=outbox.acked_seq())
+        self._last_pull = 0.0
+        self._failures = 0
+
+    @property
+    def status(self) -> SyncStatus:
+        with self._lock:
+            return self._status
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+            status = self._status
+        if self._on_status is not None:
+            self._on_status(status)
+
+    def notify(self) -> None:
+        """A new record is waiting: push soon."""
+        self._wake.set()
+
+    def start(self) -> None:
+        assert self._thread is None, "the sync worker is already running"
+        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def backoff_s(self) -> float:
+        if not self._failures:
+            return self._interval
+        delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (self._failures - 1))
+        return delay * (0.5 + random.random())  # jitter: terminals do not retry in step
+
+    def run_once(self, pull: bool | None = None) -> SyncStatus:
+        """One push and one pull (when due, or when `pull` says so). Call it from one thread
+        at a time: the worker's own, or a caller's while the worker is not running."""
+        if pull is None:
+            pull = not self._last_pull or \
+                time.monotonic() - self._last_pull >= self._pull_interval
+        try:
+            refusals = push_all(self.client, self.outbox)
+            if pull:
+                pull_all(self.client, self.sink, self.outbox)
+                self._last_pull = time.monotonic()
+        except SyncError as exc:
+            self._failures += 1
+            self._set(online=isinstance(exc, RefusedError), last_error=exc.message,
+                      pending=self.outbox.pending_count(), acked_seq=self.outbox.acked_seq())
+            log.info("sync: %s", exc.message)
+            return self.status
+        self._failures = 0
+        self._set(online=True, last_success=time.time(), refused=refusals,
+                  last_error="; ".join(refusals), pending=self.outbox.pending_count(),
+                  acked_seq=self.outbox.acked_seq())
+        return self.status
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._wake.wait(self.backoff_s())
+            self._wake.clear()

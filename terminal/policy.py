@@ -1,0 +1,119 @@
+"""How the terminal decides offline (DESIGN §6): limits, lot order, and refusal reasons.
+
+Every refusal has a stable code and an English message (the UI translates by code). Limits
+come from the merchant's settings in the ledger's snapshot; these defaults apply until the
+first snapshot arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+# Per-merchant settings (names as the ledger sends them) and the defaults of DESIGN §6.
+DEFAULT_LIMITS = {
+    "max_offline_payment": 10_000,
+    "max_offline_per_wallet": 30_000,
+    "max_snapshot_age_s": 72 * 3600,
+    "small_payment_when_stale": 1_000,
+    "wallet_balance_cap": 50_000,
+}
+# The largest amount the keypad takes for one transaction (yen); a typo guard.
+MAX_TRANSACTION_YEN = 1_000_000
+VOUCHER_POCKETS = ("premium_common", "premium_exclusive")
+
+REASONS = {
+    "bad_amount": "The amount must be a whole number of yen from 1 to {max:,}.",
+    "bad_credential": "This code or card number is not one of ours: {detail}",
+    "unknown_card": "This card is not known yet. Try again after the next sync, or ask the "
+                    "booth.",
+    "unknown_wallet": "This wallet is not known to this terminal yet.",
+    "card_blocked": "This card has been blocked (reported lost). Please ask the booth.",
+    "denied": "This wallet is suspended ({detail}). Please ask the booth.",
+    "insufficient": "Not enough balance: ¥{available:,} can be used here.",
+    "over_offline_payment": "Offline, one payment may be at most ¥{limit:,}.",
+    "over_offline_wallet": "Offline, this wallet may spend at most ¥{limit:,} here until the "
+                           "next sync (¥{left:,} left).",
+    "snapshot_stale": "The balances here are too old (last sync {hours} h ago): only "
+                      "payments up to ¥{limit:,} until the next sync.",
+    "over_cap": "A wallet may hold at most ¥{cap:,}: at most ¥{room:,} can be charged.",
+    "not_found": "That sale is not in this terminal's journal.",
+    "not_refundable": "That sale cannot be refunded: {detail}",
+    "over_refund": "At most ¥{left:,} of that sale can still be refunded.",
+    "card_exists": "This card is already in use.",
+}
+
+
+class Refused(Exception):
+    """A sale, charge or look-up the terminal will not do; `code` is stable."""
+
+    def __init__(self, code: str, **details: Any) -> None:
+        self.code = code
+        self.details = details
+        self.message = REASONS[code].format(**details) if code in REASONS else code
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_offline_payment: int
+    max_offline_per_wallet: int
+    max_snapshot_age_s: int
+    small_payment_when_stale: int
+    wallet_balance_cap: int
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None) -> Limits:
+        merged = dict(DEFAULT_LIMITS)
+        for key, value in (config or {}).items():
+            if key in merged and type(value) is int and value >= 0:
+                merged[key] = value
+        return cls(**merged)
+
+
+def check_amount(amount: Any) -> int:
+    if type(amount) is not int or not 1 <= amount <= MAX_TRANSACTION_YEN:
+        raise Refused("bad_amount", max=MAX_TRANSACTION_YEN)
+    return amount
+
+
+def usable_here(lot: dict[str, Any], merchant_class: str, today: date) -> bool:
+    if lot["remaining"] <= 0 or merchant_class not in lot["classes"]:
+        return False
+    return lot["expires"] is None or date.fromisoformat(lot["expires"]) >= today
+
+
+def draw_order(lot: dict[str, Any]) -> tuple:
+    """Restricted value before common value, then the earliest expiry first (DESIGN §2)."""
+    restricted = len(lot["classes"]) < 2
+    return (0 if restricted else 1, lot["expires"] or "9999-12-31", lot["lot"])
+
+
+def draw(lots: list[dict[str, Any]], amount: int, excluded: int, merchant_class: str,
+         today: date) -> list[dict[str, Any]]:
+    """Which lots pay `amount` here, and how much each: [{lot, amount, pocket}].
+
+    Voucher value may not pay for excluded goods (tobacco, gift certificates...), so at most
+    `amount - excluded` comes from voucher pockets. Raises Refused('insufficient').
+    """
+    voucher_room = amount - excluded
+    usable = sorted((lot for lot in lots if usable_here(lot, merchant_class, today)),
+                    key=draw_order)
+    lines, left = [], amount
+    for lot in usable:
+        if left == 0:
+            break
+        cap = lot["remaining"]
+        if lot["pocket"] in VOUCHER_POCKETS:
+            cap = min(cap, voucher_room)
+        take = min(cap, left)
+        if take <= 0:
+            continue
+        if lot["pocket"] in VOUCHER_POCKETS:
+            voucher_room -= take
+        lines.append({"lot": lot["lot"], "amount": take, "pocket": lot["pocket"]})
+        left -= take
+    if left:
+        raise Refused("insufficient", available=amount - left)
+    return lines

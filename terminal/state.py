@@ -1,0 +1,249 @@
+"""The terminal's copy of the ledger's snapshot: wallets with their lots, cards, campaigns,
+the merchant's settings, and the sync cursor. One SQLite file, `state.db`, apart from the
+journal, so applying a large snapshot never holds the journal's write lock while a sale waits.
+
+Each wallet row remembers `basis_seq`: the highest of this terminal's records the ledger had
+acknowledged when the row was pulled. The terminal's own records after it are not in the
+row yet; `terminal.wallets` adds them from the journal's effects.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from terminal.journal import BUSY_TIMEOUT_MS
+
+STATE_FILE = "state.db"
+# Rows written per transaction while applying a snapshot page: a sale that reads the state
+# never waits longer than one such chunk.
+APPLY_CHUNK = 5_000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS wallets (
+    wallet_id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,
+    debt INTEGER NOT NULL, basis_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lots (
+    lot_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, pocket TEXT NOT NULL,
+    remaining INTEGER NOT NULL, expires TEXT, classes TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lots_wallet ON lots (wallet_id);
+CREATE TABLE IF NOT EXISTS cards (
+    card_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, status TEXT NOT NULL,
+    nfc_uid TEXT, version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cards_nfc ON cards (nfc_uid) WHERE nfc_uid IS NOT NULL;
+CREATE TABLE IF NOT EXISTS campaigns (campaign_id TEXT PRIMARY KEY, rules TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refusals (
+    at_ms INTEGER NOT NULL, kind TEXT NOT NULL, wallet_id TEXT, amount INTEGER NOT NULL,
+    code TEXT NOT NULL, decision TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class SnapshotWallet:
+    wallet_id: str
+    status: str
+    version: int
+    debt: int
+    basis_seq: int
+    lots: list[dict[str, Any]]
+
+
+def _chunks(items: list, size: int = APPLY_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class StateStore:
+    """Thread-safe: the sync worker writes, the journal worker reads."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / STATE_FILE
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        # The snapshot can always be pulled again: NORMAL keeps it consistent after a crash
+        # without an fsync per chunk.
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- meta -----------------------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                               (key, json.dumps(value, ensure_ascii=False)))
+
+    def cursor(self) -> str:
+        return self.get("cursor", "")
+
+    def merchant(self) -> dict[str, Any]:
+        return self.get("merchant") or {}
+
+    def snapshot_age_s(self, now: float | None = None) -> float | None:
+        """Seconds since the last complete snapshot (server time), or None if never."""
+        pulled = self.get("snapshot_at_ms")
+        if pulled is None:
+            return None
+        return max(0.0, (now if now is not None else time.time()) - pulled / 1000)
+
+    # --- applying snapshots ---------------------------------------------------------------
+
+    def apply_snapshot(self, page: dict[str, Any], basis_seq: int) -> None:
+        """Apply one snapshot page; rows older than what is stored are skipped."""
+        wallets = page.get("wallets", [])
+        for chunk in _chunks(wallets):
+            self._apply_wallets(chunk, basis_seq)
+        for chunk in _chunks(page.get("cards", [])):
+            self._apply_cards(chunk)
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT OR REPLACE INTO campaigns (campaign_id, rules) VALUES (?, ?)",
+                [(c["id"], json.dumps(c, ensure_ascii=False)) for c in page.get("campaigns", [])],
+            )
+            meta = {"cursor": page["cursor"]}
+            if page.get("merchant"):
+                meta["merchant"] = page["merchant"]
+            if page.get("ledger_keys"):
+                meta["ledger_keys"] = page["ledger_keys"]
+            if not page.get("more"):
+                meta["snapshot_at_ms"] = page["server_time_ms"]
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()])
+            conn.execute("COMMIT")
+
+    def _newer(self, table: str, key: str, rows: list[tuple[str, int]]) -> set[str]:
+        stored = {}
+        ids = [r[0] for r in rows]
+        for chunk in _chunks(ids, 900):
+            stored.update(self._conn.execute(
+                f"SELECT {key}, version FROM {table} WHERE {key} IN "
+                f"({','.join('?' * len(chunk))})", chunk).fetchall())
+        return {rid for rid, version in rows if stored.get(rid, -1) <= version}
+
+    def _apply_wallets(self, chunk: list[dict], basis_seq: int) -> None:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                fresh = self._newer("wallets", "wallet_id",
+                                    [(w["wallet"], w["version"]) for w in chunk])
+                rows = [w for w in chunk if w["wallet"] in fresh]
+                ids = [w["wallet"] for w in rows]
+                for part in _chunks(ids, 900):
+                    marks = ",".join("?" * len(part))
+                    conn.execute(f"DELETE FROM lots WHERE wallet_id IN ({marks})", part)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO wallets (wallet_id, status, version, debt, basis_seq) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(w["wallet"], w["status"], w["version"], w["debt"], basis_seq) for w in rows],
+                )
+                conn.executemany(
+                    "INSERT OR REPLACE INTO lots (lot_id, wallet_id, pocket, remaining, expires, "
+                    "classes) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(lot["lot"], w["wallet"], lot["pocket"], lot["remaining"], lot["expires"],
+                      json.dumps(lot["classes"])) for w in rows for lot in w["lots"]],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def _apply_cards(self, chunk: list[dict]) -> None:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                fresh = self._newer("cards", "card_id", [(c["card"], c["version"]) for c in chunk])
+                conn.executemany(
+                    "INSERT OR REPLACE INTO cards (card_id, wallet_id, status, nfc_uid, version) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(c["card"], c["wallet"], c["status"], c.get("nfc_uid"), c["version"])
+                     for c in chunk if c["card"] in fresh],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def apply_wallet_view(self, view: dict[str, Any], basis_seq: int) -> None:
+        """Store a fresh wallet from the online check, as a one-wallet snapshot page."""
+        self._apply_wallets([{"wallet": view["wallet"], "status": view["status"],
+                              "version": view["version"], "debt": view["debt"],
+                              "lots": view["lots"]}], basis_seq)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def wallet(self, wallet_id: str) -> SnapshotWallet | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT wallet_id, status, version, debt, basis_seq FROM wallets "
+                "WHERE wallet_id = ?", (wallet_id,)).fetchone()
+            if row is None:
+                return None
+            lots = [{"lot": lot_id, "pocket": pocket, "remaining": remaining, "expires": expires,
+                     "classes": json.loads(classes)}
+                    for lot_id, pocket, remaining, expires, classes in self._conn.execute(
+                        "SELECT lot_id, pocket, remaining, expires, classes FROM lots "
+                        "WHERE wallet_id = ?", (wallet_id,))]
+        return SnapshotWallet(*row, lots)
+
+    def card(self, card_id: str) -> tuple[str, str] | None:
+        """(wallet id, status) for a printed card number, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT wallet_id, status FROM cards WHERE card_id = ?",
+                                     (card_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def card_by_nfc(self, uid: str) -> tuple[str, str, str] | None:
+        """(card id, wallet id, status) for an NFC UID / IDm, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT card_id, wallet_id, status FROM cards "
+                                     "WHERE nfc_uid = ?", (uid.upper(),)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(text) for (text,) in
+                    self._conn.execute("SELECT rules FROM campaigns ORDER BY campaign_id")]
+
+    def log_refusal(self, kind: str, wallet_id: str | None, amount: int, code: str,
+                    decision: str) -> None:
+        """Keep a refused sale for the day's figures and the admin screen (not signed: a
+        refusal moves no value)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO refusals (at_ms, kind, wallet_id, amount, code, decision) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (int(time.time() * 1000), kind, wallet_id, amount, code, decision))
+
+    def refusals(self) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute("SELECT at_ms, kind, wallet_id, amount, code, decision "
+                                      "FROM refusals ORDER BY at_ms").fetchall()
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {table: self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in ("wallets", "lots", "cards", "campaigns")}
