@@ -18,7 +18,9 @@ from typing import Any
 
 POCKETS = ("charged", "premium_common", "premium_exclusive", "points")
 MERCHANT_CLASSES = ("small", "large")
-CREDENTIAL_KINDS = ("card", "app", "nfc")
+# How the customer was identified: a printed card, an app QR token, an NFC card, or a wallet
+# id given directly (typed by staff, or the demo's stand-in for the app until tokens exist).
+CREDENTIAL_KINDS = ("card", "app", "nfc", "wallet")
 DECISIONS = ("online", "offline")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_LOTS_PER_RECORD = 64

@@ -108,6 +108,9 @@ class Counter:
         return self.merchant.get("class", "small")
 
     def _commit(self, rtype: str, body: dict[str, Any]) -> Appended:
+        # The ledger posts only bodies that follow the shared rules; one that does not is a
+        # bug here, and must stop before it is signed rather than be flagged at the ledger.
+        bodies.check(rtype, body)
         done = self.journal.append(rtype, body)
         if self._on_commit is not None:
             self._on_commit(done)

@@ -36,10 +36,11 @@ def free_port() -> int:
 class LedgerProcess:
     """`python -m ledger serve` in a child process."""
 
-    def __init__(self, db_url: str, home: Path, workers: int = 1) -> None:
+    def __init__(self, db_url: str, home: Path, workers: int = 1,
+                 port: int | None = None) -> None:
         self.db_url = db_url
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.proc: subprocess.Popen | None = None

@@ -186,3 +186,17 @@ def test_private_key_never_reaches_the_database_or_the_log(data_dir, caplog):
         assert secret not in stored
         assert secret.decode("latin-1") not in caplog.text
     assert "committed seq 21" in caplog.text  # the log does speak, just not of secrets
+
+
+def test_migration_back_fills_effects_for_an_older_journal(journal, data_dir):
+    journal.append("payment", {"amount": 700, "wallet": "W-1", "decision": "offline",
+                               "credential": {"kind": "card", "id": "x"},
+                               "lots": [{"lot": "L-1", "amount": 700}]})
+    journal.conn.execute("DROP TABLE effects")
+    journal.conn.execute("DELETE FROM schema_migrations WHERE version = 2")
+    journal.close()
+    with Journal.open(data_dir) as again:
+        assert again.effects_since("W-1", 0) == [
+            (2, "lot", "L-1", -700, None, None, None, None),
+            (2, "spend", None, 700, None, None, None, "offline"),
+        ]
