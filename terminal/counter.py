@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sync import bodies, cards, ids
+from sync import bodies, cards, ids, tokens
 from sync.client import LedgerClient, SyncError
 from terminal import policy
 from terminal.journal import Appended, Journal
@@ -28,7 +28,7 @@ from terminal.state import StateStore
 
 log = logging.getLogger(__name__)
 
-CREDENTIAL_KINDS = ("card", "nfc", "wallet")
+CREDENTIAL_KINDS = ("card", "nfc", "wallet", "app")
 # After an online check fails, sales decide offline this long before asking again.
 OFFLINE_QUIET_S = 10.0
 MAX_CREDENTIAL_CHARS = 512
@@ -36,10 +36,18 @@ MAX_CREDENTIAL_CHARS = 512
 
 @dataclass(frozen=True)
 class Presented:
-    """What the customer showed: a printed card number, an NFC UID, or a wallet id."""
+    """What the customer showed: a printed card number, an NFC UID, an app QR token, or a
+    wallet id."""
 
     kind: str
     value: str
+
+
+@dataclass(frozen=True)
+class Identified:
+    wallet_id: str
+    credential: dict[str, Any]  # as the record keeps it
+    app_limit: int | None = None  # the app certificate's offline limit, for app tokens
 
 
 @dataclass
@@ -90,6 +98,7 @@ class Counter:
         self.client = client
         self._on_commit = on_commit
         self._today = today or (lambda: journal._clock().date())
+        self.tokens = tokens.TokenVerifier(journal.ledger_keys())
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
 
@@ -125,15 +134,41 @@ class Counter:
 
     def resolve(self, presented: Presented) -> str:
         """The wallet behind a credential; Refused when unknown or blocked."""
+        return self.identify(presented).wallet_id
+
+    def identify(self, presented: Presented) -> Identified:
+        """Who is paying, how they showed it, and any offline limit their app carries."""
         value = presented.value.strip() if isinstance(presented.value, str) else ""
         if not value or len(value) > MAX_CREDENTIAL_CHARS or presented.kind not in \
                 CREDENTIAL_KINDS:
             raise Refused("bad_credential", detail="empty or unknown kind")
-        if presented.kind == "wallet":
+        if presented.kind == "app":
+            token = self._verify_token(value)
+            cert = token.cert
+            return Identified(cert.wallet_id, {"kind": "app", "id": cert.wallet_id,
+                                               "device": cert.device_key.hex()[:16],
+                                               "counter": token.counter}, cert.offline_limit)
+        return Identified(self._wallet_of(presented.kind, value),
+                          {"kind": presented.kind, "id": value})
+
+    def _verify_token(self, text: str) -> tokens.Token:
+        for attempt in range(2):
+            try:
+                return self.tokens.verify(text)
+            except tokens.TokenError as exc:
+                if exc.code == "unknown_ledger_key" and attempt == 0:
+                    # the snapshot may have brought a new ledger key since we last looked
+                    self.tokens.ledger_keys = self.journal.ledger_keys()
+                    continue
+                raise Refused(exc.code) from exc
+        raise AssertionError("unreachable")
+
+    def _wallet_of(self, kind: str, value: str) -> str:
+        if kind == "wallet":
             if not bodies.ID_RE.match(value):
                 raise Refused("bad_credential", detail="not a wallet id")
             return value
-        if presented.kind == "nfc":
+        if kind == "nfc":
             found = self.state.card_by_nfc(value)
             if found is None:
                 raise Refused("unknown_card")
@@ -215,17 +250,18 @@ class Counter:
             policy.check_amount(amount)
             if type(excluded) is not int or not 0 <= excluded <= amount:
                 raise Refused("bad_amount", max=amount)
-            wallet_id = self.resolve(presented)
+            who = self.identify(presented)
+            wallet_id = who.wallet_id
             decision = self._fresh(wallet_id)
             view = self._checked_view(wallet_id)
             if decision == "offline":
-                self._offline_limits(view, amount)
+                self._offline_limits(view, amount, who.app_limit)
             lines = policy.draw(view.lots, amount, excluded, self.merchant_class, self._today())
         except Refused as exc:
             self._refuse("payment", exc, wallet_id, amount, decision)
             raise
         body = {"amount": amount, "wallet": wallet_id, "decision": decision,
-                "credential": {"kind": presented.kind, "id": presented.value.strip()},
+                "credential": who.credential,
                 "lots": [{"lot": line["lot"], "amount": line["amount"]} for line in lines]}
         if excluded:
             body["excluded"] = excluded
@@ -236,8 +272,11 @@ class Counter:
         return Outcome("payment", done.seq, done.tx_id, amount, wallet_id, decision, paid_by,
                        view.total - amount, done.record)
 
-    def _offline_limits(self, view: WalletView, amount: int) -> None:
+    def _offline_limits(self, view: WalletView, amount: int, app_limit: int | None) -> None:
         limits = self.limits
+        if app_limit is not None and view.offline_spent + amount > app_limit:
+            raise Refused("over_app_limit", limit=app_limit,
+                          left=max(0, app_limit - view.offline_spent))
         age = self.state.snapshot_age_s()
         if age is None or age > limits.max_snapshot_age_s:
             if amount > limits.small_payment_when_stale:

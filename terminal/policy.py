@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sync import tokens
+
 # Per-merchant settings (names as the ledger sends them) and the defaults of DESIGN §6.
 DEFAULT_LIMITS = {
     "max_offline_payment": 10_000,
@@ -42,6 +44,9 @@ REASONS = {
     "not_refundable": "That sale cannot be refunded: {detail}",
     "over_refund": "At most ¥{left:,} of that sale can still be refunded.",
     "card_exists": "This card is already in use.",
+    "over_app_limit": "Offline, this app may spend at most ¥{limit:,} (¥{left:,} left) until "
+                      "the next sync.",
+    **tokens.REASONS,
 }
 
 

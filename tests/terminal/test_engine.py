@@ -264,3 +264,42 @@ def test_cli_enroll_sync_simulate_balance(world, tmp_path):
     again = run("enroll", "--ledger", ledger.url, "--code", code)
     assert again.returncode == 1 and "already terminal" in again.stderr
     assert Path(data / "terminal.json").exists()
+
+
+def test_app_token_payments(world):
+    """A phone app's QR token: paid with offline within the certificate's limit; a replay,
+    a stale screenshot and a token for a denied wallet are refused with their reasons."""
+    from ledger import certs
+    from sync import keyfile, keys, tokens
+
+    ledger, db, make_terminal = world
+    node = make_terminal()
+    ledger_key = keyfile.load(ledger.home / "ledger.key")
+    device = keys.generate()
+    issued = certs.issue(db, ledger_key, "W-DEMO-00002", device.public_key().hex,
+                         offline_limit=1_500)
+    cert = tokens.parse_certificate(tokens.b45decode(issued["certificate"]))
+    counter = iter(range(1, 100))
+
+    def show(at=None):
+        return Presented("app", tokens.make_token(cert, device, next(counter), at))
+
+    ledger.stop()
+    paid = node.counter.pay(show(), 1_000)
+    assert paid.decision == "offline" and paid.record["body"]["credential"]["kind"] == "app"
+    shown = show()
+    node.counter.pay(shown, 100)
+    with pytest.raises(Refused) as info:
+        node.counter.pay(shown, 100)  # the same code again
+    assert info.value.code == "replayed"
+    with pytest.raises(Refused) as info:
+        node.counter.pay(show(), 500)  # 1,100 spent offline; the app may spend 1,500
+    assert info.value.code == "over_app_limit"
+    import time
+
+    with pytest.raises(Refused) as info:
+        node.counter.pay(show(at=int(time.time()) - 3_600), 100)
+    assert info.value.code == "stale" and "screenshot" in info.value.message
+    with pytest.raises(Refused) as info:
+        node.counter.pay(Presented("app", "MP1:NOT-A-TOKEN"), 100)
+    assert info.value.code == "malformed"
