@@ -1,7 +1,7 @@
 """Benchmark: QR decode time and rate on 1280x720 frames, per decoder backend.
 
-Frames are generated in memory with a fixed seed: a ~300-character base45 token (the size of
-a wallet app's QR, DESIGN §5) in alphanumeric mode, at three difficulties, plus frames with no
+Frames are generated in memory with a fixed seed: real app tokens (sync.tokens, ~300
+characters of Base45 in QR alphanumeric mode, DESIGN §5) at three difficulties, plus frames with no
 code at all (most frames a counter camera sees). Target (DESIGN §9): zxing-cpp <= 10 ms median
 on clean and medium frames.
 
@@ -30,7 +30,9 @@ from cardreader.decode import (
 from cardreader.errors import DecoderUnavailable
 
 SEED = 20_261_122
-PAYLOAD_CHARS = 300
+PAYLOAD_CHARS = 300  # what the frames hold: an app token is about this long
+# The issue time stamped on the generated tokens (fixed, so frames are the same every run).
+TOKEN_TIME = 1_795_000_000
 FRAMES_PER_DIFFICULTY = 20
 REPEATS = 3
 TARGET_MS_P50 = 10.0
@@ -90,14 +92,23 @@ DIFFICULTIES: dict[str, Callable[[str, np.random.Generator], np.ndarray]] = {
 }
 
 
+def app_tokens(count: int, rng: np.random.Generator) -> list[str]:
+    """Real app tokens (sync.tokens): a certificate from a ledger key, shown by a device with
+    rising counters; keys come from the seeded generator, so every run shows the same codes."""
+    from sync import keys, tokens
+
+    ledger = keys.private_key_from_seed(rng.bytes(keys.SEED_BYTES))
+    device = keys.private_key_from_seed(rng.bytes(keys.SEED_BYTES))
+    wallet = "W-" + synthetic.base45_text(26, rng).replace(" ", "0")[:26]
+    cert = tokens.issue_certificate(ledger, wallet, device.public_key(), 5_000, 2_000_000_000)
+    return [tokens.make_token(cert, device, n + 1, TOKEN_TIME) for n in range(count)]
+
+
 def make_frames(count: int, seed: int = SEED) -> dict[str, list[tuple[str, np.ndarray]]]:
     """(payload, frame) pairs per difficulty, the same for every run with the same seed."""
     rng = np.random.default_rng(seed)
     return {
-        name: [
-            (payload, make(payload, rng))
-            for payload in (synthetic.base45_text(PAYLOAD_CHARS, rng) for _ in range(count))
-        ]
+        name: [(payload, make(payload, rng)) for payload in app_tokens(count, rng)]
         for name, make in DIFFICULTIES.items()
     }
 
