@@ -4,31 +4,55 @@ Terminal requests are signed (sync.auth); the journal body is parsed with orjson
 by hand, because a pydantic model over a 1,000-record batch costs about as much as parsing it
 three times, and the records need their canonical bytes anyway. The OpenAPI document still
 describes every body, so clients and fuzzers know the shapes. Expected refusals answer
-`{"error": code, "message": text}` with a 4xx status; nothing a client sends is meant to
-produce a 500.
+`{"error": code, "message": text}` with a 4xx status, and the document lists them per
+operation; nothing a client sends is meant to produce a 500. Bodies are capped before any
+route reads them, ids in paths and headers are checked at the edge (a NUL or a 10 kB id
+must never reach PostgreSQL), and signatures are checked over the path exactly as sent.
 """
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger import service
 from ledger.db import Database, DatabaseError
 from ledger.ingest import MAX_BATCH_RECORDS, IngestError, Ingestor
 from ledger.service import LedgerError
-from sync import auth, keys
+from sync import auth, bodies, keys, record
 
 API_VERSION = "1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_FLAGS_LISTED = 1000
 CURSOR_MAX_CHARS = 512
+ID_PATTERN = bodies.ID_RE.pattern
+TERMINAL_ID_PATTERN = record.TERMINAL_ID_RE.pattern
+# FastAPI documents a 422 for every operation with parameters or a body; this API answers
+# request validation errors with 400 (the _validation handler), so the document drops them.
+FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: a stable code to branch on and a message for people."""
+
+    error: str = Field(description="stable reason code, e.g. invalid, unsigned, not_found")
+    message: str = Field(description="why, in words")
+
+
+def _refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of one operation (413 may answer any of them)."""
+    return {status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+            for status in sorted({*statuses, 413})}
 
 
 class EnrollRequest(BaseModel):
@@ -38,7 +62,7 @@ class EnrollRequest(BaseModel):
 
 
 class CreateTerminalRequest(BaseModel):
-    merchant_id: str = Field(max_length=64)
+    merchant_id: str = Field(max_length=64, pattern=ID_PATTERN)
 
 
 JOURNAL_SCHEMA = {
@@ -90,6 +114,84 @@ def _json(payload: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413 before any route reads them.
+
+    FastAPI reads a pydantic-typed body whole, so without this an enrollment or admin call
+    could make the ledger hold any amount of memory. A declared length is refused at once
+    (the server enforces it); a chunked body is read here up to the limit, then replayed.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None:
+            if declared > self.limit:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before its body was complete
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = _error(413, "too_large", f"the body is over {self.limit} bytes")
+        await refusal(scope, receive, send)
+
+
+def _install_document(app: FastAPI) -> None:
+    """Serve the OpenAPI document without FastAPI's 422 answers, which this API never gives."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version,
+                                   description=app.description, routes=app.routes)
+            for item in document.get("paths", {}).values():
+                for operation in item.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = document.get("components", {}).get("schemas", {})
+            for name in FASTAPI_VALIDATION_SCHEMAS:
+                schemas.pop(name, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> FastAPI:
     app = FastAPI(
         title="Machi POS ledger",
@@ -99,6 +201,8 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
                     f"{auth.HEADER_TERMINAL}, {auth.HEADER_TIME} and {auth.HEADER_SIGNATURE}.",
     )
     ingestor = Ingestor(db, ledger_key)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    _install_document(app)
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
@@ -115,6 +219,15 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
     @app.exception_handler(DatabaseError)
     async def _db_error(_: Request, exc: DatabaseError) -> JSONResponse:
         return _error(503, "database_unavailable", str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        # Starlette's own refusals (unknown path, wrong method, a body FastAPI cannot read)
+        # answer in the same shape as ours instead of {"detail": ...}.
+        code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+        refusal = _error(exc.status_code, code, str(exc.detail))
+        refusal.headers.update(exc.headers or {})
+        return refusal
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -134,32 +247,43 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
     async def terminal_of(request: Request, body: bytes) -> str:
         """The terminal that signed this request (401 otherwise; 403 if it may not act)."""
         terminal_id = auth.claimed_terminal(request.headers)
-        found = await run_in_threadpool(service.terminal_key, db, terminal_id)
+        found = None
+        if record.TERMINAL_ID_RE.match(terminal_id):
+            found = await run_in_threadpool(service.terminal_key, db, terminal_id)
         if found is None:
             raise auth.AuthError("this terminal is not enrolled", "unenrolled")
         public_hex, status = found
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        path = signed_path(request)
         auth.verify_request(keys.load_public_key_hex(public_hex), request.headers,
                             request.method, path, body)
         if status != "active":
             raise LedgerError(f"the terminal is {status}", 403, status)
         return terminal_id
 
+    def signed_path(request: Request) -> str:
+        """The path and query exactly as the client sent them: the signer cannot know how a
+        server decodes percent-escapes, so `request.url.path` (decoded) would not match."""
+        raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+        # latin-1 maps every byte to one character, as Starlette decodes the query string.
+        path = raw.decode("latin-1")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        return path + (f"?{query}" if query else "")
+
     def admin(request: Request) -> None:
         given = request.headers.get("authorization", "")
         if not given.startswith("Bearer ") or not service.token_matches(given[7:], admin_token):
             raise LedgerError("admin endpoints need the admin bearer token", 401, "unauthorized")
 
-    @app.get("/healthz")
+    @app.get("/healthz", responses=_refusals())
     async def healthz() -> dict:
         return {"status": "ok", "engine": db.engine, "api": API_VERSION}
 
-    @app.post("/v1/enroll")
+    @app.post("/v1/enroll", responses=_refusals(400, 401, 409))
     async def enroll(body: EnrollRequest) -> Response:
         result = await run_in_threadpool(service.enroll, db, body.code, body.public_key)
         return _json(result)
 
-    @app.post("/v1/journal", openapi_extra=JOURNAL_SCHEMA)
+    @app.post("/v1/journal", openapi_extra=JOURNAL_SCHEMA, responses=_refusals(400, 401, 403))
     async def journal(request: Request) -> Response:
         body = await read_body(request)
         terminal_id = await terminal_of(request, body)
@@ -175,31 +299,33 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         result = await run_in_threadpool(ingestor.ingest, terminal_id, payload["records"])
         return _json(result)
 
-    @app.get("/v1/snapshot")
+    @app.get("/v1/snapshot", responses=_refusals(400, 401, 403))
     async def snapshot(request: Request,
                        cursor: str = Query("", max_length=CURSOR_MAX_CHARS)) -> Response:
         terminal_id = await terminal_of(request, await read_body(request))
         result = await run_in_threadpool(service.snapshot, db, terminal_id, cursor or None)
         return _json(result)
 
-    @app.get("/v1/wallets/{wallet_id}")
-    async def wallet(request: Request, wallet_id: str) -> Response:
+    @app.get("/v1/wallets/{wallet_id}", responses=_refusals(400, 401, 403, 404))
+    async def wallet(request: Request,
+                     wallet_id: str = Path(pattern=ID_PATTERN)) -> Response:
         await terminal_of(request, await read_body(request))
         return _json(await run_in_threadpool(service.wallet_view, db, wallet_id))
 
-    @app.get("/v1/admin/flags")
+    @app.get("/v1/admin/flags", responses=_refusals(400, 401))
     async def flags(request: Request, limit: int = Query(100, ge=1, le=MAX_FLAGS_LISTED)
                     ) -> Response:
         admin(request)
         return _json(await run_in_threadpool(service.list_flags, db, limit))
 
-    @app.post("/v1/admin/terminals")
+    @app.post("/v1/admin/terminals", status_code=201, responses=_refusals(400, 401, 404))
     async def create_terminal(request: Request, body: CreateTerminalRequest) -> Response:
         admin(request)
         return _json(await run_in_threadpool(service.create_terminal, db, body.merchant_id), 201)
 
-    @app.post("/v1/admin/terminals/{terminal_id}/revoke")
-    async def revoke(request: Request, terminal_id: str) -> Response:
+    @app.post("/v1/admin/terminals/{terminal_id}/revoke", responses=_refusals(400, 401, 404))
+    async def revoke(request: Request,
+                     terminal_id: str = Path(pattern=TERMINAL_ID_PATTERN)) -> Response:
         admin(request)
         await run_in_threadpool(service.set_terminal_status, db, terminal_id, "revoked",
                                 "revoked by an admin")

@@ -493,6 +493,9 @@ def wallet_view(db: Database, wallet_id: str) -> dict:
 # --- snapshots -----------------------------------------------------------------------------
 
 _FEEDS = ("wallets", "cards", "campaigns")
+# A cursor position is (updated_us, row key): a BIGINT both engines hold, and a row key that
+# is an id (wallet, card and campaign ids all are) or "" for the start of a feed.
+CURSOR_US_MAX = 2**63 - 1
 
 
 def _encode_cursor(position: dict[str, list]) -> str:
@@ -509,7 +512,9 @@ def _decode_cursor(cursor: str | None) -> dict[str, list]:
         position = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         for feed in _FEEDS:
             us, key = position[feed]
-            if type(us) is not int or not isinstance(key, str):
+            if type(us) is not int or not 0 <= us <= CURSOR_US_MAX:
+                raise ValueError(feed)
+            if not isinstance(key, str) or (key and not bodies.ID_RE.match(key)):
                 raise ValueError(feed)
         return {feed: position[feed] for feed in _FEEDS}
     except (ValueError, KeyError, TypeError, UnicodeError) as exc:
