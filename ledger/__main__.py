@@ -10,6 +10,7 @@
     python -m ledger admin block-card --card N [--new-card [N]]
     python -m ledger admin move-balance --from W --to W
     python -m ledger admin revoke-terminal --terminal T
+    python -m ledger admin issue-certificate --wallet W --device-key HEX
     python -m ledger admin flags
     python -m ledger seed-demo --db URL [--wallets N]
     python -m ledger check --db URL
@@ -105,6 +106,11 @@ def cmd_admin(args: argparse.Namespace) -> int:
     elif action == "revoke-terminal":
         service.set_terminal_status(db, args.terminal, "revoked", "revoked by an admin")
         _print(f"terminal {args.terminal} revoked")
+    elif action == "issue-certificate":
+        from ledger import certs
+
+        key = service.LedgerHome(args.home).signing_key()
+        _print(certs.issue(db, key, args.wallet, args.device_key, args.offline_limit))
     elif action == "flags":
         _print(service.list_flags(db, args.limit))
     return 0
@@ -187,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--to", dest="to_wallet", required=True)
     a = actions.add_parser("revoke-terminal", parents=[common])
     a.add_argument("--terminal", required=True)
+    a = actions.add_parser("issue-certificate", parents=[common])
+    a.add_argument("--wallet", required=True)
+    a.add_argument("--device-key", required=True, help="the app's public key, hex")
+    a.add_argument("--offline-limit", type=int, default=5_000)
     a = actions.add_parser("flags", parents=[common])
     a.add_argument("--limit", type=int, default=100)
     admin.set_defaults(func=cmd_admin)

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger import service
+from ledger import certs, service
 from ledger.db import Database, DatabaseError
 from ledger.ingest import MAX_BATCH_RECORDS, IngestError, Ingestor
 from ledger.service import LedgerError
@@ -63,6 +63,12 @@ class EnrollRequest(BaseModel):
 
 class CreateTerminalRequest(BaseModel):
     merchant_id: str = Field(max_length=64, pattern=ID_PATTERN)
+
+
+class CertificateRequest(BaseModel):
+    device_public_key: str = Field(max_length=128, description="the app's Ed25519 key, hex")
+    offline_limit: int = Field(certs.DEFAULT_APP_OFFLINE_LIMIT, ge=0, le=1_000_000,
+                               description="yen the app may spend offline between syncs")
 
 
 JOURNAL_SCHEMA = {
@@ -330,5 +336,15 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         await run_in_threadpool(service.set_terminal_status, db, terminal_id, "revoked",
                                 "revoked by an admin")
         return _json({"terminal_id": terminal_id, "status": "revoked"})
+
+    @app.post("/v1/admin/wallets/{wallet_id}/certificate",
+              responses=_refusals(400, 401, 404, 409))
+    async def certificate(request: Request, body: CertificateRequest,
+                          wallet_id: str = Path(pattern=ID_PATTERN)) -> Response:
+        """Certify a phone app's device key for a wallet (sync.tokens); the admin token
+        stands in for the wallet app's own sign-in."""
+        admin(request)
+        return _json(await run_in_threadpool(certs.issue, db, ledger_key, wallet_id,
+                                             body.device_public_key, body.offline_limit))
 
     return app

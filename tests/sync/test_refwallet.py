@@ -57,3 +57,31 @@ def test_tokens_count_up_and_verify(tmp_path):
     image = cv2.imdecode(np.fromfile(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     (code,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     assert verifier.verify(code.text).counter == 3
+
+
+def test_certify_against_the_real_ledger_then_pay_with_the_token(tmp_path):
+    """The whole app path: the ledger certifies the reference wallet's device over HTTP, the
+    wallet shows a token, and a terminal accepts it offline."""
+    from ledger import demo
+    from tests.ledger.helpers import LedgerProcess
+
+    server = LedgerProcess(f"sqlite:///{tmp_path / 'l.db'}", tmp_path / "home").start()
+    try:
+        db = server.db()
+        demo.seed_demo(db, 5)
+        wallet = refwallet.ReferenceWallet(tmp_path / "phone")
+        wallet.create()
+        with pytest.raises(refwallet.WalletError, match="401"):
+            wallet.certify(server.url, "W-DEMO-00001", "wrong token")
+        answer = wallet.certify(server.url, "W-DEMO-00001", server.admin_token, 2_000)
+        assert answer["offline_limit"] == 2_000
+        with pytest.raises(refwallet.WalletError, match="404"):
+            wallet.certify(server.url, "W-NOBODY", server.admin_token)
+        with db.reading() as conn:
+            (ledger_hex,) = conn.one("SELECT public_key FROM ledger_keys")
+        ledger_key = keys.load_public_key_hex(ledger_hex)
+        verifier = tokens.TokenVerifier({ledger_key.key_id: ledger_key})
+        assert verifier.verify(wallet.token()).cert.wallet_id == "W-DEMO-00001"
+        db.close()
+    finally:
+        server.stop()
