@@ -63,9 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="main.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--demo", action="store_true", help="run the self-contained demo")
-    parser.add_argument("--data", type=Path, help="the terminal's data directory")
+    parser.add_argument("--data", type=Path, help="the terminal's data directory (for the "
+                                                  "demo: where the demo keeps everything)")
+    parser.add_argument("--lang", choices=("ja", "en"), default="ja",
+                        help="interface language (default Japanese)")
     args = parser.parse_args(argv)
-    data_dir = args.data or (paths.demo_data_dir() if args.demo else paths.default_data_dir())
+    demo_base = (args.data or paths.demo_data_dir()) if args.demo else None
+    data_dir = (demo_base / "terminal") if demo_base else (args.data or paths.default_data_dir())
 
     problem = screen_problem()
     if problem:
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_SCREEN
     from terminal.ui.app import run  # Qt is loaded only once a screen is known to be there
 
-    return run(data_dir, args.demo)
+    return run(data_dir, demo_base, lang=args.lang)
 
 
 if __name__ == "__main__":

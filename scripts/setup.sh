@@ -92,11 +92,25 @@ machi_venv() {
     echo "$want" > "$stamp"
 }
 
+machi_translations() {
+    # Qt's compiled translations (.qm) are built from the .ts sources in resources/i18n.
+    local ts qm
+    for ts in "$MACHI_ROOT"/resources/i18n/*.ts; do
+        [ -e "$ts" ] || continue
+        qm="${ts%.ts}.qm"
+        if [ ! -f "$qm" ] || [ "$ts" -nt "$qm" ]; then
+            "$MACHI_VENV/bin/pyside6-lrelease" -silent "$ts" -qm "$qm" ||
+                machi_say "could not build $qm: the app will run in English"
+        fi
+    done
+}
+
 setup_machi() {
     MACHI_PYTHON="$(machi_find_python)" || {
         machi_say "Python $MACHI_MIN_PYTHON or newer is needed (sudo apt-get install python3 python3-venv)"
         return 1
     }
     machi_system_packages "$1"
-    machi_venv "$1"
+    machi_venv "$1" || return 1
+    machi_translations
 }

@@ -232,6 +232,7 @@ class SyncWorker:
         self._lock = threading.Lock()
         self._status = SyncStatus(pending=outbox.pending_count(), acked_seq=outbox.acked_seq())
         self._last_pull = 0.0
+        self._pull_requested = False
         self._failures = 0
 
     @property
@@ -246,8 +247,10 @@ class SyncWorker:
         if self._on_status is not None:
             self._on_status(status)
 
-    def notify(self) -> None:
-        """A new record is waiting: push soon."""
+    def notify(self, pull: bool = False) -> None:
+        """A new record is waiting: push soon (and pull the snapshot too, if asked)."""
+        if pull:
+            self._pull_requested = True
         self._wake.set()
 
     def start(self) -> None:
@@ -272,8 +275,9 @@ class SyncWorker:
         """One push and one pull (when due, or when `pull` says so). Call it from one thread
         at a time: the worker's own, or a caller's while the worker is not running."""
         if pull is None:
-            pull = not self._last_pull or \
+            pull = self._pull_requested or not self._last_pull or \
                 time.monotonic() - self._last_pull >= self._pull_interval
+        self._pull_requested = False
         try:
             refusals = push_all(self.client, self.outbox)
             if pull:

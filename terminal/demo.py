@@ -1,23 +1,144 @@
-"""The self-contained demo terminal: its own data directory, key and journal.
+"""The self-contained demo: a local ledger with the demo region, and this terminal enrolled
+with it, all under one directory. No camera, card reader or network needed.
 
-Demo sales are `training` records: signed and chained like any other, never settled.
+The terminal may not import the ledger (DESIGN §3), so the demo drives it as an operator
+would: `python -m ledger seed-demo / admin create-terminal / serve` in child processes. The
+ledger listens on a free port on 127.0.0.1; the terminal's config follows it there.
 """
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from terminal import keystore
-from terminal.journal import DB_FILE, Journal
+import requests
 
-DEMO_TERMINAL_ID = "DEMO-0001"
+from sync.refwallet import DEVICE_KEY_FILE, WALLET_FILE, ReferenceWallet, WalletError
+from terminal.journal import DB_FILE
+from terminal.node import CONFIG_FILE, TerminalConfig, enroll
+
+DEMO_MERCHANT = "M-SAKURA"
+DEMO_WALLETS = 200
+# Demo app users whose phones the demo panel can show (card users among them are skipped).
+DEMO_APP_WALLETS = [f"W-DEMO-{n:05d}" for n in range(1, 13)]
+LEDGER_START_TIMEOUT_S = 30
+CLI_TIMEOUT_S = 120
+HEALTH_POLL_S = 0.1
+STOP_TIMEOUT_S = 5
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def open_demo_journal(data_dir: Path) -> Journal:
-    """Open the demo journal in `data_dir`, making its key and journal on first use."""
-    if not (data_dir / keystore.KEY_FILE).exists():
-        keystore.create_key(data_dir)
-    key = keystore.load_key(data_dir)
-    if not (data_dir / DB_FILE).exists():
-        return Journal.create(data_dir, DEMO_TERMINAL_ID, key, start_body={"mode": "demo"})
-    return Journal.open(data_dir, key)
+class DemoError(Exception):
+    """The demo ledger could not be started; the message says why."""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DemoRegion:
+    base: Path
+    process: subprocess.Popen | None = None
+    url: str = ""
+
+    @property
+    def ledger_home(self) -> Path:
+        return self.base / "ledger"
+
+    @property
+    def terminal_dir(self) -> Path:
+        return self.base / "terminal"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.ledger_home / 'ledger.db'}"
+
+    def _ledger(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "ledger", *args[:2], "--db", self.db_url, "--home",
+             str(self.ledger_home), *args[2:]] if args[0] == "admin" else
+            [sys.executable, "-m", "ledger", args[0], "--db", self.db_url, "--home",
+             str(self.ledger_home), *args[1:]],
+            cwd=ROOT, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+        if result.returncode != 0:
+            raise DemoError(f"ledger {' '.join(args[:2])}: {result.stderr.strip()}")
+        return result.stdout
+
+    def start(self) -> Path:
+        """Start the ledger (seeding it the first time), enroll if needed; returns the
+        terminal's data directory."""
+        self.ledger_home.mkdir(parents=True, exist_ok=True)
+        if not (self.ledger_home / "ledger.db").exists():
+            self._ledger("seed-demo", "--wallets", str(DEMO_WALLETS))
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        log = open(self.ledger_home / "serve.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ledger", "serve", "--db", self.db_url, "--home",
+             str(self.ledger_home), "--port", str(port)],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self._wait_healthy()
+        if not (self.terminal_dir / DB_FILE).exists():
+            code = json.loads(self._ledger("admin", "create-terminal", "--merchant",
+                                           DEMO_MERCHANT))["code"]
+            enroll(self.terminal_dir, self.url, code)
+        else:
+            config = TerminalConfig.load(self.terminal_dir)
+            TerminalConfig(config.terminal_id, self.url, config.merchant_id).save(
+                self.terminal_dir)
+        return self.terminal_dir
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + LEDGER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise DemoError(f"the demo ledger stopped; see {self.ledger_home / 'serve.log'}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(HEALTH_POLL_S)
+        raise DemoError("the demo ledger did not start in time")
+
+    def app_phones(self) -> dict[str, ReferenceWallet]:
+        """Reference wallets (phones) for the first app users in the demo region, certified
+        by the demo ledger once and kept in the demo directory."""
+        phones = {}
+        for wallet_id in DEMO_APP_WALLETS:
+            phone = ReferenceWallet(self.base / "phones" / wallet_id)
+            if not (phone.directory / WALLET_FILE).exists():
+                phone.directory.mkdir(parents=True, exist_ok=True)
+                if not (phone.directory / DEVICE_KEY_FILE).exists():
+                    phone.create()
+                try:
+                    phone.certify(self.url, wallet_id, self.admin_token())
+                except WalletError:
+                    continue  # a card user, or suspended: not an app in this demo
+            phones[wallet_id] = phone
+        return phones
+
+    def admin_token(self) -> str:
+        return (self.ledger_home / "admin.token").read_text().strip()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+
+def is_enrolled(data_dir: Path) -> bool:
+    return (data_dir / CONFIG_FILE).exists() and (data_dir / DB_FILE).exists()
+

@@ -1,181 +1,639 @@
-"""The training register window: record demo sales into the signed journal and verify it.
+"""The counter window: shop mode, booth mode, admin, and the status that is always in view.
 
-The UI thread only draws: it hands every journal call to `JournalWorker` on its own thread
-and updates from the worker's signals.
+One flow for every ticket type (DESIGN §11): amount -> scan or tap -> result. The result
+stays beside the keypad instead of in a dialog, so the next customer can start at once;
+typing an amount clears it. Everything the services do runs on the bridge's thread.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt, QThread, Signal, Slot
-from PySide6.QtGui import QFont, QIntValidator
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QComboBox,
+    QDockWidget,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from terminal.ui.worker import RECENT_ROWS, JournalWorker
+from sync import cards, tokens
+from terminal.policy import REASONS
+from terminal.ui.bridge import TerminalBridge
+from terminal.ui.scanner import WedgeFilter
+from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
-# The largest single training sale the keypad takes (yen).
-MAX_AMOUNT_YEN = 9_999_999
-AMOUNT_POINT_SIZE = 36
-BODY_POINT_SIZE = 15
-WORKER_STOP_MS = 5_000
-AMOUNT_COLUMN = 3
+WORKER_STOP_MS = 10_000
+# Fits a 1280x800 counter screen with the demo panel open.
+WINDOW_W, WINDOW_H = 1280, 740
+DEMO_PANEL_W = 330
+STATUS_TICK_MS = 1_000
+BALANCE_POINT_SIZE = 40
+HEADLINE_POINT_SIZE = 26
+ADMIN_PIN = "0000"  # the demo's PIN; a real counter sets its own in the admin screen
+AGE_BANDS = ("", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
+AREAS = ("", "中央", "北部", "南部", "東部", "西部")
 
 
-def yen(amount: int) -> str:
-    return f"¥{amount:,}"
+def credential_of(text: str) -> tuple[str, str]:
+    """What a scanned or typed code is: an app token, a card number, or a wallet id."""
+    text = text.strip()
+    if text.startswith(tokens.TOKEN_PREFIX):
+        return "app", text
+    if text.replace(" ", "").replace("-", "").isdigit():
+        return "card", text  # meant as a card number: a bad one is refused with the reason
+    return "wallet", text
 
 
-class TrainingWindow(QMainWindow):
-    request_open = Signal()
-    request_sale = Signal(int)
-    request_verify = Signal()
-    request_close = Signal()
+class ResultPanel(QFrame):
+    """The right-hand side: a hint, the prompt to scan, or the result of the last action."""
 
-    def __init__(self, data_dir: Path, demo: bool) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.setWindowTitle(self.tr("Machi POS — training register"))
-        self.resize(1024, 700)
-        base = QFont()
-        base.setPointSize(BODY_POINT_SIZE)
-        self.setFont(base)
+        self.setObjectName("result")
+        self.headline = QLabel()
+        self.headline.setObjectName("headline")
+        self.headline.setFont(big_font(HEADLINE_POINT_SIZE))
+        self.headline.setWordWrap(True)
+        self.balance = QLabel()
+        self.balance.setObjectName("balance")
+        self.balance.setFont(big_font(BALANCE_POINT_SIZE))
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setFont(big_font(15, bold=False))
+        layout = QVBoxLayout(self)
+        for widget in (self.headline, self.balance, self.detail):
+            layout.addWidget(widget)
+        layout.addStretch(1)
 
-        self.status = QLabel(self.tr("Opening the journal…"))
-        self.status.setObjectName("status")
-        self.amount = QLineEdit()
-        self.amount.setPlaceholderText(self.tr("Amount in yen"))
-        self.amount.setValidator(QIntValidator(1, MAX_AMOUNT_YEN, self))
-        big = QFont()
-        big.setPointSize(AMOUNT_POINT_SIZE)
-        self.amount.setFont(big)
-        self.sale_button = QPushButton(self.tr("Record training sale (Enter)"))
-        self.verify_button = QPushButton(self.tr("Verify journal"))
-        for button in (self.sale_button, self.verify_button):
-            button.setMinimumHeight(64)
-        self.sale_button.setEnabled(False)
-        self.verify_button.setEnabled(False)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
+    def show_state(self, state: str, headline: str, balance: str = "", detail: str = "") -> None:
+        self.setProperty("state", state)  # the style sheet colours approved/refused/waiting
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.headline.setText(headline)
+        self.balance.setText(balance)
+        self.detail.setText(detail)
 
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(
-            [self.tr("seq"), self.tr("time"), self.tr("type"), self.tr("amount"), self.tr("hash")]
-        )
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
 
-        entry = QHBoxLayout()
-        entry.addWidget(self.amount, 2)
-        entry.addWidget(self.sale_button, 1)
-        entry.addWidget(self.verify_button, 1)
-        layout = QVBoxLayout()
-        layout.addWidget(self.status)
-        layout.addLayout(entry)
-        layout.addWidget(self.message)
-        layout.addWidget(self.table, 1)
-        central = QWidget()
-        central.setLayout(layout)
-        self.setCentralWidget(central)
+class CounterScreen(QWidget):
+    """Keypad on the left, actions below it, the result panel on the right."""
 
+    def __init__(self, actions: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.pad = AmountPad()
+        self.result = ResultPanel()
+        self.buttons: dict[str, QPushButton] = {}
+        left = QVBoxLayout()
+        left.addWidget(self.pad)
+        grid = QGridLayout()
+        for index, (key, label) in enumerate(actions):
+            button = touch_button(label, f"action_{key}")
+            self.buttons[key] = button
+            grid.addWidget(button, index // 2, index % 2)
+        left.addLayout(grid)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 2)
+        layout.addWidget(self.result, 3)
+
+
+class MainWindow(QMainWindow):
+    request_start = Signal()
+    request_stop = Signal()
+    request_pay = Signal(str, str, int, int)
+    request_charge = Signal(str, str, int)
+    request_grant = Signal(str, str, int)
+    request_balance = Signal(str, str)
+    request_refund = Signal(str, int, bool)
+    request_issue = Signal(str, str, str)
+    request_cash = Signal(int, str)
+    request_recent = Signal()
+    request_verify = Signal()
+    request_sync = Signal()
+    request_enroll = Signal(str, str)
+    request_phone = Signal(str)
+
+    def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
+        super().__init__()
+        self.resize(WINDOW_W, WINDOW_H)
+        self.waiting: dict[str, Any] | None = None  # the action awaiting a card or code
+        self.info: dict[str, Any] = {}
+        self.last_status = None
+        self._build()
+        self.retranslate()
         self._thread = QThread(self)
-        self._worker = JournalWorker(data_dir, demo)
-        self._worker.moveToThread(self._thread)
-        self.request_open.connect(self._worker.open)
-        self.request_sale.connect(self._worker.record_training_sale)
-        self.request_verify.connect(self._worker.verify)
-        self.request_close.connect(self._worker.close)
-        self._worker.opened.connect(self._on_opened)
-        self._worker.appended.connect(self._on_appended)
-        self._worker.verified.connect(self._on_verified)
-        self._worker.failed.connect(self._on_failed)
-        self.sale_button.clicked.connect(self._submit)
-        self.amount.returnPressed.connect(self._submit)
-        self.verify_button.clicked.connect(self._verify)
+        self.bridge = TerminalBridge(data_dir, demo_base)
+        self.bridge.moveToThread(self._thread)
+        self._connect()
+        self.scanner = WedgeFilter(self)
+        self.scanner.scanned.connect(self.present_text)
+        QApplication.instance().installEventFilter(self.scanner)
         self._thread.start()
-        self.request_open.emit()
+        self.request_start.emit()
+        self._tick = QTimer(self)
+        self._tick.setInterval(STATUS_TICK_MS)
+        self._tick.timeout.connect(self._show_status)
+        self._tick.start()
 
-    # --- user actions -----------------------------------------------------------------
+    # --- building ---------------------------------------------------------------------
 
-    def _submit(self) -> None:
-        text = self.amount.text().strip()
-        if not self.amount.hasAcceptableInput():
-            self.message.setText(self.tr("Enter an amount from 1 to {0} yen.").format(
-                f"{MAX_AMOUNT_YEN:,}"))
+    def _build(self) -> None:
+        header = QWidget()
+        header.setObjectName("header")
+        self.shop_name = QLabel()
+        self.shop_name.setFont(big_font(18))
+        self.mode_buttons = QButtonGroup(self)
+        head = QHBoxLayout(header)
+        head.addWidget(self.shop_name, 1)
+        self.modes = {}
+        for index, key in enumerate(("shop", "booth", "admin")):
+            button = QPushButton()
+            button.setCheckable(True)
+            button.setMinimumHeight(48)
+            button.setObjectName(f"mode_{key}")
+            self.mode_buttons.addButton(button, index)
+            self.modes[key] = button
+            head.addWidget(button)
+        self.lang_button = QPushButton()
+        self.lang_button.setMinimumHeight(48)
+        head.addWidget(self.lang_button)
+
+        self.shop = CounterScreen([("pay", ""), ("balance", ""), ("refunds", ""),
+                                   ("excluded", "")])
+        self.booth = CounterScreen([("charge", ""), ("grant", ""), ("card", ""),
+                                    ("float_in", ""), ("float_out", ""), ("balance", "")])
+        self.age_band, self.area = QComboBox(), QComboBox()
+        self.age_band.addItems(AGE_BANDS)
+        self.area.addItems(AREAS)
+        extra = QHBoxLayout()
+        self.age_label, self.area_label = QLabel(), QLabel()
+        for widget in (self.age_label, self.age_band, self.area_label, self.area):
+            extra.addWidget(widget)
+        self.booth.layout().itemAt(0).layout().addLayout(extra)
+        self.sales = QListWidget()
+        self.sales.setFont(big_font(14, bold=False))
+        self.refund_buttons = QHBoxLayout()
+        self.refund_button = touch_button("", "action_refund")
+        self.void_button = touch_button("", "action_void")
+        self.refund_buttons.addWidget(self.refund_button)
+        self.refund_buttons.addWidget(self.void_button)
+        self.shop.result.layout().insertWidget(3, self.sales)
+        self.shop.result.layout().insertLayout(4, self.refund_buttons)
+        self.sales.hide()
+        self.refund_button.hide()
+        self.void_button.hide()
+        self.excluded = 0
+        self.admin = self._build_admin()
+
+        self.stack = QStackedWidget()
+        for screen in (self.shop, self.booth, self.admin):
+            self.stack.addWidget(screen)
+        self.status_line = QLabel()
+        self.status_line.setObjectName("status")
+        self.status_line.setFont(big_font(14))
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(header)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.status_line)
+        self.setCentralWidget(central)
+        self.modes["shop"].setChecked(True)
+
+        self.demo_dock = QDockWidget()
+        self.demo_list = QListWidget()
+        self.demo_list.setFont(big_font(11, bold=False))
+        self.demo_dock.setWidget(self.demo_list)
+        self.demo_dock.setObjectName("demo")
+        self.demo_dock.setMaximumWidth(DEMO_PANEL_W)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.demo_dock)
+        self.demo_dock.hide()
+
+    def _build_admin(self) -> QWidget:
+        page = QWidget()
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(8)
+        self.pin.setFont(big_font(24))
+        self.pin_label = QLabel()
+        self.pin_message = QLabel()
+        self.unlock_button = touch_button("", "action_unlock")
+        self.admin_panel = QWidget()
+        self.sync_button = touch_button("", "action_sync")
+        self.verify_button = touch_button("", "action_verify")
+        self.contrast_button = touch_button("", "action_contrast")
+        self.large_button = touch_button("", "action_large")
+        self.lock_button = touch_button("", "action_lock")
+        self.admin_info = QLabel()
+        self.admin_info.setWordWrap(True)
+        self.admin_info.setFont(big_font(14, bold=False))
+        self.admin_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        grid = QGridLayout(self.admin_panel)
+        for index, button in enumerate((self.sync_button, self.verify_button,
+                                        self.contrast_button, self.large_button,
+                                        self.lock_button)):
+            grid.addWidget(button, index // 2, index % 2)
+        grid.addWidget(self.admin_info, 3, 0, 1, 2)
+        self.admin_panel.hide()
+        self.setup_panel = QWidget()
+        self.setup_title = QLabel()
+        self.setup_title.setFont(big_font(18))
+        self.ledger_url, self.enroll_code = QLineEdit(), QLineEdit()
+        self.ledger_url.setPlaceholderText("http://ledger.example:8700")
+        self.enroll_code.setPlaceholderText("XXXX-XXXX-XXXX")
+        self.enroll_button = touch_button("", "action_enroll")
+        form = QVBoxLayout(self.setup_panel)
+        for widget in (self.setup_title, self.ledger_url, self.enroll_code, self.enroll_button):
+            form.addWidget(widget)
+        self.setup_panel.hide()
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.setup_panel)
+        row = QHBoxLayout()
+        row.addWidget(self.pin_label)
+        row.addWidget(self.pin, 1)
+        row.addWidget(self.unlock_button)
+        layout.addLayout(row)
+        layout.addWidget(self.pin_message)
+        layout.addWidget(self.admin_panel, 1)
+        return page
+
+    def _connect(self) -> None:
+        b = self.bridge
+        self.request_start.connect(b.start)
+        self.request_stop.connect(b.stop)
+        self.request_pay.connect(b.pay)
+        self.request_charge.connect(b.charge)
+        self.request_grant.connect(b.grant)
+        self.request_balance.connect(b.balance)
+        self.request_refund.connect(b.refund)
+        self.request_issue.connect(b.issue_card)
+        self.request_cash.connect(b.cash_move)
+        self.request_recent.connect(b.recent_sales)
+        self.request_verify.connect(b.verify)
+        self.request_sync.connect(b.sync_now)
+        self.request_enroll.connect(b.enroll)
+        self.request_phone.connect(b.phone_token)
+        b.token.connect(self.present_text)
+        self.enroll_button.clicked.connect(
+            lambda: self.request_enroll.emit(self.ledger_url.text(), self.enroll_code.text()))
+        b.ready.connect(self._on_ready)
+        b.done.connect(self._on_done)
+        b.refused.connect(self._on_refused)
+        b.failed.connect(self._on_failed)
+        b.status.connect(self._on_status)
+        self.mode_buttons.idClicked.connect(self.stack.setCurrentIndex)
+        self.lang_button.clicked.connect(self._toggle_language)
+        s, o = self.shop.buttons, self.booth.buttons
+        s["pay"].clicked.connect(lambda: self._await("pay", self.shop))
+        s["balance"].clicked.connect(lambda: self._await("balance", self.shop))
+        s["refunds"].clicked.connect(self._show_refunds)
+        s["excluded"].clicked.connect(self._set_excluded)
+        o["charge"].clicked.connect(lambda: self._await("charge", self.booth))
+        o["grant"].clicked.connect(lambda: self._await("grant", self.booth))
+        o["card"].clicked.connect(lambda: self._await("card", self.booth))
+        o["balance"].clicked.connect(lambda: self._await("balance", self.booth))
+        o["float_in"].clicked.connect(lambda: self._cash("in"))
+        o["float_out"].clicked.connect(lambda: self._cash("out"))
+        self.refund_button.clicked.connect(lambda: self._refund(False))
+        self.void_button.clicked.connect(lambda: self._refund(True))
+        self.shop.pad.changed.connect(lambda _: self._typing(self.shop))
+        self.booth.pad.changed.connect(lambda _: self._typing(self.booth))
+        self.unlock_button.clicked.connect(self._unlock)
+        self.pin.returnPressed.connect(self._unlock)
+        self.lock_button.clicked.connect(self._lock)
+        self.sync_button.clicked.connect(self.request_sync.emit)
+        self.verify_button.clicked.connect(self.request_verify.emit)
+        self.contrast_button.clicked.connect(lambda: self._toggle_style("high_contrast"))
+        self.large_button.clicked.connect(lambda: self._toggle_style("large_type"))
+        self.demo_list.itemActivated.connect(self._demo_present)
+        self.demo_list.itemClicked.connect(self._demo_present)
+
+    # --- language ---------------------------------------------------------------------
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        tr = self.tr
+        self.setWindowTitle(tr("Machi POS"))
+        self.modes["shop"].setText(tr("Shop"))
+        self.modes["booth"].setText(tr("Booth"))
+        self.modes["admin"].setText(tr("Admin"))
+        from terminal.ui import app
+
+        # the button names the language it switches to, in that language
+        self.lang_button.setText("English" if app.language() == "ja" else "日本語")
+        labels = {"pay": tr("Pay"), "balance": tr("Balance"), "refunds": tr("Refund / void"),
+                  "excluded": tr("Excluded goods"), "charge": tr("Top up (cash)"),
+                  "grant": tr("Grant points"), "card": tr("New card"),
+                  "float_in": tr("Float in"), "float_out": tr("Float out")}
+        for screen in (self.shop, self.booth):
+            for key, button in screen.buttons.items():
+                button.setText(labels[key])
+        self.refund_button.setText(tr("Refund the amount typed"))
+        self.void_button.setText(tr("Void the whole sale"))
+        self.age_label.setText(tr("Age band"))
+        self.area_label.setText(tr("Area"))
+        self.pin_label.setText(tr("Admin PIN"))
+        self.unlock_button.setText(tr("Unlock"))
+        self.sync_button.setText(tr("Sync now"))
+        self.verify_button.setText(tr("Verify journal"))
+        self.contrast_button.setText(tr("High contrast"))
+        self.large_button.setText(tr("Large type"))
+        self.lock_button.setText(tr("Lock"))
+        self.setup_title.setText(tr("Set up this terminal: the ledger's address and the "
+                                    "one-time code from the town office"))
+        self.enroll_button.setText(tr("Enroll"))
+        self.demo_dock.setWindowTitle(tr("Demo: tap a customer to present their card or app"))
+        if self.waiting is None:
+            for screen in (self.shop, self.booth):
+                screen.result.show_state("idle", tr("Type the amount, then choose."))
+        self._show_status()
+
+    def _toggle_language(self) -> None:
+        from terminal.ui import app
+
+        app.switch_language()
+
+    def _toggle_style(self, option: str) -> None:
+        from terminal.ui import app
+
+        app.toggle_style(option)
+
+    # --- flows ------------------------------------------------------------------------
+
+    def _typing(self, screen: CounterScreen) -> None:
+        if screen.pad.amount == 0:
+            return  # cleared after a sale: the result stays up until the next customer types
+        if self.waiting is not None and self.waiting["screen"] is screen:
             return
-        self.amount.clear()
-        self.request_sale.emit(int(text))
+        screen.result.show_state("idle", self.tr("Type the amount, then choose."),
+                                 yen(screen.pad.amount) if screen.pad.amount else "")
 
-    def _verify(self) -> None:
-        self.verify_button.setEnabled(False)
-        self.message.setText(self.tr("Verifying every signature…"))
-        self.request_verify.emit()
+    def _await(self, action: str, screen: CounterScreen) -> None:
+        amount = screen.pad.amount
+        if action in ("pay", "charge", "grant") and amount <= 0:
+            screen.result.show_state("refused", self.tr("Type the amount first."))
+            return
+        self.waiting = {"action": action, "screen": screen, "amount": amount,
+                        "excluded": self.excluded if action == "pay" else 0}
+        prompts = {
+            "pay": self.tr("Pay {0}: tap the card or show the app's code").format(yen(amount)),
+            "balance": self.tr("Balance: tap the card or show the app's code"),
+            "charge": self.tr("Top up {0}: tap the card or show the app's code").format(
+                yen(amount)),
+            "grant": self.tr("Grant {0} points: tap the card or show the app's code").format(
+                f"{amount:,}"),
+            "card": self.tr("New card: scan the blank card's number"),
+        }
+        screen.result.show_state("waiting", prompts[action], "",
+                                 self.tr("Esc cancels."))
 
-    # --- worker results ---------------------------------------------------------------
-
-    @Slot(str, list)
-    def _on_opened(self, terminal_id: str, rows: list) -> None:
-        self.terminal_id = terminal_id
-        for row in rows:
-            self._add_row(row)
-        self._show_status()
-        self.sale_button.setEnabled(True)
-        self.verify_button.setEnabled(True)
-        self.amount.setFocus()
-
-    @Slot(tuple)
-    def _on_appended(self, row: tuple) -> None:
-        self._add_row(row)
-        self._show_status()
-        self.message.setText(
-            self.tr("Recorded seq {0}: {1}, signed and on disk.").format(row[0], yen(row[4]))
-        )
-
-    @Slot(bool, str)
-    def _on_verified(self, intact: bool, text: str) -> None:
-        self.verify_button.setEnabled(True)
-        prefix = self.tr("✔ ") if intact else self.tr("✘ Journal broken at ")
-        self.message.setText(prefix + text)
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Escape and self.waiting is not None:
+            screen = self.waiting["screen"]
+            self.waiting = None
+            screen.result.show_state("idle", self.tr("Cancelled."))
+            return
+        screen = self.stack.currentWidget()
+        if isinstance(screen, CounterScreen):
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._await("pay" if screen is self.shop else "charge", screen)
+                return
+            screen.pad.keyPressEvent(event)
+            return
+        super().keyPressEvent(event)
 
     @Slot(str)
-    def _on_failed(self, text: str) -> None:
-        self.message.setText(self.tr("Not done: {0}").format(text))
-        if not hasattr(self, "terminal_id"):
-            self.status.setText(self.tr("No journal: {0}").format(text))
+    def present_text(self, text: str) -> None:
+        """A code arrived from the scanner, the camera, or the demo panel."""
+        kind, value = credential_of(text)
+        self.present(kind, value)
 
-    def _add_row(self, row: tuple) -> None:
-        seq, _tx_id, rtype, at, amount, digest = row[:6]
-        self.table.insertRow(0)
-        values = [str(seq), at[:19].replace("T", " "), rtype, yen(amount), digest[:16]]
-        for column, value in enumerate(values):
-            item = QTableWidgetItem(value)
-            if column == AMOUNT_COLUMN:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(0, column, item)
-        while self.table.rowCount() > RECENT_ROWS:
-            self.table.removeRow(self.table.rowCount() - 1)
+    def present(self, kind: str, value: str) -> None:
+        if self.waiting is None:
+            screen = self.stack.currentWidget()
+            if isinstance(screen, CounterScreen):
+                # no action chosen: a scan alone asks for the balance
+                self.waiting = {"action": "balance", "screen": screen, "amount": 0}
+            else:
+                return
+        action, amount = self.waiting["action"], self.waiting["amount"]
+        self.waiting["screen"].result.show_state("working", self.tr("One moment…"))
+        if action == "pay":
+            self.request_pay.emit(kind, value, amount, self.waiting["excluded"])
+        elif action == "charge":
+            self.request_charge.emit(kind, value, amount)
+        elif action == "grant":
+            self.request_grant.emit(kind, value, amount)
+        elif action == "balance":
+            self.request_balance.emit(kind, value)
+        elif action == "card":
+            self.request_issue.emit(value, self.age_band.currentText(), self.area.currentText())
+
+    def _set_excluded(self) -> None:
+        self.excluded = self.shop.pad.amount
+        self.shop.pad.clear()
+        self.shop.result.show_state("idle", self.tr("Excluded goods: {0} (not payable with "
+                                                    "vouchers). Now type the total.").format(
+                                                        yen(self.excluded)))
+
+    def _cash(self, direction: str) -> None:
+        amount = self.booth.pad.amount
+        if amount <= 0:
+            self.booth.result.show_state("refused", self.tr("Type the amount first."))
+            return
+        self.waiting = {"action": "cash", "screen": self.booth, "amount": amount}
+        self.request_cash.emit(amount, direction)
+
+    def _show_refunds(self) -> None:
+        self.waiting = {"action": "refunds", "screen": self.shop, "amount": 0}
+        self.request_recent.emit()
+
+    def _refund(self, void: bool) -> None:
+        item = self.sales.currentItem()
+        if item is None:
+            self.shop.result.show_state("refused", self.tr("Choose a sale first."))
+            return
+        self.waiting = {"action": "refund", "screen": self.shop, "amount": 0}
+        self.request_refund.emit(item.data(Qt.ItemDataRole.UserRole),
+                                 0 if void else self.shop.pad.amount, void)
+
+    def _hide_sales(self) -> None:
+        for widget in (self.sales, self.refund_button, self.void_button):
+            widget.hide()
+
+    # --- results ----------------------------------------------------------------------
+
+    def _screen_for(self, action: str) -> CounterScreen:
+        if self.waiting is not None:
+            return self.waiting["screen"]
+        return self.booth if action in ("charge", "grant", "issue_card", "cash_move") else \
+            self.shop
+
+    POCKETS = {"charged": "Charged money", "premium_common": "Vouchers (all shops)",
+               "premium_exclusive": "Vouchers (small shops)", "points": "Points"}
+
+    def _pocket(self, pocket: str) -> str:
+        return self.tr(self.POCKETS.get(pocket, pocket))
+
+    @Slot(str, object)
+    def _on_done(self, action: str, result: Any) -> None:
+        if action == "recent_sales":
+            self._list_sales(result)
+            return
+        if action == "verify":
+            self.admin_info.setText(result)
+            return
+        screen = self._screen_for(action)
+        self.waiting = None
+        self._hide_sales()
+        if action == "balance":
+            view, how = result
+            lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(view.pockets.items())]
+            screen.result.show_state("approved", self.tr("Balance ({0})").format(
+                self.tr(how)), yen(view.total), "\n".join(lines))
+            return
+        titles = {"payment": self.tr("Paid {0}"), "refund": self.tr("Refunded {0}"),
+                  "void": self.tr("Voided {0}"), "charge": self.tr("Topped up {0}"),
+                  "grant": self.tr("Granted {0} points"), "card_issue": self.tr("New card issued"),
+                  "cash_move": self.tr("Cash float recorded: {0}")}
+        title = titles[result.kind].format(yen(result.amount) if result.kind != "grant"
+                                           else f"{result.amount:,}")
+        lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(result.paid_by.items())]
+        if result.decision:
+            lines.append(self.tr("decided {0} · receipt no. {1}").format(
+                self.tr(result.decision), result.seq))
+        balance = ""
+        if result.balance_after is not None:
+            balance = self.tr("Remaining {0}").format(yen(result.balance_after))
+        screen.result.show_state("approved", "✔ " + title, balance, "\n".join(lines))
+        screen.pad.clear()
+        if result.kind == "payment":
+            self.excluded = 0
+
+    def _list_sales(self, sales: list[dict]) -> None:
+        self.sales.clear()
+        for sale in sales:
+            item = QListWidgetItem(f"#{sale['seq']}  {sale['at'][11:16]}  {yen(sale['amount'])}")
+            item.setData(Qt.ItemDataRole.UserRole, sale["tx_id"])
+            self.sales.addItem(item)
+        self.shop.result.show_state("waiting", self.tr("Choose a sale; type an amount for a "
+                                                       "partial refund."))
+        for widget in (self.sales, self.refund_button, self.void_button):
+            widget.show()
+
+    @Slot(str, str, str, dict)
+    def _on_refused(self, action: str, code: str, message: str, details: dict) -> None:
+        screen = self._screen_for(action)
+        self.waiting = None
+        template = REASONS.get(code)
+        if template is not None:
+            # the same English template the policy used, looked up in the translation
+            message = QCoreApplication.translate("Refusal", template).format(**details)
+        screen.result.show_state("refused", "✘ " + self.tr("Not accepted"), "", message)
+        from terminal.ui import app
+
+        app.alert_sound()
+
+    @Slot(str, str)
+    def _on_failed(self, action: str, message: str) -> None:
+        if action in ("start", "enroll"):
+            self.shop.result.show_state("refused", self.tr("This terminal is not ready"), "",
+                                        message)
+            self.status_line.setText(self.tr("Not set up: {0}").format(message))
+            self.setup_panel.show()
+            self.modes["admin"].setChecked(True)
+            self.stack.setCurrentWidget(self.admin)
+            return
+        self._on_refused(action, "failed", message, {})
+
+    @Slot(dict)
+    def _on_ready(self, info: dict) -> None:
+        self.info = info
+        self.setup_panel.hide()
+        merchant = info.get("merchant") or {}
+        self.shop_name.setText(merchant.get("name", ""))
+        if info.get("demo"):
+            self.demo_list.clear()
+            for person in info["customers"]:
+                if person["kind"] == "card":
+                    label = self.tr("Card") + "  " + cards.printed(person["value"])
+                else:
+                    label = self.tr("App") + "  " + person["value"]  # a demo phone
+                item = QListWidgetItem(label)
+                item.setData(Qt.ItemDataRole.UserRole, (person["kind"], person["value"]))
+                self.demo_list.addItem(item)
+            self.demo_dock.show()
+        self.admin_info.setText(self.tr("Terminal {0}\nData: {1}").format(
+            info["terminal_id"], info["data_dir"]))
+        self._show_status()
+
+    def _demo_present(self, item: QListWidgetItem) -> None:
+        kind, value = item.data(Qt.ItemDataRole.UserRole)
+        if kind == "phone":
+            self.request_phone.emit(value)  # the phone's live code comes back as `token`
+        else:
+            self.present(kind, value)
+
+    @Slot(object)
+    def _on_status(self, status) -> None:
+        self.last_status = status
+        self._show_status()
 
     def _show_status(self) -> None:
-        last = self.table.item(0, 0).text() if self.table.rowCount() else "0"
-        self.status.setText(
-            self.tr("Terminal {0} · {1} records · training mode: nothing here settles").format(
-                self.terminal_id, last
-            )
-        )
+        status = self.last_status
+        tid = self.info.get("terminal_id", "…")
+        if status is None:
+            self.status_line.setText(self.tr("Terminal {0} · starting…").format(tid))
+            self.status_line.setProperty("online", "unknown")
+            return
+        if status.last_success:
+            ago = max(0, int(time.time() - status.last_success))
+            when = self.tr("last sync {0} s ago").format(ago) if ago < 120 else \
+                self.tr("last sync {0} min ago").format(ago // 60)
+        else:
+            when = self.tr("never synced")
+        state = self.tr("● Online") if status.online else self.tr("○ Offline")
+        self.status_line.setText(self.tr("{0} · {1} records not yet sent · {2} · terminal {3}")
+                                 .format(state, status.pending, when, tid))
+        self.status_line.setProperty("online", "yes" if status.online else "no")
+        self.status_line.style().unpolish(self.status_line)
+        self.status_line.style().polish(self.status_line)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.request_close.emit()
+    # --- admin ------------------------------------------------------------------------
+
+    def _unlock(self) -> None:
+        if self.pin.text() == ADMIN_PIN:
+            self.pin_message.clear()
+            self.admin_panel.show()
+            self.pin.clear()
+            self.request_verify.emit()
+        else:
+            self.pin.clear()
+            self.pin_message.setText(self.tr("Wrong PIN."))
+
+    def _lock(self) -> None:
+        self.admin_panel.hide()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        QApplication.instance().removeEventFilter(self.scanner)
+        self._tick.stop()
+        self.request_stop.emit()
         self._thread.quit()
         self._thread.wait(WORKER_STOP_MS)
         super().closeEvent(event)

@@ -1,65 +1,201 @@
-"""The training register, driven through Qt offscreen: sale, verify, refusal of bad input."""
+"""The counter window through Qt (offscreen), on the real demo: a ledger process with the
+demo region, this terminal enrolled with it, every flow driven as a cashier would."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import socket
+import threading
+import time
 
-from terminal import audit
-from terminal.ui.window import TrainingWindow
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtTest import QTest
 
-WAIT_MS = 10_000
+from sync import cards
+from terminal.ui import app as uiapp
+from terminal.ui.window import MainWindow
 
-
-def open_window(qtbot, data_dir):
-    window = TrainingWindow(data_dir, demo=True)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(window.sale_button.isEnabled, timeout=WAIT_MS)
-    return window
-
-
-def test_demo_sale_is_signed_into_the_journal(qtbot, data_dir):
-    window = open_window(qtbot, data_dir)
-    assert window.table.rowCount() == 1  # the start record
-    qtbot.keyClicks(window.amount, "1500")
-    qtbot.keyClick(window.amount, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.table.rowCount() == 2, timeout=WAIT_MS)
-    assert window.table.item(0, 2).text() == "training"
-    assert window.table.item(0, 3).text() == "¥1,500"
-    assert "seq 2" in window.message.text()
-
-    qtbot.mouseClick(window.verify_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "journal intact" in window.message.text(), timeout=WAIT_MS)
-    window.close()
-    report = audit.verify_journal(data_dir)
-    assert report.records == 2 and report.terminal_id == "DEMO-0001"
+READY_MS = 60_000
+DONE_MS = 15_000
 
 
-def test_bad_amount_is_refused_and_nothing_is_written(qtbot, data_dir):
-    window = open_window(qtbot, data_dir)
-    window.amount.setText("")
-    qtbot.mouseClick(window.sale_button, Qt.MouseButton.LeftButton)
-    assert "Enter an amount" in window.message.text()
-    qtbot.keyClicks(window.amount, "abc")  # the validator takes digits only
-    assert window.amount.text() == ""
-    window.close()
-    assert audit.verify_journal(data_dir).records == 1
+@pytest.fixture(scope="module")
+def demo_base(tmp_path_factory):
+    return tmp_path_factory.mktemp("demo")
 
 
-def test_the_demo_reopens_its_own_journal(qtbot, data_dir):
-    first = open_window(qtbot, data_dir)
-    qtbot.keyClicks(first.amount, "300")
-    qtbot.keyClick(first.amount, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: first.table.rowCount() == 2, timeout=WAIT_MS)
-    first.close()
-    second = open_window(qtbot, data_dir)
-    assert second.table.rowCount() == 2
-    second.close()
+@pytest.fixture
+def window(qtbot, demo_base):
+    uiapp.set_language("en")
+    win = MainWindow(demo_base / "terminal", demo_base)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: bool(win.info), timeout=READY_MS)
+    yield win
+    win.close()
 
 
-def test_no_journal_outside_demo_says_so(qtbot, tmp_path):
-    window = TrainingWindow(tmp_path / "never-set-up", demo=False)
-    qtbot.addWidget(window)
-    qtbot.waitUntil(lambda: "No journal" in window.status.text(), timeout=WAIT_MS)
-    assert not window.sale_button.isEnabled()
-    window.close()
+def type_amount(win, screen, amount: int) -> None:
+    screen.pad.clear()
+    for digit in str(amount):
+        screen.pad.press(digit)
+
+
+def first(win, kind: str) -> str:
+    for row in range(win.demo_list.count()):
+        person_kind, value = win.demo_list.item(row).data(256)  # Qt.UserRole
+        if person_kind == kind:
+            return value
+    raise AssertionError(f"no demo {kind}")
+
+
+def settle(qtbot, screen, states=("approved", "refused")) -> str:
+    qtbot.waitUntil(lambda: screen.result.property("state") in states, timeout=DONE_MS)
+    return screen.result.property("state")
+
+
+def test_pay_with_a_card_is_approved_with_the_balance_left(qtbot, window):
+    type_amount(window, window.shop, 1_200)
+    window.shop.buttons["pay"].click()
+    assert window.shop.result.property("state") == "waiting"
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "approved"
+    assert "Paid ¥1,200" in window.shop.result.headline.text()
+    assert window.shop.result.balance.text().startswith("Remaining ¥")
+    assert "decided online" in window.shop.result.detail.text()
+
+
+def test_pay_with_a_demo_phone_uses_a_real_token(qtbot, window):
+    type_amount(window, window.shop, 300)
+    window.shop.buttons["pay"].click()
+    window._demo_present(next(window.demo_list.item(r) for r in range(window.demo_list.count())
+                              if window.demo_list.item(r).data(256)[0] == "phone"))
+    assert settle(qtbot, window.shop) == "approved"
+
+
+def test_refusal_shows_the_reason_in_words(qtbot, window):
+    type_amount(window, window.shop, 999_000)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "refused"
+    assert "Not enough balance" in window.shop.result.detail.text()
+    window.present_text("8000 0000 0000 0001")  # a scan with no action asks the balance
+    assert settle(qtbot, window.shop) == "refused"
+    assert "check digit" in window.shop.result.detail.text()
+
+
+def test_offline_sale_with_the_ledger_stopped(qtbot, window):
+    window.bridge.demo.stop()
+    type_amount(window, window.shop, 500)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "approved"
+    assert "decided offline" in window.shop.result.detail.text()
+
+
+def test_refund_from_the_list_of_sales(qtbot, window):
+    type_amount(window, window.shop, 800)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    settle(qtbot, window.shop)
+    window.shop.buttons["refunds"].click()
+    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
+    window.sales.setCurrentRow(0)
+    type_amount(window, window.shop, 300)
+    window.refund_button.click()
+    assert settle(qtbot, window.shop) == "approved"
+    assert "Refunded ¥300" in window.shop.result.headline.text()
+
+
+def test_top_up_at_the_cap_is_refused(qtbot, window):
+    window.modes["booth"].click()
+    type_amount(window, window.booth, 49_000)
+    window.booth.buttons["charge"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.booth) == "refused"
+    assert "at most ¥50,000" in window.booth.result.detail.text()
+
+
+def test_new_card_issued_then_charged(qtbot, window):
+    window.modes["booth"].click()
+    number = "812345678901234"
+    number += cards.luhn_digit(number)
+    window.booth.buttons["card"].click()
+    window.age_band.setCurrentText("80+")
+    window.present_text(cards.printed(number))
+    assert settle(qtbot, window.booth) == "approved"
+    type_amount(window, window.booth, 3_000)
+    window.booth.buttons["charge"].click()
+    window.present_text(number)
+    assert settle(qtbot, window.booth) == "approved"
+    assert window.booth.result.balance.text() == "Remaining ¥3,000"
+
+
+def test_language_switch(qtbot, window):
+    assert window.shop.buttons["pay"].text() == "Pay"
+    window.lang_button.click()  # Qt delivers the language change as an event
+    qtbot.waitUntil(lambda: window.shop.buttons["pay"].text() == "お支払い", timeout=DONE_MS)
+    assert window.lang_button.text() == "English"
+    assert window.modes["booth"].text() == "窓口"
+    window.lang_button.click()
+    qtbot.waitUntil(lambda: window.shop.buttons["pay"].text() == "Pay", timeout=DONE_MS)
+
+
+def test_a_scanner_burst_is_a_scan_and_does_not_type_digits(qtbot, window):
+    number = first(window, "card")
+    window.shop.pad.setFocus()
+    QTest.keyClicks(window.shop.pad, number)  # a scanner types fast...
+    QTest.keyClick(window.shop.pad, "\r")  # ...and ends with Enter
+    assert settle(qtbot, window.shop) == "approved"  # a scan alone: the balance
+    assert window.shop.result.headline.text().startswith("Balance")
+    assert window.shop.pad.amount == 0
+
+
+def test_admin_needs_the_pin_and_verifies_the_journal(qtbot, window):
+    window.modes["admin"].click()
+    window.pin.setText("1234")
+    window.unlock_button.click()
+    assert window.admin_panel.isHidden() and "Wrong PIN" in window.pin_message.text()
+    window.pin.setText("0000")
+    window.unlock_button.click()
+    assert not window.admin_panel.isHidden()
+    qtbot.waitUntil(lambda: "journal intact" in window.admin_info.text(), timeout=DONE_MS)
+
+
+def test_screen_stays_responsive_while_sync_hangs_on_a_dead_ledger(qtbot, window):
+    # A "ledger" that accepts connections and never answers.
+    sink = socket.socket()
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        sink.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(sink.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        worker = window.bridge.node.worker
+        worker.client.base_url = f"http://127.0.0.1:{sink.getsockname()[1]}"
+        window.request_sync.emit()
+        ticks = []
+        timer = QTimer()
+        timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+        timer.start(50)
+        qtbot.wait(1_500)  # the sync is stuck in its read timeout all this while
+        timer.stop()
+        assert held, "the sync never reached the dead ledger"
+        gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+        assert len(ticks) >= 20 and max(gaps) < 0.5  # events kept flowing
+        type_amount(window, window.shop, 700)  # and the cashier can still type
+        assert window.shop.pad.display.text() == "¥700"
+    finally:
+        stop.set()
+        sink.close()
+        for conn in held:
+            conn.close()

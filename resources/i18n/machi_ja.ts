@@ -1,0 +1,392 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ja_JP" sourcelanguage="en">
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Machi POS</source>
+        <translation>まちPOS</translation>
+    </message>
+    <message>
+        <source>Shop</source>
+        <translation>お店</translation>
+    </message>
+    <message>
+        <source>Booth</source>
+        <translation>窓口</translation>
+    </message>
+    <message>
+        <source>Admin</source>
+        <translation>管理</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>English</translation>
+    </message>
+    <message>
+        <source>Pay</source>
+        <translation>お支払い</translation>
+    </message>
+    <message>
+        <source>Balance</source>
+        <translation>残高照会</translation>
+    </message>
+    <message>
+        <source>Refund / void</source>
+        <translation>返金・取消</translation>
+    </message>
+    <message>
+        <source>Excluded goods</source>
+        <translation>対象外商品</translation>
+    </message>
+    <message>
+        <source>Top up (cash)</source>
+        <translation>チャージ (現金)</translation>
+    </message>
+    <message>
+        <source>Grant points</source>
+        <translation>ポイント付与</translation>
+    </message>
+    <message>
+        <source>New card</source>
+        <translation>カード発行</translation>
+    </message>
+    <message>
+        <source>Float in</source>
+        <translation>釣銭 入金</translation>
+    </message>
+    <message>
+        <source>Float out</source>
+        <translation>釣銭 出金</translation>
+    </message>
+    <message>
+        <source>Refund the amount typed</source>
+        <translation>入力した金額を返金</translation>
+    </message>
+    <message>
+        <source>Void the whole sale</source>
+        <translation>この取引を取消</translation>
+    </message>
+    <message>
+        <source>Age band</source>
+        <translation>年代</translation>
+    </message>
+    <message>
+        <source>Area</source>
+        <translation>地区</translation>
+    </message>
+    <message>
+        <source>Admin PIN</source>
+        <translation>管理者PIN</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>ロック解除</translation>
+    </message>
+    <message>
+        <source>Sync now</source>
+        <translation>今すぐ同期</translation>
+    </message>
+    <message>
+        <source>Verify journal</source>
+        <translation>ジャーナル検証</translation>
+    </message>
+    <message>
+        <source>High contrast</source>
+        <translation>ハイコントラスト</translation>
+    </message>
+    <message>
+        <source>Large type</source>
+        <translation>大きな文字</translation>
+    </message>
+    <message>
+        <source>Lock</source>
+        <translation>ロック</translation>
+    </message>
+    <message>
+        <source>Set up this terminal: the ledger's address and the one-time code from the town office</source>
+        <translation>端末の設定: 台帳サーバーのアドレスと、役場から届いたワンタイムコードを入力してください</translation>
+    </message>
+    <message>
+        <source>Enroll</source>
+        <translation>登録</translation>
+    </message>
+    <message>
+        <source>Demo: tap a customer to present their card or app</source>
+        <translation>デモ: お客様を選ぶとカード/アプリを提示します</translation>
+    </message>
+    <message>
+        <source>Type the amount, then choose.</source>
+        <translation>金額を入力して、操作を選んでください。</translation>
+    </message>
+    <message>
+        <source>Type the amount first.</source>
+        <translation>先に金額を入力してください。</translation>
+    </message>
+    <message>
+        <source>Pay {0}: tap the card or show the app's code</source>
+        <translation>{0} のお支払い: カードをかざすか、アプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>Balance: tap the card or show the app's code</source>
+        <translation>残高照会: カードをかざすか、アプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>Top up {0}: tap the card or show the app's code</source>
+        <translation>{0} のチャージ: カードをかざすか、アプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>Grant {0} points: tap the card or show the app's code</source>
+        <translation>{0} ポイント付与: カードをかざすか、アプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>New card: scan the blank card's number</source>
+        <translation>カード発行: 新しいカードの番号を読み取ってください</translation>
+    </message>
+    <message>
+        <source>Esc cancels.</source>
+        <translation>Escキーで中止します。</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>中止しました。</translation>
+    </message>
+    <message>
+        <source>One moment…</source>
+        <translation>処理中…</translation>
+    </message>
+    <message>
+        <source>Excluded goods: {0} (not payable with vouchers). Now type the total.</source>
+        <translation>対象外商品 {0} (商品券では支払えません)。続けて合計金額を入力してください。</translation>
+    </message>
+    <message>
+        <source>Choose a sale first.</source>
+        <translation>先に取引を選んでください。</translation>
+    </message>
+    <message>
+        <source>Balance ({0})</source>
+        <translation>残高 ({0})</translation>
+    </message>
+    <message>
+        <source>Paid {0}</source>
+        <translation>{0} お支払い完了</translation>
+    </message>
+    <message>
+        <source>Refunded {0}</source>
+        <translation>{0} 返金しました</translation>
+    </message>
+    <message>
+        <source>Voided {0}</source>
+        <translation>{0} 取消しました</translation>
+    </message>
+    <message>
+        <source>Topped up {0}</source>
+        <translation>{0} チャージしました</translation>
+    </message>
+    <message>
+        <source>Granted {0} points</source>
+        <translation>{0} ポイント付与しました</translation>
+    </message>
+    <message>
+        <source>New card issued</source>
+        <translation>カードを発行しました</translation>
+    </message>
+    <message>
+        <source>Cash float recorded: {0}</source>
+        <translation>釣銭を記録しました: {0}</translation>
+    </message>
+    <message>
+        <source>decided {0} · receipt no. {1}</source>
+        <translation>{0}で判定 · レシート番号 {1}</translation>
+    </message>
+    <message>
+        <source>Remaining {0}</source>
+        <translation>残高 {0}</translation>
+    </message>
+    <message>
+        <source>Choose a sale; type an amount for a partial refund.</source>
+        <translation>取引を選んでください。一部返金は金額を入力してください。</translation>
+    </message>
+    <message>
+        <source>Not accepted</source>
+        <translation>ご利用いただけません</translation>
+    </message>
+    <message>
+        <source>This terminal is not ready</source>
+        <translation>この端末はまだ使えません</translation>
+    </message>
+    <message>
+        <source>Not set up: {0}</source>
+        <translation>未設定: {0}</translation>
+    </message>
+    <message>
+        <source>Card</source>
+        <translation>カード</translation>
+    </message>
+    <message>
+        <source>App</source>
+        <translation>アプリ</translation>
+    </message>
+    <message>
+        <source>Terminal {0}
+Data: {1}</source>
+        <translation>端末 {0}
+データ: {1}</translation>
+    </message>
+    <message>
+        <source>Terminal {0} · starting…</source>
+        <translation>端末 {0} · 起動中…</translation>
+    </message>
+    <message>
+        <source>last sync {0} s ago</source>
+        <translation>{0}秒前に同期</translation>
+    </message>
+    <message>
+        <source>last sync {0} min ago</source>
+        <translation>{0}分前に同期</translation>
+    </message>
+    <message>
+        <source>never synced</source>
+        <translation>未同期</translation>
+    </message>
+    <message>
+        <source>● Online</source>
+        <translation>● オンライン</translation>
+    </message>
+    <message>
+        <source>○ Offline</source>
+        <translation>○ オフライン</translation>
+    </message>
+    <message>
+        <source>{0} · {1} records not yet sent · {2} · terminal {3}</source>
+        <translation>{0} · 未送信 {1}件 · {2} · 端末 {3}</translation>
+    </message>
+    <message>
+        <source>Wrong PIN.</source>
+        <translation>PINが違います。</translation>
+    </message>
+    <message>
+        <source>online</source>
+        <translation>オンライン</translation>
+    </message>
+    <message>
+        <source>offline</source>
+        <translation>オフライン</translation>
+    </message>
+    <message>
+        <source>Charged money</source>
+        <translation>チャージ残高</translation>
+    </message>
+    <message>
+        <source>Vouchers (all shops)</source>
+        <translation>プレミアム商品券 (全店共通)</translation>
+    </message>
+    <message>
+        <source>Vouchers (small shops)</source>
+        <translation>プレミアム商品券 (中小店専用)</translation>
+    </message>
+    <message>
+        <source>Points</source>
+        <translation>ポイント</translation>
+    </message>
+</context>
+<context>
+    <name>Refusal</name>
+    <message>
+        <source>The amount must be a whole number of yen from 1 to {max:,}.</source>
+        <translation>金額は1円から{max:,}円までの整数で入力してください。</translation>
+    </message>
+    <message>
+        <source>This app code's certificate is forged.</source>
+        <translation>アプリのコードの証明書が偽造されています。</translation>
+    </message>
+    <message>
+        <source>This code or card number is not one of ours: {detail}</source>
+        <translation>当システムのコード・カード番号ではありません: {detail}</translation>
+    </message>
+    <message>
+        <source>This app code was not made by the phone it belongs to.</source>
+        <translation>このアプリのコードは本人の端末で作られたものではありません。</translation>
+    </message>
+    <message>
+        <source>This card has been blocked (reported lost). Please ask the booth.</source>
+        <translation>このカードは利用停止中です(紛失届)。窓口でお尋ねください。</translation>
+    </message>
+    <message>
+        <source>This card is already in use.</source>
+        <translation>このカードはすでに使われています。</translation>
+    </message>
+    <message>
+        <source>This app's certificate has expired: open the app online once.</source>
+        <translation>アプリの証明書の期限が切れています。一度オンラインでアプリを開いてください。</translation>
+    </message>
+    <message>
+        <source>This wallet is suspended ({detail}). Please ask the booth.</source>
+        <translation>このウォレットは利用停止中です({detail})。窓口でお尋ねください。</translation>
+    </message>
+    <message>
+        <source>Not enough balance: ¥{available:,} can be used here.</source>
+        <translation>残高が足りません。このお店で使えるのは ¥{available:,} です。</translation>
+    </message>
+    <message>
+        <source>This is not a Machi POS app code.</source>
+        <translation>当システムのアプリのコードではありません。</translation>
+    </message>
+    <message>
+        <source>That sale is not in this terminal's journal.</source>
+        <translation>この取引はこの端末のジャーナルにありません。</translation>
+    </message>
+    <message>
+        <source>That sale cannot be refunded: {detail}</source>
+        <translation>この取引は返金できません: {detail}</translation>
+    </message>
+    <message>
+        <source>Offline, this app may spend at most ¥{limit:,} (¥{left:,} left) until the next sync.</source>
+        <translation>オフライン中、このアプリは次の同期まで ¥{limit:,} まで使えます(残り ¥{left:,})。</translation>
+    </message>
+    <message>
+        <source>A wallet may hold at most ¥{cap:,}: at most ¥{room:,} can be charged.</source>
+        <translation>ウォレットの上限は ¥{cap:,} です。チャージできるのは ¥{room:,} までです。</translation>
+    </message>
+    <message>
+        <source>Offline, one payment may be at most ¥{limit:,}.</source>
+        <translation>オフライン中は1回のお支払いは ¥{limit:,} までです。</translation>
+    </message>
+    <message>
+        <source>Offline, this wallet may spend at most ¥{limit:,} here until the next sync (¥{left:,} left).</source>
+        <translation>オフライン中、このウォレットは次の同期まで ¥{limit:,} まで使えます(残り ¥{left:,})。</translation>
+    </message>
+    <message>
+        <source>At most ¥{left:,} of that sale can still be refunded.</source>
+        <translation>この取引で返金できるのは、あと ¥{left:,} までです。</translation>
+    </message>
+    <message>
+        <source>This app code was already used: show the live code.</source>
+        <translation>このアプリのコードはすでに使われました。表示中のコードを見せてください。</translation>
+    </message>
+    <message>
+        <source>The balances here are too old (last sync {hours} h ago): only payments up to ¥{limit:,} until the next sync.</source>
+        <translation>残高情報が古すぎます(最終同期 {hours} 時間前)。次の同期まで ¥{limit:,} までのお支払いのみです。</translation>
+    </message>
+    <message>
+        <source>This app code is too old (a photo or screenshot?): show the live code.</source>
+        <translation>古いアプリのコードです(写真やスクリーンショット?)。表示中のコードを見せてください。</translation>
+    </message>
+    <message>
+        <source>This card is not known yet. Try again after the next sync, or ask the booth.</source>
+        <translation>まだ登録されていないカードです。次の同期の後にもう一度お試しいただくか、窓口でお尋ねください。</translation>
+    </message>
+    <message>
+        <source>This app code was issued by a ledger this terminal does not know.</source>
+        <translation>この端末が知らない台帳が発行したアプリのコードです。</translation>
+    </message>
+    <message>
+        <source>This wallet is not known to this terminal yet.</source>
+        <translation>この端末ではまだ知らないウォレットです。</translation>
+    </message>
+    <message>
+        <source>This wallet is suspended. Please ask the booth.</source>
+        <translation>このウォレットは利用停止中です。窓口でお尋ねください。</translation>
+    </message>
+</context>
+</TS>

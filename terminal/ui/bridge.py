@@ -1,0 +1,181 @@
+"""The terminal's services on a worker thread, spoken to by queued signals.
+
+`TerminalBridge` lives on its own QThread and owns the `Node` (journal, snapshot, counter,
+sync worker). The window never calls the services directly: it emits a request signal, the
+bridge runs it on its thread, and answers with `done` (an Outcome or a look-up), `refused`
+(a code and a message to show) or `failed`. The sync worker's status arrives from its own
+thread through `status`, a queued signal too. Nothing here can make the screen wait.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from sync.client import SyncError
+from sync.keyfile import KeyFileError
+from terminal import audit
+from terminal.counter import Presented
+from terminal.demo import DemoError, DemoRegion
+from terminal.errors import TerminalError
+from terminal.node import Node
+from terminal.policy import Refused
+
+log = logging.getLogger(__name__)
+
+# Sales listed for refunds and voids.
+RECENT_SALES = 50
+
+
+class TerminalBridge(QObject):
+    ready = Signal(dict)  # terminal id, merchant, demo customers
+    done = Signal(str, object)  # action, result
+    refused = Signal(str, str, str, dict)  # action, code, English message, its details
+    failed = Signal(str, str)  # action, message
+    status = Signal(object)  # SyncStatus
+    token = Signal(str)  # a demo phone's live code
+
+    def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
+        super().__init__()
+        self._data_dir = data_dir
+        self._demo_base = demo_base
+        self.demo: DemoRegion | None = None
+        self.node: Node | None = None
+        self._phones: dict = {}
+
+    # --- start and stop -------------------------------------------------------------------
+
+    @Slot()
+    def start(self) -> None:
+        try:
+            if self._demo_base is not None:
+                self.demo = DemoRegion(self._demo_base)
+                self._data_dir = self.demo.start()
+            self.node = Node(self._data_dir, on_status=self.status.emit)
+            self.node.sync_once()
+            if self.node.worker is not None:
+                self.node.worker.start()
+        except (TerminalError, KeyFileError, DemoError, SyncError) as exc:
+            self.failed.emit("start", getattr(exc, "message", str(exc)))
+            return
+        node = self.node
+        self.ready.emit({"terminal_id": node.terminal_id, "merchant": node.state.merchant(),
+                         "customers": self._customers(), "data_dir": str(self._data_dir),
+                         "demo": self.demo is not None})
+
+    def _customers(self) -> list[dict[str, str]]:
+        """Who the demo panel can 'present': demo phones (real app tokens) and cards."""
+        from terminal.simulate import customers
+
+        assert self.node is not None
+        if self.demo is not None:
+            self._phones = self.demo.app_phones()
+        phones = [{"kind": "phone", "value": w} for w in self._phones]
+        cards = [{"kind": p.kind, "value": p.value} for p in customers(self.node)
+                 if p.kind == "card"]
+        return phones + cards
+
+    @Slot(str)
+    def phone_token(self, wallet_id: str) -> None:
+        """A demo phone shows its live code (a fresh token, next counter)."""
+        phone = self._phones.get(wallet_id)
+        if phone is None:
+            self.failed.emit("phone", f"no demo phone for {wallet_id}")
+            return
+        self.token.emit(phone.token())
+
+    @Slot(str, str)
+    def enroll(self, ledger_url: str, code: str) -> None:
+        """Set up a terminal that was never enrolled, then start it."""
+        from sync.keyfile import KeyFileError
+        from terminal import keystore
+        from terminal.node import enroll
+
+        try:
+            enroll(self._data_dir, ledger_url.strip(), code.strip(),
+                   keystore.passphrase_from_env())
+        except (TerminalError, SyncError, KeyFileError) as exc:
+            self.failed.emit("enroll", getattr(exc, "message", str(exc)))
+            return
+        self.start()
+
+    @Slot()
+    def stop(self) -> None:
+        if self.node is not None:
+            self.node.close()
+            self.node = None
+        if self.demo is not None:
+            self.demo.stop()
+
+    # --- services -------------------------------------------------------------------------
+
+    def _run(self, action: str, work) -> None:
+        if self.node is None:
+            self.failed.emit(action, "the terminal is not ready")
+            return
+        try:
+            result = work(self.node.counter)
+        except Refused as exc:
+            self.refused.emit(action, exc.code, exc.message, exc.details)
+        except TerminalError as exc:
+            log.warning("%s failed: %s", action, exc.message)
+            self.failed.emit(action, exc.message)
+        else:
+            self.done.emit(action, result)
+
+    @Slot(str, str, int, int)
+    def pay(self, kind: str, value: str, amount: int, excluded: int) -> None:
+        self._run("pay", lambda c: c.pay(Presented(kind, value), amount, excluded))
+
+    @Slot(str, str, int)
+    def charge(self, kind: str, value: str, cash: int) -> None:
+        self._run("charge", lambda c: c.charge(Presented(kind, value), cash))
+
+    @Slot(str, str, int)
+    def grant(self, kind: str, value: str, points: int) -> None:
+        self._run("grant", lambda c: c.grant(Presented(kind, value), points, "town-office"))
+
+    @Slot(str, str)
+    def balance(self, kind: str, value: str) -> None:
+        self._run("balance", lambda c: c.balance(Presented(kind, value)))
+
+    @Slot(str, int, bool)
+    def refund(self, tx_id: str, amount: int, void: bool) -> None:
+        self._run("refund", lambda c: c.refund(tx_id, amount or None, void))
+
+    @Slot(str, str, str)
+    def issue_card(self, number: str, age_band: str, area: str) -> None:
+        self._run("issue_card", lambda c: c.issue_card(number, age_band=age_band or None,
+                                                       area=area or None))
+
+    @Slot(int, str)
+    def cash_move(self, amount: int, direction: str) -> None:
+        self._run("cash_move", lambda c: c.cash_move(amount, direction))
+
+    @Slot()
+    def recent_sales(self) -> None:
+        def work(counter) -> list[dict[str, Any]]:
+            rows = counter.journal.conn.execute(
+                "SELECT seq, tx_id, at, amount FROM records WHERE type = 'payment' "
+                "ORDER BY seq DESC LIMIT ?", (RECENT_SALES,)).fetchall()
+            return [{"seq": s, "tx_id": t, "at": a, "amount": m} for s, t, a, m in rows]
+
+        self._run("recent_sales", work)
+
+    @Slot()
+    def verify(self) -> None:
+        def work(_counter) -> str:
+            try:
+                return "✔ " + audit.verify_journal(self._data_dir).summary()
+            except TerminalError as exc:
+                return "✘ " + exc.message
+
+        self._run("verify", work)
+
+    @Slot()
+    def sync_now(self) -> None:
+        if self.node is not None and self.node.worker is not None:
+            self.node.worker.notify(pull=True)

@@ -1,0 +1,104 @@
+"""Small building blocks of the counter screens: the amount keypad and big labels.
+
+Everything is sized for a touch screen read from a metre away (DESIGN §11): digits are
+large, buttons are at least `TOUCH_MIN_PX` tall, and every key has a keyboard equivalent.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+TOUCH_MIN_PX = 60
+AMOUNT_POINT_SIZE = 44
+# The keypad refuses digits past this many (¥9,999,999): a typo guard, not a limit.
+MAX_DIGITS = 7
+DISPLAY_HEIGHT_PX = 96
+
+
+def yen(amount: int) -> str:
+    return f"¥{amount:,}"
+
+
+def big_font(points: int, bold: bool = True) -> QFont:
+    font = QFont()
+    font.setPointSize(points)
+    font.setBold(bold)
+    return font
+
+
+class AmountPad(QWidget):
+    """A yen amount typed on big keys (or the keyboard's digits, Backspace and Escape)."""
+
+    changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._digits = ""
+        self.display = QLabel(yen(0))
+        self.display.setObjectName("amount")
+        self.display.setFont(big_font(AMOUNT_POINT_SIZE))
+        self.display.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.display.setFixedHeight(DISPLAY_HEIGHT_PX)
+        grid = QGridLayout()
+        keys = ["7", "8", "9", "4", "5", "6", "1", "2", "3", "00", "0", "⌫"]
+        for index, key in enumerate(keys):
+            button = QPushButton(key)
+            button.setMinimumHeight(TOUCH_MIN_PX)
+            button.setFont(big_font(20))
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(lambda _=False, k=key: self.press(k))
+            grid.addWidget(button, index // 3, index % 3)
+        self.clear_button = QPushButton("C")
+        self.clear_button.setMinimumHeight(TOUCH_MIN_PX)
+        self.clear_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.clear_button.clicked.connect(self.clear)
+        grid.addWidget(self.clear_button, 4, 0, 1, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.display)
+        layout.addLayout(grid)
+
+    @property
+    def amount(self) -> int:
+        return int(self._digits or 0)
+
+    def press(self, key: str) -> None:
+        if key == "⌫":
+            self._digits = self._digits[:-1]
+        elif len(self._digits + key) <= MAX_DIGITS and not (key.startswith("0") and
+                                                            not self._digits):
+            self._digits += key
+        self._show()
+
+    def clear(self) -> None:
+        self._digits = ""
+        self._show()
+
+    def set_amount(self, amount: int) -> None:
+        self._digits = str(amount) if amount else ""
+        self._show()
+
+    def _show(self) -> None:
+        self.display.setText(yen(self.amount))
+        self.changed.emit(self.amount)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        text = event.text()
+        if text.isdigit() and text.isascii():
+            self.press(text)
+        elif event.key() == Qt.Key.Key_Backspace:
+            self.press("⌫")
+        elif event.key() == Qt.Key.Key_Delete:
+            self.clear()
+        else:
+            super().keyPressEvent(event)
+
+
+def touch_button(text: str, object_name: str = "") -> QPushButton:
+    button = QPushButton(text)
+    button.setMinimumHeight(TOUCH_MIN_PX)
+    button.setFont(big_font(16))
+    if object_name:
+        button.setObjectName(object_name)
+    return button
