@@ -289,6 +289,14 @@ Data: {1}</source>
         <source>Points</source>
         <translation>ポイント</translation>
     </message>
+    <message>
+        <source>Readers</source>
+        <translation>読み取り機</translation>
+    </message>
+    <message>
+        <source>Offline limits: {0} per payment, {1} per wallet until the next sync, balances older than {2} h allow only {3}; wallet cap {4}</source>
+        <translation>オフライン時の上限: 1回 {0}、次の同期までウォレットごとに {1}、{2}時間より古い残高では {3} まで。ウォレット残高の上限 {4}</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>

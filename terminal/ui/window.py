@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from sync import cards, tokens
 from terminal.policy import REASONS
 from terminal.ui.bridge import TerminalBridge
+from terminal.ui.readers import ReaderHub
 from terminal.ui.scanner import WedgeFilter
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
@@ -141,6 +142,12 @@ class MainWindow(QMainWindow):
         self.scanner = WedgeFilter(self)
         self.scanner.scanned.connect(self.present_text)
         QApplication.instance().installEventFilter(self.scanner)
+        self.readers = ReaderHub(self)
+        self.readers.scanned.connect(self.present_text)
+        self.readers.tapped.connect(lambda uid: self.present("nfc", uid))
+        self.readers.status.connect(self._on_reader_status)
+        self.reader_states: dict[str, str] = {}
+        self.readers.start()
         self._thread.start()
         self.request_start.emit()
         self._tick = QTimer(self)
@@ -246,6 +253,9 @@ class MainWindow(QMainWindow):
                                         self.lock_button)):
             grid.addWidget(button, index // 2, index % 2)
         grid.addWidget(self.admin_info, 3, 0, 1, 2)
+        self.readers_info = QLabel()
+        self.readers_info.setWordWrap(True)
+        grid.addWidget(self.readers_info, 4, 0, 1, 2)
         self.admin_panel.hide()
         self.setup_panel = QWidget()
         self.setup_title = QLabel()
@@ -579,8 +589,14 @@ class MainWindow(QMainWindow):
                 item.setData(Qt.ItemDataRole.UserRole, (person["kind"], person["value"]))
                 self.demo_list.addItem(item)
             self.demo_dock.show()
+        limits = merchant.get("config") or {}
         self.admin_info.setText(self.tr("Terminal {0}\nData: {1}").format(
-            info["terminal_id"], info["data_dir"]))
+            info["terminal_id"], info["data_dir"]) + "\n" + self.tr(
+            "Offline limits: {0} per payment, {1} per wallet until the next sync, balances "
+            "older than {2} h allow only {3}; wallet cap {4}").format(
+            *(yen(limits.get(k, 0)) if k != "max_snapshot_age_s" else limits.get(k, 0) // 3600
+              for k in ("max_offline_payment", "max_offline_per_wallet", "max_snapshot_age_s",
+                        "small_payment_when_stale", "wallet_balance_cap"))))
         self._show_status()
 
     def _demo_present(self, item: QListWidgetItem) -> None:
@@ -630,7 +646,17 @@ class MainWindow(QMainWindow):
     def _lock(self) -> None:
         self.admin_panel.hide()
 
+    @Slot(str, str, str)
+    def _on_reader_status(self, reader: str, state: str, message: str) -> None:
+        self.reader_states[reader] = f"{state}: {message}"
+        self._show_readers()
+
+    def _show_readers(self) -> None:
+        lines = [f"{name} — {text}" for name, text in sorted(self.reader_states.items())]
+        self.readers_info.setText(self.tr("Readers") + "\n" + "\n".join(lines))
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.readers.stop()
         QApplication.instance().removeEventFilter(self.scanner)
         self._tick.stop()
         self.request_stop.emit()

@@ -199,3 +199,12 @@ def test_screen_stays_responsive_while_sync_hangs_on_a_dead_ledger(qtbot, window
         sink.close()
         for conn in held:
             conn.close()
+
+
+def test_admin_shows_readers_and_limits(qtbot, window):
+    window.modes["admin"].click()
+    window.pin.setText("0000")
+    window.unlock_button.click()
+    qtbot.waitUntil(lambda: "pcsc" in window.readers_info.text(), timeout=DONE_MS)
+    assert "unavailable" in window.readers_info.text()  # no reader or pcscd here: said once
+    assert "¥10,000 per payment" in window.admin_info.text()

@@ -1,0 +1,50 @@
+"""The card readers the window listens to: a camera (when one is plugged in) and a PC/SC NFC
+reader, each on its own thread (cardreader), their events brought to the UI thread by Qt
+signals. A reader that is missing says so once in the status; nothing waits on it.
+"""
+
+from __future__ import annotations
+
+import glob
+
+from PySide6.QtCore import QObject, Signal
+
+from cardreader.camera import CameraReader, OpenCVSource
+from cardreader.events import Credential, ReaderStatus
+from cardreader.pcsc import PcscReader
+
+CAMERA_DEVICES = "/dev/video*"
+
+
+class ReaderHub(QObject):
+    scanned = Signal(str)  # a QR or barcode payload
+    tapped = Signal(str)  # an NFC UID / IDm
+    status = Signal(str, str, str)  # reader, state, message
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.readers = []
+
+    def start(self, camera: bool = True, nfc: bool = True) -> None:
+        if camera and glob.glob(CAMERA_DEVICES):
+            self.readers.append(CameraReader(OpenCVSource(0)))
+        elif camera:
+            self.status.emit("camera", "unavailable", "no camera is plugged in")
+        if nfc:
+            self.readers.append(PcscReader())
+        for reader in self.readers:
+            reader.start(self._on_event)  # called on the reader's thread: only emit here
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, Credential):
+            if event.kind == "nfc":
+                self.tapped.emit(event.payload)
+            else:
+                self.scanned.emit(event.payload)
+        elif isinstance(event, ReaderStatus):
+            self.status.emit(event.reader, event.state, event.message)
+
+    def stop(self) -> None:
+        for reader in self.readers:
+            reader.stop()
+        self.readers = []
