@@ -81,7 +81,7 @@ class Outcome:
     tx_id: str
     amount: int
     wallet_id: str | None = None
-    decision: str = ""
+    decision: str = ""  # "online" / "offline" for payments; other kinds decide nothing
     paid_by: dict[str, int] = field(default_factory=dict)  # pocket -> yen
     balance_after: int | None = None
     record: dict[str, Any] = field(default_factory=dict)
@@ -322,7 +322,7 @@ class Counter:
         done = self._commit(kind, {"amount": amount, "wallet": wallet_id, "of": tx_id,
                                    "lots": lines})
         balance = self.view(wallet_id).total
-        return Outcome(kind, done.seq, done.tx_id, amount, wallet_id, "offline", {}, balance,
+        return Outcome(kind, done.seq, done.tx_id, amount, wallet_id, "", {}, balance,
                        done.record)
 
     def charge(self, presented: Presented, cash: int) -> Outcome:
@@ -340,7 +340,7 @@ class Counter:
             raise
         lot = {"lot": "L-" + ids.new_id(), "pocket": "charged", "amount": cash, "paid": cash}
         done = self._commit("charge", {"amount": cash, "wallet": wallet_id, "lots": [lot]})
-        return Outcome("charge", done.seq, done.tx_id, cash, wallet_id, "offline",
+        return Outcome("charge", done.seq, done.tx_id, cash, wallet_id, "",
                        {"charged": cash}, view.total + cash, done.record)
 
     def grant(self, presented: Presented, points: int, funder: str,
@@ -359,7 +359,7 @@ class Counter:
         except bodies.BodyError as exc:
             raise Refused("bad_credential", detail=str(exc)) from exc
         done = self._commit("grant", {"amount": points, "wallet": wallet_id, "lots": [lot]})
-        return Outcome("grant", done.seq, done.tx_id, points, wallet_id, "offline",
+        return Outcome("grant", done.seq, done.tx_id, points, wallet_id, "",
                        {"points": points}, self.view(wallet_id).total, done.record)
 
     def issue_card(self, card_number: str, wallet_id: str | None = None,
@@ -379,7 +379,7 @@ class Counter:
             if value:
                 body[key] = value
         done = self._commit("card_issue", body)
-        return Outcome("card_issue", done.seq, done.tx_id, 0, wallet_id, "offline", {},
+        return Outcome("card_issue", done.seq, done.tx_id, 0, wallet_id, "", {},
                        None, done.record)
 
     def balance(self, presented: Presented) -> tuple[WalletView, str]:

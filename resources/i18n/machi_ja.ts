@@ -297,6 +297,10 @@ Data: {1}</source>
         <source>Offline limits: {0} per payment, {1} per wallet until the next sync, balances older than {2} h allow only {3}; wallet cap {4}</source>
         <translation>オフライン時の上限: 1回 {0}、次の同期までウォレットごとに {1}、{2}時間より古い残高では {3} まで。ウォレット残高の上限 {4}</translation>
     </message>
+    <message>
+        <source>receipt no. {0}</source>
+        <translation>レシート番号 {0}</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>

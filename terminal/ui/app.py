@@ -8,6 +8,7 @@ set-up (pyside6-lrelease). Without the `.qm` the app runs in English and says so
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -87,4 +88,8 @@ def run(data_dir: Path, demo_base: Path | None = None, argv: list[str] | None = 
     set_language(lang)
     window = MainWindow(data_dir, demo_base)
     window.show()
+    # SIGTERM (a service manager stopping the counter) closes the window properly: the
+    # journal and sync threads stop and the demo ledger with them. Python sees the signal
+    # when the event loop hands it control, which the window's status timer does each second.
+    signal.signal(signal.SIGTERM, lambda *_: window.close())
     return app.exec()

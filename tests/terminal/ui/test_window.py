@@ -159,7 +159,7 @@ def test_admin_needs_the_pin_and_verifies_the_journal(qtbot, window):
     window.pin.setText("0000")
     window.unlock_button.click()
     assert not window.admin_panel.isHidden()
-    qtbot.waitUntil(lambda: "journal intact" in window.admin_info.text(), timeout=DONE_MS)
+    qtbot.waitUntil(lambda: "journal intact" in window.verify_info.text(), timeout=DONE_MS)
 
 
 def test_screen_stays_responsive_while_sync_hangs_on_a_dead_ledger(qtbot, window):

@@ -1,0 +1,183 @@
+"""Drive the real counter window for screenshots and measurements.
+
+    python -m terminal.ui.drive screens --out DIR [--lang ja|en]   walk the main flows on the
+                                                                   demo, a PNG of each screen
+    python -m terminal.ui.drive load --sales N                      N sales through the window's
+                                                                   bridge, then peak RSS (MB)
+
+`bench/screens.py` and `bench/app.py` run these in child processes (under xvfb-run for
+screenshots). Every step waits for the window's own signals; nothing here bypasses the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from terminal.ui import app as uiapp
+from terminal.ui.window import MainWindow
+
+READY_TIMEOUT_MS = 120_000
+STEP_TIMEOUT_MS = 20_000
+SETTLE_MS = 300
+LOAD_MIN_YEN, LOAD_MAX_YEN = 100, 2_000
+
+
+def _wait(condition, timeout_ms: int = STEP_TIMEOUT_MS) -> None:
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(20)
+    waited = [0]
+
+    def check() -> None:
+        waited[0] += 20
+        if condition() or waited[0] > timeout_ms:
+            loop.quit()
+
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("the window did not get there in time")
+
+
+def _pause(ms: int = SETTLE_MS) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def _settled(screen) -> bool:
+    return screen.result.property("state") in ("approved", "refused")
+
+
+def _first(win: MainWindow, kind: str) -> str:
+    for row in range(win.demo_list.count()):
+        person_kind, value = win.demo_list.item(row).data(256)
+        if person_kind == kind:
+            return value
+    raise LookupError(kind)
+
+
+def _amount(screen, amount: int) -> None:
+    screen.pad.clear()
+    for digit in str(amount):
+        screen.pad.press(digit)
+
+
+def screens(out: Path, lang: str, base: Path) -> list[Path]:
+    qt = QApplication.instance() or QApplication(sys.argv[:1])
+    uiapp.load_style(qt)
+    uiapp.set_language(lang)
+    win = MainWindow(base / "terminal", base)
+    win.show()
+    out.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+
+    def shot(name: str) -> None:
+        _pause()
+        path = out / f"{len(shots) + 1:02d}-{name}.png"
+        win.grab().save(str(path))
+        shots.append(path)
+
+    _wait(lambda: bool(win.info), READY_TIMEOUT_MS)
+    shot("shop-ready")
+    _amount(win.shop, 1_500)
+    win.shop.buttons["pay"].click()
+    shot("shop-waiting-for-card")
+    win.present("card", _first(win, "card"))
+    _wait(lambda: _settled(win.shop))
+    shot("shop-paid-card")
+    _amount(win.shop, 980)
+    win.shop.buttons["pay"].click()
+    win.request_phone.emit(_first(win, "phone"))
+    _wait(lambda: _settled(win.shop))
+    shot("shop-paid-app")
+    _amount(win.shop, 900_000)
+    win.shop.buttons["pay"].click()
+    win.present("card", _first(win, "card"))
+    _wait(lambda: _settled(win.shop))
+    shot("shop-refused")
+    win.shop.buttons["refunds"].click()
+    _wait(lambda: win.sales.count() > 0)
+    win.sales.setCurrentRow(0)
+    shot("shop-refunds")
+    win.modes["booth"].click()
+    _amount(win.booth, 5_000)
+    win.booth.buttons["charge"].click()
+    win.present("card", _first(win, "card"))
+    _wait(lambda: _settled(win.booth))
+    shot("booth-top-up")
+    win.modes["admin"].click()
+    win.pin.setText("0000")
+    win.unlock_button.click()
+    _wait(lambda: "journal" in win.verify_info.text())
+    shot("admin")
+    uiapp.toggle_style("high_contrast")
+    win.modes["shop"].click()
+    shot("shop-high-contrast")
+    uiapp.toggle_style("high_contrast")
+    win.close()
+    return shots
+
+
+def load(sales: int, base: Path) -> float:
+    """Peak resident memory (MB) of this process after `sales` sales through the window."""
+    qt = QApplication.instance() or QApplication(sys.argv[:1])
+    uiapp.load_style(qt)
+    uiapp.set_language("ja")
+    win = MainWindow(base / "terminal", base)
+    win.show()
+    _wait(lambda: bool(win.info), READY_TIMEOUT_MS)
+    rng = random.Random(1)
+    people = [win.demo_list.item(r).data(256) for r in range(win.demo_list.count())]
+    people = [p for p in people if p[0] == "card"]
+    for _ in range(sales):
+        _amount(win.shop, rng.randrange(LOAD_MIN_YEN, LOAD_MAX_YEN, 10))
+        win.shop.buttons["pay"].click()
+        win.present(*rng.choice(people))
+        _wait(lambda: _settled(win.shop))
+    peak = _peak_rss_mb()
+    win.close()
+    return peak
+
+
+def _peak_rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m terminal.ui.drive", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("screens")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--lang", choices=("ja", "en"), default="ja")
+    s.add_argument("--demo-dir", type=Path, help="reuse a demo directory")
+    lo = sub.add_parser("load")
+    lo.add_argument("--sales", type=int, default=1_000)
+    lo.add_argument("--demo-dir", type=Path)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="machi-drive-") as tmp:
+        base = args.demo_dir or Path(tmp)
+        if args.command == "screens":
+            for path in screens(args.out, args.lang, base):
+                print(path)
+        else:
+            print(f"peak_rss_mb {load(args.sales, base):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
