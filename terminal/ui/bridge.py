@@ -9,7 +9,10 @@ thread through `status`, a queued signal too. Nothing here can make the screen w
 
 from __future__ import annotations
 
+import json
 import logging
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from sync.client import SyncError
 from sync.keyfile import KeyFileError
 from terminal import audit
-from terminal.counter import Presented
+from terminal.counter import Outcome, Presented
 from terminal.demo import DemoError, DemoRegion
 from terminal.errors import TerminalError
 from terminal.node import Node
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Sales listed for refunds and voids.
 RECENT_SALES = 50
+# Receipts waiting for a slow printer before new ones are shown but not printed.
+PRINT_QUEUE_MAX = 20
 
 
 class TerminalBridge(QObject):
@@ -37,6 +42,7 @@ class TerminalBridge(QObject):
     failed = Signal(str, str)  # action, message
     status = Signal(object)  # SyncStatus
     token = Signal(str)  # a demo phone's live code
+    receipt = Signal(str)  # the receipt as text, for the screen
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
@@ -45,8 +51,54 @@ class TerminalBridge(QObject):
         self.demo: DemoRegion | None = None
         self.node: Node | None = None
         self._phones: dict = {}
+        self.printer = None
+        self.language = "ja"
 
     # --- start and stop -------------------------------------------------------------------
+
+    def _start_printer(self) -> None:
+        """The receipt printer from terminal.json ("printer": {...}); PDFs into the data
+        directory when none is set or the one set cannot be opened."""
+        from terminal.node import CONFIG_FILE
+        from terminal.printer import PdfPrinter, PrinterUnavailable, make_printer
+
+        try:
+            config = json.loads((self._data_dir / CONFIG_FILE).read_text("utf-8"))
+            self.printer = make_printer(config.get("printer") or {}, self._data_dir)
+        except (OSError, ValueError, PrinterUnavailable) as exc:
+            self.printer = PdfPrinter(self._data_dir / "receipts")
+            self.failed.emit("printer", f"{exc}; receipts go to {self.printer.status()}")
+        self._print_queue: queue.Queue = queue.Queue(PRINT_QUEUE_MAX)
+        threading.Thread(target=self._print_loop, name="printer", daemon=True).start()
+
+    def _print_loop(self) -> None:
+        """Receipts print here, so the next customer never waits for the printer."""
+        from terminal.printer import PrinterUnavailable
+
+        while True:
+            receipt = self._print_queue.get()
+            if receipt is None:
+                return
+            try:
+                self.printer.print_receipt(receipt)
+            except (PrinterUnavailable, OSError) as exc:
+                self.failed.emit("printer", str(exc))
+
+    def _receipt(self, outcome) -> None:
+        from terminal.receipt import build_receipt
+
+        assert self.node is not None
+        receipt = build_receipt(outcome, self.node.state.merchant(), self.node.terminal_id,
+                                self.language)
+        self.receipt.emit("\n".join(receipt.text_lines()))
+        try:
+            self._print_queue.put_nowait(receipt)
+        except queue.Full:
+            self.failed.emit("printer", "the printer is behind: this receipt was not printed")
+
+    @Slot(str)
+    def set_language(self, language: str) -> None:
+        self.language = language
 
     @Slot()
     def start(self) -> None:
@@ -61,6 +113,7 @@ class TerminalBridge(QObject):
         except (TerminalError, KeyFileError, DemoError, SyncError) as exc:
             self.failed.emit("start", getattr(exc, "message", str(exc)))
             return
+        self._start_printer()
         node = self.node
         self.ready.emit({"terminal_id": node.terminal_id, "merchant": node.state.merchant(),
                          "customers": self._customers(), "data_dir": str(self._data_dir),
@@ -104,6 +157,9 @@ class TerminalBridge(QObject):
 
     @Slot()
     def stop(self) -> None:
+        if self.printer is not None:
+            self._print_queue.put(None)
+            self.printer = None
         if self.node is not None:
             self.node.close()
             self.node = None
@@ -125,6 +181,8 @@ class TerminalBridge(QObject):
             self.failed.emit(action, exc.message)
         else:
             self.done.emit(action, result)
+            if isinstance(result, Outcome):
+                self._receipt(result)
 
     @Slot(str, str, int, int)
     def pay(self, kind: str, value: str, amount: int, excluded: int) -> None:

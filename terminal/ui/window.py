@@ -76,9 +76,16 @@ class ResultPanel(QFrame):
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setFont(big_font(15, bold=False))
+        self.receipt = QLabel()
+        self.receipt.setObjectName("receipt")
+        receipt_font = big_font(10, bold=False)
+        receipt_font.setFamilies(["Noto Sans Mono CJK JP", "monospace"])
+        self.receipt.setFont(receipt_font)
         layout = QVBoxLayout(self)
         for widget in (self.headline, self.balance, self.detail):
             layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.receipt)
         layout.addStretch(1)
 
     def show_state(self, state: str, headline: str, balance: str = "", detail: str = "") -> None:
@@ -88,6 +95,7 @@ class ResultPanel(QFrame):
         self.headline.setText(headline)
         self.balance.setText(balance)
         self.detail.setText(detail)
+        self.receipt.clear()
 
 
 class CounterScreen(QWidget):
@@ -125,6 +133,7 @@ class MainWindow(QMainWindow):
     request_sync = Signal()
     request_enroll = Signal(str, str)
     request_phone = Signal(str)
+    request_language = Signal(str)
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
@@ -317,6 +326,11 @@ class MainWindow(QMainWindow):
         self.request_enroll.connect(b.enroll)
         self.request_phone.connect(b.phone_token)
         b.token.connect(self.present_text)
+        b.receipt.connect(self._on_receipt)
+        self.request_language.connect(b.set_language)
+        from terminal.ui import app
+
+        self.request_language.emit(app.language())
 
     def _connect_screen(self) -> None:
         self.enroll_button.clicked.connect(
@@ -396,6 +410,7 @@ class MainWindow(QMainWindow):
         from terminal.ui import app
 
         app.switch_language()
+        self.request_language.emit(app.language())  # receipts follow the screen
 
     def _toggle_style(self, option: str) -> None:
         from terminal.ui import app
@@ -567,6 +582,12 @@ class MainWindow(QMainWindow):
         for widget in (self.sales, self.refund_button, self.void_button):
             widget.show()
 
+    @Slot(str)
+    def _on_receipt(self, text: str) -> None:
+        """The receipt on screen (it prints, or goes to a PDF, on its own thread)."""
+        screen = self.booth if self.stack.currentWidget() is self.booth else self.shop
+        screen.result.receipt.setText(text)
+
     @Slot(str, str, str, dict)
     def _on_refused(self, action: str, code: str, message: str, details: dict) -> None:
         screen = self._screen_for(action)
@@ -582,6 +603,10 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_failed(self, action: str, message: str) -> None:
+        if action == "printer":
+            self.reader_states["printer"] = message
+            self._show_readers()
+            return
         if action in ("start", "enroll"):
             self.shop.result.show_state("refused", self.tr("This terminal is not ready"), "",
                                         message)

@@ -208,3 +208,13 @@ def test_admin_shows_readers_and_limits(qtbot, window):
     qtbot.waitUntil(lambda: "pcsc" in window.readers_info.text(), timeout=DONE_MS)
     assert "unavailable" in window.readers_info.text()  # no reader or pcscd here: said once
     assert "¥10,000 per payment" in window.admin_info.text()
+
+
+def test_each_sale_shows_a_receipt_and_writes_it_as_a_pdf(qtbot, window):
+    type_amount(window, window.shop, 640)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "approved"
+    qtbot.waitUntil(lambda: "640" in window.shop.result.receipt.text(), timeout=DONE_MS)
+    receipts = window.bridge._data_dir / "receipts"
+    qtbot.waitUntil(lambda: receipts.exists() and any(receipts.glob("*.pdf")), timeout=DONE_MS)

@@ -1,0 +1,272 @@
+"""Where receipts go: an ESC/POS printer (USB, network or serial), a file, or PDFs.
+
+`make_printer(config)` picks one from the terminal's settings:
+
+    {"kind": "usb", "vendor": "0x04b8", "product": "0x0202"}   Epson TM-T88 over USB
+    {"kind": "network", "host": "192.168.1.50", "port": 9100}  raw TCP (JetDirect)
+    {"kind": "serial", "device": "/dev/ttyUSB0", "baudrate": 9600}
+    {"kind": "file", "path": "/dev/usb/lp0"}                   ESC/POS bytes into a file
+    {"kind": "pdf", "dir": "..."}                              one PDF per receipt
+    {}                                                         no printer: PDFs in receipts/
+
+Any of them may carry "columns" (48 for 80 mm rolls, 32 for 58 mm). python-escpos is only
+the connection here (the receipt writes its own ESC/POS bytes, Kanji mode included), and it
+is imported when a real printer is asked for, so a terminal without it still starts. A
+printer that is missing, off or unplugged raises `PrinterUnavailable`; the counter then shows
+the receipt on screen and goes on. Printing blocks on the device: call it from a worker
+thread, never the UI thread (DESIGN §12).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from terminal.errors import TerminalError
+from terminal.paths import default_data_dir
+from terminal.receipt import ESCPOS_COLUMNS, Receipt
+
+log = logging.getLogger(__name__)
+
+RECEIPTS_DIR = "receipts"
+NETWORK_PORT = 9100  # raw printing port of every network ESC/POS printer
+NETWORK_TIMEOUT_S = 5.0  # connect and send; the counter must not wait longer for paper
+USB_TIMEOUT_MS = 5_000  # one bulk write (pyusb counts milliseconds)
+SERIAL_BAUDRATE = 9600  # the factory setting of most thermal printers' DIP switches
+SERIAL_TIMEOUT_S = 5.0
+MAX_COLUMNS = 64
+MIN_COLUMNS = 24
+
+
+class PrinterUnavailable(TerminalError):
+    """The receipt printer cannot be used; the message says why and what to check."""
+
+    code = "printer_unavailable"
+
+
+class Printer(ABC):
+    """A place receipts go."""
+
+    @abstractmethod
+    def print_receipt(self, receipt: Receipt) -> Path | None:
+        """Print `receipt`; returns the file written, if the receipt went to one."""
+
+    @abstractmethod
+    def status(self) -> str:
+        """A short line for the admin screen: what this printer is and whether it is ready."""
+
+
+# --- ESC/POS printers -----------------------------------------------------------------------
+
+
+CHECK_HINTS = {
+    "Usb": "is it plugged in, switched on, and may this user open it (udev rule)?",
+    "Network": "is it switched on, and is the address right and reachable?",
+    "Serial": "is the cable in, and is the port and its speed right?",
+}
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())  # python-escpos messages span lines
+
+
+def _escpos_printer_module():
+    try:
+        from escpos import printer
+    except ImportError as exc:
+        raise PrinterUnavailable("receipt printing needs python-escpos: "
+                                 "pip install 'python-escpos>=3,<4'") from exc
+    return printer
+
+
+def _escpos_errors() -> tuple[type[BaseException], ...]:
+    from escpos import exceptions
+
+    # OSError: sockets, serial ports and USB device files; ValueError: pyusb's
+    # NoBackendError (no libusb) and bad serial settings; RuntimeError: python-escpos's
+    # "dependency missing" guard.
+    return (exceptions.Error, OSError, ValueError, RuntimeError)
+
+
+class EscPosPrinter(Printer):
+    """A thermal printer over a python-escpos connection, opened for each receipt so a
+    printer switched off and on again (or re-plugged) works on the next receipt."""
+
+    def __init__(self, connection: str, options: dict[str, Any], description: str,
+                 columns: int = ESCPOS_COLUMNS) -> None:
+        assert connection in ("Usb", "Network", "Serial"), connection
+        self.connection = connection
+        self.options = options
+        self.description = description
+        self.columns = columns
+
+    @classmethod
+    def usb(cls, vendor: int, product: int, columns: int = ESCPOS_COLUMNS) -> EscPosPrinter:
+        return cls("Usb", {"idVendor": vendor, "idProduct": product,
+                           "timeout": USB_TIMEOUT_MS},
+                   f"USB printer {vendor:04x}:{product:04x}", columns)
+
+    @classmethod
+    def network(cls, host: str, port: int = NETWORK_PORT,
+                columns: int = ESCPOS_COLUMNS) -> EscPosPrinter:
+        return cls("Network", {"host": host, "port": port, "timeout": NETWORK_TIMEOUT_S},
+                   f"network printer {host}:{port}", columns)
+
+    @classmethod
+    def serial(cls, device: str, baudrate: int = SERIAL_BAUDRATE,
+               columns: int = ESCPOS_COLUMNS) -> EscPosPrinter:
+        return cls("Serial", {"devfile": device, "baudrate": baudrate,
+                              "timeout": SERIAL_TIMEOUT_S},
+                   f"serial printer {device} at {baudrate} baud", columns)
+
+    def _open(self):
+        module = _escpos_printer_module()
+        kind = getattr(module, self.connection)
+        if not kind.is_usable():
+            extra = {"Usb": "pyusb (and libusb)", "Serial": "pyserial"}.get(self.connection, "")
+            raise PrinterUnavailable(f"the {self.description} needs {extra}, which is not "
+                                     "installed on this terminal")
+        try:
+            device = kind(**self.options)
+            device.open()
+        except _escpos_errors() as exc:
+            hint = CHECK_HINTS[self.connection]
+            raise PrinterUnavailable(f"the {self.description} cannot be opened: {hint} "
+                                     f"({_one_line(exc)})") from exc
+        return device
+
+    def check(self) -> None:
+        """Open and close the connection; PrinterUnavailable when that fails."""
+        self._close(self._open())
+
+    def _close(self, device) -> None:
+        try:
+            device.close()
+        except _escpos_errors() as exc:
+            # the receipt is out already; a failed release is logged, not a failed sale
+            log.warning("closing the %s: %s", self.description, exc)
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        data = receipt.to_escpos(self.columns)
+        device = self._open()
+        try:
+            device._raw(data)  # our own commands: Kanji mode, QR and cut are in `data`
+        except _escpos_errors() as exc:
+            raise PrinterUnavailable(f"the {self.description} stopped while printing: "
+                                     f"check paper and cable ({_one_line(exc)})") from exc
+        finally:
+            self._close(device)
+
+    def status(self) -> str:
+        try:
+            self.check()
+        except PrinterUnavailable as exc:
+            return f"unavailable: {exc.message}"
+        return f"ready: {self.description}"
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+class FilePrinter(Printer):
+    """ESC/POS bytes appended to a file: a device node such as /dev/usb/lp0, or a plain file
+    for tests and for trying receipts without a printer."""
+
+    def __init__(self, path: Path | str, columns: int = ESCPOS_COLUMNS) -> None:
+        self.path = Path(path)
+        self.columns = columns
+
+    def print_receipt(self, receipt: Receipt) -> Path:
+        data = receipt.to_escpos(self.columns)
+        try:
+            with open(self.path, "ab") as out:
+                out.write(data)
+        except OSError as exc:
+            raise PrinterUnavailable(f"cannot write receipts to {self.path}: "
+                                     f"{exc.strerror or exc}") from exc
+        return self.path
+
+    def status(self) -> str:
+        target = self.path if self.path.exists() else self.path.parent
+        if os.access(target, os.W_OK):
+            return f"ready: file {self.path}"
+        return f"unavailable: {self.path} is not writable"
+
+
+class PdfPrinter(Printer):
+    """No printer: each receipt becomes a PDF in `directory` (the screen shows it too)."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, receipt: Receipt) -> Path:
+        stamp = receipt.when.strftime("%Y%m%d-%H%M%S")
+        return self.directory / f"{stamp}-{receipt.terminal_id}-{receipt.seq:06d}.pdf"
+
+    def print_receipt(self, receipt: Receipt) -> Path:
+        path = self.path_for(receipt)
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            receipt.to_pdf(tmp)
+            os.replace(tmp, path)  # a reader never sees half a PDF
+        except OSError as exc:
+            raise PrinterUnavailable(f"cannot write the receipt PDF into {self.directory}: "
+                                     f"{exc.strerror or exc}") from exc
+        return path
+
+    def status(self) -> str:
+        return f"no printer: receipts saved as PDF in {self.directory}"
+
+
+# --- choosing -------------------------------------------------------------------------------
+
+
+def _int(config: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = config.get(key, default)
+    if value is None:
+        raise PrinterUnavailable(f"the printer setting needs {key!r}")
+    try:
+        return value if type(value) is int else int(str(value), 0)  # "0x04b8" or "1208"
+    except ValueError as exc:
+        raise PrinterUnavailable(f"the printer setting {key!r} is not a number: "
+                                 f"{value!r}") from exc
+
+
+def _text(config: dict[str, Any], key: str) -> str:
+    value = config.get(key)
+    if not isinstance(value, str) or not value:
+        raise PrinterUnavailable(f"the printer setting needs {key!r}")
+    return value
+
+
+def make_printer(config: dict[str, Any] | None, data_dir: Path | None = None) -> Printer:
+    """The printer `config` describes; a real printer is opened once here, so a missing one
+    is reported at start-up (PrinterUnavailable) rather than at the first sale."""
+    config = config or {}
+    kind = config.get("kind") or "pdf"
+    columns = _int(config, "columns", ESCPOS_COLUMNS)
+    if not MIN_COLUMNS <= columns <= MAX_COLUMNS:
+        raise PrinterUnavailable(f"printer columns must be {MIN_COLUMNS} to {MAX_COLUMNS}, "
+                                 f"not {columns}")
+    if kind == "pdf":
+        directory = config.get("dir") or (data_dir or default_data_dir()) / RECEIPTS_DIR
+        return PdfPrinter(directory)
+    if kind == "file":
+        return FilePrinter(_text(config, "path"), columns)
+    if kind == "usb":
+        made = EscPosPrinter.usb(_int(config, "vendor"), _int(config, "product"), columns)
+    elif kind == "network":
+        made = EscPosPrinter.network(_text(config, "host"),
+                                     _int(config, "port", NETWORK_PORT), columns)
+    elif kind == "serial":
+        made = EscPosPrinter.serial(_text(config, "device"),
+                                    _int(config, "baudrate", SERIAL_BAUDRATE), columns)
+    else:
+        raise PrinterUnavailable(f"unknown printer kind {kind!r}: use usb, network, serial, "
+                                 "file or pdf")
+    made.check()
+    return made
