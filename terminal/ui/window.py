@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -332,7 +333,28 @@ class MainWindow(QMainWindow):
 
         self.request_language.emit(app.language())
 
+    def _shortcuts(self) -> None:
+        """Every action from the keyboard: digits and Enter pay, Esc cancels, and these."""
+        keys = {
+            "F1": lambda: self.modes["shop"].click(),
+            "F2": lambda: self.modes["booth"].click(),
+            "F3": lambda: self.modes["admin"].click(),
+            "F5": lambda: self._await("balance", self._current_counter()),
+            "F6": self._show_refunds,
+            "F7": self._set_excluded,
+            "F8": lambda: self.booth.buttons["card"].click(),
+            "F9": lambda: self.booth.buttons["grant"].click(),
+            "F12": self._toggle_language,
+        }
+        for key, action in keys.items():
+            QShortcut(QKeySequence(key), self, activated=action)
+
+    def _current_counter(self) -> CounterScreen:
+        screen = self.stack.currentWidget()
+        return screen if isinstance(screen, CounterScreen) else self.shop
+
     def _connect_screen(self) -> None:
+        self._shortcuts()
         self.enroll_button.clicked.connect(
             lambda: self.request_enroll.emit(self.ledger_url.text(), self.enroll_code.text()))
         self.mode_buttons.idClicked.connect(self.stack.setCurrentIndex)

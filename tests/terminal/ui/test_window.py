@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
 from sync import cards
@@ -218,3 +218,23 @@ def test_each_sale_shows_a_receipt_and_writes_it_as_a_pdf(qtbot, window):
     qtbot.waitUntil(lambda: "640" in window.shop.result.receipt.text(), timeout=DONE_MS)
     receipts = window.bridge._data_dir / "receipts"
     qtbot.waitUntil(lambda: receipts.exists() and any(receipts.glob("*.pdf")), timeout=DONE_MS)
+
+
+def test_keyboard_only(qtbot, window):
+    """Digits, Enter and function keys do everything a touch would."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=DONE_MS)  # shortcuts need the focus
+    QTest.keyClick(window, Qt.Key.Key_F2)
+    assert window.stack.currentWidget() is window.booth
+    QTest.keyClick(window, Qt.Key.Key_F1)
+    assert window.stack.currentWidget() is window.shop
+    for digit in "250":
+        time.sleep(0.08)  # a person, not a scanner
+        QTest.keyClick(window, digit)
+    qtbot.waitUntil(lambda: window.shop.pad.amount == 250, timeout=DONE_MS)
+    time.sleep(0.08)
+    QTest.keyClick(window, Qt.Key.Key_Return)  # held back briefly: it could end a scan
+    qtbot.waitUntil(lambda: window.shop.result.property("state") == "waiting",
+                    timeout=DONE_MS)
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.waiting is None, timeout=DONE_MS)
