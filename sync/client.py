@@ -140,6 +140,12 @@ class LedgerClient:
         self._session.close()
         self._session = requests.Session()
 
+    def _untrusted(self, message: str, code: str = "bad_answer") -> SyncError:
+        """An answer that fails a check: the connection it came on may be out of step (a
+        duplicated or stale answer waiting in it), so it is never used again."""
+        self._reset()
+        return SyncError(message, code)
+
     def push(self, records: list[tuple[int, bytes]]) -> dict[str, Any]:
         """Send records (seq, canonical bytes); returns the checked answer."""
         body = b'{"records":[' + b",".join(data for _, data in records) + \
@@ -148,14 +154,15 @@ class LedgerClient:
         results = answer.get("results")
         if answer.get("terminal_id") != self.terminal_id or not isinstance(results, list) \
                 or len(results) != len(records) or not isinstance(answer.get("acked_seq"), int):
-            raise SyncError("the ledger's answer does not match the records sent", "bad_answer")
+            raise self._untrusted("the ledger's answer does not match the records sent")
         if answer.get("head") is not None:
             try:
                 record.verify_head(answer["head"], self.ledger_keys)
             except record.RecordError as exc:
-                raise SyncError(f"the ledger's head does not verify: {exc}", "bad_head") from exc
+                raise self._untrusted(f"the ledger's head does not verify: {exc}",
+                                      "bad_head") from exc
             if answer["head"]["terminal_id"] != self.terminal_id:
-                raise SyncError("the ledger's head names another terminal", "bad_head")
+                raise self._untrusted("the ledger's head names another terminal", "bad_head")
         return answer
 
     def snapshot(self, cursor: str) -> dict[str, Any]:
@@ -163,14 +170,14 @@ class LedgerClient:
         page = self._request("GET", path)
         for name in ("cursor", "wallets", "cards", "campaigns", "server_time_ms"):
             if name not in page:
-                raise SyncError(f"the snapshot page has no {name}", "bad_answer")
+                raise self._untrusted(f"the snapshot page has no {name}")
         return page
 
     def wallet(self, wallet_id: str, timeout: float = ONLINE_CHECK_TIMEOUT_S) -> dict[str, Any]:
         view = self._request("GET", f"/v1/wallets/{quote(wallet_id, safe='')}",
                              timeout=timeout)
         if view.get("wallet") != wallet_id or not isinstance(view.get("lots"), list):
-            raise SyncError("the wallet answer does not match the question", "bad_answer")
+            raise self._untrusted("the wallet answer does not match the question")
         return view
 
 
@@ -199,7 +206,7 @@ def push_all(client: LedgerClient, outbox: Outbox, batch: int = PUSH_BATCH) -> l
         if refused:
             return refusals + refused
         if answer["acked_seq"] < pending[-1][0]:
-            raise SyncError("the ledger acknowledged less than it accepted", "bad_answer")
+            raise client._untrusted("the ledger acknowledged less than it accepted")
 
 
 def pull_all(client: LedgerClient, sink: SnapshotSink, outbox: Outbox) -> int:
