@@ -332,12 +332,8 @@ def issue_value(db: Database, wallet_id: str, pocket: str, amount: int, funder: 
                 campaign: str | None = None) -> str:
     """Put value into a wallet from the ledger side (online sales, grants, the demo region):
     a new lot, funded by `funder`, with balanced postings of its own."""
-    line = {"lot": "L-" + ids.new_id(), "pocket": pocket, "amount": amount, "paid": 0,
-            "funder": funder, "classes": classes or list(MERCHANT_CLASSES)}
-    if expires:
-        line["expires"] = expires
-    if campaign:
-        line["campaign"] = campaign
+    line = bodies.new_lot("L-" + ids.new_id(), pocket, amount, 0, funder, expires,
+                          classes or list(MERCHANT_CLASSES), campaign)
     try:
         bodies.check("grant", {"amount": amount, "wallet": wallet_id, "lots": [line]})
     except bodies.BodyError as exc:

@@ -85,6 +85,18 @@ def _new_lot(line: dict) -> None:
         _id(line["campaign"], "campaign")
 
 
+def new_lot(lot_id: str, pocket: str, amount: int, paid: int, funder: str | None = None,
+            expires: str | None = None, classes: list[str] | None = None,
+            campaign: str | None = None) -> dict[str, Any]:
+    """A lot line for a charge or a grant, with only the fields that are set."""
+    line: dict[str, Any] = {"lot": lot_id, "pocket": pocket, "amount": amount, "paid": paid}
+    for key, value in (("funder", funder), ("expires", expires), ("classes", classes),
+                       ("campaign", campaign)):
+        if value:
+            line[key] = value
+    return line
+
+
 def _payment(body: dict) -> None:
     amount = _int(body, "amount", 1)
     _id(body.get("wallet"), "wallet")

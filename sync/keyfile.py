@@ -34,7 +34,8 @@ class PassphraseError(KeyFileError):
     code = "passphrase"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a new or renamed entry in `path` durable (a file's fsync alone does not)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -58,7 +59,7 @@ def _write_private(path: Path, data: bytes) -> None:
         raise KeyFileError(f"a key already exists at {path}; refusing to replace it") from exc
     finally:
         tmp.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def public_path(path: Path) -> Path:

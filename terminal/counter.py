@@ -338,7 +338,7 @@ class Counter:
         except Refused as exc:
             self._refuse("charge", exc, wallet_id, cash, "offline")
             raise
-        lot = {"lot": "L-" + ids.new_id(), "pocket": "charged", "amount": cash, "paid": cash}
+        lot = bodies.new_lot("L-" + ids.new_id(), "charged", cash, cash)
         done = self._commit("charge", {"amount": cash, "wallet": wallet_id, "lots": [lot]})
         return Outcome("charge", done.seq, done.tx_id, cash, wallet_id, "",
                        {"charged": cash}, view.total + cash, done.record)
@@ -348,12 +348,8 @@ class Counter:
         """Grant points (1 pt = ¥1) funded by `funder`, e.g. for a bus ride or volunteering."""
         policy.check_amount(points)
         wallet_id = self.resolve(presented)
-        lot = {"lot": "L-" + ids.new_id(), "pocket": "points", "amount": points, "paid": 0,
-               "funder": funder}
-        if campaign:
-            lot["campaign"] = campaign
-        if expires:
-            lot["expires"] = expires
+        lot = bodies.new_lot("L-" + ids.new_id(), "points", points, 0, funder, expires,
+                             campaign=campaign)
         try:
             bodies.check("grant", {"amount": points, "wallet": wallet_id, "lots": [lot]})
         except bodies.BodyError as exc:

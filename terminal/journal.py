@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any
 import sqlite_utils
 
 from sync import canonical, ids, keys, record
+from sync.keyfile import fsync_dir
 from terminal import effects
 from terminal.errors import JournalError
 
@@ -138,14 +138,6 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     return conn
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _statements(script: str) -> list[str]:
@@ -265,7 +257,7 @@ class Journal:
         cls(data_dir, conn, private_key, clock).append("start", body)
         conn.close()  # the last close checkpoints the WAL into the main file
         tmp.rename(path)
-        _fsync_dir(data_dir)
+        fsync_dir(data_dir)
         return cls.open(data_dir, private_key, clock)
 
     @classmethod
