@@ -5,6 +5,8 @@
     python -m terminal status
     python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
     python -m terminal simulate --sales N [--offline] [--seed S]
+    python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE
+    python -m terminal close [--counted YEN]   close the day (Z) with a signed day_close
     python -m terminal journal verify|export
 
 Exit codes: 0 done; 1 refused, unreachable, or the journal does not verify (the message says
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from terminal import audit, keystore, paths
 from terminal.errors import JournalBroken, TerminalError
+from terminal.journal import Journal
 
 EXIT_OK = 0
 EXIT_BROKEN = 1
@@ -130,6 +133,40 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_tally(args: argparse.Namespace) -> int:
+    from terminal import tally
+    from terminal.state import StateStore
+
+    with Journal.open(args.data) as journal:
+        try:
+            sheet = tally.for_date(journal, args.date) if args.date else tally.x_report(journal)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BROKEN
+    state = StateStore(args.data)
+    shop = state.merchant().get("name", "")
+    state.close()
+    tally.export(sheet, args.format, args.out, shop, args.lang)
+    print(f"tally of {sheet.business_date} ({'closed' if sheet.closed else 'open'}) written "
+          f"to {args.out}")
+    return EXIT_OK
+
+
+def _cmd_close(args: argparse.Namespace) -> int:
+    from terminal import tally
+
+    with Journal.open(args.data, keystore.load_key(args.data, keystore.passphrase_from_env())
+                      ) as journal:
+        sheet, rec = tally.z_close(journal, args.counted)
+    difference = sheet.cash_difference
+    print(f"closed {sheet.business_date}: seq {sheet.first_seq}..{sheet.last_seq}, net sales "
+          f"¥{sheet.net_sales:,}, cash expected ¥{sheet.cash_expected:,}"
+          + ("" if difference is None else
+             f", difference {'-' if difference < 0 else ''}¥{abs(difference):,}")
+          + f" (day_close is seq {rec['seq']})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m terminal", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -167,6 +204,19 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--offline", action="store_true", help="never contact the ledger")
     sim.add_argument("--seed", type=int, default=1)
     sim.set_defaults(func=_cmd_simulate)
+
+    tal = sub.add_parser("tally", help="the daily tally sheet (日計表) of a business date")
+    tal.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    tal.add_argument("--date", help="YYYY-MM-DD (default: the open day so far, the X report)")
+    tal.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
+    tal.add_argument("--out", type=Path, required=True)
+    tal.add_argument("--lang", choices=("ja", "en"), default="ja")
+    tal.set_defaults(func=_cmd_tally)
+
+    close = sub.add_parser("close", help="close the day (Z): a signed day_close record")
+    close.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    close.add_argument("--counted", type=int, help="the cash counted in the drawer, yen")
+    close.set_defaults(func=_cmd_close)
 
     verify = jsub.add_parser("verify", help="walk the chain and every signature")
     verify.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)

@@ -262,7 +262,8 @@ class Counter:
             raise
         body = {"amount": amount, "wallet": wallet_id, "decision": decision,
                 "credential": who.credential,
-                "lots": [{"lot": line["lot"], "amount": line["amount"]} for line in lines]}
+                "lots": [{"lot": line["lot"], "amount": line["amount"], "pocket": line["pocket"]}
+                         for line in lines]}
         if excluded:
             body["excluded"] = excluded
         done = self._commit("payment", body)
