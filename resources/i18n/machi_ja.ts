@@ -301,6 +301,22 @@ Data: {1}</source>
         <source>receipt no. {0}</source>
         <translation>レシート番号 {0}</translation>
     </message>
+    <message>
+        <source>X report (so far)</source>
+        <translation>途中集計 (X)</translation>
+    </message>
+    <message>
+        <source>Close the day (Z)</source>
+        <translation>日計締め (Z)</translation>
+    </message>
+    <message>
+        <source>Cash counted</source>
+        <translation>現金実査額</translation>
+    </message>
+    <message>
+        <source>Count the cash in the drawer and enter it first.</source>
+        <translation>先にレジの現金を数えて入力してください。</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Sales listed for refunds and voids.
 RECENT_SALES = 50
+# Where day-close sheets go, in the terminal's data directory.
+TALLY_DIR = "tallies"
 # Receipts waiting for a slow printer before new ones are shown but not printed.
 PRINT_QUEUE_MAX = 20
 
@@ -232,6 +234,27 @@ class TerminalBridge(QObject):
                 return "✘ " + exc.message
 
         self._run("verify", work)
+
+    @Slot(bool, int)
+    def tally(self, close: bool, counted: int) -> None:
+        """The X report (close=False) or the Z close, with its sheet as a PDF in tallies/."""
+        from terminal import tally
+
+        def work(counter) -> str:
+            if close:
+                sheet, _ = tally.z_close(counter.journal, counted if counted >= 0 else None)
+            else:
+                sheet = tally.x_report(counter.journal)
+            folder = self._data_dir / TALLY_DIR
+            folder.mkdir(exist_ok=True)
+            kind = "Z" if close else "X"
+            path = folder / f"{sheet.business_date}-{kind}-{sheet.last_seq}.pdf"
+            tally.export(sheet, "pdf", path, counter.state.merchant().get("name", ""),
+                         self.language)
+            return "\n".join(f"{label}  {value}" for label, value in
+                             tally.rows(sheet, self.language)) + f"\n→ {path}"
+
+        self._run("tally", work)
 
     @Slot()
     def sync_now(self) -> None:

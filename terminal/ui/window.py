@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
     request_enroll = Signal(str, str)
     request_phone = Signal(str)
     request_language = Signal(str)
+    request_tally = Signal(bool, int)
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
@@ -265,6 +266,11 @@ class MainWindow(QMainWindow):
         self.contrast_button = touch_button("", "action_contrast")
         self.large_button = touch_button("", "action_large")
         self.lock_button = touch_button("", "action_lock")
+        self.x_button = touch_button("", "action_x_report")
+        self.z_button = touch_button("", "action_close_day")
+        self.counted = QLineEdit()
+        self.counted.setPlaceholderText("¥")
+        self.counted.setMaxLength(9)
         self.admin_info = QLabel()
         self.admin_info.setWordWrap(True)
         self.admin_info.setFont(big_font(14, bold=False))
@@ -272,17 +278,22 @@ class MainWindow(QMainWindow):
         grid = QGridLayout(self.admin_panel)
         for index, button in enumerate((self.sync_button, self.verify_button,
                                         self.contrast_button, self.large_button,
-                                        self.lock_button)):
+                                        self.x_button, self.z_button, self.lock_button)):
             grid.addWidget(button, index // 2, index % 2)
-        grid.addWidget(self.admin_info, 3, 0, 1, 2)
+        self.counted_label = QLabel()
+        counted_row = QHBoxLayout()
+        counted_row.addWidget(self.counted_label)
+        counted_row.addWidget(self.counted, 1)
+        grid.addLayout(counted_row, 3, 1)
+        grid.addWidget(self.admin_info, 6, 0, 1, 2)
         self.verify_info = QLabel()
         self.verify_info.setWordWrap(True)
         self.verify_info.setFont(big_font(14, bold=False))
-        grid.addWidget(self.verify_info, 4, 0, 1, 2)
+        grid.addWidget(self.verify_info, 7, 0, 1, 2)
         self.readers_info = QLabel()
         self.readers_info.setWordWrap(True)
         self.readers_info.setFont(big_font(12, bold=False))
-        grid.addWidget(self.readers_info, 5, 0, 1, 2)
+        grid.addWidget(self.readers_info, 8, 0, 1, 2)
         self.admin_panel.hide()
         self.setup_panel = QWidget()
         self.setup_title = QLabel()
@@ -319,6 +330,7 @@ class MainWindow(QMainWindow):
         self.request_recent.connect(b.recent_sales)
         self.request_verify.connect(b.verify)
         self.request_sync.connect(b.sync_now)
+        self.request_tally.connect(b.tally)
         b.ready.connect(self._on_ready)
         b.done.connect(self._on_done)
         b.refused.connect(self._on_refused)
@@ -378,6 +390,8 @@ class MainWindow(QMainWindow):
         self.pin.returnPressed.connect(self._unlock)
         self.lock_button.clicked.connect(self._lock)
         self.sync_button.clicked.connect(self.request_sync.emit)
+        self.x_button.clicked.connect(lambda: self.request_tally.emit(False, -1))
+        self.z_button.clicked.connect(self._close_day)
         self.verify_button.clicked.connect(self.request_verify.emit)
         self.contrast_button.clicked.connect(lambda: self._toggle_style("high_contrast"))
         self.large_button.clicked.connect(lambda: self._toggle_style("large_type"))
@@ -419,6 +433,9 @@ class MainWindow(QMainWindow):
         self.contrast_button.setText(tr("High contrast"))
         self.large_button.setText(tr("Large type"))
         self.lock_button.setText(tr("Lock"))
+        self.x_button.setText(tr("X report (so far)"))
+        self.z_button.setText(tr("Close the day (Z)"))
+        self.counted_label.setText(tr("Cash counted"))
         self.setup_title.setText(tr("Set up this terminal: the ledger's address and the "
                                     "one-time code from the town office"))
         self.enroll_button.setText(tr("Enroll"))
@@ -561,7 +578,7 @@ class MainWindow(QMainWindow):
         if action == "recent_sales":
             self._list_sales(result)
             return
-        if action == "verify":
+        if action in ("verify", "tally"):
             self.verify_info.setText(result)
             return
         screen = self._screen_for(action)
@@ -716,6 +733,14 @@ class MainWindow(QMainWindow):
         else:
             self.pin.clear()
             self.pin_message.setText(self.tr("Wrong PIN."))
+
+    def _close_day(self) -> None:
+        text = self.counted.text().replace(",", "").replace("¥", "").strip()
+        if not text.isdigit():
+            self.verify_info.setText(self.tr("Count the cash in the drawer and enter it first."))
+            return
+        self.request_tally.emit(True, int(text))
+        self.counted.clear()
 
     def _lock(self) -> None:
         self.admin_panel.hide()

@@ -238,3 +238,21 @@ def test_keyboard_only(qtbot, window):
                     timeout=DONE_MS)
     QTest.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: window.waiting is None, timeout=DONE_MS)
+
+
+def test_admin_closes_the_day_and_writes_the_sheet(qtbot, window):
+    type_amount(window, window.shop, 450)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    settle(qtbot, window.shop)
+    window.modes["admin"].click()
+    window.pin.setText("0000")
+    window.unlock_button.click()
+    window.z_button.click()
+    assert "Count the cash" in window.verify_info.text()  # nothing closed without a count
+    window.counted.setText("0")
+    window.z_button.click()
+    qtbot.waitUntil(lambda: ".pdf" in window.verify_info.text(), timeout=DONE_MS)
+    assert "Daily tally sheet" in window.verify_info.text()
+    sheets = list((window.bridge._data_dir / "tallies").glob("*-Z-*.pdf"))
+    assert sheets
