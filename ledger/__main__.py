@@ -14,6 +14,9 @@
     python -m ledger admin flags
     python -m ledger seed-demo --db URL [--wallets N]
     python -m ledger check --db URL
+    python -m ledger report tally --date D [--merchant M] --format csv|xlsx|pdf --out FILE
+    python -m ledger report reconcile --date D          (exit 1 when anything differs)
+    python -m ledger report settlement --month YYYY-MM --plan 1|2|3 [--format F --out FILE]
 
 The database is `--db URL` (sqlite:///file.db or postgresql://...), else $MACHI_LEDGER_DB,
 else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
@@ -121,6 +124,48 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from ledger import reports
+    from sync import tally as sheet
+
+    db = open_db(args)
+    if args.kind == "tally":
+        days = reports.tally(db, args.date, args.merchant)
+        if not days:
+            raise service.LedgerError(f"no records for {args.date}")
+        merged = sheet.Tally("+".join(d.terminal_id for d in days), args.date, 0, 0,
+                             all(d.closed for d in days))
+        for day in days:
+            for field in ("counts", "yen", "by_pocket", "by_decision"):
+                for key, value in getattr(day, field).items():
+                    table = getattr(merged, field)
+                    table[key] = table.get(key, 0) + value
+            merged.float_in += day.float_in
+            merged.float_out += day.float_out
+        out = sheet.export(merged if len(days) > 1 else days[0], args.format, args.out,
+                           args.merchant or "", args.lang)
+        print(f"tally of {args.date}: {len(days)} terminal(s), net sales "
+              f"¥{merged.net_sales:,} -> {out}")
+    elif args.kind == "reconcile":
+        found = reports.reconcile(db, args.date)
+        headers, rows = reports.reconcile_table(found)
+        if args.out:
+            reports.write_table(f"照合 {args.date}", headers, rows, args.format, args.out)
+        for row in rows:
+            print("  ".join(str(v) for v in row))
+        print(f"reconcile {args.date}: {len(found)} difference(s)")
+        return 1 if found else 0
+    elif args.kind == "settlement":
+        items = reports.settlement(db, args.month, args.plan)
+        headers, rows = reports.settlement_table(items)
+        if args.out:
+            reports.write_table(f"精算 {args.month} プラン{args.plan}", headers, rows,
+                                args.format, args.out)
+        for row in rows:
+            print("  ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     report = check.check(open_db(args))
     if args.json:
@@ -206,6 +251,25 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
     seed.set_defaults(func=cmd_seed_demo)
 
+    report = sub.add_parser("report", help="tally, reconcile, settlement")
+    kinds = report.add_subparsers(dest="kind", required=True)
+    r = kinds.add_parser("tally", parents=[common])
+    r.add_argument("--date", required=True)
+    r.add_argument("--merchant")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--lang", choices=("ja", "en"), default="ja")
+    r = kinds.add_parser("reconcile", parents=[common])
+    r.add_argument("--date", required=True)
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv")
+    r.add_argument("--out", type=Path)
+    r = kinds.add_parser("settlement", parents=[common])
+    r.add_argument("--month", required=True, help="YYYY-MM")
+    r.add_argument("--plan", type=int, choices=(1, 2, 3), required=True)
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv")
+    r.add_argument("--out", type=Path)
+    report.set_defaults(func=cmd_report)
+
     chk = sub.add_parser("check", parents=[common], help="check the ledger's invariants")
     chk.add_argument("--json", action="store_true")
     chk.set_defaults(func=cmd_check)
@@ -222,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except service.LedgerError as exc:
         print(f"refused: {exc.message}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a report's own refusal (ReportError, TallyError), bad dates
+        print(f"refused: {exc}", file=sys.stderr)
         return 1
     except (DatabaseError, keyfile.KeyFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,99 @@
+"""The ledger's reports against figures worked out by hand, on both engines: the fee plans,
+the terminal's sheet equal to the ledger's, and a withheld record found by reconcile."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from ledger import reports
+from terminal import tally as terminal_tally
+from tests.ledger.test_ingest import Region, pay
+
+
+@pytest.mark.parametrize("turnover, plan1, plan2, plan3, returned", [
+    (0, 1_100, 0, 0, 0),
+    (50_000, 1_100, 940, 1_050, 500),
+    (70_968, 1_100, 1_334, 1_490, 709),     # where plan 1's base and 1.55 % meet
+    (70_967, 1_100, 1_334, 1_490, 709),
+    (1_000_000, 15_500, 18_800, 21_000, 10_000),
+])
+def test_fee_plans(turnover, plan1, plan2, plan3, returned):
+    assert [reports.fee(turnover, p) for p in (1, 2, 3)] == [plan1, plan2, plan3]
+    assert turnover * reports.USER_RETURN_BP // reports.BP == returned
+    with pytest.raises(reports.ReportError):
+        reports.fee(turnover, 4)
+
+
+@pytest.fixture
+def region(ledger_db, tmp_path):
+    return Region(ledger_db, tmp_path)
+
+
+def test_the_ledgers_sheet_equals_the_terminals(region):
+    term = region.terminal()
+    first = pay(term, "W-1", [(region.exclusive, 1_200)])
+    pay(term, "W-1", [(region.charged, 800)])
+    term.append("refund", {"amount": 200, "wallet": "W-1", "of": first.tx_id,
+                           "lots": [{"lot": region.exclusive, "amount": 200}]})
+    term.append("cash_move", {"amount": 5_000, "direction": "in"})
+    ours, close = terminal_tally.z_close(term, cash_counted=5_000)
+    region.push(term)
+    (theirs,) = reports.tally(region.db, ours.business_date)
+    assert theirs.close_body() | {"perpetual": None} == ours.close_body() | {"perpetual": None}
+    assert theirs.net_sales == 1_800 and theirs.cash_difference == 0
+    assert reports.reconcile(region.db, ours.business_date) == []
+
+
+def test_reconcile_finds_a_withheld_record(region):
+    term = region.terminal()
+    pay(term, "W-1", [(region.charged, 300)])
+    pay(term, "W-1", [(region.charged, 400)])
+    day, _ = terminal_tally.z_close(term)
+    records = [json.loads(data) for _, data in term.pending()]
+    region.push(term, records[:-2])  # the last sale and the close never reach the ledger
+    (found,) = reports.reconcile(region.db, day.business_date)
+    assert found.terminal_id == term.terminal_id
+    assert f"after seq {records[-3]['seq']}" in found.what
+
+
+def test_settlement_by_merchant(region):
+    small, large = region.terminal("M-SMALL"), region.terminal("M-LARGE")
+    sale = pay(small, "W-1", [(region.charged, 1_000)])
+    pay(large, "W-1", [(region.charged, 500)])
+    small.append("void", {"amount": 1_000, "wallet": "W-1", "of": sale.tx_id,
+                          "lots": [{"lot": region.charged, "amount": 1_000}]})
+    pay(small, "W-1", [(region.charged, 700)])
+    region.push(small)
+    region.push(large)
+    month = sale.record["at"][:7]
+    by_id = {s.merchant_id: s for s in reports.settlement(region.db, month, 1)}
+    assert (by_id["M-SMALL"].turnover, by_id["M-SMALL"].fee, by_id["M-SMALL"].payout) == \
+        (700, 1_100, -400)
+    assert by_id["M-LARGE"].turnover == 500 and by_id["M-BOOTH"].turnover == 0
+    assert reports.settlement(region.db, "2001-01", 2)[0].turnover == 0
+    with pytest.raises(reports.ReportError):
+        reports.settlement(region.db, "November", 1)
+
+
+def test_report_files(region, tmp_path):
+    term = region.terminal()
+    pay(term, "W-1", [(region.charged, 900)])
+    day, _ = terminal_tally.z_close(term)
+    region.push(term)
+    days = reports.tally(region.db, day.business_date)
+    pdf = reports.sheet.export(days[0], "pdf", tmp_path / "tally.pdf", "小さな店")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "日計表" in text and "¥900" in text
+    headers, rows = reports.settlement_table(reports.settlement(region.db,
+                                                                day.business_date[:7], 3))
+    for fmt in reports.REPORT_FORMATS:
+        out = reports.write_table("精算", headers, rows, fmt, tmp_path / f"s.{fmt}")
+        assert out.stat().st_size > 100
+    assert (tmp_path / "s.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    text = subprocess.run(["pdftotext", str(tmp_path / "s.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "加盟店ID" in text and "小さな店" in text
