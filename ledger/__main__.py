@@ -17,6 +17,8 @@
     python -m ledger report tally --date D [--merchant M] --format csv|xlsx|pdf --out FILE
     python -m ledger report reconcile --date D          (exit 1 when anything differs)
     python -m ledger report settlement --month YYYY-MM --plan 1|2|3 [--format F --out FILE]
+    python -m ledger report kpi --from D --to D [--merchant M] --format csv|pdf --out FILE
+    python -m ledger report flags [--from D --to D]     (each with what to do)
 
 The database is `--db URL` (sqlite:///file.db or postgresql://...), else $MACHI_LEDGER_DB,
 else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
@@ -155,6 +157,22 @@ def cmd_report(args: argparse.Namespace) -> int:
             print("  ".join(str(v) for v in row))
         print(f"reconcile {args.date}: {len(found)} difference(s)")
         return 1 if found else 0
+    elif args.kind == "kpi":
+        from ledger import kpi
+
+        figures = kpi.kpi(db, args.date_from, args.date_to, args.merchant)
+        if args.format == "pdf":
+            kpi.kpi_pdf(figures, args.out)
+        else:
+            kpi.kpi_csv(figures, args.out)
+        print(f"KPIs {args.date_from}..{args.date_to} -> {args.out}")
+    elif args.kind == "flags":
+        from ledger import kpi
+
+        for flag in kpi.flags(db, args.date_from, args.date_to):
+            print(f"{flag['kind']:16} wallet {flag.get('wallet_id')}  terminal "
+                  f"{flag.get('terminal_id')}  {json.dumps(flag['detail'], ensure_ascii=False)}"
+                  f"\n{'':16} -> {flag['action']}")
     elif args.kind == "settlement":
         items = reports.settlement(db, args.month, args.plan)
         headers, rows = reports.settlement_table(items)
@@ -268,6 +286,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plan", type=int, choices=(1, 2, 3), required=True)
     r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv")
     r.add_argument("--out", type=Path)
+    r = kinds.add_parser("kpi", parents=[common])
+    r.add_argument("--from", dest="date_from", required=True)
+    r.add_argument("--to", dest="date_to", required=True)
+    r.add_argument("--merchant")
+    r.add_argument("--format", choices=("csv", "pdf"), default="pdf")
+    r.add_argument("--out", type=Path, required=True)
+    r = kinds.add_parser("flags", parents=[common])
+    r.add_argument("--from", dest="date_from", default="0000-01-01")
+    r.add_argument("--to", dest="date_to", default="9999-12-31")
     report.set_defaults(func=cmd_report)
 
     chk = sub.add_parser("check", parents=[common], help="check the ledger's invariants")

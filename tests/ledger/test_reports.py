@@ -97,3 +97,34 @@ def test_report_files(region, tmp_path):
     text = subprocess.run(["pdftotext", str(tmp_path / "s.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "加盟店ID" in text and "小さな店" in text
+
+
+def test_kpis_and_velocity_flags(region, tmp_path):
+    from ledger import kpi
+
+    small, large = region.terminal("M-SMALL"), region.terminal("M-LARGE")
+    for _ in range(kpi.VELOCITY_PAYMENTS):
+        pay(small, "W-1", [(region.charged, 100)])  # one wallet, ten payments in ten seconds
+    pay(large, "W-1", [(region.charged, 100)])  # and at another shop a moment later
+    booth = region.terminal("M-BOOTH")
+    for n in range(kpi.NEAR_CAP_REPEATS):
+        booth.append("charge", {"amount": 48_000, "wallet": "W-2", "lots": [
+            {"lot": f"L-NC{n}", "pocket": "charged", "amount": 48_000, "paid": 48_000}]})
+    for term in (small, large, booth):
+        region.push(term)
+    day = "2026-11-22"
+    figures = kpi.kpi(region.db, day, day)
+    assert figures["users"]["by_kind"] == {"card": 1, "app": 1}
+    assert figures["volume_by_month"] == {"2026-11": 1_100}
+    assert figures["shops"]["M-SMALL"] == {"customers": 1, "payments": 10,
+                                           "repeat_rate_pct": 100, "average_spend": 100}
+    assert figures["share_by_credential_pct"] == {"card": 100}
+    kinds = {f["kind"] for f in kpi.flags(region.db, day, day)}
+    assert {"velocity", "two_shops", "near_cap", "over_cap"} <= kinds
+    pdf = kpi.kpi_pdf(figures, tmp_path / "kpi.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "KPI" in text and "登録者数" in text
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf),
+                    str(tmp_path / "kpi")], check=True)
+    assert kpi.kpi_csv(figures, tmp_path / "kpi.csv").read_bytes().startswith(b"\xef\xbb\xbf")

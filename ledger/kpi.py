@@ -1,0 +1,212 @@
+"""KPIs for the town's reports to the state, and the fraud flags with what to do about them.
+
+KPIs (seed 002's, and the subsidy reports'): registered users by app or card, age band and
+area; monthly volume; points and premium value issued and spent; the share of payments by
+card and by app; per shop, customers, repeat rate and average spend. As CSV and as a PDF
+with charts where a person would rather look than read.
+
+Flags: what ingest raised (overdrafts, forks, campaign and class violations...) plus the
+velocity rules run over the stored journals: many payments from one wallet within an hour,
+one wallet paying at two shops minutes apart, and top-ups of nearly the whole balance cap
+again and again (money moved through the scheme just under the limit). Each comes with what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ledger.db import Database
+from ledger.postings import WALLET_BALANCE_CAP
+from sync import tally as sheet
+
+VELOCITY_PAYMENTS = 10  # payments from one wallet within VELOCITY_WINDOW
+VELOCITY_WINDOW = timedelta(hours=1)
+TWO_SHOPS_WINDOW = timedelta(minutes=3)  # one wallet, two shops, less time apart than this
+NEAR_CAP_SHARE_BP = 9_500  # a top-up of >= 95 % of the balance cap (structuring)...
+BP = 10_000
+BAR_COLOUR = "#1f3a5f"
+NEAR_CAP_REPEATS = 3  # ...this many times in the period
+ACTIONS = {
+    "overdraft": "Contact the holder to settle the debt; the wallet stays denied until then.",
+    "fork": "Inspect the terminal (restored backup? cloned disk?); it stays suspended.",
+    "bad_signature": "A record was altered in transit or on the terminal: inspect it.",
+    "unknown_lot": "The terminal spent value the ledger does not know: check its snapshot.",
+    "class_violation": "Small-shop vouchers spent at a large shop: remind the shop.",
+    "expired_lot": "Expired value was spent: check the terminal's clock.",
+    "over_refund": "More refunded than paid: ask the shop for the receipts.",
+    "over_cap": "A wallet above the cap: check the booth's top-ups.",
+    "velocity": "Many payments in an hour: call the holder; block the card if lost.",
+    "two_shops": "One wallet at two shops minutes apart: a copied card? Call the holder.",
+    "near_cap": "Top-ups kept just under the cap: possible money laundering; review.",
+}
+
+
+def _records(db: Database, date_from: str, date_to: str) -> list[tuple[str, str, dict]]:
+    """(terminal, merchant, record) for records whose sale time falls in the period."""
+    with db.reading() as conn:
+        rows = conn.all("SELECT r.terminal_id, t.merchant_id, r.record FROM records r JOIN "
+                        "terminals t ON t.terminal_id = r.terminal_id ORDER BY r.terminal_id, "
+                        "r.seq")
+    out = []
+    for terminal_id, merchant_id, text in rows:
+        rec = json.loads(text)
+        if date_from <= rec["at"][:10] <= date_to:
+            out.append((terminal_id, merchant_id, rec))
+    return out
+
+
+def kpi(db: Database, date_from: str, date_to: str, merchant_id: str | None = None) -> dict:
+    with db.reading() as conn:
+        wallets = conn.all("SELECT kind, age_band, area FROM wallets")
+    users = {"by_kind": dict(Counter(k for k, _, _ in wallets)),
+             "by_age_band": dict(Counter(a or "?" for _, a, _ in wallets)),
+             "by_area": dict(Counter(a or "?" for _, _, a in wallets))}
+    volume: dict[str, int] = defaultdict(int)
+    issued: dict[str, int] = defaultdict(int)
+    spent: dict[str, int] = defaultdict(int)
+    by_credential: dict[str, int] = defaultdict(int)
+    shops: dict[str, dict] = defaultdict(lambda: {"payments": 0, "yen": 0,
+                                                  "wallets": Counter()})
+    for _, merchant, rec in _records(db, date_from, date_to):
+        body = rec["body"]
+        if merchant_id and merchant != merchant_id:
+            continue
+        sign = {"payment": 1, "refund": -1, "void": -1}.get(rec["type"], 0)
+        if sign:
+            volume[rec["at"][:7]] += sign * body.get("amount", 0)
+        if rec["type"] == "payment":
+            by_credential[body.get("credential", {}).get("kind", "?")] += body.get("amount", 0)
+            for line in body.get("lots", []):
+                spent[line.get("pocket", "unknown")] += line.get("amount", 0)
+            shop = shops[merchant]
+            shop["payments"] += 1
+            shop["yen"] += body.get("amount", 0)
+            shop["wallets"][body.get("wallet", "?")] += 1
+        if rec["type"] in ("charge", "grant"):
+            for line in body.get("lots", []):
+                if line.get("pocket") != "charged":
+                    issued[line.get("pocket", "?")] += line.get("amount", 0) - line.get("paid", 0)
+    per_shop = {}
+    for merchant, shop in sorted(shops.items()):
+        customers = len(shop["wallets"])
+        repeat = sum(1 for n in shop["wallets"].values() if n > 1)
+        per_shop[merchant] = {"customers": customers, "payments": shop["payments"],
+                              "repeat_rate_pct": round(100 * repeat / customers) if customers
+                              else 0, "average_spend": shop["yen"] // max(1, shop["payments"])}
+    total = sum(by_credential.values())
+    return {"from": date_from, "to": date_to, "users": users, "volume_by_month": dict(volume),
+            "issued_by_pocket": dict(issued), "spent_by_pocket": dict(spent),
+            "share_by_credential_pct": {k: round(100 * v / total) for k, v in
+                                        by_credential.items()} if total else {},
+            "shops": per_shop}
+
+
+def flags(db: Database, date_from: str, date_to: str) -> list[dict]:
+    """Stored flags in the period plus the velocity rules, each with what to do."""
+    with db.reading() as conn:
+        stored = conn.all("SELECT kind, terminal_id, seq, wallet_id, detail FROM flags "
+                          "ORDER BY created_us")
+    out = [{"kind": k, "terminal_id": t, "seq": s, "wallet_id": w, "detail": json.loads(d),
+            "action": ACTIONS.get(k, "Review.")} for k, t, s, w, d in stored]
+    payments: dict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
+    near_cap: Counter = Counter()
+    for _terminal, merchant, rec in _records(db, date_from, date_to):
+        body = rec["body"]
+        if rec["type"] == "payment":
+            payments[body.get("wallet", "?")].append(
+                (datetime.fromisoformat(rec["at"]), merchant, rec["seq"]))
+        if rec["type"] == "charge" and body.get("amount", 0) * BP >= \
+                WALLET_BALANCE_CAP * NEAR_CAP_SHARE_BP:
+            near_cap[body.get("wallet", "?")] += 1
+    for wallet, items in payments.items():
+        items.sort()
+        for i in range(len(items)):
+            window = [x for x in items[i:] if x[0] - items[i][0] <= VELOCITY_WINDOW]
+            if len(window) >= VELOCITY_PAYMENTS:
+                out.append({"kind": "velocity", "wallet_id": wallet, "detail": {
+                    "payments": len(window), "from": items[i][0].isoformat()},
+                    "action": ACTIONS["velocity"]})
+                break
+        for (t1, m1, _), (t2, m2, _) in zip(items, items[1:], strict=False):
+            if m1 != m2 and t2 - t1 < TWO_SHOPS_WINDOW:
+                out.append({"kind": "two_shops", "wallet_id": wallet, "detail": {
+                    "shops": [m1, m2], "minutes": round((t2 - t1).total_seconds() / 60, 1)},
+                    "action": ACTIONS["two_shops"]})
+                break
+    for wallet, count in near_cap.items():
+        if count >= NEAR_CAP_REPEATS:
+            out.append({"kind": "near_cap", "wallet_id": wallet, "detail": {"times": count},
+                        "action": ACTIONS["near_cap"]})
+    return out
+
+
+def kpi_csv(report: dict, path: Path) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "key", "value"])
+    for section in ("users",):
+        for group, table in report[section].items():
+            for key, value in sorted(table.items()):
+                writer.writerow([f"{section}.{group}", key, value])
+    for section in ("volume_by_month", "issued_by_pocket", "spent_by_pocket",
+                    "share_by_credential_pct"):
+        for key, value in sorted(report[section].items()):
+            writer.writerow([section, key, value])
+    for shop, figures in report["shops"].items():
+        for key, value in figures.items():
+            writer.writerow([f"shops.{shop}", key, value])
+    path.write_text(buffer.getvalue(), encoding=sheet.CSV_ENCODING)
+    return path
+
+
+def kpi_pdf(report: dict, path: Path) -> Path:
+    """One page per subject, with bar charts (reportlab's own charts: nothing to install)."""
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont(sheet.JAPANESE_FONT))
+    page = canvas.Canvas(str(path), pagesize=A4)
+    width, height = A4
+    page.setTitle("KPI")
+    charts = [("登録者数 (アプリ/カード)", report["users"]["by_kind"]),
+              ("登録者数 (年代)", report["users"]["by_age_band"]),
+              ("月別 決済額 (円)", report["volume_by_month"]),
+              ("ポイント・プレミアム 発行額 (円)", report["issued_by_pocket"]),
+              ("利用額 (財布の種類別, 円)", report["spent_by_pocket"]),
+              ("店舗別 平均単価 (円)", {k: v["average_spend"] for k, v in
+                                    report["shops"].items()})]
+    page.setFont(sheet.JAPANESE_FONT, 18)
+    page.drawString(50, height - 50, f"地域通貨 KPI  {report['from']} – {report['to']}")
+    y = height - 80
+    for title, data in charts:
+        if y < 220:
+            page.showPage()
+            y = height - 50
+        drawing = Drawing(width - 100, 170)
+        drawing.add(String(0, 155, title, fontName=sheet.JAPANESE_FONT, fontSize=12))
+        if data:
+            chart = VerticalBarChart()
+            chart.x, chart.y, chart.width, chart.height = 40, 20, width - 180, 120
+            chart.data = [[int(v) for v in data.values()]]
+            chart.categoryAxis.categoryNames = [str(k) for k in data]
+            chart.categoryAxis.labels.fontName = sheet.JAPANESE_FONT
+            chart.categoryAxis.labels.fontSize = 7
+            chart.valueAxis.valueMin = 0
+            chart.bars[0].fillColor = colors.HexColor(BAR_COLOUR)
+            drawing.add(chart)
+        else:
+            drawing.add(String(40, 80, "データなし", fontName=sheet.JAPANESE_FONT, fontSize=10))
+        drawing.drawOn(page, 50, y - 170)
+        y -= 190
+    page.save()
+    return path
