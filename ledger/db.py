@@ -82,6 +82,57 @@ class Connection:
             with self.raw.cursor() as cur:
                 cur.executemany(self._sql(sql), rows)
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Insert many rows: one COPY on PostgreSQL (a row costs a few microseconds there,
+        against tens in executemany), executemany on SQLite (already in-process and fast).
+        Constraint violations raise just as an INSERT's would."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.engine == "sqlite":
+            marks = ",".join("?" * len(columns))
+            self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            return
+        with self.raw.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def update_rows(self, table: str, key: str, columns: Sequence[tuple[str, str]],
+                    rows: list[tuple], also: str = "") -> None:
+        """`UPDATE table SET column = value, ... [, also] WHERE key = ?` for each row, a row
+        being (the values of `columns`..., key). `columns` pairs each name with its SQL type.
+        On PostgreSQL this is one statement over arrays (unnest) instead of one per row."""
+        if not rows:
+            return
+        names = [name for name, _ in columns]
+        if self.engine == "sqlite":
+            sets = ", ".join([f"{name} = ?" for name in names] + ([also] if also else []))
+            self.raw.executemany(f"UPDATE {table} SET {sets} WHERE {key} = ?", rows)
+            return
+        sets = ", ".join([f"{name} = v.{name}" for name in names] + ([also] if also else []))
+        arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns) + ", %s::TEXT[]"
+        sql = (f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}, "
+               f"key_) WHERE {table}.{key} = v.key_")
+        self.raw.execute(sql, [list(column) for column in zip(*rows, strict=True)])
+
+    def add_to_rows(self, table: str, keys: Sequence[str], column: str,
+                    types: Sequence[str], rows: list[tuple]) -> None:
+        """For each (keys..., amount) row: insert it, or add `amount` to `column` of the row
+        with those keys. On PostgreSQL one statement over arrays instead of one per row."""
+        if not rows:
+            return
+        names = ", ".join([*keys, column])
+        conflict = (f"ON CONFLICT ({', '.join(keys)}) DO UPDATE "
+                    f"SET {column} = {table}.{column} + excluded.{column}")
+        if self.engine == "sqlite":
+            marks = ",".join("?" * (len(keys) + 1))
+            self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) {conflict}",
+                                 rows)
+            return
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        self.raw.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+                         f"{conflict}", [list(column) for column in zip(*rows, strict=True)])
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()
 
@@ -95,6 +146,14 @@ class Connection:
     def in_list(self, values: Sequence[Any]) -> str:
         """Placeholders for an IN (...) list of this many values."""
         return ",".join("?" * len(values))
+
+    def in_values(self, column: str, values: Sequence[str]) -> tuple[str, list]:
+        """`column IN (values)` as SQL, and its parameters, for text values. On PostgreSQL
+        it is `column = ANY(array)`: one parameter, so the statement text is the same
+        whatever the count and psycopg parses it once instead of every time."""
+        if self.engine == "postgres":
+            return f"{column} = ANY(?::TEXT[])", [list(values)]
+        return f"{column} IN ({self.in_list(values)})", list(values)
 
     def begin(self) -> None:
         if self.engine == "sqlite":

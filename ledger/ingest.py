@@ -224,9 +224,9 @@ class Ingestor:
         bad_sigs = [o for o in walk.outcomes if o.reason == "bad_signature"]
         batch = Batch(conn, state.terminal_id, (state.merchant_id, state.merchant_class))
         batch.load(*Batch.references([o.rec for o in created if o.rec]))
-        conn.executemany(
-            "INSERT INTO records (terminal_id, seq, tx_id, type, at, hash, record, received_us) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.insert_rows(
+            "records", ("terminal_id", "seq", "tx_id", "type", "at", "hash", "record",
+                        "received_us"),
             [(state.terminal_id, o.seq, o.rec["tx_id"], o.rec["type"], o.rec["at"], o.hash,
               o.data.decode("utf-8"), now) for o in created if o.rec],
         )

@@ -115,37 +115,44 @@ class Batch:
         self.flags: list[Flag] = []
         self.givebacks: list[tuple[str, str, int]] = []
         self.cards: list[tuple[str, str, str | None]] = []
+        # Lot ids `load` looked for: one that it did not find needs no second look (a
+        # batch's own writes come only at `write`, after every posting).
+        self.lots_looked_up: set[str] = set()
+        # Stored lots (lot id -> remaining) of the wallets `wallet_total` was asked about,
+        # read for all of the batch's wallets at once instead of one query per charge.
+        self._stored_lots: dict[str, dict[str, int]] = {}
 
     # --- loading --------------------------------------------------------------------------
 
     def load(self, lot_ids: set[str], wallet_ids: set[str], payment_txs: set[str]) -> None:
         conn = self.conn
+        self.lots_looked_up |= lot_ids
         for chunk in _in_chunks(sorted(lot_ids - self.lots.keys())):
+            where, params = conn.in_values("lot_id", chunk)
             for row in conn.all(
-                f"SELECT {LOT_COLUMNS} FROM lots WHERE lot_id IN ({conn.in_list(chunk)}) "
-                f"ORDER BY lot_id{conn.for_update}",
-                chunk,
+                f"SELECT {LOT_COLUMNS} FROM lots WHERE {where} ORDER BY lot_id{conn.for_update}",
+                params,
             ):
                 self.lots[row[0]] = _lot_from_row(row)
         wallet_ids = wallet_ids | {lot.wallet_id for lot in self.lots.values()}
         for chunk in _in_chunks(sorted(wallet_ids - self.wallets.keys())):
+            where, params = conn.in_values("wallet_id", chunk)
             for row in conn.all(
-                f"SELECT {WALLET_COLUMNS} FROM wallets WHERE wallet_id IN ({conn.in_list(chunk)}) "
+                f"SELECT {WALLET_COLUMNS} FROM wallets WHERE {where} "
                 f"ORDER BY wallet_id{conn.for_update}",
-                chunk,
+                params,
             ):
                 self.wallets[row[0]] = Wallet(*row)
         for chunk in _in_chunks(sorted(payment_txs - self.payments.keys())):
+            where, params = conn.in_values("tx_id", chunk)
             for tx_id, rtype, text in conn.all(
-                f"SELECT tx_id, type, record FROM records WHERE tx_id IN ({conn.in_list(chunk)})",
-                chunk,
+                f"SELECT tx_id, type, record FROM records WHERE {where}", params
             ):
                 body = json.loads(text)["body"]
                 self.payments[tx_id] = (body.get("wallet", ""), body.get("amount", 0), rtype)
+            where, params = conn.in_values("of_tx", chunk)
             for of_tx, total in conn.all(
-                f"SELECT of_tx, sum(amount) FROM givebacks WHERE of_tx IN ({conn.in_list(chunk)}) "
-                "GROUP BY of_tx",
-                chunk,
+                f"SELECT of_tx, sum(amount) FROM givebacks WHERE {where} GROUP BY of_tx", params
             ):
                 self.given_back[of_tx] = int(total)
 
@@ -193,15 +200,29 @@ class Batch:
         found.dirty = True
         return found
 
+    def _read_stored_lots(self, wallet_ids: list[str]) -> None:
+        conn = self.conn
+        for chunk in _in_chunks(sorted(wallet_ids)):
+            for wallet_id in chunk:
+                self._stored_lots[wallet_id] = {}
+            where, params = conn.in_values("wallet_id", chunk)
+            for wallet_id, lot_id, remaining in conn.all(
+                f"SELECT wallet_id, lot_id, remaining FROM lots WHERE {where}", params
+            ):
+                self._stored_lots[wallet_id][lot_id] = int(remaining)
+
     def wallet_total(self, wallet_id: str) -> int:
         """Value in a wallet now: lots held in this batch plus the stored rest."""
+        if wallet_id not in self._stored_lots:
+            # The first time, the stored lots of every wallet the batch holds are read in
+            # one go: the next charges' wallets are most likely among them.
+            wanted = {wallet_id} | self.wallets.keys()
+            self._read_stored_lots([w for w in wanted if w not in self._stored_lots])
         held = [lot for lot in self.lots.values() if lot.wallet_id == wallet_id]
-        stored = [lot.lot_id for lot in held if not lot.new]
-        sql = "SELECT sum(remaining) FROM lots WHERE wallet_id = ?"
-        if stored:
-            sql += f" AND lot_id NOT IN ({self.conn.in_list(stored)})"
-        rest = self.conn.value(sql, (wallet_id, *stored), default=0)
-        return int(rest) + sum(lot.remaining for lot in held)
+        in_batch = {lot.lot_id for lot in held if not lot.new}
+        rest = sum(remaining for lot_id, remaining in self._stored_lots[wallet_id].items()
+                   if lot_id not in in_batch)
+        return rest + sum(lot.remaining for lot in held)
 
     # --- posting --------------------------------------------------------------------------
 
@@ -281,7 +302,8 @@ class Batch:
 
     def _new_lot(self, rec: dict | None, wallet_id: str, line: dict, origin: str) -> Lot:
         lot_id = line["lot"]
-        if lot_id in self.lots or self.conn.one("SELECT 1 FROM lots WHERE lot_id = ?", (lot_id,)):
+        if lot_id in self.lots or (lot_id not in self.lots_looked_up and self.conn.one(
+                "SELECT 1 FROM lots WHERE lot_id = ?", (lot_id,))):
             fresh = f"{lot_id}.{ids.new_id()}"
             self.flag("duplicate_lot", rec, wallet_id, lot=lot_id, stored_as=fresh)
             lot_id = fresh
@@ -336,24 +358,18 @@ class Batch:
             for n, (account, amount) in enumerate(entry.postings):
                 rows.append((entry.entry, n, account, amount, self.part, at_us))
                 deltas[account] = deltas.get(account, 0) + amount
-        conn.executemany(
-            "INSERT INTO postings (entry, n, account, amount, part, at_us) VALUES (?,?,?,?,?,?)",
-            rows,
-        )
-        conn.executemany(
-            "INSERT INTO balances (account, part, amount) VALUES (?, ?, ?) "
-            "ON CONFLICT (account, part) DO UPDATE SET amount = balances.amount + excluded.amount",
+        conn.insert_rows("postings", ("entry", "n", "account", "amount", "part", "at_us"), rows)
+        conn.add_to_rows(
+            "balances", ("account", "part"), "amount", ("TEXT", "TEXT", "BIGINT"),
             [(account, self.part, amount) for account, amount in sorted(deltas.items())],
         )
         self._write_wallets(conn, now)
         self._write_lots(conn, now)
         self._write_cards(conn, now)
-        conn.executemany(
-            "INSERT INTO givebacks (of_tx, entry, amount) VALUES (?, ?, ?)", self.givebacks
-        )
-        conn.executemany(
-            "INSERT INTO flags (flag_id, kind, terminal_id, seq, wallet_id, detail, created_us) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        conn.insert_rows("givebacks", ("of_tx", "entry", "amount"), self.givebacks)
+        conn.insert_rows(
+            "flags", ("flag_id", "kind", "terminal_id", "seq", "wallet_id", "detail",
+                      "created_us"),
             [
                 (ids.new_id(), f.kind, f.terminal_id, f.seq, f.wallet_id,
                  json.dumps(f.detail, sort_keys=True), now)
@@ -366,28 +382,30 @@ class Batch:
         for wallet_id in touched:
             if wallet_id in self.wallets:
                 self.wallets[wallet_id].dirty = True
-        conn.executemany(
-            "INSERT INTO wallets (wallet_id, kind, status, status_reason, age_band, area, "
-            "created_us, updated_us, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
-            [(w.wallet_id, w.kind, w.status, w.status_reason, w.age_band, w.area, now, now)
+        conn.insert_rows(
+            "wallets", ("wallet_id", "kind", "status", "status_reason", "age_band", "area",
+                        "created_us", "updated_us", "version"),
+            [(w.wallet_id, w.kind, w.status, w.status_reason, w.age_band, w.area, now, now, 1)
              for w in self.wallets.values() if w.new],
         )
-        conn.executemany(
-            "UPDATE wallets SET status = ?, status_reason = ?, age_band = ?, area = ?, "
-            "updated_us = ?, version = version + 1 WHERE wallet_id = ?",
+        conn.update_rows(
+            "wallets", "wallet_id", (("status", "TEXT"), ("status_reason", "TEXT"),
+                                     ("age_band", "TEXT"), ("area", "TEXT"),
+                                     ("updated_us", "BIGINT")),
             [(w.status, w.status_reason, w.age_band, w.area, now, w.wallet_id)
              for w in self.wallets.values() if w.dirty and not w.new],
+            also="version = version + 1",
         )
 
     def _write_lots(self, conn: Connection, now: int) -> None:
-        conn.executemany(
-            f"INSERT INTO lots ({LOT_COLUMNS}, created_us) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        conn.insert_rows(
+            "lots", (*LOT_COLUMNS.split(", "), "created_us"),
             [(lot.lot_id, lot.wallet_id, lot.pocket, lot.amount, lot.remaining, lot.expires,
               json.dumps(lot.classes), lot.funder, lot.campaign, lot.origin, now)
              for lot in self.lots.values() if lot.new],
         )
-        conn.executemany(
-            "UPDATE lots SET remaining = ?, amount = ? WHERE lot_id = ?",
+        conn.update_rows(
+            "lots", "lot_id", (("remaining", "BIGINT"), ("amount", "BIGINT")),
             [(lot.remaining, lot.amount, lot.lot_id)
              for lot in self.lots.values() if lot.dirty and not lot.new],
         )

@@ -11,6 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+try:
+    import orjson
+except ImportError:  # optional: the standard library makes the very same bytes, slower
+    orjson = None
+
 # Integers beyond ±(2**53 - 1) lose precision in JavaScript and in many JSON readers.
 MAX_SAFE_INTEGER = 2**53 - 1
 # Deeply nested values are a denial-of-service shape, never a real record.
@@ -94,10 +99,30 @@ def _plain(value: Any, depth: int) -> bool:
     return False
 
 
+# orjson (when installed) encodes ~10x faster than the json module. For plain values its
+# sorted, compact output equals ours byte for byte as long as no text needed an escape or is
+# beyond ASCII (then the two could spell a character differently); its output is used only
+# when it holds nothing but printable ASCII and no backslash, else the json module decides.
+# (Deleting the bytes to avoid and comparing lengths is ~10x faster than a regex search.)
+_NOT_PLAIN_ASCII = bytes(range(0x20)) + b"\x7f\\"
+
+
+def _plain_ascii(data: bytes) -> bool:
+    """True if `data` is printable ASCII (0x20..0x7e) without a backslash."""
+    return data.isascii() and len(data.translate(None, _NOT_PLAIN_ASCII)) == len(data)
+
+
 def dumps(value: Any) -> bytes:
     """The canonical bytes of `value`; CanonicalError (naming where) if it has none."""
     if not _plain(value, 0):
         check(value)  # raises with the path of the first bad part, or allows subclasses
+    elif orjson is not None:
+        try:
+            fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            fast = None  # e.g. a lone surrogate: the json module below names the problem
+        if fast is not None and _plain_ascii(fast):
+            return fast
     try:
         return _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError:

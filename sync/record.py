@@ -74,6 +74,26 @@ def signed_bytes(record: dict[str, Any]) -> bytes:
     return canonical.dumps({k: v for k, v in record.items() if k != "sig"})
 
 
+def signed_bytes_of(record: dict[str, Any], data: bytes) -> bytes:
+    """`signed_bytes(record)`, given `data`, the canonical bytes of the whole record.
+
+    Canonical bytes are `{` + the members in sorted key order, joined by `,` + `}`, each
+    member encoded on its own; so the signed bytes are `data` with the member `"sig":...`
+    and one comma taken out. Only the members after `sig` are encoded again here (to know
+    where it ends), not the whole record; if `data` does not end as they say, the signed
+    bytes are made the long way, so the answer is always that of `signed_bytes`.
+    """
+    sig = record.get("sig")
+    if type(sig) is str:
+        tail = canonical.dumps({k: v for k, v in record.items() if k > "sig"})
+        cut = b',"sig":' + canonical.dumps(sig) + (b"," + tail[1:] if len(tail) > 2 else b"}")
+        if data.endswith(cut) and data.startswith(b"{") and len(data) > len(cut) + 1:
+            if len(tail) > 2:
+                return data[: len(data) - len(cut)] + b"," + tail[1:]
+            return data[: len(data) - len(cut)] + b"}"
+    return signed_bytes(record)
+
+
 def record_hash(record_bytes: bytes) -> str:
     """Hash of a whole signed record, given its canonical bytes."""
     return hashlib.sha256(record_bytes).hexdigest()
@@ -237,7 +257,11 @@ class Chain:
             self.hash = genesis_prev(self.terminal_id)
 
     def advance(self, data: bytes, record: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Check the record `data` follows; on success move past it and return it."""
+        """Check the record `data` follows; on success move past it and return it.
+
+        `record`, when given, must be the record `data` holds (`data` being its canonical
+        bytes, as `canonical.dumps(record)` makes them); it saves parsing `data` again.
+        """
         if record is None:
             record = parse(data)
         seq = record["seq"]
@@ -263,7 +287,7 @@ class Chain:
             raise RecordError(
                 "totals do not follow from the previous record", seq, code="totals_mismatch"
             )
-        _verify_signature(record, public_key)
+        _verify_signature(record, data, public_key)
         self.seq = seq
         self.hash = record_hash(data)
         self.totals = record["totals"]
@@ -278,9 +302,10 @@ class Chain:
         return cached
 
 
-def _verify_signature(record: dict[str, Any], public_key: keys.PublicKey) -> None:
+def _verify_signature(record: dict[str, Any], data: bytes, public_key: keys.PublicKey) -> None:
     try:
-        keys.verify(public_key, keys.CONTEXT_RECORD, signed_bytes(record), record["sig"])
+        keys.verify(public_key, keys.CONTEXT_RECORD, signed_bytes_of(record, data),
+                    record["sig"])
     except keys.SignatureError as exc:
         raise RecordError(f"{exc} (record altered?)", record["seq"], code="bad_signature") from exc
 
