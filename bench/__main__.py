@@ -9,6 +9,11 @@ import sys
 BENCHMARKS = {
     "journal": ("bench.journal", "sale commit (sign, verify, insert, fsync) vs bare commit"),
     "decode": ("bench.decode", "QR decode of 1280x720 frames: zxing-cpp vs pyzbar"),
+    "app": ("bench.app", "counter app cold start and peak RSS after 1,000 sales"),
+    "screens": ("bench.screens", "PNG screenshots of the main screens (xvfb-run)"),
+    "tally": ("bench.tally", "daily tally of a 10,000-sale day as CSV, XLSX and PDF"),
+    "ledger": ("bench.ledger", "ledger ingest over HTTP, SQLite and PostgreSQL, vs verify rate"),
+    "sync": ("bench.sync", "terminal push of a backlog vs verify rate; snapshot apply"),
 }
 
 
