@@ -254,7 +254,7 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         """The terminal that signed this request (401 otherwise; 403 if it may not act)."""
         terminal_id = auth.claimed_terminal(request.headers)
         found = None
-        if record.TERMINAL_ID_RE.match(terminal_id):
+        if record.TERMINAL_ID_RE.fullmatch(terminal_id):
             found = await run_in_threadpool(service.terminal_key, db, terminal_id)
         if found is None:
             raise auth.AuthError("this terminal is not enrolled", "unenrolled")

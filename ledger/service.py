@@ -64,7 +64,7 @@ class LedgerError(Exception):
 
 
 def _check_id(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not bodies.ID_RE.match(value):
+    if not isinstance(value, str) or not bodies.ID_RE.fullmatch(value):
         raise LedgerError(f"{what} must be an id: letters, digits, . _ - (up to {ID_MAX})")
     return value
 
@@ -510,7 +510,7 @@ def _decode_cursor(cursor: str | None) -> dict[str, list]:
             us, key = position[feed]
             if type(us) is not int or not 0 <= us <= CURSOR_US_MAX:
                 raise ValueError(feed)
-            if not isinstance(key, str) or (key and not bodies.ID_RE.match(key)):
+            if not isinstance(key, str) or (key and not bodies.ID_RE.fullmatch(key)):
                 raise ValueError(feed)
         return {feed: position[feed] for feed in _FEEDS}
     except (ValueError, KeyError, TypeError, UnicodeError) as exc:

@@ -40,7 +40,7 @@ def _int(body: dict, name: str, minimum: int = 0) -> int:
 
 
 def _id(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not ID_RE.match(value):
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise BodyError(f"{name} must be an id (letters, digits, . _ -; up to 64)")
     return value
 

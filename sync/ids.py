@@ -38,7 +38,7 @@ def encode(value: int) -> str:
 
 
 def decode(text: str) -> int:
-    if not isinstance(text, str) or not _ID_RE.match(text):
+    if not isinstance(text, str) or not _ID_RE.fullmatch(text):
         raise IdError(f"{text!r} is not a 26-character Crockford base32 id")
     value = 0
     for ch in text:

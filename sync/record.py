@@ -40,6 +40,7 @@ RECORD_TYPES = frozenset(
 FIELDS = frozenset(
     {"v", "terminal_id", "seq", "tx_id", "key_id", "prev", "at", "type", "body", "totals", "sig"}
 )
+# Checked with fullmatch: "$" alone would also match before a trailing newline.
 TERMINAL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 KEY_ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -205,14 +206,14 @@ def check_shape(record: Any) -> None:
         isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1, "seq is not >= 1", None
     )
     tid = record["terminal_id"]
-    _require(isinstance(tid, str) and bool(TERMINAL_ID_RE.match(tid)), "bad terminal_id", seq)
+    _require(isinstance(tid, str) and bool(TERMINAL_ID_RE.fullmatch(tid)), "bad terminal_id", seq)
     try:
         ids.decode(record["tx_id"])
     except ids.IdError as exc:
         raise RecordError(f"tx_id: {exc}", seq) from exc
     for name, pattern in (("key_id", KEY_ID_RE), ("prev", HASH_RE)):
         value = record[name]
-        _require(isinstance(value, str) and bool(pattern.match(value)), f"bad {name}", seq)
+        _require(isinstance(value, str) and bool(pattern.fullmatch(value)), f"bad {name}", seq)
     _require(isinstance(record["sig"], str), "sig is not text", seq)
     _require(record["type"] in RECORD_TYPES, f"unknown type {record['type']!r}", seq)
     try:
@@ -337,7 +338,7 @@ def verify_head(head: Any, ledger_keys: dict[str, keys.PublicKey]) -> dict[str, 
     seq = head["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
         raise RecordError("head seq is not >= 1", code="bad_head")
-    if not isinstance(head["hash"], str) or not HASH_RE.match(head["hash"]):
+    if not isinstance(head["hash"], str) or not HASH_RE.fullmatch(head["hash"]):
         raise RecordError("head hash is malformed", seq, code="bad_head")
     public_key = ledger_keys.get(head["key_id"])
     if public_key is None:

@@ -165,7 +165,7 @@ class Counter:
 
     def _wallet_of(self, kind: str, value: str) -> str:
         if kind == "wallet":
-            if not bodies.ID_RE.match(value):
+            if not bodies.ID_RE.fullmatch(value):
                 raise Refused("bad_credential", detail="not a wallet id")
             return value
         if kind == "nfc":

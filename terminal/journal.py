@@ -235,7 +235,7 @@ class Journal:
         start_body: dict[str, Any] | None = None,
     ) -> Journal:
         """Make a new journal and write its `start` record, which names the terminal's key."""
-        if not record.TERMINAL_ID_RE.match(terminal_id):
+        if not record.TERMINAL_ID_RE.fullmatch(terminal_id):
             raise JournalError(f"{terminal_id!r} is not a valid terminal id")
         data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / DB_FILE

@@ -387,3 +387,15 @@ def test_revoked_or_unknown_terminals_cannot_ingest(region):
     with pytest.raises(IngestError) as info:
         region.ingestor.ingest("T-NOBODY", [])
     assert info.value.status == 401
+
+
+@pytest.mark.parametrize("field, value", [("tx_id", "01M7Q5CQG0041061050R3GG28B\n"),
+                                          ("terminal_id", None), ("prev", None)])
+def test_a_trailing_newline_in_an_id_is_refused_not_a_crash(region, field, value):
+    """'$' in a pattern matches before a final newline; ids are checked whole."""
+    term = region.terminal()
+    (rec,) = [json.loads(data) for _, data in term.pending()]
+    rec[field] = value if value is not None else rec[field] + "\n"
+    answer = region.push(term, [rec])
+    assert answer["results"][0]["status"] == "rejected"
+    assert answer["results"][0]["reason"] == "malformed"
