@@ -35,6 +35,7 @@ RECENT_SALES = 50
 TALLY_DIR = "tallies"
 # Receipts waiting for a slow printer before new ones are shown but not printed.
 PRINT_QUEUE_MAX = 20
+PRINTER_STOP_TIMEOUT_S = 10
 
 
 class TerminalBridge(QObject):
@@ -71,9 +72,11 @@ class TerminalBridge(QObject):
             self.printer = PdfPrinter(self._data_dir / "receipts")
             self.failed.emit("printer", f"{exc}; receipts go to {self.printer.status()}")
         self._print_queue: queue.Queue = queue.Queue(PRINT_QUEUE_MAX)
-        threading.Thread(target=self._print_loop, name="printer", daemon=True).start()
+        self._print_thread = threading.Thread(target=self._print_loop, args=(self.printer,),
+                                              name="printer", daemon=True)
+        self._print_thread.start()
 
-    def _print_loop(self) -> None:
+    def _print_loop(self, printer) -> None:
         """Receipts print here, so the next customer never waits for the printer."""
         from terminal.printer import PrinterUnavailable
 
@@ -82,7 +85,7 @@ class TerminalBridge(QObject):
             if receipt is None:
                 return
             try:
-                self.printer.print_receipt(receipt)
+                printer.print_receipt(receipt)
             except (PrinterUnavailable, OSError) as exc:
                 self.failed.emit("printer", str(exc))
 
@@ -160,7 +163,8 @@ class TerminalBridge(QObject):
     @Slot()
     def stop(self) -> None:
         if self.printer is not None:
-            self._print_queue.put(None)
+            self._print_queue.put(None)  # after the receipts already waiting
+            self._print_thread.join(PRINTER_STOP_TIMEOUT_S)
             self.printer = None
         if self.node is not None:
             self.node.close()

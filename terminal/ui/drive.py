@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from terminal.ui import app as uiapp
@@ -124,7 +124,7 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     win.modes["shop"].click()
     shot("shop-high-contrast")
     uiapp.toggle_style("high_contrast")
-    win.close()
+    _dispose(win)
     return shots
 
 
@@ -145,8 +145,16 @@ def load(sales: int, base: Path) -> float:
         win.present(*rng.choice(people))
         _wait(lambda: _settled(win.shop))
     peak = _peak_rss_mb()
-    win.close()
+    _dispose(win)
     return peak
+
+
+def _dispose(win: MainWindow) -> None:
+    """Close the window and have Qt delete it now, not during the interpreter's exit (where
+    PySide6's teardown of still-living widgets can crash)."""
+    win.close()
+    win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
 
 
 def _peak_rss_mb() -> float:
