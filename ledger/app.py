@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger import certs, service
 from ledger.db import Database, DatabaseError
-from ledger.ingest import MAX_BATCH_RECORDS, IngestError, Ingestor
+from ledger.ingest import MAX_BATCH_RECORDS, Ingestor
 from ledger.service import LedgerError
 from sync import auth, bodies, keys, record
 
@@ -212,10 +212,6 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message)
-
-    @app.exception_handler(IngestError)
-    async def _ingest_error(_: Request, exc: IngestError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.message)
 
     @app.exception_handler(auth.AuthError)

@@ -21,19 +21,14 @@ from typing import Any
 from ledger.db import Connection, Database
 from ledger.postings import Batch
 from ledger.schema import now_us
+from ledger.service import LedgerError
 from sync import canonical, keys, record
 
 MAX_BATCH_RECORDS = 5_000
 
 
-class IngestError(Exception):
-    """A batch refused as a whole (HTTP 4xx); `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int = 400, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
+class IngestError(LedgerError):
+    """A batch refused as a whole (HTTP 4xx): a LedgerError like every other refusal."""
 
 
 @dataclass

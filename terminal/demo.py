@@ -22,7 +22,7 @@ import requests
 
 from sync.refwallet import DEVICE_KEY_FILE, WALLET_FILE, ReferenceWallet, WalletError
 from terminal.journal import DB_FILE
-from terminal.node import CONFIG_FILE, TerminalConfig, enroll
+from terminal.node import TerminalConfig, enroll
 
 DEMO_MERCHANT = "M-SAKURA"
 DEMO_WALLETS = 200
@@ -150,8 +150,3 @@ class DemoRegion:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.process = None
-
-
-def is_enrolled(data_dir: Path) -> bool:
-    return (data_dir / CONFIG_FILE).exists() and (data_dir / DB_FILE).exists()
-

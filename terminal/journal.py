@@ -386,6 +386,13 @@ class Journal:
             (from_seq,),
         )
 
+    def recent(self, rtype: str, limit: int) -> list[dict[str, Any]]:
+        """The newest records of one type: seq, tx_id, at, amount (for refund lists)."""
+        rows = self.conn.execute(
+            "SELECT seq, tx_id, at, amount FROM records WHERE type = ? ORDER BY seq DESC LIMIT ?",
+            (rtype, limit)).fetchall()
+        return [{"seq": s, "tx_id": t, "at": a, "amount": m} for s, t, a, m in rows]
+
     def pending(self, limit: int = PENDING_BATCH_MAX) -> list[tuple[int, bytes]]:
         """Records not yet acknowledged by the ledger, oldest first: (seq, canonical bytes)."""
         cur = self.conn.execute(

@@ -45,15 +45,8 @@ class SimulationReport:
 
 def customers(node) -> list[Presented]:
     """Everyone in the snapshot who could pay: active cards, and app wallets by id."""
-    conn = node.state._conn
-    with node.state._lock:
-        cards = [Presented("card", c) for (c,) in conn.execute(
-            "SELECT card_id FROM cards WHERE status = 'active' ORDER BY card_id")]
-        carded = {w for (w,) in conn.execute("SELECT wallet_id FROM cards")}
-        apps = [Presented("wallet", w) for (w,) in conn.execute(
-            "SELECT wallet_id FROM wallets WHERE status = 'active' ORDER BY wallet_id")
-            if w not in carded]
-    return cards + apps
+    cards, apps = node.state.payers()
+    return [Presented("card", c) for c in cards] + [Presented("wallet", w) for w in apps]
 
 
 def run(node, sales: int, seed: int = 1, sync: bool = True) -> SimulationReport:

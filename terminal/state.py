@@ -258,6 +258,18 @@ class StateStore:
             return self._conn.execute("SELECT at_ms, kind, wallet_id, amount, code, decision "
                                       "FROM refusals ORDER BY at_ms").fetchall()
 
+    def payers(self) -> tuple[list[str], list[str]]:
+        """Who in the snapshot could pay: active card numbers, and active wallets that have
+        no card (app users), each sorted."""
+        with self._lock:
+            cards = [c for (c,) in self._conn.execute(
+                "SELECT card_id FROM cards WHERE status = 'active' ORDER BY card_id")]
+            carded = {w for (w,) in self._conn.execute("SELECT wallet_id FROM cards")}
+            apps = [w for (w,) in self._conn.execute(
+                "SELECT wallet_id FROM wallets WHERE status = 'active' ORDER BY wallet_id")
+                if w not in carded]
+        return cards, apps
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             return {table: self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -14,7 +14,6 @@ import logging
 import queue
 import threading
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -221,13 +220,7 @@ class TerminalBridge(QObject):
 
     @Slot()
     def recent_sales(self) -> None:
-        def work(counter) -> list[dict[str, Any]]:
-            rows = counter.journal.conn.execute(
-                "SELECT seq, tx_id, at, amount FROM records WHERE type = 'payment' "
-                "ORDER BY seq DESC LIMIT ?", (RECENT_SALES,)).fetchall()
-            return [{"seq": s, "tx_id": t, "at": a, "amount": m} for s, t, a, m in rows]
-
-        self._run("recent_sales", work)
+        self._run("recent_sales", lambda c: c.journal.recent("payment", RECENT_SALES))
 
     @Slot()
     def verify(self) -> None:
