@@ -362,10 +362,13 @@ def test_ledger_restart_mid_batch(work):
     try:
         data_dir = work / "terminal"
         terminal_id = _enroll(proxy.url, server.url, server.admin_token, data_dir)
-        _backlog(data_dir, RESTART_BACKLOG)
         syncer = Syncer(data_dir, proxy.url, terminal_id)
         rng = random.Random(SEED)
-        for how in ("stop", "kill"):
+        for index, how in enumerate(("stop", "kill")):
+            # A backlog for each round: the first round's push may have finished everything
+            # before its ledger went away, and then the second would have nothing in flight.
+            with Node(data_dir, offline=True) as node:
+                _sell(node, RESTART_BACKLOG, SEED + index)
             pushes = proxy.forwarded_count("POST /v1/journal")
             failures: list[BaseException] = []
 
