@@ -16,7 +16,10 @@ import re
 from datetime import date
 from typing import Any
 
-POCKETS = ("charged", "premium_common", "premium_exclusive", "points")
+POCKETS = ("charged", "premium_common", "premium_exclusive", "points", "tickets")
+# Pockets that hold yen; `tickets` holds rides (a count), never spent as money.
+YEN_POCKETS = ("charged", "premium_common", "premium_exclusive", "points")
+TICKET_POCKET = "tickets"
 MERCHANT_CLASSES = ("small", "large")
 # How the customer was identified: a printed card, an app QR token, an NFC card, or a wallet
 # id given directly (typed by staff, or the demo's stand-in for the app until tokens exist).
@@ -24,6 +27,10 @@ CREDENTIAL_KINDS = ("card", "app", "nfc", "wallet")
 DECISIONS = ("online", "offline")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_LOTS_PER_RECORD = 64
+MAX_CAMPAIGN_ENTRIES = 16
+# Whole-number fields a campaign entry may carry (yen, stamps, people).
+ENTRY_NUMBERS = ("discount", "stamps", "people", "bonus", "points", "prize", "set", "units",
+                 "rides")
 
 
 class BodyError(ValueError):
@@ -45,10 +52,10 @@ def _id(value: Any, name: str) -> str:
     return value
 
 
-def _lot_lines(body: dict) -> list[dict]:
-    lots = body.get("lots")
-    if not isinstance(lots, list) or not 1 <= len(lots) <= MAX_LOTS_PER_RECORD:
-        raise BodyError(f"lots must be a list of 1..{MAX_LOTS_PER_RECORD}")
+def _lot_lines(body: dict, key: str = "lots", least: int = 1) -> list[dict]:
+    lots = body.get(key)
+    if not isinstance(lots, list) or not least <= len(lots) <= MAX_LOTS_PER_RECORD:
+        raise BodyError(f"{key} must be a list of {least}..{MAX_LOTS_PER_RECORD}")
     for line in lots:
         if not isinstance(line, dict):
             raise BodyError("each lot line is an object")
@@ -97,18 +104,75 @@ def new_lot(lot_id: str, pocket: str, amount: int, paid: int, funder: str | None
     return line
 
 
-def _payment(body: dict) -> None:
-    amount = _int(body, "amount", 1)
-    _id(body.get("wallet"), "wallet")
-    lots = _lot_lines(body)
-    _sum_matches(lots, "amount", amount, "amount paid")
-    if body.get("decision") not in DECISIONS:
-        raise BodyError(f"decision must be one of {', '.join(DECISIONS)}")
+def campaign_entries(body: dict) -> list[dict]:
+    """The record's campaign entries (what each campaign did), checked for shape."""
+    from sync.campaigns import KINDS
+
+    entries = body.get("campaigns", [])
+    if not isinstance(entries, list) or len(entries) > MAX_CAMPAIGN_ENTRIES:
+        raise BodyError(f"campaigns must be a list of at most {MAX_CAMPAIGN_ENTRIES}")
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise BodyError("each campaign entry is an object")
+        _id(entry.get("campaign"), "campaign")
+        if entry.get("kind") not in KINDS:
+            raise BodyError(f"campaign kind must be one of {', '.join(KINDS)}")
+        for name in ENTRY_NUMBERS:
+            if name in entry:
+                _int(entry, name, 0)
+        for name in ("lease", "prize_lease", "shop", "funder"):
+            if name in entry:
+                _id(entry[name], name)
+        for name in ("complete", "double"):
+            if name in entry and type(entry[name]) is not bool:
+                raise BodyError(f"{name} must be true or false")
+    return entries
+
+
+def discounts(body: dict) -> int:
+    """Yen the campaigns took off a payment (paid to the shop by their funders)."""
+    return sum(entry.get("discount", 0) for entry in body.get("campaigns", []))
+
+
+def _grants(body: dict) -> list[dict]:
+    """New lots a record gives besides what it moves (cash-back points, a rally's prize)."""
+    if "grants" not in body:
+        return []
+    lots = _lot_lines(body, "grants")
+    for line in lots:
+        _new_lot(line)
+        if line["paid"] != 0:
+            raise BodyError("granted value is not paid for")
+    return lots
+
+
+def _credential(body: dict) -> None:
     credential = body.get("credential")
     if not isinstance(credential, dict) or credential.get("kind") not in CREDENTIAL_KINDS:
         raise BodyError(f"credential.kind must be one of {', '.join(CREDENTIAL_KINDS)}")
+    if body.get("decision") not in DECISIONS:
+        raise BodyError(f"decision must be one of {', '.join(DECISIONS)}")
+
+
+def _payment(body: dict) -> None:
+    entries = campaign_entries(body)
+    off = discounts(body)
+    # A payment campaigns paid for in full draws no lots.
+    amount = _int(body, "amount", 0 if off else 1)
+    _id(body.get("wallet"), "wallet")
+    lots = _lot_lines(body, least=0 if amount == 0 else 1)
+    _sum_matches(lots, "amount", amount, "amount paid")
+    if any(line.get("pocket") == TICKET_POCKET for line in lots):
+        raise BodyError("rides are not money: use a ticket record")
+    _credential(body)
+    price = body.get("price", amount)
+    if (entries or "price" in body) and (type(price) is not int or price != amount + off):
+        raise BodyError("price must be the amount paid plus the campaigns' discounts")
     if "excluded" in body:
-        _int(body, "excluded", 0)
+        excluded = _int(body, "excluded", 0)
+        if excluded > price:
+            raise BodyError("excluded goods cannot cost more than the whole sale")
+    _grants(body)
 
 
 def _giveback(body: dict) -> None:
@@ -125,6 +189,7 @@ def _charge(body: dict) -> None:
     for line in lots:
         _new_lot(line)
     _sum_matches(lots, "paid", amount, "cash taken")
+    campaign_entries(body)
 
 
 def _grant(body: dict) -> None:
@@ -136,6 +201,60 @@ def _grant(body: dict) -> None:
         if line["paid"] != 0:
             raise BodyError("granted value is not paid for")
     _sum_matches(lots, "amount", amount, "amount granted")
+    campaign_entries(body)
+    if "gift" in body:
+        _gift_fields(body["gift"] if isinstance(body["gift"], dict) else {})
+
+
+def _gift_fields(gift: dict) -> None:
+    code = gift.get("code")
+    if not isinstance(code, str) or not re.fullmatch(r"[0-9a-f]{32}", code):
+        raise BodyError("gift.code must be the code id (32 hex digits)")
+    _id(gift.get("campaign"), "gift.campaign")
+    _int(gift, "value", 1)
+
+
+def _gift(body: dict) -> None:
+    """A gift code spent at the counter: it pays `amount` (at most its value; no change)."""
+    gift = body.get("gift")
+    if not isinstance(gift, dict):
+        raise BodyError("gift must be an object")
+    _gift_fields(gift)
+    amount = _int(body, "amount", 1)
+    if amount > gift["value"]:
+        raise BodyError("a gift code pays at most its value")
+    _id(gift.get("funder"), "gift.funder")
+    if "excluded" in body:
+        _int(body, "excluded", 0)
+
+
+def _ticket(body: dict) -> None:
+    """One ride (or visit) taken from a wallet's tickets: the same scan as a payment."""
+    _id(body.get("wallet"), "wallet")
+    _id(body.get("campaign"), "campaign")
+    lots = _lot_lines(body)
+    if len(lots) != 1 or lots[0]["amount"] != 1:
+        raise BodyError("a ticket record takes exactly one ride from one lot")
+    _int(body, "ride_value", 0)
+    _id(body.get("funder"), "funder")
+    _credential(body)
+
+
+def _exchange(body: dict) -> None:
+    """Points turned into voucher value at a booth: lots drawn, one new lot made."""
+    _id(body.get("wallet"), "wallet")
+    _id(body.get("campaign"), "campaign")
+    points = _int(body, "points", 1)
+    lots = _lot_lines(body)
+    _sum_matches(lots, "amount", points, "points exchanged")
+    if any(line.get("pocket") != "points" for line in lots):
+        raise BodyError("only points can be exchanged")
+    made = _grants(body)
+    if len(made) != 1:
+        raise BodyError("an exchange makes exactly one new lot")
+    _int(body, "value", 1)
+    if made[0]["amount"] != body["value"]:
+        raise BodyError("the new lot must be worth the value exchanged")
 
 
 def _card_issue(body: dict) -> None:
@@ -164,6 +283,9 @@ _CHECKS = {
     "grant": _grant,
     "card_issue": _card_issue,
     "cash_move": _cash_move,
+    "gift": _gift,
+    "ticket": _ticket,
+    "exchange": _exchange,
 }
 
 

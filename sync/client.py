@@ -180,6 +180,29 @@ class LedgerClient:
             raise self._untrusted("the wallet answer does not match the question")
         return view
 
+    def lease(self, campaign: str, pool: str, units: int) -> dict[str, Any] | None:
+        """Ask for `units` of a campaign's pool; the lease granted, or None when none are
+        left."""
+        answer = self._request("POST", "/v1/leases", orjson.dumps(
+            {"campaign": campaign, "pool": pool, "units": units}))
+        lease = answer.get("lease")
+        if lease is None:
+            return None
+        if not isinstance(lease, dict) or lease.get("campaign") != campaign or \
+                lease.get("pool") != pool or type(lease.get("count")) is not int or \
+                not 0 < lease["count"] <= units or type(lease.get("expires_ms")) is not int \
+                or not isinstance(lease.get("lease_id"), str):
+            raise self._untrusted("the lease answer does not match the question")
+        return lease
+
+    def return_lease(self, lease_id: str, used: int) -> int:
+        """Give back what is left of a lease; the units the ledger took back."""
+        answer = self._request("POST", "/v1/leases/return", orjson.dumps(
+            {"lease_id": lease_id, "used": used}))
+        if type(answer.get("returned")) is not int:
+            raise self._untrusted("the lease return answer has no count")
+        return answer["returned"]
+
 
 @dataclass(frozen=True)
 class SyncStatus:
@@ -225,9 +248,12 @@ class SyncWorker:
 
     def __init__(self, client: LedgerClient, outbox: Outbox, sink: SnapshotSink,
                  on_status: Callable[[SyncStatus], None] | None = None,
-                 interval_s: float = SYNC_INTERVAL_S, pull_interval_s: float = PULL_INTERVAL_S
-                 ) -> None:
+                 interval_s: float = SYNC_INTERVAL_S, pull_interval_s: float = PULL_INTERVAL_S,
+                 after_sync: Callable[[LedgerClient], None] | None = None) -> None:
         self.client = client
+        # Runs after each good push and pull, on this worker's thread (leases of campaign
+        # quantities); a SyncError from it counts as a failed round.
+        self._after_sync = after_sync
         self.outbox = outbox
         self.sink = sink
         self._on_status = on_status
@@ -290,6 +316,8 @@ class SyncWorker:
             if pull:
                 pull_all(self.client, self.sink, self.outbox)
                 self._last_pull = time.monotonic()
+            if self._after_sync is not None and not refusals:
+                self._after_sync(self.client)
         except SyncError as exc:
             self._failures += 1
             self._set(online=isinstance(exc, RefusedError), last_error=exc.message,

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sync import bodies, cards, ids, tokens
+from sync import bodies, campaigns, cards, giftcodes, ids, tokens
 from sync.client import LedgerClient, SyncError
 from terminal import policy
 from terminal.journal import Appended, Journal
+from terminal.offers import Offers
 from terminal.policy import Limits, Refused
 from terminal.state import StateStore
 
@@ -58,13 +59,25 @@ class WalletView:
     lots: list[dict[str, Any]]
     debt: int
     offline_spent: int  # offline payments at this terminal since the snapshot
+    usage: dict[str, dict] = field(default_factory=dict)  # campaign id -> what it has used
 
     @property
     def pockets(self) -> dict[str, int]:
+        """Yen by pocket (rides on tickets are counted apart, in `rides`)."""
         out: dict[str, int] = {}
         for lot in self.lots:
-            if lot["remaining"] > 0:
+            if lot["remaining"] > 0 and lot["pocket"] != bodies.TICKET_POCKET:
                 out[lot["pocket"]] = out.get(lot["pocket"], 0) + lot["remaining"]
+        return out
+
+    @property
+    def rides(self) -> dict[str, int]:
+        """Rides left by ticket campaign."""
+        out: dict[str, int] = {}
+        for lot in self.lots:
+            if lot["remaining"] > 0 and lot["pocket"] == bodies.TICKET_POCKET:
+                key = lot.get("campaign") or ""
+                out[key] = out.get(key, 0) + lot["remaining"]
         return out
 
     @property
@@ -85,6 +98,19 @@ class Outcome:
     paid_by: dict[str, int] = field(default_factory=dict)  # pocket -> yen
     balance_after: int | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    # What each campaign did: the record's entries, each with the campaign's `name`.
+    campaigns: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # campaigns that did not apply, and why
+    price: int | None = None  # goods total before campaign discounts (payments)
+    rest: int = 0  # gift codes: what is left of the sale to pay another way
+
+
+def _named(entries: list[dict], offers: Offers) -> list[dict[str, Any]]:
+    out = []
+    for entry in entries:
+        rule = offers.rule(entry["campaign"])
+        out.append({**entry, "name": rule["name"] if rule else entry["campaign"]})
+    return out
 
 
 class Counter:
@@ -196,23 +222,32 @@ class Counter:
         basis = snap.basis_seq if snap else 0
         lots = {lot["lot"]: dict(lot) for lot in (snap.lots if snap else [])}
         offline_spent, known = 0, snap is not None
-        for _seq, kind, lot_id, amount, pocket, expires, classes, decision in \
+        campaign_seqs: list[int] = []
+        for seq, kind, lot_id, amount, pocket, expires, classes, decision, ref in \
                 self.journal.effects_since(wallet_id, basis):
             known = True
             if kind == "spend" and decision == "offline":
                 offline_spent += amount
+            if kind == "camp" and (not campaign_seqs or campaign_seqs[-1] != seq):
+                campaign_seqs.append(seq)
             if kind != "lot":
                 continue
             if lot_id in lots:
                 lots[lot_id]["remaining"] += amount
             elif pocket is not None:
                 lots[lot_id] = {"lot": lot_id, "pocket": pocket, "remaining": amount,
-                                "expires": expires, "classes": json.loads(classes)}
+                                "expires": expires, "classes": json.loads(classes),
+                                "campaign": ref}
         if not known:
             raise Refused("unknown_wallet")
+        usage = dict(snap.usage) if snap else {}
+        for rec in self.journal.records_at(campaign_seqs):
+            for entry in rec["body"].get("campaigns", []):
+                usage[entry["campaign"]] = campaigns.fold(usage.get(entry["campaign"]), entry,
+                                                          rec["at"][:10])
         status = snap.status if snap else "active"
         return WalletView(wallet_id, status, "", list(lots.values()),
-                          snap.debt if snap else 0, offline_spent)
+                          snap.debt if snap else 0, offline_spent, usage)
 
     def _fresh(self, wallet_id: str) -> str:
         """Refresh the wallet from the ledger when it answers quickly; 'online' or 'offline'."""
@@ -243,35 +278,59 @@ class Counter:
 
     # --- services -------------------------------------------------------------------------
 
-    def pay(self, presented: Presented, amount: int, excluded: int = 0) -> Outcome:
-        """Take a payment of `amount` yen; `excluded` yen of it may not be paid by vouchers."""
+    def offers(self) -> Offers:
+        """This shop's campaigns today, as the snapshot has them."""
+        return Offers(self.journal, self.state, self.merchant.get("merchant_id", ""),
+                      self.merchant_class, self._today().isoformat())
+
+    def pay(self, presented: Presented, amount: int, excluded: int = 0, people: int = 1,
+            tags: frozenset[str] | set[str] = frozenset()) -> Outcome:
+        """Take a payment for `amount` yen of goods; `excluded` yen of them (tobacco, gift
+        certificates...) are never discounted, stamped or paid with vouchers. Campaigns
+        (coupons, stamp rallies, cash-back) apply by themselves; `people` is the party size
+        (a rally's threshold is per person at restaurants) and `tags` words such as
+        "banquet" that rules may ask for."""
         wallet_id, decision = None, "offline"
         try:
             policy.check_amount(amount)
             if type(excluded) is not int or not 0 <= excluded <= amount:
                 raise Refused("bad_amount", max=amount)
+            if type(people) is not int or not 1 <= people <= policy.MAX_PARTY:
+                raise Refused("bad_party", max=policy.MAX_PARTY)
             who = self.identify(presented)
             wallet_id = who.wallet_id
             decision = self._fresh(wallet_id)
             view = self._checked_view(wallet_id)
+            offers = self.offers()
+            plan = offers.for_payment(view.usage, amount, excluded, people, frozenset(tags))
+            due = amount - plan.discount
             if decision == "offline":
-                self._offline_limits(view, amount, who.app_limit)
-            lines = policy.draw(view.lots, amount, excluded, self.merchant_class, self._today())
+                self._offline_limits(view, due, who.app_limit)
+            lines = policy.draw(view.lots, due, excluded, self.merchant_class, self._today(),
+                                offers.blocked_campaigns(amount - excluded)) if due else []
         except Refused as exc:
             self._refuse("payment", exc, wallet_id, amount, decision)
             raise
-        body = {"amount": amount, "wallet": wallet_id, "decision": decision,
-                "credential": who.credential,
-                "lots": [{"lot": line["lot"], "amount": line["amount"], "pocket": line["pocket"]}
-                         for line in lines]}
+        body: dict[str, Any] = {
+            "amount": due, "wallet": wallet_id, "decision": decision,
+            "credential": who.credential,
+            "lots": [{"lot": line["lot"], "amount": line["amount"], "pocket": line["pocket"]}
+                     for line in lines]}
         if excluded:
             body["excluded"] = excluded
+        if plan.entries:
+            body["price"] = amount
+            body["campaigns"] = plan.entries
+        if plan.grants:
+            body["grants"] = plan.grants
         done = self._commit("payment", body)
         paid_by: dict[str, int] = {}
         for line in lines:
             paid_by[line["pocket"]] = paid_by.get(line["pocket"], 0) + line["amount"]
-        return Outcome("payment", done.seq, done.tx_id, amount, wallet_id, decision, paid_by,
-                       view.total - amount, done.record)
+        granted = sum(lot["amount"] for lot in plan.grants)
+        return Outcome("payment", done.seq, done.tx_id, due, wallet_id, decision, paid_by,
+                       view.total - due + granted, done.record,
+                       _named(plan.entries, offers), plan.notes(), amount)
 
     def _offline_limits(self, view: WalletView, amount: int, app_limit: int | None) -> None:
         limits = self.limits
@@ -327,7 +386,8 @@ class Counter:
                        done.record)
 
     def charge(self, presented: Presented, cash: int) -> Outcome:
-        """Cash top-up: always allowed, offline too, up to the wallet balance cap."""
+        """Cash top-up: always allowed, offline too, up to the wallet balance cap. A premium
+        charge campaign adds its bonus (trimmed to the cap and to its per-wallet limit)."""
         wallet_id = None
         try:
             policy.check_amount(cash)
@@ -339,10 +399,35 @@ class Counter:
         except Refused as exc:
             self._refuse("charge", exc, wallet_id, cash, "offline")
             raise
-        lot = bodies.new_lot("L-" + ids.new_id(), "charged", cash, cash)
-        done = self._commit("charge", {"amount": cash, "wallet": wallet_id, "lots": [lot]})
-        return Outcome("charge", done.seq, done.tx_id, cash, wallet_id, "",
-                       {"charged": cash}, view.total + cash, done.record)
+        lots = [bodies.new_lot("L-" + ids.new_id(), "charged", cash, cash)]
+        offers, entries, room = self.offers(), [], cap - view.total - cash
+        for rule in offers.active("premium_charge"):
+            usage = view.usage.get(rule["id"])
+            bonus = min(campaigns.premium_bonus(rule, usage, cash, offers.day), room)
+            if bonus <= 0 or not campaigns.within_limit(rule, usage, offers.day):
+                continue
+            entry = {"campaign": rule["id"], "kind": rule["kind"], "bonus": bonus}
+            pool = campaigns.main_pool(rule, offers.merchant_id)
+            if pool is not None:
+                lease = offers.unit(rule, pool)
+                if lease is None:
+                    continue
+                entry["lease"] = lease
+            entries.append(entry)
+            lots.append(bodies.new_lot("L-" + ids.new_id(), rule.get("pocket", "premium_common"),
+                                       bonus, 0, rule["funder"], rule.get("expires"),
+                                       campaign=rule["id"]))
+            room -= bonus
+        body: dict[str, Any] = {"amount": cash, "wallet": wallet_id, "lots": lots}
+        if entries:
+            body["campaigns"] = entries
+        done = self._commit("charge", body)
+        added = sum(lot["amount"] for lot in lots)
+        paid_by = {"charged": cash}
+        for lot in lots[1:]:
+            paid_by[lot["pocket"]] = paid_by.get(lot["pocket"], 0) + lot["amount"]
+        return Outcome("charge", done.seq, done.tx_id, cash, wallet_id, "", paid_by,
+                       view.total + added, done.record, _named(entries, offers))
 
     def grant(self, presented: Presented, points: int, funder: str,
               campaign: str | None = None, expires: str | None = None) -> Outcome:
@@ -358,6 +443,239 @@ class Counter:
         done = self._commit("grant", {"amount": points, "wallet": wallet_id, "lots": [lot]})
         return Outcome("grant", done.seq, done.tx_id, points, wallet_id, "",
                        {"points": points}, self.view(wallet_id).total, done.record)
+
+    # --- campaigns at the booth and the counter ---------------------------------------------
+
+    def _campaign(self, offers: Offers, campaign_id: str, kinds: tuple[str, ...]) -> dict:
+        rule = offers.rule(campaign_id)
+        if rule is None or rule["kind"] not in kinds:
+            raise Refused("campaign_unknown")
+        if not campaigns.active(rule, offers.day, offers.merchant_id, offers.merchant_class):
+            raise Refused("campaign_inactive", name=rule["name"])
+        return rule
+
+    def _main_unit(self, offers: Offers, rule: dict, entry: dict) -> None:
+        """Take a unit of the campaign's quantity for `entry`; Refused('sold_out')."""
+        pool = campaigns.main_pool(rule, offers.merchant_id)
+        if pool is not None:
+            lease = offers.unit(rule, pool)
+            if lease is None:
+                raise Refused("sold_out", name=rule["name"])
+            entry["lease"] = lease
+
+    def buy_voucher(self, presented: Presented, campaign_id: str, price: int) -> Outcome:
+        """Sell a premium voucher set for cash: e.g. pay ¥10,000, get ¥6,000 usable at every
+        shop and ¥9,000 only at small shops, each part with its own expiry."""
+        wallet_id = None
+        offers = self.offers()
+        try:
+            rule = self._campaign(offers, campaign_id, ("premium_voucher",))
+            chosen = campaigns.voucher_set(rule, price)
+            if chosen is None:
+                raise Refused("no_voucher_set", name=rule["name"], prices=", ".join(
+                    f"¥{item['price']:,}" for item in rule["sets"]))
+            wallet_id = self.resolve(presented)
+            view = self._checked_view(wallet_id)
+            if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day):
+                raise Refused("campaign_limit", name=rule["name"])
+            value = chosen["common"] + chosen["exclusive"]
+            cap = self.limits.wallet_balance_cap
+            if view.total + value > cap:
+                raise Refused("over_cap", cap=cap, room=max(0, cap - view.total))
+            entry: dict[str, Any] = {"campaign": rule["id"], "kind": rule["kind"], "set": price}
+            self._main_unit(offers, rule, entry)
+        except Refused as exc:
+            self._refuse("charge", exc, wallet_id, price, "offline")
+            raise
+        parts = [(pocket, amount, expires, classes) for pocket, amount, expires, classes in (
+            ("premium_common", chosen["common"], rule.get("common_expires"), None),
+            ("premium_exclusive", chosen["exclusive"], rule.get("exclusive_expires"),
+             rule["exclusive_classes"])) if amount]
+        paid = campaigns.split_paid(price, [part[1] for part in parts])
+        lots = [bodies.new_lot("L-" + ids.new_id(), pocket, amount, cash, rule["funder"],
+                               expires, classes, rule["id"])
+                for (pocket, amount, expires, classes), cash in zip(parts, paid, strict=True)]
+        done = self._commit("charge", {"amount": price, "wallet": wallet_id, "lots": lots,
+                                       "campaigns": [entry]})
+        return Outcome("charge", done.seq, done.tx_id, price, wallet_id, "",
+                       {lot["pocket"]: lot["amount"] for lot in lots}, view.total + value,
+                       done.record, _named([entry], offers))
+
+    def grant_campaign(self, presented: Presented, campaign_id: str) -> Outcome:
+        """What a point-grant or ticket campaign gives for one action: e.g. 200 pt for a bus
+        ride (at most twice a month), or 10 on-demand transit rides."""
+        wallet_id = None
+        offers = self.offers()
+        try:
+            rule = self._campaign(offers, campaign_id, ("point_grant", "ticket"))
+            wallet_id = self.resolve(presented)
+            view = self._checked_view(wallet_id)
+            if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day):
+                raise Refused("campaign_limit", name=rule["name"])
+            if rule["kind"] == "ticket":
+                amount, pocket = rule["rides"], bodies.TICKET_POCKET
+                entry: dict[str, Any] = {"campaign": rule["id"], "kind": rule["kind"],
+                                         "rides": amount}
+            else:
+                amount, pocket = rule["points"], "points"
+                entry = {"campaign": rule["id"], "kind": rule["kind"], "points": amount}
+            self._main_unit(offers, rule, entry)
+        except Refused as exc:
+            self._refuse("grant", exc, wallet_id, 0, "offline")
+            raise
+        lot = bodies.new_lot("L-" + ids.new_id(), pocket, amount, 0, rule["funder"],
+                             rule.get("expires"), campaign=rule["id"])
+        done = self._commit("grant", {"amount": amount, "wallet": wallet_id, "lots": [lot],
+                                      "campaigns": [entry]})
+        after = self.view(wallet_id)
+        return Outcome("grant", done.seq, done.tx_id, amount, wallet_id, "", {pocket: amount},
+                       after.total, done.record, _named([entry], offers))
+
+    def use_ticket(self, presented: Presented) -> Outcome:
+        """One ride (or visit) from the wallet's tickets: scan and done, like a payment."""
+        wallet_id, decision = None, "offline"
+        offers = self.offers()
+        try:
+            who = self.identify(presented)
+            wallet_id = who.wallet_id
+            decision = self._fresh(wallet_id)
+            view = self._checked_view(wallet_id)
+            today = self._today()
+            usable = []
+            for lot in view.lots:
+                rule = offers.rule(lot.get("campaign") or "")
+                if lot["pocket"] != bodies.TICKET_POCKET or lot["remaining"] <= 0 or \
+                        rule is None or rule["kind"] != "ticket":
+                    continue
+                if lot["expires"] and date.fromisoformat(lot["expires"]) < today:
+                    continue
+                if campaigns.active(rule, offers.day, offers.merchant_id, offers.merchant_class):
+                    usable.append((lot, rule))
+            if not usable:
+                raise Refused("no_tickets")
+            lot, rule = min(usable, key=lambda pair: policy.draw_order(pair[0]))
+        except Refused as exc:
+            self._refuse("ticket", exc, wallet_id, 0, decision)
+            raise
+        body = {"wallet": wallet_id, "campaign": rule["id"], "decision": decision,
+                "credential": who.credential, "ride_value": rule["ride_value"],
+                "funder": rule["funder"],
+                "lots": [{"lot": lot["lot"], "amount": 1, "pocket": bodies.TICKET_POCKET}]}
+        done = self._commit("ticket", body)
+        left = view.rides.get(rule["id"], 0) - 1
+        return Outcome("ticket", done.seq, done.tx_id, 1, wallet_id, decision,
+                       {bodies.TICKET_POCKET: 1}, view.total, done.record,
+                       [{"campaign": rule["id"], "kind": "ticket", "name": rule["name"],
+                         "rides_left": left}])
+
+    def exchange(self, presented: Presented, campaign_id: str, steps: int = 1) -> Outcome:
+        """Turn points into voucher value at the campaign's rate (e.g. 1,000 pt → ¥1,000)."""
+        wallet_id = None
+        offers = self.offers()
+        try:
+            if type(steps) is not int or not 1 <= steps <= policy.MAX_EXCHANGE_STEPS:
+                raise Refused("bad_amount", max=policy.MAX_EXCHANGE_STEPS)
+            rule = self._campaign(offers, campaign_id, ("exchange",))
+            wallet_id = self.resolve(presented)
+            view = self._checked_view(wallet_id)
+            if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day,
+                                          steps):
+                raise Refused("campaign_limit", name=rule["name"])
+            need, value = rule["points"] * steps, rule["value"] * steps
+            points = [lot for lot in view.lots if lot["pocket"] == "points"]
+            have = sum(lot["remaining"] for lot in points
+                       if policy.usable_here({**lot, "classes": list(bodies.MERCHANT_CLASSES)},
+                                             self.merchant_class, self._today()))
+            if have < need:
+                raise Refused("not_enough_points", need=need, have=have)
+            cap = self.limits.wallet_balance_cap
+            if view.total - need + value > cap:
+                raise Refused("over_cap", cap=cap, room=max(0, cap - view.total))
+            entry: dict[str, Any] = {"campaign": rule["id"], "kind": rule["kind"],
+                                     "units": steps}
+            self._main_unit(offers, rule, entry)
+            if "lease" not in entry:
+                del entry["units"]
+            lines = policy.draw([{**lot, "classes": list(bodies.MERCHANT_CLASSES)}
+                                 for lot in points], need, 0, self.merchant_class, self._today())
+        except Refused as exc:
+            self._refuse("exchange", exc, wallet_id, 0, "offline")
+            raise
+        made = bodies.new_lot("L-" + ids.new_id(), rule["pocket"], value, 0, rule["funder"],
+                              rule.get("expires"), rule.get("classes"), rule["id"])
+        done = self._commit("exchange", {
+            "wallet": wallet_id, "campaign": rule["id"], "points": need, "value": value,
+            "lots": [{"lot": line["lot"], "amount": line["amount"], "pocket": "points"}
+                     for line in lines], "grants": [made], "campaigns": [entry]})
+        return Outcome("exchange", done.seq, done.tx_id, value, wallet_id, "",
+                       {"points": -need, rule["pocket"]: value}, view.total - need + value,
+                       done.record, _named([entry], offers))
+
+    def _gift(self, offers: Offers, text: str) -> tuple[giftcodes.GiftCode, dict]:
+        try:
+            code = giftcodes.verify(text.strip(), self.journal.ledger_keys())
+        except giftcodes.GiftCodeError as exc:
+            raise Refused(exc.code) from exc
+        rule = offers.rule(code.campaign)
+        if rule is None or rule["kind"] != "gift_code":
+            raise Refused("gift_unknown_campaign")
+        if not campaigns.in_period(rule, offers.day):
+            raise Refused("gift_expired")
+        if self.journal.gift_taken(code.code_id):
+            raise Refused("gift_used")
+        return code, rule
+
+    def pay_gift(self, code_text: str, amount: int, excluded: int = 0) -> Outcome:
+        """A gift code spent at the counter: it pays up to its value, once; no change is
+        given, and `rest` says what is left of the sale to pay another way."""
+        offers = self.offers()
+        try:
+            policy.check_amount(amount)
+            if type(excluded) is not int or not 0 <= excluded <= amount:
+                raise Refused("bad_amount", max=amount)
+            if excluded == amount:
+                raise Refused("gift_excluded_only")
+            code, rule = self._gift(offers, code_text)
+        except Refused as exc:
+            self._refuse("gift", exc, None, amount, "offline")
+            raise
+        paid = min(code.value, amount - excluded)
+        body: dict[str, Any] = {"amount": paid, "decision": "offline",
+                                "gift": {"code": code.code_id, "campaign": rule["id"],
+                                         "value": code.value, "funder": rule["funder"]}}
+        if excluded:
+            body["excluded"] = excluded
+        done = self._commit("gift", body)
+        entry = {"campaign": rule["id"], "kind": "gift_code", "name": rule["name"],
+                 "value": code.value, "unused": code.value - paid}
+        outcome = Outcome("gift", done.seq, done.tx_id, paid, None, "offline", {"gift": paid},
+                          None, done.record, [entry], price=amount)
+        outcome.rest = amount - paid
+        return outcome
+
+    def redeem_gift(self, presented: Presented, code_text: str) -> Outcome:
+        """A gift code put into a wallet at a booth, as the campaign's voucher value."""
+        wallet_id = None
+        offers = self.offers()
+        try:
+            code, rule = self._gift(offers, code_text)
+            wallet_id = self.resolve(presented)
+            view = self._checked_view(wallet_id)
+            cap = self.limits.wallet_balance_cap
+            if view.total + code.value > cap:
+                raise Refused("over_cap", cap=cap, room=max(0, cap - view.total))
+        except Refused as exc:
+            self._refuse("grant", exc, wallet_id, 0, "offline")
+            raise
+        lot = bodies.new_lot("L-" + ids.new_id(), rule["pocket"], code.value, 0, rule["funder"],
+                             rule.get("expires"), campaign=rule["id"])
+        done = self._commit("grant", {"amount": code.value, "wallet": wallet_id, "lots": [lot],
+                                      "gift": {"code": code.code_id, "campaign": rule["id"],
+                                               "value": code.value}})
+        return Outcome("grant", done.seq, done.tx_id, code.value, wallet_id, "",
+                       {rule["pocket"]: code.value}, view.total + code.value, done.record,
+                       [{"campaign": rule["id"], "kind": "gift_code", "name": rule["name"],
+                         "value": code.value}])
 
     def issue_card(self, card_number: str, wallet_id: str | None = None,
                    age_band: str | None = None, area: str | None = None,

@@ -5,10 +5,14 @@ ref):
 
     lot    a lot's value moved by `amount` (negative: drawn by a payment; positive: given
            back by a refund or void, or a new lot made by a charge or grant, which carries
-           its pocket, expiry and merchant classes)
+           its pocket, expiry and merchant classes
+           and, in `ref`, the campaign that funded it)
     spend  a wallet paid `amount` at this terminal, decided `online` or `offline`
     card   a card was put on a wallet
     back   a refund or void gave `amount` back against the payment `ref` (its tx_id)
+    camp   a campaign (in `lot`) did something for the wallet; `amount` units of the lease
+           `ref` were spent on it (0 when it drew on no quantity)
+    gift   the gift code in `card` was taken for `amount` yen
 
 The terminal's view of a wallet is the ledger's snapshot plus the effects of its own
 records the snapshot had not yet seen. Bodies that break the rules yield no effects (the
@@ -25,29 +29,56 @@ from sync import bodies
 Effect = tuple[str, str, Any, Any, int, Any, Any, Any, Any, Any]
 
 
+def _drawn(wallet: str, lines: list[dict]) -> list[Effect]:
+    return [("lot", wallet, line["lot"], None, -line["amount"], None, None, None, None, None)
+            for line in lines]
+
+
+def _made(wallet: str, lines: list[dict]) -> list[Effect]:
+    return [("lot", wallet, line["lot"], None, line["amount"], line["pocket"],
+             line.get("expires"),
+             json.dumps(line.get("classes", list(bodies.MERCHANT_CLASSES))), None,
+             line.get("campaign"))
+            for line in lines]
+
+
+def _campaigns(wallet: str, body: dict) -> list[Effect]:
+    out: list[Effect] = []
+    for entry in body.get("campaigns", []):
+        out.append(("camp", wallet, entry["campaign"], None,
+                    entry.get("units", 1) if "lease" in entry else 0, None, None, None, None,
+                    entry.get("lease")))
+        if "prize_lease" in entry:
+            out.append(("camp", wallet, entry["campaign"], None, 1, None, None, None, None,
+                        entry["prize_lease"]))
+    return out
+
+
 def of(rtype: str, body: dict) -> list[Effect]:
     try:
         bodies.check(rtype, body)
     except bodies.BodyError:
         return []
     wallet = body.get("wallet", "")
+    out: list[Effect] = []
     if rtype == "payment":
-        out: list[Effect] = [("lot", wallet, line["lot"], None, -line["amount"], None, None,
-                              None, None, None) for line in body["lots"]]
+        out = _drawn(wallet, body["lots"]) + _made(wallet, body.get("grants", []))
         out.append(("spend", wallet, None, None, body["amount"], None, None, None,
                     body["decision"], None))
-        return out
-    if rtype in ("refund", "void"):
+    elif rtype in ("refund", "void"):
         out = [("lot", wallet, line["lot"], None, line["amount"], None, None, None, None, None)
                for line in body["lots"]]
         out.append(("back", wallet, None, None, body["amount"], None, None, None, None,
                     body["of"]))
-        return out
-    if rtype in ("charge", "grant"):
-        return [("lot", wallet, line["lot"], None, line["amount"], line["pocket"],
-                 line.get("expires"),
-                 json.dumps(line.get("classes", list(bodies.MERCHANT_CLASSES))), None, None)
-                for line in body["lots"]]
-    if rtype == "card_issue":
-        return [("card", wallet, None, body["card"], 0, None, None, None, None, None)]
-    return []
+    elif rtype in ("charge", "grant"):
+        out = _made(wallet, body["lots"])
+    elif rtype == "card_issue":
+        out = [("card", wallet, None, body["card"], 0, None, None, None, None, None)]
+    elif rtype == "ticket":
+        out = _drawn(wallet, body["lots"])
+    elif rtype == "exchange":
+        out = _drawn(wallet, body["lots"]) + _made(wallet, body["grants"])
+    if "gift" in body:
+        out.append(("gift", wallet, None, body["gift"]["code"], body["gift"]["value"], None,
+                    None, None, None, body["gift"]["campaign"]))
+    return out + _campaigns(wallet, body)

@@ -101,6 +101,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX effects_ref ON effects (ref) WHERE ref IS NOT NULL;
         """,
     ),
+    (
+        3,
+        "leases: campaign quantities the ledger lent this terminal",
+        """
+        CREATE TABLE leases (
+            lease_id TEXT PRIMARY KEY,
+            campaign TEXT NOT NULL,
+            pool TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            expires_ms INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            got_at TEXT NOT NULL,
+            returned INTEGER
+        );
+        CREATE INDEX leases_pool ON leases (campaign, pool, status);
+        """,
+    ),
 ]
 
 
@@ -402,15 +419,82 @@ class Journal:
         )
         return [(seq, text.encode("utf-8")) for seq, text in cur]
 
+    def last_type(self) -> str | None:
+        row = self.conn.execute("SELECT type FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def pending_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
     def effects_since(self, wallet_id: str, after_seq: int) -> list[tuple]:
         """This terminal's effects on a wallet after `after_seq`:
-        (seq, kind, lot, amount, pocket, expires, classes, decision)."""
+        (seq, kind, lot, amount, pocket, expires, classes, decision, ref)."""
         return self.conn.execute(
-            "SELECT seq, kind, lot_id, amount, pocket, expires, classes, decision FROM effects "
-            "WHERE wallet_id = ? AND seq > ? ORDER BY seq, n", (wallet_id, after_seq)).fetchall()
+            "SELECT seq, kind, lot_id, amount, pocket, expires, classes, decision, ref "
+            "FROM effects WHERE wallet_id = ? AND seq > ? ORDER BY seq, n",
+            (wallet_id, after_seq)).fetchall()
+
+    def records_at(self, seqs: list[int]) -> list[dict[str, Any]]:
+        """Records by seq, in seq order."""
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        return [json.loads(text) for (text,) in self.conn.execute(
+            f"SELECT record FROM records WHERE seq IN ({marks}) ORDER BY seq", seqs)]
+
+    def gift_taken(self, code_id: str) -> bool:
+        """Whether this terminal has taken the gift code before."""
+        return self.conn.execute("SELECT 1 FROM effects WHERE kind = 'gift' AND card_id = ?",
+                                 (code_id,)).fetchone() is not None
+
+    # --- leases of campaign quantities ----------------------------------------------------
+
+    def add_lease(self, lease: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO leases (lease_id, campaign, pool, count, expires_ms, status, "
+            "got_at) VALUES (?, ?, ?, ?, ?, 'open', ?)",
+            (lease["lease_id"], lease["campaign"], lease["pool"], lease["count"],
+             lease["expires_ms"], _utc_now()))
+
+    def lease_used(self, lease_id: str) -> int:
+        return self.conn.execute(
+            "SELECT coalesce(sum(amount), 0) FROM effects WHERE kind = 'camp' AND ref = ?",
+            (lease_id,)).fetchone()[0]
+
+    def leases(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Leases with what this journal has used of each, oldest first."""
+        rows = self.conn.execute(
+            "SELECT l.lease_id, l.campaign, l.pool, l.count, l.expires_ms, l.status, "
+            "l.returned, (SELECT coalesce(sum(e.amount), 0) FROM effects e "
+            "WHERE e.kind = 'camp' AND e.ref = l.lease_id) FROM leases l "
+            + ("WHERE l.status = ? " if status else "") + "ORDER BY l.got_at, l.lease_id",
+            (status,) if status else ()).fetchall()
+        return [{"lease_id": r[0], "campaign": r[1], "pool": r[2], "count": r[3],
+                 "expires_ms": r[4], "status": r[5], "returned": r[6], "used": r[7]}
+                for r in rows]
+
+    def usable_lease(self, campaign: str, pool: str, now_ms: int) -> str | None:
+        """An open, unexpired lease of the pool with a unit left: the oldest, so leases run
+        out one at a time."""
+        for lease in self.leases("open"):
+            if lease["campaign"] == campaign and lease["pool"] == pool and \
+                    lease["expires_ms"] > now_ms and lease["used"] < lease["count"]:
+                return lease["lease_id"]
+        return None
+
+    def units_left(self, campaign: str, pool: str, now_ms: int) -> int:
+        return sum(lease["count"] - lease["used"] for lease in self.leases("open")
+                   if lease["campaign"] == campaign and lease["pool"] == pool
+                   and lease["expires_ms"] > now_ms)
+
+    def close_leases(self) -> int:
+        """Stop using every open lease (the day is closed); the sync worker returns them."""
+        return self.conn.execute("UPDATE leases SET status = 'closed' WHERE status = 'open'"
+                                 ).rowcount
+
+    def lease_returned(self, lease_id: str, used: int) -> None:
+        self.conn.execute("UPDATE leases SET status = 'returned', returned = ? "
+                          "WHERE lease_id = ?", (used, lease_id))
 
     def card_wallet(self, card_id: str) -> str | None:
         """The wallet a card was put on by this terminal, if it was."""
@@ -427,7 +511,8 @@ class Journal:
         """Refund and void records of this terminal against a payment."""
         return [json.loads(text) for (text,) in self.conn.execute(
             "SELECT r.record FROM records r WHERE r.seq IN "
-            "(SELECT DISTINCT seq FROM effects WHERE ref = ?) ORDER BY r.seq", (tx_id,))]
+            "(SELECT DISTINCT seq FROM effects WHERE kind = 'back' AND ref = ?) ORDER BY r.seq",
+            (tx_id,))]
 
     def acked_seq(self) -> int:
         """The highest seq the ledger has acknowledged with a signed head."""

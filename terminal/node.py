@@ -24,6 +24,7 @@ from terminal import keystore
 from terminal.counter import Counter
 from terminal.errors import TerminalError
 from terminal.journal import DB_FILE, Journal
+from terminal.leases import LeaseKeeper
 from terminal.state import StateStore
 
 CONFIG_FILE = "terminal.json"
@@ -123,8 +124,10 @@ class Node:
                                                      self.config.terminal_id, key, dict(trusted))
             self._sync_journal = Journal.open(data_dir)
             sink = _Sink(self.state, self._sync_journal, [counter_client, worker_client])
-            self.worker = sync_client.SyncWorker(worker_client, self._sync_journal, sink,
-                                                 on_status=on_status)
+            self.worker = sync_client.SyncWorker(
+                worker_client, self._sync_journal, sink, on_status=on_status,
+                after_sync=LeaseKeeper(self._sync_journal, self.state,
+                                       lambda: self.journal._clock().date().isoformat()))
         self.counter = Counter(self.journal, self.state, counter_client,
                                on_commit=lambda _done: self.worker and self.worker.notify())
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sync import tokens
+from sync import giftcodes, tokens
 
 # Per-merchant settings (names as the ledger sends them) and the defaults of DESIGN §6.
 DEFAULT_LIMITS = {
@@ -23,7 +23,12 @@ DEFAULT_LIMITS = {
 }
 # The largest amount the keypad takes for one transaction (yen); a typo guard.
 MAX_TRANSACTION_YEN = 1_000_000
+# The largest party one payment may be for (a rally's threshold is per person).
+MAX_PARTY = 200
+# Voucher steps one exchange may make at once (a typo guard).
+MAX_EXCHANGE_STEPS = 100
 VOUCHER_POCKETS = ("premium_common", "premium_exclusive")
+TICKET_POCKET = "tickets"
 
 REASONS = {
     "bad_amount": "The amount must be a whole number of yen from 1 to {max:,}.",
@@ -46,7 +51,17 @@ REASONS = {
     "card_exists": "This card is already in use.",
     "over_app_limit": "Offline, this app may spend at most ¥{limit:,} (¥{left:,} left) until "
                       "the next sync.",
+    "bad_party": "The number of people must be from 1 to {max}.",
+    "campaign_unknown": "This campaign is not known to this terminal.",
+    "campaign_inactive": "{name} is not running here today.",
+    "campaign_limit": "{name}: this customer has had it as often as the rules allow.",
+    "sold_out": "{name}: none left at this terminal (it gets more when online).",
+    "no_voucher_set": "{name} sells sets at {prices} only.",
+    "no_tickets": "No rides left on this wallet for this service.",
+    "not_enough_points": "Not enough points: {need:,} pt needed, {have:,} pt held.",
+    "gift_excluded_only": "A gift code cannot pay for excluded goods.",
     **tokens.REASONS,
+    **giftcodes.REASONS,
 }
 
 
@@ -84,7 +99,8 @@ def check_amount(amount: Any) -> int:
 
 
 def usable_here(lot: dict[str, Any], merchant_class: str, today: date) -> bool:
-    if lot["remaining"] <= 0 or merchant_class not in lot["classes"]:
+    if lot["remaining"] <= 0 or merchant_class not in lot["classes"] or \
+            lot["pocket"] == TICKET_POCKET:
         return False
     return lot["expires"] is None or date.fromisoformat(lot["expires"]) >= today
 
@@ -96,15 +112,17 @@ def draw_order(lot: dict[str, Any]) -> tuple:
 
 
 def draw(lots: list[dict[str, Any]], amount: int, excluded: int, merchant_class: str,
-         today: date) -> list[dict[str, Any]]:
+         today: date, blocked: set[str] | frozenset[str] = frozenset()
+         ) -> list[dict[str, Any]]:
     """Which lots pay `amount` here, and how much each: [{lot, amount, pocket}].
 
     Voucher value may not pay for excluded goods (tobacco, gift certificates...), so at most
-    `amount - excluded` comes from voucher pockets. Raises Refused('insufficient').
+    `amount - excluded` comes from voucher pockets. Lots of the `blocked` campaigns (a
+    minimum spend not reached) are left alone. Raises Refused('insufficient').
     """
     voucher_room = amount - excluded
-    usable = sorted((lot for lot in lots if usable_here(lot, merchant_class, today)),
-                    key=draw_order)
+    usable = sorted((lot for lot in lots if usable_here(lot, merchant_class, today)
+                     and lot.get("campaign") not in blocked), key=draw_order)
     lines, left = [], amount
     for lot in usable:
         if left == 0:

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,11 @@ APPLY_CHUNK = 5_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS wallets (
     wallet_id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,
-    debt INTEGER NOT NULL, basis_seq INTEGER NOT NULL
+    debt INTEGER NOT NULL, basis_seq INTEGER NOT NULL, usage TEXT
 );
 CREATE TABLE IF NOT EXISTS lots (
     lot_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, pocket TEXT NOT NULL,
-    remaining INTEGER NOT NULL, expires TEXT, classes TEXT NOT NULL
+    remaining INTEGER NOT NULL, expires TEXT, classes TEXT NOT NULL, campaign TEXT
 );
 CREATE INDEX IF NOT EXISTS lots_wallet ON lots (wallet_id);
 CREATE TABLE IF NOT EXISTS cards (
@@ -55,6 +55,11 @@ class SnapshotWallet:
     debt: int
     basis_seq: int
     lots: list[dict[str, Any]]
+    usage: dict[str, Any] = field(default_factory=dict)  # campaign id -> usage (campaigns)
+
+
+# Columns added after the first release; a state.db from before gets them on open.
+_ADDED_COLUMNS = (("wallets", "usage", "TEXT"), ("lots", "campaign", "TEXT"))
 
 
 def _chunks(items: list, size: int = APPLY_CHUNK):
@@ -75,6 +80,10 @@ class StateStore:
         # without an fsync per chunk.
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(_SCHEMA)
+        for table, column, kind in _ADDED_COLUMNS:
+            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -160,9 +169,11 @@ class StateStore:
                     marks = ",".join("?" * len(part))
                     conn.execute(f"DELETE FROM lots WHERE wallet_id IN ({marks})", part)
                 conn.executemany(
-                    "INSERT OR REPLACE INTO wallets (wallet_id, status, version, debt, basis_seq) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [(w["wallet"], w["status"], w["version"], w["debt"], basis_seq) for w in rows],
+                    "INSERT OR REPLACE INTO wallets (wallet_id, status, version, debt, basis_seq, "
+                    "usage) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(w["wallet"], w["status"], w["version"], w["debt"], basis_seq,
+                      json.dumps(w["usage"], ensure_ascii=False) if w.get("usage") else None)
+                     for w in rows],
                 )
                 # A region has a handful of distinct class lists: encode each once, not per
                 # lot (json.dumps per lot was a third of a 100,000-wallet snapshot's time).
@@ -176,9 +187,10 @@ class StateStore:
 
                 conn.executemany(
                     "INSERT OR REPLACE INTO lots (lot_id, wallet_id, pocket, remaining, expires, "
-                    "classes) VALUES (?, ?, ?, ?, ?, ?)",
+                    "classes, campaign) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(lot["lot"], w["wallet"], lot["pocket"], lot["remaining"], lot["expires"],
-                      classes_text(lot["classes"])) for w in rows for lot in w["lots"]],
+                      classes_text(lot["classes"]), lot.get("campaign"))
+                     for w in rows for lot in w["lots"]],
                 )
                 conn.execute("COMMIT")
             except BaseException:
@@ -206,23 +218,24 @@ class StateStore:
         """Store a fresh wallet from the online check, as a one-wallet snapshot page."""
         self._apply_wallets([{"wallet": view["wallet"], "status": view["status"],
                               "version": view["version"], "debt": view["debt"],
-                              "lots": view["lots"]}], basis_seq)
+                              "lots": view["lots"], "usage": view.get("usage")}], basis_seq)
 
     # --- reading --------------------------------------------------------------------------
 
     def wallet(self, wallet_id: str) -> SnapshotWallet | None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT wallet_id, status, version, debt, basis_seq FROM wallets "
+                "SELECT wallet_id, status, version, debt, basis_seq, usage FROM wallets "
                 "WHERE wallet_id = ?", (wallet_id,)).fetchone()
             if row is None:
                 return None
             lots = [{"lot": lot_id, "pocket": pocket, "remaining": remaining, "expires": expires,
-                     "classes": json.loads(classes)}
-                    for lot_id, pocket, remaining, expires, classes in self._conn.execute(
-                        "SELECT lot_id, pocket, remaining, expires, classes FROM lots "
+                     "classes": json.loads(classes), "campaign": campaign}
+                    for lot_id, pocket, remaining, expires, classes, campaign in
+                    self._conn.execute(
+                        "SELECT lot_id, pocket, remaining, expires, classes, campaign FROM lots "
                         "WHERE wallet_id = ?", (wallet_id,))]
-        return SnapshotWallet(*row, lots)
+        return SnapshotWallet(*row[:5], lots, json.loads(row[5]) if row[5] else {})
 
     def card(self, card_id: str) -> tuple[str, str] | None:
         """(wallet id, status) for a printed card number, or None."""

@@ -54,6 +54,9 @@ def z_close(journal: Journal, cash_counted: int | None = None) -> tuple[Tally, d
         tally.cash_counted = cash_counted
     tally.closed = True
     done = journal.append("day_close", tally.close_body())
+    # Quantities lent for the day go back: the sync worker returns them once every record
+    # is at the ledger, and leases afresh with the next sale's sync.
+    journal.close_leases()
     return tally, done.record
 
 

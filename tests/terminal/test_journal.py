@@ -197,6 +197,6 @@ def test_migration_back_fills_effects_for_an_older_journal(journal, data_dir):
     journal.close()
     with Journal.open(data_dir) as again:
         assert again.effects_since("W-1", 0) == [
-            (2, "lot", "L-1", -700, None, None, None, None),
-            (2, "spend", None, 700, None, None, None, "offline"),
+            (2, "lot", "L-1", -700, None, None, None, None, None),
+            (2, "spend", None, 700, None, None, None, "offline", None),
         ]

@@ -1,0 +1,504 @@
+"""Campaign rules as data, and what they do to a sale, as both sides read them (DESIGN §2).
+
+The ledger validates rules (`validate`) and hands them to terminals in snapshots; a terminal
+evaluates them offline (`plan_payment`, `charge_bonus`, ...) and writes what each campaign
+did into the record's `campaigns` list; the ledger re-checks every such entry (`check_entry`)
+against the same rules and its own count of what each wallet has used.
+
+A rule is a JSON object. Fields every kind has:
+
+    id, kind, name          the campaign id, one of KINDS, and a name for screens and receipts
+    starts, ends            first and last day (YYYY-MM-DD, inclusive, the terminal's date)
+    shops, classes          optional: only these merchant ids / merchant classes take part
+    funder                  who pays for the discount, premium or points it gives ("merchant"
+                            for a threshold coupon a shop pays for itself)
+    per_wallet              optional {"max": N, "per": "campaign" | "month" | "day"}
+    quantity                optional: total units (coupons, voucher sets); see `pools`
+    quantity_per            "campaign" (one pool) or "shop" (each shop its own pool)
+    lease_block             optional: units a terminal asks for at a time
+
+Kind fields:
+
+    threshold_coupon  tiers [{"min", "off"}], shop_tiers {merchant: tiers} (a shop's choice)
+    premium_voucher   sets [{"price", "common", "exclusive"}], common_expires,
+                      exclusive_expires, exclusive_classes (default ["small"]), min_spend
+    premium_charge    rate_pct, bonus_cap (yen of bonus per wallet), pocket, expires
+    point_grant       points, expires
+    stamp_rally       threshold (yen per person), double_tag (e.g. "banquet" gives 2 stamps),
+                      stamps_to_complete, max_completions, prize {"value", "quantity",
+                      "expires"}, shop_discount {"off", "first"}
+    cash_back         rate_pct, cap, cap_per ("payment" | "month" | "campaign"), expires
+    gift_code         value, pocket, expires (codes are made and signed by the ledger)
+    ticket            rides (per grant), ride_value (yen the operator is paid per ride)
+    exchange          points (per step), value (voucher yen per step), pocket, expires
+
+Every amount is integer yen (1 pt = ¥1); rates are integer percent, rounded down.
+
+A wallet's *usage* of a campaign is a small dict both sides fold the same way (`fold`):
+`n` uses in all, `p` uses per period key, `yen` value given (bonus, cash-back), and for a
+stamp rally `card` (the current card's [shop, stamps] pairs) and `done` (completions).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+KINDS = (
+    "threshold_coupon", "premium_voucher", "premium_charge", "point_grant", "stamp_rally",
+    "cash_back", "gift_code", "ticket", "exchange",
+)
+PERIODS = ("campaign", "month", "day")
+CAP_PERIODS = ("payment", "month", "campaign")
+MERCHANT_CLASSES = ("small", "large")
+VALUE_POCKETS = ("premium_common", "premium_exclusive", "points")
+SHOP_FUNDED = "merchant"  # a funder that means "the shop itself pays for it"
+# Pools of a campaign's quantities: the campaign's own, a rally's prizes, and per shop.
+POOL_ALL = "all"
+POOL_PRIZE = "prize"
+POOL_SHOP_PREFIX = "shop."
+DEFAULT_LEASE_BLOCK = 20
+MAX_TIERS = 16
+MAX_NAME = 80
+MAX_RULE_YEN = 1_000_000
+MAX_SHOPS = 10_000
+
+
+class RuleError(ValueError):
+    """Campaign rules that cannot be run; the message names the field."""
+
+
+# --- validating ----------------------------------------------------------------------------
+
+
+def _yen(rules: dict, name: str, minimum: int = 0, required: bool = True) -> int | None:
+    value = rules.get(name)
+    if value is None and not required:
+        return None
+    if type(value) is not int or not minimum <= value <= MAX_RULE_YEN:
+        raise RuleError(f"{name} must be a whole number from {minimum} to {MAX_RULE_YEN:,}")
+    return value
+
+
+def _pct(rules: dict, name: str) -> int:
+    value = rules.get(name)
+    if type(value) is not int or not 1 <= value <= 100:
+        raise RuleError(f"{name} must be a whole percent from 1 to 100")
+    return value
+
+
+def _day(rules: dict, name: str, required: bool = False) -> str | None:
+    value = rules.get(name)
+    if value is None and not required:
+        return None
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise RuleError(f"{name} must be a date YYYY-MM-DD") from exc
+    return value
+
+
+def _pocket(rules: dict, default: str) -> str:
+    pocket = rules.setdefault("pocket", default)
+    if pocket not in VALUE_POCKETS:
+        raise RuleError(f"pocket must be one of {', '.join(VALUE_POCKETS)}")
+    return pocket
+
+
+def _tiers(value: Any, where: str) -> list[dict]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_TIERS:
+        raise RuleError(f"{where} must be a list of 1..{MAX_TIERS} tiers")
+    for tier in value:
+        if not isinstance(tier, dict):
+            raise RuleError(f"each of {where} is {{\"min\": yen, \"off\": yen}}")
+        low, off = _yen(tier, "min", 1), _yen(tier, "off", 1)
+        if off >= low:
+            raise RuleError(f"{where}: a tier's discount must be less than its threshold")
+    return sorted(value, key=lambda tier: tier["min"])
+
+
+def _id_list(rules: dict, name: str) -> None:
+    from sync.bodies import ID_RE
+
+    value = rules.get(name)
+    if value is None:
+        return
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SHOPS or not all(
+            isinstance(item, str) and ID_RE.fullmatch(item) for item in value):
+        raise RuleError(f"{name} must be a non-empty list of ids")
+
+
+def validate(rules: Any) -> dict[str, Any]:
+    """The rules, checked; raises RuleError naming the first field that is wrong."""
+    from sync.bodies import ID_RE
+
+    if not isinstance(rules, dict):
+        raise RuleError("campaign rules must be a JSON object")
+    rules = copy.deepcopy(rules)
+    if not isinstance(rules.get("id"), str) or not ID_RE.fullmatch(rules["id"]):
+        raise RuleError("id must be an id: letters, digits, . _ - (up to 64)")
+    kind = rules.get("kind")
+    if kind not in KINDS:
+        raise RuleError(f"kind must be one of {', '.join(KINDS)}")
+    name = rules.setdefault("name", rules["id"])
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+        raise RuleError(f"name must be text of 1..{MAX_NAME} characters")
+    _day(rules, "starts", True)
+    _day(rules, "ends", True)
+    if rules["ends"] < rules["starts"]:
+        raise RuleError("a campaign cannot end before it starts")
+    _id_list(rules, "shops")
+    classes = rules.get("classes")
+    if classes is not None and (not isinstance(classes, list) or not classes
+                                or not set(classes) <= set(MERCHANT_CLASSES)):
+        raise RuleError(f"classes must be a non-empty list from {', '.join(MERCHANT_CLASSES)}")
+    funder = rules.get("funder")
+    if not isinstance(funder, str) or not ID_RE.fullmatch(funder):
+        raise RuleError("funder must be an id: who pays for what the campaign gives")
+    if funder == SHOP_FUNDED and kind != "threshold_coupon":
+        raise RuleError("only a threshold coupon can be paid for by the shop itself")
+    limit = rules.get("per_wallet")
+    if limit is not None:
+        if not isinstance(limit, dict) or limit.get("per") not in PERIODS:
+            raise RuleError(f"per_wallet must be {{\"max\": N, \"per\": {' | '.join(PERIODS)}}}")
+        _yen(limit, "max", 1)
+    if _yen(rules, "quantity", 1, required=False) is not None:
+        if rules.setdefault("quantity_per", "campaign") not in ("campaign", "shop"):
+            raise RuleError("quantity_per must be campaign or shop")
+    _yen(rules, "lease_block", 1, required=False)
+    _KIND_CHECKS[kind](rules)
+    return rules
+
+
+def _check_coupon(rules: dict) -> None:
+    rules["tiers"] = _tiers(rules.get("tiers"), "tiers")
+    shop_tiers = rules.get("shop_tiers", {})
+    if not isinstance(shop_tiers, dict):
+        raise RuleError("shop_tiers must map a merchant id to its tiers")
+    for merchant, tiers in shop_tiers.items():
+        shop_tiers[merchant] = _tiers(tiers, f"shop_tiers.{merchant}")
+
+
+def _check_voucher(rules: dict) -> None:
+    sets = rules.get("sets")
+    if not isinstance(sets, list) or not 1 <= len(sets) <= MAX_TIERS:
+        raise RuleError(f"sets must be a list of 1..{MAX_TIERS} voucher sets")
+    for item in sets:
+        if not isinstance(item, dict):
+            raise RuleError("each set is {\"price\", \"common\", \"exclusive\"}")
+        price, common, exclusive = (_yen(item, "price", 1), _yen(item, "common"),
+                                    _yen(item, "exclusive"))
+        if common + exclusive < price:
+            raise RuleError("a voucher set cannot be worth less than its price")
+    if len({item["price"] for item in sets}) != len(sets):
+        raise RuleError("two sets have the same price")
+    _day(rules, "common_expires")
+    _day(rules, "exclusive_expires")
+    exclusive = rules.setdefault("exclusive_classes", ["small"])
+    if not isinstance(exclusive, list) or not exclusive or \
+            not set(exclusive) <= set(MERCHANT_CLASSES):
+        raise RuleError("exclusive_classes must be a non-empty list of merchant classes")
+    _yen(rules, "min_spend", 0, required=False)
+    rules.setdefault("per_wallet", {"max": 1, "per": "campaign"})
+
+
+def _check_charge(rules: dict) -> None:
+    _pct(rules, "rate_pct")
+    _yen(rules, "bonus_cap", 1, required=False)
+    _pocket(rules, "premium_common")
+    _day(rules, "expires")
+
+
+def _check_grant(rules: dict) -> None:
+    _yen(rules, "points", 1)
+    _day(rules, "expires")
+
+
+def _check_rally(rules: dict) -> None:
+    _yen(rules, "threshold", 1)
+    tag = rules.get("double_tag")
+    if tag is not None and (not isinstance(tag, str) or not 1 <= len(tag) <= 32):
+        raise RuleError("double_tag must be a short word such as banquet")
+    _yen(rules, "stamps_to_complete", 1)
+    _yen(rules, "max_completions", 1, required=False)
+    prize = rules.get("prize")
+    if prize is not None:
+        if not isinstance(prize, dict):
+            raise RuleError("prize must be {\"value\", \"quantity\", \"expires\"}")
+        _yen(prize, "value", 1)
+        _yen(prize, "quantity", 1, required=False)
+        _day(prize, "expires")
+    discount = rules.get("shop_discount")
+    if discount is not None:
+        if not isinstance(discount, dict):
+            raise RuleError("shop_discount must be {\"off\", \"first\"}")
+        _yen(discount, "off", 1)
+        _yen(discount, "first", 1)
+        if discount["off"] >= rules["threshold"]:
+            raise RuleError("shop_discount.off must be less than the threshold")
+
+
+def _check_cash_back(rules: dict) -> None:
+    _pct(rules, "rate_pct")
+    _yen(rules, "cap", 1, required=False)
+    if rules.setdefault("cap_per", "month") not in CAP_PERIODS:
+        raise RuleError(f"cap_per must be one of {', '.join(CAP_PERIODS)}")
+    _day(rules, "expires")
+
+
+def _check_gift(rules: dict) -> None:
+    _yen(rules, "value", 1)
+    _pocket(rules, "premium_common")
+    _day(rules, "expires")
+
+
+def _check_ticket(rules: dict) -> None:
+    _yen(rules, "rides", 1)
+    _yen(rules, "ride_value", 0)
+
+
+def _check_exchange(rules: dict) -> None:
+    _yen(rules, "points", 1)
+    _yen(rules, "value", 1)
+    _pocket(rules, "premium_common")
+    _day(rules, "expires")
+
+
+_KIND_CHECKS = {
+    "threshold_coupon": _check_coupon,
+    "premium_voucher": _check_voucher,
+    "premium_charge": _check_charge,
+    "point_grant": _check_grant,
+    "stamp_rally": _check_rally,
+    "cash_back": _check_cash_back,
+    "gift_code": _check_gift,
+    "ticket": _check_ticket,
+    "exchange": _check_exchange,
+}
+
+
+# --- where and when ------------------------------------------------------------------------
+
+
+def in_period(rule: dict, day: str) -> bool:
+    return rule["starts"] <= day <= rule["ends"]
+
+
+def shop_takes_part(rule: dict, merchant_id: str, merchant_class: str) -> bool:
+    if rule.get("shops") is not None and merchant_id not in rule["shops"]:
+        return False
+    return rule.get("classes") is None or merchant_class in rule["classes"]
+
+
+def active(rule: dict, day: str, merchant_id: str, merchant_class: str) -> bool:
+    return in_period(rule, day) and shop_takes_part(rule, merchant_id, merchant_class)
+
+
+def period_key(per: str, day: str) -> str:
+    if per == "month":
+        return day[:7]
+    if per == "day":
+        return day
+    return "all"
+
+
+def pools(rule: dict, merchant_id: str) -> list[tuple[str, int]]:
+    """The quantity pools a shop's terminals draw on for this campaign: (pool, total)."""
+    out = []
+    if rule.get("quantity"):
+        if rule.get("quantity_per") == "shop":
+            out.append((POOL_SHOP_PREFIX + merchant_id, rule["quantity"]))
+        else:
+            out.append((POOL_ALL, rule["quantity"]))
+    if rule["kind"] == "stamp_rally":
+        if (rule.get("prize") or {}).get("quantity"):
+            out.append((POOL_PRIZE, rule["prize"]["quantity"]))
+        if rule.get("shop_discount"):
+            out.append((POOL_SHOP_PREFIX + merchant_id, rule["shop_discount"]["first"]))
+    return out
+
+
+def pool_total(rule: dict, pool: str) -> int | None:
+    """How many units a pool holds, or None when the campaign has no such pool."""
+    if pool == POOL_PRIZE:
+        return (rule.get("prize") or {}).get("quantity") if rule["kind"] == "stamp_rally" \
+            else None
+    if pool.startswith(POOL_SHOP_PREFIX):
+        if rule["kind"] == "stamp_rally" and rule.get("shop_discount"):
+            return rule["shop_discount"]["first"]
+        return rule.get("quantity") if rule.get("quantity_per") == "shop" else None
+    if pool == POOL_ALL and rule.get("quantity") and rule.get("quantity_per") != "shop":
+        return rule["quantity"]
+    return None
+
+
+def main_pool(rule: dict, merchant_id: str) -> str | None:
+    """The pool a use of the campaign itself (not a rally's prize or discount) draws on."""
+    if not rule.get("quantity"):
+        return None
+    return POOL_SHOP_PREFIX + merchant_id if rule.get("quantity_per") == "shop" else POOL_ALL
+
+
+def lease_block(rule: dict, total: int) -> int:
+    return min(total, rule.get("lease_block") or DEFAULT_LEASE_BLOCK)
+
+
+# --- usage ---------------------------------------------------------------------------------
+
+
+def empty_usage() -> dict[str, Any]:
+    return {"n": 0, "p": {}, "yen": 0}
+
+
+def uses_in(usage: dict | None, per: str, day: str) -> int:
+    usage = usage or empty_usage()
+    if per == "campaign":
+        return usage.get("n", 0)
+    return usage.get("p", {}).get(period_key(per, day), 0)
+
+
+def within_limit(rule: dict, usage: dict | None, day: str, count: int = 1) -> bool:
+    limit = rule.get("per_wallet")
+    return limit is None or uses_in(usage, limit["per"], day) + count <= limit["max"]
+
+
+def yen_in(usage: dict | None, per: str, day: str) -> int:
+    usage = usage or empty_usage()
+    if per == "campaign":
+        return usage.get("yen", 0)
+    return usage.get("yp", {}).get(period_key(per, day), 0)
+
+
+def fold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
+    """The wallet's usage after one campaign entry of a record made on `day`."""
+    out = copy.deepcopy(usage) if usage else empty_usage()
+    out["n"] = out.get("n", 0) + 1
+    periods = out.setdefault("p", {})
+    for key in {period_key("month", day), day}:
+        periods[key] = periods.get(key, 0) + 1
+    given = entry.get("bonus", 0) + entry.get("points", 0)
+    if given:
+        out["yen"] = out.get("yen", 0) + given
+        yp = out.setdefault("yp", {})
+        for key in {period_key("month", day), day}:
+            yp[key] = yp.get(key, 0) + given
+    if "stamps" in entry:
+        if entry.get("complete"):
+            out["card"] = []
+            out["done"] = out.get("done", 0) + 1
+        else:
+            out.setdefault("card", []).append([entry["shop"], entry["stamps"]])
+    # Only the current and the last period matter to any limit: older keys are dropped so
+    # a wallet's usage stays small however long the campaign runs.
+    month = period_key("month", day)
+    for table in (periods, out.get("yp", {})):
+        for key in [k for k in table if (k < month if len(k) == 7 else k < day)]:
+            del table[key]
+    return out
+
+
+# --- evaluating a payment ------------------------------------------------------------------
+
+
+def coupon_tiers(rule: dict, merchant_id: str) -> list[dict]:
+    return rule.get("shop_tiers", {}).get(merchant_id) or rule["tiers"]
+
+
+def coupon_off(rule: dict, merchant_id: str, base: int) -> int:
+    """The best tier's discount for `base` yen of goods (0 below the lowest tier)."""
+    off = 0
+    for tier in coupon_tiers(rule, merchant_id):
+        if base >= tier["min"]:
+            off = tier["off"]
+    return off
+
+
+def rally_stamps(rule: dict, base: int, people: int, tags: frozenset[str] | set[str]) -> int:
+    """Stamps a payment of `base` yen earns (0 under the threshold for that many people)."""
+    if base < rule["threshold"] * max(1, people):
+        return 0
+    return 2 if rule.get("double_tag") and rule["double_tag"] in tags else 1
+
+
+def rally_card(usage: dict | None) -> list[list]:
+    return list((usage or {}).get("card", []))
+
+
+def cash_back_points(rule: dict, usage: dict | None, paid: int, day: str) -> int:
+    points = paid * rule["rate_pct"] // 100
+    cap = rule.get("cap")
+    if cap is not None:
+        per = rule.get("cap_per", "month")
+        room = cap if per == "payment" else max(0, cap - yen_in(usage, per, day))
+        points = min(points, room)
+    return points
+
+
+def premium_bonus(rule: dict, usage: dict | None, cash: int, day: str) -> int:
+    bonus = cash * rule["rate_pct"] // 100
+    cap = rule.get("bonus_cap")
+    if cap is not None:
+        bonus = min(bonus, max(0, cap - yen_in(usage, "campaign", day)))
+    return bonus
+
+
+def voucher_set(rule: dict, price: int) -> dict | None:
+    return next((item for item in rule["sets"] if item["price"] == price), None)
+
+
+def split_paid(price: int, parts: list[int]) -> list[int]:
+    """Cash paid for each part of a voucher set, in proportion, adding up to `price`."""
+    total = sum(parts)
+    paid = [price * part // total for part in parts]
+    paid[-1] += price - sum(paid)
+    return paid
+
+
+# --- the ledger's checks -------------------------------------------------------------------
+
+
+def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
+                merchant_class: str, usage: dict | None, base: int = 0) -> list[str]:
+    """What is wrong with a campaign entry a terminal wrote, read against the rules and the
+    wallet's usage before it (empty when all is well). `base` is the payment's goods total
+    less excluded goods, for the kinds that depend on it."""
+    if rule is None:
+        return ["unknown_campaign"]
+    problems = []
+    if not in_period(rule, day):
+        problems.append("out_of_period")
+    if rule["kind"] not in ("gift_code", "ticket") and not shop_takes_part(
+            rule, merchant_id, merchant_class):
+        problems.append("shop_not_taking_part")
+    if not within_limit(rule, usage, day):
+        problems.append("wallet_limit")
+    kind = rule["kind"]
+    if kind == "threshold_coupon" and entry.get("discount", 0) > coupon_off(rule, merchant_id,
+                                                                              base):
+        problems.append("discount_too_large")
+    if kind == "stamp_rally":
+        if "stamps" in entry:
+            card = rally_card(usage)
+            if any(shop == merchant_id for shop, _ in card):
+                problems.append("stamped_here_already")
+            if rule.get("max_completions") and (usage or {}).get("done", 0) >= \
+                    rule["max_completions"]:
+                problems.append("rally_finished")
+            if entry["stamps"] > rally_stamps(rule, base, entry.get("people", 1),
+                                              {rule.get("double_tag")} if entry.get("double")
+                                              else set()):
+                problems.append("stamps_not_earned")
+            earned = sum(n for _, n in card) + entry["stamps"]
+            if bool(entry.get("complete")) != (earned >= rule["stamps_to_complete"]):
+                problems.append("completion_wrong")
+        off = (rule.get("shop_discount") or {}).get("off", 0)
+        if entry.get("discount", 0) > off:
+            problems.append("discount_too_large")
+    if kind == "cash_back" and entry.get("points", 0) > cash_back_points(
+            rule, usage, base, day):
+        problems.append("cash_back_too_large")
+    if kind == "premium_charge" and rule.get("bonus_cap") is not None and \
+            yen_in(usage, "campaign", day) + entry.get("bonus", 0) > rule["bonus_cap"]:
+        problems.append("bonus_cap")
+    return problems

@@ -1,0 +1,91 @@
+"""Keeping campaign quantities on hand (DESIGN §6): while the ledger is reachable, the sync
+worker tops up a lease for each pool this shop draws on (first 3,000 prizes, a coupon's
+stock, this shop's first 100 discounted stamps), and gives back leases that are closed (the
+day was closed) or expired, once every record that used them is at the ledger.
+
+The counter spends units offline from the journal's leases; it never uses more than a
+lease holds, so a terminal never over-issues, and the ledger counts each use once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from sync import campaigns
+from sync.client import LedgerClient
+from terminal.journal import Journal
+from terminal.state import StateStore
+
+log = logging.getLogger(__name__)
+
+# A lease is topped up when fewer than this share of a block is left (percent).
+LOW_WATER_PCT = 50
+# An expired lease is given back this long after its end, so a sale that took a unit just
+# before it expired has been written and pushed.
+RETURN_AFTER_EXPIRY_S = 60
+
+
+class LeaseKeeper:
+    """Called by the sync worker after each good round, on its thread, with its journal."""
+
+    def __init__(self, journal: Journal, state: StateStore,
+                 today: Callable[[], str] | None = None) -> None:
+        self.journal = journal
+        self.state = state
+        self._today = today or (lambda: time.strftime("%Y-%m-%d"))
+
+    def __call__(self, client: LedgerClient) -> None:
+        self.give_back(client)
+        self.top_up(client)
+
+    def give_back(self, client: LedgerClient) -> int:
+        """Return closed and expired leases; only when no record is waiting to be pushed, so
+        the ledger has counted every use before it takes the rest back."""
+        if self.journal.pending_count():
+            return 0
+        now_ms = int(time.time() * 1000)
+        returned = 0
+        for lease in self.journal.leases():
+            expired = lease["expires_ms"] + RETURN_AFTER_EXPIRY_S * 1000 < now_ms
+            if lease["status"] == "returned" or (lease["status"] == "open" and not expired):
+                continue
+            client.return_lease(lease["lease_id"], lease["used"])
+            self.journal.lease_returned(lease["lease_id"], lease["used"])
+            returned += 1
+            log.info("lease %s returned (%d of %d used)", lease["lease_id"], lease["used"],
+                     lease["count"])
+        return returned
+
+    def top_up(self, client: LedgerClient) -> int:
+        """Lease a block for each pool that runs low; the units got."""
+        if self._closed_for_the_day():
+            return 0
+        merchant = self.state.merchant()
+        merchant_id, merchant_class = merchant.get("merchant_id", ""), merchant.get("class",
+                                                                                   "small")
+        day, now_ms, got = self._today(), int(time.time() * 1000), 0
+        for rule in self.state.campaigns():
+            try:
+                rule = campaigns.validate(rule)
+            except campaigns.RuleError:
+                continue
+            if not campaigns.in_period(rule, day) or (
+                    rule["kind"] not in ("gift_code", "ticket")
+                    and not campaigns.shop_takes_part(rule, merchant_id, merchant_class)):
+                continue
+            for pool, total in campaigns.pools(rule, merchant_id):
+                block = campaigns.lease_block(rule, total)
+                if self.journal.units_left(rule["id"], pool, now_ms) * 100 >= \
+                        block * LOW_WATER_PCT:
+                    continue
+                lease = client.lease(rule["id"], pool, block)
+                if lease is not None:
+                    self.journal.add_lease(lease)
+                    got += lease["count"]
+        return got
+
+    def _closed_for_the_day(self) -> bool:
+        """After a Z close no new leases are taken until the next sale is made."""
+        return self.journal.last_type() == "day_close"

@@ -1,0 +1,417 @@
+"""Campaigns decided at the counter, offline, one test per seed scheme with its figures.
+
+Each terminal here is a real journal and state store on disk, fed a snapshot page as the
+ledger would send it (rules, wallets with their lots and usage) and leases as the ledger
+would lend them; no ledger is running: these are the decisions made while the network is
+gone. The ledger's side (postings, checks, leases) is tested in tests/ledger and end to end
+in test_campaigns_e2e.py.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from sync import bodies, campaigns, giftcodes, keys
+from terminal.counter import Counter, Presented
+from terminal.journal import Journal
+from terminal.policy import Refused
+from terminal.state import StateStore
+
+JST = timezone(timedelta(hours=9))
+LEDGER_KEY = keys.generate()
+WALLET = "W-1"
+CARD = Presented("wallet", WALLET)
+FAR = 2**62
+
+
+def rule(**fields):
+    base = {"starts": "2026-11-01", "ends": "2027-03-31", "funder": "town"}
+    return campaigns.validate({**base, **fields})
+
+
+class Till:
+    """One terminal of one shop, on a fixed day."""
+
+    def __init__(self, tmp_path, merchant="M-A", merchant_class="small", day="2026-12-10",
+                 name=None):
+        self.day = date.fromisoformat(day)
+        self.dir = tmp_path / (name or merchant)
+        self.journal = Journal.create(self.dir, f"T-{merchant}", keys.generate(),
+                                      clock=self.clock)
+        self.journal.add_ledger_key(keys.public_key_hex(LEDGER_KEY.public_key()))
+        self.state = StateStore(self.dir)
+        self.state.put("merchant", {"merchant_id": merchant, "class": merchant_class,
+                                    "config": {}})
+        self.counter = Counter(self.journal, self.state, today=lambda: self.day)
+
+    def clock(self) -> datetime:
+        return datetime.combine(self.day, datetime.min.time(), JST).replace(hour=12)
+
+    def snapshot(self, rules=(), wallets=()):
+        self.state.apply_snapshot({"cursor": "c", "server_time_ms": int(
+            datetime.now().timestamp() * 1000), "wallets": list(wallets),
+            "campaigns": list(rules), "cards": []}, self.journal.last_seq)
+
+    def lease(self, campaign_id, pool, count, lease_id=None):
+        self.journal.add_lease({"lease_id": lease_id or f"LS-{campaign_id}-{pool}",
+                                "campaign": campaign_id, "pool": pool, "count": count,
+                                "expires_ms": FAR})
+
+
+def wallet(lots, usage=None, wallet_id=WALLET):
+    return {"wallet": wallet_id, "status": "active", "version": 1, "debt": 0,
+            "lots": [{"lot": lot_id, "pocket": pocket, "remaining": amount,
+                      "expires": expires, "classes": list(classes), "campaign": campaign}
+                     for lot_id, pocket, amount, expires, classes, campaign in lots],
+            "usage": usage or {}}
+
+
+def cash(amount, lot_id="L-cash"):
+    return (lot_id, "charged", amount, None, ("small", "large"), None)
+
+
+def entry_of(outcome, kind):
+    found = [e for e in outcome.record["body"].get("campaigns", []) if e["kind"] == kind]
+    return found[0] if found else None
+
+
+# --- Hokuto (000): threshold coupons with tiers a shop chooses, and a stock that runs out --
+
+
+HOKUTO = rule(id="hokuto", kind="threshold_coupon", name="北斗クーポン",
+              tiers=[{"min": 500, "off": 150}, {"min": 5000, "off": 1500}],
+              quantity=400, quantity_per="shop",
+              shop_tiers={"M-GS": [{"min": 3000, "off": 300}]})
+
+
+def test_hokuto_tiers_and_stock_running_out(tmp_path):
+    till = Till(tmp_path)
+    till.snapshot([HOKUTO], [wallet([cash(40_000)])])
+    till.lease("hokuto", "shop.M-A", 3)
+
+    small = till.counter.pay(CARD, 600)
+    assert small.price == 600 and small.amount == 450
+    assert entry_of(small, "threshold_coupon")["discount"] == 150
+    assert small.campaigns[0]["name"] == "北斗クーポン"
+    big = till.counter.pay(CARD, 5_000)
+    assert big.amount == 3_500 and entry_of(big, "threshold_coupon")["discount"] == 1_500
+    under = till.counter.pay(CARD, 499)
+    assert under.amount == 499 and entry_of(under, "threshold_coupon") is None
+    assert till.journal.units_left("hokuto", "shop.M-A", 0) == 1
+    till.counter.pay(CARD, 800)
+    # Like the gas station's coupons after ten days: the stock is gone, the sale goes on.
+    gone = till.counter.pay(CARD, 5_000)
+    assert gone.amount == 5_000 and entry_of(gone, "threshold_coupon") is None
+    assert any("none left" in note for note in gone.notes)
+    assert till.journal.leases()[0]["used"] == 3
+
+
+def test_a_shop_chooses_its_own_tiers_and_excluded_goods_are_not_discounted(tmp_path):
+    till = Till(tmp_path, merchant="M-GS")
+    till.snapshot([HOKUTO], [wallet([cash(40_000)])])
+    till.lease("hokuto", "shop.M-GS", 10)
+    assert entry_of(till.counter.pay(CARD, 2_999), "threshold_coupon") is None
+    assert entry_of(till.counter.pay(CARD, 3_000), "threshold_coupon")["discount"] == 300
+    # ¥3,500 of which ¥1,000 tobacco: only ¥2,500 counts toward the threshold.
+    assert entry_of(till.counter.pay(CARD, 3_500, excluded=1_000), "threshold_coupon") is None
+
+
+def test_without_a_lease_no_coupon_is_given(tmp_path):
+    till = Till(tmp_path)
+    till.snapshot([HOKUTO], [wallet([cash(10_000)])])
+    sale = till.counter.pay(CARD, 5_000)
+    assert sale.amount == 5_000 and "campaigns" not in sale.record["body"]
+
+
+# --- Shiga Koko coupon (003): +50 % vouchers, common and small-shop parts, ¥1,500 minimum ---
+
+
+KOKO = rule(id="koko", kind="premium_voucher", name="ここクーポン", starts="2026-12-01",
+            ends="2027-02-28", funder="shiga",
+            sets=[{"price": 5000, "common": 3000, "exclusive": 4500},
+                  {"price": 10000, "common": 6000, "exclusive": 9000}],
+            common_expires="2027-02-28", exclusive_expires="2027-02-28", min_spend=1500,
+            quantity=90000)
+
+
+def test_koko_voucher_split_once_per_period(tmp_path):
+    booth = Till(tmp_path, merchant="M-BOOTH")
+    booth.snapshot([KOKO], [wallet([cash(1_000)])])
+    booth.lease("koko", "all", 20)
+    sold = booth.counter.buy_voucher(CARD, "koko", 10_000)
+    lots = {lot["pocket"]: lot for lot in sold.record["body"]["lots"]}
+    assert lots["premium_common"]["amount"] == 6_000
+    assert lots["premium_exclusive"]["amount"] == 9_000
+    assert lots["premium_exclusive"]["classes"] == ["small"]
+    # ¥10,000 cash pays for ¥15,000 of value: the prefecture funds the other ¥5,000.
+    assert sum(lot["paid"] for lot in lots.values()) == 10_000
+    assert all(lot["funder"] == "shiga" for lot in lots.values())
+    assert sold.balance_after == 16_000
+    with pytest.raises(Refused) as info:
+        booth.counter.buy_voucher(CARD, "koko", 5_000)
+    assert info.value.code == "campaign_limit"
+    with pytest.raises(Refused) as info:
+        booth.counter.buy_voucher(Presented("wallet", "W-2"), "koko", 7_000)
+    assert info.value.code == "no_voucher_set" and "¥5,000" in info.value.message
+
+
+def koko_wallet():
+    return wallet([cash(2_000),
+                   ("L-common", "premium_common", 3_000, "2027-02-28", ("small", "large"),
+                    "koko"),
+                   ("L-excl", "premium_exclusive", 4_500, "2027-02-28", ("small",), "koko")])
+
+
+def test_koko_exclusive_part_refused_at_a_large_shop(tmp_path):
+    large = Till(tmp_path, merchant="M-MARUI", merchant_class="large")
+    large.snapshot([KOKO], [koko_wallet()])
+    sale = large.counter.pay(CARD, 5_000)
+    assert sale.paid_by == {"premium_common": 3_000, "charged": 2_000}
+    with pytest.raises(Refused) as info:
+        large.counter.pay(CARD, 1_500)
+    assert info.value.code == "insufficient"
+    small = Till(tmp_path, merchant="M-A")
+    small.snapshot([KOKO], [koko_wallet()])
+    assert small.counter.pay(CARD, 5_000).paid_by == {"premium_exclusive": 4_500,
+                                                      "premium_common": 500}
+
+
+def test_koko_minimum_spend_per_use(tmp_path):
+    till = Till(tmp_path)
+    till.snapshot([KOKO], [koko_wallet()])
+    below = till.counter.pay(CARD, 1_499)
+    assert below.paid_by == {"charged": 1_499}
+    at = till.counter.pay(CARD, 1_500)
+    assert at.paid_by == {"premium_exclusive": 1_500}
+    # Tobacco does not count toward the minimum, and is never paid with vouchers.
+    with pytest.raises(Refused) as info:
+        till.counter.pay(CARD, 2_000, excluded=1_000)
+    assert info.value.code == "insufficient"
+
+
+# --- Makinohara stamp rally (004) ----------------------------------------------------------
+
+
+RALLY = rule(id="rally", kind="stamp_rally", name="まきのはらスタンプラリー",
+             threshold=600, double_tag="banquet", stamps_to_complete=3, max_completions=6,
+             prize={"value": 1000, "quantity": 3000, "expires": "2027-03-31"},
+             shop_discount={"off": 200, "first": 100})
+
+
+def rally_till(tmp_path, merchant, usage=None, discount_units=100):
+    till = Till(tmp_path, merchant=merchant)
+    till.snapshot([RALLY], [wallet([cash(30_000)], {"rally": usage} if usage else None)])
+    till.lease("rally", f"shop.{merchant}", discount_units)
+    till.lease("rally", "prize", 10)
+    return till
+
+
+def test_rally_stamps_from_distinct_shops_complete_a_card(tmp_path):
+    first = rally_till(tmp_path, "M-A")
+    sale = first.counter.pay(CARD, 600)
+    stamp = entry_of(sale, "stamp_rally")
+    assert stamp["stamps"] == 1 and not stamp["complete"]
+    assert stamp["discount"] == 200 and sale.amount == 400  # one of the shop's first 100
+    again = first.counter.pay(CARD, 2_000)
+    assert entry_of(again, "stamp_rally") is None
+    assert any("already has this shop's stamp" in note for note in again.notes)
+    # Two shops on the card already (the ledger's count): the third completes it.
+    third = rally_till(tmp_path, "M-C", {"n": 2, "card": [["M-A", 1], ["M-B", 1]]})
+    done = third.counter.pay(CARD, 700)
+    stamp = entry_of(done, "stamp_rally")
+    assert stamp["complete"] and stamp["prize"] == 1_000
+    prize = done.record["body"]["grants"][0]
+    assert prize["amount"] == 1_000 and prize["funder"] == "town" and prize["paid"] == 0
+    # A fresh card starts: the same shop may stamp it.
+    assert entry_of(third.counter.pay(CARD, 600), "stamp_rally")["stamps"] == 1
+
+
+def test_rally_threshold_per_person_and_banquet_counts_twice(tmp_path):
+    till = rally_till(tmp_path, "M-HOTEL")
+    assert entry_of(till.counter.pay(CARD, 1_100, people=2), "stamp_rally") is None
+    other = rally_till(tmp_path, "M-R")
+    assert entry_of(other.counter.pay(CARD, 1_200, people=2), "stamp_rally")["stamps"] == 1
+    banquet = rally_till(tmp_path, "M-BANQ", {"n": 1, "card": [["M-A", 1]]})
+    stamp = entry_of(banquet.counter.pay(CARD, 9_000, people=10, tags={"banquet"}),
+                     "stamp_rally")
+    assert stamp["stamps"] == 2 and stamp["double"] and stamp["complete"]
+
+
+def test_rally_at_most_six_completions_and_first_stamps_discount_runs_out(tmp_path):
+    finished = rally_till(tmp_path, "M-A", {"n": 18, "card": [], "done": 6})
+    sale = finished.counter.pay(CARD, 600)
+    assert entry_of(sale, "stamp_rally") is None and "6 times" in sale.notes[0]
+    till = rally_till(tmp_path, "M-B", discount_units=1)
+    assert entry_of(till.counter.pay(CARD, 600), "stamp_rally")["discount"] == 200
+    fresh = rally_till(tmp_path, "M-B2", {"n": 3, "card": [], "done": 1}, discount_units=0)
+    stamp = entry_of(fresh.counter.pay(CARD, 600), "stamp_rally")
+    assert stamp["stamps"] == 1 and "discount" not in stamp
+
+
+# --- LOVESAIJO (001): bus points twice a month, 1 % cash-back -----------------------------
+
+
+BUS = rule(id="bus", kind="point_grant", name="バスポイント", points=200,
+           per_wallet={"max": 2, "per": "month"}, expires="2027-05-31")
+CASHBACK = rule(id="back", kind="cash_back", name="1%還元", rate_pct=1, cap=30,
+                cap_per="month")
+
+
+def test_bus_points_twice_a_month(tmp_path):
+    till = Till(tmp_path, merchant="M-BUS")
+    till.snapshot([BUS], [wallet([cash(0)])])
+    for _ in range(2):
+        granted = till.counter.grant_campaign(CARD, "bus")
+        assert granted.amount == 200 and granted.record["body"]["lots"][0]["funder"] == "town"
+    with pytest.raises(Refused) as info:
+        till.counter.grant_campaign(CARD, "bus")
+    assert info.value.code == "campaign_limit"
+    till.day = date(2027, 1, 5)
+    assert till.counter.grant_campaign(CARD, "bus").balance_after == 600
+
+
+def test_one_percent_cash_back_with_a_monthly_cap(tmp_path):
+    till = Till(tmp_path)
+    till.snapshot([CASHBACK], [wallet([cash(20_000)])])
+    sale = till.counter.pay(CARD, 1_234)
+    assert entry_of(sale, "cash_back")["points"] == 12
+    assert sale.record["body"]["grants"][0]["pocket"] == "points"
+    assert sale.balance_after == 20_000 - 1_234 + 12
+    assert entry_of(till.counter.pay(CARD, 5_000, excluded=1_000), "cash_back")["points"] == 18
+    assert entry_of(till.counter.pay(CARD, 5_000), "cash_back") is None  # the ¥30 cap
+
+
+# --- premium charge capped per wallet -------------------------------------------------------
+
+
+def test_premium_charge_bonus_capped_per_wallet(tmp_path):
+    bonus = rule(id="bonus", kind="premium_charge", name="チャージ20%", rate_pct=20,
+                 bonus_cap=2_000)
+    till = Till(tmp_path, merchant="M-BOOTH")
+    till.snapshot([bonus], [wallet([cash(0)])])
+    first = till.counter.charge(CARD, 5_000)
+    assert entry_of(first, "premium_charge")["bonus"] == 1_000
+    assert first.balance_after == 6_000
+    second = till.counter.charge(CARD, 10_000)
+    assert entry_of(second, "premium_charge")["bonus"] == 1_000  # 2,000 would pass the cap
+    third = till.counter.charge(CARD, 10_000)
+    assert entry_of(third, "premium_charge") is None and third.balance_after == 27_000
+    # Near the ¥50,000 balance cap the bonus is trimmed to what still fits.
+    other = Till(tmp_path, merchant="M-BOOTH", name="other")
+    other.snapshot([bonus], [wallet([cash(45_000)])])
+    near = other.counter.charge(CARD, 4_500)
+    assert entry_of(near, "premium_charge")["bonus"] == 500 and near.balance_after == 50_000
+
+
+# --- Tomamae (002): ride tickets, points exchanged for vouchers ----------------------------
+
+
+RIDES = rule(id="ride", kind="ticket", name="デマンド交通回数券", rides=10, ride_value=500,
+             shops=["M-BUS"])
+EXCHANGE = rule(id="swap", kind="exchange", name="ポイント交換", points=1000, value=1000)
+
+
+def test_tomamae_ten_rides_scan_and_done(tmp_path):
+    bus = Till(tmp_path, merchant="M-BUS")
+    bus.snapshot([RIDES], [wallet([cash(0)])])
+    granted = bus.counter.grant_campaign(CARD, "ride")
+    assert granted.record["body"]["lots"][0]["pocket"] == bodies.TICKET_POCKET
+    assert granted.balance_after == 0  # rides are not yen
+    for left in range(9, -1, -1):
+        ride = bus.counter.use_ticket(CARD)
+        assert ride.campaigns[0]["rides_left"] == left
+        assert ride.record["body"]["ride_value"] == 500
+    with pytest.raises(Refused) as info:
+        bus.counter.use_ticket(CARD)
+    assert info.value.code == "no_tickets"
+    shop = Till(tmp_path, merchant="M-A")
+    shop.snapshot([RIDES], [wallet([("L-r", "tickets", 3, None, ("small", "large"), "ride")])])
+    with pytest.raises(Refused):
+        shop.counter.use_ticket(CARD)  # not a transit operator
+    with pytest.raises(Refused) as info:
+        shop.counter.pay(CARD, 100)
+    assert info.value.code == "insufficient"  # rides are never spent as money
+
+
+def test_tomamae_points_exchanged_for_vouchers(tmp_path):
+    booth = Till(tmp_path, merchant="M-BOOTH")
+    booth.snapshot([EXCHANGE], [wallet([
+        ("L-p1", "points", 700, "2027-01-31", ("small", "large"), "volunteer"),
+        ("L-p2", "points", 900, "2027-05-31", ("small", "large"), "volunteer")])])
+    swapped = booth.counter.exchange(CARD, "swap")
+    body = swapped.record["body"]
+    assert body["points"] == 1_000 and body["value"] == 1_000
+    assert [(line["lot"], line["amount"]) for line in body["lots"]] == [("L-p1", 700),
+                                                                         ("L-p2", 300)]
+    assert body["grants"][0]["pocket"] == "premium_common"
+    view = booth.counter.view(WALLET)
+    assert view.pockets == {"points": 600, "premium_common": 1_000}
+    with pytest.raises(Refused) as info:
+        booth.counter.exchange(CARD, "swap")
+    assert info.value.code == "not_enough_points"
+
+
+# --- gift codes -----------------------------------------------------------------------------
+
+
+GIFT = rule(id="furusato", kind="gift_code", name="ふるさとギフト", value=3000)
+
+
+def test_gift_code_pays_once_with_no_change(tmp_path):
+    till = Till(tmp_path)
+    till.snapshot([GIFT])
+    code = giftcodes.make(LEDGER_KEY, "furusato", 3_000)
+    paid = till.counter.pay_gift(code.text(), 2_000)
+    assert paid.amount == 2_000 and paid.campaigns[0]["unused"] == 1_000
+    with pytest.raises(Refused) as info:
+        till.counter.pay_gift(code.text(), 2_000)
+    assert info.value.code == "gift_used"
+    other = giftcodes.make(LEDGER_KEY, "furusato", 3_000)
+    more = till.counter.pay_gift(other.text(), 5_000)
+    assert more.amount == 3_000 and more.rest == 2_000
+    forged = giftcodes.make(keys.generate(), "furusato", 3_000)
+    with pytest.raises(Refused) as info:
+        till.counter.pay_gift(forged.text(), 100)
+    assert info.value.code == "gift_unknown_key"
+    tampered = giftcodes.GiftCode("furusato", code.serial, 30_000, code.ledger_kid_prefix,
+                                  code.signature)
+    with pytest.raises(Refused) as info:
+        till.counter.pay_gift(tampered.text(), 100)
+    assert info.value.code == "gift_forged"
+
+
+def test_gift_code_redeemed_into_a_wallet_at_a_booth(tmp_path):
+    booth = Till(tmp_path, merchant="M-BOOTH")
+    booth.snapshot([GIFT], [wallet([cash(100)])])
+    code = giftcodes.make(LEDGER_KEY, "furusato", 3_000)
+    done = booth.counter.redeem_gift(CARD, code.text())
+    assert done.balance_after == 3_100 and done.record["body"]["gift"]["code"] == code.code_id
+    with pytest.raises(Refused):
+        booth.counter.pay_gift(code.text(), 500)
+
+
+# --- usage across the snapshot and the journal -----------------------------------------------
+
+
+def test_usage_is_the_snapshot_plus_this_terminals_records(tmp_path):
+    till = Till(tmp_path, merchant="M-BUS")
+    till.snapshot([BUS], [wallet([cash(0)], {"bus": {"n": 1, "p": {"2026-12": 1}}})])
+    till.counter.grant_campaign(CARD, "bus")
+    assert till.counter.view(WALLET).usage["bus"]["p"]["2026-12"] == 2
+    with pytest.raises(Refused):
+        till.counter.grant_campaign(CARD, "bus")
+
+
+def test_rules_reject_what_cannot_run():
+    with pytest.raises(campaigns.RuleError, match="tiers"):
+        rule(id="x", kind="threshold_coupon", tiers=[{"min": 100, "off": 100}])
+    with pytest.raises(campaigns.RuleError, match="ends"):
+        rule(id="x", kind="point_grant", points=1, ends="2026-13-01")
+    with pytest.raises(campaigns.RuleError, match="funder"):
+        campaigns.validate({"id": "x", "kind": "point_grant", "points": 5,
+                            "starts": "2026-01-01", "ends": "2026-02-01"})
+    with pytest.raises(campaigns.RuleError, match="worth less"):
+        rule(id="x", kind="premium_voucher", sets=[{"price": 5000, "common": 1000,
+                                                     "exclusive": 1000}])
