@@ -17,16 +17,30 @@ from typing import Any
 
 CSV_ENCODING = "utf-8-sig"  # with the BOM, so Excel in Japan opens it as UTF-8
 JAPANESE_FONT = "HeiseiKakuGo-W5"
-MONEY_TYPES = ("payment", "refund", "void", "charge", "grant", "cash_move")
+PDF_ROW_PT = 24
+PDF_MIN_ROW_PT = 15
+MONEY_TYPES = ("payment", "refund", "void", "charge", "grant", "cash_move", "gift", "ticket",
+               "exchange")
+# What a day's campaign entries add up to, per campaign (yen, points, stamps, rides, units).
+CAMPAIGN_FIGURES = (("uses", "件", "uses"), ("discount", "値引", "discount"),
+                    ("stamps", "スタンプ", "stamps"), ("completions", "完成", "completed"),
+                    ("prizes", "賞品", "prizes"), ("points", "ポイント", "points"),
+                    ("bonus", "ボーナス", "bonus"), ("vouchers", "商品券販売", "vouchers sold"),
+                    ("rides", "乗車", "rides"), ("gifts", "ギフト", "gift codes"))
+YEN_FIGURES = ("discount", "prizes", "bonus", "vouchers", "gifts")
 POCKET_NAMES = {"charged": ("チャージ残高", "Charged money"),
                 "premium_common": ("プレミアム商品券(共通)", "Vouchers (all shops)"),
                 "premium_exclusive": ("プレミアム商品券(中小店)", "Vouchers (small shops)"),
-                "points": ("ポイント", "Points"), "unknown": ("不明", "Unknown")}
+                "points": ("ポイント", "Points"), "gift": ("ギフトコード", "Gift codes"),
+                "unknown": ("不明", "Unknown")}
 TYPE_NAMES = {"payment": ("お支払い", "Payments"), "refund": ("返金", "Refunds"),
               "void": ("取消", "Voids"), "charge": ("チャージ", "Top-ups"),
               "grant": ("ポイント付与", "Points granted"), "card_issue": ("カード発行",
                                                                 "Cards issued"),
-              "cash_move": ("釣銭", "Cash float"), "training": ("練習", "Training")}
+              "cash_move": ("釣銭", "Cash float"), "training": ("練習", "Training"),
+              "gift": ("ギフトコード払い", "Gift code payments"),
+              "ticket": ("回数券 利用", "Ticket rides"),
+              "exchange": ("ポイント交換", "Points exchanged")}
 
 
 
@@ -49,10 +63,15 @@ class Tally:
     float_out: int = 0
     cash_counted: int | None = None
     perpetual: dict[str, Any] = field(default_factory=dict)
+    # campaign id -> figure -> amount (see CAMPAIGN_FIGURES)
+    campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def net_sales(self) -> int:
-        return self.yen.get("payment", 0) - self.yen.get("refund", 0) - self.yen.get("void", 0)
+        """What customers paid from wallets and gift codes, less refunds and voids (campaign
+        discounts are paid to the shop by their funders, and shown apart)."""
+        return self.yen.get("payment", 0) + self.yen.get("gift", 0) - \
+            self.yen.get("refund", 0) - self.yen.get("void", 0)
 
     @property
     def cash_expected(self) -> int:
@@ -70,6 +89,8 @@ class Tally:
                 "by_pocket": self.by_pocket, "by_decision": self.by_decision,
                 "float_in": self.float_in, "float_out": self.float_out,
                 "cash_expected": self.cash_expected, "perpetual": self.perpetual}
+        if self.campaigns:
+            body["campaigns"] = self.campaigns
         if self.cash_counted is not None:
             body["cash_counted"] = self.cash_counted
             body["cash_difference"] = self.cash_difference
@@ -96,12 +117,39 @@ def compute(terminal_id: str, records: list[dict], business_date: str, closed: b
             else:
                 tally.float_out += amount
             continue
-        _add(tally.yen, rtype, amount)
+        if rtype == "ticket":
+            _add(tally.yen, rtype, body.get("ride_value", 0))
+            _campaign_figures(tally, body.get("campaign", "?"), {"uses": 1, "rides": 1})
+        elif rtype == "exchange":
+            _add(tally.yen, rtype, body.get("value", 0))
+        else:
+            _add(tally.yen, rtype, amount)
         if rtype == "payment":
             _add(tally.by_decision, body.get("decision", "unknown"), amount)
             for line in body.get("lots", []):
                 _add(tally.by_pocket, line.get("pocket", "unknown"), line.get("amount", 0))
+        if rtype == "gift":
+            _add(tally.by_pocket, "gift", amount)
+        gift = body.get("gift")
+        if isinstance(gift, dict):
+            _campaign_figures(tally, gift.get("campaign", "?"),
+                              {"uses": 1, "gifts": gift.get("value", 0)})
+        for entry in body.get("campaigns", []) if isinstance(body.get("campaigns"), list) \
+                else []:
+            _campaign_figures(tally, entry.get("campaign", "?"), {
+                "uses": 1, "discount": entry.get("discount", 0),
+                "stamps": entry.get("stamps", 0), "completions": int(bool(entry.get("complete"))),
+                "prizes": entry.get("prize", 0), "points": entry.get("points", 0),
+                "bonus": entry.get("bonus", 0), "vouchers": entry.get("set", 0),
+                "rides": entry.get("rides", 0)})
     return tally
+
+
+def _campaign_figures(tally: Tally, campaign: str, figures: dict[str, int]) -> None:
+    table = tally.campaigns.setdefault(campaign, {})
+    for key, amount in figures.items():
+        if isinstance(amount, int) and amount:
+            _add(table, key, amount)
 
 
 # --- the sheet -----------------------------------------------------------------------------
@@ -125,7 +173,8 @@ def rows(tally: Tally, lang: str = "ja") -> list[tuple[str, str]]:
            ("端末" if ja else "Terminal", tally.terminal_id),
            ("営業日" if ja else "Business date", tally.business_date),
            ("取引番号" if ja else "Records", f"{tally.first_seq} – {tally.last_seq}")]
-    for rtype in ("payment", "refund", "void", "charge", "grant", "card_issue", "training"):
+    for rtype in ("payment", "gift", "refund", "void", "charge", "grant", "exchange", "ticket",
+                  "card_issue", "training"):
         if tally.counts.get(rtype):
             value = f"{tally.counts[rtype]}" + (" 件" if ja else "")
             if rtype in tally.yen:
@@ -139,6 +188,13 @@ def rows(tally: Tally, lang: str = "ja") -> list[tuple[str, str]]:
         label = {"online": ("オンライン判定", "Decided online"),
                  "offline": ("オフライン判定", "Decided offline")}.get(decision, (decision,) * 2)
         out.append(((" " if ja else "  ") + (label[0] if ja else label[1]), yen(amount)))
+    for campaign, figures in sorted(tally.campaigns.items()):
+        parts = []
+        for key, ja_label, en_label in CAMPAIGN_FIGURES:
+            if figures.get(key):
+                amount = yen(figures[key]) if key in YEN_FIGURES else f"{figures[key]:,}"
+                parts.append(f"{ja_label if ja else en_label} {amount}")
+        out.append((("キャンペーン " if ja else "Campaign ") + campaign, "  ".join(parts)))
     out += [("釣銭 入金" if ja else "Float in", yen(tally.float_in)),
             ("釣銭 出金" if ja else "Float out", yen(tally.float_out)),
             ("現金 予定額" if ja else "Cash expected", yen(tally.cash_expected)),
@@ -188,12 +244,17 @@ def to_pdf(tally: Tally, path: Path, shop_name: str = "", lang: str = "ja") -> P
     page.setFont(JAPANESE_FONT, 12)
     page.drawString(56, height - 92, shop_name)
     y = height - 130
+    # Rows close up (down to PDF_MIN_ROW_PT) when a day with many campaigns has many lines.
+    step = max(PDF_MIN_ROW_PT, min(PDF_ROW_PT, (y - 140) / max(1, len(lines) - 1)))
     for label, value in lines[1:]:
         page.drawString(70, y, label)
+        page.setFont(JAPANESE_FONT, 12 if pdfmetrics.stringWidth(
+            value, JAPANESE_FONT, 12) < width - 300 else 9)
         page.drawRightString(width - 80, y, value)
+        page.setFont(JAPANESE_FONT, 12)
         page.setLineWidth(0.3)
         page.line(66, y - 5, width - 76, y - 5)
-        y -= 24
+        y -= step
     page.setFont(JAPANESE_FONT, 12)
     sign = "確認者 署名" if lang == "ja" else "Checked by (signature)"
     page.drawString(70, 110, sign)

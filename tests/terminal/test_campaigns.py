@@ -415,3 +415,27 @@ def test_rules_reject_what_cannot_run():
     with pytest.raises(campaigns.RuleError, match="worth less"):
         rule(id="x", kind="premium_voucher", sets=[{"price": 5000, "common": 1000,
                                                      "exclusive": 1000}])
+
+
+# --- the day's figures per campaign (日計表) --------------------------------------------------
+
+
+def test_the_tally_sheet_shows_each_campaign(tmp_path):
+    from sync import tally as sheet
+    from terminal import tally
+
+    till = Till(tmp_path)
+    till.snapshot([HOKUTO, GIFT, CASHBACK], [wallet([cash(20_000)])])
+    till.lease("hokuto", "shop.M-A", 5)
+    till.counter.pay(CARD, 5_000)
+    till.counter.pay(CARD, 600)
+    till.counter.pay_gift(giftcodes.make(LEDGER_KEY, "furusato", 3_000).text(), 2_000)
+    day = tally.x_report(till.journal)
+    assert day.campaigns["hokuto"] == {"uses": 2, "discount": 1_650}
+    assert day.campaigns["back"]["points"] == 30  # 35 + 4, capped at ¥30 a month
+    assert day.campaigns["furusato"] == {"uses": 1, "gifts": 3_000}
+    assert day.net_sales == 3_500 + 450 + 2_000
+    lines = dict(sheet.rows(day))
+    assert lines["キャンペーン hokuto"] == "件 2  値引 ¥1,650"
+    pdf = sheet.to_pdf(day, tmp_path / "day.pdf")
+    assert pdf.stat().st_size > 1_000
