@@ -97,6 +97,16 @@ def _cmd_status(args: argparse.Namespace) -> int:
         when = "never" if age is None else f"{age / 60:.0f} min ago"
         print(f"snapshot: {counts['wallets']} wallets, {counts['cards']} cards, "
               f"{counts['campaigns']} campaigns; last complete pull {when}")
+        offers = node.counter.offers()
+        for campaign_id, rule in sorted(offers.rules.items()):
+            here = "running here" if rule["kind"] in ("gift_code", "ticket") or \
+                rule in offers.active(rule["kind"]) else "not here today"
+            print(f"  campaign {campaign_id} ({rule['kind']}, {rule['starts']}..{rule['ends']}): "
+                  f"{rule['name']} — {here}")
+        for lease in node.journal.leases():
+            if lease["status"] != "returned":
+                print(f"  lease {lease['lease_id']}: {lease['campaign']}/{lease['pool']} "
+                      f"{lease['used']} of {lease['count']} used ({lease['status']})")
     return EXIT_OK
 
 
