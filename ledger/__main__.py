@@ -11,6 +11,7 @@
     python -m ledger admin move-balance --from W --to W
     python -m ledger admin revoke-terminal --terminal T
     python -m ledger admin issue-certificate --wallet W --device-key HEX
+    python -m ledger admin create-gift-codes --campaign C --count N [--value YEN] [--pdf FILE]
     python -m ledger admin flags
     python -m ledger seed-demo --db URL [--wallets N]
     python -m ledger check --db URL
@@ -19,6 +20,7 @@
     python -m ledger report settlement --month YYYY-MM --plan 1|2|3 [--format F --out FILE]
     python -m ledger report kpi --from D --to D [--merchant M] --format csv|pdf --out FILE
     python -m ledger report flags [--from D --to D]     (each with what to do)
+    python -m ledger report campaigns [--from D --to D] [--format csv|xlsx|pdf|json --out FILE]
 
 The database is `--db URL` (sqlite:///file.db or postgresql://...), else $MACHI_LEDGER_DB,
 else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
@@ -116,6 +118,18 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
         key = service.LedgerHome(args.home).signing_key()
         _print(certs.issue(db, key, args.wallet, args.device_key, args.offline_limit))
+    elif action == "create-gift-codes":
+        from ledger import reports
+
+        key = service.LedgerHome(args.home).signing_key()
+        made = service.create_gift_codes(db, key, args.campaign, args.count, args.value)
+        if args.pdf:
+            with db.reading() as conn:
+                rules = json.loads(conn.value("SELECT rules FROM campaigns WHERE campaign_id = ?",
+                                              (args.campaign,)))
+            reports.gift_codes_pdf(made, rules["name"], args.pdf, rules.get("expires"))
+        for code in made:
+            print(code.text())
     elif action == "flags":
         _print(service.list_flags(db, args.limit))
     return 0
@@ -173,6 +187,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             print(f"{flag['kind']:16} wallet {flag.get('wallet_id')}  terminal "
                   f"{flag.get('terminal_id')}  {json.dumps(flag['detail'], ensure_ascii=False)}"
                   f"\n{'':16} -> {flag['action']}")
+    elif args.kind == "campaigns":
+        items = reports.campaign_report(db, args.date_from, args.date_to)
+        headers, rows = reports.campaign_table(items)
+        if args.out:
+            title = f"キャンペーン {args.date_from}..{args.date_to}"
+            if args.format == "json":
+                reports.campaign_json(items, args.out)
+            else:
+                reports.write_table(title, headers, rows, args.format, args.out)
+        for row in rows:
+            print("  ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
     elif args.kind == "settlement":
         items = reports.settlement(db, args.month, args.plan)
         headers, rows = reports.settlement_table(items)
@@ -260,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--wallet", required=True)
     a.add_argument("--device-key", required=True, help="the app's public key, hex")
     a.add_argument("--offline-limit", type=int, default=5_000)
+    a = actions.add_parser("create-gift-codes", parents=[common])
+    a.add_argument("--campaign", required=True, help="a gift_code campaign")
+    a.add_argument("--count", type=int, required=True)
+    a.add_argument("--value", type=int, help="yen per code (default: the campaign's value)")
+    a.add_argument("--pdf", type=Path, help="also write printable QR gift cards (A4) here")
     a = actions.add_parser("flags", parents=[common])
     a.add_argument("--limit", type=int, default=100)
     admin.set_defaults(func=cmd_admin)
@@ -269,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
     seed.set_defaults(func=cmd_seed_demo)
 
-    report = sub.add_parser("report", help="tally, reconcile, settlement")
+    report = sub.add_parser("report", help="tally, reconcile, settlement, kpi, flags, campaigns")
     kinds = report.add_subparsers(dest="kind", required=True)
     r = kinds.add_parser("tally", parents=[common])
     r.add_argument("--date", required=True)
@@ -292,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--merchant")
     r.add_argument("--format", choices=("csv", "pdf"), default="pdf")
     r.add_argument("--out", type=Path, required=True)
+    r = kinds.add_parser("campaigns", parents=[common])
+    r.add_argument("--from", dest="date_from", default="0000-01-01")
+    r.add_argument("--to", dest="date_to", default="9999-12-31")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf", "json"), default="csv")
+    r.add_argument("--out", type=Path)
     r = kinds.add_parser("flags", parents=[common])
     r.add_argument("--from", dest="date_from", default="0000-01-01")
     r.add_argument("--to", dest="date_to", default="9999-12-31")

@@ -20,7 +20,7 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,6 +69,41 @@ class CertificateRequest(BaseModel):
     device_public_key: str = Field(max_length=128, description="the app's Ed25519 key, hex")
     offline_limit: int = Field(certs.DEFAULT_APP_OFFLINE_LIMIT, ge=0, le=1_000_000,
                                description="yen the app may spend offline between syncs")
+
+
+class LeaseRequest(BaseModel):
+    """Units of a campaign's pool, lent to the signing terminal (docs/campaigns.md)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    campaign: str = Field(max_length=64, pattern=ID_PATTERN)
+    pool: str = Field(max_length=64, pattern=ID_PATTERN,
+                      description="all, prize or shop.<merchant> (the terminal's own shop)")
+    units: int = Field(ge=1, le=service.MAX_LEASE_UNITS)
+
+
+class LeaseReturn(BaseModel):
+    """A lease given back: `used` is what the terminal used of it."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    lease_id: str = Field(max_length=64, pattern=ID_PATTERN)
+    used: int = Field(ge=0, le=service.MAX_LEASE_UNITS)
+
+
+def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body of a signed route that reads its raw bytes (the signature covers
+    them) and checks them with `model` itself, after the signature."""
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": model.model_json_schema()}}}}
+
+
+def _parsed(model: type[BaseModel], body: bytes) -> Any:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise LedgerError(f"{where}: {first.get('msg', 'invalid request')}", 400,
+                          "invalid") from exc
 
 
 JOURNAL_SCHEMA = {
@@ -313,6 +348,27 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
                      wallet_id: str = Path(pattern=ID_PATTERN)) -> Response:
         await terminal_of(request, await read_body(request))
         return _json(await run_in_threadpool(service.wallet_view, db, wallet_id))
+
+    @app.post("/v1/leases", openapi_extra=_body_schema(LeaseRequest),
+              responses=_refusals(400, 401, 403, 404))
+    async def lease(request: Request) -> Response:
+        """Lend the terminal up to `units` of a campaign's pool: {"lease": {...}}, or
+        {"lease": null, "left": 0} when the pool is empty."""
+        body = await read_body(request)
+        terminal_id = await terminal_of(request, body)
+        asked = _parsed(LeaseRequest, body)
+        return _json(await run_in_threadpool(service.request_lease, db, terminal_id,
+                                             asked.campaign, asked.pool, asked.units))
+
+    @app.post("/v1/leases/return", openapi_extra=_body_schema(LeaseReturn),
+              responses=_refusals(400, 401, 403, 404))
+    async def lease_return(request: Request) -> Response:
+        """Give back what is left of a lease: {"returned": units}."""
+        body = await read_body(request)
+        terminal_id = await terminal_of(request, body)
+        given = _parsed(LeaseReturn, body)
+        return _json(await run_in_threadpool(service.return_lease, db, terminal_id,
+                                             given.lease_id, given.used))
 
     @app.get("/v1/admin/flags", responses=_refusals(400, 401))
     async def flags(request: Request, limit: int = Query(100, ge=1, le=MAX_FLAGS_LISTED)

@@ -2,7 +2,7 @@
 
 1. The postings of every entry sum to zero.
 2. Every stored balance equals the sum of its postings (per account and part).
-3. Every wallet pocket equals the sum of its lots' remaining value.
+3. Every wallet pocket equals the sum of its lots' remaining value (rides included).
 4. No record is stored twice (by terminal and seq, or by tx_id).
 5. Every stored record verifies: each terminal's chain re-walked from seq 1 (signatures,
    prev hashes, totals) ends where the terminal's row says it ends.
@@ -14,10 +14,13 @@ import json
 from dataclasses import dataclass, field
 
 from ledger.db import Database
+from ledger.postings import RIDE_DEBT
 from sync import record
 
 # Problems listed per invariant before the rest are only counted.
 MAX_LISTED = 20
+# Wallet accounts that are no pocket of lots: money and rides taken beyond what was there.
+DEBT_POCKETS = ("debt", RIDE_DEBT)
 
 
 @dataclass
@@ -70,7 +73,7 @@ def check(db: Database) -> CheckReport:
         for account, total in conn.all("SELECT account, sum(amount) FROM balances "
                                        "WHERE account LIKE 'wallet:%' GROUP BY account"):
             _, wallet_id, pocket = account.split(":")  # ids hold no ":" (bodies.ID_RE)
-            if pocket != "debt":
+            if pocket not in DEBT_POCKETS:
                 pockets[(wallet_id, pocket)] = int(total)
         lot_wrong = [(k, pockets.get(k, 0), lots.get(k, 0))
                      for k in sorted(set(lots) | set(pockets))

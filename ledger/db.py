@@ -115,6 +115,45 @@ class Connection:
                f"key_) WHERE {table}.{key} = v.key_")
         self.raw.execute(sql, [list(column) for column in zip(*rows, strict=True)])
 
+    def update_rows_by(self, table: str, keys: Sequence[str], columns: Sequence[tuple[str, str]],
+                       rows: list[tuple]) -> None:
+        """`update_rows` for a table whose key is several TEXT columns: each row is (the
+        values of `columns`..., the key values...)."""
+        if not rows:
+            return
+        names = [name for name, _ in columns]
+        if self.engine == "sqlite":
+            sets = ", ".join(f"{name} = ?" for name in names)
+            where = " AND ".join(f"{key} = ?" for key in keys)
+            self.raw.executemany(f"UPDATE {table} SET {sets} WHERE {where}", rows)
+            return
+        sets = ", ".join(f"{name} = v.{name}" for name in names)
+        key_names = [f"key_{n}" for n in range(len(keys))]
+        arrays = ", ".join([f"%s::{kind}[]" for _, kind in columns] + ["%s::TEXT[]"] * len(keys))
+        where = " AND ".join(f"{table}.{key} = v.{alias}"
+                             for key, alias in zip(keys, key_names, strict=True))
+        self.raw.execute(f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS "
+                         f"v({', '.join(names + key_names)}) WHERE {where}",
+                         [list(column) for column in zip(*rows, strict=True)])
+
+    def insert_new(self, table: str, columns: Sequence[str], types: Sequence[str],
+                   keys: Sequence[str], rows: list[tuple]) -> int:
+        """Insert the rows whose keys are not taken yet (ON CONFLICT DO NOTHING, so a row
+        another transaction inserted meanwhile is no error); the count inserted."""
+        if not rows:
+            return 0
+        names = ", ".join(columns)
+        conflict = f"ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+        if self.engine == "sqlite":
+            marks = ",".join("?" * len(columns))
+            cur = self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks}) "
+                                       f"{conflict}", rows)
+            return cur.rowcount
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        cur = self.raw.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+                               f"{conflict}", [list(column) for column in zip(*rows, strict=True)])
+        return cur.rowcount
+
     def add_to_rows(self, table: str, keys: Sequence[str], column: str,
                     types: Sequence[str], rows: list[tuple]) -> None:
         """For each (keys..., amount) row: insert it, or add `amount` to `column` of the row

@@ -37,21 +37,52 @@ MERCHANTS = [
     ("M-BOOTH", "まちポイント チャージ窓口", "small", 1),
 ]
 
+# The demo's campaigns run over the whole winter (2026-11-01..2027-03-31), so a demo started
+# today shows each of them at work; their figures are the seed schemes' (DESIGN §2).
+CAMPAIGNS_START, CAMPAIGNS_END = "2026-11-01", "2027-03-31"
 CAMPAIGNS = [
-    {"id": "hokuto-coupon", "kind": "threshold_coupon", "starts": "2026-11-01",
-     "ends": "2027-02-26", "merchants": ["M-SAKURA", "M-HOKUTO-GS"],
-     "tiers": [{"min": 500, "off": 150}, {"min": 5000, "off": 1500}], "quantity": 3000},
-    {"id": "koko-voucher", "kind": "premium_voucher", "starts": "2027-01-08",
-     "ends": VOUCHER_ENDS, "sets": [{"pay": 5000, "common": 3000, "exclusive": 4500},
-                                    {"pay": 10000, "common": 6000, "exclusive": 9000}],
-     "min_use": 1500, "per_wallet": 1, "quantity": 90000, "funder": TOWN},
-    {"id": "makinohara-rally", "kind": "stamp_rally", "starts": "2026-12-01",
-     "ends": "2027-02-28", "threshold": 600, "stamps_to_complete": 3, "max_completions": 6,
-     "prize": 1000, "prize_quantity": 3000, "first_stamps_discount": {"count": 100, "off": 200}},
-    {"id": "bus-points", "kind": "point_grant", "starts": "2026-04-01", "ends": "2027-03-31",
-     "points": 200, "per_month": 2, "funder": COUNCIL},
-    {"id": "charge-bonus", "kind": "premium_charge", "starts": "2026-11-01",
-     "ends": "2026-12-31", "rate_percent": 10, "cap_per_wallet": 2000, "funder": TOWN},
+    # Hokuto: threshold coupons a shop chooses, in stock per shop (the gas station's ran out).
+    {"id": "hokuto-coupon", "kind": "threshold_coupon", "name": "北斗市 冬のクーポン",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": "hokuto-city",
+     "shops": ["M-SAKURA", "M-HOKUTO-GS"],
+     "tiers": [{"min": 500, "off": 150}, {"min": 5000, "off": 1500}],
+     "quantity": 400, "quantity_per": "shop", "per_wallet": {"max": 1, "per": "day"}},
+    # Shiga Koko: +50 % premium vouchers, common + small-shop-only parts, one set a person.
+    {"id": "koko-voucher", "kind": "premium_voucher", "name": "ここクーポン",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN,
+     "sets": [{"price": 5000, "common": 3000, "exclusive": 4500},
+              {"price": 10000, "common": 6000, "exclusive": 9000}],
+     "common_expires": VOUCHER_ENDS, "exclusive_expires": VOUCHER_ENDS,
+     "exclusive_classes": ["small"], "min_spend": 1500, "quantity": 90000,
+     "per_wallet": {"max": 1, "per": "campaign"}},
+    # Makinohara: a stamp per ¥600 a person, 3 stamps for a ¥1,000 prize (first 3,000), each
+    # shop's first 100 stamps with ¥200 off.
+    {"id": "makinohara-rally", "kind": "stamp_rally", "name": "牧之原 スタンプラリー",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "threshold": 600,
+     "double_tag": "banquet", "stamps_to_complete": 3, "max_completions": 6,
+     "prize": {"value": 1000, "quantity": 3000, "expires": CAMPAIGNS_END},
+     "shop_discount": {"off": 200, "first": 100}},
+    # LOVESAIJO: 200 pt a bus ride, at most 2 a month; 1 % cash-back up to ¥3,000 a month.
+    {"id": "bus-points", "kind": "point_grant", "name": "バス乗車ポイント",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": COUNCIL, "points": 200,
+     "expires": POINTS_EXPIRE, "per_wallet": {"max": 2, "per": "month"}},
+    {"id": "cash-back", "kind": "cash_back", "name": "お買い物ポイント還元 1%",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": COUNCIL, "rate_pct": 1,
+     "cap": 3000, "cap_per": "month", "expires": POINTS_EXPIRE},
+    {"id": "charge-bonus", "kind": "premium_charge", "name": "チャージでプレミアム",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "rate_pct": 10,
+     "bonus_cap": 2000, "pocket": "premium_common", "expires": CAMPAIGNS_END},
+    # Tomamae: on-demand transit tickets, and points exchanged for voucher value.
+    {"id": "tomamae-ride", "kind": "ticket", "name": "苫前 デマンド交通回数券",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "rides": 10,
+     "ride_value": 500},
+    {"id": "point-exchange", "kind": "exchange", "name": "ポイント交換 1,000pt→1,000円",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "points": 1000,
+     "value": 1000, "pocket": "premium_common", "expires": CAMPAIGNS_END},
+    # QR gift cards (LOVESAIJO), made with `ledger admin create-gift-codes`.
+    {"id": "furusato-gift", "kind": "gift_code", "name": "ふるさとギフト 3,000円",
+     "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "value": 3000,
+     "pocket": "premium_common", "expires": CAMPAIGNS_END},
 ]
 
 
@@ -78,16 +109,19 @@ def _already_seeded(conn: Connection) -> bool:
 
 
 def seed_demo(
-    db: Database, wallets: int = DEFAULT_WALLETS, seed: int = DEFAULT_SEED
+    db: Database, wallets: int = DEFAULT_WALLETS, seed: int = DEFAULT_SEED,
+    campaigns: bool = True,
 ) -> DemoSummary:
-    """Fill an empty ledger with the demo region (refuses a ledger that already has it)."""
+    """Fill an empty ledger with the demo region (refuses a ledger that already has it);
+    `campaigns=False` leaves the town's campaigns out (the wallets' voucher and point lots
+    stay), for tests of the plain engine whose figures no coupon should change."""
     with db.reading() as conn:
         if _already_seeded(conn):
             raise service.LedgerError("this ledger already holds the demo region", 409, "exists")
     rng = random.Random(seed)
     for merchant_id, name, merchant_class, plan in MERCHANTS:
         service.create_merchant(db, merchant_id, name, merchant_class, plan)
-    for rules in CAMPAIGNS:
+    for rules in CAMPAIGNS if campaigns else ():
         service.create_campaign(db, rules)
     card_numbers, issued = [], 0
     for index in range(wallets):

@@ -218,7 +218,9 @@ class Ingestor:
         forks = [o for o in walk.outcomes if o.reason == "fork"]
         bad_sigs = [o for o in walk.outcomes if o.reason == "bad_signature"]
         batch = Batch(conn, state.terminal_id, (state.merchant_id, state.merchant_class))
-        batch.load(*Batch.references([o.rec for o in created if o.rec]))
+        refs = [o.rec for o in created if o.rec]
+        batch.load(*Batch.references(refs))
+        batch.load_campaigns(refs)
         conn.insert_rows(
             "records", ("terminal_id", "seq", "tx_id", "type", "at", "hash", "record",
                         "received_us"),

@@ -43,6 +43,18 @@ ACTIONS = {
     "velocity": "Many payments in an hour: call the holder; block the card if lost.",
     "two_shops": "One wallet at two shops minutes apart: a copied card? Call the holder.",
     "near_cap": "Top-ups kept just under the cap: possible money laundering; review.",
+    "wrong_pocket": "A lot spent as the wrong kind of value: check the terminal's snapshot.",
+    "campaign_quantity": "A campaign unit taken beyond a lease (or without one): the pool "
+                         "may be over-issued; check the terminal's leases.",
+    "campaign_wallet_limit": "A campaign used more often than its rules allow: check the "
+                             "terminal's snapshot age.",
+    "campaign_out_of_period": "A campaign used outside its dates: check the terminal's clock.",
+    "campaign_stamped_here_already": "Two stamps of one shop on one rally card: remind the "
+                                     "shop.",
+    "campaign_wrong_funder": "A record names another funder than the rules: the rules' "
+                             "funder was billed; inspect the terminal.",
+    "gift_code_reused": "One gift code taken twice (offline terminals): ask both shops.",
+    "unknown_gift_code": "A gift code the ledger never made: a forgery? Inspect the record.",
 }
 
 

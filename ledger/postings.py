@@ -7,7 +7,18 @@ one entry always sum to zero. Accounts:
     wallet:W:debt            what a wallet owes after an offline overdraft (negative)
     merchant:M:receivable    what the scheme owes a shop for payments taken
     cash:T                   cash taken in at terminal T's booth (negative: cash came in)
-    funder:F                 who pays for premiums and points (negative: value they funded)
+    funder:F                 who pays for premiums, points and campaign discounts (negative:
+                             value they funded)
+
+Ticket rides are counts, never yen, and have accounts of their own: `wallet:W:tickets` (rides
+a wallet holds), `wallet:W:ride_debt` (rides taken beyond them), `merchant:M:rides` (rides a
+shop gave) and `funder:F:rides` (rides a funder granted). Every entry balances in yen and in
+rides separately, because no entry ever posts a ride against yen.
+
+Campaigns (docs/campaigns.md): each entry a record carries is checked against the rules and
+the wallet's usage before it (`sync.campaigns.check_entry`); problems become flags and the
+record is still posted. Usage is folded (`sync.campaigns.fold`) and stored per (campaign,
+wallet); units spent from leases are counted on the lease; gift codes are marked used.
 
 Lots carry the detail behind wallet pockets: the sum of a wallet's lots in a pocket equals
 its pocket account. The ledger accepts every validly signed record (the goods were handed
@@ -15,7 +26,10 @@ over): what it cannot honour becomes debt, a flag, and the wallet on the deny li
 
 `Batch` loads the state one ingest batch needs (locking the rows on PostgreSQL, in one global
 order: lots, then wallets, each sorted, so concurrent batches cannot deadlock), posts the
-records in memory, and writes everything back in a few bulk statements.
+records in memory, and writes everything back in a few bulk statements. A batch whose records
+touch campaigns also loads (in `load_campaigns`, after lots and wallets, in the same global
+order: campaign usage, leases, gift codes, each sorted; pools only at `write`) what those
+need; a batch of plain payments loads nothing more.
 """
 
 from __future__ import annotations
@@ -24,11 +38,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.db import Connection
-from sync import bodies, ids
+from ledger.db import Connection, RetryableError
+from sync import bodies, campaigns, canonical, ids
 
 WALLET_BALANCE_CAP = 50_000  # yen per wallet (DESIGN §2; the Payment Services Act)
 ADMIN_PART = "admin"
+TICKETS = bodies.TICKET_POCKET
+RIDE_DEBT = "ride_debt"  # wallet:W:ride_debt: rides taken beyond a wallet's tickets
+# Record types that name a campaign in their body rather than (only) in `campaigns`.
+CAMPAIGN_TYPES = ("gift", "ticket", "exchange")
+# What a flag says a lease use was wrong about (campaign_quantity).
+LEASE_PROBLEMS = ("no_lease", "unknown_lease", "another_terminal", "another_pool",
+                  "beyond_lease", "after_return")
 
 
 @dataclass
@@ -56,6 +77,29 @@ class Wallet:
     age_band: str | None = None
     area: str | None = None
     new: bool = False
+    dirty: bool = False
+
+
+@dataclass
+class Lease:
+    lease_id: str
+    campaign_id: str
+    pool: str
+    terminal_id: str
+    count: int
+    used: int
+    consumed: int | None
+    status: str
+    dirty: bool = False
+
+
+@dataclass
+class GiftCode:
+    code_id: str
+    campaign_id: str
+    value: int
+    used_tx: str | None
+    used_terminal: str | None
     dirty: bool = False
 
 
@@ -90,6 +134,10 @@ def _lot_from_row(row: tuple) -> Lot:
                funder, campaign, origin)
 
 
+def usage_text(usage: dict) -> str:
+    return canonical.dumps(usage).decode("utf-8")
+
+
 LOT_COLUMNS = ("lot_id, wallet_id, pocket, amount, remaining, expires, classes, funder, "
                "campaign, origin")
 WALLET_COLUMNS = "wallet_id, kind, status, status_reason, age_band, area"
@@ -121,6 +169,16 @@ class Batch:
         # Stored lots (lot id -> remaining) of the wallets `wallet_total` was asked about,
         # read for all of the batch's wallets at once instead of one query per charge.
         self._stored_lots: dict[str, dict[str, int]] = {}
+        # Campaigns: rules by id (None: no such campaign), usage by (campaign, wallet) and
+        # which of those rows are stored / changed, leases and gift codes the records name,
+        # and units to add to pools (uses of leases already closed).
+        self.rules: dict[str, dict | None] = {}
+        self.usage: dict[tuple[str, str], dict] = {}
+        self.usage_stored: set[tuple[str, str]] = set()
+        self.usage_changed: set[tuple[str, str]] = set()
+        self.leases: dict[str, Lease] = {}
+        self.gift_codes: dict[str, GiftCode] = {}
+        self.pool_adds: dict[tuple[str, str], int] = {}
 
     # --- loading --------------------------------------------------------------------------
 
@@ -162,15 +220,98 @@ class Batch:
         lot_ids, wallet_ids, payment_txs = set(), set(), set()
         for rec in records:
             body = rec["body"]
-            if rec["type"] in ("payment", "refund", "void", "charge", "grant"):
-                for line in body.get("lots", []) if isinstance(body.get("lots"), list) else []:
-                    if isinstance(line, dict) and isinstance(line.get("lot"), str):
-                        lot_ids.add(line["lot"])
+            if rec["type"] in ("payment", "refund", "void", "charge", "grant", "ticket",
+                               "exchange"):
+                for key in ("lots", "grants"):  # grants: new lots, looked for in one go
+                    lines = body.get(key)
+                    for line in lines if isinstance(lines, list) else []:
+                        if isinstance(line, dict) and isinstance(line.get("lot"), str):
+                            lot_ids.add(line["lot"])
             if isinstance(body.get("wallet"), str):
                 wallet_ids.add(body["wallet"])
             if rec["type"] in ("refund", "void") and isinstance(body.get("of"), str):
                 payment_txs.add(body["of"])
         return lot_ids, wallet_ids, payment_txs
+
+    @staticmethod
+    def campaign_references(records: list[dict]) -> tuple[set[str], set[str], set[str],
+                                                          set[str]]:
+        """Campaign, wallet, lease and gift code ids that a run of records' campaign entries,
+        gift codes and ticket / exchange bodies refer to (nothing for plain records)."""
+        campaign_ids, wallet_ids, lease_ids, codes = set(), set(), set(), set()
+        for rec in records:
+            body = rec["body"]
+            entries, gift = body.get("campaigns"), body.get("gift")
+            if not entries and gift is None and rec["type"] not in CAMPAIGN_TYPES:
+                continue
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict):
+                    for name, found in (("campaign", campaign_ids), ("lease", lease_ids),
+                                        ("prize_lease", lease_ids)):
+                        if isinstance(entry.get(name), str):
+                            found.add(entry[name])
+            if isinstance(body.get("campaign"), str):
+                campaign_ids.add(body["campaign"])
+            if isinstance(gift, dict):
+                if isinstance(gift.get("campaign"), str):
+                    campaign_ids.add(gift["campaign"])
+                if isinstance(gift.get("code"), str):
+                    codes.add(gift["code"])
+            if isinstance(body.get("wallet"), str):
+                wallet_ids.add(body["wallet"])
+        return campaign_ids, wallet_ids, lease_ids, codes
+
+    def load_campaigns(self, records: list[dict]) -> None:
+        """Rules, usage rows (locked), leases (locked) and gift codes (locked) the records'
+        campaign entries need, each in one statement per chunk."""
+        campaign_ids, wallet_ids, lease_ids, codes = self.campaign_references(records)
+        if not (campaign_ids or lease_ids or codes):
+            return
+        conn = self.conn
+        self._load_rules(campaign_ids)
+        known = sorted(c for c in campaign_ids if self.rules.get(c) is not None)
+        if known and wallet_ids:
+            c_where, c_params = conn.in_values("campaign_id", known)
+            for chunk in _in_chunks(sorted(wallet_ids)):
+                w_where, w_params = conn.in_values("wallet_id", chunk)
+                # Locked in (wallet, campaign) order, the order of the chunks themselves.
+                for campaign_id, wallet_id, state in conn.all(
+                    f"SELECT campaign_id, wallet_id, state FROM campaign_usage WHERE {w_where} "
+                    f"AND {c_where} ORDER BY wallet_id, campaign_id{conn.for_update}",
+                    w_params + c_params,
+                ):
+                    self.usage[(campaign_id, wallet_id)] = json.loads(state)
+                    self.usage_stored.add((campaign_id, wallet_id))
+        for chunk in _in_chunks(sorted(lease_ids)):
+            where, params = conn.in_values("lease_id", chunk)
+            for row in conn.all(
+                "SELECT lease_id, campaign_id, pool, terminal_id, count, used, consumed, status "
+                f"FROM leases WHERE {where} ORDER BY lease_id{conn.for_update}", params,
+            ):
+                self.leases[row[0]] = Lease(*row)
+        for chunk in _in_chunks(sorted(codes)):
+            where, params = conn.in_values("code_id", chunk)
+            for row in conn.all(
+                "SELECT code_id, campaign_id, value, used_tx, used_terminal FROM gift_codes "
+                f"WHERE {where} ORDER BY code_id{conn.for_update}", params,
+            ):
+                self.gift_codes[row[0]] = GiftCode(*row)
+
+    def _load_rules(self, campaign_ids: set[str]) -> None:
+        wanted = sorted(campaign_ids - self.rules.keys())
+        for campaign_id in wanted:
+            self.rules[campaign_id] = None
+        for chunk in _in_chunks(wanted):
+            where, params = self.conn.in_values("campaign_id", chunk)
+            for campaign_id, text in self.conn.all(
+                    f"SELECT campaign_id, rules FROM campaigns WHERE {where}", params):
+                self.rules[campaign_id] = json.loads(text)
+
+    def rule(self, campaign_id: str) -> dict | None:
+        """A campaign's rules as stored (validated when created), cached for the batch."""
+        if campaign_id not in self.rules:
+            self._load_rules({campaign_id})
+        return self.rules[campaign_id]
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -241,18 +382,24 @@ class Batch:
         assert sum(amount for _, amount in entry.postings) == 0, f"unbalanced {entry_id}"
         self.entries.append((entry, at_us))
 
-    def _post_payment(self, rec: dict, entry: Entry) -> None:
-        body = rec["body"]
-        wallet = self.wallet(body["wallet"], rec)
+    def _draw(self, rec: dict, entry: Entry, wallet: Wallet, lines: list[dict],
+              pockets: tuple[str, ...] = bodies.YEN_POCKETS, check_class: bool = True) -> int:
+        """Take each line's amount from its lot and post it; what could not be taken (no
+        such lot, a lot of another pocket, not enough left) is returned as the shortfall."""
         day = rec["at"][:10]
         shortfall = 0
-        for line in body["lots"]:
+        for line in lines:
             lot = self.lots.get(line["lot"])
             if lot is None or lot.wallet_id != wallet.wallet_id:
                 self.flag("unknown_lot", rec, wallet.wallet_id, lot=line["lot"])
                 shortfall += line["amount"]
                 continue
-            if self.merchant_class and self.merchant_class not in lot.classes:
+            if lot.pocket not in pockets:
+                self.flag("wrong_pocket", rec, wallet.wallet_id, lot=lot.lot_id,
+                          pocket=lot.pocket)
+                shortfall += line["amount"]
+                continue
+            if check_class and self.merchant_class and self.merchant_class not in lot.classes:
                 self.flag("class_violation", rec, wallet.wallet_id, lot=lot.lot_id,
                           merchant_class=self.merchant_class)
             if lot.expires and day > lot.expires:
@@ -263,13 +410,39 @@ class Batch:
             lot.dirty = True
             entry.post(wallet_account(wallet.wallet_id, lot.pocket), -take)
             shortfall += line["amount"] - take
+        return shortfall
+
+    def _overdraft(self, rec: dict, entry: Entry, wallet: Wallet, shortfall: int,
+                   account: str = "debt", **detail) -> None:
         if shortfall:
-            entry.post(wallet_account(wallet.wallet_id, "debt"), -shortfall)
+            entry.post(wallet_account(wallet.wallet_id, account), -shortfall)
             self.flag("overdraft", rec, wallet.wallet_id, shortfall=shortfall,
-                      decision=body["decision"])
+                      decision=rec["body"].get("decision"), **detail)
             self.deny(wallet, "overdraft")
-        entry.post(f"merchant:{self.merchant_id}:receivable", body["amount"])
+
+    def _post_payment(self, rec: dict, entry: Entry) -> None:
+        body = rec["body"]
+        wallet = self.wallet(body["wallet"], rec)
+        shortfall = self._draw(rec, entry, wallet, body["lots"])
+        self._overdraft(rec, entry, wallet, shortfall)
+        receivable = f"merchant:{self.merchant_id}:receivable"
+        entry.post(receivable, body["amount"])
         self.payments[rec["tx_id"]] = (wallet.wallet_id, body["amount"], "payment")
+        entries = body.get("campaigns")
+        if entries:
+            # The discounts: paid to the shop by their funders (a shop's own coupon is a
+            # price it chose to take, and posts nothing).
+            for item in entries:
+                off = item.get("discount", 0)
+                if off:
+                    funder = self._funder(rec, item, wallet.wallet_id)
+                    if funder != campaigns.SHOP_FUNDED:
+                        entry.post(receivable, off)
+                        entry.post(f"funder:{funder}", -off)
+            base = body.get("price", body["amount"]) - body.get("excluded", 0)
+            self._check_campaigns(rec, wallet.wallet_id, entries, base)
+        for line in body.get("grants", ()):
+            self._credit_line(rec, entry, wallet.wallet_id, line, "grant")
 
     def _post_giveback(self, rec: dict, entry: Entry) -> None:
         body = rec["body"]
@@ -286,7 +459,9 @@ class Batch:
         self.givebacks.append((body["of"], entry.entry, body["amount"]))
         for line in body["lots"]:
             lot = self.lots.get(line["lot"])
-            if lot is None or lot.wallet_id != wallet.wallet_id:
+            if lot is None or lot.wallet_id != wallet.wallet_id or lot.pocket == TICKETS:
+                # Money given back to no lot it came from (or to rides, which are no money)
+                # goes into a new charged lot.
                 self.flag("unknown_lot", rec, wallet.wallet_id, lot=line["lot"])
                 lot = self._new_lot(
                     rec, wallet.wallet_id, {"lot": line["lot"], "pocket": "charged",
@@ -313,15 +488,25 @@ class Batch:
         self.lots[lot_id] = lot
         return lot
 
+    def _credit_line(self, rec: dict, entry: Entry, wallet_id: str, line: dict,
+                     origin: str) -> Lot:
+        """A new lot and its postings: the wallet's pocket, and the funder for what the cash
+        did not pay. Rides go to ride accounts; cash paid for rides is owed to their funder."""
+        lot = self._new_lot(rec, wallet_id, line, origin)
+        entry.post(wallet_account(wallet_id, lot.pocket), lot.amount)
+        funder = f"funder:{line.get('funder') or 'unknown'}"
+        if lot.pocket == TICKETS:
+            entry.post(f"{funder}:rides", -lot.amount)
+            entry.post(funder, line["paid"])
+        elif line["amount"] - line["paid"]:
+            entry.post(funder, -(line["amount"] - line["paid"]))
+        return lot
+
     def _credit_lots(self, rec: dict, entry: Entry, origin: str) -> Wallet:
         body = rec["body"]
         wallet = self.wallet(body["wallet"], rec)
         for line in body["lots"]:
-            lot = self._new_lot(rec, wallet.wallet_id, line, origin)
-            entry.post(wallet_account(wallet.wallet_id, lot.pocket), lot.amount)
-            funded = line["amount"] - line["paid"]
-            if funded:
-                entry.post(f"funder:{line['funder']}", -funded)
+            self._credit_line(rec, entry, wallet.wallet_id, line, origin)
         return wallet
 
     def _post_charge(self, rec: dict, entry: Entry) -> None:
@@ -330,9 +515,183 @@ class Batch:
         total = self.wallet_total(wallet.wallet_id)
         if total > WALLET_BALANCE_CAP:
             self.flag("over_cap", rec, wallet.wallet_id, balance=total, cap=WALLET_BALANCE_CAP)
+        if rec["body"].get("campaigns"):
+            self._check_campaigns(rec, wallet.wallet_id, rec["body"]["campaigns"],
+                                  rec["body"]["amount"])
 
     def _post_grant(self, rec: dict, entry: Entry) -> None:
-        self._credit_lots(rec, entry, "grant")
+        body = rec["body"]
+        wallet = self._credit_lots(rec, entry, "grant")
+        if "gift" in body:  # a gift code redeemed at a booth into the wallet
+            gift = body["gift"]
+            self._check_campaigns(rec, wallet.wallet_id, [{"campaign": gift["campaign"],
+                                                           "kind": "gift_code"}], 0)
+            self._take_gift(rec, gift, wallet.wallet_id)
+        if body.get("campaigns"):
+            self._check_campaigns(rec, wallet.wallet_id, body["campaigns"], 0)
+
+    def _post_gift(self, rec: dict, entry: Entry) -> None:
+        """A gift code spent at the counter: the shop is owed what it paid, by the funder."""
+        body = rec["body"]
+        gift = body["gift"]
+        self._check_campaigns(rec, None, [{"campaign": gift["campaign"], "kind": "gift_code",
+                                           "funder": gift["funder"]}], 0)
+        self._take_gift(rec, gift, None)
+        funder = self._funder(rec, {"campaign": gift["campaign"], "funder": gift["funder"]},
+                              None)
+        entry.post(f"merchant:{self.merchant_id}:receivable", body["amount"])
+        entry.post(f"funder:{funder}", -body["amount"])
+
+    def _post_ticket(self, rec: dict, entry: Entry) -> None:
+        """One ride: a ride from the wallet's tickets to the shop (counts), and the ride's
+        value from the funder to the shop (yen)."""
+        body = rec["body"]
+        wallet = self.wallet(body["wallet"], rec)
+        item = {"campaign": body["campaign"], "kind": "ticket", "funder": body["funder"]}
+        self._check_campaigns(rec, None, [item], 0, wallet_for_flags=wallet.wallet_id)
+        rule = self.rule(body["campaign"])
+        if rule is not None and rule["kind"] == "ticket" and \
+                body["ride_value"] != rule["ride_value"]:
+            self.flag("campaign_ride_value", rec, wallet.wallet_id, campaign=body["campaign"],
+                      problem="ride_value", ride_value=body["ride_value"],
+                      rules=rule["ride_value"])
+        shortfall = self._draw(rec, entry, wallet, body["lots"], (TICKETS,), check_class=False)
+        self._overdraft(rec, entry, wallet, shortfall, RIDE_DEBT, rides=shortfall)
+        entry.post(f"merchant:{self.merchant_id}:rides", 1)
+        funder = self._funder(rec, item, wallet.wallet_id)
+        entry.post(f"merchant:{self.merchant_id}:receivable", body["ride_value"])
+        entry.post(f"funder:{funder}", -body["ride_value"])
+
+    def _post_exchange(self, rec: dict, entry: Entry) -> None:
+        """Points drawn, one new lot made; the funder pays what the lot is worth beyond the
+        points (the points themselves were funded when they were granted)."""
+        body = rec["body"]
+        wallet = self.wallet(body["wallet"], rec)
+        shortfall = self._draw(rec, entry, wallet, body["lots"], ("points",), check_class=False)
+        self._overdraft(rec, entry, wallet, shortfall)
+        line = body["grants"][0]
+        lot = self._new_lot(rec, wallet.wallet_id, line, "exchange")
+        entry.post(wallet_account(wallet.wallet_id, lot.pocket), lot.amount)
+        funder = f"funder:{line['funder']}"
+        if lot.pocket == TICKETS:
+            entry.post(f"{funder}:rides", -lot.amount)
+            entry.post(funder, body["points"])
+        else:
+            entry.post(funder, -(lot.amount - body["points"]))
+        entries = [item for item in body.get("campaigns", []) if isinstance(item, dict)]
+        if not any(item["campaign"] == body["campaign"] for item in entries):
+            entries.append({"campaign": body["campaign"], "kind": "exchange"})
+        self._check_campaigns(rec, wallet.wallet_id, entries, 0)
+
+    # --- campaigns ------------------------------------------------------------------------
+
+    def _funder(self, rec: dict, item: dict, wallet_id: str | None) -> str:
+        """Who pays for what a campaign entry gave: the rules say (a record naming another
+        payer is flagged); the record's word only for a campaign the ledger does not know."""
+        rule = self.rule(item["campaign"])
+        if rule is None:
+            return item.get("funder") or "unknown"
+        if item.get("funder", rule["funder"]) != rule["funder"]:
+            self.flag("campaign_wrong_funder", rec, wallet_id, campaign=item["campaign"],
+                      problem="wrong_funder", funder=item["funder"], rules=rule["funder"])
+        return rule["funder"]
+
+    def _check_campaigns(self, rec: dict, wallet_id: str | None, entries: list[dict],
+                         base: int, wallet_for_flags: str | None = None) -> None:
+        """Check each entry against the rules and the wallet's usage before it, count the
+        units it took from leases, and fold it into the wallet's usage (`wallet_id` None:
+        nothing is folded, e.g. a gift code spent without a wallet or a ride taken)."""
+        day = rec["at"][:10]
+        flagged = wallet_id or wallet_for_flags
+        for item in entries:
+            campaign_id = item["campaign"]
+            rule = self.rule(campaign_id)
+            key = (campaign_id, wallet_id or "")
+            usage = self.usage.get(key) if wallet_id else None
+            problems = campaigns.check_entry(rule, item, day, self.merchant_id or "",
+                                             self.merchant_class or "", usage, base)
+            if rule is not None and item.get("kind", rule["kind"]) != rule["kind"]:
+                problems.append("wrong_kind")
+            for problem in problems:
+                self.flag(f"campaign_{problem}", rec, flagged, campaign=campaign_id,
+                          problem=problem)
+            if rule is None:
+                continue
+            self._count_units(rec, rule, item, flagged)
+            if wallet_id:
+                self.usage[key] = campaigns.fold(usage, item, day)
+                self.usage_changed.add(key)
+
+    def _count_units(self, rec: dict, rule: dict, item: dict, wallet_id: str | None) -> None:
+        """Count the units an entry took from its leases (`campaign_quantity` flags a unit
+        taken without a lease where the campaign has a quantity, or from a wrong lease)."""
+        merchant = self.merchant_id or ""
+        if rule["kind"] == "stamp_rally":
+            pool = campaigns.POOL_SHOP_PREFIX + merchant if rule.get("shop_discount") else None
+            needs_lease = bool(item.get("discount")) and pool is not None
+            prize_quantity = (rule.get("prize") or {}).get("quantity")
+            if item.get("prize") and prize_quantity and "prize_lease" not in item:
+                self._quantity_flag(rec, item, wallet_id, "no_lease", pool=campaigns.POOL_PRIZE)
+        else:
+            pool = campaigns.main_pool(rule, merchant)
+            # Gift codes are their own quantity; a ride uses a ticket, not a unit (only a
+            # ticket grant, which says how many `rides` it gave, takes one).
+            needs_lease = pool is not None and rule["kind"] != "gift_code" and not (
+                rule["kind"] == "ticket" and "rides" not in item)
+        if "lease" in item:
+            self._use_lease(rec, item, wallet_id, item["lease"], pool, item.get("units", 1))
+        elif needs_lease:
+            self._quantity_flag(rec, item, wallet_id, "no_lease", pool=pool)
+        if "prize_lease" in item:
+            self._use_lease(rec, item, wallet_id, item["prize_lease"], campaigns.POOL_PRIZE, 1)
+
+    def _quantity_flag(self, rec: dict, item: dict, wallet_id: str | None, why: str,
+                       **detail) -> None:
+        self.flag("campaign_quantity", rec, wallet_id, campaign=item["campaign"],
+                  problem="quantity", why=why, **detail)
+
+    def _use_lease(self, rec: dict, item: dict, wallet_id: str | None, lease_id: str,
+                   pool: str | None, units: int) -> None:
+        lease = self.leases.get(lease_id)
+        why = None
+        if lease is None:
+            why = "unknown_lease"
+        elif lease.terminal_id != rec["terminal_id"]:
+            why = "another_terminal"
+        elif lease.campaign_id != item["campaign"] or lease.pool != pool:
+            why = "another_pool"
+        if why is not None or lease is None:
+            self._quantity_flag(rec, item, wallet_id, why or "unknown_lease", lease=lease_id)
+            return
+        lease.used += units
+        lease.dirty = True
+        if lease.status == "open":
+            if lease.used > lease.count:
+                self._quantity_flag(rec, item, wallet_id, "beyond_lease", lease=lease_id,
+                                    count=lease.count, used=lease.used)
+            return
+        # A closed lease gave its unused units back: a use beyond what it kept is counted
+        # into the pool now, once, and flagged (the pool may have lent the unit again).
+        consumed = lease.consumed or 0
+        beyond = lease.used - consumed
+        if beyond > 0:
+            self._quantity_flag(rec, item, wallet_id, "after_return", lease=lease_id,
+                                consumed=consumed, used=lease.used)
+            lease.consumed = consumed + beyond
+            key = (lease.campaign_id, lease.pool)
+            self.pool_adds[key] = self.pool_adds.get(key, 0) + beyond
+
+    def _take_gift(self, rec: dict, gift: dict, wallet_id: str | None) -> None:
+        code = self.gift_codes.get(gift["code"])
+        if code is None or code.campaign_id != gift["campaign"] or code.value != gift["value"]:
+            self.flag("unknown_gift_code", rec, wallet_id, code=gift["code"],
+                      campaign=gift["campaign"], value=gift["value"])
+            return
+        if code.used_tx is not None:
+            self.flag("gift_code_reused", rec, wallet_id, code=code.code_id,
+                      first_tx=code.used_tx, first_terminal=code.used_terminal)
+            return
+        code.used_tx, code.used_terminal, code.dirty = rec["tx_id"], rec["terminal_id"], True
 
     def _post_card_issue(self, rec: dict, entry: Entry) -> None:
         body = rec["body"]
@@ -366,6 +725,7 @@ class Batch:
         self._write_wallets(conn, now)
         self._write_lots(conn, now)
         self._write_cards(conn, now)
+        self._write_campaigns(conn, now)
         conn.insert_rows("givebacks", ("of_tx", "entry", "amount"), self.givebacks)
         conn.insert_rows(
             "flags", ("flag_id", "kind", "terminal_id", "seq", "wallet_id", "detail",
@@ -409,6 +769,37 @@ class Batch:
             [(lot.remaining, lot.amount, lot.lot_id)
              for lot in self.lots.values() if lot.dirty and not lot.new],
         )
+
+    def _write_campaigns(self, conn: Connection, now: int) -> None:
+        changed = sorted(self.usage_changed)
+        fresh = [(c, w, usage_text(self.usage[(c, w)]), now) for c, w in changed
+                 if (c, w) not in self.usage_stored]
+        if conn.insert_new("campaign_usage", ("campaign_id", "wallet_id", "state", "updated_us"),
+                           ("TEXT", "TEXT", "TEXT", "BIGINT"), ("campaign_id", "wallet_id"),
+                           fresh) < len(fresh):
+            # Another batch made the row since this one looked (only for a wallet the ledger
+            # did not know, whose row lock could not order the two): run again, to fold on
+            # top of what it stored.
+            raise RetryableError("a wallet's campaign usage was stored meanwhile")
+        conn.update_rows_by(
+            "campaign_usage", ("campaign_id", "wallet_id"),
+            (("state", "TEXT"), ("updated_us", "BIGINT")),
+            [(usage_text(self.usage[(c, w)]), now, c, w) for c, w in changed
+             if (c, w) in self.usage_stored])
+        conn.update_rows(
+            "leases", "lease_id", (("used", "BIGINT"), ("consumed", "BIGINT")),
+            [(lease.used, lease.consumed, lease.lease_id)
+             for lease in sorted(self.leases.values(), key=lambda item: item.lease_id)
+             if lease.dirty])
+        for (campaign_id, pool), units in sorted(self.pool_adds.items()):
+            conn.execute("UPDATE pools SET granted = granted + ? WHERE campaign_id = ? AND "
+                         "pool = ?", (units, campaign_id, pool))
+        conn.update_rows(
+            "gift_codes", "code_id", (("used_tx", "TEXT"), ("used_terminal", "TEXT"),
+                                      ("used_us", "BIGINT")),
+            [(code.used_tx, code.used_terminal, now, code.code_id)
+             for code in sorted(self.gift_codes.values(), key=lambda item: item.code_id)
+             if code.dirty])
 
     def _write_cards(self, conn: Connection, now: int) -> None:
         for card_id, wallet_id, nfc_uid in self.cards:

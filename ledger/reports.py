@@ -1,6 +1,6 @@
 """The ledger's reports for the town office (DESIGN §8): the daily tally from ledger data,
-the reconciliation of each terminal's day close, and the monthly merchant settlement under
-each fee plan.
+the reconciliation of each terminal's day close, the monthly merchant settlement under each
+fee plan (with what campaign funders owe each shop), and what each campaign did.
 
 The tally is computed from the stored journal records by `sync.tally`, the very code the
 terminal used for its own sheet, so any difference between the two is a difference in the
@@ -11,12 +11,14 @@ floats).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger.db import Database
+from sync import campaigns
 from sync import tally as sheet
 
 # Fee plans of the LOVESAIJO review (seed 001): (basis points of turnover, monthly base that
@@ -119,6 +121,7 @@ class Settlement:
     fee: int
     user_return: int
     payout: int
+    campaign: int = 0  # owed by campaign funders: discounts, gift codes, rides (yen)
 
 
 def fee(turnover: int, plan: int) -> int:
@@ -129,14 +132,53 @@ def fee(turnover: int, plan: int) -> int:
     return max(base, turnover * rate_bp // BP)
 
 
-def settlement(db: Database, month: str, plan: int) -> list[Settlement]:
-    """Per merchant: turnover of the month (payments less refunds and voids, by sale time),
-    the fee under `plan`, the 1 % returned to users, and what is paid out."""
+def _check_month(month: str) -> None:
     if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
         raise ReportError("the month is YYYY-MM")
+
+
+def _rules(db: Database) -> dict[str, dict]:
+    with db.reading() as conn:
+        return {cid: json.loads(text) for cid, text in
+                conn.all("SELECT campaign_id, rules FROM campaigns ORDER BY campaign_id")}
+
+
+def _funder(rules: dict[str, dict], campaign_id: str, named: str | None) -> str:
+    """Who pays for a campaign's part of a record: the rules (as the ledger posted it)."""
+    rule = rules.get(campaign_id)
+    return rule["funder"] if rule else named or "unknown"
+
+
+def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
+    """Yen a shop is owed by campaign funders for one of its records (its receivable beyond
+    what wallets paid): funded discounts, gift codes taken, rides given; by funder."""
+    body, owed = rec["body"], {}
+    if rec["type"] == "payment":
+        for entry in body.get("campaigns", []):
+            funder = _funder(rules, entry.get("campaign", ""), entry.get("funder"))
+            if entry.get("discount") and funder != campaigns.SHOP_FUNDED:
+                owed[funder] = owed.get(funder, 0) + entry["discount"]
+    elif rec["type"] == "gift":
+        gift = body.get("gift", {})
+        funder = _funder(rules, gift.get("campaign", ""), gift.get("funder"))
+        owed[funder] = owed.get(funder, 0) + body.get("amount", 0)
+    elif rec["type"] == "ticket":
+        funder = _funder(rules, body.get("campaign", ""), body.get("funder"))
+        owed[funder] = owed.get(funder, 0) + body.get("ride_value", 0)
+    return owed
+
+
+def settlement(db: Database, month: str, plan: int) -> list[Settlement]:
+    """Per merchant: turnover of the month (payments less refunds and voids, by sale time),
+    what campaign funders owe it (discounts they fund, gift codes, rides), the fee under
+    `plan` on both, the 1 % returned to users, and what is paid out: the shop's receivable
+    less the fee."""
+    _check_month(month)
     turnover: dict[str, int] = {}
+    owed: dict[str, int] = {}
     with db.reading() as conn:
         merchants = conn.all("SELECT merchant_id, name FROM merchants ORDER BY merchant_id")
+    rules = _rules(db)
     terminals = dict(_terminals(db, None))
     for terminal_id, merchant_id in terminals.items():
         for rec in _records(db, terminal_id):
@@ -145,13 +187,134 @@ def settlement(db: Database, month: str, plan: int) -> list[Settlement]:
             amount = rec["body"].get("amount", 0)
             sign = {"payment": 1, "refund": -1, "void": -1}.get(rec["type"], 0)
             turnover[merchant_id] = turnover.get(merchant_id, 0) + sign * amount
+            share = sum(campaign_share(rec, rules).values())
+            if share:
+                owed[merchant_id] = owed.get(merchant_id, 0) + share
     out = []
     for merchant_id, name in merchants:
-        amount = turnover.get(merchant_id, 0)
-        charged = fee(amount, plan)
+        amount, campaign = turnover.get(merchant_id, 0), owed.get(merchant_id, 0)
+        charged = fee(amount + campaign, plan)
         out.append(Settlement(merchant_id, name, plan, amount, charged,
-                              amount * USER_RETURN_BP // BP, amount - charged))
+                              (amount + campaign) * USER_RETURN_BP // BP,
+                              amount + campaign - charged, campaign))
     return out
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+@dataclass
+class CampaignFigures:
+    """What one campaign did in a period, from the records the ledger holds."""
+
+    campaign_id: str
+    name: str
+    kind: str
+    uses: int = 0
+    discounts: int = 0        # yen off payments (paid to shops by the funder)
+    issued: int = 0           # yen of value made: premium, bonus, points, prizes, gifts
+    stamps: int = 0
+    completions: int = 0
+    gifts_spent: int = 0      # yen paid at counters with the campaign's gift codes
+    rides_granted: int = 0
+    rides_taken: int = 0
+    pools: dict[str, tuple[int, int]] = field(default_factory=dict)  # pool: (granted, total)
+    funders: dict[str, int] = field(default_factory=dict)  # yen each funder pays
+
+    def fund(self, funder: str, yen: int) -> None:
+        if yen:
+            self.funders[funder] = self.funders.get(funder, 0) + yen
+
+
+CAMPAIGN_RECORD_TYPES = ("payment", "charge", "grant", "gift", "ticket", "exchange")
+
+
+def campaign_report(db: Database, date_from: str = "0000-01-01",
+                    date_to: str = "9999-12-31") -> list[CampaignFigures]:
+    """Per campaign, over the records made from `date_from` to `date_to` (inclusive): uses,
+    discounts given, value issued, stamps and completions, gift codes and rides, units of
+    each pool given out against its total (now), and what each funder pays for it."""
+    rules = _rules(db)
+    figures = {cid: CampaignFigures(cid, rule.get("name", cid), rule["kind"])
+               for cid, rule in rules.items()}
+
+    def of(campaign_id: str) -> CampaignFigures:
+        if campaign_id not in figures:
+            figures[campaign_id] = CampaignFigures(campaign_id, campaign_id, "unknown")
+        return figures[campaign_id]
+
+    with db.reading() as conn:
+        types = ", ".join(f"'{t}'" for t in CAMPAIGN_RECORD_TYPES)
+        texts = conn.all(f"SELECT record FROM records WHERE type IN ({types}) AND "
+                         "substr(at, 1, 10) >= ? AND substr(at, 1, 10) <= ?",
+                         (date_from, date_to))
+        pool_rows = conn.all("SELECT campaign_id, pool, granted, total FROM pools "
+                             "ORDER BY campaign_id, pool")
+    for (text,) in texts:
+        rec = json.loads(text)
+        body, rtype = rec["body"], rec["type"]
+        for entry in body.get("campaigns", []):
+            item = of(entry.get("campaign", ""))
+            item.uses += 1
+            item.stamps += entry.get("stamps", 0)
+            item.completions += 1 if entry.get("complete") else 0
+            if entry.get("discount"):
+                item.discounts += entry["discount"]
+                item.fund(_funder(rules, item.campaign_id, entry.get("funder")),
+                          entry["discount"])
+            if entry.get("kind") == "ticket":
+                item.rides_granted += entry.get("rides", 0)
+        made = body.get("grants", []) + (body.get("lots", []) if rtype in ("charge", "grant")
+                                         else [])
+        for line in made:
+            if not line.get("campaign"):
+                continue
+            item = of(line["campaign"])
+            if line.get("pocket") == "tickets":
+                continue
+            item.issued += line.get("amount", 0)
+            funded = line.get("amount", 0) - line.get("paid", 0)
+            if rtype == "exchange":
+                funded -= body.get("points", 0)
+            item.fund(line.get("funder") or "unknown", funded)
+        if rtype == "gift":
+            gift = body.get("gift", {})
+            item = of(gift.get("campaign", ""))
+            item.uses += 1
+            item.gifts_spent += body.get("amount", 0)
+            item.fund(_funder(rules, item.campaign_id, gift.get("funder")),
+                      body.get("amount", 0))
+        elif rtype == "grant" and isinstance(body.get("gift"), dict):
+            of(body["gift"].get("campaign", "")).uses += 1
+        elif rtype == "ticket":
+            item = of(body.get("campaign", ""))
+            item.uses += 1
+            item.rides_taken += 1
+            item.fund(_funder(rules, item.campaign_id, body.get("funder")),
+                      body.get("ride_value", 0))
+    for campaign_id, pool, granted, total in pool_rows:
+        of(campaign_id).pools[pool] = (int(granted), int(total))
+    return [figures[cid] for cid in sorted(figures)]
+
+
+def campaign_table(items: list[CampaignFigures]) -> tuple[list[str], list[list]]:
+    headers = ["キャンペーン", "名称", "種類", "利用", "値引き", "発行額", "スタンプ", "達成",
+               "ギフト利用", "回数券 付与/利用", "配分 (済/総数)", "負担"]
+    rows = []
+    for c in items:
+        pools = " ".join(f"{pool} {granted:,}/{total:,}"
+                         for pool, (granted, total) in sorted(c.pools.items()))
+        funders = " ".join(f"{funder} {yen:,}" for funder, yen in sorted(c.funders.items()))
+        rows.append([c.campaign_id, c.name, c.kind, c.uses, c.discounts, c.issued, c.stamps,
+                     c.completions, c.gifts_spent, f"{c.rides_granted}/{c.rides_taken}",
+                     pools, funders])
+    return headers, rows
+
+
+def campaign_json(items: list[CampaignFigures], path: Path) -> Path:
+    path.write_text(json.dumps([dataclasses.asdict(c) for c in items], ensure_ascii=False,
+                               indent=2), encoding="utf-8")
+    return path
 
 
 # --- writing reports -----------------------------------------------------------------------
@@ -204,9 +367,57 @@ def _table_pdf(title: str, headers: list[str], rows: list[list], path: Path) -> 
 
 
 def settlement_table(items: list[Settlement]) -> tuple[list[str], list[list]]:
-    headers = ["加盟店ID", "店名", "プラン", "売上", "手数料", "利用者還元(1%)", "支払額"]
-    return headers, [[s.merchant_id, s.name, s.plan, s.turnover, s.fee, s.user_return, s.payout]
-                     for s in items]
+    headers = ["加盟店ID", "店名", "プラン", "売上", "キャンペーン負担分", "手数料",
+               "利用者還元(1%)", "支払額"]
+    return headers, [[s.merchant_id, s.name, s.plan, s.turnover, s.campaign, s.fee,
+                      s.user_return, s.payout] for s in items]
+
+
+def gift_codes_pdf(codes: list, campaign_name: str, out: Path, expires: str | None = None
+                   ) -> Path:
+    """Printable gift cards, two to a row on A4: the code's QR (made by segno, as the demo
+    cards' are), its value in yen and the campaign's name in Japanese."""
+    import tempfile
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    from sync.refwallet import CARD_GAP, CARD_H, CARD_W, JAPANESE_FONT, write_qr_png
+
+    pdfmetrics.registerFont(UnicodeCIDFont(JAPANESE_FONT))
+    page = canvas.Canvas(str(out), pagesize=A4)
+    page.setTitle(f"{campaign_name} ギフトコード")
+    width, height = A4
+    x0, y = 40, height - 40 - CARD_H
+    side = CARD_H - 16
+    with tempfile.TemporaryDirectory() as scratch:
+        for index, code in enumerate(codes):
+            x = x0 + (index % 2) * (CARD_W + CARD_GAP)
+            page.roundRect(x, y, CARD_W, CARD_H, 10)
+            png = Path(scratch) / f"{code.code_id}.png"
+            write_qr_png(code.text(), png)
+            page.drawImage(str(png), x + CARD_W - side - 8, y + 8, side, side)
+            page.setFont(JAPANESE_FONT, 8)
+            for n, start in enumerate(range(0, min(len(campaign_name), 30), 10)):
+                page.drawString(x + 10, y + CARD_H - 20 - 10 * n,
+                                campaign_name[start : start + 10])
+            page.setFont(JAPANESE_FONT, 18)
+            page.drawString(x + 10, y + CARD_H / 2, f"{code.value:,}円")
+            page.setFont(JAPANESE_FONT, 7)
+            page.drawString(x + 10, y + 36, "ギフトコード (1回限り)")
+            if expires:
+                page.drawString(x + 10, y + 26, f"有効期限 {expires}")
+            page.setFont("Courier", 6)
+            page.drawString(x + 10, y + 12, code.code_id[:16])
+            if index % 2 == 1:
+                y -= CARD_H + CARD_GAP
+                if y < 40:
+                    page.showPage()
+                    y = height - 40 - CARD_H
+    page.save()
+    return out
 
 
 def reconcile_table(items: list[Difference]) -> tuple[list[str], list[list]]:

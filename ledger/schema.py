@@ -151,6 +151,56 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "campaigns: usage per wallet, quantity pools, leases, gift codes",
+        [
+            # What a wallet has used of a campaign (sync.campaigns.fold), canonical JSON.
+            """CREATE TABLE campaign_usage (
+                campaign_id TEXT NOT NULL,
+                wallet_id TEXT NOT NULL,
+                state TEXT NOT NULL,
+                updated_us BIGINT NOT NULL,
+                PRIMARY KEY (campaign_id, wallet_id)
+            )""",
+            "CREATE INDEX campaign_usage_wallet ON campaign_usage (wallet_id)",
+            # A pool's `granted` = units in open leases + units consumed by closed ones.
+            """CREATE TABLE pools (
+                campaign_id TEXT NOT NULL,
+                pool TEXT NOT NULL,
+                total BIGINT NOT NULL,
+                granted BIGINT NOT NULL,
+                PRIMARY KEY (campaign_id, pool)
+            )""",
+            # `used`: units the ledger counted from ingested records; `consumed`: what a
+            # closed lease kept of its count (NULL while open); status open|returned|reclaimed.
+            """CREATE TABLE leases (
+                lease_id TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                pool TEXT NOT NULL,
+                terminal_id TEXT NOT NULL,
+                count BIGINT NOT NULL,
+                used BIGINT NOT NULL,
+                consumed BIGINT,
+                status TEXT NOT NULL,
+                expires_us BIGINT NOT NULL,
+                created_us BIGINT NOT NULL,
+                closed_us BIGINT
+            )""",
+            "CREATE INDEX leases_pool ON leases (campaign_id, pool, status, expires_us)",
+            "CREATE INDEX leases_terminal ON leases (terminal_id)",
+            """CREATE TABLE gift_codes (
+                code_id TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                value BIGINT NOT NULL,
+                created_us BIGINT NOT NULL,
+                used_tx TEXT,
+                used_terminal TEXT,
+                used_us BIGINT
+            )""",
+            "CREATE INDEX gift_codes_campaign ON gift_codes (campaign_id)",
+        ],
+    ),
 ]
 
 

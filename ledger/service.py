@@ -21,7 +21,7 @@ from typing import Any
 from ledger.db import Connection, Database
 from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
 from ledger.schema import now_us
-from sync import bodies, cards, ids, keyfile, keys
+from sync import bodies, campaigns, canonical, cards, giftcodes, ids, keyfile, keys
 
 LEDGER_KEY_FILE = "ledger.key"
 ADMIN_TOKEN_FILE = "admin.token"
@@ -46,10 +46,15 @@ DEFAULT_MERCHANT_CONFIG = {
 MERCHANT_CLASSES = bodies.MERCHANT_CLASSES
 FEE_PLANS = (1, 2, 3)
 WALLET_KINDS = ("app", "card")
-CAMPAIGN_KINDS = (
-    "threshold_coupon", "premium_voucher", "premium_charge", "point_grant", "stamp_rally",
-    "cash_back", "gift_code", "ticket", "exchange",
-)
+CAMPAIGN_KINDS = campaigns.KINDS
+# Leases of campaign quantities: a lease lives a day; one its terminal never gave back is
+# taken back (as what the ledger counted of it) this long after it expired, which leaves an
+# offline terminal time to push the records of units it took before the end.
+LEASE_TTL_S = 24 * 3600
+LEASE_GRACE_S = 12 * 3600
+MAX_LEASE_UNITS = 100_000  # units one lease request may ask for (or a return report)
+LEASE_RECLAIM_CHUNK = 500
+MAX_GIFT_CODES = 10_000  # codes made by one command
 ID_MAX = 64
 
 
@@ -395,23 +400,13 @@ def move_balance(db: Database, from_wallet: str, to_wallet: str) -> dict:
 
 
 def create_campaign(db: Database, rules: Any) -> str:
-    """Store a campaign's rules (validated for shape here; evaluated by terminals)."""
-    if not isinstance(rules, dict):
-        raise LedgerError("campaign rules must be a JSON object")
-    campaign_id = _check_id(rules.get("id"), "campaign id")
-    if rules.get("kind") not in CAMPAIGN_KINDS:
-        raise LedgerError(f"campaign kind must be one of {', '.join(CAMPAIGN_KINDS)}")
-    for name in ("starts", "ends"):
-        try:
-            from datetime import date
-
-            date.fromisoformat(rules.get(name, ""))
-        except (TypeError, ValueError) as exc:
-            raise LedgerError(f"campaign {name} must be a date YYYY-MM-DD") from exc
-    if rules["ends"] < rules["starts"]:
-        raise LedgerError("a campaign cannot end before it starts")
-    from sync import canonical
-
+    """Store a campaign's rules, validated and normalized by `sync.campaigns.validate` (the
+    terminals evaluate these very rules offline); a campaign created again is updated."""
+    try:
+        rules = campaigns.validate(rules)
+    except campaigns.RuleError as exc:
+        raise LedgerError(f"campaign rules: {exc}") from exc
+    campaign_id = rules["id"]
     try:
         text = canonical.dumps(rules).decode("utf-8")
     except canonical.CanonicalError as exc:
@@ -428,6 +423,155 @@ def create_campaign(db: Database, rules: Any) -> str:
 
     db.transaction(work)
     return campaign_id
+
+
+def _campaign_rules(conn: Connection, campaign_id: str) -> dict:
+    text = conn.value("SELECT rules FROM campaigns WHERE campaign_id = ?", (campaign_id,))
+    if text is None:
+        raise LedgerError(f"no campaign {campaign_id}", 404, "not_found")
+    return json.loads(text)
+
+
+# --- leases of campaign quantities (docs/campaigns.md) ----------------------------------------
+
+
+def _lease_view(lease_id: str, campaign_id: str, pool: str, count: int, expires_us: int) -> dict:
+    return {"lease_id": lease_id, "campaign": campaign_id, "pool": pool, "count": count,
+            "expires_ms": expires_us // 1000}
+
+
+def _check_units(value: Any, what: str, least: int) -> int:
+    if type(value) is not int or not least <= value <= MAX_LEASE_UNITS:
+        raise LedgerError(f"{what} must be a whole number from {least} to {MAX_LEASE_UNITS:,}")
+    return value
+
+
+def request_lease(db: Database, terminal_id: str, campaign_id: Any, pool: Any, units: Any,
+                  now: int | None = None) -> dict:
+    """Lend a terminal up to `units` of a campaign's pool, first come first served: never
+    more than the pool's total is out (open leases) or used (closed ones). Expired leases
+    never given back are taken back first, as what the ledger counted of them."""
+    _check_id(campaign_id, "campaign")
+    if not isinstance(pool, str) or not bodies.ID_RE.fullmatch(pool):
+        raise LedgerError("pool must be all, prize or shop.<merchant>")
+    units = _check_units(units, "units", 1)
+
+    def work(conn: Connection) -> dict:
+        at = now_us() if now is None else now
+        rule = _campaign_rules(conn, campaign_id)
+        total = campaigns.pool_total(rule, pool)
+        if total is None:
+            raise LedgerError(f"campaign {campaign_id} has no pool {pool}", 400, "no_pool")
+        merchant_id = conn.value("SELECT merchant_id FROM terminals WHERE terminal_id = ?",
+                                 (terminal_id,))
+        if pool.startswith(campaigns.POOL_SHOP_PREFIX) and \
+                pool != campaigns.POOL_SHOP_PREFIX + str(merchant_id):
+            raise LedgerError("a terminal leases only its own shop's pool", 403, "not_your_pool")
+        # Lock order, as everywhere: leases before pools.
+        stale = [row[0] for row in conn.all(
+            "SELECT lease_id FROM leases WHERE campaign_id = ? AND pool = ? AND status = 'open'"
+            " AND expires_us < ? ORDER BY lease_id",
+            (campaign_id, pool, at - LEASE_GRACE_S * 1_000_000))]
+        expired = []
+        for start in range(0, len(stale), LEASE_RECLAIM_CHUNK):
+            chunk = stale[start : start + LEASE_RECLAIM_CHUNK]
+            where, params = conn.in_values("lease_id", chunk)
+            expired += conn.all(f"SELECT lease_id, count, used FROM leases WHERE {where} "
+                                f"AND status = 'open' ORDER BY lease_id{conn.for_update}", params)
+        granted = _lock_pool(conn, campaign_id, pool, total)
+        for lease_id, count, used in expired:
+            granted -= count - used
+            conn.execute("UPDATE leases SET status = 'reclaimed', consumed = ?, closed_us = ? "
+                         "WHERE lease_id = ?", (used, at, lease_id))
+        grant = min(units, total - granted)
+        if grant <= 0:
+            conn.execute("UPDATE pools SET total = ?, granted = ? WHERE campaign_id = ? AND "
+                         "pool = ?", (total, granted, campaign_id, pool))
+            return {"lease": None, "left": 0}
+        lease_id = "LS-" + ids.new_id()
+        expires = at + LEASE_TTL_S * 1_000_000
+        conn.execute(
+            "INSERT INTO leases (lease_id, campaign_id, pool, terminal_id, count, used, "
+            "status, expires_us, created_us) VALUES (?, ?, ?, ?, ?, 0, 'open', ?, ?)",
+            (lease_id, campaign_id, pool, terminal_id, grant, expires, at))
+        conn.execute("UPDATE pools SET total = ?, granted = ? WHERE campaign_id = ? AND pool = ?",
+                     (total, granted + grant, campaign_id, pool))
+        return {"lease": _lease_view(lease_id, campaign_id, pool, grant, expires)}
+
+    return db.transaction(work)
+
+
+def _lock_pool(conn: Connection, campaign_id: str, pool: str, total: int) -> int:
+    """The pool's granted units, its row locked; made on first use (two transactions
+    making it at once: one inserts, the other waits for it and then locks the row)."""
+    conn.execute("INSERT INTO pools (campaign_id, pool, total, granted) VALUES (?, ?, ?, 0) "
+                 "ON CONFLICT (campaign_id, pool) DO NOTHING", (campaign_id, pool, total))
+    return int(conn.value(f"SELECT granted FROM pools WHERE campaign_id = ? AND pool = ?"
+                          f"{conn.for_update}", (campaign_id, pool)))
+
+
+def return_lease(db: Database, terminal_id: str, lease_id: Any, used: Any,
+                 now: int | None = None) -> dict:
+    """A terminal gives back what it did not use of its lease; the ledger keeps the larger
+    of what the terminal says it used and what it counted from the records. Returning a
+    lease again answers the same and changes nothing."""
+    _check_id(lease_id, "lease_id")
+    used = _check_units(used, "used", 0)
+
+    def work(conn: Connection) -> dict:
+        row = conn.one(f"SELECT campaign_id, pool, terminal_id, count, used, consumed, status "
+                       f"FROM leases WHERE lease_id = ?{conn.for_update}", (lease_id,))
+        if row is None:
+            raise LedgerError(f"no lease {lease_id}", 404, "not_found")
+        campaign_id, pool, owner, count, counted, consumed, status = row
+        if owner != terminal_id:
+            raise LedgerError("the lease belongs to another terminal", 403, "not_your_lease")
+        if status != "open":
+            return {"returned": max(0, count - consumed)}
+        consumed = max(used, counted)
+        conn.execute("UPDATE leases SET status = 'returned', consumed = ?, closed_us = ? "
+                     "WHERE lease_id = ?",
+                     (consumed, now_us() if now is None else now, lease_id))
+        conn.execute("UPDATE pools SET granted = granted - ? WHERE campaign_id = ? AND pool = ?",
+                     (count - consumed, campaign_id, pool))
+        return {"returned": max(0, count - consumed)}
+
+    return db.transaction(work)
+
+
+def pool_view(db: Database, campaign_id: str) -> list[dict]:
+    with db.reading() as conn:
+        return [{"pool": pool, "total": total, "granted": granted} for pool, total, granted in
+                conn.all("SELECT pool, total, granted FROM pools WHERE campaign_id = ? "
+                         "ORDER BY pool", (campaign_id,))]
+
+
+# --- gift codes ------------------------------------------------------------------------------
+
+
+def create_gift_codes(db: Database, ledger_key: keys.PrivateKey, campaign_id: str, count: int,
+                      value: int | None = None) -> list[giftcodes.GiftCode]:
+    """`count` new single-use codes of a gift_code campaign, signed with the ledger's key;
+    each worth `value` yen (the campaign's value unless said). Only their ids are stored."""
+    if type(count) is not int or not 1 <= count <= MAX_GIFT_CODES:
+        raise LedgerError(f"count must be a whole number from 1 to {MAX_GIFT_CODES:,}")
+    with db.reading() as conn:
+        rule = _campaign_rules(conn, campaign_id)
+    if rule["kind"] != "gift_code":
+        raise LedgerError(f"campaign {campaign_id} is a {rule['kind']}, not a gift_code campaign")
+    value = rule["value"] if value is None else value
+    if type(value) is not int or not 1 <= value <= giftcodes.MAX_GIFT_YEN:
+        raise LedgerError(f"value must be a whole number of yen from 1 to "
+                          f"{giftcodes.MAX_GIFT_YEN:,}")
+    made = [giftcodes.make(ledger_key, campaign_id, value) for _ in range(count)]
+
+    def work(conn: Connection) -> None:
+        now = now_us()
+        conn.insert_rows("gift_codes", ("code_id", "campaign_id", "value", "created_us"),
+                         [(code.code_id, campaign_id, value, now) for code in made])
+
+    db.transaction(work)
+    return made
 
 
 def list_flags(db: Database, limit: int = 1000) -> list[dict]:
@@ -447,14 +591,15 @@ def _lots_by_wallet(conn: Connection, wallet_ids: list[str]) -> dict[str, list[d
     out: dict[str, list[dict]] = {w: [] for w in wallet_ids}
     for start in range(0, len(wallet_ids), 500):
         chunk = wallet_ids[start : start + 500]
-        for lot_id, wallet_id, pocket, remaining, expires, classes in conn.all(
-            "SELECT lot_id, wallet_id, pocket, remaining, expires, classes FROM lots "
+        for lot_id, wallet_id, pocket, remaining, expires, classes, campaign in conn.all(
+            "SELECT lot_id, wallet_id, pocket, remaining, expires, classes, campaign FROM lots "
             f"WHERE wallet_id IN ({conn.in_list(chunk)}) AND remaining > 0 "
             "ORDER BY wallet_id, lot_id",
             chunk,
         ):
             out[wallet_id].append({"lot": lot_id, "pocket": pocket, "remaining": remaining,
-                                   "expires": expires, "classes": json.loads(classes)})
+                                   "expires": expires, "classes": json.loads(classes),
+                                   **({"campaign": campaign} if campaign else {})})
     return out
 
 
@@ -470,6 +615,18 @@ def _debts(conn: Connection, wallet_ids: list[str]) -> dict[str, int]:
     return out
 
 
+def _usage_by_wallet(conn: Connection, wallet_ids: list[str]) -> dict[str, dict[str, dict]]:
+    """What each wallet has used of each campaign it used (sync.campaigns.fold)."""
+    out: dict[str, dict[str, dict]] = {w: {} for w in wallet_ids}
+    for start in range(0, len(wallet_ids), 500):
+        where, params = conn.in_values("wallet_id", wallet_ids[start : start + 500])
+        for wallet_id, campaign_id, state in conn.all(
+                f"SELECT wallet_id, campaign_id, state FROM campaign_usage WHERE {where}",
+                params):
+            out[wallet_id][campaign_id] = json.loads(state)
+    return out
+
+
 def wallet_view(db: Database, wallet_id: str) -> dict:
     with db.reading() as conn:
         row = conn.one("SELECT wallet_id, kind, status, status_reason, version FROM wallets "
@@ -478,12 +635,14 @@ def wallet_view(db: Database, wallet_id: str) -> dict:
             raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
         lots = _lots_by_wallet(conn, [wallet_id])[wallet_id]
         debt = _debts(conn, [wallet_id]).get(wallet_id, 0)
+        usage = _usage_by_wallet(conn, [wallet_id])[wallet_id]
     pockets: dict[str, int] = {}
     for lot in lots:
         pockets[lot["pocket"]] = pockets.get(lot["pocket"], 0) + lot["remaining"]
     return {"wallet": row[0], "kind": row[1], "status": row[2], "status_reason": row[3],
             "version": row[4], "lots": lots, "pockets": pockets, "debt": debt,
-            "total": sum(pockets.values()), "server_time_ms": now_us() // 1000}
+            "total": sum(v for k, v in pockets.items() if k in bodies.YEN_POCKETS),
+            "usage": usage, "server_time_ms": now_us() // 1000}
 
 
 # --- snapshots -----------------------------------------------------------------------------
@@ -552,6 +711,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         ids_ = [row[0] for row in wallets]
         lots = _lots_by_wallet(conn, ids_)
         debts = _debts(conn, ids_)
+        usage = _usage_by_wallet(conn, ids_)
         card_rows = _page(conn, "cards", "card_id", "wallet_id, status, nfc_uid, version",
                           position["cards"], limit)
         campaign_rows = _page(conn, "campaigns", "campaign_id", "rules", position["campaigns"],
@@ -570,7 +730,8 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         "more": more,
         "server_time_ms": now_us() // 1000,
         "wallets": [{"wallet": w, "status": status, "version": version, "lots": lots[w],
-                     "debt": debts.get(w, 0)} for w, _, status, version in wallets],
+                     "debt": debts.get(w, 0), "usage": usage[w]}
+                    for w, _, status, version in wallets],
         "cards": [{"card": c, "wallet": w, "status": s, "nfc_uid": u, "version": v}
                   for c, _, w, s, u, v in card_rows],
         "campaigns": [json.loads(rules) for _, _, rules in campaign_rows],

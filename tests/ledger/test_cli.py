@@ -42,8 +42,12 @@ def test_operator_session(tmp_path):
                     "--amount", "200", "--funder", "council", "--expires", "2027-03-31")
     assert issued.returncode == 0, issued.stderr
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps({"id": "bus", "kind": "point_grant", "starts": "2026-04-01",
-                                 "ends": "2027-03-31", "points": 200, "per_month": 2}))
+    bus = {"id": "bus", "kind": "point_grant", "starts": "2026-04-01", "ends": "2027-03-31",
+           "points": 200, "per_wallet": {"max": 2, "per": "month"}}
+    rules.write_text(json.dumps(bus))  # no funder: refused, the field named
+    refused = ledger(tmp_path, "admin", "create-campaign", "--file", str(rules))
+    assert refused.returncode == 1 and "funder" in refused.stderr
+    rules.write_text(json.dumps({**bus, "funder": "council"}))
     assert ledger(tmp_path, "admin", "create-campaign", "--file", str(rules)).returncode == 0
     blocked = ledger(tmp_path, "admin", "block-card", "--card", card, "--new-card")
     out = json.loads(blocked.stdout)

@@ -1,0 +1,555 @@
+"""Campaigns at the ledger (docs/campaigns.md), on both engines: rules validated, each entry a
+record carries checked and posted (balanced, in yen and in rides), usage folded and sent in
+snapshots, quantities lent in leases and counted, gift codes taken once, and the reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from ledger import demo, reports, service
+from ledger.service import LedgerError
+from sync import giftcodes, keyfile
+from tests.ledger.helpers import HTTP_TIMEOUT_S, Terminal
+from tests.ledger.test_ingest import Region
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY = "2026-11-22"  # the day tests.conftest.StepClock's records are made on
+STARTS, ENDS = "2026-11-01", "2027-03-31"
+
+COUPON = {"id": "coupon", "kind": "threshold_coupon", "name": "冬のクーポン", "starts": STARTS,
+          "ends": ENDS, "funder": "city", "tiers": [{"min": 500, "off": 150},
+                                                    {"min": 5000, "off": 1500}],
+          "per_wallet": {"max": 1, "per": "day"}}
+SHOP_COUPON = {"id": "shop-coupon", "kind": "threshold_coupon", "starts": STARTS, "ends": ENDS,
+               "funder": "merchant", "tiers": [{"min": 500, "off": 100}]}
+LATER = {"id": "later", "kind": "threshold_coupon", "starts": "2027-01-08", "ends": ENDS,
+         "funder": "city", "tiers": [{"min": 500, "off": 150}]}
+STOCKED = {"id": "stocked", "kind": "threshold_coupon", "starts": STARTS, "ends": ENDS,
+           "funder": "city", "tiers": [{"min": 100, "off": 10}], "quantity": 10}
+RALLY = {"id": "rally", "kind": "stamp_rally", "starts": STARTS, "ends": ENDS, "funder": "city",
+         "threshold": 600, "stamps_to_complete": 3, "max_completions": 6,
+         "prize": {"value": 1000, "expires": ENDS}}
+GIFT = {"id": "gift", "kind": "gift_code", "name": "ふるさとギフト", "starts": STARTS,
+        "ends": ENDS, "funder": "city", "value": 3000}
+RIDES = {"id": "rides", "kind": "ticket", "starts": STARTS, "ends": ENDS, "funder": "bus-co",
+         "rides": 10, "ride_value": 500}
+EXCHANGE = {"id": "exchange", "kind": "exchange", "starts": STARTS, "ends": ENDS,
+            "funder": "city", "points": 1000, "value": 1100}
+
+
+@pytest.fixture
+def region(ledger_db, tmp_path):
+    region = Region(ledger_db, tmp_path)
+    for rules in (COUPON, SHOP_COUPON, LATER, STOCKED, RALLY, GIFT, RIDES, EXCHANGE):
+        service.create_campaign(ledger_db, rules)
+    return region
+
+
+def coupon_pay(term, lot: str, price: int, off: int, campaign: str = "coupon",
+               funder: str = "city", wallet: str = "W-1", **entry):
+    return term.append("payment", {
+        "amount": price - off, "price": price, "wallet": wallet,
+        "lots": [{"lot": lot, "amount": price - off}], "decision": "online",
+        "credential": {"kind": "card", "id": wallet},
+        "campaigns": [{"campaign": campaign, "kind": "threshold_coupon", "discount": off,
+                       "funder": funder, **entry}]})
+
+
+def flag_details(region: Region, kind: str) -> list[dict]:
+    return [f["detail"] for f in region.flags(kind)]
+
+
+def all_flag_kinds(region: Region) -> set[str]:
+    return {f["kind"] for f in service.list_flags(region.db)}
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"funder": None}, "funder"),
+    ({"tiers": [{"min": 500, "off": 500}]}, "tiers"),
+    ({"starts": "2026-13-01"}, "starts"),
+    ({"ends": "2026-10-01"}, "end before it starts"),
+    ({"kind": "lottery"}, "kind must be one of"),
+    ({"per_wallet": {"max": 1, "per": "week"}}, "per_wallet"),
+    ({"quantity": 0}, "quantity"),
+])
+def test_rules_are_refused_with_the_field_named(ledger_db, change, words):
+    rules = {k: v for k, v in {**COUPON, **change}.items() if v is not None}
+    with pytest.raises(LedgerError) as refused:
+        service.create_campaign(ledger_db, rules)
+    assert words in refused.value.message and refused.value.status == 400
+    with ledger_db.reading() as conn:
+        assert conn.value("SELECT count(*) FROM campaigns") == 0
+
+
+def test_rules_are_stored_normalized(ledger_db):
+    service.create_campaign(ledger_db, {**STOCKED, "tiers": [{"min": 900, "off": 90},
+                                                            {"min": 100, "off": 10}]})
+    with ledger_db.reading() as conn:
+        stored = json.loads(conn.value("SELECT rules FROM campaigns WHERE campaign_id = ?",
+                                       ("stocked",)))
+    assert stored["quantity_per"] == "campaign" and stored["name"] == "stocked"
+    assert [tier["min"] for tier in stored["tiers"]] == [100, 900]
+
+
+def test_the_demo_campaigns_are_valid_and_active_today(ledger_db):
+    demo.seed_demo(ledger_db, 5)
+    with ledger_db.reading() as conn:
+        rows = dict(conn.all("SELECT campaign_id, rules FROM campaigns"))
+    assert {"hokuto-coupon", "koko-voucher", "makinohara-rally", "bus-points", "charge-bonus",
+            "cash-back", "tomamae-ride", "point-exchange", "furusato-gift"} == set(rows)
+    for text in rows.values():
+        rules = json.loads(text)
+        assert rules["starts"] <= DAY <= rules["ends"]
+
+
+# --- payments with campaigns ----------------------------------------------------------------
+
+
+def test_a_funded_coupon_pays_the_shop_the_price(region):
+    term = region.terminal()
+    coupon_pay(term, region.charged, 1_000, 150)
+    region.push(term)
+    assert region.balance("merchant:M-SMALL:receivable") == 1_000
+    assert region.balance("funder:city") == -150
+    assert region.lot(region.charged) == 3_000 - 850
+    assert region.balance("wallet:W-1:charged") == 3_000 - 850
+    assert all_flag_kinds(region) == set()
+    region.assert_consistent()
+
+
+def test_a_shop_funded_coupon_posts_no_funder(region):
+    term = region.terminal()
+    coupon_pay(term, region.charged, 1_000, 100, "shop-coupon", "merchant")
+    region.push(term)
+    assert region.balance("merchant:M-SMALL:receivable") == 900
+    with region.db.reading() as conn:
+        assert conn.value("SELECT count(*) FROM postings WHERE account LIKE 'funder:%' "
+                          "AND part = ?", (term.terminal_id,)) == 0
+    region.assert_consistent()
+
+
+def test_usage_is_folded_and_sent_with_the_wallet(region):
+    with region.db.reading() as conn:
+        before = conn.value("SELECT version FROM wallets WHERE wallet_id = 'W-1'")
+    term = region.terminal()
+    coupon_pay(term, region.charged, 600, 150)
+    region.push(term)
+    snap = service.snapshot(region.db, term.terminal_id, None, overlap_us=0)
+    wallet = next(w for w in snap["wallets"] if w["wallet"] == "W-1")
+    assert wallet["usage"]["coupon"]["n"] == 1
+    assert wallet["usage"]["coupon"]["p"] == {DAY[:7]: 1, DAY: 1}
+    assert wallet["version"] > before
+    assert next(w for w in snap["wallets"] if w["wallet"] == "W-2")["usage"] == {}
+    assert service.wallet_view(region.db, "W-1")["usage"] == wallet["usage"]
+
+
+def test_a_wallet_over_its_limit_is_flagged_and_still_posted(region):
+    term = region.terminal()
+    coupon_pay(term, region.charged, 600, 150)
+    region.push(term)
+    coupon_pay(term, region.charged, 700, 150)  # once a day: this one is too many
+    coupon_pay(term, region.charged, 2_000, 1_500)  # and a too-large discount besides
+    region.push(term)
+    problems = sorted(d["problem"] for f in service.list_flags(region.db)
+                      for d in [f["detail"]] if f["kind"].startswith("campaign_"))
+    assert problems == ["discount_too_large", "wallet_limit", "wallet_limit"]
+    assert flag_details(region, "campaign_wallet_limit")[0]["campaign"] == "coupon"
+    assert region.balance("funder:city") == -1_800  # the goods were handed over
+    assert service.wallet_view(region.db, "W-1")["usage"]["coupon"]["n"] == 3
+    region.assert_consistent()
+
+
+def test_a_campaign_out_of_its_period_is_flagged(region):
+    term = region.terminal()
+    coupon_pay(term, region.charged, 600, 150, "later")
+    coupon_pay(term, region.charged, 600, 150, "no-such-campaign", "someone")
+    region.push(term)
+    assert flag_details(region, "campaign_out_of_period") == [
+        {"campaign": "later", "problem": "out_of_period"}]
+    assert flag_details(region, "campaign_unknown_campaign")[0]["campaign"] == \
+        "no-such-campaign"
+    assert region.balance("funder:someone") == -150  # posted as the record says
+    region.assert_consistent()
+
+
+def test_a_rally_stamped_twice_at_one_shop_is_flagged(region):
+    term = region.terminal()
+
+    def stamp(complete: bool = False):
+        return term.append("payment", {
+            "amount": 800, "price": 800, "wallet": "W-1", "decision": "online",
+            "lots": [{"lot": region.charged, "amount": 800}],
+            "credential": {"kind": "card", "id": "W-1"},
+            "campaigns": [{"campaign": "rally", "kind": "stamp_rally", "stamps": 1,
+                           "shop": "M-SMALL", "people": 1, "double": False,
+                           "complete": complete, "funder": "city"}]})
+
+    stamp()
+    region.push(term)
+    assert service.wallet_view(region.db, "W-1")["usage"]["rally"]["card"] == [["M-SMALL", 1]]
+    assert all_flag_kinds(region) == set()
+    stamp()
+    region.push(term)
+    assert flag_details(region, "campaign_stamped_here_already") == [
+        {"campaign": "rally", "problem": "stamped_here_already"}]
+    assert service.wallet_view(region.db, "W-1")["usage"]["rally"]["card"] == \
+        [["M-SMALL", 1], ["M-SMALL", 1]]
+
+
+def test_cash_back_and_prizes_become_lots(region):
+    service.create_campaign(region.db, {"id": "back", "kind": "cash_back", "starts": STARTS,
+                                        "ends": ENDS, "funder": "saijo", "rate_pct": 1,
+                                        "cap": 3000})
+    term = region.terminal()
+    term.append("payment", {
+        "amount": 2_000, "price": 2_000, "wallet": "W-1", "decision": "online",
+        "lots": [{"lot": region.charged, "amount": 2_000}],
+        "credential": {"kind": "card", "id": "W-1"},
+        "campaigns": [{"campaign": "back", "kind": "cash_back", "points": 20}],
+        "grants": [{"lot": "L-BACK", "pocket": "points", "amount": 20, "paid": 0,
+                    "funder": "saijo", "campaign": "back"}]})
+    term.append("payment", {
+        "amount": 1_000, "price": 1_000, "wallet": "W-1", "decision": "online",
+        "lots": [{"lot": region.charged, "amount": 1_000}],
+        "credential": {"kind": "card", "id": "W-1"},
+        "campaigns": [{"campaign": "back", "kind": "cash_back", "points": 50}],
+        "grants": [{"lot": "L-BACK2", "pocket": "points", "amount": 50, "paid": 0,
+                    "funder": "saijo", "campaign": "back"}]})
+    region.push(term)
+    assert region.lot("L-BACK") == 20 and region.balance("funder:saijo") == -70
+    assert flag_details(region, "campaign_cash_back_too_large") == [
+        {"campaign": "back", "problem": "cash_back_too_large"}]
+    assert service.wallet_view(region.db, "W-1")["usage"]["back"]["yen"] == 70
+    region.assert_consistent()
+
+
+# --- leases --------------------------------------------------------------------------------
+
+
+def lease(region: Region, term, units: int, campaign: str = "stocked", pool: str = "all",
+          **kw) -> dict | None:
+    return service.request_lease(region.db, term.terminal_id, campaign, pool, units,
+                                 **kw)["lease"]
+
+
+def pool_granted(region: Region, campaign: str = "stocked", pool: str = "all") -> int:
+    return {p["pool"]: p["granted"] for p in service.pool_view(region.db, campaign)}[pool]
+
+
+def test_leases_are_first_come_first_served_and_never_exceed_the_pool(region):
+    one, two = region.terminal(), region.terminal("M-LARGE")
+    first = lease(region, one, 4)
+    assert first["count"] == 4 and first["campaign"] == "stocked" and first["pool"] == "all"
+    assert lease(region, two, 4)["count"] == 4
+    assert lease(region, one, 4)["count"] == 2  # what is left
+    assert service.request_lease(region.db, two.terminal_id, "stocked", "all", 4) == \
+        {"lease": None, "left": 0}
+    assert pool_granted(region) == 10
+    # Given back with 1 used: 3 units go back to the pool, once.
+    assert service.return_lease(region.db, one.terminal_id, first["lease_id"], 1) == \
+        {"returned": 3}
+    assert service.return_lease(region.db, one.terminal_id, first["lease_id"], 0) == \
+        {"returned": 3}
+    assert pool_granted(region) == 7
+    with pytest.raises(LedgerError) as refused:
+        service.return_lease(region.db, two.terminal_id, first["lease_id"], 0)
+    assert refused.value.status == 403
+    assert lease(region, two, 10)["count"] == 3
+    assert pool_granted(region) == 10
+
+
+def test_lease_refusals(region):
+    term = region.terminal()
+    for args, status, words in [
+        (("stocked", "prize", 1), 400, "no pool prize"),
+        (("coupon", "all", 1), 400, "no pool all"),
+        (("nothing", "all", 1), 404, "no campaign"),
+        (("stocked", "all", 0), 400, "units"),
+    ]:
+        with pytest.raises(LedgerError) as refused:
+            service.request_lease(region.db, term.terminal_id, *args)
+        assert refused.value.status == status and words in refused.value.message
+    service.create_campaign(region.db, {**STOCKED, "id": "per-shop", "quantity_per": "shop"})
+    with pytest.raises(LedgerError) as refused:
+        service.request_lease(region.db, term.terminal_id, "per-shop", "shop.M-LARGE", 1)
+    assert refused.value.status == 403
+    assert lease(region, term, 50, "per-shop", "shop.M-SMALL")["count"] == 10
+    with pytest.raises(LedgerError) as refused:
+        service.return_lease(region.db, term.terminal_id, "LS-NONE", 0)
+    assert refused.value.status == 404
+
+
+def test_an_expired_lease_never_returned_is_taken_back_as_counted(region):
+    term, other = region.terminal(), region.terminal()
+    long_ago = service.now_us() - (service.LEASE_TTL_S + service.LEASE_GRACE_S + 60) * 10**6
+    old = lease(region, term, 6, now=long_ago)
+    coupon_pay(term, region.charged, 200, 10, "stocked", lease=old["lease_id"])
+    region.push(term)
+    fresh = lease(region, other, 4)  # the pool is full until the old lease is taken back
+    assert fresh["count"] == 4 and pool_granted(region) == 1 + 4
+    with region.db.reading() as conn:
+        assert conn.one("SELECT status, consumed FROM leases WHERE lease_id = ?",
+                        (old["lease_id"],)) == ("reclaimed", 1)
+    # A late use of the taken-back lease is counted into the pool once, and flagged.
+    coupon_pay(term, region.charged, 200, 10, "stocked", lease=old["lease_id"])
+    region.push(term)
+    assert pool_granted(region) == 6
+    assert [d["why"] for d in flag_details(region, "campaign_quantity")] == ["after_return"]
+
+
+def test_lease_uses_are_counted_and_overruns_flagged(region):
+    term, other = region.terminal(), region.terminal()
+    mine = lease(region, term, 2)
+    theirs = lease(region, other, 2)
+    for _ in range(3):  # one more than the lease holds
+        coupon_pay(term, region.charged, 200, 10, "stocked", lease=mine["lease_id"])
+    coupon_pay(term, region.charged, 200, 10, "stocked", lease=theirs["lease_id"])
+    coupon_pay(term, region.charged, 200, 10, "stocked")  # a stocked coupon with no lease
+    region.push(term)
+    assert sorted(d["why"] for d in flag_details(region, "campaign_quantity")) == \
+        ["another_terminal", "beyond_lease", "no_lease"]
+    with region.db.reading() as conn:
+        assert conn.value("SELECT used FROM leases WHERE lease_id = ?",
+                          (mine["lease_id"],)) == 3
+    # The terminal says it used 2, the ledger counted 3: the pool keeps 3.
+    assert service.return_lease(region.db, term.terminal_id, mine["lease_id"], 2) == \
+        {"returned": 0}
+    assert pool_granted(region) == 3 + 2
+    region.assert_consistent()
+
+
+def test_a_use_after_return_beyond_what_was_kept_is_counted_once(region):
+    term = region.terminal()
+    mine = lease(region, term, 5)
+    coupon_pay(term, region.charged, 200, 10, "stocked", lease=mine["lease_id"])
+    region.push(term)
+    # Returned saying 2 used: a second use pushed later is within what the lease kept.
+    service.return_lease(region.db, term.terminal_id, mine["lease_id"], 2)
+    assert pool_granted(region) == 2
+    coupon_pay(term, region.charged, 200, 10, "stocked", lease=mine["lease_id"])
+    region.push(term)
+    assert pool_granted(region) == 2 and not region.flags("campaign_quantity")
+    coupon_pay(term, region.charged, 200, 10, "stocked", lease=mine["lease_id"])
+    region.push(term)
+    assert pool_granted(region) == 3
+    assert [d["why"] for d in flag_details(region, "campaign_quantity")] == ["after_return"]
+
+
+# --- gift codes, tickets, exchanges --------------------------------------------------------
+
+
+def gift_body(code: giftcodes.GiftCode, amount: int, funder: str = "city") -> dict:
+    return {"amount": amount, "decision": "offline",
+            "gift": {"code": code.code_id, "campaign": code.campaign, "value": code.value,
+                     "funder": funder}}
+
+
+def test_a_gift_code_taken_twice_is_flagged(region):
+    (code,) = service.create_gift_codes(region.db, region.ledger_key, "gift", 1)
+    assert giftcodes.verify(code.text(), {region.ledger_key.public_key().key_id:
+                                          region.ledger_key.public_key()}).value == 3_000
+    one, two = region.terminal(), region.terminal("M-LARGE")
+    first = one.append("gift", gift_body(code, 2_500))
+    two.append("gift", gift_body(code, 3_000))
+    region.push(one)
+    region.push(two)
+    assert flag_details(region, "gift_code_reused") == [
+        {"code": code.code_id, "first_tx": first.tx_id, "first_terminal": one.terminal_id}]
+    assert region.balance("merchant:M-SMALL:receivable") == 2_500
+    assert region.balance("merchant:M-LARGE:receivable") == 3_000
+    assert region.balance("funder:city") == -5_500
+    forged = giftcodes.make(region.ledger_key, "gift", 3_000)  # signed, never stored
+    one.append("gift", gift_body(forged, 1_000))
+    region.push(one)
+    assert flag_details(region, "unknown_gift_code")[0]["code"] == forged.code_id
+    with region.db.reading() as conn:
+        assert conn.one("SELECT used_tx, used_terminal FROM gift_codes WHERE code_id = ?",
+                        (code.code_id,)) == (first.tx_id, one.terminal_id)
+    region.assert_consistent()
+
+
+def test_gift_codes_are_made_only_for_gift_campaigns(region):
+    with pytest.raises(LedgerError, match="not a gift_code campaign"):
+        service.create_gift_codes(region.db, region.ledger_key, "coupon", 1)
+    with pytest.raises(LedgerError, match="count"):
+        service.create_gift_codes(region.db, region.ledger_key, "gift", 0)
+    made = service.create_gift_codes(region.db, region.ledger_key, "gift", 3, 500)
+    assert {code.value for code in made} == {500} and len({c.code_id for c in made}) == 3
+
+
+def test_tickets_are_rides_never_yen(region):
+    booth, bus = region.terminal("M-BOOTH"), region.terminal()
+    booth.append("grant", {"amount": 10, "wallet": "W-2", "lots": [
+        {"lot": "L-RIDES", "pocket": "tickets", "amount": 10, "paid": 0, "funder": "bus-co",
+         "campaign": "rides"}], "campaigns": [{"campaign": "rides", "kind": "ticket",
+                                                "rides": 10}]})
+    region.push(booth)
+    ride = {"wallet": "W-2", "campaign": "rides", "decision": "offline", "ride_value": 500,
+            "funder": "bus-co", "credential": {"kind": "card", "id": "W-2"},
+            "lots": [{"lot": "L-RIDES", "amount": 1, "pocket": "tickets"}]}
+    bus.append("ticket", ride)
+    region.push(bus)
+    assert region.balance("wallet:W-2:tickets") == 9 and region.lot("L-RIDES") == 9
+    assert region.balance("funder:bus-co:rides") == -10
+    assert region.balance("merchant:M-SMALL:rides") == 1
+    assert region.balance("merchant:M-SMALL:receivable") == 500
+    assert region.balance("funder:bus-co") == -500
+    view = service.wallet_view(region.db, "W-2")
+    assert view["pockets"]["tickets"] == 9 and view["total"] == 800  # rides are no yen
+    # A ride from a yen lot is refused as rides (a shortfall of rides, not of money).
+    bus.append("ticket", dict(ride, lots=[{"lot": region.points, "amount": 1}]))
+    region.push(bus)
+    assert flag_details(region, "wrong_pocket")[0]["lot"] == region.points
+    assert region.balance("wallet:W-2:ride_debt") == -1
+    assert region.lot(region.points) == 800
+    region.assert_consistent()
+
+
+def test_an_exchange_turns_points_into_value(region):
+    extra = service.issue_value(region.db, "W-2", "points", 400, "council")
+    booth = region.terminal("M-BOOTH")
+    booth.append("exchange", {
+        "wallet": "W-2", "campaign": "exchange", "points": 1_000, "value": 1_100,
+        "lots": [{"lot": region.points, "amount": 800, "pocket": "points"},
+                 {"lot": extra, "amount": 200, "pocket": "points"}],
+        "grants": [{"lot": "L-EXCH", "pocket": "premium_common", "amount": 1_100, "paid": 0,
+                    "funder": "city", "campaign": "exchange"}],
+        "campaigns": [{"campaign": "exchange", "kind": "exchange"}]})
+    region.push(booth)
+    assert region.balance("wallet:W-2:points") == 200
+    assert region.balance("wallet:W-2:premium_common") == 1_100
+    assert region.balance("funder:city") == -100  # the value beyond the points
+    assert service.wallet_view(region.db, "W-2")["usage"]["exchange"]["n"] == 1
+    assert all_flag_kinds(region) == set()
+    region.assert_consistent()
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+def test_the_campaigns_report_and_the_settlement(region, tmp_path):
+    term = region.terminal()
+    mine = lease(region, term, 3)
+    coupon_pay(term, region.charged, 1_000, 150)
+    coupon_pay(term, region.charged, 500, 10, "stocked", lease=mine["lease_id"])
+    coupon_pay(term, region.charged, 600, 100, "shop-coupon", "merchant")
+    (code,) = service.create_gift_codes(region.db, region.ledger_key, "gift", 1)
+    term.append("gift", gift_body(code, 2_000))
+    region.push(term)
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db, DAY, DAY)}
+    coupon, stocked = figures["coupon"], figures["stocked"]
+    assert (coupon.uses, coupon.discounts, coupon.funders) == (1, 150, {"city": 150})
+    assert (stocked.uses, stocked.discounts, stocked.pools) == (1, 10, {"all": (3, 10)})
+    assert figures["shop-coupon"].funders == {"merchant": 100}
+    assert (figures["gift"].uses, figures["gift"].gifts_spent) == (1, 2_000)
+    assert figures["rally"].uses == 0
+    assert reports.campaign_report(region.db, "2027-01-01", "2027-01-31")[0].uses == 0
+    headers, rows = reports.campaign_table(list(figures.values()))
+    out = reports.write_table("キャンペーン", headers, rows, "pdf", tmp_path / "c.pdf")
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "冬のクーポン" in text and "値引き" in text
+    # The shop is owed its receivable: wallets paid 850 + 490 + 500 and funders 150 + 10 +
+    # the gift's 2,000 (the shop's own coupon is its own price cut).
+    (small,) = [s for s in reports.settlement(region.db, DAY[:7], 2) if s.merchant_id == "M-SMALL"]
+    assert (small.turnover, small.campaign) == (1_840, 2_160)
+    assert small.fee == (1_840 + 2_160) * 188 // 10_000
+    assert small.payout == 1_840 + 2_160 - small.fee
+    assert small.turnover + small.campaign == region.balance("merchant:M-SMALL:receivable")
+
+
+# --- over HTTP, and the admin CLI ----------------------------------------------------------
+
+
+def test_leases_over_http_never_over_grant_under_concurrency(ledger_server, tmp_path):
+    db = ledger_server.db()
+    try:
+        service.create_merchant(db, "M-A", "A", "small", 1)
+        service.create_merchant(db, "M-B", "B", "small", 1)
+        service.create_campaign(db, {**STOCKED, "quantity": 50})
+        terminals = [Terminal(ledger_server.url, tmp_path / f"t{n}").enroll(
+            service.create_terminal(db, merchant)["code"])
+            for n, merchant in enumerate(("M-A", "M-B", "M-A", "M-B"))]
+        got: list[dict] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def ask(term: Terminal) -> None:
+            for _ in range(8):
+                reply = term.signed("POST", "/v1/leases", json.dumps(
+                    {"campaign": "stocked", "pool": "all", "units": 3}).encode())
+                with lock:
+                    if reply.status_code != 200:
+                        errors.append(reply.text)
+                    elif reply.json()["lease"] is not None:
+                        got.append(reply.json()["lease"] | {"by": term})
+
+        threads = [threading.Thread(target=ask, args=(t,)) for t in terminals for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sum(item["count"] for item in got) == 50  # all of it, and never more
+        assert service.pool_view(db, "stocked") == [{"pool": "all", "total": 50, "granted": 50}]
+        empty = terminals[0].signed("POST", "/v1/leases", json.dumps(
+            {"campaign": "stocked", "pool": "all", "units": 3}).encode())
+        assert empty.json() == {"lease": None, "left": 0}
+        # Giving back over HTTP: only the owner, and the pool gets the unused units.
+        first = got[0]
+        body = json.dumps({"lease_id": first["lease_id"], "used": 1}).encode()
+        stranger = next(t for t in terminals if t is not first["by"])
+        refused = stranger.signed("POST", "/v1/leases/return", body)
+        assert refused.status_code == 403 and refused.json()["error"] == "not_your_lease"
+        back = first["by"].signed("POST", "/v1/leases/return", body)
+        assert back.status_code == 200 and back.json() == {"returned": first["count"] - 1}
+        assert service.pool_view(db, "stocked")[0]["granted"] == 50 - first["count"] + 1
+        bad = terminals[0].signed("POST", "/v1/leases", json.dumps(
+            {"campaign": "stocked", "pool": "all", "units": "3"}).encode())
+        assert bad.status_code == 400 and "units" in bad.json()["message"]
+        unsigned = requests.post(ledger_server.url + "/v1/leases", timeout=HTTP_TIMEOUT_S,
+                                 json={"campaign": "stocked", "pool": "all", "units": 3})
+        assert unsigned.status_code == 401
+        for term in terminals:
+            term.close()
+    finally:
+        db.close()
+
+
+def ledger_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger", *args[:2], "--db", f"sqlite:///{tmp_path / 'l.db'}",
+         "--home", str(tmp_path / "home"), *args[2:]],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_gift_codes_and_campaign_report_from_the_cli(tmp_path):
+    rules = tmp_path / "gift.json"
+    rules.write_text(json.dumps(GIFT, ensure_ascii=False), encoding="utf-8")
+    assert ledger_cli(tmp_path, "admin", "create-campaign", "--file", str(rules)).returncode == 0
+    made = ledger_cli(tmp_path, "admin", "create-gift-codes", "--campaign", "gift", "--count",
+                      "3", "--pdf", str(tmp_path / "gift.pdf"))
+    assert made.returncode == 0, made.stderr
+    texts = made.stdout.splitlines()
+    key = keyfile.load(tmp_path / "home" / service.LEDGER_KEY_FILE, None).public_key()
+    assert [giftcodes.verify(text, {key.key_id: key}).value for text in texts] == [3_000] * 3
+    pdf = subprocess.run(["pdftotext", str(tmp_path / "gift.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    assert pdf.count("3,000円") == 3 and "ふるさとギフト" in pdf
+    refused = ledger_cli(tmp_path, "admin", "create-gift-codes", "--campaign", "none",
+                         "--count", "1")
+    assert refused.returncode == 1 and "no campaign none" in refused.stderr
+    report = ledger_cli(tmp_path, "report", "campaigns", "--format", "json", "--out",
+                        str(tmp_path / "c.json"))
+    assert report.returncode == 0, report.stderr
+    assert json.loads((tmp_path / "c.json").read_text("utf-8"))[0]["campaign_id"] == "gift"
