@@ -28,6 +28,10 @@ from sync import bodies
 
 Effect = tuple[str, str, Any, Any, int, Any, Any, Any, Any, Any]
 
+# Record types whose `campaigns` are entries a campaign made (a day close's `campaigns` is
+# the day's per-campaign tally, not entries).
+CAMPAIGN_RECORDS = ("payment", "charge", "grant", "ticket", "exchange", "gift")
+
 
 def _drawn(wallet: str, lines: list[dict]) -> list[Effect]:
     return [("lot", wallet, line["lot"], None, -line["amount"], None, None, None, None, None)
@@ -81,4 +85,6 @@ def of(rtype: str, body: dict) -> list[Effect]:
     if "gift" in body:
         out.append(("gift", wallet, None, body["gift"]["code"], body["gift"]["value"], None,
                     None, None, None, body["gift"]["campaign"]))
-    return out + _campaigns(wallet, body)
+    if rtype in CAMPAIGN_RECORDS:
+        out += _campaigns(wallet, body)
+    return out

@@ -24,7 +24,7 @@ def world(tmp_path):
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     ledger = LedgerProcess(url, tmp_path / "home").start()
     db = ledger.db()
-    demo.seed_demo(db, 30)
+    demo.seed_demo(db, 30, campaigns=False)  # campaigns: tests/terminal/test_campaigns*
     made = []
 
     def make_terminal(merchant="M-SAKURA", name=None) -> Node:
