@@ -3,7 +3,8 @@
     python -m bench screens --out DIR [--lang ja|en]
 
 Starts the real app on the demo (under xvfb-run when there is no screen), walks the main
-flows (pay by card and by app, a refusal, refunds, a top-up, admin, high contrast) and
+flows (pay by card and by app, a refusal, refunds, a top-up, a gift code, a voucher sale,
+admin, high contrast) and
 saves a PNG of each screen in DIR.
 """
 

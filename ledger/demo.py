@@ -76,7 +76,7 @@ CAMPAIGNS = [
     {"id": "tomamae-ride", "kind": "ticket", "name": "苫前 デマンド交通回数券",
      "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "rides": 10,
      "ride_value": 500},
-    {"id": "point-exchange", "kind": "exchange", "name": "ポイント交換 1,000pt→1,000円",
+    {"id": "point-exchange", "kind": "exchange", "name": "苫前 ポイント交換",
      "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "points": 1000,
      "value": 1000, "pocket": "premium_common", "expires": CAMPAIGNS_END},
     # QR gift cards (LOVESAIJO), made with `ledger admin create-gift-codes`.

@@ -28,6 +28,11 @@ DEMO_MERCHANT = "M-SAKURA"
 DEMO_WALLETS = 200
 # Demo app users whose phones the demo panel can show (card users among them are skipped).
 DEMO_APP_WALLETS = [f"W-DEMO-{n:05d}" for n in range(1, 13)]
+# Printed gift cards (QR) the demo panel can present: a few codes of the demo's gift campaign,
+# made once by the ledger (`admin create-gift-codes`) and kept in the demo directory.
+DEMO_GIFT_CAMPAIGN = "furusato-gift"
+DEMO_GIFT_CODES = 4
+GIFT_CODES_FILE = "gift-codes.txt"
 LEDGER_START_TIMEOUT_S = 30
 CLI_TIMEOUT_S = 120
 HEALTH_POLL_S = 0.1
@@ -138,6 +143,15 @@ class DemoRegion:
                     continue  # a card user, or suspended: not an app in this demo
             phones[wallet_id] = phone
         return phones
+
+    def gift_codes(self) -> list[str]:
+        """The demo's gift codes (each single-use: one already spent is refused as used)."""
+        path = self.base / GIFT_CODES_FILE
+        if not path.exists():
+            made = self._ledger("admin", "create-gift-codes", "--campaign", DEMO_GIFT_CAMPAIGN,
+                                "--count", str(DEMO_GIFT_CODES))
+            path.write_text(made, encoding="utf-8")
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def admin_token(self) -> str:
         return (self.ledger_home / "admin.token").read_text().strip()

@@ -36,7 +36,8 @@ from typing import Any
 from terminal.counter import Outcome
 
 LANGS = ("ja", "en")
-KINDS = ("payment", "refund", "void", "charge", "grant", "card_issue", "cash_move")
+KINDS = ("payment", "refund", "void", "charge", "grant", "card_issue", "cash_move", "gift",
+         "ticket", "exchange")
 TEXT_COLUMNS = 32  # a 58 mm roll in Font A; 80 mm rolls take 48
 ESCPOS_COLUMNS = 48  # 80 mm roll, 576 dots, Font A 12 x 24
 SHORT_TX_CHARS = 8  # the random tail of a 26-character id: enough to find it by eye
@@ -46,9 +47,38 @@ MASK_STARS = 4  # as many as a tail needs to read as hidden, not as the whole id
 MAX_SHOP_CHARS = 60
 MAX_ID_CHARS = 64
 MAX_NOTE_CHARS = 80
+MAX_CAMPAIGN_NAME_CHARS = 80  # as sync.campaigns.MAX_NAME
 WIDE = ("W", "F", "A")
 
+Part = tuple[str, str]  # words, and the yen or points beside them ("" when none)
+
 POCKET_ORDER = ("charged", "premium_common", "premium_exclusive", "points")
+
+# What each campaign did, in words. The screen uses the same templates: the English ones
+# go through Qt's translation (context "Campaign" in resources/i18n), whose Japanese must be
+# these (tests/terminal/ui checks), so the screen and the receipt say the same thing.
+CAMPAIGN_WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "c/stamps": "{name}: スタンプ {n}個", "c/shop_discount": "この店の先着割引",
+        "c/complete": "カード完成!", "c/prize": "カード完成! 賞品",
+        "c/bonus": "{name}: ボーナス", "c/points": "+{n} pt",
+        "c/voucher": "{name} {price}セット: 共通 {common} + 中小店専用 {exclusive}",
+        "c/rides": "{name}: {n}回分", "c/rides_left": "{name}: 残り {n}回",
+        "c/exchange": "{name}: {points} pt → {value}",
+        "c/gift": "{name} ({value}): {paid} 使用, おつりは出ません",
+        "c/gift_unused": "使われなかった分 (返金なし)", "c/gift_redeem": "{name}: {value} 入金",
+    },
+    "en": {
+        "c/stamps": "{name}: {n} stamp(s)", "c/shop_discount": "early-bird discount here",
+        "c/complete": "Card complete!", "c/prize": "Card complete! Prize",
+        "c/bonus": "{name}: bonus", "c/points": "+{n} pt",
+        "c/voucher": "{name} {price} set: all shops {common} + small shops {exclusive}",
+        "c/rides": "{name}: {n} rides", "c/rides_left": "{name}: {n} rides left",
+        "c/exchange": "{name}: {points} pt → {value}",
+        "c/gift": "{name} ({value}): {paid} used, no change given",
+        "c/gift_unused": "Not used (not refunded)", "c/gift_redeem": "{name}: {value} added",
+    },
+}
 
 TEXT: dict[str, dict[str, str]] = {
     "ja": {
@@ -67,6 +97,15 @@ TEXT: dict[str, dict[str, str]] = {
         "new_wallet": "新しいウォレット", "reason": "理由", "thanks": "ありがとうございました",
         "staff": "(店舗控え)",
         "date": "{y}年{m}月{d}日({wd})", "weekdays": "月火水木金土日", "pt": "{n} pt",
+        "grant/ticket": "回数券 付与", "grant/gift": "ギフトコード 入金",
+        "charge/voucher": "プレミアム商品券 販売", "amount/charge/voucher": "販売額",
+        "gift": "ギフトコード払い",
+        "ticket": "乗車券 利用", "exchange": "ポイント交換",
+        "amount/grant/ticket": "付与回数", "amount/grant/gift": "入金額",
+        "amount/gift": "ギフトコードでのお支払い", "amount/ticket": "ご利用",
+        "amount/exchange": "交換額", "rides": "{n}回", "price": "お買い上げ合計",
+        "rest": "残りのお支払い (現金など)", "campaigns": "キャンペーン",
+        **CAMPAIGN_WORDS["ja"],
     },
     "en": {
         "payment": "Payment", "refund": "Refund", "void": "Void", "charge": "Top-up",
@@ -85,6 +124,14 @@ TEXT: dict[str, dict[str, str]] = {
         "staff": "(shop copy)",
         "date": "{y}-{m:02d}-{d:02d} ({wd})",
         "weekdays": "Mon Tue Wed Thu Fri Sat Sun", "pt": "{n} pt",
+        "grant/ticket": "Tickets granted", "grant/gift": "Gift code redeemed",
+        "charge/voucher": "Voucher set sale", "amount/charge/voucher": "Price paid",
+        "gift": "Gift code payment", "ticket": "Ride", "exchange": "Points exchanged",
+        "amount/grant/ticket": "Rides granted", "amount/grant/gift": "Added",
+        "amount/gift": "Paid by gift code", "amount/ticket": "Used",
+        "amount/exchange": "Value added", "rides": "{n} ride(s)", "price": "Goods total",
+        "rest": "Still to pay (cash etc.)", "campaigns": "Campaigns",
+        **CAMPAIGN_WORDS["en"],
     },
 }
 
@@ -122,14 +169,24 @@ def text_width(text: str) -> int:
 
 
 def split_width(text: str, width: int) -> list[str]:
-    """`text` cut into pieces of at most `width` columns (never splits a character)."""
+    """`text` cut into pieces of at most `width` columns (never splits a character); a
+    piece ends at its last space when it has one, so "¥1,000" or "1,000 pt" stay whole
+    (Japanese, written without spaces, breaks between any two characters)."""
     assert width >= 2, "a line must hold one wide character"
     pieces, current, used = [], "", 0
     for ch in text:
         w = char_width(ch)
         if used + w > width:
-            pieces.append(current)
-            current, used = "", 0
+            cut = current.rfind(" ")
+            if cut > 0 and ch != " ":
+                pieces.append(current[:cut])
+                current = current[cut + 1:]
+            else:
+                pieces.append(current)
+                current = ""
+            used = text_width(current)
+            if ch == " " and not current:
+                continue  # a space at the start of a line is not printed
         current += ch
         used += w
     if current or not pieces:
@@ -140,7 +197,8 @@ def split_width(text: str, width: int) -> list[str]:
 def pad_pair(left: str, right: str, width: int, indent: int = 0) -> list[str]:
     """`left` and `right` on one line of `width` columns, or the right part on its own
     right-aligned line when both do not fit."""
-    left_lines = split_width(" " * indent + left, width)
+    # a long label wraps under itself, so an indented item still reads as one
+    left_lines = [" " * indent + piece for piece in split_width(left, width - indent)]
     right_lines = split_width(right, width) if right else []
     last = left_lines[-1]
     if right_lines and len(right_lines) == 1 and \
@@ -190,6 +248,10 @@ class Receipt:
     paid_by: tuple[tuple[str, int], ...]  # (pocket in words, yen)
     balance_after: int | None
     details: tuple[tuple[str, str], ...] = field(default=())  # label, value
+    variant: str = ""  # the kind as named on paper ("grant/ticket"...); `kind` when empty
+    price: int | None = None  # goods total before campaign discounts
+    rest: int = 0  # a gift code's sale: what is left to pay another way
+    campaigns: tuple[tuple[Part, ...], ...] = field(default=())  # see `campaign_lines`
 
     @property
     def short_tx(self) -> str:
@@ -201,9 +263,18 @@ class Receipt:
         return TEXT[self.lang]
 
     def amount_text(self) -> str:
-        if self.kind == "grant":  # points are counted, not paid (1 pt = ¥1)
+        named = self.variant or self.kind
+        if named in ("grant/ticket", "ticket"):  # rides are counted, not paid
+            return self.words["rides"].format(n=f"{self.amount:,}")
+        if named == "grant":  # points are counted, not paid (1 pt = ¥1)
             return self.words["pt"].format(n=f"{self.amount:,}")
         return yen(self.amount)
+
+    def _campaign_blocks(self) -> list[Block]:
+        if not self.campaigns:
+            return []
+        return [Block("text", self.words["campaigns"])] + [
+            Block("item", text, value) for line in self.campaigns for text, value in line]
 
     def date_text(self) -> str:
         words = self.words
@@ -219,11 +290,22 @@ class Receipt:
                Block("pair", self.date_text(), self.when.strftime("%H:%M")),
                Block("pair", f"{w['terminal']} {self.terminal_id}", f"{w['seq']}{self.seq}"),
                Block("rule")]
+        discounted = self.price is not None and self.price != self.amount
+        if discounted:
+            # goods total, what the campaigns took off, then what the customer paid
+            assert self.price is not None
+            out.append(Block("pair", w["price"], yen(self.price)))
+            out += self._campaign_blocks()
         if self.kind != "card_issue":
-            out.append(Block("strong", w[f"amount/{self.kind}"], self.amount_text()))
+            out.append(Block("strong", w[f"amount/{self.variant or self.kind}"],
+                             self.amount_text()))
+        if self.rest:
+            out.append(Block("strong", w["rest"], yen(self.rest)))
         if self.paid_by and self.kind in ("payment", "charge"):
             out.append(Block("text", w["breakdown"]))
             out += [Block("item", pocket, yen(value)) for pocket, value in self.paid_by]
+        if not discounted:
+            out += self._campaign_blocks()
         out += [Block("pair", label, value) for label, value in self.details]
         if self.decision:
             # only a payment is approved; the rest are recorded, online or not
@@ -271,6 +353,78 @@ def _text_block(block: Block, width: int) -> list[str]:
 
 # --- building -------------------------------------------------------------------------------
 
+def variant(outcome: Outcome) -> str:
+    """The kind as people name it: a grant may be points, tickets or a gift code."""
+    kinds = {entry.get("kind") for entry in outcome.campaigns}
+    if outcome.kind == "charge" and "premium_voucher" in kinds:
+        return "charge/voucher"
+    if outcome.kind == "grant":
+        body = outcome.record.get("body", {}) if outcome.record else {}
+        if "ticket" in kinds:
+            return "grant/ticket"
+        if "gift_code" in kinds or "gift" in body:
+            return "grant/gift"
+    return outcome.kind
+
+
+def _int(value: Any) -> int:
+    return value if type(value) is int else 0
+
+
+def campaign_lines(outcome: Outcome, words: dict[str, str], money=yen,
+                   minus: str = "-") -> list[list[Part]]:
+    """What each campaign did, one line per thing, each line one or more parts (the screen
+    puts the later parts in brackets; the receipt prints each part as an item). `words` holds
+    the "c/..." templates in the chosen language; `money` writes yen; `minus` marks a
+    discount."""
+    body = outcome.record.get("body", {}) if outcome.record else {}
+    lines: list[list[Part]] = []
+    for entry in outcome.campaigns:
+        name = clean(entry.get("name") or entry.get("campaign", ""), MAX_CAMPAIGN_NAME_CHARS)
+        kind = entry.get("kind")
+        if kind == "threshold_coupon":
+            lines.append([(name, minus + money(_int(entry.get("discount"))))])
+        elif kind == "stamp_rally":
+            line = [(words["c/stamps"].format(name=name, n=_int(entry.get("stamps"))), "")]
+            if entry.get("discount"):
+                line.append((words["c/shop_discount"], minus + money(_int(entry["discount"]))))
+            lines.append(line)
+            if entry.get("complete"):
+                lines.append([(words["c/prize"], money(_int(entry["prize"])))]
+                             if entry.get("prize") else [(words["c/complete"], "")])
+        elif kind in ("cash_back", "point_grant"):
+            lines.append([(name, words["c/points"].format(n=f"{_int(entry.get('points')):,}"))])
+        elif kind == "premium_charge":
+            lines.append([(words["c/bonus"].format(name=name),
+                           "+" + money(_int(entry.get("bonus"))))])
+        elif kind == "premium_voucher":
+            lines.append([(words["c/voucher"].format(
+                name=name, price=money(_int(entry.get("set"))),
+                common=money(_int(outcome.paid_by.get("premium_common"))),
+                exclusive=money(_int(outcome.paid_by.get("premium_exclusive")))), "")])
+        elif kind == "ticket":
+            if "rides_left" in entry:
+                lines.append([(words["c/rides_left"].format(
+                    name=name, n=f"{_int(entry['rides_left']):,}"), "")])
+            else:
+                lines.append([(words["c/rides"].format(
+                    name=name, n=f"{_int(entry.get('rides')):,}"), "")])
+        elif kind == "exchange":
+            lines.append([(words["c/exchange"].format(
+                name=name, points=f"{_int(body.get('points')):,}",
+                value=money(_int(body.get("value", outcome.amount)))), "")])
+        elif kind == "gift_code" and outcome.kind == "gift":
+            lines.append([(words["c/gift"].format(name=name, value=money(_int(entry.get("value"))),
+                                                  paid=money(outcome.amount)), "")])
+            if _int(entry.get("unused")):
+                lines.append([(words["c/gift_unused"], money(_int(entry["unused"])))])
+        elif kind == "gift_code":
+            lines.append([(words["c/gift_redeem"].format(
+                name=name, value=money(_int(entry.get("value")))), "")])
+        else:
+            lines.append([(name, "")])  # a kind this version has no words for: its name
+    return lines
+
 
 def _when(outcome: Outcome, now: datetime | None) -> datetime:
     """The record's own time (the terminal clock, with its offset) when it has one."""
@@ -312,7 +466,8 @@ def build_receipt(outcome: Outcome, merchant: dict[str, Any], terminal_id: str,
         raise ReceiptError(f"no receipt for a {outcome.kind!r} transaction")
     words = TEXT[lang]
     body = outcome.record.get("body", {}) if outcome.record else {}
-    title = words[outcome.kind]
+    named = variant(outcome)
+    title = words[named]
     if outcome.kind == "cash_move" and body.get("direction") in ("in", "out"):
         title = words[f"cash_move/{body['direction']}"]
     ordered = sorted(outcome.paid_by.items(), key=lambda kv: (
@@ -325,7 +480,10 @@ def build_receipt(outcome: Outcome, merchant: dict[str, Any], terminal_id: str,
         decision=outcome.decision if outcome.decision in ("online", "offline") else "",
         paid_by=tuple((words.get(p, p), v) for p, v in ordered),
         balance_after=outcome.balance_after,
-        details=tuple(_details(outcome, body, words)))
+        details=tuple(_details(outcome, body, words)), variant=named,
+        price=outcome.price if type(outcome.price) is int else None,
+        rest=_int(outcome.rest),
+        campaigns=tuple(tuple(line) for line in campaign_lines(outcome, words)))
 
 
 # --- ESC/POS ---------------------------------------------------------------------------------

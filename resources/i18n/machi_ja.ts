@@ -317,6 +317,142 @@ Data: {1}</source>
         <source>Count the cash in the drawer and enter it first.</source>
         <translation>先にレジの現金を数えて入力してください。</translation>
     </message>
+    <message>
+        <source>Voucher set sold for {0}</source>
+        <translation>{0} 商品券セット販売</translation>
+    </message>
+    <message>
+        <source>Gift code {0} …{1}</source>
+        <translation>ギフトコード {0} …{1}</translation>
+    </message>
+    <message>
+        <source>A gift code pays for a sale</source>
+        <translation>ギフトコードはお支払いに使います</translation>
+    </message>
+    <message>
+        <source>A gift code pays too: scan it now. Esc cancels.</source>
+        <translation>ギフトコードでも払えます: いま読み取ってください。Escで取り消し。</translation>
+    </message>
+    <message>
+        <source>Banquet</source>
+        <translation>宴会</translation>
+    </message>
+    <message>
+        <source>Campaigns</source>
+        <translation>キャンペーン</translation>
+    </message>
+    <message>
+        <source>Choose, then tap the card or show the app's code</source>
+        <translation>選んでから、カードをかざすかアプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>Exchanged: {0} added</source>
+        <translation>交換しました: {0} 入金</translation>
+    </message>
+    <message>
+        <source>Gift code added: {0}</source>
+        <translation>ギフトコードを入金しました: {0}</translation>
+    </message>
+    <message>
+        <source>Gift code into a wallet</source>
+        <translation>ギフトコードをウォレットに入金</translation>
+    </message>
+    <message>
+        <source>Gift code into a wallet: scan the gift code</source>
+        <translation>ギフトコードを入金: ギフトコードを読み取ってください</translation>
+    </message>
+    <message>
+        <source>Gift code read: now tap the card or show the app's code</source>
+        <translation>ギフトコードを読み取りました: カードをかざすかアプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>Goods {0} → to pay {1}</source>
+        <translation>お買い上げ {0} → お支払い {1}</translation>
+    </message>
+    <message>
+        <source>Granted {0} rides</source>
+        <translation>{0}回分を付与しました</translation>
+    </message>
+    <message>
+        <source>No campaigns at this booth today.</source>
+        <translation>本日この窓口で行うキャンペーンはありません。</translation>
+    </message>
+    <message>
+        <source>Now scan the gift code</source>
+        <translation>次にギフトコードを読み取ってください</translation>
+    </message>
+    <message>
+        <source>Paid {0} with a gift code</source>
+        <translation>ギフトコードで {0} お支払い</translation>
+    </message>
+    <message>
+        <source>People</source>
+        <translation>人数</translation>
+    </message>
+    <message>
+        <source>Ride</source>
+        <translation>乗車</translation>
+    </message>
+    <message>
+        <source>Ride recorded</source>
+        <translation>乗車を記録しました</translation>
+    </message>
+    <message>
+        <source>Ride: tap the card or show the app's code</source>
+        <translation>乗車: カードをかざすかアプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>Rides</source>
+        <translation>回数券</translation>
+    </message>
+    <message>
+        <source>Sale {0}: the gift code paid {1}. No change is given.</source>
+        <translation>お会計 {0}: ギフトコードで {1} お支払い。おつりは出ません。</translation>
+    </message>
+    <message>
+        <source>Still to pay {0}</source>
+        <translation>残りのお支払い {0}</translation>
+    </message>
+    <message>
+        <source>Type the amount, press Pay, then scan the gift code.</source>
+        <translation>金額を入力して「お支払い」を押し、ギフトコードを読み取ってください。</translation>
+    </message>
+    <message>
+        <source>{0} rides</source>
+        <translation>{0}回</translation>
+    </message>
+    <message>
+        <source>{0} rides left</source>
+        <translation>残り {0}回</translation>
+    </message>
+    <message>
+        <source>{0} × {1}: tap the card or show the app's code</source>
+        <translation>{0} × {1}: カードをかざすかアプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>{0}: grant {1} pt</source>
+        <translation>{0}: {1} pt 付与</translation>
+    </message>
+    <message>
+        <source>{0}: grant {1} rides</source>
+        <translation>{0}: {1}回分 付与</translation>
+    </message>
+    <message>
+        <source>{0}: sell the {1} set (worth {2})</source>
+        <translation>{0}: {1}のセットを販売 ({2}分)</translation>
+    </message>
+    <message>
+        <source>{0}: tap the card or show the app's code</source>
+        <translation>{0}: カードをかざすかアプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>{0}: {1} pt → {2} (type a number for more at once)</source>
+        <translation>{0}: {1} pt → {2} (まとめて交換するときは数を入力)</translation>
+    </message>
+    <message>
+        <source>↑ ↓ choose · Esc cancels.</source>
+        <translation>↑ ↓ で選択 · Escで取り消し。</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>
@@ -415,6 +551,144 @@ Data: {1}</source>
     <message>
         <source>This wallet is suspended. Please ask the booth.</source>
         <translation>このウォレットは利用停止中です。窓口でお尋ねください。</translation>
+    </message>
+    <message>
+        <source>A gift code cannot pay for excluded goods.</source>
+        <translation>ギフトコードは対象外の商品には使えません。</translation>
+    </message>
+    <message>
+        <source>No rides left on this wallet for this service.</source>
+        <translation>このウォレットにはこのサービスの残り回数がありません。</translation>
+    </message>
+    <message>
+        <source>Not enough points: {need:,} pt needed, {have:,} pt held.</source>
+        <translation>ポイントが足りません。必要 {need:,} pt、お持ち {have:,} pt。</translation>
+    </message>
+    <message>
+        <source>The number of people must be from 1 to {max}.</source>
+        <translation>人数は1から{max}までで入力してください。</translation>
+    </message>
+    <message>
+        <source>This campaign is not known to this terminal.</source>
+        <translation>この端末が知らないキャンペーンです。</translation>
+    </message>
+    <message>
+        <source>This gift code belongs to no campaign this terminal knows.</source>
+        <translation>このギフトコードは、この端末が知るどのキャンペーンのものでもありません。</translation>
+    </message>
+    <message>
+        <source>This gift code has already been used.</source>
+        <translation>このギフトコードはすでに使われています。</translation>
+    </message>
+    <message>
+        <source>This gift code has expired.</source>
+        <translation>このギフトコードは有効期限が切れています。</translation>
+    </message>
+    <message>
+        <source>This gift code is forged.</source>
+        <translation>このギフトコードは偽造されています。</translation>
+    </message>
+    <message>
+        <source>This gift code was issued by a ledger this terminal does not know.</source>
+        <translation>この端末が知らない台帳が発行したギフトコードです。</translation>
+    </message>
+    <message>
+        <source>This is not a Machi POS gift code.</source>
+        <translation>当システムのギフトコードではありません。</translation>
+    </message>
+    <message>
+        <source>{name} is not running here today.</source>
+        <translation>{name}は本日このお店では行っていません。</translation>
+    </message>
+    <message>
+        <source>{name} sells sets at {prices} only.</source>
+        <translation>{name}のセットは {prices} のみです。</translation>
+    </message>
+    <message>
+        <source>{name}: none left at this terminal (it gets more when online).</source>
+        <translation>{name}: この端末の割当分がなくなりました(オンラインになると補充されます)。</translation>
+    </message>
+    <message>
+        <source>{name}: this customer has had it as often as the rules allow.</source>
+        <translation>{name}: このお客様はすでに上限まで受けています。</translation>
+    </message>
+</context>
+<context>
+    <name>Note</name>
+    <message>
+        <source>{name}: none left at this terminal.</source>
+        <translation>{name}: この端末の割当分がなくなりました。</translation>
+    </message>
+    <message>
+        <source>{name}: the card is complete, but the prizes are all gone.</source>
+        <translation>{name}: カードは完成しましたが、賞品はすべてなくなりました。</translation>
+    </message>
+    <message>
+        <source>{name}: this card already has this shop's stamp.</source>
+        <translation>{name}: このカードにはすでにこのお店のスタンプがあります。</translation>
+    </message>
+    <message>
+        <source>{name}: this customer has finished the rally {max} times already.</source>
+        <translation>{name}: このお客様はすでに{max}回ラリーを達成しています。</translation>
+    </message>
+    <message>
+        <source>{name}: this customer has had it as often as the rules allow.</source>
+        <translation>{name}: このお客様はすでに上限まで受けています。</translation>
+    </message>
+</context>
+<context>
+    <name>Campaign</name>
+    <message>
+        <source>{name}: {n} stamp(s)</source>
+        <translation>{name}: スタンプ {n}個</translation>
+    </message>
+    <message>
+        <source>early-bird discount here</source>
+        <translation>この店の先着割引</translation>
+    </message>
+    <message>
+        <source>Card complete!</source>
+        <translation>カード完成!</translation>
+    </message>
+    <message>
+        <source>Card complete! Prize</source>
+        <translation>カード完成! 賞品</translation>
+    </message>
+    <message>
+        <source>{name}: bonus</source>
+        <translation>{name}: ボーナス</translation>
+    </message>
+    <message>
+        <source>+{n} pt</source>
+        <translation>+{n} pt</translation>
+    </message>
+    <message>
+        <source>{name} {price} set: all shops {common} + small shops {exclusive}</source>
+        <translation>{name} {price}セット: 共通 {common} + 中小店専用 {exclusive}</translation>
+    </message>
+    <message>
+        <source>{name}: {n} rides</source>
+        <translation>{name}: {n}回分</translation>
+    </message>
+    <message>
+        <source>{name}: {n} rides left</source>
+        <translation>{name}: 残り {n}回</translation>
+    </message>
+    <message>
+        <source>{name}: {points} pt → {value}</source>
+        <translation>{name}: {points} pt → {value}</translation>
+    </message>
+    <message>
+        <source>{name} ({value}): {paid} used, no change given</source>
+        <translation>{name} ({value}): {paid} 使用, おつりは出ません</translation>
+    </message>
+    <message>
+        <source>Not used (not refunded)</source>
+        <translation>使われなかった分 (返金なし)</translation>
+    </message>
+    <message>
+        <source>{name}: {value} added</source>
+        <translation>{name}: {value} 入金</translation>
     </message>
 </context>
 </TS>

@@ -35,6 +35,9 @@ TALLY_DIR = "tallies"
 # Receipts waiting for a slow printer before new ones are shown but not printed.
 PRINT_QUEUE_MAX = 20
 PRINTER_STOP_TIMEOUT_S = 10
+# The campaign kinds the window offers actions or inputs for (`offers`).
+OFFER_KINDS = ("stamp_rally", "ticket", "premium_voucher", "point_grant", "exchange",
+               "gift_code")
 
 
 class TerminalBridge(QObject):
@@ -124,16 +127,22 @@ class TerminalBridge(QObject):
                          "demo": self.demo is not None})
 
     def _customers(self) -> list[dict[str, str]]:
-        """Who the demo panel can 'present': demo phones (real app tokens) and cards."""
+        """Who the demo panel can 'present': demo phones (real app tokens), cards, and
+        printed gift codes."""
         from terminal.simulate import customers
 
         assert self.node is not None
+        gifts: list[dict[str, str]] = []
         if self.demo is not None:
             self._phones = self.demo.app_phones()
+            try:
+                gifts = [{"kind": "gift", "value": code} for code in self.demo.gift_codes()]
+            except DemoError as exc:  # an older demo ledger without the gift campaign
+                gifts = [{"kind": "note", "value": str(exc)}]
         phones = [{"kind": "phone", "value": w} for w in self._phones]
         cards = [{"kind": p.kind, "value": p.value} for p in customers(self.node)
                  if p.kind == "card"]
-        return phones + cards
+        return phones + cards + gifts
 
     @Slot(str)
     def phone_token(self, wallet_id: str) -> None:
@@ -189,9 +198,45 @@ class TerminalBridge(QObject):
             if isinstance(result, Outcome):
                 self._receipt(result)
 
-    @Slot(str, str, int, int)
-    def pay(self, kind: str, value: str, amount: int, excluded: int) -> None:
-        self._run("pay", lambda c: c.pay(Presented(kind, value), amount, excluded))
+    @Slot(str, str, int, int, int, object)
+    def pay(self, kind: str, value: str, amount: int, excluded: int, people: int = 1,
+            tags=()) -> None:
+        self._run("pay", lambda c: c.pay(Presented(kind, value), amount, excluded, people,
+                                         frozenset(tags)))
+
+    @Slot(str, int, int)
+    def pay_gift(self, code: str, amount: int, excluded: int) -> None:
+        self._run("pay", lambda c: c.pay_gift(code, amount, excluded))
+
+    @Slot(str, str, str, int)
+    def buy_voucher(self, kind: str, value: str, campaign_id: str, price: int) -> None:
+        self._run("voucher", lambda c: c.buy_voucher(Presented(kind, value), campaign_id, price))
+
+    @Slot(str, str, str)
+    def grant_campaign(self, kind: str, value: str, campaign_id: str) -> None:
+        self._run("grant_campaign",
+                  lambda c: c.grant_campaign(Presented(kind, value), campaign_id))
+
+    @Slot(str, str)
+    def use_ticket(self, kind: str, value: str) -> None:
+        self._run("ride", lambda c: c.use_ticket(Presented(kind, value)))
+
+    @Slot(str, str, str, int)
+    def exchange(self, kind: str, value: str, campaign_id: str, steps: int) -> None:
+        self._run("exchange", lambda c: c.exchange(Presented(kind, value), campaign_id, steps))
+
+    @Slot(str, str, str)
+    def redeem_gift(self, kind: str, value: str, code: str) -> None:
+        self._run("redeem", lambda c: c.redeem_gift(Presented(kind, value), code))
+
+    @Slot()
+    def offers(self) -> None:
+        """This shop's active campaigns of the kinds the window has inputs for, by kind."""
+        def work(counter) -> dict[str, list[dict]]:
+            offers = counter.offers()
+            return {kind: [dict(rule) for rule in offers.active(kind)] for kind in OFFER_KINDS}
+
+        self._run("offers", work)
 
     @Slot(str, str, int)
     def charge(self, kind: str, value: str, cash: int) -> None:

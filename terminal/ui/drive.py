@@ -60,10 +60,20 @@ def _settled(screen) -> bool:
 
 def _first(win: MainWindow, kind: str) -> str:
     for row in range(win.demo_list.count()):
-        person_kind, value = win.demo_list.item(row).data(256)
-        if person_kind == kind:
-            return value
+        data = win.demo_list.item(row).data(256)  # Qt.UserRole; None on a note
+        if data and data[0] == kind:
+            return data[1]
     raise LookupError(kind)
+
+
+def _choose(win: MainWindow, words: str) -> None:
+    """Open the booth's campaign list and pick the line that starts with `words`."""
+    win.booth.buttons["campaigns"].click()
+    for row in range(win.choices.count()):
+        if win.choices.item(row).text().startswith(words):
+            win.choices.setCurrentRow(row)
+            return
+    raise LookupError(words)
 
 
 def _amount(screen, amount: int) -> None:
@@ -115,6 +125,19 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     win.present("card", _first(win, "card"))
     _wait(lambda: _settled(win.booth))
     shot("booth-top-up")
+    # The town's campaigns: a printed gift code pays, the booth sells a voucher set.
+    win.modes["shop"].click()
+    _amount(win.shop, 2_000)
+    win.shop.buttons["pay"].click()
+    win.present("gift", _first(win, "gift"))
+    _wait(lambda: _settled(win.shop))
+    shot("shop-paid-gift-code")
+    win.modes["booth"].click()
+    _choose(win, "ここクーポン")
+    shot("booth-campaigns")
+    win.present("card", _first(win, "card"))  # the scan confirms the line chosen
+    _wait(lambda: _settled(win.booth))
+    shot("booth-voucher-sold")
     win.modes["admin"].click()
     win.pin.setText("0000")
     win.unlock_button.click()

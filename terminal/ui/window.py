@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QButtonGroup,
     QComboBox,
@@ -28,13 +29,17 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QPushButton,
+    QScrollArea,
+    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from sync import cards, tokens
-from terminal.policy import REASONS
+from sync import cards, giftcodes, tokens
+from terminal import receipt as paper
+from terminal.policy import MAX_PARTY, REASONS
+from terminal.ui import campaigns as campaign_words
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
 WORKER_STOP_MS = 10_000
@@ -46,16 +51,24 @@ DEMO_PANEL_W = 330
 STATUS_TICK_MS = 1_000
 BALANCE_POINT_SIZE = 40
 HEADLINE_POINT_SIZE = 26
+DETAIL_POINT_SIZE = 15
+CAMPAIGN_POINT_SIZE = 16  # what the campaigns did: read out to the customer, so large
+NOTE_POINT_SIZE = 12  # campaigns that did not apply: there, but calm
+CHOICE_POINT_SIZE = 16
+PARTY_POINT_SIZE = 20
 ADMIN_PIN = "0000"  # the demo's PIN; a real counter sets its own in the admin screen
 AGE_BANDS = ("", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
 AREAS = ("", "中央", "北部", "南部", "東部", "西部")
 
 
 def credential_of(text: str) -> tuple[str, str]:
-    """What a scanned or typed code is: an app token, a card number, or a wallet id."""
+    """What a scanned or typed code is: an app token, a gift code, a card number, or a
+    wallet id."""
     text = text.strip()
     if text.startswith(tokens.TOKEN_PREFIX):
         return "app", text
+    if text.startswith(giftcodes.GIFT_PREFIX):
+        return "gift", text
     if text.replace(" ", "").replace("-", "").isdigit():
         return "card", text  # meant as a card number: a bad one is refused with the reason
     return "wallet", text
@@ -76,26 +89,57 @@ class ResultPanel(QFrame):
         self.balance.setFont(big_font(BALANCE_POINT_SIZE))
         self.detail = QLabel()
         self.detail.setWordWrap(True)
-        self.detail.setFont(big_font(15, bold=False))
+        self.detail.setFont(big_font(DETAIL_POINT_SIZE, bold=False))
+        self.campaigns = QLabel()
+        self.campaigns.setObjectName("campaigns")
+        self.campaigns.setWordWrap(True)
+        self.campaigns.setFont(big_font(CAMPAIGN_POINT_SIZE))
+        self.notes = QLabel()
+        self.notes.setObjectName("notes")
+        self.notes.setWordWrap(True)
+        notes_font = big_font(NOTE_POINT_SIZE, bold=False)
+        notes_font.setItalic(True)
+        self.notes.setFont(notes_font)
         self.receipt = QLabel()
         self.receipt.setObjectName("receipt")
+        # left-aligned lines (the receipt's columns), the block itself centred
+        self.receipt.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         receipt_font = big_font(10, bold=False)
         receipt_font.setFamilies(["Noto Sans Mono CJK JP", "monospace"])
         self.receipt.setFont(receipt_font)
+        # a receipt with campaign lines is long: it scrolls rather than push the result away
+        self.receipt_area = QScrollArea()
+        receipt_box = QWidget()
+        centred = QHBoxLayout(receipt_box)
+        centred.addStretch(1)
+        centred.addWidget(self.receipt)
+        centred.addStretch(1)
+        self.receipt_area.setWidget(receipt_box)
+        self.receipt_area.setWidgetResizable(True)
+        self.receipt_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.receipt_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.extras = QVBoxLayout()  # lists and inputs a screen shows here for one step
         layout = QVBoxLayout(self)
-        for widget in (self.headline, self.balance, self.detail):
+        for widget in (self.headline, self.balance, self.detail, self.campaigns, self.notes):
             layout.addWidget(widget)
-        layout.addStretch(1)
-        layout.addWidget(self.receipt)
-        layout.addStretch(1)
+        layout.addLayout(self.extras)
+        layout.addWidget(self.receipt_area, 1)
+        self.campaigns.hide()
+        self.notes.hide()
 
-    def show_state(self, state: str, headline: str, balance: str = "", detail: str = "") -> None:
+    def show_state(self, state: str, headline: str, balance: str = "", detail: str = "",
+                   campaigns: list[str] | None = None, notes: list[str] | None = None) -> None:
         self.setProperty("state", state)  # the style sheet colours approved/refused/waiting
         self.style().unpolish(self)
         self.style().polish(self)
         self.headline.setText(headline)
         self.balance.setText(balance)
+        self.balance.setVisible(bool(balance))
         self.detail.setText(detail)
+        self.detail.setVisible(bool(detail))
+        for label, text in ((self.campaigns, campaigns), (self.notes, notes)):
+            label.setText("\n".join(text or []))
+            label.setVisible(bool(text))
         self.receipt.clear()
 
 
@@ -109,12 +153,12 @@ class CounterScreen(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         left = QVBoxLayout()
         left.addWidget(self.pad)
-        grid = QGridLayout()
+        self.grid = QGridLayout()
         for index, (key, label) in enumerate(actions):
             button = touch_button(label, f"action_{key}")
             self.buttons[key] = button
-            grid.addWidget(button, index // 2, index % 2)
-        left.addLayout(grid)
+            self.grid.addWidget(button, index // 2, index % 2)
+        left.addLayout(self.grid)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 2)
         layout.addWidget(self.result, 3)
@@ -122,7 +166,14 @@ class CounterScreen(QWidget):
 
 class MainWindow(QMainWindow):
     request_start = Signal()
-    request_pay = Signal(str, str, int, int)
+    request_pay = Signal(str, str, int, int, int, object)  # ..., people, tags
+    request_pay_gift = Signal(str, int, int)
+    request_voucher = Signal(str, str, str, int)
+    request_grant_campaign = Signal(str, str, str)
+    request_ride = Signal(str, str)
+    request_exchange = Signal(str, str, str, int)
+    request_redeem = Signal(str, str, str)
+    request_offers = Signal()
     request_charge = Signal(str, str, int)
     request_grant = Signal(str, str, int)
     request_balance = Signal(str, str)
@@ -142,6 +193,8 @@ class MainWindow(QMainWindow):
         self.resize(WINDOW_W, WINDOW_H)
         self.waiting: dict[str, Any] | None = None  # the action awaiting a card or code
         self.info: dict[str, Any] = {}
+        self.offers: dict[str, list[dict]] = {}  # this shop's active campaigns, by kind
+        self.last_outcome = None  # what the last committed transaction did
         self.last_status = None
         self._painted = False
         self._build()
@@ -202,17 +255,33 @@ class MainWindow(QMainWindow):
         head.addWidget(self.lang_button)
 
         self.shop = CounterScreen([("pay", ""), ("balance", ""), ("refunds", ""),
-                                   ("excluded", "")])
+                                   ("excluded", ""), ("ride", "")])
         self.booth = CounterScreen([("charge", ""), ("grant", ""), ("card", ""),
-                                    ("float_in", ""), ("float_out", ""), ("balance", "")])
+                                    ("float_in", ""), ("float_out", ""), ("balance", ""),
+                                    ("campaigns", "")])
+        self._build_party()
+        self.shop.buttons["ride"].hide()  # shown while a ticket campaign runs here
+        # A new card's holder: asked for on the right while the card waits to be scanned.
+        self.card_extra = QWidget()
         self.age_band, self.area = QComboBox(), QComboBox()
         self.age_band.addItems(AGE_BANDS)
         self.area.addItems(AREAS)
-        extra = QHBoxLayout()
+        extra = QHBoxLayout(self.card_extra)
         self.age_label, self.area_label = QLabel(), QLabel()
         for widget in (self.age_label, self.age_band, self.area_label, self.area):
+            widget.setFont(big_font(14, bold=False))
             extra.addWidget(widget)
-        self.booth.layout().itemAt(0).layout().addLayout(extra)
+        self.booth.result.extras.addWidget(self.card_extra)
+        self.card_extra.hide()
+        # The booth's campaign actions: one list, choose then scan.
+        self.choices = QListWidget()
+        self.choices.setObjectName("choices")
+        self.choices.setFont(big_font(CHOICE_POINT_SIZE, bold=False))
+        self.choices.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.choices.setWordWrap(True)  # a long campaign name wraps rather than scrolls
+        self.choices.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.booth.result.extras.addWidget(self.choices, 1)
+        self.choices.hide()
         self.sales = QListWidget()
         self.sales.setFont(big_font(14, bold=False))
         self.refund_buttons = QHBoxLayout()
@@ -220,8 +289,8 @@ class MainWindow(QMainWindow):
         self.void_button = touch_button("", "action_void")
         self.refund_buttons.addWidget(self.refund_button)
         self.refund_buttons.addWidget(self.void_button)
-        self.shop.result.layout().insertWidget(3, self.sales)
-        self.shop.result.layout().insertLayout(4, self.refund_buttons)
+        self.shop.result.extras.addWidget(self.sales)
+        self.shop.result.extras.addLayout(self.refund_buttons)
         self.sales.hide()
         self.refund_button.hide()
         self.void_button.hide()
@@ -250,6 +319,35 @@ class MainWindow(QMainWindow):
         self.demo_dock.setMaximumWidth(DEMO_PANEL_W)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.demo_dock)
         self.demo_dock.hide()
+
+    def _build_party(self) -> None:
+        """The party size (a rally's threshold is per person at restaurants) and the rally's
+        double-stamp word (e.g. a banquet), beside the shop's actions while a rally runs."""
+        self.party_box = QWidget()
+        row = QHBoxLayout(self.party_box)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.party_label = QLabel()
+        self.party_label.setFont(big_font(14))
+        self.party = QSpinBox()
+        self.party.setObjectName("party")
+        self.party.setRange(1, MAX_PARTY)
+        self.party.setFont(big_font(PARTY_POINT_SIZE))
+        self.party.setMinimumHeight(touch_button("").minimumHeight())
+        self.party.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.double_button = touch_button("", "action_double")
+        self.double_button.setCheckable(True)
+        self.double_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.double_tag = ""
+        row.addWidget(self.party_label)
+        row.addWidget(self.party, 1)
+        row.addWidget(self.double_button)
+        self.shop.grid.addWidget(self.party_box, 2, 1)
+        self.party_box.hide()
+        self.double_button.hide()
+
+    def _reset_party(self) -> None:
+        self.party.setValue(1)
+        self.double_button.setChecked(False)
 
     def _build_admin(self) -> QWidget:
         page = QWidget()
@@ -321,6 +419,13 @@ class MainWindow(QMainWindow):
         b = self.bridge
         self.request_start.connect(b.start)
         self.request_pay.connect(b.pay)
+        self.request_pay_gift.connect(b.pay_gift)
+        self.request_voucher.connect(b.buy_voucher)
+        self.request_grant_campaign.connect(b.grant_campaign)
+        self.request_ride.connect(b.use_ticket)
+        self.request_exchange.connect(b.exchange)
+        self.request_redeem.connect(b.redeem_gift)
+        self.request_offers.connect(b.offers)
         self.request_charge.connect(b.charge)
         self.request_grant.connect(b.grant)
         self.request_balance.connect(b.balance)
@@ -356,6 +461,9 @@ class MainWindow(QMainWindow):
             "F7": self._set_excluded,
             "F8": lambda: self.booth.buttons["card"].click(),
             "F9": lambda: self.booth.buttons["grant"].click(),
+            "F4": self._ride,
+            "F10": self._show_campaigns,
+            "Ctrl+B": lambda: self.double_button.isVisible() and self.double_button.click(),
             "F12": self._toggle_language,
         }
         for key, action in keys.items():
@@ -376,6 +484,11 @@ class MainWindow(QMainWindow):
         s["balance"].clicked.connect(lambda: self._await("balance", self.shop))
         s["refunds"].clicked.connect(self._show_refunds)
         s["excluded"].clicked.connect(self._set_excluded)
+        s["ride"].clicked.connect(self._ride)
+        o["campaigns"].clicked.connect(self._show_campaigns)
+        self.choices.itemActivated.connect(self._choose)
+        self.choices.itemClicked.connect(self._choose)
+        self.mode_buttons.idClicked.connect(lambda _: self._refresh_offers())
         o["charge"].clicked.connect(lambda: self._await("charge", self.booth))
         o["grant"].clicked.connect(lambda: self._await("grant", self.booth))
         o["card"].clicked.connect(lambda: self._await("card", self.booth))
@@ -418,13 +531,16 @@ class MainWindow(QMainWindow):
         labels = {"pay": tr("Pay"), "balance": tr("Balance"), "refunds": tr("Refund / void"),
                   "excluded": tr("Excluded goods"), "charge": tr("Top up (cash)"),
                   "grant": tr("Grant points"), "card": tr("New card"),
-                  "float_in": tr("Float in"), "float_out": tr("Float out")}
+                  "float_in": tr("Float in"), "float_out": tr("Float out"),
+                  "ride": tr("Ride"), "campaigns": tr("Campaigns")}
         for screen in (self.shop, self.booth):
             for key, button in screen.buttons.items():
                 button.setText(labels[key])
         self.refund_button.setText(tr("Refund the amount typed"))
         self.void_button.setText(tr("Void the whole sale"))
         self.age_label.setText(tr("Age band"))
+        self.party_label.setText(tr("People"))
+        self._show_double_tag()
         self.area_label.setText(tr("Area"))
         self.pin_label.setText(tr("Admin PIN"))
         self.unlock_button.setText(tr("Unlock"))
@@ -471,6 +587,7 @@ class MainWindow(QMainWindow):
         if action in ("pay", "charge", "grant") and amount <= 0:
             screen.result.show_state("refused", self.tr("Type the amount first."))
             return
+        self._hide_extras()
         self.waiting = {"action": action, "screen": screen, "amount": amount,
                         "excluded": self.excluded if action == "pay" else 0}
         prompts = {
@@ -481,20 +598,127 @@ class MainWindow(QMainWindow):
             "grant": self.tr("Grant {0} points: tap the card or show the app's code").format(
                 f"{amount:,}"),
             "card": self.tr("New card: scan the blank card's number"),
+            "ride": self.tr("Ride: tap the card or show the app's code"),
         }
-        screen.result.show_state("waiting", prompts[action], "",
-                                 self.tr("Esc cancels."))
+        hint = self.tr("Esc cancels.")
+        if action == "pay":
+            hint = self.tr("A gift code pays too: scan it now. Esc cancels.")
+        screen.result.show_state("waiting", prompts[action], "", hint)
+        if action == "card":
+            self.card_extra.show()
+
+    def _ride(self) -> None:
+        if self.shop.buttons["ride"].isHidden():
+            return  # no ticket campaign runs here
+        self.modes["shop"].click()
+        self._await("ride", self.shop)
+
+    # --- campaigns at the booth ---------------------------------------------------------
+
+    def _refresh_offers(self) -> None:
+        if self.bridge is not None:
+            self.request_offers.emit()
+
+    def _apply_offers(self, offers: dict[str, list[dict]]) -> None:
+        """Show the inputs this shop's campaigns need today, and only those."""
+        self.offers = offers
+        self.shop.buttons["ride"].setVisible(bool(offers.get("ticket")))
+        rallies = offers.get("stamp_rally") or []
+        self.party_box.setVisible(bool(rallies))
+        tags = [rule["double_tag"] for rule in rallies if rule.get("double_tag")]
+        self.double_tag = tags[0] if tags else ""
+        self._show_double_tag()
+        if not rallies:
+            self._reset_party()
+
+    DOUBLE_TAGS = {"banquet": "Banquet"}  # a rally's double-stamp word, as the button says it
+
+    def _show_double_tag(self) -> None:
+        tag = self.double_tag
+        self.double_button.setVisible(bool(tag) and not self.party_box.isHidden())
+        self.double_button.setText(self.tr(self.DOUBLE_TAGS[tag]) if tag in self.DOUBLE_TAGS
+                                   else tag)
+
+    def _choice_items(self) -> list[tuple[str, tuple]]:
+        """(words, what to do) for each campaign action the booth can take today."""
+        tr, out = self.tr, []
+        for rule in self.offers.get("premium_voucher", []):
+            for item in rule["sets"]:
+                out.append((tr("{0}: sell the {1} set (worth {2})").format(
+                    rule["name"], yen(item["price"]), yen(item["common"] + item["exclusive"])),
+                    ("voucher", rule["id"], item["price"])))
+        for rule in self.offers.get("point_grant", []):
+            out.append((tr("{0}: grant {1} pt").format(rule["name"], f"{rule['points']:,}"),
+                        ("grant_campaign", rule["id"], 0)))
+        for rule in self.offers.get("ticket", []):
+            out.append((tr("{0}: grant {1} rides").format(rule["name"], f"{rule['rides']:,}"),
+                        ("grant_campaign", rule["id"], 0)))
+        for rule in self.offers.get("exchange", []):
+            out.append((tr("{0}: {1} pt → {2} (type a number for more at once)").format(
+                rule["name"], f"{rule['points']:,}", yen(rule["value"])),
+                ("exchange", rule["id"], 0)))
+        if self.offers.get("gift_code"):
+            out.append((tr("Gift code into a wallet"), ("redeem", "", 0)))
+        return out
+
+    def _show_campaigns(self) -> None:
+        """The booth's campaign actions: choose one (arrows, touch), then scan the customer."""
+        self.modes["booth"].click()
+        self._hide_extras()
+        self.choices.clear()
+        for text, action in self._choice_items():
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, action)
+            self.choices.addItem(item)
+        result = self.booth.result
+        if not self.choices.count():
+            self.waiting = None
+            result.show_state("idle", self.tr("No campaigns at this booth today."))
+            return
+        self.waiting = {"action": "campaigns", "screen": self.booth, "amount": 0}
+        result.show_state("waiting", self.tr("Choose, then tap the card or show the app's code"),
+                          "", self.tr("↑ ↓ choose · Esc cancels."))
+        result.receipt_area.hide()  # the list takes the room: there is no receipt to show
+        self.choices.show()
+        self.choices.setCurrentRow(0)
+        self.choices.setFocus()
+
+    def _choose(self, item: QListWidgetItem) -> None:
+        """A campaign action chosen: now the customer's card, app or (a gift) code."""
+        action, campaign_id, price = item.data(Qt.ItemDataRole.UserRole)
+        steps = self.booth.pad.amount or 1
+        self.waiting = {"action": action, "screen": self.booth, "amount": price,
+                        "campaign": campaign_id, "steps": steps, "code": "", "who": None}
+        self.choices.hide()
+        if action == "redeem":
+            prompt = self.tr("Gift code into a wallet: scan the gift code")
+        elif action == "exchange" and steps > 1:
+            prompt = self.tr("{0} × {1}: tap the card or show the app's code").format(
+                item.text().split(":")[0], steps)
+        else:
+            prompt = self.tr("{0}: tap the card or show the app's code").format(item.text())
+        self.booth.result.show_state("waiting", prompt, "", self.tr("Esc cancels."))
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_Escape and self.waiting is not None:
             screen = self.waiting["screen"]
             self.waiting = None
+            self._hide_extras()
             screen.result.show_state("idle", self.tr("Cancelled."))
             return
         screen = self.stack.currentWidget()
         if isinstance(screen, CounterScreen):
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                if self.waiting is not None and self.waiting["action"] != "balance":
+                    return  # already waiting for a card; an Enter from a list lands here too
                 self._await("pay" if screen is self.shop else "charge", screen)
+                return
+            if screen is self.shop and not self.party_box.isHidden() and \
+                    event.text() in ("+", "-", "*"):
+                if event.text() == "*":
+                    self.double_button.isVisible() and self.double_button.click()
+                else:
+                    self.party.stepBy(1 if event.text() == "+" else -1)
                 return
             screen.pad.keyPressEvent(event)
             return
@@ -509,15 +733,44 @@ class MainWindow(QMainWindow):
     def present(self, kind: str, value: str) -> None:
         if self.waiting is None:
             screen = self.stack.currentWidget()
-            if isinstance(screen, CounterScreen):
-                # no action chosen: a scan alone asks for the balance
-                self.waiting = {"action": "balance", "screen": screen, "amount": 0}
-            else:
+            if not isinstance(screen, CounterScreen):
                 return
+            if kind == "gift":
+                screen.result.show_state("refused", self.tr("A gift code pays for a sale"), "",
+                                         self.tr("Type the amount, press Pay, then scan the "
+                                                 "gift code."))
+                return
+            # no action chosen: a scan alone asks for the balance
+            self.waiting = {"action": "balance", "screen": screen, "amount": 0}
+        if self.waiting["action"] == "campaigns":
+            item = self.choices.currentItem()  # chosen by moving to it: the scan confirms
+            if item is None:
+                return
+            self._choose(item)
+        if self._gift_step(kind, value):
+            return
         action, amount = self.waiting["action"], self.waiting["amount"]
         self.waiting["screen"].result.show_state("working", self.tr("One moment…"))
-        if action == "pay":
-            self.request_pay.emit(kind, value, amount, self.waiting["excluded"])
+        self._hide_extras()
+        if action == "pay" and kind == "gift":
+            self.request_pay_gift.emit(value, amount, self.waiting["excluded"])
+        elif action == "pay":
+            tags = [self.double_tag] if self.double_tag and self.double_button.isChecked() \
+                else []
+            self.request_pay.emit(kind, value, amount, self.waiting["excluded"],
+                                  self.party.value(), tags)
+        elif action == "ride":
+            self.request_ride.emit(kind, value)
+        elif action == "voucher":
+            self.request_voucher.emit(kind, value, self.waiting["campaign"], amount)
+        elif action == "grant_campaign":
+            self.request_grant_campaign.emit(kind, value, self.waiting["campaign"])
+        elif action == "exchange":
+            self.request_exchange.emit(kind, value, self.waiting["campaign"],
+                                       self.waiting["steps"])
+        elif action == "redeem":
+            who_kind, who_value = self.waiting["who"]
+            self.request_redeem.emit(who_kind, who_value, self.waiting["code"])
         elif action == "charge":
             self.request_charge.emit(kind, value, amount)
         elif action == "grant":
@@ -526,6 +779,33 @@ class MainWindow(QMainWindow):
             self.request_balance.emit(kind, value)
         elif action == "card":
             self.request_issue.emit(value, self.age_band.currentText(), self.area.currentText())
+
+    def _gift_step(self, kind: str, value: str) -> bool:
+        """A gift code where none is taken, or half of a booth redeem (the code and the
+        customer, in either order): True when there is nothing to send yet."""
+        action, screen = self.waiting["action"], self.waiting["screen"]
+        if action == "redeem":
+            if kind == "gift":
+                self.waiting["code"] = value
+            else:
+                self.waiting["who"] = (kind, value)
+            if not self.waiting["code"]:
+                screen.result.show_state("waiting", self.tr("Now scan the gift code"), "",
+                                         self.tr("Esc cancels."))
+                return True
+            if self.waiting["who"] is None:
+                screen.result.show_state("waiting", self.tr(
+                    "Gift code read: now tap the card or show the app's code"), "",
+                    self.tr("Esc cancels."))
+                return True
+            return False
+        if kind == "gift" and action != "pay":
+            self.waiting = None
+            screen.result.show_state("refused", self.tr("A gift code pays for a sale"), "",
+                                     self.tr("Type the amount, press Pay, then scan the "
+                                             "gift code."))
+            return True
+        return False
 
     def _set_excluded(self) -> None:
         self.excluded = self.shop.pad.amount
@@ -543,6 +823,7 @@ class MainWindow(QMainWindow):
         self.request_cash.emit(amount, direction)
 
     def _show_refunds(self) -> None:
+        self._hide_extras()
         self.waiting = {"action": "refunds", "screen": self.shop, "amount": 0}
         self.request_recent.emit()
 
@@ -555,17 +836,20 @@ class MainWindow(QMainWindow):
         self.request_refund.emit(item.data(Qt.ItemDataRole.UserRole),
                                  0 if void else self.shop.pad.amount, void)
 
-    def _hide_sales(self) -> None:
-        for widget in (self.sales, self.refund_button, self.void_button):
+    def _hide_extras(self) -> None:
+        for widget in (self.sales, self.refund_button, self.void_button, self.choices,
+                       self.card_extra):
             widget.hide()
+        for screen in (self.shop, self.booth):
+            screen.result.receipt_area.show()
 
     # --- results ----------------------------------------------------------------------
 
     def _screen_for(self, action: str) -> CounterScreen:
         if self.waiting is not None:
             return self.waiting["screen"]
-        return self.booth if action in ("charge", "grant", "issue_card", "cash_move") else \
-            self.shop
+        return self.booth if action in ("charge", "grant", "issue_card", "cash_move", "voucher",
+                                        "grant_campaign", "exchange", "redeem") else self.shop
 
     POCKETS = {"charged": "Charged money", "premium_common": "Vouchers (all shops)",
                "premium_exclusive": "Vouchers (small shops)", "points": "Points"}
@@ -578,37 +862,81 @@ class MainWindow(QMainWindow):
         if action == "recent_sales":
             self._list_sales(result)
             return
+        if action == "offers":
+            self._apply_offers(result)
+            return
         if action in ("verify", "tally"):
             self.verify_info.setText(result)
             return
         screen = self._screen_for(action)
         self.waiting = None
-        self._hide_sales()
+        self._hide_extras()
         if action == "balance":
             view, how = result
             lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(view.pockets.items())]
+            lines += [f"{self._ride_name(c)}: " + self.tr("{0} rides").format(n)
+                      for c, n in sorted(view.rides.items())]
             screen.result.show_state("approved", self.tr("Balance ({0})").format(
                 self.tr(how)), yen(view.total), "\n".join(lines))
             return
-        titles = {"payment": self.tr("Paid {0}"), "refund": self.tr("Refunded {0}"),
-                  "void": self.tr("Voided {0}"), "charge": self.tr("Topped up {0}"),
-                  "grant": self.tr("Granted {0} points"), "card_issue": self.tr("New card issued"),
-                  "cash_move": self.tr("Cash float recorded: {0}")}
-        title = titles[result.kind].format(yen(result.amount) if result.kind != "grant"
-                                           else f"{result.amount:,}")
-        lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(result.paid_by.items())]
-        if result.decision:
+        self._show_outcome(screen, result)
+        screen.pad.clear()
+        if result.kind in ("payment", "gift"):
+            self.excluded = 0
+            self._reset_party()
+        self._refresh_offers()  # a campaign may have run out, or a new snapshot come
+
+    def _ride_name(self, campaign_id: str) -> str:
+        for rule in self.offers.get("ticket", []):
+            if rule["id"] == campaign_id:
+                return rule["name"]
+        return self.tr("Rides")
+
+    def _title(self, result) -> str:
+        tr = self.tr
+        titles = {"payment": tr("Paid {0}"), "refund": tr("Refunded {0}"),
+                  "void": tr("Voided {0}"), "charge": tr("Topped up {0}"),
+                  "grant": tr("Granted {0} points"), "card_issue": tr("New card issued"),
+                  "cash_move": tr("Cash float recorded: {0}"),
+                  "gift": tr("Paid {0} with a gift code"), "ticket": tr("Ride recorded"),
+                  "exchange": tr("Exchanged: {0} added"), "grant/ticket": tr("Granted {0} rides"),
+                  "grant/gift": tr("Gift code added: {0}"),
+                  "charge/voucher": tr("Voucher set sold for {0}")}
+        named = paper.variant(result)
+        counted = named in ("grant", "grant/ticket")
+        return titles[named].format(f"{result.amount:,}" if counted else yen(result.amount))
+
+    def _show_outcome(self, screen: CounterScreen, result) -> None:
+        """The result of a committed transaction: what it did, what each campaign did, what
+        is left; the receipt follows on its own signal."""
+        self.last_outcome = result
+        lines = []
+        if result.kind == "payment" and result.price is not None and \
+                result.price != result.amount:
+            lines.append(self.tr("Goods {0} → to pay {1}").format(yen(result.price),
+                                                                  yen(result.amount)))
+        if result.kind == "gift":
+            lines.append(self.tr("Sale {0}: the gift code paid {1}. No change is given.")
+                         .format(yen(result.price or result.amount), yen(result.amount)))
+        lines += [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(result.paid_by.items())
+                  if p in self.POCKETS and v > 0 and result.kind not in ("exchange",)]
+        if result.decision and result.kind != "gift":
             lines.append(self.tr("decided {0} · receipt no. {1}").format(
                 self.tr(result.decision), result.seq))
         else:
             lines.append(self.tr("receipt no. {0}").format(result.seq))
         balance = ""
-        if result.balance_after is not None:
+        left = [entry["rides_left"] for entry in result.campaigns if "rides_left" in entry]
+        if result.kind == "ticket" and left:
+            balance = self.tr("{0} rides left").format(left[0])  # big: card users look here
+        elif result.kind == "gift":
+            if result.rest:
+                balance = self.tr("Still to pay {0}").format(yen(result.rest))
+        elif result.balance_after is not None:
             balance = self.tr("Remaining {0}").format(yen(result.balance_after))
-        screen.result.show_state("approved", "✔ " + title, balance, "\n".join(lines))
-        screen.pad.clear()
-        if result.kind == "payment":
-            self.excluded = 0
+        screen.result.show_state("approved", "✔ " + self._title(result), balance,
+                                 "\n".join(lines), campaign_words.lines(result),
+                                 ["・" + campaign_words.note(n) for n in result.notes])
 
     def _list_sales(self, sales: list[dict]) -> None:
         self.sales.clear()
@@ -618,6 +946,7 @@ class MainWindow(QMainWindow):
             self.sales.addItem(item)
         self.shop.result.show_state("waiting", self.tr("Choose a sale; type an amount for a "
                                                        "partial refund."))
+        self.shop.result.receipt_area.hide()  # the list takes the room
         for widget in (self.sales, self.refund_button, self.void_button):
             widget.show()
 
@@ -629,8 +958,11 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str, str, dict)
     def _on_refused(self, action: str, code: str, message: str, details: dict) -> None:
+        if action == "offers":
+            return  # the inputs stay as they were; the next result asks again
         screen = self._screen_for(action)
         self.waiting = None
+        self._hide_extras()
         template = REASONS.get(code)
         if template is not None:
             # the same English template the policy used, looked up in the translation
@@ -645,6 +977,8 @@ class MainWindow(QMainWindow):
         if action == "printer":
             self.reader_states["printer"] = message
             self._show_readers()
+            return
+        if action == "offers":
             return
         if action in ("start", "enroll"):
             self.shop.result.show_state("refused", self.tr("This terminal is not ready"), "",
@@ -662,11 +996,18 @@ class MainWindow(QMainWindow):
         self.setup_panel.hide()
         merchant = info.get("merchant") or {}
         self.shop_name.setText(merchant.get("name", ""))
+        self._refresh_offers()
         if info.get("demo"):
             self.demo_list.clear()
             for person in info["customers"]:
                 if person["kind"] == "card":
                     label = self.tr("Card") + "  " + cards.printed(person["value"])
+                elif person["kind"] == "note":  # something the demo could not offer
+                    self.demo_list.addItem(QListWidgetItem(person["value"]))
+                    continue
+                elif person["kind"] == "gift":
+                    label = self.tr("Gift code {0} …{1}").format(
+                        yen(giftcodes.parse(person["value"]).value), person["value"][-4:])
                 else:
                     label = self.tr("App") + "  " + person["value"]  # a demo phone
                 item = QListWidgetItem(label)
@@ -684,6 +1025,8 @@ class MainWindow(QMainWindow):
         self._show_status()
 
     def _demo_present(self, item: QListWidgetItem) -> None:
+        if item.data(Qt.ItemDataRole.UserRole) is None:
+            return  # a note, not a customer
         kind, value = item.data(Qt.ItemDataRole.UserRole)
         if kind == "phone":
             self.request_phone.emit(value)  # the phone's live code comes back as `token`

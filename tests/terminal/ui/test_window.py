@@ -60,7 +60,13 @@ def test_pay_with_a_card_is_approved_with_the_balance_left(qtbot, window):
     assert window.shop.result.property("state") == "waiting"
     window.present("card", first(window, "card"))
     assert settle(qtbot, window.shop) == "approved"
-    assert "Paid ¥1,200" in window.shop.result.headline.text()
+    # the demo's winter campaigns run here: a coupon and the rally's shop discount may take
+    # something off the ¥1,200, and the screen says what the customer paid
+    outcome = window.last_outcome
+    off = sum(entry.get("discount", 0) for entry in outcome.campaigns)
+    assert f"Paid ¥{1_200 - off:,}" in window.shop.result.headline.text()
+    if off:
+        assert f"Goods ¥1,200 → to pay ¥{1_200 - off:,}" in window.shop.result.detail.text()
     assert window.shop.result.balance.text().startswith("Remaining ¥")
     assert "decided online" in window.shop.result.detail.text()
 
@@ -128,7 +134,11 @@ def test_new_card_issued_then_charged(qtbot, window):
     window.booth.buttons["charge"].click()
     window.present_text(number)
     assert settle(qtbot, window.booth) == "approved"
-    assert window.booth.result.balance.text() == "Remaining ¥3,000"
+    # a premium-charge campaign (the demo's winter one) adds its bonus to the new wallet
+    bonus = sum(entry.get("bonus", 0) for entry in window.last_outcome.campaigns)
+    assert window.booth.result.balance.text() == f"Remaining ¥{3_000 + bonus:,}"
+    if bonus:
+        assert f"+¥{bonus:,}" in window.booth.result.campaigns.text()
 
 
 def test_language_switch(qtbot, window):
