@@ -222,7 +222,8 @@ class Batch:
             body = rec["body"]
             if rec["type"] in ("payment", "refund", "void", "charge", "grant", "ticket",
                                "exchange"):
-                for key in ("lots", "grants"):  # grants: new lots, looked for in one go
+                # grants: new lots, looked for in one go; grants_back: a void takes them back
+                for key in ("lots", "grants", "grants_back"):
                     lines = body.get(key)
                     for line in lines if isinstance(lines, list) else []:
                         if isinstance(line, dict) and isinstance(line.get("lot"), str):
@@ -471,9 +472,40 @@ class Batch:
             lot.dirty = True
             entry.post(wallet_account(wallet.wallet_id, lot.pocket), line["amount"])
         entry.post(f"merchant:{self.merchant_id}:receivable", -body["amount"])
+        if body.get("campaigns") or body.get("grants_back"):
+            self._undo_campaigns(rec, entry, wallet)
 
     _post_refund = _post_giveback
     _post_void = _post_giveback
+
+    def _undo_campaigns(self, rec: dict, entry: Entry, wallet: Wallet) -> None:
+        """A void takes back its payment's campaigns: the funders' discounts, the lots they
+        granted (as far as unspent), and the uses counted against the wallet's limits.
+        Lease units stay spent (the stock is never counted back up)."""
+        body = rec["body"]
+        receivable = f"merchant:{self.merchant_id}:receivable"
+        for item in body.get("campaigns", []):
+            off = item.get("discount", 0)
+            if off:
+                funder = self._funder(rec, item, wallet.wallet_id)
+                if funder != campaigns.SHOP_FUNDED:
+                    entry.post(receivable, -off)
+                    entry.post(f"funder:{funder}", off)
+            if self.rule(item["campaign"]) is not None:
+                key = (item["campaign"], wallet.wallet_id)
+                self.usage[key] = campaigns.apply(self.usage.get(key), item, rec["at"][:10])
+                self.usage_changed.add(key)
+        for line in body.get("grants_back", []):
+            lot = self.lots.get(line["lot"])
+            if lot is None or lot.wallet_id != wallet.wallet_id or \
+                    lot.remaining < line["amount"]:
+                self.flag("unknown_lot", rec, wallet.wallet_id, lot=line["lot"],
+                          taken_back=line["amount"])
+                continue
+            lot.remaining -= line["amount"]
+            lot.dirty = True
+            entry.post(wallet_account(wallet.wallet_id, lot.pocket), -line["amount"])
+            entry.post(f"funder:{lot.funder or 'unknown'}", line["amount"])
 
     def _new_lot(self, rec: dict | None, wallet_id: str, line: dict, origin: str) -> Lot:
         lot_id = line["lot"]
@@ -619,7 +651,7 @@ class Batch:
                 continue
             self._count_units(rec, rule, item, flagged)
             if wallet_id:
-                self.usage[key] = campaigns.fold(usage, item, day)
+                self.usage[key] = campaigns.apply(usage, item, day)
                 self.usage_changed.add(key)
 
     def _count_units(self, rec: dict, rule: dict, item: dict, wallet_id: str | None) -> None:

@@ -153,11 +153,12 @@ def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
     """Yen a shop is owed by campaign funders for one of its records (its receivable beyond
     what wallets paid): funded discounts, gift codes taken, rides given; by funder."""
     body, owed = rec["body"], {}
-    if rec["type"] == "payment":
+    if rec["type"] in ("payment", "void"):  # a void's entries take its sale's back
         for entry in body.get("campaigns", []):
             funder = _funder(rules, entry.get("campaign", ""), entry.get("funder"))
             if entry.get("discount") and funder != campaigns.SHOP_FUNDED:
-                owed[funder] = owed.get(funder, 0) + entry["discount"]
+                sign = -1 if entry.get("undo") is True else 1
+                owed[funder] = owed.get(funder, 0) + sign * entry["discount"]
     elif rec["type"] == "gift":
         gift = body.get("gift", {})
         funder = _funder(rules, gift.get("campaign", ""), gift.get("funder"))
@@ -226,7 +227,7 @@ class CampaignFigures:
             self.funders[funder] = self.funders.get(funder, 0) + yen
 
 
-CAMPAIGN_RECORD_TYPES = ("payment", "charge", "grant", "gift", "ticket", "exchange")
+CAMPAIGN_RECORD_TYPES = ("payment", "charge", "grant", "gift", "ticket", "exchange", "void")
 
 
 def campaign_report(db: Database, date_from: str = "0000-01-01",
@@ -255,15 +256,21 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
         body, rtype = rec["body"], rec["type"]
         for entry in body.get("campaigns", []):
             item = of(entry.get("campaign", ""))
-            item.uses += 1
-            item.stamps += entry.get("stamps", 0)
-            item.completions += 1 if entry.get("complete") else 0
+            sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
+            item.uses += sign
+            item.stamps += sign * entry.get("stamps", 0)
+            item.completions += sign if entry.get("complete") else 0
             if entry.get("discount"):
-                item.discounts += entry["discount"]
+                item.discounts += sign * entry["discount"]
                 item.fund(_funder(rules, item.campaign_id, entry.get("funder")),
-                          entry["discount"])
+                          sign * entry["discount"])
             if entry.get("kind") == "ticket":
                 item.rides_granted += entry.get("rides", 0)
+        for line in body.get("grants_back", []):
+            if line.get("campaign"):
+                item = of(line["campaign"])
+                item.issued -= line.get("amount", 0)
+                item.fund(line.get("funder") or "unknown", -line.get("amount", 0))
         made = body.get("grants", []) + (body.get("lots", []) if rtype in ("charge", "grant")
                                          else [])
         for line in made:

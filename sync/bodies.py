@@ -123,7 +123,7 @@ def campaign_entries(body: dict) -> list[dict]:
         for name in ("lease", "prize_lease", "shop", "funder"):
             if name in entry:
                 _id(entry[name], name)
-        for name in ("complete", "double"):
+        for name in ("complete", "double", "undo"):
             if name in entry and type(entry[name]) is not bool:
                 raise BodyError(f"{name} must be true or false")
     return entries
@@ -180,6 +180,19 @@ def _giveback(body: dict) -> None:
     _id(body.get("wallet"), "wallet")
     _id(body.get("of"), "of (the tx_id of the payment)")
     _sum_matches(_lot_lines(body), "amount", amount, "amount given back")
+    # A void takes back what the payment's campaigns did: each entry again, marked `undo`
+    # (with the `day` it was made), and the lots they granted, as far as unspent.
+    for entry in campaign_entries(body):
+        if entry.get("undo") is not True:
+            raise BodyError("a refund or void names campaigns only to undo them")
+        if "lease" in entry or "prize_lease" in entry:
+            raise BodyError("an undone campaign entry returns no lease units")
+        try:
+            date.fromisoformat(entry.get("day"))
+        except (TypeError, ValueError) as exc:
+            raise BodyError("an undone campaign entry says the day it was made") from exc
+    if "grants_back" in body:
+        _lot_lines(body, "grants_back")
 
 
 def _charge(body: dict) -> None:

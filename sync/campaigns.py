@@ -398,6 +398,42 @@ def fold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
     return out
 
 
+def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
+    """The wallet's usage with one entry made on `day` taken back (a void of its payment):
+    the use, the yen given and a stamp on the current card. A completed card is counted
+    one fewer, but the stamps it was completed from are not put back."""
+    out = copy.deepcopy(usage) if usage else empty_usage()
+    out["n"] = max(0, out.get("n", 0) - 1)
+    for table in (out.get("p", {}),):
+        for key in {period_key("month", day), day}:
+            if table.get(key):
+                table[key] -= 1
+    given = entry.get("bonus", 0) + entry.get("points", 0)
+    if given:
+        out["yen"] = max(0, out.get("yen", 0) - given)
+        yp = out.get("yp", {})
+        for key in {period_key("month", day), day}:
+            if key in yp:
+                yp[key] = max(0, yp[key] - given)
+    if "stamps" in entry:
+        if entry.get("complete"):
+            out["done"] = max(0, out.get("done", 0) - 1)
+        else:
+            card = out.get("card", [])
+            for at in range(len(card) - 1, -1, -1):
+                if card[at] == [entry.get("shop"), entry["stamps"]]:
+                    del card[at]
+                    break
+    return out
+
+
+def apply(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
+    """`fold`, or `unfold` for an entry a void took back (`undo`, on the day it was made)."""
+    if entry.get("undo"):
+        return unfold(usage, entry, entry.get("day", day))
+    return fold(usage, entry, day)
+
+
 # --- evaluating a payment ------------------------------------------------------------------
 
 

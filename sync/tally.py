@@ -136,12 +136,15 @@ def compute(terminal_id: str, records: list[dict], business_date: str, closed: b
                               {"uses": 1, "gifts": gift.get("value", 0)})
         for entry in body.get("campaigns", []) if isinstance(body.get("campaigns"), list) \
                 else []:
+            sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
             _campaign_figures(tally, entry.get("campaign", "?"), {
-                "uses": 1, "discount": entry.get("discount", 0),
-                "stamps": entry.get("stamps", 0), "completions": int(bool(entry.get("complete"))),
-                "prizes": entry.get("prize", 0), "points": entry.get("points", 0),
-                "bonus": entry.get("bonus", 0), "vouchers": entry.get("set", 0),
-                "rides": entry.get("rides", 0)})
+                key: sign * value for key, value in (
+                    ("uses", 1), ("discount", entry.get("discount", 0)),
+                    ("stamps", entry.get("stamps", 0)),
+                    ("completions", int(bool(entry.get("complete")))),
+                    ("prizes", entry.get("prize", 0)), ("points", entry.get("points", 0)),
+                    ("bonus", entry.get("bonus", 0)), ("vouchers", entry.get("set", 0)),
+                    ("rides", entry.get("rides", 0))) if isinstance(value, int)})
     return tally
 
 

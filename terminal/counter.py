@@ -243,8 +243,8 @@ class Counter:
         usage = dict(snap.usage) if snap else {}
         for rec in self.journal.records_at(campaign_seqs):
             for entry in rec["body"].get("campaigns", []):
-                usage[entry["campaign"]] = campaigns.fold(usage.get(entry["campaign"]), entry,
-                                                          rec["at"][:10])
+                usage[entry["campaign"]] = campaigns.apply(usage.get(entry["campaign"]),
+                                                           entry, rec["at"][:10])
         status = snap.status if snap else "active"
         return WalletView(wallet_id, status, "", list(lots.values()),
                           snap.debt if snap else 0, offline_spent, usage)
@@ -379,11 +379,34 @@ class Counter:
                 lines.append({"lot": line["lot"], "amount": take})
                 rest -= take
         wallet_id = original["body"]["wallet"]
-        done = self._commit(kind, {"amount": amount, "wallet": wallet_id, "of": tx_id,
-                                   "lots": lines})
+        body: dict[str, Any] = {"amount": amount, "wallet": wallet_id, "of": tx_id,
+                                "lots": lines}
+        if void:
+            body.update(self._undo_campaigns(original, wallet_id))
+        done = self._commit(kind, body)
         balance = self.view(wallet_id).total
         return Outcome(kind, done.seq, done.tx_id, amount, wallet_id, "", {}, balance,
-                       done.record)
+                       done.record, _named(body.get("campaigns", []), self.offers()))
+
+    def _undo_campaigns(self, original: dict, wallet_id: str) -> dict[str, Any]:
+        """What a void adds to take back the payment's campaigns: each entry marked `undo`
+        (the funder's discount, the use counted against the wallet's limits, the stamp),
+        and the lots they granted (cash-back, a prize) as far as they are unspent. Units
+        taken from leases are not given back: the stock stays spent, never over-issued."""
+        entries = original["body"].get("campaigns", [])
+        if not entries:
+            return {}
+        day = original["at"][:10]
+        undo = [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
+                 "undo": True, "day": day} for entry in entries]
+        left = {lot["lot"]: lot["remaining"] for lot in self.view(wallet_id).lots}
+        back = [{"lot": line["lot"], "amount": min(line["amount"], left.get(line["lot"], 0)),
+                 **{key: line[key] for key in ("campaign", "funder") if key in line}}
+                for line in original["body"].get("grants", [])]
+        out: dict[str, Any] = {"campaigns": undo}
+        if any(line["amount"] > 0 for line in back):
+            out["grants_back"] = [line for line in back if line["amount"] > 0]
+        return out
 
     def charge(self, presented: Presented, cash: int) -> Outcome:
         """Cash top-up: always allowed, offline too, up to the wallet balance cap. A premium

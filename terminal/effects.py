@@ -30,7 +30,7 @@ Effect = tuple[str, str, Any, Any, int, Any, Any, Any, Any, Any]
 
 # Record types whose `campaigns` are entries a campaign made (a day close's `campaigns` is
 # the day's per-campaign tally, not entries).
-CAMPAIGN_RECORDS = ("payment", "charge", "grant", "ticket", "exchange", "gift")
+CAMPAIGN_RECORDS = ("payment", "charge", "grant", "ticket", "exchange", "gift", "void")
 
 
 def _drawn(wallet: str, lines: list[dict]) -> list[Effect]:
@@ -71,7 +71,7 @@ def of(rtype: str, body: dict) -> list[Effect]:
                     body["decision"], None))
     elif rtype in ("refund", "void"):
         out = [("lot", wallet, line["lot"], None, line["amount"], None, None, None, None, None)
-               for line in body["lots"]]
+               for line in body["lots"]] + _drawn(wallet, body.get("grants_back", []))
         out.append(("back", wallet, None, None, body["amount"], None, None, None, None,
                     body["of"]))
     elif rtype in ("charge", "grant"):

@@ -67,6 +67,7 @@ CAMPAIGN_WORDS: dict[str, dict[str, str]] = {
         "c/exchange": "{name}: {points} pt → {value}",
         "c/gift": "{name} ({value}): {paid} 使用, おつりは出ません",
         "c/gift_unused": "使われなかった分 (返金なし)", "c/gift_redeem": "{name}: {value} 入金",
+        "c/undone": "{name}: 取り消し",
     },
     "en": {
         "c/stamps": "{name}: {n} stamp(s)", "c/shop_discount": "early-bird discount here",
@@ -77,6 +78,7 @@ CAMPAIGN_WORDS: dict[str, dict[str, str]] = {
         "c/exchange": "{name}: {points} pt → {value}",
         "c/gift": "{name} ({value}): {paid} used, no change given",
         "c/gift_unused": "Not used (not refunded)", "c/gift_redeem": "{name}: {value} added",
+        "c/undone": "{name}: taken back",
     },
 }
 
@@ -382,7 +384,9 @@ def campaign_lines(outcome: Outcome, words: dict[str, str], money=yen,
     for entry in outcome.campaigns:
         name = clean(entry.get("name") or entry.get("campaign", ""), MAX_CAMPAIGN_NAME_CHARS)
         kind = entry.get("kind")
-        if kind == "threshold_coupon":
+        if entry.get("undo"):  # a void: what the sale's campaign did is taken back
+            lines.append([(words["c/undone"].format(name=name), "")])
+        elif kind == "threshold_coupon":
             lines.append([(name, minus + money(_int(entry.get("discount"))))])
         elif kind == "stamp_rally":
             line = [(words["c/stamps"].format(name=name, n=_int(entry.get("stamps"))), "")]

@@ -690,5 +690,9 @@ Data: {1}</source>
         <source>{name}: {value} added</source>
         <translation>{name}: {value} 入金</translation>
     </message>
+    <message>
+        <source>{name}: taken back</source>
+        <translation>{name}: 取り消し</translation>
+    </message>
 </context>
 </TS>

@@ -233,6 +233,65 @@ def test_cash_back_and_prizes_become_lots(region):
     region.assert_consistent()
 
 
+def test_a_void_takes_back_the_discount_the_points_and_the_use(region):
+    service.create_campaign(region.db, {"id": "back", "kind": "cash_back", "starts": STARTS,
+                                        "ends": ENDS, "funder": "saijo", "rate_pct": 1,
+                                        "cap": 3000})
+    term = region.terminal()
+    sale = term.append("payment", {
+        "amount": 850, "price": 1_000, "wallet": "W-1", "decision": "online",
+        "lots": [{"lot": region.charged, "amount": 850}],
+        "credential": {"kind": "card", "id": "W-1"},
+        "campaigns": [{"campaign": "coupon", "kind": "threshold_coupon", "discount": 150,
+                       "funder": "city"},
+                      {"campaign": "back", "kind": "cash_back", "points": 8}],
+        "grants": [{"lot": "L-BACK", "pocket": "points", "amount": 8, "paid": 0,
+                    "funder": "saijo", "campaign": "back"}]})
+    region.push(term)
+    assert service.wallet_view(region.db, "W-1")["usage"]["coupon"]["n"] == 1
+    term.append("void", {
+        "amount": 850, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 850}],
+        "campaigns": [{"campaign": "coupon", "kind": "threshold_coupon", "discount": 150,
+                       "funder": "city", "undo": True, "day": DAY},
+                      {"campaign": "back", "kind": "cash_back", "points": 8, "undo": True,
+                       "day": DAY}],
+        "grants_back": [{"lot": "L-BACK", "amount": 8, "campaign": "back",
+                         "funder": "saijo"}]})
+    region.push(term)
+    assert region.balance("merchant:M-SMALL:receivable") == 0
+    assert region.balance("funder:city") == 0 and region.balance("funder:saijo") == 0
+    assert region.lot("L-BACK") == 0 and region.lot(region.charged) == 3_000
+    usage = service.wallet_view(region.db, "W-1")["usage"]
+    assert usage["coupon"]["n"] == 0 and usage["coupon"]["p"] == {DAY[:7]: 0, DAY: 0}
+    assert usage["back"]["yen"] == 0
+    # the coupon again the same day is no second use: nothing flagged
+    coupon_pay(term, region.charged, 600, 150)
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    [figures] = [c for c in reports.campaign_report(region.db) if c.campaign_id == "coupon"]
+    assert (figures.uses, figures.discounts, figures.funders) == (1, 150, {"city": 150})
+    [back] = [c for c in reports.campaign_report(region.db) if c.campaign_id == "back"]
+    assert back.issued == 0 and back.funders.get("saijo", 0) == 0
+    region.assert_consistent()
+
+
+def test_a_void_taking_back_points_already_spent_is_flagged(region):
+    term = region.terminal()
+    sale = coupon_pay(term, region.charged, 1_000, 150)
+    region.push(term)
+    term.append("void", {
+        "amount": 850, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 850}],
+        "campaigns": [{"campaign": "coupon", "kind": "threshold_coupon", "discount": 150,
+                       "funder": "city", "undo": True, "day": DAY}],
+        "grants_back": [{"lot": "L-NONE", "amount": 5}]})
+    region.push(term)
+    assert [f["lot"] for f in flag_details(region, "unknown_lot")] == ["L-NONE"]
+    assert region.balance("funder:city") == 0
+    region.assert_consistent()
+
+
 # --- leases --------------------------------------------------------------------------------
 
 

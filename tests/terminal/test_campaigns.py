@@ -439,3 +439,57 @@ def test_the_tally_sheet_shows_each_campaign(tmp_path):
     assert lines["キャンペーン hokuto"] == "件 2  値引 ¥1,650"
     pdf = sheet.to_pdf(day, tmp_path / "day.pdf")
     assert pdf.stat().st_size > 1_000
+
+
+# --- a void takes back what the campaigns did -----------------------------------------------
+
+
+def test_a_void_takes_back_the_coupon_the_stamp_and_the_cash_back(tmp_path):
+    """A sale typed wrong and voided: the coupon's once-a-day is free again, the stamp is
+    off the card, the cash-back points are taken back; the lease unit stays spent."""
+    from terminal import tally
+
+    once = rule(id="once", kind="threshold_coupon", name="一日一回", quantity=10,
+                tiers=[{"min": 500, "off": 100}], per_wallet={"max": 1, "per": "day"})
+    till = Till(tmp_path)
+    till.snapshot([once, RALLY, CASHBACK], [wallet([cash(20_000)])])
+    till.lease("once", "all", 5)
+    till.lease("rally", "shop.M-A", 5)
+    wrong = till.counter.pay(CARD, 2_000)
+    assert {e["kind"] for e in wrong.record["body"]["campaigns"]} == \
+        {"threshold_coupon", "stamp_rally", "cash_back"}
+    paid = wrong.amount  # 2,000 - 100 - 200
+    assert paid == 1_700 and wrong.balance_after == 20_000 - 1_700 + 17
+    void = till.counter.refund(wrong.tx_id, void=True)
+    body = void.record["body"]
+    assert all(e["undo"] and e["day"] == "2026-12-10" and "lease" not in e
+               for e in body["campaigns"])
+    assert body["grants_back"] == [{"lot": wrong.record["body"]["grants"][0]["lot"],
+                                    "amount": 17, "campaign": "back", "funder": "town"}]
+    assert void.balance_after == 20_000  # the points are gone with the sale
+    view = till.counter.view(WALLET)
+    assert view.usage["once"]["n"] == 0 and view.usage["rally"].get("card") == []
+    assert view.usage["back"]["yen"] == 0
+    right = till.counter.pay(CARD, 1_500)  # typed again: the coupon and the stamp again
+    assert entry_of(right, "threshold_coupon")["discount"] == 100
+    assert entry_of(right, "stamp_rally")["stamps"] == 1
+    assert till.journal.units_left("once", "all", 0) == 3  # two units spent, none back
+    day = tally.x_report(till.journal)
+    assert day.campaigns["once"] == {"uses": 1, "discount": 100}
+    assert day.campaigns["back"]["points"] == 12
+
+
+def test_a_refund_keeps_the_campaigns_and_only_a_void_may_undo_them(tmp_path):
+    till = Till(tmp_path)
+    till.snapshot([CASHBACK], [wallet([cash(20_000)])])
+    sale = till.counter.pay(CARD, 1_000)
+    part = till.counter.refund(sale.tx_id, 300)
+    assert "campaigns" not in part.record["body"]
+    body = {"amount": 300, "wallet": WALLET, "of": sale.tx_id,
+            "lots": [{"lot": "L-cash", "amount": 300}],
+            "campaigns": [{"campaign": "back", "kind": "cash_back", "points": 10}]}
+    with pytest.raises(bodies.BodyError, match="only to undo"):
+        bodies.check("refund", body)
+    body["campaigns"][0].update(undo=True, lease="LS-1", day="2026-12-10")
+    with pytest.raises(bodies.BodyError, match="no lease units"):
+        bodies.check("void", body)

@@ -198,3 +198,20 @@ def test_a_gift_code_redeemed_into_a_wallet_at_the_booth(qtbot, window):
     assert "now tap the card" in window.booth.result.headline.text()
     assert booth_present(qtbot, window, "card", card(window, 7)) == "approved"
     assert window.booth.result.headline.text() == "✔ Gift code added: ¥3,000"
+
+
+def test_a_voided_sale_gives_the_coupon_back(qtbot, window):
+    who = card(window, 8)
+    assert pay(qtbot, window, "card", who, 1_300) == "approved"
+    assert "北斗市 冬のクーポン −¥150" in window.shop.result.campaigns.text()
+    sale = window.last_outcome
+    window.shop.buttons["refunds"].click()
+    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
+    window.sales.setCurrentRow(0)
+    assert f"#{sale.seq} " in window.sales.currentItem().text()
+    window.void_button.click()
+    assert settle(qtbot, window.shop) == "approved"
+    assert "北斗市 冬のクーポン: taken back" in window.shop.result.campaigns.text()
+    # typed again: the coupon is once a day, and the voided sale no longer counts
+    assert pay(qtbot, window, "card", who, 1_300) == "approved"
+    assert "北斗市 冬のクーポン −¥150" in window.shop.result.campaigns.text()
