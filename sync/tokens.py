@@ -15,7 +15,9 @@ QR code's alphanumeric mode, where a character costs 5.5 bits against 8 in byte 
 `TokenVerifier` checks, in order: the form, the ledger key, the certificate's signature, its
 expiry, the device signature, freshness (a screenshot goes stale in `FRESH_WINDOW_S`), and the
 counter (each device's counter must rise at this terminal: a replayed token is refused).
-Every failure is a `TokenError` with its own code.
+Every failure is a `TokenError` with its own code. The counters live in memory; after a
+restart the terminal hands back the ones its recent records carry (`remember`), so a token
+used just before the restart is still refused.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ MAX_TOKEN_CHARS = 600
 FRESH_WINDOW_S = 60
 # Devices whose last counter this terminal remembers (least recently seen are forgotten).
 REPLAY_CACHE_DEVICES = 100_000
+# The replay cache knows a device by this many leading bytes of its public key: the same
+# prefix the journal's records keep (`credential.device`, 16 hex characters), so a restarted
+# terminal can prime the cache from its own recent records (`TokenVerifier.remember`).
+REPLAY_KEY_BYTES = 8
+# How far back a restarted terminal reads its journal to prime the replay cache. A token is
+# accepted while |now - issued_at| <= FRESH_WINDOW_S, so one used at time t (issued up to a
+# window ahead by a fast phone clock) stays fresh until t + 2 windows; plus a minute's margin.
+REPLAY_LOOKBACK_S = 2 * FRESH_WINDOW_S + 60
 CONTEXT_CERT = b"machi-pos/wallet-cert/v1\n"
 CONTEXT_TOKEN = b"machi-pos/wallet-token/v1\n"
 _U32_MAX = 2**32 - 1
@@ -207,8 +217,26 @@ class TokenVerifier:
                  window_s: int = FRESH_WINDOW_S) -> None:
         self.ledger_keys = ledger_keys
         self.window_s = window_s
+        # device key prefix (REPLAY_KEY_BYTES) -> highest counter accepted, oldest seen first
         self._counters: dict[bytes, int] = {}
         self._lock = threading.Lock()
+
+    def remember(self, device_prefix: bytes, counter: int) -> None:
+        """Raise the highest counter known for a device (never lower it), e.g. from the
+        journal after a restart: a token at or below it is then refused as replayed."""
+        if not isinstance(device_prefix, bytes) or len(device_prefix) != REPLAY_KEY_BYTES:
+            raise ValueError(f"a device prefix is {REPLAY_KEY_BYTES} bytes")
+        if type(counter) is not int or not 0 <= counter <= _U32_MAX:
+            raise ValueError("a token counter is an integer from 0 to 2**32 - 1")
+        with self._lock:
+            self._raise(device_prefix, counter)
+
+    def _raise(self, prefix: bytes, counter: int) -> None:
+        """With the lock held: keep `counter` for the device if higher, as most recently seen."""
+        last = self._counters.pop(prefix, -1)
+        self._counters[prefix] = max(last, counter)
+        if len(self._counters) > REPLAY_CACHE_DEVICES:
+            self._counters.pop(next(iter(self._counters)))
 
     def verify(self, text: object, now: float | None = None) -> Token:
         token = parse_token(text)
@@ -230,14 +258,11 @@ class TokenVerifier:
             raise TokenError("bad_device_signature")
         if abs(current - token.issued_at) > self.window_s:
             raise TokenError("stale")
+        prefix = cert.device_key[:REPLAY_KEY_BYTES]
         with self._lock:
-            last = self._counters.get(cert.device_key, -1)
-            if token.counter <= last:
+            if token.counter <= self._counters.get(prefix, -1):
                 raise TokenError("replayed")
-            self._counters.pop(cert.device_key, None)
-            self._counters[cert.device_key] = token.counter
-            if len(self._counters) > REPLAY_CACHE_DEVICES:
-                self._counters.pop(next(iter(self._counters)))
+            self._raise(prefix, token.counter)
         return token
 
 

@@ -125,6 +125,10 @@ class Counter:
         self._on_commit = on_commit
         self._today = today or (lambda: journal._clock().date())
         self.tokens = tokens.TokenVerifier(journal.ledger_keys())
+        # Prime the replay cache from this terminal's recent app-token records, so a token
+        # used just before a restart is still refused within its freshness window.
+        for prefix, counter in journal.app_counters_since(time.time() - tokens.REPLAY_LOOKBACK_S):
+            self.tokens.remember(bytes.fromhex(prefix), counter)
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from sync import canonical, ids, keys, record
+from sync import canonical, ids, keys, record, tokens
 from sync.keyfile import fsync_dir
 from terminal import effects
 from terminal.errors import JournalError
@@ -35,6 +35,8 @@ DB_FILE = "journal.db"
 BUSY_TIMEOUT_MS = 5_000
 # Outbox rows handed to the sync client per call.
 PENDING_BATCH_MAX = 2_000
+# Newest records read, at most, to prime the app-token replay cache after a restart.
+REPLAY_SCAN_MAX_RECORDS = 5_000
 
 # Explicit, ordered migrations; each runs once, in its own transaction, and is recorded.
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -133,6 +135,29 @@ def _backfill_effects(conn: sqlite3.Connection) -> None:
     for seq, text in conn.execute("SELECT seq, record FROM records ORDER BY seq").fetchall():
         rec = json.loads(text)
         _insert_effects(conn, seq, rec["type"], rec["body"])
+
+
+def _app_counter(text: str) -> tuple[str, int] | None:
+    """(device prefix hex, counter) of a stored record an app token paid for, else None."""
+    try:
+        rec = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    body = rec.get("body") if isinstance(rec, dict) else None
+    cred = body.get("credential") if isinstance(body, dict) else None
+    if not isinstance(cred, dict) or cred.get("kind") != "app":
+        return None
+    device, counter = cred.get("device"), cred.get("counter")
+    if not isinstance(device, str) or len(device) != 2 * tokens.REPLAY_KEY_BYTES:
+        return None
+    try:
+        if len(bytes.fromhex(device)) != tokens.REPLAY_KEY_BYTES:  # fromhex skips spaces
+            return None
+    except ValueError:
+        return None
+    if type(counter) is not int or not 0 <= counter <= 2**32 - 1:
+        return None
+    return device.lower(), counter
 
 
 # Python steps that run inside a migration's transaction, after its SQL.
@@ -410,6 +435,38 @@ class Journal:
             (rtype, limit)).fetchall()
         return [{"seq": s, "tx_id": t, "at": a, "amount": m} for s, t, a, m in rows]
 
+    def app_counters_since(self, since_epoch_s: float) -> list[tuple[str, int]]:
+        """(device key prefix hex, token counter) of each record made at or after
+        `since_epoch_s` (Unix seconds) that an app token paid for, oldest first: for priming
+        the replay cache after a restart (`TokenVerifier.remember`).
+
+        Reads backwards from the newest record and stops at the first one older than the
+        cut-off, or after `REPLAY_SCAN_MAX_RECORDS`. A record that does not parse, or whose
+        credential is not a well-formed app one, is skipped.
+        """
+        found: list[tuple[str, int]] = []
+        rows = self.conn.execute(
+            "SELECT at, record FROM records ORDER BY seq DESC LIMIT ?",
+            (REPLAY_SCAN_MAX_RECORDS,))
+        try:
+            for at, text in rows:
+                try:
+                    made = datetime.fromisoformat(at)
+                    if made.tzinfo is None:
+                        continue  # every record's time carries its offset: malformed
+                    made_s = made.timestamp()
+                except (TypeError, ValueError, OverflowError, OSError):
+                    continue
+                if made_s < since_epoch_s:
+                    break
+                pair = _app_counter(text)
+                if pair is not None:
+                    found.append(pair)
+        finally:
+            rows.close()  # stopping early must not leave a read open on the WAL
+        found.reverse()
+        return found
+
     def pending(self, limit: int = PENDING_BATCH_MAX) -> list[tuple[int, bytes]]:
         """Records not yet acknowledged by the ledger, oldest first: (seq, canonical bytes)."""
         cur = self.conn.execute(
@@ -501,6 +558,14 @@ class Journal:
         row = self.conn.execute("SELECT wallet_id FROM effects WHERE card_id = ? "
                                 "ORDER BY seq DESC LIMIT 1", (card_id,)).fetchone()
         return row[0] if row else None
+
+    def card_issue_body(self, card_id: str) -> dict[str, Any] | None:
+        """The body of this terminal's latest card_issue record for the card, if any."""
+        row = self.conn.execute(
+            "SELECT r.record FROM records r JOIN effects e ON e.seq = r.seq "
+            "WHERE e.kind = 'card' AND e.card_id = ? ORDER BY r.seq DESC LIMIT 1",
+            (card_id,)).fetchone()
+        return None if row is None else json.loads(row[0])["body"]
 
     def record_by_tx(self, tx_id: str) -> dict[str, Any] | None:
         row = self.conn.execute("SELECT record FROM records WHERE tx_id = ?",

@@ -120,3 +120,56 @@ def test_parser_on_random_bytes(data):
         tokens.parse_token(tokens.TOKEN_PREFIX + tokens.b45encode(data))
     except TokenError:
         pass
+
+
+# --- remembered counters (a restarted terminal primes the cache from its journal) ----------
+
+
+def prefix_of(phone):
+    """The device as the journal's records name it: the key's first 16 hex characters."""
+    return bytes.fromhex(phone.cert.device_key.hex()[:16])
+
+
+def test_remembered_counter_refuses_tokens_at_or_below_it(ledger, verifier):
+    phone = Phone(ledger)
+    assert prefix_of(phone) == phone.cert.device_key[:tokens.REPLAY_KEY_BYTES]
+    verifier.remember(prefix_of(phone), 7)
+    assert reason(verifier, phone.show(counter=7)) == "replayed"
+    assert reason(verifier, phone.show(counter=3)) == "replayed"
+    assert verifier.verify(phone.show(counter=8), NOW).counter == 8
+    other = Phone(ledger)  # another device is not touched
+    assert verifier.verify(other.show(counter=1), NOW).counter == 1
+
+
+def test_remember_raises_and_never_lowers(ledger, verifier):
+    phone = Phone(ledger)
+    verifier.verify(phone.show(counter=10), NOW)
+    verifier.remember(prefix_of(phone), 4)  # lower than what was accepted: ignored
+    assert reason(verifier, phone.show(counter=10)) == "replayed"
+    assert reason(verifier, phone.show(counter=5)) == "replayed"
+    verifier.remember(prefix_of(phone), 20)  # higher: raised
+    verifier.remember(prefix_of(phone), 12)  # and not lowered again
+    assert reason(verifier, phone.show(counter=15)) == "replayed"
+    assert reason(verifier, phone.show(counter=20)) == "replayed"
+    verifier.verify(phone.show(counter=21), NOW)
+    assert reason(verifier, phone.show(counter=21)) == "replayed"
+
+
+@pytest.mark.parametrize("prefix, counter", [
+    (bytes(tokens.REPLAY_KEY_BYTES - 1), 1), (bytes(keys.PUBLIC_KEY_BYTES), 1),
+    ("00" * tokens.REPLAY_KEY_BYTES, 1), (bytes(tokens.REPLAY_KEY_BYTES), -1),
+    (bytes(tokens.REPLAY_KEY_BYTES), 2**32), (bytes(tokens.REPLAY_KEY_BYTES), True),
+    (bytes(tokens.REPLAY_KEY_BYTES), "5")])
+def test_remember_refuses_what_is_not_a_prefix_and_a_counter(verifier, prefix, counter):
+    with pytest.raises(ValueError):
+        verifier.remember(prefix, counter)
+
+
+def test_remembered_devices_respect_the_cache_size(ledger, verifier, monkeypatch):
+    monkeypatch.setattr(tokens, "REPLAY_CACHE_DEVICES", 2)
+    first, second, third = Phone(ledger), Phone(ledger), Phone(ledger)
+    for phone in (first, second, third):
+        verifier.remember(prefix_of(phone), 50)
+    assert len(verifier._counters) == 2
+    assert verifier.verify(first.show(counter=50), NOW).counter == 50  # the oldest forgotten
+    assert reason(verifier, third.show(counter=50)) == "replayed"
