@@ -4,9 +4,10 @@
     python -m ledger admin create-merchant --id M --name NAME --class small|large --plan 1|2|3
     python -m ledger admin create-terminal --merchant M      (prints a one-time enrollment code)
     python -m ledger admin create-wallet --kind app|card     (prints the wallet id)
-    python -m ledger admin create-card --wallet W [--number N] [--nfc-uid HEX]
+    python -m ledger admin create-card --wallet W [--number N] [--nfc-uid HEX] [--pin-stdin]
     python -m ledger admin issue-value --wallet W --pocket P --amount YEN --funder F
     python -m ledger admin create-campaign --file rules.json
+    python -m ledger admin set-card-pin --card N (--pin-stdin | --clear) [--pin-above YEN]
     python -m ledger admin block-card --card N [--new-card [N]]
     python -m ledger admin move-balance --from W --to W
     python -m ledger admin revoke-terminal --terminal T
@@ -41,7 +42,7 @@ from ledger import check, demo, service
 from ledger.db import Database, DatabaseError
 from ledger.schema import migrate
 from ledger.server import DB_ENV, HOME_ENV
-from sync import keyfile
+from sync import keyfile, pins
 
 DEFAULT_PORT = 8700
 DEFAULT_HOST = "127.0.0.1"
@@ -60,6 +61,11 @@ def open_db(args: argparse.Namespace) -> Database:
     db = Database(url)
     migrate(db)
     return db
+
+
+def _read_pin() -> str:
+    """The PIN from standard input (one line): typed, piped, never on the command line."""
+    return sys.stdin.readline().strip()
 
 
 def _print(value) -> None:
@@ -95,7 +101,11 @@ def cmd_admin(args: argparse.Namespace) -> int:
     elif action == "create-wallet":
         _print(service.create_wallet(db, args.kind, args.id, args.age_band, args.area))
     elif action == "create-card":
-        _print(service.create_card(db, args.wallet, args.number, args.nfc_uid))
+        _print(service.create_card(db, args.wallet, args.number, args.nfc_uid,
+                                   _read_pin() if args.pin_stdin else None, args.pin_above))
+    elif action == "set-card-pin":
+        _print(service.set_card_pin(db, args.card, None if args.clear else _read_pin(),
+                                    args.pin_above))
     elif action == "issue-value":
         classes = args.classes.split(",") if args.classes else None
         _print(service.issue_value(db, args.wallet, args.pocket, args.amount, args.funder,
@@ -262,6 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--wallet", required=True)
     a.add_argument("--number", help="a printed card's number (default: a new one)")
     a.add_argument("--nfc-uid", help="the card's NFC UID / FeliCa IDm, hex")
+    a.add_argument("--pin-stdin", action="store_true",
+                   help="read the holder's PIN from standard input (never from the command "
+                        "line, where other users and the shell history would see it)")
+    a.add_argument("--pin-above", type=int, default=pins.DEFAULT_PIN_ABOVE,
+                   help="payments above this many yen ask for the PIN (0: every payment)")
+    a = actions.add_parser("set-card-pin", parents=[common])
+    a.add_argument("--card", required=True)
+    pin_source = a.add_mutually_exclusive_group(required=True)
+    pin_source.add_argument("--pin-stdin", action="store_true",
+                            help="read the new PIN from standard input")
+    pin_source.add_argument("--clear", action="store_true", help="remove the card's PIN")
+    a.add_argument("--pin-above", type=int, default=pins.DEFAULT_PIN_ABOVE)
     a = actions.add_parser("issue-value", parents=[common])
     a.add_argument("--wallet", required=True)
     a.add_argument("--pocket", required=True, choices=service.bodies.POCKETS)

@@ -739,7 +739,7 @@ class Batch:
         for key in ("age_band", "area"):
             if isinstance(body.get(key), str):
                 setattr(wallet, key, body[key])
-        self.cards.append((body["card"], wallet_id, body.get("nfc_uid")))
+        self.cards.append((body["card"], wallet_id, body.get("nfc_uid"), body.get("pin")))
 
     # --- writing --------------------------------------------------------------------------
 
@@ -834,7 +834,7 @@ class Batch:
              if code.dirty])
 
     def _write_cards(self, conn: Connection, now: int) -> None:
-        for card_id, wallet_id, nfc_uid in self.cards:
+        for card_id, wallet_id, nfc_uid, pin in self.cards:
             existing = conn.one("SELECT wallet_id FROM cards WHERE card_id = ?", (card_id,))
             if existing is not None:
                 if existing[0] != wallet_id:
@@ -844,7 +844,8 @@ class Batch:
                 continue
             conn.execute(
                 "INSERT INTO cards (card_id, wallet_id, status, nfc_uid, created_us, updated_us, "
-                "version) VALUES (?, ?, 'active', ?, ?, ?, 1)",
-                (card_id, wallet_id, nfc_uid, now, now),
+                "version, pin) VALUES (?, ?, 'active', ?, ?, ?, 1, ?)",
+                (card_id, wallet_id, nfc_uid, now, now,
+                 canonical.dumps(pin).decode() if pin else None),
             )
 

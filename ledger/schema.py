@@ -201,6 +201,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX gift_codes_campaign ON gift_codes (campaign_id)",
         ],
     ),
+    (
+        3,
+        "card PINs: salted scrypt hash and the amount above which it is asked (sync.pins)",
+        ["ALTER TABLE cards ADD COLUMN pin TEXT"],
+    ),
 ]
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from ledger.db import Connection, Database
 from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
 from ledger.schema import now_us
-from sync import bodies, campaigns, canonical, cards, giftcodes, ids, keyfile, keys
+from sync import bodies, campaigns, canonical, cards, giftcodes, ids, keyfile, keys, pins
 
 LEDGER_KEY_FILE = "ledger.key"
 ADMIN_TOKEN_FILE = "admin.token"
@@ -271,12 +271,24 @@ def create_wallet(db: Database, kind: str, wallet_id: str | None = None,
     return wallet_id
 
 
+def _pin_text(pin: str | None, above: int) -> str | None:
+    """The stored form of a PIN (hashed here, at the ledger), or None for no PIN."""
+    if pin is None:
+        return None
+    try:
+        return canonical.dumps(pins.make(pin, above)).decode()
+    except pins.PinError as exc:
+        raise LedgerError(f"PIN: {exc}") from exc
+
+
 def create_card(db: Database, wallet_id: str, card_id: str | None = None,
-                nfc_uid: str | None = None) -> str:
+                nfc_uid: str | None = None, pin: str | None = None,
+                pin_above: int = pins.DEFAULT_PIN_ABOVE) -> str:
     try:
         card_id = cards.normalize(card_id) if card_id else cards.new_card_number()
     except cards.CardNumberError as exc:
         raise LedgerError(f"card number: {exc}") from exc
+    pin_text = _pin_text(pin, pin_above)
     if nfc_uid is not None:
         nfc_uid = nfc_uid.strip().upper()
         if not nfc_uid or len(nfc_uid) > 32 or any(c not in "0123456789ABCDEF" for c in nfc_uid):
@@ -292,12 +304,35 @@ def create_card(db: Database, wallet_id: str, card_id: str | None = None,
         now = now_us()
         conn.execute(
             "INSERT INTO cards (card_id, wallet_id, status, nfc_uid, created_us, updated_us, "
-            "version) VALUES (?, ?, 'active', ?, ?, ?, 1)",
-            (card_id, wallet_id, nfc_uid, now, now),
+            "version, pin) VALUES (?, ?, 'active', ?, ?, ?, 1, ?)",
+            (card_id, wallet_id, nfc_uid, now, now, pin_text),
         )
 
     db.transaction(work)
     return card_id
+
+
+def set_card_pin(db: Database, card_id: str, pin: str | None,
+                 above: int = pins.DEFAULT_PIN_ABOVE) -> dict:
+    """Set, change or (`pin` None) remove a card's PIN; terminals learn it at their next pull
+    (a terminal that locked the card after wrong PINs takes it back then)."""
+    try:
+        card_id = cards.normalize(card_id)
+    except cards.CardNumberError as exc:
+        raise LedgerError(f"card number: {exc}") from exc
+    pin_text = _pin_text(pin, above)
+
+    def work(conn: Connection) -> None:
+        if conn.one(f"SELECT 1 FROM cards WHERE card_id = ?{conn.for_update}",
+                    (card_id,)) is None:
+            raise LedgerError(f"no card {card_id}", 404, "not_found")
+        conn.execute("UPDATE cards SET pin = ?, updated_us = ?, version = version + 1 "
+                     "WHERE card_id = ?", (pin_text, now_us(), card_id))
+        _admin_op(conn, "set_card_pin", {"card": card_id, "pin": pin is not None})
+
+    db.transaction(work)
+    return {"card": card_id, "pin": pin is not None,
+            **({"above": above} if pin is not None else {})}
 
 
 def block_card(db: Database, card_id: str, new_card: str | None = None) -> dict:
@@ -712,7 +747,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         lots = _lots_by_wallet(conn, ids_)
         debts = _debts(conn, ids_)
         usage = _usage_by_wallet(conn, ids_)
-        card_rows = _page(conn, "cards", "card_id", "wallet_id, status, nfc_uid, version",
+        card_rows = _page(conn, "cards", "card_id", "wallet_id, status, nfc_uid, version, pin",
                           position["cards"], limit)
         campaign_rows = _page(conn, "campaigns", "campaign_id", "rules", position["campaigns"],
                               limit)
@@ -732,8 +767,9 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         "wallets": [{"wallet": w, "status": status, "version": version, "lots": lots[w],
                      "debt": debts.get(w, 0), "usage": usage[w]}
                     for w, _, status, version in wallets],
-        "cards": [{"card": c, "wallet": w, "status": s, "nfc_uid": u, "version": v}
-                  for c, _, w, s, u, v in card_rows],
+        "cards": [{"card": c, "wallet": w, "status": s, "nfc_uid": u, "version": v,
+                   **({"pin": json.loads(pin)} if pin else {})}
+                  for c, _, w, s, u, v, pin in card_rows],
         "campaigns": [json.loads(rules) for _, _, rules in campaign_rows],
         "merchant": merchant,
         "ledger_keys": ledger_keys,

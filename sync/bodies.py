@@ -280,6 +280,13 @@ def _card_issue(body: dict) -> None:
     _id(body.get("wallet"), "wallet")
     if type(body.get("new_wallet")) is not bool:
         raise BodyError("new_wallet must be true or false")
+    if "pin" in body:  # the holder chose a PIN: only its salted hash travels (sync.pins)
+        from sync import pins
+
+        try:
+            pins.check_stored(body["pin"])
+        except pins.PinError as exc:
+            raise BodyError(f"pin: {exc}") from exc
 
 
 def _cash_move(body: dict) -> None:

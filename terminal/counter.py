@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sync import bodies, campaigns, cards, giftcodes, ids, tokens
+from sync import bodies, campaigns, cards, giftcodes, ids, pins, tokens
 from sync.client import LedgerClient, SyncError
 from terminal import policy
 from terminal.journal import Appended, Journal
@@ -49,6 +49,7 @@ class Identified:
     wallet_id: str
     credential: dict[str, Any]  # as the record keeps it
     app_limit: int | None = None  # the app certificate's offline limit, for app tokens
+    card: str | None = None  # the card's number, for plastic and NFC cards (its PIN)
 
 
 @dataclass
@@ -129,6 +130,8 @@ class Counter:
         # used just before a restart is still refused within its freshness window.
         for prefix, counter in journal.app_counters_since(time.time() - tokens.REPLAY_LOOKBACK_S):
             self.tokens.remember(bytes.fromhex(prefix), counter)
+        # card -> (the PIN hash tried against, wrong PINs in a row) at this terminal
+        self._pin_tries: dict[str, tuple[str, int]] = {}
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
 
@@ -178,8 +181,8 @@ class Counter:
             return Identified(cert.wallet_id, {"kind": "app", "id": cert.wallet_id,
                                                "device": cert.device_key.hex()[:16],
                                                "counter": token.counter}, cert.offline_limit)
-        return Identified(self._wallet_of(presented.kind, value),
-                          {"kind": presented.kind, "id": value})
+        wallet_id, card = self._wallet_of(presented.kind, value)
+        return Identified(wallet_id, {"kind": presented.kind, "id": value}, card=card)
 
     def _verify_token(self, text: str) -> tokens.Token:
         for attempt in range(2):
@@ -193,18 +196,19 @@ class Counter:
                 raise Refused(exc.code) from exc
         raise AssertionError("unreachable")
 
-    def _wallet_of(self, kind: str, value: str) -> str:
+    def _wallet_of(self, kind: str, value: str) -> tuple[str, str | None]:
+        """The wallet, and the card number when a card was shown."""
         if kind == "wallet":
             if not bodies.ID_RE.fullmatch(value):
                 raise Refused("bad_credential", detail="not a wallet id")
-            return value
+            return value, None
         if kind == "nfc":
             found = self.state.card_by_nfc(value)
             if found is None:
                 raise Refused("unknown_card")
             if found[2] != "active":
                 raise Refused("card_blocked")
-            return found[1]
+            return found[1], found[0]
         try:
             number = cards.normalize(value)
         except cards.CardNumberError as exc:
@@ -213,11 +217,11 @@ class Counter:
         if found is not None:
             if found[1] != "active":
                 raise Refused("card_blocked")
-            return found[0]
+            return found[0], number
         local = self.journal.card_wallet(number)
         if local is None:
             raise Refused("unknown_card")
-        return local
+        return local, number
 
     # --- the wallet as this terminal sees it ----------------------------------------------
 
@@ -287,13 +291,46 @@ class Counter:
         return Offers(self.journal, self.state, self.merchant.get("merchant_id", ""),
                       self.merchant_class, self._today().isoformat())
 
+    # --- card PINs ----------------------------------------------------------------------
+
+    def card_pin(self, card: str) -> dict[str, Any] | None:
+        """The card's stored PIN: the ledger's (it may have been changed there), else the
+        one this terminal put on the card when it issued it."""
+        if self.state.card(card) is not None:
+            return self.state.card_pin(card)
+        body = self.journal.card_issue_body(card)
+        return body.get("pin") if body else None
+
+    def _check_pin(self, who: Identified, due: int, pin: str | None) -> None:
+        """Above the card's amount its PIN must be given; `pins.MAX_PIN_TRIES` wrong ones in
+        a row lock the card at this terminal until its PIN is set again at the ledger."""
+        stored = self.card_pin(who.card) if who.card else None
+        if stored is None or not pins.asked(stored, due):
+            return
+        assert who.card is not None
+        tried_hash, wrong = self._pin_tries.get(who.card, (stored["hash"], 0))
+        if tried_hash != stored["hash"]:
+            wrong = 0  # a new PIN was set: the count starts again
+        if wrong >= pins.MAX_PIN_TRIES:
+            raise Refused("pin_locked")
+        if pin is None:
+            raise Refused("pin_required", above=stored["above"])
+        if not pins.matches(pin, stored):
+            wrong += 1
+            self._pin_tries[who.card] = (stored["hash"], wrong)
+            if wrong >= pins.MAX_PIN_TRIES:
+                raise Refused("pin_locked")
+            raise Refused("pin_wrong", left=pins.MAX_PIN_TRIES - wrong)
+        self._pin_tries.pop(who.card, None)
+
     def pay(self, presented: Presented, amount: int, excluded: int = 0, people: int = 1,
-            tags: frozenset[str] | set[str] = frozenset()) -> Outcome:
+            tags: frozenset[str] | set[str] = frozenset(), pin: str | None = None) -> Outcome:
         """Take a payment for `amount` yen of goods; `excluded` yen of them (tobacco, gift
         certificates...) are never discounted, stamped or paid with vouchers. Campaigns
         (coupons, stamp rallies, cash-back) apply by themselves; `people` is the party size
         (a rally's threshold is per person at restaurants) and `tags` words such as
-        "banquet" that rules may ask for."""
+        "banquet" that rules may ask for. A card with a PIN needs `pin` when the wallet
+        pays more than the card's amount (refused `pin_required` without it)."""
         wallet_id, decision = None, "offline"
         try:
             policy.check_amount(amount)
@@ -308,6 +345,7 @@ class Counter:
             offers = self.offers()
             plan = offers.for_payment(view.usage, amount, excluded, people, frozenset(tags))
             due = amount - plan.discount
+            self._check_pin(who, due, pin)
             if decision == "offline":
                 self._offline_limits(view, due, who.app_limit)
             lines = policy.draw(view.lots, due, excluded, self.merchant_class, self._today(),
@@ -706,18 +744,25 @@ class Counter:
 
     def issue_card(self, card_number: str, wallet_id: str | None = None,
                    age_band: str | None = None, area: str | None = None,
-                   nfc_uid: str | None = None) -> Outcome:
-        """Put a new card on a new wallet (or an existing one, e.g. a replaced card)."""
+                   nfc_uid: str | None = None, pin: str | None = None,
+                   pin_above: int = pins.DEFAULT_PIN_ABOVE) -> Outcome:
+        """Put a new card on a new wallet (or an existing one, e.g. a replaced card), with
+        the PIN its holder chose, if any (only its salted hash is kept)."""
         try:
             number = cards.normalize(card_number)
         except cards.CardNumberError as exc:
             raise Refused("bad_credential", detail=str(exc)) from exc
+        try:
+            stored = pins.make(pin, pin_above) if pin else None
+        except pins.PinError as exc:
+            raise Refused("bad_pin", detail=str(exc)) from exc
         if self.state.card(number) is not None or self.journal.card_wallet(number):
             raise Refused("card_exists")
         new_wallet = wallet_id is None
         wallet_id = wallet_id or "W-" + ids.new_id()
         body: dict[str, Any] = {"card": number, "wallet": wallet_id, "new_wallet": new_wallet}
-        for key, value in (("age_band", age_band), ("area", area), ("nfc_uid", nfc_uid)):
+        for key, value in (("age_band", age_band), ("area", area), ("nfc_uid", nfc_uid),
+                           ("pin", stored)):
             if value:
                 body[key] = value
         done = self._commit("card_issue", body)

@@ -60,6 +60,10 @@ REASONS = {
     "no_tickets": "No rides left on this wallet for this service.",
     "not_enough_points": "Not enough points: {need:,} pt needed, {have:,} pt held.",
     "gift_excluded_only": "A gift code cannot pay for excluded goods.",
+    "pin_required": "Above ¥{above:,} this card needs its PIN: please type it.",
+    "pin_wrong": "That PIN is not this card's ({left} tries left).",
+    "pin_locked": "Too many wrong PINs: this card is locked here. Please ask the booth.",
+    "bad_pin": "The PIN: {detail}",
     **tokens.REASONS,
     **giftcodes.REASONS,
 }

@@ -59,7 +59,8 @@ class SnapshotWallet:
 
 
 # Columns added after the first release; a state.db from before gets them on open.
-_ADDED_COLUMNS = (("wallets", "usage", "TEXT"), ("lots", "campaign", "TEXT"))
+_ADDED_COLUMNS = (("wallets", "usage", "TEXT"), ("lots", "campaign", "TEXT"),
+                  ("cards", "pin", "TEXT"))
 
 
 def _chunks(items: list, size: int = APPLY_CHUNK):
@@ -204,9 +205,10 @@ class StateStore:
             try:
                 fresh = self._newer("cards", "card_id", [(c["card"], c["version"]) for c in chunk])
                 conn.executemany(
-                    "INSERT OR REPLACE INTO cards (card_id, wallet_id, status, nfc_uid, version) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [(c["card"], c["wallet"], c["status"], c.get("nfc_uid"), c["version"])
+                    "INSERT OR REPLACE INTO cards (card_id, wallet_id, status, nfc_uid, version, "
+                    "pin) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(c["card"], c["wallet"], c["status"], c.get("nfc_uid"), c["version"],
+                      json.dumps(c["pin"]) if c.get("pin") else None)
                      for c in chunk if c["card"] in fresh],
                 )
                 conn.execute("COMMIT")
@@ -243,6 +245,13 @@ class StateStore:
             row = self._conn.execute("SELECT wallet_id, status FROM cards WHERE card_id = ?",
                                      (card_id,)).fetchone()
         return None if row is None else (row[0], row[1])
+
+    def card_pin(self, card_id: str) -> dict[str, Any] | None:
+        """The card's stored PIN (sync.pins), or None when it has none."""
+        with self._lock:
+            row = self._conn.execute("SELECT pin FROM cards WHERE card_id = ?",
+                                     (card_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
 
     def card_by_nfc(self, uid: str) -> tuple[str, str, str] | None:
         """(card id, wallet id, status) for an NFC UID / IDm, or None."""

@@ -318,6 +318,18 @@ Data: {1}</source>
         <translation>先にレジの現金を数えて入力してください。</translation>
     </message>
     <message>
+        <source>PIN (optional)</source>
+        <translation>暗証番号 (任意)</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>PIN, please</source>
+        <translation>暗証番号を入力してください</translation>
+    </message>
+    <message>
         <source>Voucher set sold for {0}</source>
         <translation>{0} 商品券セット販売</translation>
     </message>
@@ -551,6 +563,22 @@ Data: {1}</source>
     <message>
         <source>This wallet is suspended. Please ask the booth.</source>
         <translation>このウォレットは利用停止中です。窓口でお尋ねください。</translation>
+    </message>
+    <message>
+        <source>Above ¥{above:,} this card needs its PIN: please type it.</source>
+        <translation>¥{above:,} を超えるお支払いには、このカードの暗証番号が必要です。入力してください。</translation>
+    </message>
+    <message>
+        <source>That PIN is not this card's ({left} tries left).</source>
+        <translation>暗証番号が違います (あと {left} 回)。</translation>
+    </message>
+    <message>
+        <source>Too many wrong PINs: this card is locked here. Please ask the booth.</source>
+        <translation>暗証番号の誤りが続いたため、この端末ではこのカードを使えません。窓口でお尋ねください。</translation>
+    </message>
+    <message>
+        <source>The PIN: {detail}</source>
+        <translation>暗証番号: {detail}</translation>
     </message>
     <message>
         <source>A gift code cannot pay for excluded goods.</source>

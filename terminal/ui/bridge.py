@@ -198,11 +198,11 @@ class TerminalBridge(QObject):
             if isinstance(result, Outcome):
                 self._receipt(result)
 
-    @Slot(str, str, int, int, int, object)
+    @Slot(str, str, int, int, int, object, str)
     def pay(self, kind: str, value: str, amount: int, excluded: int, people: int = 1,
-            tags=()) -> None:
+            tags=(), pin: str = "") -> None:
         self._run("pay", lambda c: c.pay(Presented(kind, value), amount, excluded, people,
-                                         frozenset(tags)))
+                                         frozenset(tags), pin or None))
 
     @Slot(str, int, int)
     def pay_gift(self, code: str, amount: int, excluded: int) -> None:
@@ -254,10 +254,10 @@ class TerminalBridge(QObject):
     def refund(self, tx_id: str, amount: int, void: bool) -> None:
         self._run("refund", lambda c: c.refund(tx_id, amount or None, void))
 
-    @Slot(str, str, str)
-    def issue_card(self, number: str, age_band: str, area: str) -> None:
+    @Slot(str, str, str, str)
+    def issue_card(self, number: str, age_band: str, area: str, pin: str = "") -> None:
         self._run("issue_card", lambda c: c.issue_card(number, age_band=age_band or None,
-                                                       area=area or None))
+                                                       area=area or None, pin=pin or None))
 
     @Slot(int, str)
     def cash_move(self, amount: int, direction: str) -> None:

@@ -20,12 +20,14 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from sync import cards
 from terminal.ui import app as uiapp
 from terminal.ui.window import MainWindow
 
 READY_TIMEOUT_MS = 120_000
 STEP_TIMEOUT_MS = 20_000
 SETTLE_MS = 300
+DEMO_NEW_PIN = "4826"  # the PIN the walk-through gives the card it issues
 LOAD_MIN_YEN, LOAD_MAX_YEN = 100, 2_000
 
 
@@ -138,6 +140,25 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     win.present("card", _first(win, "card"))  # the scan confirms the line chosen
     _wait(lambda: _settled(win.booth))
     shot("booth-voucher-sold")
+    # A new card with a PIN: a payment above its amount asks for it.
+    number = cards.new_card_number()
+    win.booth.buttons["card"].click()
+    win.new_pin.setText(DEMO_NEW_PIN)
+    win.present("card", number)
+    _wait(lambda: _settled(win.booth))
+    _amount(win.booth, 10_000)
+    win.booth.buttons["charge"].click()
+    win.present("card", number)
+    _wait(lambda: _settled(win.booth))
+    win.modes["shop"].click()
+    _amount(win.shop, 4_000)
+    win.shop.buttons["pay"].click()
+    win.present("card", number)
+    _wait(lambda: win.pin_box.isVisible())
+    win.pin_entry.setText(DEMO_NEW_PIN)
+    shot("shop-pin")
+    win.pin_entry.returnPressed.emit()
+    _wait(lambda: _settled(win.shop))
     win.modes["admin"].click()
     win.pin.setText("0000")
     win.unlock_button.click()

@@ -12,8 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QRegularExpression,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QKeySequence, QRegularExpressionValidator, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -37,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from sync import cards, giftcodes, tokens
+from sync.pins import PIN_MAX_DIGITS
 from terminal import receipt as paper
 from terminal.policy import MAX_PARTY, REASONS
 from terminal.ui import campaigns as campaign_words
@@ -56,6 +66,8 @@ CAMPAIGN_POINT_SIZE = 16  # what the campaigns did: read out to the customer, so
 NOTE_POINT_SIZE = 12  # campaigns that did not apply: there, but calm
 CHOICE_POINT_SIZE = 16
 PARTY_POINT_SIZE = 20
+PIN_POINT_SIZE = 24
+PIN_CODES = ("pin_required", "pin_wrong")  # refusals answered by asking for the PIN
 ADMIN_PIN = "0000"  # the demo's PIN; a real counter sets its own in the admin screen
 AGE_BANDS = ("", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
 AREAS = ("", "中央", "北部", "南部", "東部", "西部")
@@ -124,6 +136,7 @@ class ResultPanel(QFrame):
             layout.addWidget(widget)
         layout.addLayout(self.extras)
         layout.addWidget(self.receipt_area, 1)
+        layout.addStretch(0)  # takes the room when the receipt is hidden for a list or a PIN
         self.campaigns.hide()
         self.notes.hide()
 
@@ -166,7 +179,7 @@ class CounterScreen(QWidget):
 
 class MainWindow(QMainWindow):
     request_start = Signal()
-    request_pay = Signal(str, str, int, int, int, object)  # ..., people, tags
+    request_pay = Signal(str, str, int, int, int, object, str)  # ..., people, tags, PIN
     request_pay_gift = Signal(str, int, int)
     request_voucher = Signal(str, str, str, int)
     request_grant_campaign = Signal(str, str, str)
@@ -178,7 +191,7 @@ class MainWindow(QMainWindow):
     request_grant = Signal(str, str, int)
     request_balance = Signal(str, str)
     request_refund = Signal(str, int, bool)
-    request_issue = Signal(str, str, str)
+    request_issue = Signal(str, str, str, str)  # number, age band, area, PIN
     request_cash = Signal(int, str)
     request_recent = Signal()
     request_verify = Signal()
@@ -263,16 +276,31 @@ class MainWindow(QMainWindow):
         self.shop.buttons["ride"].hide()  # shown while a ticket campaign runs here
         # A new card's holder: asked for on the right while the card waits to be scanned.
         self.card_extra = QWidget()
+        self.card_extra.setObjectName("card_extra")
         self.age_band, self.area = QComboBox(), QComboBox()
         self.age_band.addItems(AGE_BANDS)
         self.area.addItems(AREAS)
         extra = QHBoxLayout(self.card_extra)
         self.age_label, self.area_label = QLabel(), QLabel()
-        for widget in (self.age_label, self.age_band, self.area_label, self.area):
+        self.new_pin_label, self.new_pin = QLabel(), self._pin_field("new_pin")
+        for widget in (self.age_label, self.age_band, self.area_label, self.area,
+                       self.new_pin_label, self.new_pin):
             widget.setFont(big_font(14, bold=False))
             extra.addWidget(widget)
         self.booth.result.extras.addWidget(self.card_extra)
         self.card_extra.hide()
+        # A card's PIN, asked on the shop's result panel when a payment needs it.
+        self.pin_box = QWidget()
+        self.pin_box.setObjectName("pin_box")
+        pin_row = QHBoxLayout(self.pin_box)
+        self.pin_entry = self._pin_field("pin_entry")
+        self.pin_entry.setFont(big_font(PIN_POINT_SIZE))
+        self.pin_button = touch_button("", "action_pin")
+        pin_row.addWidget(self.pin_entry, 1)
+        pin_row.addWidget(self.pin_button)
+        self.shop.result.extras.addWidget(self.pin_box)
+        self.pin_box.hide()
+        self.last_pay: tuple | None = None  # the payment a PIN is asked for, to send again
         # The booth's campaign actions: one list, choose then scan.
         self.choices = QListWidget()
         self.choices.setObjectName("choices")
@@ -485,6 +513,8 @@ class MainWindow(QMainWindow):
         s["refunds"].clicked.connect(self._show_refunds)
         s["excluded"].clicked.connect(self._set_excluded)
         s["ride"].clicked.connect(self._ride)
+        self.pin_entry.returnPressed.connect(self._send_pin)
+        self.pin_button.clicked.connect(self._send_pin)
         o["campaigns"].clicked.connect(self._show_campaigns)
         self.choices.itemActivated.connect(self._choose)
         self.choices.itemClicked.connect(self._choose)
@@ -542,6 +572,8 @@ class MainWindow(QMainWindow):
         self.party_label.setText(tr("People"))
         self._show_double_tag()
         self.area_label.setText(tr("Area"))
+        self.new_pin_label.setText(tr("PIN (optional)"))
+        self.pin_button.setText(tr("OK"))
         self.pin_label.setText(tr("Admin PIN"))
         self.unlock_button.setText(tr("Unlock"))
         self.sync_button.setText(tr("Sync now"))
@@ -731,6 +763,8 @@ class MainWindow(QMainWindow):
         self.present(kind, value)
 
     def present(self, kind: str, value: str) -> None:
+        if self.waiting is not None and self.waiting["action"] == "pin":
+            return  # the PIN is being typed for the card already shown
         if self.waiting is None:
             screen = self.stack.currentWidget()
             if not isinstance(screen, CounterScreen):
@@ -757,8 +791,9 @@ class MainWindow(QMainWindow):
         elif action == "pay":
             tags = [self.double_tag] if self.double_tag and self.double_button.isChecked() \
                 else []
-            self.request_pay.emit(kind, value, amount, self.waiting["excluded"],
-                                  self.party.value(), tags)
+            self.last_pay = (kind, value, amount, self.waiting["excluded"],
+                             self.party.value(), tags)
+            self.request_pay.emit(*self.last_pay, "")
         elif action == "ride":
             self.request_ride.emit(kind, value)
         elif action == "voucher":
@@ -778,7 +813,9 @@ class MainWindow(QMainWindow):
         elif action == "balance":
             self.request_balance.emit(kind, value)
         elif action == "card":
-            self.request_issue.emit(value, self.age_band.currentText(), self.area.currentText())
+            self.request_issue.emit(value, self.age_band.currentText(), self.area.currentText(),
+                                    self.new_pin.text())
+            self.new_pin.clear()
 
     def _gift_step(self, kind: str, value: str) -> bool:
         """A gift code where none is taken, or half of a booth redeem (the code and the
@@ -836,9 +873,38 @@ class MainWindow(QMainWindow):
         self.request_refund.emit(item.data(Qt.ItemDataRole.UserRole),
                                  0 if void else self.shop.pad.amount, void)
 
+    def _pin_field(self, name: str) -> QLineEdit:
+        field = QLineEdit()
+        field.setObjectName(name)
+        field.setEchoMode(QLineEdit.EchoMode.Password)
+        field.setMaxLength(PIN_MAX_DIGITS)
+        field.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d*"), field))
+        return field
+
+    def _ask_pin(self, message: str) -> None:
+        """The card needs its PIN: the customer types it here, Enter sends the sale again."""
+        self.waiting = {"action": "pin", "screen": self.shop, "amount": self.last_pay[2]}
+        self.shop.result.show_state("waiting", self.tr("PIN, please"), "",
+                                    message + "\n" + self.tr("Esc cancels."))
+        self.shop.result.receipt_area.hide()
+        self.pin_entry.clear()
+        self.pin_box.show()
+        self.pin_entry.setFocus()
+
+    def _send_pin(self) -> None:
+        if self.last_pay is None or not self.pin_entry.text():
+            return
+        pin = self.pin_entry.text()
+        self.pin_entry.clear()
+        self._hide_extras()
+        self.waiting = {"action": "pay", "screen": self.shop, "amount": self.last_pay[2]}
+        self.shop.result.show_state("working", self.tr("One moment…"))
+        self.request_pay.emit(*self.last_pay, pin)
+
     def _hide_extras(self) -> None:
+        self.pin_entry.clear()
         for widget in (self.sales, self.refund_button, self.void_button, self.choices,
-                       self.card_extra):
+                       self.card_extra, self.pin_box):
             widget.hide()
         for screen in (self.shop, self.booth):
             screen.result.receipt_area.show()
@@ -967,6 +1033,9 @@ class MainWindow(QMainWindow):
         if template is not None:
             # the same English template the policy used, looked up in the translation
             message = QCoreApplication.translate("Refusal", template).format(**details)
+        if action == "pay" and code in PIN_CODES and self.last_pay is not None:
+            self._ask_pin(message)
+            return
         screen.result.show_state("refused", "✘ " + self.tr("Not accepted"), "", message)
         from terminal.ui import app
 

@@ -141,6 +141,48 @@ def test_new_card_issued_then_charged(qtbot, window):
         assert f"+¥{bonus:,}" in window.booth.result.campaigns.text()
 
 
+def test_a_card_with_a_pin_asks_for_it_above_its_amount(qtbot, window):
+    window.modes["booth"].click()
+    number = "812345678905555"
+    number += cards.luhn_digit(number)
+    window.booth.buttons["card"].click()
+    assert window.new_pin.isVisible() and \
+        window.new_pin.echoMode() == window.new_pin.EchoMode.Password
+    window.new_pin.setText("4826")
+    window.present_text(number)
+    assert settle(qtbot, window.booth) == "approved"
+    assert window.new_pin.text() == ""  # never left on screen for the next customer
+    type_amount(window, window.booth, 10_000)
+    window.booth.buttons["charge"].click()
+    window.present_text(number)
+    assert settle(qtbot, window.booth) == "approved"
+    window.modes["shop"].click()
+    assert pay_card(qtbot, window, number, 800) == "approved"  # at most ¥3,000: no PIN
+    type_amount(window, window.shop, 4_000)
+    window.shop.buttons["pay"].click()
+    window.present("card", number)
+    qtbot.waitUntil(lambda: window.pin_box.isVisible(), timeout=DONE_MS)
+    assert window.shop.result.headline.text() == "PIN, please"
+    assert "needs its PIN" in window.shop.result.detail.text()
+    window.pin_entry.setText("1111")
+    window.pin_button.click()
+    qtbot.waitUntil(lambda: window.pin_box.isVisible() and
+                    "2 tries left" in window.shop.result.detail.text(), timeout=DONE_MS)
+    window.pin_entry.setText("4826")
+    window.pin_entry.returnPressed.emit()
+    assert settle(qtbot, window.shop) == "approved"
+    assert window.last_outcome.kind == "payment"
+    assert window.shop.result.headline.text().startswith("✔ Paid")
+    assert not window.pin_box.isVisible()
+
+
+def pay_card(qtbot, window, number: str, amount: int) -> str:
+    type_amount(window, window.shop, amount)
+    window.shop.buttons["pay"].click()
+    window.present("card", number)
+    return settle(qtbot, window.shop)
+
+
 def test_language_switch(qtbot, window):
     assert window.shop.buttons["pay"].text() == "Pay"
     window.lang_button.click()  # Qt delivers the language change as an event
