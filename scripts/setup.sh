@@ -8,8 +8,9 @@ MACHI_VENV="$MACHI_ROOT/.venv"
 MACHI_MIN_PYTHON="3.11"
 
 # Debian/Ubuntu packages. The app: barcode library for pyzbar, Japanese fonts, the PC/SC
-# daemon for NFC readers, and the X11/GL libraries Qt's window needs.
-MACHI_APP_PACKAGES="libzbar0 fonts-noto-cjk pcscd libpcsclite1 libxkbcommon0 libegl1 libgl1 \
+# daemon for NFC readers, aplay for the approve/refuse sounds, and the X11/GL libraries Qt's
+# window needs.
+MACHI_APP_PACKAGES="libzbar0 fonts-noto-cjk pcscd libpcsclite1 alsa-utils libxkbcommon0 libegl1 libgl1 \
 libfontconfig1 libdbus-1-3 libglib2.0-0 libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
 libxcb-xfixes0 libxcb-xkb1"

@@ -75,11 +75,6 @@ def language() -> str:
     return _state["language"]
 
 
-def alert_sound() -> None:
-    """A refusal is also heard: the cashier may be looking at the customer."""
-    QApplication.beep()
-
-
 def run(data_dir: Path, demo_base: Path | None = None, argv: list[str] | None = None,
         lang: str = DEFAULT_LANGUAGE) -> int:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])

@@ -49,6 +49,7 @@ from sync import cards, giftcodes, tokens
 from sync.pins import PIN_MAX_DIGITS
 from terminal import receipt as paper
 from terminal.policy import MAX_PARTY, REASONS
+from terminal.sounds import SoundPlayer
 from terminal.ui import campaigns as campaign_words
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
@@ -214,6 +215,8 @@ class MainWindow(QMainWindow):
         self.retranslate()
         self._connect_screen()
         self.reader_states: dict[str, str] = {}
+        self.sounds = SoundPlayer()
+        self.reader_states["sound"] = self.sounds.status
         self._tick = QTimer(self)
         self._tick.setInterval(STATUS_TICK_MS)
         self._tick.timeout.connect(self._show_status)
@@ -976,6 +979,7 @@ class MainWindow(QMainWindow):
         """The result of a committed transaction: what it did, what each campaign did, what
         is left; the receipt follows on its own signal."""
         self.last_outcome = result
+        self._sound("approve")
         lines = []
         if result.kind == "payment" and result.price is not None and \
                 result.price != result.amount:
@@ -1037,9 +1041,12 @@ class MainWindow(QMainWindow):
             self._ask_pin(message)
             return
         screen.result.show_state("refused", "✘ " + self.tr("Not accepted"), "", message)
-        from terminal.ui import app
+        self._sound("refuse")
 
-        app.alert_sound()
+    def _sound(self, kind: str) -> None:
+        """Approve or refuse, heard; the system beep for a refusal when no player is set up."""
+        if not self.sounds.play(kind) and kind == "refuse":
+            QApplication.beep()
 
     @Slot(str, str)
     def _on_failed(self, action: str, message: str) -> None:

@@ -4,6 +4,7 @@ demo region, this terminal enrolled with it, every flow driven as a cashier woul
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 
@@ -12,6 +13,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
 from sync import cards
+from terminal.sounds import SoundPlayer
 from terminal.ui import app as uiapp
 from terminal.ui.window import MainWindow
 
@@ -88,6 +90,25 @@ def test_refusal_shows_the_reason_in_words(qtbot, window):
     window.present_text("8000 0000 0000 0001")  # a scan with no action asks the balance
     assert settle(qtbot, window.shop) == "refused"
     assert "check digit" in window.shop.result.detail.text()
+
+
+def test_approve_and_refuse_are_heard(qtbot, window, tmp_path):
+    played = tmp_path / "played.txt"
+    script = tmp_path / "player.py"  # a real child process standing in for aplay
+    script.write_text(f"import sys\nopen({str(played)!r}, 'a').write(sys.argv[1] + '\\n')\n")
+    window.sounds = SoundPlayer(tmp_path / "sounds", [sys.executable, str(script)])
+    type_amount(window, window.shop, 300)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "approved"
+    type_amount(window, window.shop, 999_000)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "refused"
+    qtbot.waitUntil(lambda: played.exists() and len(played.read_text().split()) == 2,
+                    timeout=DONE_MS)
+    assert [line.rsplit("/", 1)[-1] for line in played.read_text().split()] == \
+        ["approve.wav", "refuse.wav"]
 
 
 def test_offline_sale_with_the_ledger_stopped(qtbot, window):
@@ -259,6 +280,7 @@ def test_admin_shows_readers_and_limits(qtbot, window):
     window.unlock_button.click()
     qtbot.waitUntil(lambda: "pcsc" in window.readers_info.text(), timeout=DONE_MS)
     assert "unavailable" in window.readers_info.text()  # no reader or pcscd here: said once
+    assert "sound — " in window.readers_info.text()  # ready, or what to install
     assert "¥10,000 per payment" in window.admin_info.text()
 
 
