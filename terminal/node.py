@@ -52,10 +52,23 @@ class TerminalConfig:
             raise TerminalError(f"{data_dir / CONFIG_FILE} is damaged: {exc}") from exc
 
     def save(self, data_dir: Path) -> None:
-        tmp = data_dir / (CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps({"terminal_id": self.terminal_id, "ledger_url": self.ledger_url,
-                                   "merchant_id": self.merchant_id}, indent=2) + "\n", "utf-8")
-        os.replace(tmp, data_dir / CONFIG_FILE)
+        """Write the three fields, keeping every other setting in the file (the printer)."""
+        save_settings(data_dir, {"terminal_id": self.terminal_id, "ledger_url": self.ledger_url,
+                                 "merchant_id": self.merchant_id})
+
+
+def save_settings(data_dir: Path, changes: dict[str, Any]) -> None:
+    """Merge `changes` into terminal.json atomically (the rest of the file is kept)."""
+    path = data_dir / CONFIG_FILE
+    try:
+        current = json.loads(path.read_text("utf-8"))
+        current = current if isinstance(current, dict) else {}
+    except (OSError, ValueError):
+        current = {}
+    tmp = data_dir / (CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps({**current, **changes}, indent=2, ensure_ascii=False) + "\n",
+                   "utf-8")
+    os.replace(tmp, path)
 
 
 def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = None

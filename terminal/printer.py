@@ -270,3 +270,62 @@ def make_printer(config: dict[str, Any] | None, data_dir: Path | None = None) ->
                                  "file or pdf")
     made.check()
     return made
+
+
+# --- the admin screen's one-line settings -----------------------------------------------------
+
+PRINTER_KINDS = ("pdf", "network", "usb", "serial", "file")
+
+
+def config_from(kind: str, address: str, columns: int = ESCPOS_COLUMNS) -> dict[str, Any]:
+    """A printer setting from the admin screen's kind and one address field: "host[:port]"
+    (network), "vendor:product" in hex (USB, as lsusb shows it), "device[@baudrate]"
+    (serial), a path (file), nothing (PDF). Bad text raises PrinterUnavailable saying why."""
+    address = address.strip()
+    if kind not in PRINTER_KINDS:
+        raise PrinterUnavailable(f"unknown printer kind {kind!r}")
+    if not MIN_COLUMNS <= columns <= MAX_COLUMNS:
+        raise PrinterUnavailable(f"printer columns must be {MIN_COLUMNS} to {MAX_COLUMNS}")
+    if kind == "pdf":
+        return {"kind": "pdf"}
+    if not address:
+        raise PrinterUnavailable(f"a {kind} printer needs an address")
+    config: dict[str, Any] = {"kind": kind, "columns": columns}
+    if kind == "network":
+        host, _, port = address.rpartition(":") if address.count(":") == 1 else \
+            (address, "", "")
+        config.update(host=host, port=_int({"port": port}, "port") if port else NETWORK_PORT)
+    elif kind == "usb":
+        vendor, sep, product = address.partition(":")
+        if not sep:
+            raise PrinterUnavailable("a USB printer is vendor:product in hex, e.g. 04b8:0202")
+        config.update(vendor=_int({"v": "0x" + vendor}, "v"),
+                      product=_int({"p": "0x" + product}, "p"))
+    elif kind == "serial":
+        device, _, baudrate = address.partition("@")
+        config.update(device=device,
+                      baudrate=_int({"b": baudrate}, "b") if baudrate else SERIAL_BAUDRATE)
+    else:
+        config["path"] = address
+    return config
+
+
+def address_of(config: dict[str, Any] | None) -> tuple[str, str, int]:
+    """The admin screen's (kind, address, columns) for a stored setting."""
+    config = config or {}
+    kind = config.get("kind") or "pdf"
+    columns = config.get("columns", ESCPOS_COLUMNS)
+    if kind == "network":
+        return kind, f"{config.get('host', '')}:{config.get('port', NETWORK_PORT)}", columns
+    if kind == "usb":
+        try:
+            return kind, f"{_int(config, 'vendor'):04x}:{_int(config, 'product'):04x}", columns
+        except PrinterUnavailable:
+            return kind, "", columns
+    if kind == "serial":
+        return kind, f"{config.get('device', '')}@{config.get('baudrate', SERIAL_BAUDRATE)}", \
+            columns
+    if kind == "file":
+        return kind, str(config.get("path", "")), columns
+    return "pdf", "", columns
+

@@ -318,6 +318,42 @@ Data: {1}</source>
         <translation>先にレジの現金を数えて入力してください。</translation>
     </message>
     <message>
+        <source>None (PDF)</source>
+        <translation>なし (PDF)</translation>
+    </message>
+    <message>
+        <source>Network</source>
+        <translation>ネットワーク</translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation>シリアル</translation>
+    </message>
+    <message>
+        <source>Device file</source>
+        <translation>デバイスファイル</translation>
+    </message>
+    <message>
+        <source>Printer</source>
+        <translation>プリンター</translation>
+    </message>
+    <message>
+        <source>Save and test</source>
+        <translation>保存してテスト</translation>
+    </message>
+    <message>
+        <source>no printer: receipts as PDF</source>
+        <translation>プリンターなし: レシートはPDF</translation>
+    </message>
+    <message>
+        <source>checking…</source>
+        <translation>確認中…</translation>
+    </message>
+    <message>
+        <source>not saved: {0}</source>
+        <translation>保存しませんでした: {0}</translation>
+    </message>
+    <message>
         <source>PIN (optional)</source>
         <translation>暗証番号 (任意)</translation>
     </message>

@@ -64,19 +64,54 @@ class TerminalBridge(QObject):
     def _start_printer(self) -> None:
         """The receipt printer from terminal.json ("printer": {...}); PDFs into the data
         directory when none is set or the one set cannot be opened."""
-        from terminal.node import CONFIG_FILE
         from terminal.printer import PdfPrinter, PrinterUnavailable, make_printer
 
         try:
-            config = json.loads((self._data_dir / CONFIG_FILE).read_text("utf-8"))
-            self.printer = make_printer(config.get("printer") or {}, self._data_dir)
+            printer = make_printer(self.printer_settings(), self._data_dir)
         except (OSError, ValueError, PrinterUnavailable) as exc:
-            self.printer = PdfPrinter(self._data_dir / "receipts")
-            self.failed.emit("printer", f"{exc}; receipts go to {self.printer.status()}")
+            printer = PdfPrinter(self._data_dir / "receipts")
+            self.failed.emit("printer", f"{exc}; receipts go to {printer.status()}")
+        self._start_print_thread(printer)
+
+    def printer_settings(self) -> dict:
+        from terminal.node import CONFIG_FILE
+
+        try:
+            config = json.loads((self._data_dir / CONFIG_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return config.get("printer") or {} if isinstance(config, dict) else {}
+
+    def _start_print_thread(self, printer) -> None:
+        self.printer = printer
         self._print_queue: queue.Queue = queue.Queue(PRINT_QUEUE_MAX)
-        self._print_thread = threading.Thread(target=self._print_loop, args=(self.printer,),
+        self._print_thread = threading.Thread(target=self._print_loop, args=(printer,),
                                               name="printer", daemon=True)
         self._print_thread.start()
+
+    def _stop_print_thread(self) -> None:
+        if self.printer is not None:
+            self._print_queue.put(None)  # after the receipts already waiting
+            self._print_thread.join(PRINTER_STOP_TIMEOUT_S)
+            self.printer = None
+
+    @Slot(str, str, int)
+    def configure_printer(self, kind: str, address: str, columns: int) -> None:
+        """The admin screen's printer: opened and checked first (a printer that does not
+        answer keeps the one in use), then saved in terminal.json and used from now on."""
+        from terminal.node import save_settings
+        from terminal.printer import PrinterUnavailable, config_from, make_printer
+
+        try:
+            config = config_from(kind, address, columns)
+            printer = make_printer(config, self._data_dir)
+        except PrinterUnavailable as exc:
+            self.failed.emit("printer_setup", exc.message)
+            return
+        save_settings(self._data_dir, {"printer": config})
+        self._stop_print_thread()
+        self._start_print_thread(printer)
+        self.done.emit("printer_setup", printer.status())
 
     def _print_loop(self, printer) -> None:
         """Receipts print here, so the next customer never waits for the printer."""
@@ -124,6 +159,8 @@ class TerminalBridge(QObject):
         node = self.node
         self.ready.emit({"terminal_id": node.terminal_id, "merchant": node.state.merchant(),
                          "customers": self._customers(), "data_dir": str(self._data_dir),
+                         "printer": self.printer_settings(),
+                         "printer_status": self.printer.status() if self.printer else "",
                          "demo": self.demo is not None})
 
     def _customers(self) -> list[dict[str, str]]:
@@ -170,10 +207,7 @@ class TerminalBridge(QObject):
 
     @Slot()
     def stop(self) -> None:
-        if self.printer is not None:
-            self._print_queue.put(None)  # after the receipts already waiting
-            self._print_thread.join(PRINTER_STOP_TIMEOUT_S)
-            self.printer = None
+        self._stop_print_thread()
         if self.node is not None:
             self.node.close()
             self.node = None

@@ -49,6 +49,8 @@ from sync import cards, giftcodes, tokens
 from sync.pins import PIN_MAX_DIGITS
 from terminal import receipt as paper
 from terminal.policy import MAX_PARTY, REASONS
+from terminal.printer import PRINTER_KINDS
+from terminal.printer import address_of as printer_address_of
 from terminal.sounds import SoundPlayer
 from terminal.ui import campaigns as campaign_words
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
@@ -68,6 +70,7 @@ NOTE_POINT_SIZE = 12  # campaigns that did not apply: there, but calm
 CHOICE_POINT_SIZE = 16
 PARTY_POINT_SIZE = 20
 PIN_POINT_SIZE = 24
+PRINTER_COLUMN_CHOICES = (32, 42, 48)  # 58 mm Font A, 80 mm Font B, 80 mm Font A
 PIN_CODES = ("pin_required", "pin_wrong")  # refusals answered by asking for the PIN
 ADMIN_PIN = "0000"  # the demo's PIN; a real counter sets its own in the admin screen
 AGE_BANDS = ("", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
@@ -193,6 +196,7 @@ class MainWindow(QMainWindow):
     request_balance = Signal(str, str)
     request_refund = Signal(str, int, bool)
     request_issue = Signal(str, str, str, str)  # number, age band, area, PIN
+    request_printer = Signal(str, str, int)  # kind, address, columns
     request_cash = Signal(int, str)
     request_recent = Signal()
     request_verify = Signal()
@@ -423,6 +427,7 @@ class MainWindow(QMainWindow):
         self.readers_info.setWordWrap(True)
         self.readers_info.setFont(big_font(12, bold=False))
         grid.addWidget(self.readers_info, 8, 0, 1, 2)
+        grid.addLayout(self._build_printer_row(), 5, 0, 1, 2)
         self.admin_panel.hide()
         self.setup_panel = QWidget()
         self.setup_title = QLabel()
@@ -446,6 +451,50 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.admin_panel, 1)
         return page
 
+    def _build_printer_row(self) -> QHBoxLayout:
+        """The receipt printer: its kind, one address field, the paper width; saved only
+        once the printer answers."""
+        row = QHBoxLayout()
+        self.printer_label = QLabel()
+        self.printer_kind = QComboBox()
+        self.printer_kind.setObjectName("printer_kind")
+        for kind in PRINTER_KINDS:
+            self.printer_kind.addItem(kind, kind)
+        self.printer_address = QLineEdit()
+        self.printer_address.setObjectName("printer_address")
+        self.printer_columns = QComboBox()
+        for columns in PRINTER_COLUMN_CHOICES:
+            self.printer_columns.addItem(str(columns), columns)
+        self.printer_button = touch_button("", "action_printer")
+        for widget in (self.printer_label, self.printer_kind, self.printer_address,
+                       self.printer_columns):
+            widget.setFont(big_font(13, bold=False))
+            row.addWidget(widget, 1 if widget is self.printer_address else 0)
+        row.addWidget(self.printer_button)
+        self.printer_kind.currentIndexChanged.connect(self._printer_hint)
+        return row
+
+    def _printer_hint(self) -> None:
+        hints = {"pdf": self.tr("no printer: receipts as PDF"),
+                 "network": "192.168.1.50:9100", "usb": "04b8:0202",
+                 "serial": "/dev/ttyUSB0@9600", "file": "/dev/usb/lp0"}
+        kind = self.printer_kind.currentData()
+        self.printer_address.setPlaceholderText(hints.get(kind, ""))
+        self.printer_address.setEnabled(kind != "pdf")
+
+    def _show_printer_settings(self, config: dict) -> None:
+        kind, address, columns = printer_address_of(config)
+        self.printer_kind.setCurrentIndex(max(0, self.printer_kind.findData(kind)))
+        self.printer_address.setText(address)
+        self.printer_columns.setCurrentIndex(max(0, self.printer_columns.findData(columns)))
+        self._printer_hint()
+
+    def _save_printer(self) -> None:
+        self.reader_states["printer"] = self.tr("checking…")
+        self._show_readers()
+        self.request_printer.emit(self.printer_kind.currentData(), self.printer_address.text(),
+                                  self.printer_columns.currentData())
+
     def _connect_bridge(self) -> None:
         b = self.bridge
         self.request_start.connect(b.start)
@@ -462,6 +511,7 @@ class MainWindow(QMainWindow):
         self.request_balance.connect(b.balance)
         self.request_refund.connect(b.refund)
         self.request_issue.connect(b.issue_card)
+        self.request_printer.connect(b.configure_printer)
         self.request_cash.connect(b.cash_move)
         self.request_recent.connect(b.recent_sales)
         self.request_verify.connect(b.verify)
@@ -518,6 +568,7 @@ class MainWindow(QMainWindow):
         s["ride"].clicked.connect(self._ride)
         self.pin_entry.returnPressed.connect(self._send_pin)
         self.pin_button.clicked.connect(self._send_pin)
+        self.printer_button.clicked.connect(self._save_printer)
         o["campaigns"].clicked.connect(self._show_campaigns)
         self.choices.itemActivated.connect(self._choose)
         self.choices.itemClicked.connect(self._choose)
@@ -576,6 +627,13 @@ class MainWindow(QMainWindow):
         self._show_double_tag()
         self.area_label.setText(tr("Area"))
         self.new_pin_label.setText(tr("PIN (optional)"))
+        self.printer_label.setText(tr("Printer"))
+        kinds = {"pdf": tr("None (PDF)"), "network": tr("Network"), "usb": "USB",
+                 "serial": tr("Serial"), "file": tr("Device file")}
+        for index in range(self.printer_kind.count()):
+            self.printer_kind.setItemText(index, kinds[self.printer_kind.itemData(index)])
+        self.printer_button.setText(tr("Save and test"))
+        self._printer_hint()
         self.pin_button.setText(tr("OK"))
         self.pin_label.setText(tr("Admin PIN"))
         self.unlock_button.setText(tr("Unlock"))
@@ -931,6 +989,10 @@ class MainWindow(QMainWindow):
         if action == "recent_sales":
             self._list_sales(result)
             return
+        if action == "printer_setup":
+            self.reader_states["printer"] = result
+            self._show_readers()
+            return
         if action == "offers":
             self._apply_offers(result)
             return
@@ -1054,6 +1116,10 @@ class MainWindow(QMainWindow):
             self.reader_states["printer"] = message
             self._show_readers()
             return
+        if action == "printer_setup":  # the new printer did not answer: the old one stays
+            self.reader_states["printer"] = self.tr("not saved: {0}").format(message)
+            self._show_readers()
+            return
         if action == "offers":
             return
         if action in ("start", "enroll"):
@@ -1072,6 +1138,10 @@ class MainWindow(QMainWindow):
         self.setup_panel.hide()
         merchant = info.get("merchant") or {}
         self.shop_name.setText(merchant.get("name", ""))
+        self._show_printer_settings(info.get("printer") or {})
+        if info.get("printer_status") and "printer" not in self.reader_states:
+            self.reader_states["printer"] = info["printer_status"]
+            self._show_readers()
         self._refresh_offers()
         if info.get("demo"):
             self.demo_list.clear()

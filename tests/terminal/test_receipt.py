@@ -359,3 +359,41 @@ def test_pdf_page_is_receipt_sized(tmp_path):
                          check=True).stdout
     height_pt = float(out.split("Page size:")[1].split()[2])
     assert 100 < height_pt < 600  # one short strip, not an A4 page
+
+
+# --- the admin screen's printer settings ------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, address, columns, config", [
+    ("pdf", "ignored", 48, {"kind": "pdf"}),
+    ("network", "192.168.1.50", 48,
+     {"kind": "network", "columns": 48, "host": "192.168.1.50", "port": 9100}),
+    ("network", " printer.local:9101 ", 42,
+     {"kind": "network", "columns": 42, "host": "printer.local", "port": 9101}),
+    ("usb", "04b8:0202", 48, {"kind": "usb", "columns": 48, "vendor": 0x04B8,
+                              "product": 0x0202}),
+    ("serial", "/dev/ttyUSB0@19200", 32,
+     {"kind": "serial", "columns": 32, "device": "/dev/ttyUSB0", "baudrate": 19200}),
+    ("serial", "/dev/ttyS0", 48,
+     {"kind": "serial", "columns": 48, "device": "/dev/ttyS0", "baudrate": 9600}),
+    ("file", "/dev/usb/lp0", 48, {"kind": "file", "columns": 48, "path": "/dev/usb/lp0"}),
+])
+def test_one_line_printer_settings_round_trip(kind, address, columns, config):
+    assert printer.config_from(kind, address, columns) == config
+    again = printer.address_of(config)
+    assert printer.config_from(*again) == config
+
+
+@pytest.mark.parametrize("kind, address, message", [
+    ("network", "", "needs an address"),
+    ("network", "host:port", "'port' is not a number"),
+    ("usb", "04b8", "vendor:product in hex"),
+    ("usb", "epson:0202", "is not a number"),
+    ("serial", "/dev/ttyS0@fast", "is not a number"),
+    ("fax", "x", "unknown printer kind"),
+])
+def test_bad_printer_settings_say_what_is_wrong(kind, address, message):
+    with pytest.raises(PrinterUnavailable, match=message):
+        printer.config_from(kind, address)
+    with pytest.raises(PrinterUnavailable, match="columns must be"):
+        printer.config_from("file", "/tmp/x", 100)

@@ -3,6 +3,7 @@ demo region, this terminal enrolled with it, every flow driven as a cashier woul
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import threading
@@ -282,6 +283,56 @@ def test_admin_shows_readers_and_limits(qtbot, window):
     assert "unavailable" in window.readers_info.text()  # no reader or pcscd here: said once
     assert "sound — " in window.readers_info.text()  # ready, or what to install
     assert "¥10,000 per payment" in window.admin_info.text()
+
+
+def test_admin_sets_a_network_printer_that_answers_and_keeps_it(qtbot, window):
+    from terminal.node import CONFIG_FILE
+
+    server = socket.create_server(("127.0.0.1", 0))
+    got: list[bytes] = []
+
+    def serve() -> None:
+        for _ in range(3):  # the check at "Save and test", the status line, the receipt
+            conn, _addr = server.accept()
+            with conn:
+                chunks = []
+                while chunk := conn.recv(65536):
+                    chunks.append(chunk)
+                got.append(b"".join(chunks))
+
+    threading.Thread(target=serve, daemon=True).start()
+    settings = window.bridge._data_dir / CONFIG_FILE
+    try:
+        window.modes["admin"].click()
+        window.pin.setText("0000")
+        window.unlock_button.click()
+        window.printer_kind.setCurrentIndex(window.printer_kind.findData("network"))
+        # nobody listens on port 1: not saved, the PDF "printer" stays
+        window.printer_address.setText("127.0.0.1:1")
+        window.printer_button.click()
+        qtbot.waitUntil(lambda: "not saved" in window.readers_info.text(), timeout=DONE_MS)
+        assert "printer" not in json.loads(settings.read_text("utf-8"))
+        window.printer_address.setText(f"127.0.0.1:{server.getsockname()[1]}")
+        window.printer_button.click()
+        qtbot.waitUntil(lambda: "printer — ready" in window.readers_info.text(),
+                        timeout=DONE_MS)
+        saved = json.loads(settings.read_text("utf-8"))
+        assert saved["printer"] == {"kind": "network", "columns": 48, "host": "127.0.0.1",
+                                    "port": server.getsockname()[1]}
+        assert saved["terminal_id"] == window.info["terminal_id"]  # the rest is kept
+        window.modes["shop"].click()
+        type_amount(window, window.shop, 120)
+        window.shop.buttons["pay"].click()
+        window.present("card", first(window, "card"))
+        assert settle(qtbot, window.shop) == "approved"
+        qtbot.waitUntil(lambda: any(b"\x1dV" in data for data in got), timeout=DONE_MS)
+    finally:
+        window.modes["admin"].click()
+        window.printer_kind.setCurrentIndex(window.printer_kind.findData("pdf"))
+        window.printer_button.click()  # back to PDFs for the other tests
+        qtbot.waitUntil(lambda: "printer — no printer" in window.readers_info.text(),
+                        timeout=DONE_MS)
+        server.close()
 
 
 def test_each_sale_shows_a_receipt_and_writes_it_as_a_pdf(qtbot, window):
