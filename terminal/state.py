@@ -23,21 +23,31 @@ STATE_FILE = "state.db"
 # Rows written per transaction while applying a snapshot page: a sale that reads the state
 # never waits longer than one such chunk.
 APPLY_CHUNK = 5_000
-_SCHEMA = """
+# Version 2: the snapshot tables are WITHOUT ROWID, each one B-tree on its key (lots on
+# (wallet, lot): the only way they are read), so applying 100,000 wallets writes about a
+# third fewer index pages than rowid tables with a separate key and wallet index did.
+STATE_SCHEMA_VERSION = 2
+_SNAPSHOT_TABLES = """
 CREATE TABLE IF NOT EXISTS wallets (
     wallet_id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,
     debt INTEGER NOT NULL, basis_seq INTEGER NOT NULL, usage TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lots (
-    lot_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, pocket TEXT NOT NULL,
-    remaining INTEGER NOT NULL, expires TEXT, classes TEXT NOT NULL, campaign TEXT
-);
-CREATE INDEX IF NOT EXISTS lots_wallet ON lots (wallet_id);
+    wallet_id TEXT NOT NULL, lot_id TEXT NOT NULL, pocket TEXT NOT NULL,
+    remaining INTEGER NOT NULL, expires TEXT, classes TEXT NOT NULL, campaign TEXT,
+    PRIMARY KEY (wallet_id, lot_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cards (
     card_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, status TEXT NOT NULL,
-    nfc_uid TEXT, version INTEGER NOT NULL
-);
+    nfc_uid TEXT, version INTEGER NOT NULL, pin TEXT
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS cards_nfc ON cards (nfc_uid) WHERE nfc_uid IS NOT NULL;
+"""
+# Each version-1 table's columns, in the order the version-2 table takes them.
+_V1_COLUMNS = {"wallets": "wallet_id, status, version, debt, basis_seq, usage",
+               "lots": "wallet_id, lot_id, pocket, remaining, expires, classes, campaign",
+               "cards": "card_id, wallet_id, status, nfc_uid, version, pin"}
+_SCHEMA = _SNAPSHOT_TABLES + """
 CREATE TABLE IF NOT EXISTS campaigns (campaign_id TEXT PRIMARY KEY, rules TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS refusals (
@@ -81,11 +91,38 @@ class StateStore:
         # without an fsync per chunk.
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.executescript(_SCHEMA)
-        for table, column, kind in _ADDED_COLUMNS:
-            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] < STATE_SCHEMA_VERSION:
+            self._upgrade()
         self._lock = threading.Lock()
+
+    def _upgrade(self) -> None:
+        """A state.db from before version 2: its columns added, its snapshot tables copied
+        into the WITHOUT ROWID layout, in one transaction."""
+        conn = self._conn
+        rowid_tables = [name for name in _V1_COLUMNS if conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+            (name,)).fetchone()[0].rstrip().upper().endswith(")")]
+        for table, column, kind in _ADDED_COLUMNS:
+            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in rowid_tables:
+                conn.execute(f"ALTER TABLE {table} RENAME TO {table}_v1")
+                conn.execute("DROP INDEX IF EXISTS cards_nfc")
+            for statement in _SNAPSHOT_TABLES.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            for table in rowid_tables:
+                columns = _V1_COLUMNS[table]
+                conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_v1")
+                conn.execute(f"DROP TABLE {table}_v1")
+            conn.execute(f"PRAGMA user_version = {STATE_SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
