@@ -391,18 +391,14 @@ def gift_codes_pdf(codes: list, campaign_name: str, out: Path, expires: str | No
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
 
-    from sync.refwallet import CARD_GAP, CARD_H, CARD_W, JAPANESE_FONT, write_qr_png
+    from sync.refwallet import CARD_H, CARD_W, JAPANESE_FONT, card_slots, write_qr_png
 
     pdfmetrics.registerFont(UnicodeCIDFont(JAPANESE_FONT))
     page = canvas.Canvas(str(out), pagesize=A4)
     page.setTitle(f"{campaign_name} ギフトコード")
-    width, height = A4
-    x0, y = 40, height - 40 - CARD_H
     side = CARD_H - 16
     with tempfile.TemporaryDirectory() as scratch:
-        for index, code in enumerate(codes):
-            x = x0 + (index % 2) * (CARD_W + CARD_GAP)
-            page.roundRect(x, y, CARD_W, CARD_H, 10)
+        for code, (x, y) in zip(codes, card_slots(page, len(codes)), strict=True):
             png = Path(scratch) / f"{code.code_id}.png"
             write_qr_png(code.text(), png)
             page.drawImage(str(png), x + CARD_W - side - 8, y + 8, side, side)
@@ -418,11 +414,6 @@ def gift_codes_pdf(codes: list, campaign_name: str, out: Path, expires: str | No
                 page.drawString(x + 10, y + 26, f"有効期限 {expires}")
             page.setFont("Courier", 6)
             page.drawString(x + 10, y + 12, code.code_id[:16])
-            if index % 2 == 1:
-                y -= CARD_H + CARD_GAP
-                if y < 40:
-                    page.showPage()
-                    y = height - 40 - CARD_H
     page.save()
     return out
 

@@ -100,6 +100,30 @@ def write_qr_png(text: str, path: Path, scale: int = QR_SCALE) -> None:
     segno.make_qr(text, error="m").save(str(path), kind="png", scale=scale, border=4)
 
 
+CARD_SHEET_MARGIN = 40  # points around the cards on an A4 sheet
+CARDS_PER_ROW = 2
+
+
+def card_slots(page, count: int):
+    """Where each of `count` card-sized boxes goes on A4 sheets of `page` (a reportlab
+    canvas): yields (x, y) of each box's lower left corner, two to a row, and starts a new
+    sheet when one is full. The box's outline is drawn before it is yielded."""
+    from reportlab.lib.pagesizes import A4
+
+    _, height = A4
+    top = height - CARD_SHEET_MARGIN - CARD_H
+    y = top
+    for index in range(count):
+        x = CARD_SHEET_MARGIN + (index % CARDS_PER_ROW) * (CARD_W + CARD_GAP)
+        page.roundRect(x, y, CARD_W, CARD_H, 10)
+        yield x, y
+        if index % CARDS_PER_ROW == CARDS_PER_ROW - 1:
+            y -= CARD_H + CARD_GAP
+            if y < CARD_SHEET_MARGIN:
+                page.showPage()
+                y = top
+
+
 def cards_pdf(numbers: list[str], out: Path, title: str = "まちポイントカード (デモ)") -> None:
     """Printable demo cards: QR code and Code 128 of the number, the number in print, and
     Japanese labels, two cards to a row on A4."""
@@ -115,11 +139,7 @@ def cards_pdf(numbers: list[str], out: Path, title: str = "まちポイントカ
     pdfmetrics.registerFont(UnicodeCIDFont(JAPANESE_FONT))
     page = canvas.Canvas(str(out), pagesize=A4)
     page.setTitle(title)
-    width, height = A4
-    x0, y = 40, height - 40 - CARD_H
-    for index, number in enumerate(checked):
-        x = x0 + (index % 2) * (CARD_W + CARD_GAP)
-        page.roundRect(x, y, CARD_W, CARD_H, 10)
+    for number, (x, y) in zip(checked, card_slots(page, len(checked)), strict=True):
         page.setFont(JAPANESE_FONT, 11)
         page.drawString(x + 12, y + CARD_H - 20, title)
         page.setFont(JAPANESE_FONT, 7)
@@ -137,11 +157,6 @@ def cards_pdf(numbers: list[str], out: Path, title: str = "まちポイントカ
         page.drawString(x + 12, y + 52, cards.printed(number))
         page.setFont(JAPANESE_FONT, 7)
         page.drawString(x + 12, y + 66, "カード番号")
-        if index % 2 == 1:
-            y -= CARD_H + CARD_GAP
-            if y < 40:
-                page.showPage()
-                y = height - 40 - CARD_H
     page.save()
 
 

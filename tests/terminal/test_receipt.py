@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-import threading
 from datetime import datetime, timedelta, timezone
 
 import cv2
@@ -20,6 +19,7 @@ from terminal import printer, receipt
 from terminal.counter import Outcome
 from terminal.printer import FilePrinter, PdfPrinter, PrinterUnavailable, make_printer
 from terminal.receipt import Receipt, build_receipt, text_width
+from tests.terminal.loopback_printer import LoopbackPrinter
 
 JST = timezone(timedelta(hours=9))
 AT = "2026-11-22T14:05:09.123+09:00"
@@ -316,29 +316,12 @@ def test_network_printer_that_is_off_is_unavailable():
 
 
 def test_network_printer_on_loopback_receives_the_receipt():
-    server = socket.create_server(("127.0.0.1", 0))
-    got: list[bytes] = []
-
-    def serve() -> None:
-        for _ in range(2):  # the check at set-up, then the receipt
-            conn, _addr = server.accept()
-            with conn:
-                chunks = []
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
-                got.append(b"".join(chunks))
-
-    worker = threading.Thread(target=serve, daemon=True)
-    worker.start()
-    try:
-        chosen = make_printer({"kind": "network", "host": "127.0.0.1",
-                               "port": server.getsockname()[1]})
+    with LoopbackPrinter(2) as device:  # the check at set-up, then the receipt
+        chosen = make_printer({"kind": "network", "host": "127.0.0.1", "port": device.port})
         made = make("payment")
         chosen.print_receipt(made)
-        worker.join(timeout=printer.NETWORK_TIMEOUT_S)
-    finally:
-        server.close()
-    assert got == [b"", made.to_escpos()]
+        device.thread.join(timeout=printer.NETWORK_TIMEOUT_S)
+    assert device.got == [b"", made.to_escpos()]
 
 
 @pytest.mark.parametrize("config, message", [

@@ -5,14 +5,16 @@ exchanges points and redeems gift codes; a ride is taken at the shop."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from PySide6.QtCore import Qt
 
-from terminal.ui import app as uiapp
-from terminal.ui.window import MainWindow
-from tests.terminal.ui.test_window import DONE_MS, READY_MS, settle, type_amount
+from tests.terminal.ui.helpers import (
+    DONE_MS,
+    choose,
+    demo,
+    points_of,
+    settle,
+    type_amount,
+)
 
 EXCHANGE_POINTS = 1_000  # the demo's exchange: 1,000 pt → ¥1,000 of vouchers
 
@@ -22,45 +24,9 @@ def demo_base(tmp_path_factory):
     return tmp_path_factory.mktemp("demo-campaigns")
 
 
-@pytest.fixture
-def window(qtbot, demo_base):
-    uiapp.set_language("en")
-    win = MainWindow(demo_base / "terminal", demo_base)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: bool(win.info) and bool(win.offers), timeout=READY_MS)
-    yield win
-    win.close()
-
-
-def demo(win, kind: str) -> list[str]:
-    out = []
-    for row in range(win.demo_list.count()):
-        data = win.demo_list.item(row).data(Qt.ItemDataRole.UserRole)
-        if data and data[0] == kind:
-            out.append(data[1])
-    return out
-
-
 def card(win, n: int) -> str:
     """The n-th demo card: each test takes its own, the coupon is once a day a wallet."""
     return demo(win, "card")[n]
-
-
-def choose(qtbot, win, words: str) -> None:
-    """Open the booth's campaign list and click the line that says `words`."""
-    win.booth.buttons["campaigns"].click()
-    assert win.choices.isVisible()
-    for row in range(win.choices.count()):
-        item = win.choices.item(row)
-        if words in item.text():
-            rect = win.choices.visualItemRect(item)
-            qtbot.mouseClick(win.choices.viewport(), Qt.MouseButton.LeftButton,
-                             pos=rect.center())
-            assert win.waiting and win.waiting["action"] != "campaigns"
-            return
-    raise AssertionError(f"no campaign line with {words!r}: "
-                         f"{[win.choices.item(r).text() for r in range(win.choices.count())]}")
 
 
 def pay(qtbot, win, kind: str, value: str, amount: int) -> str:
@@ -164,15 +130,6 @@ def test_rides_granted_at_the_booth_are_taken_at_the_shop(qtbot, window):
     assert settle(qtbot, window.shop) == "refused"
     assert "No rides left" in window.shop.result.headline.text() + \
         window.shop.result.detail.text()
-
-
-def points_of(qtbot, win, who: str) -> int:
-    win.modes["booth"].click()
-    win.booth.buttons["balance"].click()
-    win.present("card", who)
-    assert settle(qtbot, win.booth) == "approved"
-    found = re.search(r"Points: ¥([\d,]+)", win.booth.result.detail.text())
-    return int(found.group(1).replace(",", "")) if found else 0
 
 
 def test_bus_points_then_points_exchanged_for_vouchers(qtbot, window):

@@ -13,10 +13,7 @@ from PySide6.QtCore import Qt
 
 from sync import cards
 from terminal.policy import REASONS
-from terminal.ui import app as uiapp
-from terminal.ui.window import MainWindow
-from tests.terminal.ui.test_campaigns_ui import choose, demo, points_of
-from tests.terminal.ui.test_window import DONE_MS, READY_MS, settle, type_amount
+from tests.terminal.ui.helpers import DONE_MS, choose, demo, points_of, settle, type_amount
 
 EXCHANGE_POINTS = 1_000
 
@@ -24,17 +21,6 @@ EXCHANGE_POINTS = 1_000
 @pytest.fixture(scope="module")
 def demo_base(tmp_path_factory):
     return tmp_path_factory.mktemp("demo-refusal-reasons")
-
-
-@pytest.fixture
-def window(qtbot, demo_base):
-    uiapp.set_language("en")
-    win = MainWindow(demo_base / "terminal", demo_base)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: bool(win.info) and bool(win.offers), timeout=READY_MS)
-    yield win
-    win.close()
 
 
 def card_from_end(win, n: int) -> str:

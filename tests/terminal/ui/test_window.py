@@ -15,46 +15,13 @@ from PySide6.QtTest import QTest
 
 from sync import cards
 from terminal.sounds import SoundPlayer
-from terminal.ui import app as uiapp
-from terminal.ui.window import MainWindow
-
-READY_MS = 60_000
-DONE_MS = 15_000
+from tests.terminal.loopback_printer import LoopbackPrinter
+from tests.terminal.ui.helpers import DONE_MS, first, settle, type_amount
 
 
 @pytest.fixture(scope="module")
 def demo_base(tmp_path_factory):
     return tmp_path_factory.mktemp("demo")
-
-
-@pytest.fixture
-def window(qtbot, demo_base):
-    uiapp.set_language("en")
-    win = MainWindow(demo_base / "terminal", demo_base)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: bool(win.info), timeout=READY_MS)
-    yield win
-    win.close()
-
-
-def type_amount(win, screen, amount: int) -> None:
-    screen.pad.clear()
-    for digit in str(amount):
-        screen.pad.press(digit)
-
-
-def first(win, kind: str) -> str:
-    for row in range(win.demo_list.count()):
-        person_kind, value = win.demo_list.item(row).data(256)  # Qt.UserRole
-        if person_kind == kind:
-            return value
-    raise AssertionError(f"no demo {kind}")
-
-
-def settle(qtbot, screen, states=("approved", "refused")) -> str:
-    qtbot.waitUntil(lambda: screen.result.property("state") in states, timeout=DONE_MS)
-    return screen.result.property("state")
 
 
 def test_pay_with_a_card_is_approved_with_the_balance_left(qtbot, window):
@@ -288,51 +255,40 @@ def test_admin_shows_readers_and_limits(qtbot, window):
 def test_admin_sets_a_network_printer_that_answers_and_keeps_it(qtbot, window):
     from terminal.node import CONFIG_FILE
 
-    server = socket.create_server(("127.0.0.1", 0))
-    got: list[bytes] = []
-
-    def serve() -> None:
-        for _ in range(3):  # the check at "Save and test", the status line, the receipt
-            conn, _addr = server.accept()
-            with conn:
-                chunks = []
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
-                got.append(b"".join(chunks))
-
-    threading.Thread(target=serve, daemon=True).start()
     settings = window.bridge._data_dir / CONFIG_FILE
-    try:
-        window.modes["admin"].click()
-        window.pin.setText("0000")
-        window.unlock_button.click()
-        window.printer_kind.setCurrentIndex(window.printer_kind.findData("network"))
-        # nobody listens on port 1: not saved, the PDF "printer" stays
-        window.printer_address.setText("127.0.0.1:1")
-        window.printer_button.click()
-        qtbot.waitUntil(lambda: "not saved" in window.readers_info.text(), timeout=DONE_MS)
-        assert "printer" not in json.loads(settings.read_text("utf-8"))
-        window.printer_address.setText(f"127.0.0.1:{server.getsockname()[1]}")
-        window.printer_button.click()
-        qtbot.waitUntil(lambda: "printer — ready" in window.readers_info.text(),
-                        timeout=DONE_MS)
-        saved = json.loads(settings.read_text("utf-8"))
-        assert saved["printer"] == {"kind": "network", "columns": 48, "host": "127.0.0.1",
-                                    "port": server.getsockname()[1]}
-        assert saved["terminal_id"] == window.info["terminal_id"]  # the rest is kept
-        window.modes["shop"].click()
-        type_amount(window, window.shop, 120)
-        window.shop.buttons["pay"].click()
-        window.present("card", first(window, "card"))
-        assert settle(qtbot, window.shop) == "approved"
-        qtbot.waitUntil(lambda: any(b"\x1dV" in data for data in got), timeout=DONE_MS)
-    finally:
-        window.modes["admin"].click()
-        window.printer_kind.setCurrentIndex(window.printer_kind.findData("pdf"))
-        window.printer_button.click()  # back to PDFs for the other tests
-        qtbot.waitUntil(lambda: "printer — no printer" in window.readers_info.text(),
-                        timeout=DONE_MS)
-        server.close()
+    window.modes["admin"].click()
+    window.pin.setText("0000")
+    window.unlock_button.click()
+    window.printer_kind.setCurrentIndex(window.printer_kind.findData("network"))
+    # nobody listens on port 1: not saved, the PDF "printer" stays
+    window.printer_address.setText("127.0.0.1:1")
+    window.printer_button.click()
+    qtbot.waitUntil(lambda: "not saved" in window.readers_info.text(), timeout=DONE_MS)
+    assert "printer" not in json.loads(settings.read_text("utf-8"))
+    # checked at "Save and test", asked for its status, then sent a receipt
+    with LoopbackPrinter(3) as device:
+        try:
+            window.printer_address.setText(f"127.0.0.1:{device.port}")
+            window.printer_button.click()
+            qtbot.waitUntil(lambda: "printer — ready" in window.readers_info.text(),
+                            timeout=DONE_MS)
+            saved = json.loads(settings.read_text("utf-8"))
+            assert saved["printer"] == {"kind": "network", "columns": 48,
+                                        "host": "127.0.0.1", "port": device.port}
+            assert saved["terminal_id"] == window.info["terminal_id"]  # the rest is kept
+            window.modes["shop"].click()
+            type_amount(window, window.shop, 120)
+            window.shop.buttons["pay"].click()
+            window.present("card", first(window, "card"))
+            assert settle(qtbot, window.shop) == "approved"
+            qtbot.waitUntil(lambda: any(b"\x1dV" in data for data in device.got),
+                            timeout=DONE_MS)
+        finally:
+            window.modes["admin"].click()
+            window.printer_kind.setCurrentIndex(window.printer_kind.findData("pdf"))
+            window.printer_button.click()  # back to PDFs for the other tests
+            qtbot.waitUntil(lambda: "printer — no printer" in window.readers_info.text(),
+                            timeout=DONE_MS)
 
 
 def test_each_sale_shows_a_receipt_and_writes_it_as_a_pdf(qtbot, window):

@@ -1,0 +1,21 @@
+"""The counter window on a real demo region: each test module names its own demo directory
+(a module-scoped `demo_base` fixture), so modules never share wallets or stock."""
+
+from __future__ import annotations
+
+import pytest
+
+from terminal.ui import app as uiapp
+from terminal.ui.window import MainWindow
+from tests.terminal.ui.helpers import READY_MS
+
+
+@pytest.fixture
+def window(qtbot, demo_base):
+    uiapp.set_language("en")
+    win = MainWindow(demo_base / "terminal", demo_base)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: bool(win.info) and bool(win.offers), timeout=READY_MS)
+    yield win
+    win.close()

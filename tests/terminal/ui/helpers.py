@@ -1,0 +1,65 @@
+"""What the counter window's tests share: time limits, typing an amount, waiting for a
+result, the demo panel's customers, the booth's campaign list and a balance look-up."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Qt
+
+READY_MS = 60_000
+DONE_MS = 15_000
+
+
+def type_amount(win, screen, amount: int) -> None:
+    screen.pad.clear()
+    for digit in str(amount):
+        screen.pad.press(digit)
+
+
+def settle(qtbot, screen, states=("approved", "refused")) -> str:
+    qtbot.waitUntil(lambda: screen.result.property("state") in states, timeout=DONE_MS)
+    return screen.result.property("state")
+
+
+def demo(win, kind: str) -> list[str]:
+    """The demo panel's customers of one kind ("card", "phone", "gift"), in its order."""
+    out = []
+    for row in range(win.demo_list.count()):
+        data = win.demo_list.item(row).data(Qt.ItemDataRole.UserRole)
+        if data and data[0] == kind:
+            out.append(data[1])
+    return out
+
+
+def first(win, kind: str) -> str:
+    found = demo(win, kind)
+    if not found:
+        raise AssertionError(f"no demo {kind}")
+    return found[0]
+
+
+def choose(qtbot, win, words: str) -> None:
+    """Open the booth's campaign list and click the line that says `words`."""
+    win.booth.buttons["campaigns"].click()
+    assert win.choices.isVisible()
+    for row in range(win.choices.count()):
+        item = win.choices.item(row)
+        if words in item.text():
+            rect = win.choices.visualItemRect(item)
+            qtbot.mouseClick(win.choices.viewport(), Qt.MouseButton.LeftButton,
+                             pos=rect.center())
+            assert win.waiting and win.waiting["action"] != "campaigns"
+            return
+    raise AssertionError(f"no campaign line with {words!r}: "
+                         f"{[win.choices.item(r).text() for r in range(win.choices.count())]}")
+
+
+def points_of(qtbot, win, who: str) -> int:
+    """The card's points, by a balance look-up at the booth."""
+    win.modes["booth"].click()
+    win.booth.buttons["balance"].click()
+    win.present("card", who)
+    assert settle(qtbot, win.booth) == "approved"
+    found = re.search(r"Points: ¥([\d,]+)", win.booth.result.detail.text())
+    return int(found.group(1).replace(",", "")) if found else 0
