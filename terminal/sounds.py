@@ -69,22 +69,34 @@ class SoundPlayer:
         return "ready" if self.command else f"{PLAYER} not found: install alsa-utils"
 
     def path(self, kind: str) -> Path:
+        """The sound's WAV file, written the first time it is asked for."""
         path = self.directory / f"{kind}.wav"
         if not path.exists():
             self.directory.mkdir(parents=True, exist_ok=True)
             write_wav(path.with_suffix(".tmp"), TONES[kind]).replace(path)
         return path
 
+    def prepare(self) -> None:
+        """Write every sound's file now (a window calls this on a thread of its own, so the
+        UI thread never writes them); a sound asked for before is skipped, not waited for."""
+        for kind in TONES:
+            try:
+                self.path(kind)
+            except OSError:
+                self.command = None  # nowhere to keep the sounds: said on the admin screen
+                return
+
     def play(self, kind: str) -> bool:
         """Start the sound; False when there is no player (the caller may beep instead)."""
         if kind not in TONES:
             raise ValueError(f"no sound {kind!r}")
         self._running = [proc for proc in self._running if proc.poll() is None]
-        if not self.command:
+        path = self.directory / f"{kind}.wav"
+        if not self.command or not path.exists():
             return False
         try:
             self._running.append(subprocess.Popen(
-                [*self.command, str(self.path(kind))], stdin=subprocess.DEVNULL,
+                [*self.command, str(path)], stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         except OSError:
             return False

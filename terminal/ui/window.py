@@ -8,6 +8,7 @@ typing an amount clears it. Everything the services do runs on the bridge's thre
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,7 @@ class MainWindow(QMainWindow):
         self._connect_screen()
         self.reader_states: dict[str, str] = {}
         self.sounds = SoundPlayer()
+        threading.Thread(target=self.sounds.prepare, name="sounds", daemon=True).start()
         self.reader_states["sound"] = self.sounds.status
         self._tick = QTimer(self)
         self._tick.setInterval(STATUS_TICK_MS)

@@ -54,6 +54,8 @@ def test_play_starts_the_player_and_does_not_wait(tmp_path):
     script.write_text("import sys, time\ntime.sleep(0.5)\n"
                       f"open({str(log)!r}, 'a').write(sys.argv[1] + '\\n')\n")
     player = SoundPlayer(tmp_path / "cache", [sys.executable, str(script)])
+    assert not player.play("approve")  # not prepared yet: skipped, never waited for
+    player.prepare()
     started = time.monotonic()
     assert player.play("approve") and player.play("refuse")
     assert time.monotonic() - started < 0.4  # the UI thread never waits for a sound

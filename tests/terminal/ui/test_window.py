@@ -65,6 +65,7 @@ def test_approve_and_refuse_are_heard(qtbot, window, tmp_path):
     script = tmp_path / "player.py"  # a real child process standing in for aplay
     script.write_text(f"import sys\nopen({str(played)!r}, 'a').write(sys.argv[1] + '\\n')\n")
     window.sounds = SoundPlayer(tmp_path / "sounds", [sys.executable, str(script)])
+    window.sounds.prepare()
     type_amount(window, window.shop, 300)
     window.shop.buttons["pay"].click()
     window.present("card", first(window, "card"))
