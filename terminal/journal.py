@@ -513,11 +513,6 @@ class Journal:
             (lease["lease_id"], lease["campaign"], lease["pool"], lease["count"],
              lease["expires_ms"], _utc_now()))
 
-    def lease_used(self, lease_id: str) -> int:
-        return self.conn.execute(
-            "SELECT coalesce(sum(amount), 0) FROM effects WHERE kind = 'camp' AND ref = ?",
-            (lease_id,)).fetchone()[0]
-
     def leases(self, status: str | None = None) -> list[dict[str, Any]]:
         """Leases with what this journal has used of each, oldest first."""
         rows = self.conn.execute(
