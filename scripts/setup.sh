@@ -14,9 +14,11 @@ MACHI_APP_PACKAGES="libzbar0 fonts-noto-cjk pcscd libpcsclite1 alsa-utils libxkb
 libfontconfig1 libdbus-1-3 libglib2.0-0 libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 \
 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 \
 libxcb-xfixes0 libxcb-xkb1"
-# The tests and screenshots: a virtual screen, PDF tools to look at exports, and the
-# PostgreSQL server programs the ledger's tests start throwaway clusters with.
-MACHI_DEV_PACKAGES="xvfb poppler-utils postgresql"
+# The tests and screenshots: a virtual screen, PDF tools to look at exports (poppler-data
+# holds the Japanese CMaps pdftotext needs to read the exported sheets back; apt only
+# recommends it, and recommends are not installed), and the PostgreSQL server programs the
+# ledger's tests start throwaway clusters with.
+MACHI_DEV_PACKAGES="xvfb poppler-utils poppler-data postgresql"
 
 machi_say() { printf '[machi-pos] %s\n' "$*" >&2; }
 
