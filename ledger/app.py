@@ -346,8 +346,8 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
     @app.get("/v1/wallets/{wallet_id}", responses=_refusals(400, 401, 403, 404))
     async def wallet(request: Request,
                      wallet_id: str = Path(pattern=ID_PATTERN)) -> Response:
-        await terminal_of(request, await read_body(request))
-        return _json(await run_in_threadpool(service.wallet_view, db, wallet_id))
+        terminal_id = await terminal_of(request, await read_body(request))
+        return _json(await run_in_threadpool(service.wallet_view, db, wallet_id, terminal_id))
 
     @app.post("/v1/leases", openapi_extra=_body_schema(LeaseRequest),
               responses=_refusals(400, 401, 403, 404))

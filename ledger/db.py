@@ -298,12 +298,28 @@ class Database:
         raise AssertionError("unreachable")
 
     @contextmanager
-    def reading(self):
-        """A connection for reads outside any write transaction."""
+    def reading(self, snapshot: bool = False):
+        """A connection for reads outside any write transaction.
+
+        With `snapshot`, all its reads see the database as of one moment (one read
+        transaction: SQLite's WAL snapshot, PostgreSQL's REPEATABLE READ), so rows read by
+        several statements agree with each other even while batches are being written.
+        """
         conn = self.connection()
+        began = False
+        if snapshot:
+            if self.engine == "sqlite":
+                if not conn.raw.in_transaction:
+                    conn.raw.execute("BEGIN")
+                    began = True
+            else:
+                conn.raw.rollback()
+                conn.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         try:
             yield conn
         finally:
             if self.engine == "postgres":
                 conn.raw.rollback()  # end the implicit read transaction
+            elif began:
+                conn.raw.execute("ROLLBACK")
 

@@ -662,8 +662,19 @@ def _usage_by_wallet(conn: Connection, wallet_ids: list[str]) -> dict[str, dict[
     return out
 
 
-def wallet_view(db: Database, wallet_id: str) -> dict:
-    with db.reading() as conn:
+def _basis_seq(conn: Connection, terminal_id: str | None) -> int:
+    """How far the ledger holds the asking terminal's own journal: the view read with it
+    holds that terminal's records up to this seq and none after (read in one snapshot)."""
+    if terminal_id is None:
+        return 0
+    return int(conn.value("SELECT last_seq FROM terminals WHERE terminal_id = ?",
+                          (terminal_id,), default=0))
+
+
+def wallet_view(db: Database, wallet_id: str, terminal_id: str | None = None) -> dict:
+    """One wallet's fresh balance by lot, its debt and campaign usage; `basis_seq` says up
+    to which of the asking terminal's records it holds (the terminal adds its later ones)."""
+    with db.reading(snapshot=True) as conn:
         row = conn.one("SELECT wallet_id, kind, status, status_reason, version FROM wallets "
                        "WHERE wallet_id = ?", (wallet_id,))
         if row is None:
@@ -671,13 +682,14 @@ def wallet_view(db: Database, wallet_id: str) -> dict:
         lots = _lots_by_wallet(conn, [wallet_id])[wallet_id]
         debt = _debts(conn, [wallet_id]).get(wallet_id, 0)
         usage = _usage_by_wallet(conn, [wallet_id])[wallet_id]
+        basis_seq = _basis_seq(conn, terminal_id)
     pockets: dict[str, int] = {}
     for lot in lots:
         pockets[lot["pocket"]] = pockets.get(lot["pocket"], 0) + lot["remaining"]
     return {"wallet": row[0], "kind": row[1], "status": row[2], "status_reason": row[3],
             "version": row[4], "lots": lots, "pockets": pockets, "debt": debt,
             "total": sum(v for k, v in pockets.items() if k in bodies.YEN_POCKETS),
-            "usage": usage, "server_time_ms": now_us() // 1000}
+            "usage": usage, "basis_seq": basis_seq, "server_time_ms": now_us() // 1000}
 
 
 # --- snapshots -----------------------------------------------------------------------------
@@ -734,13 +746,17 @@ def _advance(after: list, rows: list[tuple], horizon: int) -> list:
 def snapshot(db: Database, terminal_id: str, cursor: str | None,
              limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> dict:
     """What changed since `cursor`: wallets (with their lots and debt), cards, campaigns;
-    plus the terminal's merchant settings, the ledger keys and the server's time."""
+    plus the terminal's merchant settings, the ledger keys, the server's time, and
+    `basis_seq`: the wallets hold the terminal's own records up to that seq, none after
+    (one consistent read, so a batch of this terminal's landing meanwhile is either wholly
+    in the page and under the basis, or neither)."""
     position = _decode_cursor(cursor)
     overlap = SNAPSHOT_OVERLAP_US[db.engine] if overlap_us is None else overlap_us
     horizon = now_us() - overlap
-    with db.reading() as conn:
+    with db.reading(snapshot=True) as conn:
         merchant_id = conn.value("SELECT merchant_id FROM terminals WHERE terminal_id = ?",
                                  (terminal_id,))
+        basis_seq = _basis_seq(conn, terminal_id)
         wallets = _page(conn, "wallets", "wallet_id", "status, version", position["wallets"],
                         limit)
         ids_ = [row[0] for row in wallets]
@@ -763,6 +779,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
     return {
         "cursor": _encode_cursor(next_position),
         "more": more,
+        "basis_seq": basis_seq,
         "server_time_ms": now_us() // 1000,
         "wallets": [{"wallet": w, "status": status, "version": version, "lots": lots[w],
                      "debt": debts.get(w, 0), "usage": usage[w]}

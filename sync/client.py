@@ -171,6 +171,7 @@ class LedgerClient:
         for name in ("cursor", "wallets", "cards", "campaigns", "server_time_ms"):
             if name not in page:
                 raise self._untrusted(f"the snapshot page has no {name}")
+        self._check_basis(page)
         return page
 
     def wallet(self, wallet_id: str, timeout: float = ONLINE_CHECK_TIMEOUT_S) -> dict[str, Any]:
@@ -178,7 +179,14 @@ class LedgerClient:
                              timeout=timeout)
         if view.get("wallet") != wallet_id or not isinstance(view.get("lots"), list):
             raise self._untrusted("the wallet answer does not match the question")
+        self._check_basis(view)
         return view
+
+    def _check_basis(self, answer: dict[str, Any]) -> None:
+        """`basis_seq` (how far the answer holds this terminal's own records) is a seq."""
+        basis = answer.get("basis_seq", 0)
+        if type(basis) is not int or basis < 0:
+            raise self._untrusted("the ledger's answer has a malformed basis_seq")
 
     def lease(self, campaign: str, pool: str, units: int) -> dict[str, Any] | None:
         """Ask for `units` of a campaign's pool; the lease granted, or None when none are
@@ -235,9 +243,12 @@ def push_all(client: LedgerClient, outbox: Outbox, batch: int = PUSH_BATCH) -> l
 def pull_all(client: LedgerClient, sink: SnapshotSink, outbox: Outbox) -> int:
     """Pull snapshot pages until the ledger has no more; returns the pages applied."""
     for pages in range(1, MAX_PAGES_PER_PULL + 1):
-        basis = outbox.acked_seq()
+        acked = outbox.acked_seq()
         page = client.snapshot(sink.cursor())
-        sink.apply_snapshot(page, basis)
+        # The ledger says how far the page holds this terminal's records: a push landing
+        # while the page was read is then neither missed nor counted twice. (A ledger that
+        # does not say: what was acknowledged before asking.)
+        sink.apply_snapshot(page, page.get("basis_seq", acked))
         if not page.get("more"):
             return pages
     return MAX_PAGES_PER_PULL

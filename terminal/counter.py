@@ -273,7 +273,9 @@ class Counter:
             # One slow or failed check is enough: decide offline for a while.
             self._quiet_until = time.monotonic() + OFFLINE_QUIET_S
             return "offline"
-        self.state.apply_wallet_view(fresh, basis)
+        # The ledger's own basis: its answer may already hold a batch of ours whose
+        # acknowledgement the sync worker has not recorded yet (counted twice otherwise).
+        self.state.apply_wallet_view(fresh, fresh.get("basis_seq", basis))
         return "online"
 
     def _checked_view(self, wallet_id: str) -> WalletView:

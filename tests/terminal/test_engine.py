@@ -12,6 +12,7 @@ import pytest
 
 from ledger import check, demo, service
 from sync import cards
+from sync import client as sync_client
 from terminal.counter import Presented
 from terminal.node import Node, enroll
 from terminal.policy import Refused
@@ -147,6 +148,27 @@ def test_online_sale_uses_the_fresh_balance(world):
     assert sale.decision == "online" and sale.balance_after == before + 2_000 - 100
     view, how = node.counter.balance(Presented("wallet", wallet))
     assert how == "online" and view.total == before + 1_900
+
+
+def test_a_batch_landing_before_its_ack_is_counted_once(world):
+    """The sync worker has pushed a sale and the ledger holds it, but the answer has not
+    been recorded yet (the acknowledgement is in flight) when the counter's online check or
+    a pull reads the wallet: the ledger says how far its answer holds this terminal's
+    records, so the sale is neither counted twice nor missed."""
+    ledger, db, make_terminal = world
+    node = make_terminal()  # its sync worker is not running: pushes happen when told
+    wallet = "W-DEMO-00005"
+    before = node.counter.view(wallet).total
+    node.counter.pay(Presented("wallet", wallet), 300)
+    pending = node.journal.pending()
+    answer = node.worker.client.push(pending)  # landed; the ack is not kept yet
+    assert answer["acked_seq"] == pending[-1][0] > node.journal.acked_seq()
+    view, how = node.counter.balance(Presented("wallet", wallet))
+    assert how == "online" and view.total == before - 300
+    sync_client.pull_all(node.worker.client, node.worker.sink, node.journal)
+    assert node.counter.view(wallet).total == before - 300
+    node.sync_once()
+    agree(node, db, [wallet])
 
 
 def test_stale_snapshot_allows_only_small_payments(world):
