@@ -10,6 +10,12 @@ chain walk and every signature check run first, against the terminal's state rea
 a lock; the transaction then locks the terminal's row, re-checks that nobody moved its
 chain meanwhile (else walks again under the lock), and writes. Signature checks are thus
 outside SQLite's single write lock, and parallel server processes verify in parallel.
+
+Within one batch the signatures are checked before the walk, part of them in a helper
+process (ledger.verifier: one terminal's batch is otherwise bound to one core); the walk
+still checks everything else itself, and verifies again any record that did not pass under
+the key the chain expects there (after a key rotation in the batch, or a bad signature,
+which it then names).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from ledger.db import Connection, Database
 from ledger.postings import Batch
 from ledger.schema import now_us
 from ledger.service import LedgerError
+from ledger.verifier import SharedVerifier, process_verifier
 from sync import canonical, keys, record
 
 MAX_BATCH_RECORDS = 5_000
@@ -58,6 +65,8 @@ class Outcome:
     data: bytes = b""
     rec: dict | None = None
     hash: str = ""
+    # The key (hex) the record's signature was seen to verify under before the walk.
+    verified_with: str = ""
 
     def answer(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seq": self.seq, "status": self.status}
@@ -102,10 +111,35 @@ def _prepare(raw_records: list[Any]) -> list[Outcome]:
                 Outcome(seq if type(seq) is int else None, "rejected", "malformed", str(exc))
             )
             continue
-        prepared.append(Outcome(item["seq"], "", data=data, rec=item,
-                                hash=record.record_hash(data)))
+        # The hash is left to the walk: the chain makes it for new records anyway.
+        prepared.append(Outcome(item["seq"], "", data=data, rec=item))
     prepared.sort(key=lambda o: (o.seq is None, o.seq or 0))
     return prepared
+
+
+def _verify_ahead(prepared: list[Outcome], public_key_hex: str,
+                  verifier: SharedVerifier) -> None:
+    """Check the batch's signatures under the terminal's enrolled key, all at once."""
+    try:
+        public_key = keys.load_public_key_hex(public_key_hex)
+    except keys.KeyFormatError:
+        return  # the walk refuses the records one by one, naming the key
+    todo, checks = [], []
+    for item in prepared:
+        if item.rec is None or item.status == "rejected":
+            continue
+        try:
+            signature = bytes.fromhex(item.rec["sig"])
+        except ValueError:
+            continue  # the walk names it
+        if len(signature) != keys.SIGNATURE_BYTES:
+            continue
+        todo.append(item)
+        checks.append((keys.CONTEXT_RECORD + record.signed_bytes_of(item.rec, item.data),
+                       signature))
+    for item, ok in zip(todo, verifier.verify(public_key.raw, checks), strict=True):
+        if ok:
+            item.verified_with = public_key_hex
 
 
 def _walk(state: TerminalState, prepared: list[Outcome], stored: dict[int, str]) -> Walk:
@@ -126,7 +160,8 @@ def _walk(state: TerminalState, prepared: list[Outcome], stored: dict[int, str])
             out.status, out.reason = "rejected", "duplicate_in_batch"
             out.message = "the batch holds this seq twice"
         elif item.seq <= chain.seq:
-            if stored.get(item.seq) == item.hash:
+            out.hash = record.record_hash(item.data)
+            if stored.get(item.seq) == out.hash:
                 out.status = "exists"
             else:
                 out.status, out.reason = "rejected", "fork"
@@ -141,8 +176,8 @@ def _walk(state: TerminalState, prepared: list[Outcome], stored: dict[int, str])
                         "the start record names a key other than the enrolled one", 1,
                         code="unknown_key",
                     )
-                chain.advance(item.data, rec)
-                out.status = "created"
+                chain.advance(item.data, rec, item.verified_with)
+                out.status, out.hash = "created", chain.hash
             except record.RecordError as exc:
                 out.status, out.reason, out.message = "rejected", exc.code, exc.message
         seen.add(item.seq)
@@ -166,9 +201,11 @@ def _stored_hashes(conn: Connection, terminal_id: str, prepared: list[Outcome],
 class Ingestor:
     """Takes journal batches for one ledger, signing heads with the ledger's key."""
 
-    def __init__(self, db: Database, ledger_key: keys.PrivateKey) -> None:
+    def __init__(self, db: Database, ledger_key: keys.PrivateKey,
+                 verifier: SharedVerifier | None = None) -> None:
         self.db = db
         self.ledger_key = ledger_key
+        self.verifier = verifier or process_verifier()
 
     def ingest(self, terminal_id: str, raw_records: list[Any]) -> dict[str, Any]:
         if len(raw_records) > MAX_BATCH_RECORDS:
@@ -179,6 +216,7 @@ class Ingestor:
             self._check_state(state)
             assert state is not None
             stored = _stored_hashes(conn, terminal_id, prepared, state.last_seq)
+        _verify_ahead(prepared, state.public_key, self.verifier)
         walk = _walk(state, prepared, stored)
 
         def apply(conn: Connection) -> tuple[Walk, TerminalState]:

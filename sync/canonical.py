@@ -130,6 +130,24 @@ def dumps(value: Any) -> bytes:
         raise
 
 
+def dumps_member_tail(value: Any) -> bytes:
+    """The bytes of `value` as they stand in the canonical bytes of a record that holds it,
+    for `record.signed_bytes_of`, which only compares them with bytes already canonical.
+
+    orjson alone, without `_plain`'s walk: where its output is plain ASCII it is the
+    canonical form of any value that has one, and a value without one cannot match bytes
+    that are canonical, so a wrong guess only sends the caller the long way.
+    """
+    if orjson is not None:
+        try:
+            fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            fast = None
+        if fast is not None and _plain_ascii(fast):
+            return fast
+    return dumps(value)
+
+
 def _refuse_float(text: str) -> Any:
     raise CanonicalError(f"number {text} is not an integer")
 

@@ -37,9 +37,15 @@ def encode(value: int) -> str:
     return "".join(reversed(chars))
 
 
-def decode(text: str) -> int:
+def check(text: object) -> None:
+    """Raise IdError unless `text` is a well-formed id (what `decode` checks, without the
+    decoding: the ledger checks every record's id this way)."""
     if not isinstance(text, str) or not _ID_RE.fullmatch(text):
         raise IdError(f"{text!r} is not a 26-character Crockford base32 id")
+
+
+def decode(text: str) -> int:
+    check(text)
     value = 0
     for ch in text:
         value = (value << 5) | _DECODE[ch]

@@ -12,6 +12,7 @@ import pytest
 
 from ledger import check, service
 from ledger.ingest import IngestError, Ingestor
+from ledger.verifier import SharedVerifier
 from sync import canonical, cards, keys, record
 from terminal import keystore
 from terminal.journal import Journal
@@ -295,6 +296,54 @@ def test_key_rotation_continues_the_chain(region):
     with region.db.reading() as conn:
         assert conn.value("SELECT public_key FROM terminals WHERE terminal_id = ?",
                           (term.terminal_id,)) == new_key.public_key().hex
+
+
+def cash_moves(journal: Journal, count: int) -> None:
+    for n in range(count):
+        journal.append("cash_move", {"amount": 100 + n, "direction": "in" if n % 2 else "out"})
+
+
+@pytest.fixture
+def shared_ingestor(region):
+    """An ingestor whose batches share their signature checks with a helper process from
+    the first 50 records on (the server's default is MIN_CHECKS_TO_SHARE)."""
+    verifier = SharedVerifier(min_checks=50)
+    yield Ingestor(region.db, region.ledger_key, verifier), verifier
+    verifier.close()
+
+
+def test_a_bad_signature_in_the_helpers_share_is_named(region, shared_ingestor):
+    ingestor, verifier = shared_ingestor
+    term = region.terminal()
+    cash_moves(term, 119)
+    records = [json.loads(data) for _, data in term.pending()]
+    tampered = json.loads(json.dumps(records))
+    tampered[20]["body"]["note"] = "changed in transit"  # seq 21: the helper's part
+    answer = ingestor.ingest(term.terminal_id, tampered)
+    assert statuses(answer) == ["created"] * 20 + ["rejected"] + ["rejected"] * 99
+    assert answer["results"][20]["reason"] == "bad_signature"
+    assert {r["reason"] for r in answer["results"][21:]} == {"gap"}
+    assert answer["acked_seq"] == 20 and verifier.shared_batches == 1
+    again = ingestor.ingest(term.terminal_id, records)
+    assert statuses(again) == ["exists"] * 20 + ["created"] * 100
+    assert verifier.shared_batches == 2
+    region.assert_consistent()
+
+
+def test_a_key_rotation_inside_a_shared_batch(region, shared_ingestor):
+    """Records after the rotation are signed by the new key; the helper checked them under
+    the enrolled one and said no; the walk checks them again under the key it expects."""
+    ingestor, verifier = shared_ingestor
+    term = region.terminal()
+    cash_moves(term, 40)
+    new_key = keys.generate()
+    term.append("key_rotate", {"public_key": new_key.public_key().hex})
+    rotated = Journal.open(term.data_dir, new_key, clock=StepClock())
+    cash_moves(rotated, 60)
+    answer = ingestor.ingest(term.terminal_id,
+                             [json.loads(data) for _, data in rotated.pending()])
+    assert statuses(answer) == ["created"] * 102 and verifier.shared_batches == 1
+    region.assert_consistent()
 
 
 def test_snapshot_deltas_follow_the_cursor(region):
