@@ -38,6 +38,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from ledger.db import Connection, RetryableError
 from sync import bodies, campaigns, canonical, ids
 
@@ -130,7 +132,7 @@ def wallet_account(wallet_id: str, pocket: str) -> str:
 
 def _lot_from_row(row: tuple) -> Lot:
     lot_id, wallet_id, pocket, amount, remaining, expires, classes, funder, campaign, origin = row
-    return Lot(lot_id, wallet_id, pocket, amount, remaining, expires, json.loads(classes),
+    return Lot(lot_id, wallet_id, pocket, amount, remaining, expires, orjson.loads(classes),
                funder, campaign, origin)
 
 
@@ -206,7 +208,7 @@ class Batch:
             for tx_id, rtype, text in conn.all(
                 f"SELECT tx_id, type, record FROM records WHERE {where}", params
             ):
-                body = json.loads(text)["body"]
+                body = orjson.loads(text)["body"]
                 self.payments[tx_id] = (body.get("wallet", ""), body.get("amount", 0), rtype)
             where, params = conn.in_values("of_tx", chunk)
             for of_tx, total in conn.all(
@@ -281,7 +283,7 @@ class Batch:
                     f"AND {c_where} ORDER BY wallet_id, campaign_id{conn.for_update}",
                     w_params + c_params,
                 ):
-                    self.usage[(campaign_id, wallet_id)] = json.loads(state)
+                    self.usage[(campaign_id, wallet_id)] = orjson.loads(state)
                     self.usage_stored.add((campaign_id, wallet_id))
         for chunk in _in_chunks(sorted(lease_ids)):
             where, params = conn.in_values("lease_id", chunk)
@@ -306,7 +308,7 @@ class Batch:
             where, params = self.conn.in_values("campaign_id", chunk)
             for campaign_id, text in self.conn.all(
                     f"SELECT campaign_id, rules FROM campaigns WHERE {where}", params):
-                self.rules[campaign_id] = json.loads(text)
+                self.rules[campaign_id] = orjson.loads(text)
 
     def rule(self, campaign_id: str) -> dict | None:
         """A campaign's rules as stored (validated when created), cached for the batch."""

@@ -351,6 +351,20 @@ def empty_usage() -> dict[str, Any]:
     return {"n": 0, "p": {}, "yen": 0}
 
 
+def copy_usage(usage: dict) -> dict[str, Any]:
+    """A copy of a wallet's usage that may be changed: its period tables and its stamp card
+    are copied; the numbers and texts in them are immutable and shared. (copy.deepcopy did
+    the same at several times the cost, on every campaign entry the ledger folds.)"""
+    out = dict(usage)
+    for table in ("p", "yp"):
+        if isinstance(out.get(table), dict):
+            out[table] = dict(out[table])
+    if isinstance(out.get("card"), list):
+        out["card"] = [list(stamp) if isinstance(stamp, list) else stamp
+                       for stamp in out["card"]]
+    return out
+
+
 def uses_in(usage: dict | None, per: str, day: str) -> int:
     usage = usage or empty_usage()
     if per == "campaign":
@@ -372,7 +386,7 @@ def yen_in(usage: dict | None, per: str, day: str) -> int:
 
 def fold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
     """The wallet's usage after one campaign entry of a record made on `day`."""
-    out = copy.deepcopy(usage) if usage else empty_usage()
+    out = copy_usage(usage) if usage else empty_usage()
     out["n"] = out.get("n", 0) + 1
     periods = out.setdefault("p", {})
     for key in {period_key("month", day), day}:
@@ -402,7 +416,7 @@ def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
     """The wallet's usage with one entry made on `day` taken back (a void of its payment):
     the use, the yen given and a stamp on the current card. A completed card is counted
     one fewer, but the stamps it was completed from are not put back."""
-    out = copy.deepcopy(usage) if usage else empty_usage()
+    out = copy_usage(usage) if usage else empty_usage()
     out["n"] = max(0, out.get("n", 0) - 1)
     for table in (out.get("p", {}),):
         for key in {period_key("month", day), day}:
