@@ -386,6 +386,11 @@ class MainWindow(QMainWindow):
         self.party.setValue(1)
         self.double_button.setChecked(False)
 
+    def _drop_sale_inputs(self) -> None:
+        """What was set for one sale besides its amount: excluded goods, party, banquet."""
+        self.excluded = 0
+        self._reset_party()
+
     def _build_admin(self) -> QWidget:
         page = QWidget()
         self.pin = QLineEdit()
@@ -799,9 +804,16 @@ class MainWindow(QMainWindow):
             screen = self.waiting["screen"]
             self.waiting = None
             self._hide_extras()
+            if screen is self.shop:
+                self._drop_sale_inputs()  # the sale is given up: the next one starts clean
             screen.result.show_state("idle", self.tr("Cancelled."))
             return
         screen = self.stack.currentWidget()
+        if event.key() == Qt.Key.Key_Escape and screen is self.shop and self.excluded:
+            self._drop_sale_inputs()  # excluded goods set for a sale that did not happen
+            screen.pad.clear()
+            screen.result.show_state("idle", self.tr("Cancelled."))
+            return
         if isinstance(screen, CounterScreen):
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 if self.waiting is not None and self.waiting["action"] != "balance":
@@ -1015,8 +1027,7 @@ class MainWindow(QMainWindow):
         self._show_outcome(screen, result)
         screen.pad.clear()
         if result.kind in ("payment", "gift"):
-            self.excluded = 0
-            self._reset_party()
+            self._drop_sale_inputs()
         self._refresh_offers()  # a campaign may have run out, or a new snapshot come
 
     def _ride_name(self, campaign_id: str) -> str:

@@ -23,6 +23,7 @@ import time
 from contextlib import closing
 
 import pytest
+from PySide6.QtCore import Qt
 
 from sync import cards, giftcodes, pins, tokens
 from sync.refwallet import ReferenceWallet
@@ -183,6 +184,26 @@ def test_a_gift_code_cannot_pay_for_excluded_goods_only(qtbot, window):
     window.shop.buttons["excluded"].click()  # ¥500 of tobacco...
     pay(window, "gift", demo(window, "gift")[0], 500)  # ...and nothing else
     refused(qtbot, window.shop, reason("gift_excluded_only"))
+
+
+def test_esc_drops_excluded_goods_so_the_next_customer_starts_clean(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=DONE_MS)  # keys need the focus
+    type_amount(window, window.shop, 600)
+    window.shop.buttons["excluded"].click()
+    assert window.excluded == 600
+    type_amount(window, window.shop, 1_000)
+    window.shop.buttons["pay"].click()
+    assert window.waiting is not None
+    qtbot.keyClick(window, Qt.Key.Key_Escape)  # the customer pays another way
+    qtbot.waitUntil(lambda: window.waiting is None, timeout=DONE_MS)
+    assert window.excluded == 0
+    type_amount(window, window.shop, 300)
+    window.shop.buttons["excluded"].click()  # set, and no sale follows
+    assert window.excluded == 300
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.excluded == 0, timeout=DONE_MS)
+    assert said(window.shop).startswith("Cancelled.")
 
 
 def test_altered_gift_codes_are_refused_and_the_real_one_still_pays(qtbot, window):
