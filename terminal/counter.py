@@ -280,10 +280,10 @@ class Counter:
 
     def _checked_view(self, wallet_id: str) -> WalletView:
         view = self.view(wallet_id)
+        if view.debt:  # an overdraft denies the wallet: the sum owed says more than a status
+            raise Refused("denied", detail=f"owes ¥{view.debt:,}")
         if view.status != "active":
             raise Refused("denied", detail=view.status_reason or view.status)
-        if view.debt:
-            raise Refused("denied", detail=f"owes ¥{view.debt:,}")
         return view
 
     # --- services -------------------------------------------------------------------------

@@ -132,7 +132,7 @@ def test_double_spend_from_two_offline_terminals(world):
         for node in (a, b):
             with pytest.raises(Refused) as info:
                 node.counter.pay(Presented("wallet", wallet), 100)
-            assert info.value.code == "denied"
+            assert info.value.code == "denied" and f"owes ¥{total:,}" in info.value.message
     finally:
         ledger.stop()
 
