@@ -78,25 +78,36 @@ def _plain(value: Any, depth: int) -> bool:
     """Fast test that `value` is made of exactly the allowed types (no error paths built).
 
     Lone surrogates are not looked for here: UTF-8 encoding of the output refuses them.
+    Leaves (most of a record) are tested in the loop, without a call each.
     """
     kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-    if depth >= MAX_DEPTH:
-        return False
     if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or not _plain(item, depth + 1):
+        if depth >= MAX_DEPTH:
+            return False
+        for key in value:
+            if type(key) is not str:
                 return False
+        items: Any = value.values()
+    elif kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        items = value
+    elif kind is str or kind is bool or value is None:
         return True
-    if kind is list:
-        for item in value:
-            if not _plain(item, depth + 1):
+    elif kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    else:
+        return False
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
                 return False
-        return True
-    return False
+        elif not _plain(item, depth + 1):
+            return False
+    return True
 
 
 # orjson (when installed) encodes ~10x faster than the json module. For plain values its

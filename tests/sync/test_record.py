@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync import canonical, ids, keys, record
 
@@ -209,3 +211,18 @@ def test_a_record_signature_is_not_a_head_signature():
     sig = keys.sign(key, keys.CONTEXT_RECORD, message)
     with pytest.raises(keys.SignatureError):
         keys.verify(key.public_key(), keys.CONTEXT_HEAD, message, sig)
+
+
+_kinds = st.sampled_from(sorted(record.RECORD_TYPES))
+_entries = st.fixed_dictionaries({"n": st.integers(0, 5), "yen": st.integers(0, 10_000)})
+_totals = st.dictionaries(_kinds, _entries, max_size=6)
+
+
+@given(_totals, _totals, _kinds, st.integers(0, 10_000), st.booleans())
+def test_totals_follow_is_next_totals_compared(before, other, rtype, amount, honest):
+    """The ledger's check that a record's totals follow (without building them) says what
+    comparing with next_totals says: for the honest totals and for any others."""
+    after = record.next_totals(before, rtype, amount) if honest else other
+    assert record.totals_follow(before, after, rtype, amount) == \
+        (after == record.next_totals(before, rtype, amount))
+    assert not record.totals_follow(before, [after], rtype, amount)
