@@ -641,7 +641,7 @@ class Counter:
         offers = self.offers()
         try:
             if type(steps) is not int or not 1 <= steps <= policy.MAX_EXCHANGE_STEPS:
-                raise Refused("bad_amount", max=policy.MAX_EXCHANGE_STEPS)
+                raise Refused("bad_steps", max=policy.MAX_EXCHANGE_STEPS)
             rule = self._campaign(offers, campaign_id, ("exchange",))
             wallet_id = self.resolve(presented)
             view = self._checked_view(wallet_id)

@@ -52,6 +52,7 @@ REASONS = {
     "over_app_limit": "Offline, this app may spend at most ¥{limit:,} (¥{left:,} left) until "
                       "the next sync.",
     "bad_party": "The number of people must be from 1 to {max}.",
+    "bad_steps": "Exchanges at once must be from 1 to {max}.",
     "campaign_unknown": "This campaign is not known to this terminal.",
     "campaign_inactive": "{name} is not running here today.",
     "campaign_limit": "{name}: this customer has had it as often as the rules allow.",

@@ -633,6 +633,10 @@ Data: {1}</source>
         <translation>人数は1から{max}までで入力してください。</translation>
     </message>
     <message>
+        <source>Exchanges at once must be from 1 to {max}.</source>
+        <translation>一度に交換できるのは1から{max}回までです。</translation>
+    </message>
+    <message>
         <source>This campaign is not known to this terminal.</source>
         <translation>この端末が知らないキャンペーンです。</translation>
     </message>

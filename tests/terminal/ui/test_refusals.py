@@ -154,7 +154,7 @@ def test_amounts_past_the_typo_guards(qtbot, window):
     choose(qtbot, window, EXCHANGE)
     assert f"× {MAX_EXCHANGE_STEPS + 1}:" in window.booth.result.headline.text()
     window.present("card", card_from_end(window, 0))
-    refused(qtbot, window.booth, reason("bad_amount", max=MAX_EXCHANGE_STEPS))
+    refused(qtbot, window.booth, reason("bad_steps", max=MAX_EXCHANGE_STEPS))
 
 
 def test_a_sale_partly_refunded_cannot_be_voided(qtbot, window):
