@@ -33,6 +33,8 @@ CREDENTIAL_KINDS = ("card", "nfc", "wallet", "app")
 # After an online check fails, sales decide offline this long before asking again.
 OFFLINE_QUIET_S = 10.0
 MAX_CREDENTIAL_CHARS = 512
+# The state store's key for wrong PINs in a row, by card (see Counter._check_pin).
+PIN_TRIES_KEY = "pin_tries"
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,12 @@ class Counter:
         # used just before a restart is still refused within its freshness window.
         for prefix, counter in journal.app_counters_since(time.time() - tokens.REPLAY_LOOKBACK_S):
             self.tokens.remember(bytes.fromhex(prefix), counter)
-        # card -> (the PIN hash tried against, wrong PINs in a row) at this terminal
-        self._pin_tries: dict[str, tuple[str, int]] = {}
+        # card -> (the PIN hash tried against, wrong PINs in a row) at this terminal, kept in
+        # the state store: restarting the app must not give three more tries
+        self._pin_tries: dict[str, tuple[str, int]] = {
+            card: (tried[0], tried[1]) for card, tried in
+            (state.get(PIN_TRIES_KEY) or {}).items()
+            if isinstance(tried, list) and len(tried) == 2}
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
 
@@ -320,10 +326,16 @@ class Counter:
         if not pins.matches(pin, stored):
             wrong += 1
             self._pin_tries[who.card] = (stored["hash"], wrong)
+            self._keep_pin_tries()
             if wrong >= pins.MAX_PIN_TRIES:
                 raise Refused("pin_locked")
             raise Refused("pin_wrong", left=pins.MAX_PIN_TRIES - wrong)
-        self._pin_tries.pop(who.card, None)
+        if self._pin_tries.pop(who.card, None) is not None:
+            self._keep_pin_tries()
+
+    def _keep_pin_tries(self) -> None:
+        self.state.put(PIN_TRIES_KEY, {card: list(tried)
+                                       for card, tried in self._pin_tries.items()})
 
     def pay(self, presented: Presented, amount: int, excluded: int = 0, people: int = 1,
             tags: frozenset[str] | set[str] = frozenset(), pin: str | None = None) -> Outcome:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from sync import pins
-from terminal.counter import Presented
+from terminal.counter import Counter, Presented
 from terminal.policy import Refused
 from tests.terminal.test_campaigns import Till, cash, wallet
 
@@ -68,6 +68,9 @@ def test_asked_above_the_cards_amount_and_locked_after_three_wrong(tmp_path):
     assert refused(lambda: till.counter.pay(card, 4_000, pin="0000")).code == "pin_locked"
     assert refused(lambda: till.counter.pay(card, 4_000, pin="2580")).code == "pin_locked"
     assert till.counter.pay(card, 500).amount == 500  # small sales go on without a PIN
+    # Restarting the app gives no fresh tries: the count is kept with the terminal's state.
+    till.counter = Counter(till.journal, till.state, today=lambda: till.day)
+    assert refused(lambda: till.counter.pay(card, 4_000, pin="2580")).code == "pin_locked"
     # The booth sets a new PIN at the ledger; the next snapshot unlocks the card here.
     till.state.apply_snapshot({
         "cursor": "c2", "server_time_ms": int(time.time() * 1000), "campaigns": [], "wallets": [],
