@@ -403,13 +403,20 @@ def fold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
             out["done"] = out.get("done", 0) + 1
         else:
             out.setdefault("card", []).append([entry["shop"], entry["stamps"]])
-    # Only the current and the last period matter to any limit: older keys are dropped so
-    # a wallet's usage stays small however long the campaign runs.
-    month = period_key("month", day)
+    # Counts are kept for this month and the one before, by month and by day: a record made
+    # offline late last month and synced now is still held to last month's limits. Older
+    # keys are dropped so a wallet's usage stays small however long the campaign runs.
+    oldest = previous_month(period_key("month", day))
     for table in (periods, out.get("yp", {})):
-        for key in [k for k in table if (k < month if len(k) == 7 else k < day)]:
+        for key in [k for k in table if k[:7] < oldest]:
             del table[key]
     return out
+
+
+def previous_month(month: str) -> str:
+    """'2026-12' -> '2026-11', '2027-01' -> '2026-12'."""
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
 
 
 def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:

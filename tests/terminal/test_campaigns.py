@@ -272,6 +272,20 @@ def test_bus_points_twice_a_month(tmp_path):
     assert till.counter.grant_campaign(CARD, "bus").balance_after == 600
 
 
+def test_a_late_record_from_last_month_is_held_to_last_months_limit():
+    """A grant made offline on 30 November and synced in December is counted against
+    November (where the wallet had its two already), not lost with November's keys."""
+    entry = {"campaign": "bus", "kind": "point_grant", "points": 200}
+    usage = None
+    for day in ("2026-11-20", "2026-11-21", "2026-12-02"):
+        usage = campaigns.fold(usage, entry, day)
+    assert not campaigns.within_limit(BUS, usage, "2026-11-30")
+    assert campaigns.within_limit(BUS, usage, "2026-12-03")  # December has had one
+    usage = campaigns.fold(usage, entry, "2027-01-10")  # November is now two months back
+    assert sorted(usage["p"]) == ["2026-12", "2026-12-02", "2027-01", "2027-01-10"]
+    assert campaigns.previous_month("2027-01") == "2026-12"
+
+
 def test_one_percent_cash_back_with_a_monthly_cap(tmp_path):
     till = Till(tmp_path)
     till.snapshot([CASHBACK], [wallet([cash(20_000)])])
