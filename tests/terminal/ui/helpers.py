@@ -7,6 +7,8 @@ import re
 
 from PySide6.QtCore import Qt
 
+from sync import cards
+
 READY_MS = 60_000
 DONE_MS = 15_000
 
@@ -22,12 +24,25 @@ def settle(qtbot, screen, states=("approved", "refused")) -> str:
     return screen.result.property("state")
 
 
+# Cards the tests issued at the booth. The demo panel lists every active card of the
+# snapshot, so a card a test issued (with a PIN, perhaps locked by wrong ones) would take a
+# place among the demo's own cards, which tests count from either end of the list.
+ISSUED_CARDS: set[str] = set()
+
+
+def issued(number: str) -> str:
+    """`number`, noted as a card a test issues (demo() leaves it out)."""
+    ISSUED_CARDS.add(cards.normalize(number))
+    return number
+
+
 def demo(win, kind: str) -> list[str]:
-    """The demo panel's customers of one kind ("card", "phone", "gift"), in its order."""
+    """The demo panel's customers of one kind ("card", "phone", "gift"), in its order;
+    of the cards, the demo's own (not those the tests issued)."""
     out = []
     for row in range(win.demo_list.count()):
         data = win.demo_list.item(row).data(Qt.ItemDataRole.UserRole)
-        if data and data[0] == kind:
+        if data and data[0] == kind and data[1] not in ISSUED_CARDS:
             out.append(data[1])
     return out
 

@@ -31,7 +31,15 @@ from terminal.demo import ROOT, DemoRegion
 from terminal.journal import DB_FILE
 from terminal.policy import MAX_EXCHANGE_STEPS, MAX_TRANSACTION_YEN, REASONS
 from terminal.ui.window import ADMIN_PIN, MainWindow
-from tests.terminal.ui.helpers import DONE_MS, READY_MS, choose, demo, settle, type_amount
+from tests.terminal.ui.helpers import (
+    DONE_MS,
+    READY_MS,
+    choose,
+    demo,
+    issued,
+    settle,
+    type_amount,
+)
 
 CLI_TIMEOUT_S = 120
 EXCHANGE = "苫前 ポイント交換"
@@ -220,7 +228,7 @@ def test_altered_gift_codes_are_refused_and_the_real_one_still_pays(qtbot, windo
 
 
 def test_card_pins_too_short_then_locked_after_three_wrong(qtbot, window):
-    number = cards.new_card_number()
+    number = issued(cards.new_card_number())
     window.modes["booth"].click()
     window.booth.buttons["card"].click()
     window.new_pin.setText("12")

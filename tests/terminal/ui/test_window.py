@@ -16,7 +16,7 @@ from PySide6.QtTest import QTest
 from sync import cards
 from terminal.sounds import SoundPlayer
 from tests.terminal.loopback_printer import LoopbackPrinter
-from tests.terminal.ui.helpers import DONE_MS, first, settle, type_amount
+from tests.terminal.ui.helpers import DONE_MS, first, issued, settle, type_amount
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +114,7 @@ def test_top_up_at_the_cap_is_refused(qtbot, window):
 
 def test_new_card_issued_then_charged(qtbot, window):
     window.modes["booth"].click()
-    number = "812345678901234"
-    number += cards.luhn_digit(number)
+    number = issued("812345678901234" + cards.luhn_digit("812345678901234"))
     window.booth.buttons["card"].click()
     window.age_band.setCurrentText("80+")
     window.present_text(cards.printed(number))
@@ -133,8 +132,7 @@ def test_new_card_issued_then_charged(qtbot, window):
 
 def test_a_card_with_a_pin_asks_for_it_above_its_amount(qtbot, window):
     window.modes["booth"].click()
-    number = "812345678905555"
-    number += cards.luhn_digit(number)
+    number = issued("812345678905555" + cards.luhn_digit("812345678905555"))
     window.booth.buttons["card"].click()
     assert window.new_pin.isVisible() and \
         window.new_pin.echoMode() == window.new_pin.EchoMode.Password
