@@ -11,11 +11,11 @@ a lock; the transaction then locks the terminal's row, re-checks that nobody mov
 chain meanwhile (else walks again under the lock), and writes. Signature checks are thus
 outside SQLite's single write lock, and parallel server processes verify in parallel.
 
-Within one batch the signatures are checked before the walk, part of them in a helper
-process (ledger.verifier: one terminal's batch is otherwise bound to one core); the walk
-still checks everything else itself, and verifies again any record that did not pass under
-the key the chain expects there (after a key rotation in the batch, or a bad signature,
-which it then names).
+Within one batch the signatures are checked before the walk, most of them in a helper
+process fed while the batch is read (ledger.verifier: one terminal's batch is otherwise
+bound to one core); the walk still checks everything else itself, and verifies again any
+record that did not pass under the key the chain expects there (after a key rotation in
+the batch, or a bad signature, which it then names).
 """
 
 from __future__ import annotations
@@ -98,48 +98,49 @@ def load_terminal(conn: Connection, terminal_id: str, lock: bool) -> TerminalSta
     return TerminalState(*row[:7], json.loads(row[7]))
 
 
-def _prepare(raw_records: list[Any]) -> list[Outcome]:
-    """Canonical bytes and shape of each record, sorted by seq; bad ones rejected."""
-    prepared = []
-    for item in raw_records:
-        try:
-            data = canonical.dumps(item)
-            record.check_shape(item)
-        except (canonical.CanonicalError, record.RecordError) as exc:
-            seq = item.get("seq") if isinstance(item, dict) else None
-            prepared.append(
-                Outcome(seq if type(seq) is int else None, "rejected", "malformed", str(exc))
-            )
-            continue
-        # The hash is left to the walk: the chain makes it for new records anyway.
-        prepared.append(Outcome(item["seq"], "", data=data, rec=item))
+def _prepare(raw_records: list[Any], public_key_hex: str,
+             verifier: SharedVerifier) -> list[Outcome]:
+    """Canonical bytes and shape of each record, sorted by seq; bad ones rejected. Each
+    good record's signature is handed to the verifier as it is read (under the terminal's
+    enrolled key), so the checks run while the rest of the batch is still being read."""
+    try:
+        public_key: keys.PublicKey | None = keys.load_public_key_hex(public_key_hex)
+    except keys.KeyFormatError:
+        public_key = None  # the walk refuses the records one by one, naming the key
+    prepared: list[Outcome] = []
+    fed: list[Outcome] = []
+    with verifier.batch(public_key.raw if public_key else b"",
+                        len(raw_records) if public_key else 0) as checks:
+        for item in raw_records:
+            try:
+                data = canonical.dumps(item)
+                record.check_shape(item)
+            except (canonical.CanonicalError, record.RecordError) as exc:
+                seq = item.get("seq") if isinstance(item, dict) else None
+                prepared.append(
+                    Outcome(seq if type(seq) is int else None, "rejected", "malformed",
+                            str(exc))
+                )
+                continue
+            # The hash is left to the walk: the chain makes it for new records anyway.
+            out = Outcome(item["seq"], "", data=data, rec=item)
+            prepared.append(out)
+            if public_key is None:
+                continue
+            try:
+                signature = bytes.fromhex(item["sig"])
+            except ValueError:
+                continue  # the walk names it
+            if len(signature) == keys.SIGNATURE_BYTES:
+                checks.feed((keys.CONTEXT_RECORD + record.signed_bytes_of(item, data),
+                             signature))
+                fed.append(out)
+        answers = checks.finish() if fed else []
+    for out, ok in zip(fed, answers, strict=True):
+        if ok:
+            out.verified_with = public_key_hex
     prepared.sort(key=lambda o: (o.seq is None, o.seq or 0))
     return prepared
-
-
-def _verify_ahead(prepared: list[Outcome], public_key_hex: str,
-                  verifier: SharedVerifier) -> None:
-    """Check the batch's signatures under the terminal's enrolled key, all at once."""
-    try:
-        public_key = keys.load_public_key_hex(public_key_hex)
-    except keys.KeyFormatError:
-        return  # the walk refuses the records one by one, naming the key
-    todo, checks = [], []
-    for item in prepared:
-        if item.rec is None or item.status == "rejected":
-            continue
-        try:
-            signature = bytes.fromhex(item.rec["sig"])
-        except ValueError:
-            continue  # the walk names it
-        if len(signature) != keys.SIGNATURE_BYTES:
-            continue
-        todo.append(item)
-        checks.append((keys.CONTEXT_RECORD + record.signed_bytes_of(item.rec, item.data),
-                       signature))
-    for item, ok in zip(todo, verifier.verify(public_key.raw, checks), strict=True):
-        if ok:
-            item.verified_with = public_key_hex
 
 
 def _walk(state: TerminalState, prepared: list[Outcome], stored: dict[int, str]) -> Walk:
@@ -210,13 +211,13 @@ class Ingestor:
     def ingest(self, terminal_id: str, raw_records: list[Any]) -> dict[str, Any]:
         if len(raw_records) > MAX_BATCH_RECORDS:
             raise IngestError(f"a batch holds at most {MAX_BATCH_RECORDS} records", 413)
-        prepared = _prepare(raw_records)
         with self.db.reading() as conn:
             state = load_terminal(conn, terminal_id, lock=False)
-            self._check_state(state)
-            assert state is not None
+        self._check_state(state)
+        assert state is not None
+        prepared = _prepare(raw_records, state.public_key, self.verifier)
+        with self.db.reading() as conn:
             stored = _stored_hashes(conn, terminal_id, prepared, state.last_seq)
-        _verify_ahead(prepared, state.public_key, self.verifier)
         walk = _walk(state, prepared, stored)
 
         def apply(conn: Connection) -> tuple[Walk, TerminalState]:

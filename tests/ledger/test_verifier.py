@@ -167,3 +167,36 @@ def test_helper_ends_on_a_malformed_request():
     helper.requests.flush()
     assert helper.process.wait(10) == 0
     helper.stop()
+
+
+def test_a_batch_given_up_half_way_leaves_no_helper_out_of_step(signed):
+    """Checks handed over, then the batch is abandoned (its ingest failed): the helper's
+    unread answers would be taken for the next batch's, so the helper is dropped."""
+    public_key, checks, expected = signed
+    shared = SharedVerifier(min_checks=10)
+    try:
+        with pytest.raises(RuntimeError), shared.batch(public_key, len(checks)) as batch:
+            for check in checks[:90]:  # past the helper's share: it has been handed over
+                batch.feed(check)
+            assert batch.sent > 0
+            raise RuntimeError("the ingest failed")
+        assert shared._helper is None
+        assert not shared._lock.locked()
+        assert shared.verify(public_key, checks) == expected  # alone: no helper for now
+    finally:
+        shared.close()
+
+
+def test_fewer_checks_than_expected_are_all_answered(signed):
+    """A batch whose malformed records were never fed: the last, short request still goes
+    to the helper, and every check fed gets its answer, in order."""
+    public_key, checks, expected = signed
+    shared = SharedVerifier(min_checks=10)
+    try:
+        with shared.batch(public_key, 1_000) as batch:  # far more than will come
+            for check in checks:
+                batch.feed(check)
+            assert batch.finish() == expected
+        assert shared.shared_batches == 1
+    finally:
+        shared.close()
