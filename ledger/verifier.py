@@ -36,8 +36,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-import nacl.exceptions
-import nacl.signing
+from sync import keys
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +58,6 @@ HELPER_ANSWER_TIMEOUT_S = 30.0
 HELPER_STOP_TIMEOUT_S = 5.0
 # After a helper failed, this long without one before another is started.
 HELPER_RETRY_AFTER_S = 60.0
-PUBLIC_KEY_BYTES = 32
-SIGNATURE_BYTES = 64
 # One request never holds more checks or bytes than this (ingest.MAX_BATCH_RECORDS records
 # of record.MAX_RECORD_BYTES each, with room to spare); the helper refuses anything larger.
 MAX_CHECKS = 10_000
@@ -72,13 +69,13 @@ Check = tuple[bytes, bytes]  # (the message as signed, the raw 64-byte signature
 
 def verify_all(public_key_raw: bytes, checks: list[Check]) -> list[bool]:
     """For each (message, signature): does it verify under the raw Ed25519 key?"""
-    key = nacl.signing.VerifyKey(public_key_raw)
+    key = keys.PublicKey(public_key_raw)
     out = []
     for message, signature in checks:
         try:
-            key.verify(message, signature)
+            key.verify_raw(message, signature)
             out.append(True)
-        except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        except (keys.SignatureError, ValueError, TypeError):  # ValueError: a short signature
             out.append(False)
     return out
 
@@ -99,7 +96,7 @@ def encode_request(public_key_raw: bytes, checks: list[Check]) -> bytes:
 
 def read_request(stream: BinaryIO) -> tuple[bytes, list[Check]] | None:
     """One request from `stream`; None at its end or when it breaks the format."""
-    head = _read_exactly(stream, _COUNT.size + PUBLIC_KEY_BYTES)
+    head = _read_exactly(stream, _COUNT.size + keys.PUBLIC_KEY_BYTES)
     if head is None:
         return None
     (count,) = _COUNT.unpack_from(head)
@@ -111,7 +108,7 @@ def read_request(stream: BinaryIO) -> tuple[bytes, list[Check]] | None:
         if size is None or _COUNT.unpack(size)[0] > MAX_MESSAGE_BYTES:
             return None
         message = _read_exactly(stream, _COUNT.unpack(size)[0])
-        signature = _read_exactly(stream, SIGNATURE_BYTES)
+        signature = _read_exactly(stream, keys.SIGNATURE_BYTES)
         if message is None or signature is None:
             return None
         checks.append((message, signature))
@@ -207,9 +204,9 @@ class SharedVerifier:
                 batch.feed(check)
             return batch.finish()
 
-    def batch(self, public_key_raw: bytes, expected: int) -> Batch:
-        """A batch of about `expected` checks, fed one by one (see Batch)."""
-        return Batch(self, public_key_raw, expected)
+    def batch(self, public_key_raw: bytes, expected: int) -> CheckBatch:
+        """A batch of about `expected` checks, fed one by one (see CheckBatch)."""
+        return CheckBatch(self, public_key_raw, expected)
 
     def _running_helper(self) -> _Helper | None:
         if self._helper is not None and self._helper.alive():
@@ -228,18 +225,19 @@ class SharedVerifier:
     def _drop(self, reason: BaseException) -> None:
         log.warning("ledger: verifying alone for a while (%s)", reason)
         self._failed_at = time.monotonic()
+        self._stop_helper()
+
+    def _stop_helper(self) -> None:
         helper, self._helper = self._helper, None
         if helper is not None:
             helper.stop()
 
     def close(self) -> None:
         with self._lock:
-            if self._helper is not None:
-                helper, self._helper = self._helper, None
-                helper.stop()
+            self._stop_helper()
 
 
-class Batch:
+class CheckBatch:
     """One batch's checks, fed one by one while the batch is read. The first ones, up to
     the helper's share of `expected`, go to the helper in requests of SHARE_CHUNK_CHECKS as
     they come, so it verifies while this side still reads the batch; the rest are checked
@@ -261,7 +259,7 @@ class Batch:
             if self.helper is not None:
                 self.quota = int(expected * owner.share)
 
-    def __enter__(self) -> Batch:
+    def __enter__(self) -> CheckBatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
