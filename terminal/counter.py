@@ -132,12 +132,6 @@ class Counter:
         # used just before a restart is still refused within its freshness window.
         for prefix, counter in journal.app_counters_since(time.time() - tokens.REPLAY_LOOKBACK_S):
             self.tokens.remember(bytes.fromhex(prefix), counter)
-        # card -> (the PIN hash tried against, wrong PINs in a row) at this terminal, kept in
-        # the state store: restarting the app must not give three more tries
-        self._pin_tries: dict[str, tuple[str, int]] = {
-            card: (tried[0], tried[1]) for card, tried in
-            (state.get(PIN_TRIES_KEY) or {}).items()
-            if isinstance(tried, list) and len(tried) == 2}
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
 
@@ -316,7 +310,10 @@ class Counter:
         if stored is None or not pins.asked(stored, due):
             return
         assert who.card is not None
-        tried_hash, wrong = self._pin_tries.get(who.card, (stored["hash"], 0))
+        # card -> [the PIN hash tried against, wrong PINs in a row], in the state store so
+        # that restarting the app gives no fresh tries
+        tries = self.state.get(PIN_TRIES_KEY) or {}
+        tried_hash, wrong = tries.get(who.card, (stored["hash"], 0))
         if tried_hash != stored["hash"]:
             wrong = 0  # a new PIN was set: the count starts again
         if wrong >= pins.MAX_PIN_TRIES:
@@ -325,17 +322,12 @@ class Counter:
             raise Refused("pin_required", above=stored["above"])
         if not pins.matches(pin, stored):
             wrong += 1
-            self._pin_tries[who.card] = (stored["hash"], wrong)
-            self._keep_pin_tries()
+            self.state.put(PIN_TRIES_KEY, {**tries, who.card: [stored["hash"], wrong]})
             if wrong >= pins.MAX_PIN_TRIES:
                 raise Refused("pin_locked")
             raise Refused("pin_wrong", left=pins.MAX_PIN_TRIES - wrong)
-        if self._pin_tries.pop(who.card, None) is not None:
-            self._keep_pin_tries()
-
-    def _keep_pin_tries(self) -> None:
-        self.state.put(PIN_TRIES_KEY, {card: list(tried)
-                                       for card, tried in self._pin_tries.items()})
+        if tries.pop(who.card, None) is not None:
+            self.state.put(PIN_TRIES_KEY, tries)
 
     def pay(self, presented: Presented, amount: int, excluded: int = 0, people: int = 1,
             tags: frozenset[str] | set[str] = frozenset(), pin: str | None = None) -> Outcome:
