@@ -106,6 +106,9 @@ def _parsed(model: type[BaseModel], body: bytes) -> Any:
                           "invalid") from exc
 
 
+# The journal body our terminals send: one canonical record per line (ledger.ingest).
+NDJSON = "application/x-ndjson"
+
 JOURNAL_SCHEMA = {
     "requestBody": {
         "required": True,
@@ -322,8 +325,16 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
 
     @app.post("/v1/journal", openapi_extra=JOURNAL_SCHEMA, responses=_refusals(400, 401, 403))
     async def journal(request: Request) -> Response:
+        """Take a batch of the signing terminal's journal records. The body is JSON, or
+        (what the terminals send) `application/x-ndjson`: one record's canonical bytes per
+        line, at most the same count, for the same terminal (the signer)."""
         body = await read_body(request)
         terminal_id = await terminal_of(request, body)
+        if request.headers.get("content-type", "").split(";")[0].strip() == NDJSON:
+            lines = body.split(b"\n")
+            if lines and not lines[-1]:
+                lines.pop()  # the body may end with a newline
+            return _json(await run_in_threadpool(ingestor.ingest, terminal_id, lines))
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:

@@ -5,33 +5,47 @@ already stored) or `rejected` with a reason. A different record at a stored seq 
 refused, flagged, and the terminal suspended. Records are taken in seq order, so a batch may
 arrive shuffled; a record past a gap waits for the terminal to send the missing ones.
 
-The work is split so that the write transaction stays short: canonical bytes, hashes, the
-chain walk and every signature check run first, against the terminal's state read without
-a lock; the transaction then locks the terminal's row, re-checks that nobody moved its
-chain meanwhile (else walks again under the lock), and writes. Signature checks are thus
-outside SQLite's single write lock, and parallel server processes verify in parallel.
+A batch arrives as JSON values or, from our own terminals, as the lines of an NDJSON body:
+each line the canonical bytes of one record, which then need not be made again here.
 
-Within one batch the signatures are checked before the walk, most of them in a helper
-process fed while the batch is read (ledger.verifier: one terminal's batch is otherwise
-bound to one core); the walk still checks everything else itself, and verifies again any
-record that did not pass under the key the chain expects there (after a key rotation in
-the batch, or a bad signature, which it then names).
+Everything about a record that does not depend on the ledger's state (canonical bytes,
+shape, signature under the enrolled key, body rules) is checked first, most of it in a
+helper process fed while the batch is read (ledger.verifier: one terminal's batch is
+otherwise bound to one core). The transaction then locks the terminal's row, walks the
+chain from where it stands, and posts and writes the records in runs of POST_CHUNK_RECORDS,
+taking the helper's answers as it goes: the helper checks the next run while this side
+writes the last one. The walk still checks everything that depends on the chain itself,
+and verifies again any record that did not pass under the key the chain expects there
+(after a key rotation in the batch, or a bad signature, which it then names).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from ledger.db import Connection, Database
 from ledger.postings import Batch
 from ledger.schema import now_us
 from ledger.service import LedgerError
-from ledger.verifier import SharedVerifier, process_verifier
+from ledger.verifier import (
+    BODY_OK,
+    CANONICAL,
+    SIGNED,
+    CheckBatch,
+    SharedVerifier,
+    process_verifier,
+)
 from sync import canonical, keys, record
 
 MAX_BATCH_RECORDS = 5_000
+# Records walked, posted and written in one go inside the transaction: small enough that
+# the helper's answers for the next run come while this one is written, large enough that
+# the statements of a run stay few per record.
+POST_CHUNK_RECORDS = 200
 
 
 class IngestError(LedgerError):
@@ -65,24 +79,25 @@ class Outcome:
     data: bytes = b""
     rec: dict | None = None
     hash: str = ""
+    # Where the record was fed to the batch's checks (-1: it was not).
+    index: int = -1
     # The key (hex) the record's signature was seen to verify under before the walk.
     verified_with: str = ""
+    # Its body was seen to follow the rules of its type.
+    body_ok: bool = False
+
+    def copy(self) -> Outcome:
+        """A shallow copy (a quarter of what copy.copy or dataclasses.replace cost: ingest
+        makes two per record)."""
+        out = object.__new__(Outcome)
+        out.__dict__.update(self.__dict__)
+        return out
 
     def answer(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seq": self.seq, "status": self.status}
         if self.reason:
             out["reason"], out["message"] = self.reason, self.message
         return out
-
-
-@dataclass
-class Walk:
-    """The outcome of walking a batch from a given chain state."""
-
-    start: tuple[int, str | None]
-    outcomes: list[Outcome] = field(default_factory=list)
-    chain: record.Chain | None = None
-    public_key: str = ""
 
 
 def load_terminal(conn: Connection, terminal_id: str, lock: bool) -> TerminalState | None:
@@ -98,71 +113,91 @@ def load_terminal(conn: Connection, terminal_id: str, lock: bool) -> TerminalSta
     return TerminalState(*row[:7], json.loads(row[7]))
 
 
-def _prepare(raw_records: list[Any], public_key_hex: str,
-             verifier: SharedVerifier) -> list[Outcome]:
-    """Canonical bytes and shape of each record, sorted by seq; bad ones rejected. Each
-    good record's signature is handed to the verifier as it is read (under the terminal's
-    enrolled key), so the checks run while the rest of the batch is still being read."""
+def _malformed(rec: Any, exc: Exception) -> Outcome:
+    seq = rec.get("seq") if isinstance(rec, dict) else None
+    return Outcome(seq if type(seq) is int else None, "rejected", "malformed", str(exc))
+
+
+def _read(raw_records: list[Any], checks: CheckBatch) -> list[Outcome]:
+    """Each record parsed (lines) or given its canonical bytes (JSON values) and fed to
+    the checks as it is read; sorted by seq, the unreadable ones rejected."""
+    items: list[Outcome] = []
+    for raw in raw_records:
+        if type(raw) is bytes:
+            try:
+                rec = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                items.append(Outcome(None, "rejected", "malformed", f"not JSON: {exc}"))
+                continue
+            data = raw
+        else:
+            rec = raw
+            try:
+                data = canonical.dumps(rec)
+            except canonical.CanonicalError as exc:
+                items.append(_malformed(rec, exc))
+                continue
+        seq = rec.get("seq") if isinstance(rec, dict) else None
+        if type(seq) is not int:
+            try:
+                record.check_shape(rec)
+            except record.RecordError as exc:
+                items.append(_malformed(rec, exc))
+                continue
+        items.append(Outcome(seq, "", data=data, rec=rec, index=checks.feed(data, rec)))
+    checks.check_here()
+    items.sort(key=lambda o: (o.seq is None, o.seq or 0))
+    return items
+
+
+def _settle(item: Outcome, flags: int, key_hex: str) -> Outcome:
+    """The item as the walk takes it, given what its checks found."""
+    if flags & CANONICAL:
+        out = item.copy()
+        out.verified_with = key_hex if flags & SIGNED else ""
+        out.body_ok = bool(flags & BODY_OK)
+        return out
+    # Sent in another form than its canonical bytes (a JSON line spelled differently), or
+    # wrong: its canonical form is taken, and the walk and the postings check the rest.
     try:
-        public_key: keys.PublicKey | None = keys.load_public_key_hex(public_key_hex)
-    except keys.KeyFormatError:
-        public_key = None  # the walk refuses the records one by one, naming the key
-    prepared: list[Outcome] = []
-    fed: list[Outcome] = []
-    with verifier.batch(public_key.raw if public_key else b"",
-                        len(raw_records) if public_key else 0) as checks:
-        for item in raw_records:
-            try:
-                data = canonical.dumps(item)
-                record.check_shape(item)
-            except (canonical.CanonicalError, record.RecordError) as exc:
-                seq = item.get("seq") if isinstance(item, dict) else None
-                prepared.append(
-                    Outcome(seq if type(seq) is int else None, "rejected", "malformed",
-                            str(exc))
-                )
-                continue
-            # The hash is left to the walk: the chain makes it for new records anyway.
-            out = Outcome(item["seq"], "", data=data, rec=item)
-            prepared.append(out)
-            if public_key is None:
-                continue
-            try:
-                signature = bytes.fromhex(item["sig"])
-            except ValueError:
-                continue  # the walk names it
-            if len(signature) == keys.SIGNATURE_BYTES:
-                checks.feed((keys.CONTEXT_RECORD + record.signed_bytes_of(item, data),
-                             signature))
-                fed.append(out)
-        answers = checks.finish() if fed else []
-    for out, ok in zip(fed, answers, strict=True):
-        if ok:
-            out.verified_with = public_key_hex
-    prepared.sort(key=lambda o: (o.seq is None, o.seq or 0))
-    return prepared
+        data = canonical.dumps(item.rec)
+        record.check_shape(item.rec)
+    except (canonical.CanonicalError, record.RecordError) as exc:
+        return _malformed(item.rec, exc)
+    out = item.copy()
+    out.data = data
+    return out
 
 
-def _walk(state: TerminalState, prepared: list[Outcome], stored: dict[int, str]) -> Walk:
-    chain = state.chain()
-    walk = Walk((state.last_seq, state.last_hash), chain=chain)
-    seen: set[int] = set()
-    for item in prepared:
+def _postable(rec: Any) -> bool:
+    """A record whose references `Batch.references` can read (its shape not yet known)."""
+    return isinstance(rec, dict) and isinstance(rec.get("body"), dict) and "type" in rec
+
+
+class _Walk:
+    """The chain walked record by record from a terminal's stored state."""
+
+    def __init__(self, state: TerminalState, stored: dict[int, str]) -> None:
+        self.state = state
+        self.stored = stored
+        self.chain = state.chain()
+        self.seen: set[int] = set()
+
+    def step(self, item: Outcome) -> Outcome:
         if item.status == "rejected":
-            walk.outcomes.append(item)
-            continue
-        out = Outcome(item.seq, "", data=item.data, rec=item.rec, hash=item.hash)
-        rec = item.rec
-        assert rec is not None
-        if rec["terminal_id"] != state.terminal_id:
+            return item
+        out = item.copy()
+        rec, chain = item.rec, self.chain
+        assert rec is not None and item.seq is not None
+        if rec["terminal_id"] != self.state.terminal_id:
             out.status, out.reason = "rejected", "wrong_terminal"
             out.message = "the record names another terminal"
-        elif item.seq in seen:
+        elif item.seq in self.seen:
             out.status, out.reason = "rejected", "duplicate_in_batch"
             out.message = "the batch holds this seq twice"
         elif item.seq <= chain.seq:
             out.hash = record.record_hash(item.data)
-            if stored.get(item.seq) == out.hash:
+            if self.stored.get(item.seq) == out.hash:
                 out.status = "exists"
             else:
                 out.status, out.reason = "rejected", "fork"
@@ -172,7 +207,7 @@ def _walk(state: TerminalState, prepared: list[Outcome], stored: dict[int, str])
             out.message = f"expected seq {chain.seq + 1} first"
         else:
             try:
-                if item.seq == 1 and rec["body"].get("public_key") != state.public_key:
+                if item.seq == 1 and rec["body"].get("public_key") != self.state.public_key:
                     raise record.RecordError(
                         "the start record names a key other than the enrolled one", 1,
                         code="unknown_key",
@@ -181,15 +216,13 @@ def _walk(state: TerminalState, prepared: list[Outcome], stored: dict[int, str])
                 out.status, out.hash = "created", chain.hash
             except record.RecordError as exc:
                 out.status, out.reason, out.message = "rejected", exc.code, exc.message
-        seen.add(item.seq)
-        walk.outcomes.append(out)
-    walk.public_key = chain.public_key_hex
-    return walk
+        self.seen.add(item.seq)
+        return out
 
 
-def _stored_hashes(conn: Connection, terminal_id: str, prepared: list[Outcome],
+def _stored_hashes(conn: Connection, terminal_id: str, items: list[Outcome],
                    last_seq: int) -> dict[int, str]:
-    old = [o.seq for o in prepared if o.seq is not None and o.seq <= last_seq and o.rec]
+    old = [o.seq for o in items if o.seq is not None and o.seq <= last_seq and o.rec]
     if not old:
         return {}
     rows = conn.all(
@@ -209,31 +242,33 @@ class Ingestor:
         self.verifier = verifier or process_verifier()
 
     def ingest(self, terminal_id: str, raw_records: list[Any]) -> dict[str, Any]:
+        """Take a batch: each record a JSON value, or the bytes of one NDJSON line."""
         if len(raw_records) > MAX_BATCH_RECORDS:
             raise IngestError(f"a batch holds at most {MAX_BATCH_RECORDS} records", 413)
         with self.db.reading() as conn:
             state = load_terminal(conn, terminal_id, lock=False)
         self._check_state(state)
         assert state is not None
-        prepared = _prepare(raw_records, state.public_key, self.verifier)
-        with self.db.reading() as conn:
-            stored = _stored_hashes(conn, terminal_id, prepared, state.last_seq)
-        walk = _walk(state, prepared, stored)
+        try:
+            key_raw: bytes | None = keys.load_public_key_hex(state.public_key).raw
+        except keys.KeyFormatError:
+            key_raw = None  # the walk refuses the records one by one, naming the key
+        with self.verifier.batch(key_raw, len(raw_records)) as checks:
+            items = _read(raw_records, checks)
+            settled: dict[int, Outcome] = {}
 
-        def apply(conn: Connection) -> tuple[Walk, TerminalState]:
-            locked = load_terminal(conn, terminal_id, lock=True)
-            self._check_state(locked)
-            assert locked is not None
-            current = walk
-            if (locked.last_seq, locked.last_hash) != walk.start:
-                fresh = _stored_hashes(conn, terminal_id, prepared, locked.last_seq)
-                current = _walk(locked, prepared, fresh)
-            self._write(conn, locked, current)
-            return current, locked
+            def ready(position: int) -> Outcome:
+                """The position-th item, settled once (a retried transaction reuses it)."""
+                found = settled.get(position)
+                if found is None:
+                    item = items[position]
+                    found = item if item.index < 0 else \
+                        _settle(item, checks.flags(item.index), state.public_key)
+                    settled[position] = found
+                return found
 
-        done, locked = self.db.transaction(apply)
-        chain = done.chain
-        assert chain is not None
+            outcomes, chain = self.db.transaction(
+                lambda conn: self._apply(conn, terminal_id, items, ready))
         head = None
         if chain.seq:
             head = record.sign_head(terminal_id, chain.seq, chain.hash, self.ledger_key)
@@ -241,7 +276,7 @@ class Ingestor:
             "terminal_id": terminal_id,
             "acked_seq": chain.seq,
             "head": head,
-            "results": [o.answer() for o in done.outcomes],
+            "results": [o.answer() for o in outcomes],
         }
 
     @staticmethod
@@ -251,40 +286,57 @@ class Ingestor:
         if state.status != "active":
             raise IngestError(f"the terminal is {state.status}", 403, state.status)
 
-    def _write(self, conn: Connection, state: TerminalState, walk: Walk) -> None:
+    def _apply(self, conn: Connection, terminal_id: str, items: list[Outcome],
+               ready) -> tuple[list[Outcome], record.Chain]:
+        locked = load_terminal(conn, terminal_id, lock=True)
+        self._check_state(locked)
+        assert locked is not None
+        walk = _Walk(locked, _stored_hashes(conn, terminal_id, items, locked.last_seq))
+        batch = Batch(conn, terminal_id, (locked.merchant_id, locked.merchant_class))
+        # Every row the batch may touch is loaded (and locked) first, in one global order.
+        fresh = [o.rec for o in items
+                 if not o.status and o.seq > locked.last_seq and _postable(o.rec)]
+        batch.load(*Batch.references(fresh))
+        batch.load_campaigns(fresh)
         now = now_us()
-        created = [o for o in walk.outcomes if o.status == "created"]
-        forks = [o for o in walk.outcomes if o.reason == "fork"]
-        bad_sigs = [o for o in walk.outcomes if o.reason == "bad_signature"]
-        batch = Batch(conn, state.terminal_id, (state.merchant_id, state.merchant_class))
-        refs = [o.rec for o in created if o.rec]
-        batch.load(*Batch.references(refs))
-        batch.load_campaigns(refs)
-        conn.insert_rows(
-            "records", ("terminal_id", "seq", "tx_id", "type", "at", "hash", "record",
-                        "received_us"),
-            [(state.terminal_id, o.seq, o.rec["tx_id"], o.rec["type"], o.rec["at"], o.hash,
-              o.data.decode("utf-8"), now) for o in created if o.rec],
-        )
-        for o in created:
-            assert o.rec is not None
-            batch.post_record(o.rec, f"{state.terminal_id}/{o.seq}", now)
-        for o in forks:
-            batch.flag("fork", o.rec, seq_hash=o.hash)
-        for o in bad_sigs:
-            batch.flag("bad_signature", o.rec)
-        batch.write(conn, now)
+        outcomes: list[Outcome] = []
+        for start in range(0, len(items), POST_CHUNK_RECORDS):
+            run = [walk.step(ready(position))
+                   for position in range(start, min(len(items), start + POST_CHUNK_RECORDS))]
+            self._write_run(conn, batch, terminal_id, run, now)
+            outcomes += run
         chain = walk.chain
-        assert chain is not None
-        status, reason = state.status, None
+        forks = [o for o in outcomes if o.reason == "fork"]
+        status, reason = locked.status, None
         if forks:
             status, reason = "suspended", f"fork at seq {forks[0].seq}"
-        if created or forks:
+        if chain.seq != locked.last_seq or forks:
             conn.execute(
                 "UPDATE terminals SET last_seq = ?, last_hash = ?, last_totals = ?, "
                 "public_key = ?, status = ?, status_reason = COALESCE(?, status_reason) "
                 "WHERE terminal_id = ?",
                 (chain.seq, chain.hash, json.dumps(chain.totals, sort_keys=True),
-                 walk.public_key, status, reason, state.terminal_id),
+                 chain.public_key_hex, status, reason, terminal_id),
             )
+        return outcomes, chain
 
+    @staticmethod
+    def _write_run(conn: Connection, batch: Batch, terminal_id: str, run: list[Outcome],
+                   now: int) -> None:
+        """Store, post and write one run of walked records."""
+        created = [o for o in run if o.status == "created"]
+        conn.insert_rows(
+            "records", ("terminal_id", "seq", "tx_id", "type", "at", "hash", "record",
+                        "received_us"),
+            [(terminal_id, o.seq, o.rec["tx_id"], o.rec["type"], o.rec["at"], o.hash,
+              o.data.decode("utf-8"), now) for o in created if o.rec],
+        )
+        for o in created:
+            assert o.rec is not None
+            batch.post_record(o.rec, f"{terminal_id}/{o.seq}", now, body_checked=o.body_ok)
+        for o in run:
+            if o.reason == "fork":
+                batch.flag("fork", o.rec, seq_hash=o.hash)
+            elif o.reason == "bad_signature":
+                batch.flag("bad_signature", o.rec)
+        batch.write(conn, now)

@@ -370,15 +370,18 @@ class Batch:
 
     # --- posting --------------------------------------------------------------------------
 
-    def post_record(self, rec: dict, entry_id: str, at_us: int) -> None:
-        """Post one verified record; a body the rules refuse is kept, flagged and not posted."""
+    def post_record(self, rec: dict, entry_id: str, at_us: int,
+                    body_checked: bool = False) -> None:
+        """Post one verified record; a body the rules refuse is kept, flagged and not posted.
+        `body_checked`: the body is already known to follow the rules (ledger.verifier)."""
         entry = Entry(entry_id)
-        try:
-            bodies.check(rec["type"], rec["body"])
-        except bodies.BodyError as exc:
-            self.flag("bad_body", rec, reason=str(exc))
-            self.entries.append((entry, at_us))
-            return
+        if not body_checked:
+            try:
+                bodies.check(rec["type"], rec["body"])
+            except bodies.BodyError as exc:
+                self.flag("bad_body", rec, reason=str(exc))
+                self.entries.append((entry, at_us))
+                return
         handler = getattr(self, f"_post_{rec['type']}", None)
         if handler is not None:
             handler(rec, entry)
@@ -746,6 +749,8 @@ class Batch:
     # --- writing --------------------------------------------------------------------------
 
     def write(self, conn: Connection, now: int) -> None:
+        """Write what was posted since the last `write` (a batch may write in runs, within
+        one transaction) and start afresh from it."""
         rows, deltas = [], {}
         for entry, at_us in self.entries:
             for n, (account, amount) in enumerate(entry.postings):
@@ -770,6 +775,18 @@ class Batch:
                 for f in self.flags
             ],
         )
+        self._written()
+
+    def _written(self) -> None:
+        """Everything posted so far is stored: what comes next changes the stored rows."""
+        self.entries, self.cards, self.givebacks, self.flags = [], [], [], []
+        for item in (*self.wallets.values(), *self.lots.values()):
+            item.new = item.dirty = False
+        self.usage_stored |= self.usage_changed
+        self.usage_changed = set()
+        for held in (*self.leases.values(), *self.gift_codes.values()):
+            held.dirty = False
+        self.pool_adds = {}
 
     def _write_wallets(self, conn: Connection, now: int) -> None:
         touched = {lot.wallet_id for lot in self.lots.values() if lot.dirty}

@@ -1,25 +1,27 @@
-"""Signature checks of a large batch, shared with a helper process.
+"""The checks of a large batch's records, shared with a helper process.
 
-One terminal's batch is ingested by one thread, and Python threads cannot share its work:
-libsodium lets go of the GIL while it verifies, but every check also runs some Python, and
-two threads passing the GIL back and forth cost about a third of what they save (measured:
-+25 us of CPU per record). A helper process has a GIL of its own. The ingesting thread
-hands it the first checks of a batch (the message and signature bytes, already cut) while
-it is still reading the batch, checks the rest itself, and takes the helper's answers: the
-checks cost the ingesting thread about a third of what they would alone, for a few
-microseconds of copying per record.
+One terminal's batch is ingested by one thread, and Python threads cannot share its work
+(two threads passing the GIL back and forth cost about a third of what they save: measured
++25 us of CPU per record). A helper process has a GIL of its own. Everything about a record
+that does not depend on the ledger's state is checked by `check_record`: that the bytes
+sent are the record's canonical bytes, its shape, its signature under the terminal's
+enrolled key, and its body's rules. The ingesting thread hands most of a batch's records
+to the helper as it reads them, checks the rest itself, and then, while it posts and writes
+the records in order, takes the helper's answers as they come: the helper checks the next
+records while this side writes the last ones.
 
 Each server process has at most one helper (`python -m ledger.verifier`, talking over its
-standard input and output), started the first time a batch is large enough, and used by one
-batch at a time: a batch that finds it busy (another terminal's, on another thread)
-verifies alone, which is also what keeps a fully loaded server from spending CPU on
-hand-offs. A helper that fails, dies or does not answer in time is dropped and its share is
-checked here; the answer never depends on the helper. The helper ends when its parent does,
-however the parent ends: its standard input closes.
+standard input and output), started with the server (or else the first time a batch is
+large enough: the helper takes ~0.1 s to start), and used by one
+batch at a time: a batch that finds it busy (another terminal's, on another thread) checks
+alone, which is also what keeps a fully loaded server from spending CPU on hand-offs. A
+helper that fails, dies or does not answer in time is dropped and its share is checked
+here; the answer never depends on the helper. The helper ends when its parent does, however
+the parent ends: its standard input closes.
 
-Wire format (both directions in this one module): a request is the count of checks (4
-bytes, big-endian), the 32-byte public key, then per check the message length (4 bytes),
-the message and the 64-byte signature; the answer is one byte per check, 1 if it verified.
+Wire format (both directions in this one module): a request is the count of records (4
+bytes, big-endian), the 32-byte public key, then per record its length (4 bytes) and its
+bytes; the answer is one byte per record, its `check_record` flags.
 """
 
 from __future__ import annotations
@@ -34,50 +36,86 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sync import keys
+import orjson
+
+from sync import bodies, canonical, keys, record
 
 log = logging.getLogger(__name__)
 
-# A batch with fewer checks than this verifies alone: starting the hand-off costs more.
+# A batch with fewer records than this is checked alone: starting the hand-off costs more.
 MIN_CHECKS_TO_SHARE = 200
-# The helper's share of a batch. It is fed while the batch is still being read (canonical
-# bytes, shapes: work only this side does), so it takes more than half (0.6 and 0.7
-# measured: 0.7 a little faster; 0.45, handed over only once the batch was read, slower).
-HELPER_SHARE = 0.7
-# Checks handed to the helper in one request, as they come.
+# The helper's share of a batch: the first records, handed over while the batch is read.
+# This side checks the rest, then posts and writes every record, and (terminals push the
+# next batch while the last is written) reads the next batch meanwhile: measured best at
+# 0.95 (push: 0.95 ahead of 1.0 and 0.85; 0.7 was best when this side also made every
+# record's canonical bytes and batches came one at a time).
+HELPER_SHARE = 0.95
+# Records handed to the helper in one request, as they come.
 SHARE_CHUNK_CHECKS = 100
 # The pipe to the helper is made this large (Linux), so handing over a batch's share never
 # waits for the helper to catch up.
 PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031  # linux/fcntl.h
-# The helper never takes this long for its share (5,000 checks take ~0.3 s); past it, it is
-# taken to be stuck, ended, and its share checked here.
+# A batch that finds the helper busy waits this long for it, once it has been read, before
+# it checks alone: the batch before it (often the same terminal's, pushed while that one
+# was written) lets go of the helper once its own checks are answered.
+HELPER_WAIT_S = 0.5
+# The helper never takes this long for its share (5,000 records take ~0.5 s); past it, it
+# is taken to be stuck, ended, and its share checked here.
 HELPER_ANSWER_TIMEOUT_S = 30.0
 HELPER_STOP_TIMEOUT_S = 5.0
 # After a helper failed, this long without one before another is started.
 HELPER_RETRY_AFTER_S = 60.0
-# One request never holds more checks or bytes than this (ingest.MAX_BATCH_RECORDS records
+# One request never holds more records or bytes than this (ingest.MAX_BATCH_RECORDS records
 # of record.MAX_RECORD_BYTES each, with room to spare); the helper refuses anything larger.
 MAX_CHECKS = 10_000
 MAX_MESSAGE_BYTES = 64 * 1024
 _COUNT = struct.Struct(">I")
 
-Check = tuple[bytes, bytes]  # (the message as signed, the raw 64-byte signature)
+# What `check_record` found, as bit flags. SIGNED and BODY_OK are only ever set with
+# CANONICAL; a record without CANONICAL is looked at again by the caller, who names what
+# is wrong with it.
+CANONICAL = 1  # the bytes are the canonical bytes of a record of the right shape
+SIGNED = 2  # its signature verifies under the key given
+BODY_OK = 4  # its body follows the rules of its type (sync.bodies)
 
 
-def verify_all(public_key_raw: bytes, checks: list[Check]) -> list[bool]:
-    """For each (message, signature): does it verify under the raw Ed25519 key?"""
-    key = keys.PublicKey(public_key_raw)
-    out = []
-    for message, signature in checks:
+def check_record(data: bytes, key: keys.PublicKey | None, parsed: Any = None) -> int:
+    """The flags that hold of the record sent as `data` (`parsed`: its parse, if made)."""
+    try:
+        rec = orjson.loads(data) if parsed is None else parsed
+        if canonical.dumps(rec) != data:
+            return 0
+        record.check_shape(rec)
+    except ValueError:  # not JSON, no canonical form, the wrong shape
+        return 0
+    flags = CANONICAL
+    if key is not None:
         try:
-            key.verify_raw(message, signature)
-            out.append(True)
-        except (keys.SignatureError, ValueError, TypeError):  # ValueError: a short signature
-            out.append(False)
-    return out
+            signature = bytes.fromhex(rec["sig"])
+            if len(signature) == keys.SIGNATURE_BYTES:
+                key.verify_raw(keys.CONTEXT_RECORD + record.signed_bytes_of(rec, data),
+                               signature)
+                flags |= SIGNED
+        except (ValueError, keys.SignatureError):
+            pass
+    try:
+        bodies.check(rec["type"], rec["body"])
+        flags |= BODY_OK
+    except bodies.BodyError:
+        pass
+    return flags
+
+
+def check_all(public_key_raw: bytes, items: list[bytes]) -> bytes:
+    """`check_record` of each record under the raw key, one byte each."""
+    try:
+        key: keys.PublicKey | None = keys.PublicKey(public_key_raw)
+    except (keys.KeyFormatError, ValueError):
+        key = None
+    return bytes(check_record(data, key) for data in items)
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
@@ -87,14 +125,14 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return data
 
 
-def encode_request(public_key_raw: bytes, checks: list[Check]) -> bytes:
-    parts = [_COUNT.pack(len(checks)), public_key_raw]
-    for message, signature in checks:
-        parts += (_COUNT.pack(len(message)), message, signature)
+def encode_request(public_key_raw: bytes, items: list[bytes]) -> bytes:
+    parts = [_COUNT.pack(len(items)), public_key_raw]
+    for data in items:
+        parts += (_COUNT.pack(len(data)), data)
     return b"".join(parts)
 
 
-def read_request(stream: BinaryIO) -> tuple[bytes, list[Check]] | None:
+def read_request(stream: BinaryIO) -> tuple[bytes, list[bytes]] | None:
     """One request from `stream`; None at its end or when it breaks the format."""
     head = _read_exactly(stream, _COUNT.size + keys.PUBLIC_KEY_BYTES)
     if head is None:
@@ -102,23 +140,22 @@ def read_request(stream: BinaryIO) -> tuple[bytes, list[Check]] | None:
     (count,) = _COUNT.unpack_from(head)
     if count > MAX_CHECKS:
         return None
-    checks = []
+    items = []
     for _ in range(count):
         size = _read_exactly(stream, _COUNT.size)
         if size is None or _COUNT.unpack(size)[0] > MAX_MESSAGE_BYTES:
             return None
-        message = _read_exactly(stream, _COUNT.unpack(size)[0])
-        signature = _read_exactly(stream, keys.SIGNATURE_BYTES)
-        if message is None or signature is None:
+        data = _read_exactly(stream, _COUNT.unpack(size)[0])
+        if data is None:
             return None
-        checks.append((message, signature))
-    return head[_COUNT.size:], checks
+        items.append(data)
+    return head[_COUNT.size:], items
 
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """The helper: answer each request until its input ends (its parent is gone)."""
     while (request := read_request(requests)) is not None:
-        answers.write(bytes(verify_all(*request)))
+        answers.write(check_all(*request))
         answers.flush()
 
 
@@ -138,10 +175,10 @@ class _Helper:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def send(self, public_key_raw: bytes, checks: list[Check], timeout: float) -> None:
+    def send(self, public_key_raw: bytes, items: list[bytes], timeout: float) -> None:
         """Write a request; a helper that stops reading (stuck, stopped) cannot hold this
         thread past `timeout`."""
-        data = memoryview(encode_request(public_key_raw, checks))
+        data = memoryview(encode_request(public_key_raw, items))
         fd = self.requests.fileno()
         os.set_blocking(fd, False)
         deadline = time.monotonic() + timeout
@@ -150,26 +187,28 @@ class _Helper:
             while data:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
-                    raise TimeoutError("the verifying helper does not take its share")
+                    raise TimeoutError("the checking helper does not take its share")
                 try:
                     data = data[os.write(fd, data):]
                 except BlockingIOError:
                     continue
 
-    def answer(self, expected: int, timeout: float) -> list[bool]:
+    def receive(self, needed: int, most: int, timeout: float) -> bytes:
+        """At least `needed` answers and at most `most`: all that are ready once the
+        `needed` are in."""
         deadline = time.monotonic() + timeout
         got = bytearray()
         with selectors.DefaultSelector() as selector:
             selector.register(self.answers, selectors.EVENT_READ)
-            while len(got) < expected:
+            while len(got) < needed:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
-                    raise TimeoutError("the verifying helper did not answer in time")
-                chunk = os.read(self.answers.fileno(), expected - len(got))
+                    raise TimeoutError("the checking helper did not answer in time")
+                chunk = os.read(self.answers.fileno(), most - len(got))
                 if not chunk:
-                    raise EOFError("the verifying helper has ended")
+                    raise EOFError("the checking helper has ended")
                 got += chunk
-        return [byte == 1 for byte in got]
+        return bytes(got)
 
     def stop(self) -> None:
         for stream in (self.requests, self.answers):
@@ -186,7 +225,7 @@ class _Helper:
 
 
 class SharedVerifier:
-    """Checks a batch's signatures here and in this process's helper (see the module)."""
+    """Checks a batch's records here and in this process's helper (see the module)."""
 
     def __init__(self, share: float = HELPER_SHARE,
                  min_checks: int = MIN_CHECKS_TO_SHARE) -> None:
@@ -197,22 +236,29 @@ class SharedVerifier:
         self._failed_at = -HELPER_RETRY_AFTER_S
         self.shared_batches = 0  # batches the helper took part in, for tests and benches
 
-    def verify(self, public_key_raw: bytes, checks: list[Check]) -> list[bool]:
-        """For each (message, signature): does it verify under the raw key?"""
-        with self.batch(public_key_raw, len(checks)) as batch:
-            for check in checks:
-                batch.feed(check)
-            return batch.finish()
+    def check(self, public_key_raw: bytes, items: list[bytes]) -> list[int]:
+        """`check_record` flags of each record (its bytes) under the raw key."""
+        with self.batch(public_key_raw, len(items)) as batch:
+            for data in items:
+                batch.feed(data)
+            batch.check_here()
+            return [batch.flags(index) for index in range(len(items))]
 
-    def batch(self, public_key_raw: bytes, expected: int) -> CheckBatch:
-        """A batch of about `expected` checks, fed one by one (see CheckBatch)."""
+    def batch(self, public_key_raw: bytes | None, expected: int) -> CheckBatch:
+        """A batch of about `expected` records, fed one by one (see CheckBatch)."""
         return CheckBatch(self, public_key_raw, expected)
+
+    def start(self) -> None:
+        """Start the helper now (a server does, as it starts), so that the first large batch
+        does not wait for it to start."""
+        with self._lock:
+            self._running_helper()
 
     def _running_helper(self) -> _Helper | None:
         if self._helper is not None and self._helper.alive():
             return self._helper
         if self._helper is not None:
-            self._drop(RuntimeError("the verifying helper has ended"))
+            self._drop(RuntimeError("the checking helper has ended"))
         if time.monotonic() - self._failed_at < HELPER_RETRY_AFTER_S:
             return None
         try:
@@ -223,7 +269,7 @@ class SharedVerifier:
         return self._helper
 
     def _drop(self, reason: BaseException) -> None:
-        log.warning("ledger: verifying alone for a while (%s)", reason)
+        log.warning("ledger: checking records alone for a while (%s)", reason)
         self._failed_at = time.monotonic()
         self._stop_helper()
 
@@ -238,73 +284,155 @@ class SharedVerifier:
 
 
 class CheckBatch:
-    """One batch's checks, fed one by one while the batch is read. The first ones, up to
-    the helper's share of `expected`, go to the helper in requests of SHARE_CHUNK_CHECKS as
-    they come, so it verifies while this side still reads the batch; the rest are checked
-    here at `finish`, which returns every answer in the order fed. Use it in a `with`: a
-    batch given up half way leaves the helper out of step, and is then dropped with it."""
+    """One batch's record checks. Records are fed one by one while the batch is read; the
+    first ones, up to the helper's share of `expected`, go to the helper in requests of
+    SHARE_CHUNK_CHECKS as they come. `check_here` checks the others; `flags(i)` is the
+    answer for the i-th record fed, waiting for the helper's if it is not in yet, so a
+    caller that takes them in order works while the helper is still checking. Without a
+    key (`public_key_raw` None: the enrolled key is unusable) no signature is seen to
+    verify.
 
-    def __init__(self, owner: SharedVerifier, public_key_raw: bytes, expected: int) -> None:
+    A batch that finds the helper busy keeps its records until `check_here`, then waits up
+    to HELPER_WAIT_S for it (the batch before it lets go of the helper as soon as it has
+    all its answers, while it still writes) and hands its share over in one go; if the
+    helper is still busy, it checks alone. Use it in a `with`: a batch given up before the
+    helper answered everything waits for the rest of its answers, so that the next batch
+    does not take them for its own, or drops the helper if they do not come."""
+
+    def __init__(self, owner: SharedVerifier, public_key_raw: bytes | None,
+                 expected: int) -> None:
         self.owner = owner
-        self.key = public_key_raw
-        self.checks: list[Check] = []
+        self.key_raw = public_key_raw
+        try:
+            self.key = keys.PublicKey(public_key_raw) if public_key_raw else None
+        except keys.KeyFormatError:
+            self.key = None
+        self.items: list[bytes] = []
+        self.parsed: list[Any] = []
+        self.answers: list[int | None] = []
         self.helper: _Helper | None = None
         self.quota = 0
-        self.sent = 0  # checks handed to the helper (the first ones fed)
-        self.pending: list[Check] = []
-        self.answered = True
-        self._locked = expected >= owner.min_checks and owner._lock.acquire(blocking=False)
+        self.sent = 0  # records handed to the helper (the first ones fed)
+        self.received = 0  # of those, answers read back
+        self.pending: list[bytes] = []
+        self.fed_all = False  # `check_here` was called: nothing more will be handed over
+        self._locked = False
+        self._may_share = self.key is not None and expected >= owner.min_checks
+        if self._may_share and owner._lock.acquire(blocking=False):
+            self._take_helper(expected)
+
+    def _take_helper(self, expected: int) -> None:
+        self._locked = True
+        self.helper = self.owner._running_helper()
+        if self.helper is None:
+            self._release()
+        else:
+            self.quota = int(expected * self.owner.share)
+
+    def _release(self) -> None:
         if self._locked:
-            self.helper = owner._running_helper()
-            if self.helper is not None:
-                self.quota = int(expected * owner.share)
+            self._locked = False
+            self.owner._lock.release()
 
     def __enter__(self) -> CheckBatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.helper is not None and not self.answered:
-            self.owner._drop(RuntimeError("a batch was given up half way"))
-        if self._locked:
-            self._locked = False
-            self.owner._lock.release()
+        if self.helper is not None and self.received < self.sent:
+            self._receive(self.sent - 1)  # the helper stays in step, or is dropped
+        self._release()
 
-    def feed(self, check: Check) -> None:
-        self.checks.append(check)
-        if self.helper is not None and len(self.checks) <= self.quota:
-            self.pending.append(check)
-            if len(self.pending) >= SHARE_CHUNK_CHECKS or len(self.checks) == self.quota:
+    def feed(self, data: bytes, parsed: Any = None) -> int:
+        """Hand over (or keep for `check_here`) one record: its bytes as sent and, if it
+        has been parsed, the parse. Returns its index for `flags`."""
+        index = len(self.items)
+        self.items.append(data)
+        self.parsed.append(parsed)
+        self.answers.append(None)
+        if self.helper is not None and index < self.quota:
+            self.pending.append(data)
+            if len(self.pending) >= SHARE_CHUNK_CHECKS or index + 1 == self.quota:
                 self._hand_over()
+        return index
 
     def _hand_over(self) -> None:
         assert self.helper is not None
         try:
-            self.helper.send(self.key, self.pending, HELPER_ANSWER_TIMEOUT_S)
+            self.helper.send(self.key_raw or b"", self.pending, HELPER_ANSWER_TIMEOUT_S)
         except (OSError, ValueError, TimeoutError, struct.error) as exc:
-            self.owner._drop(exc)
-            self.helper = None  # what it was given is checked here
+            self._give_up(exc, self.sent + len(self.pending))
+            self.sent += len(self.pending)
+            self.received = self.sent
         else:
-            self.answered = False
-        self.sent += len(self.pending)
+            self.sent += len(self.pending)
         self.pending = []
 
-    def finish(self) -> list[bool]:
-        if self.helper is not None and self.pending:
+    def check_here(self) -> None:
+        """Hand over what is still pending (or, if the helper was busy when the batch
+        began, wait for it and hand over its share now), then check every record not
+        handed over."""
+        if self.helper is None and not self._locked and self._may_share and \
+                len(self.items) >= self.owner.min_checks and \
+                self.owner._lock.acquire(timeout=HELPER_WAIT_S):
+            self._take_helper(len(self.items))
+            if self.helper is not None:
+                for start in range(0, self.quota, SHARE_CHUNK_CHECKS):
+                    self.pending = self.items[start:min(self.quota, start + SHARE_CHUNK_CHECKS)]
+                    self._hand_over()
+                    if self.helper is None:
+                        break
+        elif self.helper is not None and self.pending:
             self._hand_over()
-        mine = verify_all(self.key, self.checks[self.sent:])
-        theirs: list[bool] = []
-        if self.sent and self.helper is not None:
-            try:
-                theirs = self.helper.answer(self.sent, HELPER_ANSWER_TIMEOUT_S)
-            except (OSError, EOFError, TimeoutError, ValueError) as exc:
-                self.owner._drop(exc)
-                self.helper = None
+        self.fed_all = True
+        self._release_if_answered()
+        for index in range(self.sent, len(self.items)):
+            if self.answers[index] is None:
+                self.answers[index] = check_record(self.items[index], self.key,
+                                                   self.parsed[index])
+
+    def _release_if_answered(self) -> None:
+        """Let the next batch have the helper once this one has all its answers."""
+        if self.fed_all and self.received == self.sent:
+            self.helper = None
+            self._release()
+
+    def flags(self, index: int) -> int:
+        """The `check_record` flags of the index-th record fed."""
+        answer = self.answers[index]
+        if answer is None:
+            if index < self.received or index >= self.sent or self.helper is None:
+                answer = check_record(self.items[index], self.key, self.parsed[index])
+                self.answers[index] = answer
             else:
-                self.owner.shared_batches += 1
-            self.answered = True
-        if len(theirs) != self.sent:
-            theirs = verify_all(self.key, self.checks[:self.sent])
-        return theirs + mine
+                self._receive(index)
+                answer = self.answers[index]
+                if answer is None:  # the helper failed: checked here
+                    answer = self.answers[index] = check_record(
+                        self.items[index], self.key, self.parsed[index])
+        return answer
+
+    def _receive(self, index: int) -> None:
+        """Read the helper's answers up to the index-th record's (and any more ready)."""
+        assert self.helper is not None
+        try:
+            got = self.helper.receive(index + 1 - self.received, self.sent - self.received,
+                                      HELPER_ANSWER_TIMEOUT_S)
+        except (OSError, EOFError, TimeoutError, ValueError) as exc:
+            self._give_up(exc, self.sent)
+            return
+        self.answers[self.received:self.received + len(got)] = list(got)
+        self.received += len(got)
+        if self.received == self.sent:
+            self.owner.shared_batches += 1
+            self._release_if_answered()
+
+    def _give_up(self, reason: BaseException, upto: int) -> None:
+        """The helper failed: its records not answered yet are checked here instead."""
+        self.owner._drop(reason)
+        self.helper = None
+        for index in range(self.received, upto):
+            self.answers[index] = None  # `flags` checks it here
+        self.received = upto
 
 
 _process_verifier: SharedVerifier | None = None

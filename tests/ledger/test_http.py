@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from ledger import demo, service
+from ledger.ingest import MAX_BATCH_RECORDS
 from sync import auth, keys
 from tests.ledger.helpers import HTTP_TIMEOUT_S, Terminal, verify_head
 
@@ -188,3 +189,27 @@ def test_snapshot_over_http(seeded, tmp_path):
     assert bad.status_code == 400 and bad.json()["error"] == "bad_cursor"
     missing = term.signed("GET", "/v1/wallets/W-NOPE")
     assert missing.status_code == 404
+
+
+def test_journal_as_lines_is_taken_like_json(seeded, tmp_path):
+    """The body the terminals send: one record's canonical bytes per line, for the signing
+    terminal. Same answers as the JSON body; too many lines is refused whole."""
+    server, db = seeded
+    term = enrolled(server, db, tmp_path)
+    term.journal.append("cash_move", {"amount": 500, "direction": "in"})
+    lines = [data for _, data in term.journal.pending()]
+    body = b"\n".join(lines) + b"\n"  # a last newline is allowed
+    headers = auth.sign_request(term.key, term.terminal_id, "POST", "/v1/journal", body)
+    reply = requests.post(server.url + "/v1/journal", data=body, timeout=HTTP_TIMEOUT_S,
+                          headers=dict(headers, **{"content-type": "application/x-ndjson"}))
+    assert reply.status_code == 200, reply.text
+    answer = reply.json()
+    assert [r["status"] for r in answer["results"]] == ["created", "created"]
+    assert answer["acked_seq"] == 2 and record_count(db) == 2
+    again = term.push_records([json.loads(line) for line in lines]).json()
+    assert [r["status"] for r in again["results"]] == ["exists", "exists"]
+    too_many = b"\n".join([lines[0]] * (MAX_BATCH_RECORDS + 1))
+    headers = auth.sign_request(term.key, term.terminal_id, "POST", "/v1/journal", too_many)
+    reply = requests.post(server.url + "/v1/journal", data=too_many, timeout=HTTP_TIMEOUT_S,
+                          headers=dict(headers, **{"content-type": "application/x-ndjson"}))
+    assert reply.status_code == 413 and reply.json()["error"]

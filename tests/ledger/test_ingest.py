@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger import check, service
+from ledger import check, ingest, service
 from ledger.ingest import IngestError, Ingestor
 from ledger.verifier import SharedVerifier
 from sync import canonical, cards, keys, record
@@ -448,3 +448,69 @@ def test_a_trailing_newline_in_an_id_is_refused_not_a_crash(region, field, value
     answer = region.push(term, [rec])
     assert answer["results"][0]["status"] == "rejected"
     assert answer["results"][0]["reason"] == "malformed"
+
+
+def test_lines_are_taken_as_sent(region):
+    """A batch of NDJSON lines (what the terminals send): each line's bytes are the record's
+    canonical bytes. A line spelled otherwise is taken in its canonical form; a line that
+    is no JSON is refused by itself."""
+    term = region.terminal()
+    pay(term, "W-1", [(region.charged, 300)])
+    pay(term, "W-1", [(region.charged, 200)])
+    lines = [data for _, data in term.pending()]
+    spaced = json.dumps(json.loads(lines[1]), indent=1).encode()  # not canonical
+    answer = region.ingestor.ingest(term.terminal_id, [lines[0], spaced, b"{not json", b"",
+                                                       lines[2]])
+    assert statuses(answer) == ["created"] * 3 + ["rejected"] * 2
+    assert [r["reason"] for r in answer["results"][3:]] == ["malformed", "malformed"]
+    assert answer["results"][3]["seq"] is None
+    assert answer["head"]["hash"] == record.record_hash(lines[2])
+    with region.db.reading() as conn:
+        stored = conn.value("SELECT record FROM records WHERE terminal_id = ? AND seq = 2",
+                            (term.terminal_id,))
+    assert stored.encode() == lines[1]  # the canonical form, not the bytes as spelled
+    assert region.lot(region.charged) == 2500
+    region.assert_consistent()
+
+
+def test_a_batch_written_in_runs_posts_as_one(region, monkeypatch):
+    """Inside its transaction a batch is posted and written in runs: a lot spent in one run
+    and again in the next, a payment refunded a run later, a lot made by a charge in one
+    run and spent in the next two all end as one run would leave them."""
+    monkeypatch.setattr(ingest, "POST_CHUNK_RECORDS", 2)
+    term = region.terminal("M-BOOTH")
+    sale = pay(term, "W-1", [(region.charged, 100)])
+    pay(term, "W-1", [(region.charged, 150)])
+    term.append("refund", {"amount": 100, "wallet": "W-1", "of": sale.tx_id,
+                           "lots": [{"lot": region.charged, "amount": 100}]})
+    pay(term, "W-1", [(region.exclusive, 700)])
+    pay(term, "W-1", [(region.exclusive, 800)])
+    term.append("charge", {"amount": 2000, "wallet": "W-2", "lots": [
+        {"lot": "L-RUNS", "pocket": "premium_common", "amount": 2400, "paid": 2000,
+         "funder": "town", "expires": "2027-02-28"}]})
+    pay(term, "W-2", [("L-RUNS", 400)])  # the next run spends the lot the last one made
+    pay(term, "W-2", [("L-RUNS", 500)])
+    answer = region.push(term)
+    assert statuses(answer) == ["created"] * 9
+    assert region.lot("L-RUNS") == 2400 - 900
+    assert region.balance("wallet:W-2:premium_common") == 2400 - 900
+    assert region.lot(region.charged) == 3000 - 150
+    assert region.lot(region.exclusive) == 4500 - 1500
+    assert region.balance("merchant:M-BOOTH:receivable") == 150 + 1500 + 900
+    assert region.balance("wallet:W-1:charged") == 3000 - 150
+    with region.db.reading() as conn:
+        assert conn.value("SELECT count(*) FROM givebacks") == 1
+    region.assert_consistent()
+
+
+def test_a_bad_body_in_the_helpers_share_is_flagged(region, shared_ingestor):
+    ingestor, verifier = shared_ingestor
+    term = region.terminal()
+    cash_moves(term, 20)
+    term.append("payment", {"amount": 100})  # seq 22: no wallet, no lots
+    cash_moves(term, 60)
+    records = [json.loads(data) for _, data in term.pending()]
+    answer = ingestor.ingest(term.terminal_id, records)
+    assert statuses(answer) == ["created"] * 82 and verifier.shared_batches == 1
+    assert [f["seq"] for f in region.flags("bad_body")] == [22]
+    region.assert_consistent()
