@@ -17,7 +17,9 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -34,6 +36,11 @@ READ_TIMEOUT_S = 30.0
 # The online check during a sale: the counter never waits longer than this for the ledger.
 ONLINE_CHECK_TIMEOUT_S = 0.5
 PUSH_BATCH = 1_000
+# Push batches on the wire at once: the ledger checks the next batch while it still writes
+# the one before (two: one being written, one being checked).
+PUSH_IN_FLIGHT = 2
+# How a push body is sent: the records' canonical bytes, one per line.
+JOURNAL_LINES = "application/x-ndjson"
 SYNC_INTERVAL_S = 15.0
 PULL_INTERVAL_S = 60.0
 BACKOFF_FIRST_S = 1.0
@@ -59,7 +66,8 @@ class RefusedError(SyncError):
 class Outbox(Protocol):
     terminal_id: str
 
-    def pending(self, limit: int) -> list[tuple[int, bytes]]: ...
+    def pending(self, limit: int, after: int = 0) -> list[tuple[int, bytes]]:
+        """Up to `limit` unacknowledged records with a seq past `after`, oldest first."""
 
     def keep_head(self, head: dict[str, Any]) -> None: ...
 
@@ -116,14 +124,20 @@ class LedgerClient:
         self.ledger_keys = ledger_keys
         self._session = requests.Session()
 
+    def fork(self) -> LedgerClient:
+        """Another client (of the same kind) for the same terminal and ledger, on a
+        connection of its own."""
+        return type(self)(self.base_url, self.terminal_id, self._key, self.ledger_keys)
+
     def close(self) -> None:
         self._session.close()
 
     def _request(self, method: str, path: str, body: bytes = b"",
-                 timeout: float = READ_TIMEOUT_S) -> dict[str, Any]:
+                 timeout: float = READ_TIMEOUT_S,
+                 content_type: str = "application/json") -> dict[str, Any]:
         headers = auth.sign_request(self._key, self.terminal_id, method, path, body)
         if body:
-            headers["content-type"] = "application/json"
+            headers["content-type"] = content_type
         try:
             reply = self._session.request(method, self.base_url + path, data=body or None,
                                           headers=headers,
@@ -147,10 +161,11 @@ class LedgerClient:
         return SyncError(message, code)
 
     def push(self, records: list[tuple[int, bytes]]) -> dict[str, Any]:
-        """Send records (seq, canonical bytes); returns the checked answer."""
-        body = b'{"records":[' + b",".join(data for _, data in records) + \
-            b'],"terminal_id":' + orjson.dumps(self.terminal_id) + b"}"
-        answer = self._request("POST", "/v1/journal", body)
+        """Send records (seq, canonical bytes); returns the checked answer. The body is
+        the records' bytes one per line (canonical bytes hold no newline), which the ledger
+        takes as they are instead of parsing and encoding them again."""
+        body = b"\n".join(data for _, data in records)
+        answer = self._request("POST", "/v1/journal", body, content_type=JOURNAL_LINES)
         results = answer.get("results")
         if answer.get("terminal_id") != self.terminal_id or not isinstance(results, list) \
                 or len(results) != len(records) or not isinstance(answer.get("acked_seq"), int):
@@ -222,22 +237,68 @@ class SyncStatus:
     refused: list[str] = field(default_factory=list)
 
 
-def push_all(client: LedgerClient, outbox: Outbox, batch: int = PUSH_BATCH) -> list[str]:
-    """Push until nothing is pending or the ledger refuses; returns the refusals."""
+def push_all(client: LedgerClient, outbox: Outbox, batch: int = PUSH_BATCH,
+             in_flight: int = PUSH_IN_FLIGHT) -> list[str]:
+    """Push until nothing is pending or the ledger refuses; returns the refusals.
+
+    Up to `in_flight` batches are on the wire at once, each on its own connection, so the
+    ledger reads and checks the next batch while it writes the one before; answers are
+    taken in the order sent, and every head kept. A batch sent behind another can reach
+    the ledger first and find a gap where that one's records go: it is not a refusal, and
+    the rest of the push goes one batch at a time. A gap in a batch sent alone, and every
+    other rejection, is a refusal.
+    """
+    clients = [client] + [client.fork() for _ in range(in_flight - 1)]
     refusals: list[str] = []
-    while True:
-        pending = outbox.pending(batch)
-        if not pending:
-            return refusals
-        answer = client.push(pending)
+    flight: deque[tuple[list[tuple[int, bytes]], Future, bool]] = deque()
+    sent = 0
+    try:
+        with ThreadPoolExecutor(in_flight, thread_name_prefix="push") as pool:
+            try:
+                while True:
+                    while len(flight) < in_flight:
+                        after = flight[-1][0][-1][0] if flight else 0
+                        records = outbox.pending(batch, after)
+                        if not records:
+                            break
+                        flight.append((records, pool.submit(clients[sent % in_flight].push,
+                                                            records), bool(flight)))
+                        sent += 1
+                    if not flight:
+                        return refusals
+                    records, answer_of, behind = flight.popleft()
+                    answer = answer_of.result()
+                    if answer.get("head"):
+                        outbox.keep_head(answer["head"])
+                    rejected = [r for r in answer["results"] if r.get("status") == "rejected"]
+                    if behind and rejected and all(r.get("reason") == "gap" for r in rejected):
+                        in_flight = 1  # it overtook the batch before it: go one by one
+                        _settle(flight, outbox)
+                        continue
+                    if rejected:
+                        return refusals + [
+                            f"seq {r.get('seq')}: {r.get('reason')} ({r.get('message', '')})"
+                            for r in rejected]
+                    if answer["acked_seq"] < records[-1][0]:
+                        raise client._untrusted("the ledger acknowledged less than it accepted")
+            finally:
+                _settle(flight, outbox)
+    finally:
+        for other in clients[1:]:
+            other.close()
+
+
+def _settle(flight: deque, outbox: Outbox) -> None:
+    """Wait for the batches still in flight, keeping the heads of those that landed (their
+    rejections and errors are met again on the next push)."""
+    while flight:
+        _, answer_of, _ = flight.popleft()
+        try:
+            answer = answer_of.result()
+        except SyncError:
+            continue
         if answer.get("head"):
             outbox.keep_head(answer["head"])
-        refused = [f"seq {r.get('seq')}: {r.get('reason')} ({r.get('message', '')})"
-                   for r in answer["results"] if r.get("status") == "rejected"]
-        if refused:
-            return refusals + refused
-        if answer["acked_seq"] < pending[-1][0]:
-            raise client._untrusted("the ledger acknowledged less than it accepted")
 
 
 def pull_all(client: LedgerClient, sink: SnapshotSink, outbox: Outbox) -> int:

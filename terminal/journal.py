@@ -467,12 +467,14 @@ class Journal:
         found.reverse()
         return found
 
-    def pending(self, limit: int = PENDING_BATCH_MAX) -> list[tuple[int, bytes]]:
-        """Records not yet acknowledged by the ledger, oldest first: (seq, canonical bytes)."""
+    def pending(self, limit: int = PENDING_BATCH_MAX,
+                after: int = 0) -> list[tuple[int, bytes]]:
+        """Records not yet acknowledged by the ledger, oldest first: (seq, canonical bytes);
+        with `after`, only those past that seq (the next batch, while one is in flight)."""
         cur = self.conn.execute(
             "SELECT r.seq, r.record FROM outbox o JOIN records r ON r.seq = o.seq "
-            "ORDER BY o.seq LIMIT ?",
-            (limit,),
+            "WHERE o.seq > ? ORDER BY o.seq LIMIT ?",
+            (after, limit),
         )
         return [(seq, text.encode("utf-8")) for seq, text in cur]
 

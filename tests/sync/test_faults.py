@@ -78,6 +78,9 @@ RESTART_BACKLOG = 1_500
 RESTART_BATCH = 1_000
 RESTART_KILL_AFTER_MAX_S = 0.2
 PUSH_JOIN_TIMEOUT_S = 30
+# A backlog pushed as a few batches, two in flight, the first of them late.
+OVERTAKE_BACKLOG = 120
+OVERTAKE_BATCH = 40
 SEED = 20261122
 # Journals and ledger files go on tmpfs when there is one: the tests kill processes, never
 # the machine, and a killed process's writes survive in the page cache either way, so the
@@ -90,8 +93,8 @@ class ImpatientClient(LedgerClient):
     """The real client, with a read timeout short enough that a late answer trips it."""
 
     def _request(self, method: str, path: str, body: bytes = b"",
-                 timeout: float = sync_client.READ_TIMEOUT_S) -> dict:
-        return super()._request(method, path, body, min(timeout, CLIENT_TIMEOUT_S))
+                 timeout: float = sync_client.READ_TIMEOUT_S, **kwargs) -> dict:
+        return super()._request(method, path, body, min(timeout, CLIENT_TIMEOUT_S), **kwargs)
 
 
 # --- the ledger, terminals and backlogs --------------------------------------------------
@@ -294,6 +297,55 @@ def test_answer_twice_under_real_worker_batches(ledger, proxy, work):
     assert_exactly_once(ledger, data_dir)
 
 
+class FirstBatchLate(ImpatientClient):
+    """The real client, whose first push waits before it is sent: the batch pushed behind
+    it, on the second connection, reaches the ledger first."""
+
+    late_by_s = 0.0
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.answers: list[dict] = []
+
+    def push(self, records):
+        if self.late_by_s:
+            late, self.late_by_s = self.late_by_s, 0.0
+            time.sleep(late)
+        answer = super().push(records)
+        self.answers.append(answer)
+        return answer
+
+
+def test_a_batch_that_overtakes_the_one_before_it_is_sent_again(ledger, work):
+    """Two batches in flight; the second lands first and finds a gap where the first's
+    records go. That is no refusal: the push goes on one batch at a time and everything
+    arrives exactly once."""
+    data_dir = work / "terminal"
+    terminal_id = _enroll(ledger.url, ledger.url, ledger.admin_token, data_dir)
+    last = _backlog(data_dir, OVERTAKE_BACKLOG)
+    with Journal.open(data_dir) as journal:
+        client = FirstBatchLate(ledger.url, terminal_id, keystore.load_key(data_dir),
+                                journal.ledger_keys())
+        client.late_by_s = LATE_BY_S
+        seen: list[list[dict]] = []  # the answers on the second connection, as they come
+        original_fork = client.fork
+
+        def fork():
+            other = original_fork()
+            seen.append(other.answers)
+            return other
+
+        client.fork = fork  # type: ignore[method-assign]
+        try:
+            assert push_all(client, journal, OVERTAKE_BATCH) == []
+        finally:
+            client.close()
+        assert journal.acked_seq() == last and journal.pending_count() == 0
+    overtaken = [r for answers in seen for answer in answers for r in answer["results"]]
+    assert {r.get("reason") for r in overtaken if r["status"] == "rejected"} == {"gap"}
+    assert_exactly_once(ledger, data_dir)
+
+
 def test_connection_out_of_step_is_not_reused(ledger, proxy, work):
     """One answer sent twice, then a slow but clean line: the stale copy is refused, and
     the next attempt must not read answers meant for earlier requests."""
@@ -327,6 +379,9 @@ def test_sigkill_of_terminal_mid_push(ledger, proxy, work):
     proxy.fault(Mode.PASS, latency_s=KILL_SLOW_S)  # a slow line: pushes are long in flight
     killed_while_pending = 0
     for _ in range(KILLS):
+        with Journal.open(data_dir) as journal:
+            if not journal.pending_count():
+                break  # earlier runs pushed it all before they were killed
         pushes = proxy.forwarded_count("POST /v1/journal")
         proc = _terminal_sync(data_dir)
         try:
