@@ -22,6 +22,7 @@ and verifies again any record that did not pass under the key the chain expects 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +47,20 @@ MAX_BATCH_RECORDS = 5_000
 # the helper's answers for the next run come while this one is written, large enough that
 # the statements of a run stay few per record.
 POST_CHUNK_RECORDS = 200
+# A batch whose first record does not follow the stored chain is tried again every
+# BEHIND_POLL_S for up to BEHIND_WAIT_S (the batch before it, pushed just ahead on another
+# connection, is usually being written) before its records are answered `gap`.
+BEHIND_WAIT_S = 1.0
+BEHIND_POLL_S = 0.005
 
 
 class IngestError(LedgerError):
     """A batch refused as a whole (HTTP 4xx): a LedgerError like every other refusal."""
+
+
+class _Behind(Exception):
+    """The batch begins past the end of the stored chain (the batch before it may still be
+    on its way): the transaction is given up, to be tried again shortly."""
 
 
 @dataclass
@@ -267,8 +278,18 @@ class Ingestor:
                     settled[position] = found
                 return found
 
-            outcomes, chain = self.db.transaction(
-                lambda conn: self._apply(conn, terminal_id, items, ready))
+            # A batch pushed behind another can be taken up first (by another server
+            # process): while its first record does not yet follow the stored chain, it
+            # waits a little for the batch before it, then is walked whatever the chain.
+            deadline = time.monotonic() + BEHIND_WAIT_S
+            while True:
+                try:
+                    outcomes, chain = self.db.transaction(
+                        lambda conn: self._apply(conn, terminal_id, items, ready,
+                                                 time.monotonic() < deadline))
+                    break
+                except _Behind:
+                    time.sleep(BEHIND_POLL_S)
         head = None
         if chain.seq:
             head = record.sign_head(terminal_id, chain.seq, chain.hash, self.ledger_key)
@@ -287,10 +308,13 @@ class Ingestor:
             raise IngestError(f"the terminal is {state.status}", 403, state.status)
 
     def _apply(self, conn: Connection, terminal_id: str, items: list[Outcome],
-               ready) -> tuple[list[Outcome], record.Chain]:
+               ready, may_wait: bool = False) -> tuple[list[Outcome], record.Chain]:
         locked = load_terminal(conn, terminal_id, lock=True)
         self._check_state(locked)
         assert locked is not None
+        first = next((o.seq for o in items if not o.status), None)
+        if may_wait and first is not None and first > locked.last_seq + 1:
+            raise _Behind
         walk = _Walk(locked, _stored_hashes(conn, terminal_id, items, locked.last_seq))
         batch = Batch(conn, terminal_id, (locked.merchant_id, locked.merchant_class))
         # Every row the batch may touch is loaded (and locked) first, in one global order.

@@ -12,11 +12,12 @@ records while this side writes the last ones.
 
 Each server process has at most one helper (`python -m ledger.verifier`, talking over its
 standard input and output), started with the server (or else the first time a batch is
-large enough: the helper takes ~0.1 s to start), and used by one
-batch at a time: a batch that finds it busy (another terminal's, on another thread) checks
-alone, which is also what keeps a fully loaded server from spending CPU on hand-offs. A
-helper that fails, dies or does not answer in time is dropped and its share is checked
-here; the answer never depends on the helper. The helper ends when its parent does, however
+large enough: the helper takes ~0.1 s to start), and shared by at most two batches at a
+time, whose requests it answers in the order written: the batch being written and the
+next one, being read. A third batch (another terminal's, on another thread) checks alone,
+which is also what keeps a fully loaded server from queueing on the helper. A helper that
+fails, dies or does not answer in time is dropped and what it owed is checked here; the
+answer never depends on the helper. The helper ends when its parent does, however
 the parent ends: its standard input closes.
 
 Wire format (both directions in this one module): a request is the count of records (4
@@ -35,6 +36,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -58,9 +61,12 @@ SHARE_CHUNK_CHECKS = 100
 # waits for the helper to catch up.
 PIPE_BYTES = 1 << 20
 F_SETPIPE_SZ = 1031  # linux/fcntl.h
-# A batch that finds the helper busy waits this long for it, once it has been read, before
-# it checks alone: the batch before it (often the same terminal's, pushed while that one
-# was written) lets go of the helper once its own checks are answered.
+# Batches that may have records in the helper at once: one being written while the next
+# is read (a terminal pushes the next batch while the last is written). A third checks
+# alone, which also keeps a fully loaded server from queueing on one helper.
+BATCHES_ON_HELPER = 2
+# A batch that finds no place on the helper waits this long for one, once it has been read,
+# before it checks alone: a batch gives its place up once its own checks are answered.
 HELPER_WAIT_S = 0.5
 # The helper never takes this long for its share (5,000 records take ~0.5 s); past it, it
 # is taken to be stuck, ended, and its share checked here.
@@ -160,6 +166,10 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
 
 
 class _Helper:
+    """The helper process and the requests it still owes answers for, in the order sent.
+    Several batches may have requests in it at once: whichever needs an answer reads
+    what has come and hands each answer to the batch it belongs to."""
+
     def __init__(self) -> None:
         root = Path(__file__).resolve().parents[1]
         self.process = subprocess.Popen(
@@ -171,52 +181,76 @@ class _Helper:
             fcntl.fcntl(self.requests.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
         except OSError:
             pass  # a smaller pipe: handing over may wait for the helper now and then
+        self._send_lock = threading.Lock()  # one request written at a time, whole
+        self._read_lock = threading.Lock()  # one reader hands out the answers
+        self._owed: deque[list] = deque()  # [batch, answers still owed], in send order
+        self.failed = False  # stopped, or out of step: no answer will come any more
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.failed and self.process.poll() is None
 
-    def send(self, public_key_raw: bytes, items: list[bytes], timeout: float) -> None:
-        """Write a request; a helper that stops reading (stuck, stopped) cannot hold this
-        thread past `timeout`."""
+    def send(self, batch: CheckBatch, public_key_raw: bytes, items: list[bytes],
+             timeout: float) -> None:
+        """Write a request for `batch`; a helper that stops reading (stuck, stopped)
+        cannot hold this thread past `timeout`."""
         data = memoryview(encode_request(public_key_raw, items))
         fd = self.requests.fileno()
-        os.set_blocking(fd, False)
-        deadline = time.monotonic() + timeout
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_WRITE)
-            while data:
-                left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(left):
-                    raise TimeoutError("the checking helper does not take its share")
-                try:
-                    data = data[os.write(fd, data):]
-                except BlockingIOError:
-                    continue
+        with self._send_lock:
+            if self.failed:
+                raise EOFError("the checking helper has been stopped")
+            self._owed.append([batch, len(items)])
+            os.set_blocking(fd, False)
+            deadline = time.monotonic() + timeout
+            with selectors.DefaultSelector() as selector:
+                selector.register(fd, selectors.EVENT_WRITE)
+                while data:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not selector.select(left):
+                        raise TimeoutError("the checking helper does not take its share")
+                    try:
+                        data = data[os.write(fd, data):]
+                    except BlockingIOError:
+                        continue
 
-    def receive(self, needed: int, most: int, timeout: float) -> bytes:
-        """At least `needed` answers and at most `most`: all that are ready once the
-        `needed` are in."""
+    def pump(self, done: Callable[[], bool], timeout: float) -> None:
+        """Read answers, each handed to its batch, until `done()` (or the helper failed:
+        an exception, and `failed` set)."""
         deadline = time.monotonic() + timeout
-        got = bytearray()
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.answers, selectors.EVENT_READ)
-            while len(got) < needed:
-                left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(left):
-                    raise TimeoutError("the checking helper did not answer in time")
-                chunk = os.read(self.answers.fileno(), most - len(got))
-                if not chunk:
-                    raise EOFError("the checking helper has ended")
-                got += chunk
-        return bytes(got)
+        with self._read_lock:
+            if done() or self.failed:
+                return
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.answers, selectors.EVENT_READ)
+                while not done():
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not selector.select(left):
+                        raise TimeoutError("the checking helper did not answer in time")
+                    chunk = os.read(self.answers.fileno(), PIPE_BYTES)
+                    if not chunk:
+                        raise EOFError("the checking helper has ended")
+                    self._hand_out(chunk)
+
+    def _hand_out(self, chunk: bytes) -> None:
+        at = 0
+        while at < len(chunk):
+            if not self._owed:
+                raise ValueError("the checking helper answered more than it was asked")
+            owed = self._owed[0]
+            take = min(owed[1], len(chunk) - at)
+            owed[0].answered(chunk[at:at + take])
+            at += take
+            owed[1] -= take
+            if not owed[1]:
+                self._owed.popleft()
 
     def stop(self) -> None:
+        self.failed = True
         for stream in (self.requests, self.answers):
             try:
                 stream.close()
             except OSError:
                 pass
-        if self.alive():
+        if self.process.poll() is None:
             self.process.kill()
         try:
             self.process.wait(HELPER_STOP_TIMEOUT_S)
@@ -232,7 +266,9 @@ class SharedVerifier:
         self.share = share
         self.min_checks = min_checks
         self._helper: _Helper | None = None
-        self._lock = threading.Lock()  # held by the one batch using the helper
+        self._start_lock = threading.Lock()
+        # Held by each batch using the helper, at most BATCHES_ON_HELPER at once.
+        self.slots = threading.BoundedSemaphore(BATCHES_ON_HELPER)
         self._failed_at = -HELPER_RETRY_AFTER_S
         self.shared_batches = 0  # batches the helper took part in, for tests and benches
 
@@ -251,24 +287,29 @@ class SharedVerifier:
     def start(self) -> None:
         """Start the helper now (a server does, as it starts), so that the first large batch
         does not wait for it to start."""
-        with self._lock:
-            self._running_helper()
+        self._running_helper()
 
     def _running_helper(self) -> _Helper | None:
-        if self._helper is not None and self._helper.alive():
+        with self._start_lock:
+            if self._helper is not None and self._helper.alive():
+                return self._helper
+            if self._helper is not None:
+                self._drop(RuntimeError("the checking helper has ended"), self._helper)
+            if time.monotonic() - self._failed_at < HELPER_RETRY_AFTER_S:
+                return None
+            try:
+                self._helper = _Helper()
+            except OSError as exc:
+                self._drop(exc)
+                return None
             return self._helper
-        if self._helper is not None:
-            self._drop(RuntimeError("the checking helper has ended"))
-        if time.monotonic() - self._failed_at < HELPER_RETRY_AFTER_S:
-            return None
-        try:
-            self._helper = _Helper()
-        except OSError as exc:
-            self._drop(exc)
-            return None
-        return self._helper
 
-    def _drop(self, reason: BaseException) -> None:
+    def _drop(self, reason: BaseException, helper: _Helper | None = None) -> None:
+        """Stop the helper that failed (if it is still the current one) and go without
+        one for HELPER_RETRY_AFTER_S."""
+        if helper is not None and helper is not self._helper:
+            helper.stop()
+            return  # already dropped by another batch
         log.warning("ledger: checking records alone for a while (%s)", reason)
         self._failed_at = time.monotonic()
         self._stop_helper()
@@ -279,8 +320,7 @@ class SharedVerifier:
             helper.stop()
 
     def close(self) -> None:
-        with self._lock:
-            self._stop_helper()
+        self._stop_helper()
 
 
 class CheckBatch:
@@ -292,12 +332,13 @@ class CheckBatch:
     key (`public_key_raw` None: the enrolled key is unusable) no signature is seen to
     verify.
 
-    A batch that finds the helper busy keeps its records until `check_here`, then waits up
-    to HELPER_WAIT_S for it (the batch before it lets go of the helper as soon as it has
-    all its answers, while it still writes) and hands its share over in one go; if the
-    helper is still busy, it checks alone. Use it in a `with`: a batch given up before the
-    helper answered everything waits for the rest of its answers, so that the next batch
-    does not take them for its own, or drops the helper if they do not come."""
+    Up to BATCHES_ON_HELPER batches share the helper at once (the helper answers their
+    requests in the order they were written). A batch that finds it full keeps its records
+    until `check_here`, then waits up to HELPER_WAIT_S for a place (a batch gives its place
+    up as soon as it has all its answers, while it still writes) and hands its share over
+    in one go; if there is none, it checks alone. Use it in a `with`, which gives the place
+    up however the batch ends; answers still owed to a batch given up are read and put
+    aside by whoever reads next."""
 
     def __init__(self, owner: SharedVerifier, public_key_raw: bytes | None,
                  expected: int) -> None:
@@ -316,31 +357,43 @@ class CheckBatch:
         self.received = 0  # of those, answers read back
         self.pending: list[bytes] = []
         self.fed_all = False  # `check_here` was called: nothing more will be handed over
-        self._locked = False
+        self._place = False
+        self._done = False  # every answer owed is in (counted once)
+        self._guard = threading.Lock()  # `answered` may run on another batch's thread
         self._may_share = self.key is not None and expected >= owner.min_checks
-        if self._may_share and owner._lock.acquire(blocking=False):
+        if self._may_share and owner.slots.acquire(blocking=False):
             self._take_helper(expected)
 
     def _take_helper(self, expected: int) -> None:
-        self._locked = True
+        self._place = True
         self.helper = self.owner._running_helper()
         if self.helper is None:
-            self._release()
+            self._leave()
         else:
             self.quota = int(expected * self.owner.share)
 
-    def _release(self) -> None:
-        if self._locked:
-            self._locked = False
-            self.owner._lock.release()
+    def _leave(self) -> None:
+        with self._guard:
+            place, self._place = self._place, False
+        if place:
+            self.owner.slots.release()
+
+    def _all_in(self) -> None:
+        """Once nothing more will be handed over and every answer is in, the place on the
+        helper goes to the next batch."""
+        with self._guard:
+            if self._done or not self.fed_all or self.received != self.sent:
+                return
+            self._done = True
+        if self.sent:
+            self.owner.shared_batches += 1
+        self._leave()
 
     def __enter__(self) -> CheckBatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.helper is not None and self.received < self.sent:
-            self._receive(self.sent - 1)  # the helper stays in step, or is dropped
-        self._release()
+        self._leave()
 
     def feed(self, data: bytes, parsed: Any = None) -> int:
         """Hand over (or keep for `check_here`) one record: its bytes as sent and, if it
@@ -358,81 +411,61 @@ class CheckBatch:
     def _hand_over(self) -> None:
         assert self.helper is not None
         try:
-            self.helper.send(self.key_raw or b"", self.pending, HELPER_ANSWER_TIMEOUT_S)
-        except (OSError, ValueError, TimeoutError, struct.error) as exc:
-            self._give_up(exc, self.sent + len(self.pending))
-            self.sent += len(self.pending)
-            self.received = self.sent
-        else:
-            self.sent += len(self.pending)
+            self.helper.send(self, self.key_raw or b"", self.pending, HELPER_ANSWER_TIMEOUT_S)
+        except (OSError, ValueError, TimeoutError, EOFError, struct.error) as exc:
+            self._give_up(exc)
+        self.sent += len(self.pending)
         self.pending = []
 
     def check_here(self) -> None:
-        """Hand over what is still pending (or, if the helper was busy when the batch
-        began, wait for it and hand over its share now), then check every record not
+        """Hand over what is still pending (or, if the helper was full when the batch
+        began, wait for a place and hand over its share now), then check every record not
         handed over."""
-        if self.helper is None and not self._locked and self._may_share and \
+        if self.helper is None and not self._place and self._may_share and \
                 len(self.items) >= self.owner.min_checks and \
-                self.owner._lock.acquire(timeout=HELPER_WAIT_S):
+                self.owner.slots.acquire(timeout=HELPER_WAIT_S):
             self._take_helper(len(self.items))
-            if self.helper is not None:
-                for start in range(0, self.quota, SHARE_CHUNK_CHECKS):
-                    self.pending = self.items[start:min(self.quota, start + SHARE_CHUNK_CHECKS)]
-                    self._hand_over()
-                    if self.helper is None:
-                        break
+            for start in range(0, self.quota, SHARE_CHUNK_CHECKS):
+                if self.helper is None:
+                    break
+                self.pending = self.items[start:min(self.quota, start + SHARE_CHUNK_CHECKS)]
+                self._hand_over()
         elif self.helper is not None and self.pending:
             self._hand_over()
         self.fed_all = True
-        self._release_if_answered()
+        self._all_in()
         for index in range(self.sent, len(self.items)):
             if self.answers[index] is None:
                 self.answers[index] = check_record(self.items[index], self.key,
                                                    self.parsed[index])
 
-    def _release_if_answered(self) -> None:
-        """Let the next batch have the helper once this one has all its answers."""
-        if self.fed_all and self.received == self.sent:
-            self.helper = None
-            self._release()
+    def answered(self, flags: bytes) -> None:
+        """The helper's next answers for this batch (from whichever batch read them)."""
+        self.answers[self.received:self.received + len(flags)] = flags
+        self.received += len(flags)
+        self._all_in()
 
     def flags(self, index: int) -> int:
         """The `check_record` flags of the index-th record fed."""
         answer = self.answers[index]
-        if answer is None:
-            if index < self.received or index >= self.sent or self.helper is None:
-                answer = check_record(self.items[index], self.key, self.parsed[index])
-                self.answers[index] = answer
-            else:
-                self._receive(index)
-                answer = self.answers[index]
-                if answer is None:  # the helper failed: checked here
-                    answer = self.answers[index] = check_record(
-                        self.items[index], self.key, self.parsed[index])
+        if answer is None and self.helper is not None and index < self.sent:
+            helper = self.helper
+            try:
+                helper.pump(lambda: self.answers[index] is not None, HELPER_ANSWER_TIMEOUT_S)
+            except (OSError, EOFError, TimeoutError, ValueError) as exc:
+                self._give_up(exc)
+            answer = self.answers[index]
+        if answer is None:  # not handed over, or the helper failed: checked here
+            answer = self.answers[index] = check_record(self.items[index], self.key,
+                                                        self.parsed[index])
         return answer
 
-    def _receive(self, index: int) -> None:
-        """Read the helper's answers up to the index-th record's (and any more ready)."""
-        assert self.helper is not None
-        try:
-            got = self.helper.receive(index + 1 - self.received, self.sent - self.received,
-                                      HELPER_ANSWER_TIMEOUT_S)
-        except (OSError, EOFError, TimeoutError, ValueError) as exc:
-            self._give_up(exc, self.sent)
-            return
-        self.answers[self.received:self.received + len(got)] = list(got)
-        self.received += len(got)
-        if self.received == self.sent:
-            self.owner.shared_batches += 1
-            self._release_if_answered()
-
-    def _give_up(self, reason: BaseException, upto: int) -> None:
-        """The helper failed: its records not answered yet are checked here instead."""
-        self.owner._drop(reason)
-        self.helper = None
-        for index in range(self.received, upto):
-            self.answers[index] = None  # `flags` checks it here
-        self.received = upto
+    def _give_up(self, reason: BaseException) -> None:
+        """The helper failed: what it still owes this batch is checked here instead."""
+        if self.helper is not None:
+            self.owner._drop(reason, self.helper)
+            self.helper = None
+        self._leave()
 
 
 _process_verifier: SharedVerifier | None = None

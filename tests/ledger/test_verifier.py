@@ -170,38 +170,62 @@ def test_a_stopped_helper_cannot_hold_a_large_batch(signed, shared, monkeypatch)
     assert shared._helper is None
 
 
-def test_a_batch_finding_the_helper_busy_waits_then_checks_alone(signed, shared,
+def test_a_batch_finding_the_helper_full_waits_then_checks_alone(signed, shared,
                                                                   monkeypatch):
     public_key, items, expected = signed
     monkeypatch.setattr(verifier, "HELPER_WAIT_S", 0.2)
-    shared._lock.acquire()  # another batch is using the helper, and keeps it
+    for _ in range(verifier.BATCHES_ON_HELPER):
+        shared.slots.acquire()  # other batches have every place, and keep them
     answers: list[list[int]] = []
     worker = threading.Thread(target=lambda: answers.append(shared.check(public_key, items)))
     worker.start()
     worker.join(30)
-    shared._lock.release()
+    for _ in range(verifier.BATCHES_ON_HELPER):
+        shared.slots.release()
     assert answers == [expected] and shared.shared_batches == 0
 
 
-def test_the_helper_passes_to_the_next_batch_once_its_answers_are_in(signed, shared):
-    """A batch lets go of the helper when it has all its answers, while it is still open
-    (writing what it checked), so the next batch, arrived meanwhile, shares too."""
+def test_two_batches_share_the_helper_and_get_their_own_answers(signed, shared):
+    """Both batches' records are in the helper at once; the second batch, asking first,
+    reads the first batch's answers on its way and hands them over to it."""
     public_key, items, expected = signed
-    with shared.batch(public_key, len(items)) as first:
-        for data in items:
+    backwards = list(reversed(items))
+    with shared.batch(public_key, len(items)) as first, \
+            shared.batch(public_key, len(items)) as second:
+        for data, other in zip(items, backwards, strict=True):
             first.feed(data)
-        waiting = shared.batch(public_key, len(items))  # finds the helper busy
+            second.feed(other)
+        first.check_here()
+        second.check_here()
+        assert first.sent > 0 and second.sent > 0
+        assert [second.flags(n) for n in range(len(items))] == list(reversed(expected))
+        assert first.received == first.sent  # read for it by the second batch
+        assert [first.flags(n) for n in range(len(items))] == expected
+    assert shared.shared_batches == 2
+
+
+def test_a_batch_gives_its_place_up_once_its_answers_are_in(signed, shared):
+    """A batch lets go of its place when it has all its answers, while it is still open
+    (writing what it checked), so a batch that found the helper full shares after all."""
+    public_key, items, expected = signed
+    held = shared.batch(public_key, len(items))  # holds one place throughout
+    with held, shared.batch(public_key, len(items)) as first:
+        for data in items:
+            held.feed(data)
+            first.feed(data)
+        waiting = shared.batch(public_key, len(items))  # finds no place
         assert waiting.helper is None
         first.check_here()
         assert [first.flags(n) for n in range(len(items))] == expected
-        assert not shared._lock.locked()  # `first` is still open, the helper is free
         with waiting:
             for data in items:
                 waiting.feed(data)
-            waiting.check_here()  # takes the helper now and hands over its share
+            waiting.check_here()  # takes the place `first` gave up
             assert waiting.sent > 0
             assert [waiting.flags(n) for n in range(len(items))] == expected
-    assert shared.shared_batches == 2
+        held.check_here()
+        assert [held.flags(n) for n in range(len(items))] == expected
+    assert shared.shared_batches == 3
 
 
 def test_wire_format_round_trip_and_refusals(signed):
@@ -234,19 +258,19 @@ def test_helper_ends_on_a_malformed_request():
 
 
 def test_a_batch_given_up_half_way_leaves_the_helper_in_step(signed, shared):
-    """Records handed over, then the batch is abandoned (its ingest failed): it waits for
-    the answers it was owed, so the next batch does not take them for its own."""
+    """Records handed over, then the batch is abandoned (its ingest failed): its place is
+    given up, and the answers still owed to it are put aside by the next batch's reads,
+    not taken for its own."""
     public_key, items, expected = signed
     with pytest.raises(RuntimeError), shared.batch(public_key, len(items)) as batch:
         for data in items[:110]:  # past the first request: it has been handed over
             batch.feed(data)
         assert batch.sent > 0
         raise RuntimeError("the ingest failed")
-    assert not shared._lock.locked()
     helper = shared._helper
     assert helper is not None and helper.alive()
     assert shared.check(public_key, list(reversed(items))) == list(reversed(expected))
-    assert shared._helper is helper and shared.shared_batches == 2
+    assert shared._helper is helper and shared.shared_batches == 1  # the second batch
 
 
 def test_fewer_records_than_expected_are_all_answered(signed, shared):

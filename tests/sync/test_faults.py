@@ -35,6 +35,7 @@ import requests
 
 from ledger import check, demo
 from ledger.db import Database
+from ledger.ingest import BEHIND_WAIT_S
 from ledger.schema import migrate
 from sync import client as sync_client
 from sync.client import LedgerClient, SyncError, SyncWorker, pull_all, push_all
@@ -78,9 +79,11 @@ RESTART_BACKLOG = 1_500
 RESTART_BATCH = 1_000
 RESTART_KILL_AFTER_MAX_S = 0.2
 PUSH_JOIN_TIMEOUT_S = 30
-# A backlog pushed as a few batches, two in flight, the first of them late.
+# A backlog pushed as a few batches, two in flight, the first of them late by this much
+# (or by this much past the ledger's wait for a batch behind another).
 OVERTAKE_BACKLOG = 120
 OVERTAKE_BATCH = 40
+OVERTAKE_LATE_S = 0.3
 SEED = 20261122
 # Journals and ledger files go on tmpfs when there is one: the tests kill processes, never
 # the machine, and a killed process's writes survive in the page cache either way, so the
@@ -297,9 +300,9 @@ def test_answer_twice_under_real_worker_batches(ledger, proxy, work):
     assert_exactly_once(ledger, data_dir)
 
 
-class FirstBatchLate(ImpatientClient):
+class FirstBatchLate(LedgerClient):
     """The real client, whose first push waits before it is sent: the batch pushed behind
-    it, on the second connection, reaches the ledger first."""
+    it, on the second connection, reaches the ledger first. Every answer is kept."""
 
     late_by_s = 0.0
 
@@ -316,24 +319,21 @@ class FirstBatchLate(ImpatientClient):
         return answer
 
 
-def test_a_batch_that_overtakes_the_one_before_it_is_sent_again(ledger, work):
-    """Two batches in flight; the second lands first and finds a gap where the first's
-    records go. That is no refusal: the push goes on one batch at a time and everything
-    arrives exactly once."""
+def _push_with_first_batch_late(ledger, work, late_by_s: float) -> list[dict]:
+    """Push a backlog in batches, two in flight, the first one late; every answer."""
     data_dir = work / "terminal"
     terminal_id = _enroll(ledger.url, ledger.url, ledger.admin_token, data_dir)
     last = _backlog(data_dir, OVERTAKE_BACKLOG)
     with Journal.open(data_dir) as journal:
         client = FirstBatchLate(ledger.url, terminal_id, keystore.load_key(data_dir),
                                 journal.ledger_keys())
-        client.late_by_s = LATE_BY_S
-        seen: list[list[dict]] = []  # the answers on the second connection, as they come
+        client.late_by_s = late_by_s
+        connections = [client]
         original_fork = client.fork
 
         def fork():
-            other = original_fork()
-            seen.append(other.answers)
-            return other
+            connections.append(original_fork())
+            return connections[-1]
 
         client.fork = fork  # type: ignore[method-assign]
         try:
@@ -341,9 +341,23 @@ def test_a_batch_that_overtakes_the_one_before_it_is_sent_again(ledger, work):
         finally:
             client.close()
         assert journal.acked_seq() == last and journal.pending_count() == 0
-    overtaken = [r for answers in seen for answer in answers for r in answer["results"]]
-    assert {r.get("reason") for r in overtaken if r["status"] == "rejected"} == {"gap"}
     assert_exactly_once(ledger, data_dir)
+    return [answer for connection in connections for answer in connection.answers]
+
+
+def test_a_batch_that_overtakes_the_one_before_it_waits_for_it(ledger, work):
+    """Two batches in flight; the second reaches the ledger first, which holds it until
+    the first has landed (ledger.ingest.BEHIND_WAIT_S): nothing is refused."""
+    answers = _push_with_first_batch_late(ledger, work, OVERTAKE_LATE_S)
+    assert {r["status"] for answer in answers for r in answer["results"]} == {"created"}
+
+
+def test_a_batch_overtaking_by_longer_than_the_ledger_waits_is_sent_again(ledger, work):
+    """Past the ledger's wait the batch behind is answered `gap`: no refusal, the push
+    goes on one batch at a time and everything arrives exactly once."""
+    answers = _push_with_first_batch_late(ledger, work, BEHIND_WAIT_S + OVERTAKE_LATE_S)
+    rejected = [r for answer in answers for r in answer["results"] if r["status"] != "created"]
+    assert rejected and {r.get("reason") for r in rejected} == {"gap"}
 
 
 def test_connection_out_of_step_is_not_reused(ledger, proxy, work):
