@@ -19,6 +19,10 @@ from ledger.verifier import process_verifier
 
 DB_ENV = "MACHI_LEDGER_DB"
 HOME_ENV = "MACHI_LEDGER_HOME"
+# The garbage collector's thresholds in a server process: a young-generation collection
+# every 50,000 new objects instead of 700 (a 1,000-record batch parses ~30,000). Measured
+# on pushes: the server process spent ~6 % less CPU per record (5 runs each, alternating).
+GC_THRESHOLDS = (50_000, 20, 50)
 
 
 def app_from_env() -> FastAPI:
@@ -27,7 +31,9 @@ def app_from_env() -> FastAPI:
     # The helper that checks records is started now, not by the first large batch.
     process_verifier().start()
     # What is loaded by now lives as long as the process: the garbage collector need not
-    # go through it again at every full collection (ingest makes many short-lived objects).
+    # go through it again at every full collection; and a batch's thousands of parsed
+    # records do not set off a collection every 700 of them.
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     return app
