@@ -4,7 +4,8 @@
    real counter services on a seeded demo region, topped up with cash-drawer moves where the
    wallets' offline allowance runs out) pushes it to the real ledger process
    (`python -m ledger serve`, SQLite, one worker) with the real client (sync.client.push_all
-   in batches of PUSH_BATCH, every answer checked, every signed head kept). The clock runs
+   in batches of PUSH_BATCH, PUSH_IN_FLIGHT at a time, every answer checked, every signed head
+   kept). The clock runs
    from the first request to the last head kept. The rate is set against the single-core
    Ed25519 verify rate measured in the same run (target >= 0.5: the ledger verifies every
    record, so this says how much of that the rest of the path costs).

@@ -1,8 +1,9 @@
 """The ledger's HTTP API (DESIGN §7): FastAPI, JSON, versioned under /v1.
 
-Terminal requests are signed (sync.auth); the journal body is parsed with orjson and checked
-by hand, because a pydantic model over a 1,000-record batch costs about as much as parsing it
-three times, and the records need their canonical bytes anyway. The OpenAPI document still
+Terminal requests are signed (sync.auth); the journal body is NDJSON (what terminals send:
+one record's canonical bytes per line, split here and checked record by record in ingest) or
+JSON parsed with orjson and checked by hand, because a pydantic model over a 1,000-record
+batch costs about as much as parsing it three times. The OpenAPI document still
 describes every body, so clients and fuzzers know the shapes. Expected refusals answer
 `{"error": code, "message": text}` with a 4xx status, and the document lists them per
 operation; nothing a client sends is meant to produce a 500. Bodies are capped before any
