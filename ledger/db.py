@@ -290,12 +290,15 @@ class Database:
         for attempt in range(TX_RETRIES + 1):
             try:
                 with self._writing:
-                    conn.begin()
-                    result = work(conn)
-                    conn.commit()
+                    try:
+                        conn.begin()
+                        result = work(conn)
+                        conn.commit()
+                    except BaseException:
+                        conn.rollback()  # before the next writer of this process begins
+                        raise
                 return result
             except BaseException as exc:
-                conn.rollback()
                 if attempt < TX_RETRIES and self._retryable(exc):
                     log.info("transaction retry %d after %s", attempt + 1, exc)
                     time.sleep(delay * (0.5 + random.random()))

@@ -14,9 +14,11 @@ helper process fed while the batch is read (ledger.verifier: one terminal's batc
 otherwise bound to one core). The transaction then locks the terminal's row, walks the
 chain from where it stands, and posts and writes the records in runs of POST_CHUNK_RECORDS,
 taking the helper's answers as it goes: the helper checks the next run while this side
-writes the last one. The walk still checks everything that depends on the chain itself,
-and verifies again any record that did not pass under the key the chain expects there
-(after a key rotation in the batch, or a bad signature, which it then names).
+writes the last one (a helper that stops answering holds the transaction at most
+ledger.verifier.HELPER_ANSWER_TIMEOUT_S; then the records are checked here). The walk still
+checks everything that depends on the chain itself, and verifies again any record that did
+not pass under the key the chain expects there (after a key rotation in the batch, or a bad
+signature, which it then names).
 """
 
 from __future__ import annotations
@@ -150,6 +152,11 @@ def _read(raw_records: list[Any], checks: CheckBatch) -> list[Outcome]:
                 items.append(_malformed(rec, exc))
                 continue
         seq = rec.get("seq") if isinstance(rec, dict) else None
+        if len(data) > record.MAX_RECORD_BYTES:
+            items.append(_malformed(rec, record.RecordError(
+                f"record is {len(data)} bytes, over {record.MAX_RECORD_BYTES}",
+                seq if type(seq) is int else None)))
+            continue
         if type(seq) is not int:
             try:
                 record.check_shape(rec)
@@ -279,9 +286,9 @@ class Ingestor:
                     settled[position] = found
                 return found
 
-            # A batch pushed behind another can be taken up first (by another server
-            # process): while its first record does not yet follow the stored chain, it
-            # waits a little for the batch before it, then is walked whatever the chain.
+            # A batch pushed behind another can be taken up first (by another thread or
+            # server process): while its first record does not yet follow the stored chain,
+            # it waits a little for the batch before it, then is walked whatever the chain.
             deadline = time.monotonic() + BEHIND_WAIT_S
             while True:
                 try:

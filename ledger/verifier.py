@@ -14,8 +14,9 @@ Each server process has at most one helper (`python -m ledger.verifier`, talking
 standard input and output), started with the server (or else the first time a batch is
 large enough: the helper takes ~0.1 s to start), and shared by at most two batches at a
 time, whose requests it answers in the order written: the batch being written and the
-next one, being read. A third batch (another terminal's, on another thread) checks alone,
-which is also what keeps a fully loaded server from queueing on the helper. A helper that
+next one, being read. A third batch (another terminal's, on another thread) waits briefly
+for a place, then checks alone, which is also what keeps a fully loaded server from
+queueing on the helper. A helper that
 fails, dies or does not answer in time is dropped and what it owed is checked here; the
 answer never depends on the helper. The helper ends when its parent does, however
 the parent ends: its standard input closes.
@@ -68,14 +69,19 @@ BATCHES_ON_HELPER = 2
 # A batch that finds no place on the helper waits this long for one, once it has been read,
 # before it checks alone: a batch gives its place up once its own checks are answered.
 HELPER_WAIT_S = 0.5
-# The helper never takes this long for its share (5,000 records take ~0.5 s); past it, it
-# is taken to be stuck, ended, and its share checked here.
-HELPER_ANSWER_TIMEOUT_S = 30.0
+# The helper never takes this long for its share (5,000 records take ~0.5 s, two batches
+# queued ~1 s); past it, it is taken to be stuck, ended, and its share checked here. Ingest
+# waits for answers inside its write transaction, so this also bounds how long a stuck
+# helper can hold the ledger's writes (SQLite writers wait up to 10 s: db.py).
+HELPER_ANSWER_TIMEOUT_S = 5.0
+# A reader waiting for answers looks this often whether another thread stopped the helper.
+PUMP_SLICE_S = 0.1
 HELPER_STOP_TIMEOUT_S = 5.0
 # After a helper failed, this long without one before another is started.
 HELPER_RETRY_AFTER_S = 60.0
 # One request never holds more records or bytes than this (ingest.MAX_BATCH_RECORDS records
-# of record.MAX_RECORD_BYTES each, with room to spare); the helper refuses anything larger.
+# of record.MAX_RECORD_BYTES each, with room to spare: ingest refuses a larger record before
+# it is fed); the helper refuses anything larger.
 MAX_CHECKS = 10_000
 MAX_MESSAGE_BYTES = 64 * 1024
 _COUNT = struct.Struct(">I")
@@ -194,37 +200,48 @@ class _Helper:
         """Write a request for `batch`; a helper that stops reading (stuck, stopped)
         cannot hold this thread past `timeout`."""
         data = memoryview(encode_request(public_key_raw, items))
-        fd = self.requests.fileno()
         with self._send_lock:
             if self.failed:
                 raise EOFError("the checking helper has been stopped")
             self._owed.append([batch, len(items)])
-            os.set_blocking(fd, False)
-            deadline = time.monotonic() + timeout
-            with selectors.DefaultSelector() as selector:
-                selector.register(fd, selectors.EVENT_WRITE)
-                while data:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not selector.select(left):
-                        raise TimeoutError("the checking helper does not take its share")
-                    try:
-                        data = data[os.write(fd, data):]
-                    except BlockingIOError:
-                        continue
+            try:
+                fd = self.requests.fileno()
+                os.set_blocking(fd, False)
+                deadline = time.monotonic() + timeout
+                with selectors.DefaultSelector() as selector:
+                    selector.register(fd, selectors.EVENT_WRITE)
+                    while data:
+                        left = deadline - time.monotonic()
+                        if left <= 0 or not selector.select(left):
+                            raise TimeoutError("the checking helper does not take its share")
+                        try:
+                            data = data[os.write(fd, data):]
+                        except BlockingIOError:
+                            continue
+            except BaseException:
+                # A request cut short: what the helper reads next would be out of step, so
+                # nothing more may be written to it, nor any answer taken from it.
+                self.failed = True
+                raise
 
     def pump(self, done: Callable[[], bool], timeout: float) -> None:
-        """Read answers, each handed to its batch, until `done()` (or the helper failed:
-        an exception, and `failed` set)."""
+        """Read answers, each handed to its batch, until `done()`. Raises if the helper
+        has failed (here or in another thread), ends, or says nothing for `timeout`."""
         deadline = time.monotonic() + timeout
         with self._read_lock:
-            if done() or self.failed:
+            if done():
                 return
             with selectors.DefaultSelector() as selector:
                 selector.register(self.answers, selectors.EVENT_READ)
                 while not done():
+                    if self.failed:
+                        raise EOFError("the checking helper has been stopped")
                     left = deadline - time.monotonic()
-                    if left <= 0 or not selector.select(left):
+                    if left <= 0:
                         raise TimeoutError("the checking helper did not answer in time")
+                    # In slices, so that a helper stopped by another thread is noticed.
+                    if not selector.select(min(left, PUMP_SLICE_S)):
+                        continue
                     chunk = os.read(self.answers.fileno(), PIPE_BYTES)
                     if not chunk:
                         raise EOFError("the checking helper has ended")
@@ -359,6 +376,7 @@ class CheckBatch:
         self.fed_all = False  # `check_here` was called: nothing more will be handed over
         self._place = False
         self._done = False  # every answer owed is in (counted once)
+        self._gave_up = False  # the helper failed this batch: it never takes one again
         self._guard = threading.Lock()  # `answered` may run on another batch's thread
         self._may_share = self.key is not None and expected >= owner.min_checks
         if self._may_share and owner.slots.acquire(blocking=False):
@@ -413,8 +431,9 @@ class CheckBatch:
         try:
             self.helper.send(self, self.key_raw or b"", self.pending, HELPER_ANSWER_TIMEOUT_S)
         except (OSError, ValueError, TimeoutError, EOFError, struct.error) as exc:
-            self._give_up(exc)
-        self.sent += len(self.pending)
+            self._give_up(exc)  # what was pending is checked here, with the rest
+        else:
+            self.sent += len(self.pending)
         self.pending = []
 
     def check_here(self) -> None:
@@ -422,7 +441,7 @@ class CheckBatch:
         began, wait for a place and hand over its share now), then check every record not
         handed over."""
         if self.helper is None and not self._place and self._may_share and \
-                len(self.items) >= self.owner.min_checks and \
+                not self._gave_up and len(self.items) >= self.owner.min_checks and \
                 self.owner.slots.acquire(timeout=HELPER_WAIT_S):
             self._take_helper(len(self.items))
             for start in range(0, self.quota, SHARE_CHUNK_CHECKS):
@@ -462,6 +481,7 @@ class CheckBatch:
 
     def _give_up(self, reason: BaseException) -> None:
         """The helper failed: what it still owes this batch is checked here instead."""
+        self._gave_up = True
         if self.helper is not None:
             self.owner._drop(reason, self.helper)
             self.helper = None

@@ -514,3 +514,18 @@ def test_a_bad_body_in_the_helpers_share_is_flagged(region, shared_ingestor):
     assert statuses(answer) == ["created"] * 82 and verifier.shared_batches == 1
     assert [f["seq"] for f in region.flags("bad_body")] == [22]
     region.assert_consistent()
+
+
+def test_a_record_over_the_size_limit_is_refused_before_the_helper(region, shared_ingestor):
+    """A line far too large is refused by itself; it never reaches the helper, which would
+    take it for a broken request and end."""
+    ingestor, verifier = shared_ingestor
+    term = region.terminal()
+    cash_moves(term, 80)
+    lines = [data for _, data in term.pending()]
+    huge = b'{"seq":82,"note":"' + b"x" * (record.MAX_RECORD_BYTES + 1) + b'"}'
+    answer = ingestor.ingest(term.terminal_id, lines + [huge])
+    assert statuses(answer) == ["created"] * 81 + ["rejected"]
+    assert answer["results"][81]["seq"] == 82 and "over" in answer["results"][81]["message"]
+    assert verifier.shared_batches == 1 and verifier._helper is not None
+    assert verifier._helper.alive()

@@ -289,3 +289,30 @@ def test_no_usable_key_means_no_helper_and_no_signature(signed, shared):
     _, items, expected = signed
     assert shared.check(b"", items) == [flags & ~SIGNED for flags in expected]
     assert shared.shared_batches == 0 and shared._helper is None
+
+
+def test_a_batch_whose_hand_over_failed_never_takes_a_helper_again(signed, shared,
+                                                                   monkeypatch):
+    """Its second request cannot be written: the helper is dropped, and even though a new
+    one could start at once, the batch checks the rest itself (answers from a new helper
+    would land at the wrong records)."""
+    public_key, items, expected = signed
+    monkeypatch.setattr(verifier, "HELPER_RETRY_AFTER_S", 0.0)
+    helper = running_helper(shared, public_key, items)
+    sent = helper.send
+    calls = []
+
+    def second_send_fails(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise TimeoutError("the checking helper does not take its share")
+        sent(*args)
+
+    helper.send = second_send_fails  # type: ignore[method-assign]
+    many = items * 2  # two requests' worth
+    with shared.batch(public_key, len(many)) as batch:
+        for data in many:
+            batch.feed(data)
+        batch.check_here()
+        assert batch.helper is None and len(calls) == 2
+        assert [batch.flags(n) for n in range(len(many))] == expected * 2
