@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Page cache per connection (SQLite's default is 2 MiB, ~500 pages). An ingest batch of
+# 1,000 records touches ~800 pages (lots, wallets, usage, indexes); with the default they
+# were read again from the OS for each batch. With 64 MiB: ~6 % less CPU per record in
+# ingest (6 of 7 alternating runs) and pushes ~8 % faster (mean of 5 alternating runs).
+SQLITE_CACHE_KIB = 64 * 1024
 # Transactions that lose a serialization race are run again this many times, backing off
 # exponentially (with jitter) from the first delay.
 TX_RETRIES = 8
@@ -249,6 +254,7 @@ class Database:
             raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             raw.execute("PRAGMA journal_mode = WAL")
             raw.execute("PRAGMA synchronous = FULL")
+            raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
             return Connection("sqlite", raw)
         import psycopg
 
