@@ -359,9 +359,10 @@ def copy_usage(usage: dict) -> dict[str, Any]:
     for table in ("p", "yp"):
         if isinstance(out.get(table), dict):
             out[table] = dict(out[table])
-    if isinstance(out.get("card"), list):
-        out["card"] = [list(stamp) if isinstance(stamp, list) else stamp
-                       for stamp in out["card"]]
+    for card in ("card", "last"):
+        if isinstance(out.get(card), list):
+            out[card] = [list(stamp) if isinstance(stamp, list) else stamp
+                         for stamp in out[card]]
     return out
 
 
@@ -399,6 +400,9 @@ def fold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
             yp[key] = yp.get(key, 0) + given
     if "stamps" in entry:
         if entry.get("complete"):
+            # The stamps the card was completed from are kept, so that a void of the
+            # completing sale can put them back (`unfold`).
+            out["last"] = out.get("card", [])
             out["card"] = []
             out["done"] = out.get("done", 0) + 1
         else:
@@ -421,8 +425,9 @@ def previous_month(month: str) -> str:
 
 def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
     """The wallet's usage with one entry made on `day` taken back (a void of its payment):
-    the use, the yen given and a stamp on the current card. A completed card is counted
-    one fewer, but the stamps it was completed from are not put back."""
+    the use, the yen given and a stamp on the current card. A card the entry completed is
+    counted one fewer and its earlier stamps are put back, ahead of any stamped since (a
+    usage folded before the stamps were kept has none to put back)."""
     out = copy_usage(usage) if usage else empty_usage()
     out["n"] = max(0, out.get("n", 0) - 1)
     for table in (out.get("p", {}),):
@@ -439,6 +444,8 @@ def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
     if "stamps" in entry:
         if entry.get("complete"):
             out["done"] = max(0, out.get("done", 0) - 1)
+            if isinstance(out.get("last"), list):
+                out["card"] = out.pop("last") + out.get("card", [])
         else:
             card = out.get("card", [])
             for at in range(len(card) - 1, -1, -1):

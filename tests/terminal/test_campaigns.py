@@ -228,6 +228,21 @@ def test_rally_stamps_from_distinct_shops_complete_a_card(tmp_path):
     assert entry_of(third.counter.pay(CARD, 600), "stamp_rally")["stamps"] == 1
 
 
+def test_a_void_of_the_completing_sale_puts_the_cards_stamps_back(tmp_path):
+    """The third shop's stamp completed the card; the sale is voided: the card is back to
+    the two stamps it had and the completion is not counted, so the same sale typed again
+    completes it again."""
+    till = rally_till(tmp_path, "M-C", {"n": 2, "card": [["M-A", 1], ["M-B", 1]]})
+    done = till.counter.pay(CARD, 700)
+    assert entry_of(done, "stamp_rally")["complete"]
+    assert till.counter.view(WALLET).usage["rally"]["card"] == []
+    till.counter.refund(done.tx_id, void=True)
+    usage = till.counter.view(WALLET).usage["rally"]
+    assert usage["card"] == [["M-A", 1], ["M-B", 1]] and usage.get("done", 0) == 0
+    again = till.counter.pay(CARD, 700)
+    assert entry_of(again, "stamp_rally")["complete"]
+
+
 def test_rally_threshold_per_person_and_banquet_counts_twice(tmp_path):
     till = rally_till(tmp_path, "M-HOTEL")
     assert entry_of(till.counter.pay(CARD, 1_100, people=2), "stamp_rally") is None
