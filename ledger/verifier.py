@@ -121,12 +121,17 @@ def check_record(data: bytes, key: keys.PublicKey | None, parsed: Any = None) ->
     return flags
 
 
+def _key_or_none(public_key_raw: bytes | None) -> keys.PublicKey | None:
+    """The raw key, or None if there is none or it is not a key (no signature verifies)."""
+    try:
+        return keys.PublicKey(public_key_raw) if public_key_raw else None
+    except (keys.KeyFormatError, ValueError):
+        return None
+
+
 def check_all(public_key_raw: bytes, items: list[bytes]) -> bytes:
     """`check_record` of each record under the raw key, one byte each."""
-    try:
-        key: keys.PublicKey | None = keys.PublicKey(public_key_raw)
-    except (keys.KeyFormatError, ValueError):
-        key = None
+    key = _key_or_none(public_key_raw)
     return bytes(check_record(data, key) for data in items)
 
 
@@ -361,10 +366,7 @@ class CheckBatch:
                  expected: int) -> None:
         self.owner = owner
         self.key_raw = public_key_raw
-        try:
-            self.key = keys.PublicKey(public_key_raw) if public_key_raw else None
-        except keys.KeyFormatError:
-            self.key = None
+        self.key = _key_or_none(public_key_raw)
         self.items: list[bytes] = []
         self.parsed: list[Any] = []
         self.answers: list[int | None] = []
