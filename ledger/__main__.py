@@ -1,6 +1,7 @@
 """Command line of the central ledger.
 
     python -m ledger serve --db URL [--host 127.0.0.1] [--port 8700] [--workers N]
+                           [--tls-cert FILE --tls-key FILE]
     python -m ledger admin create-merchant --id M --name NAME --class small|large --plan 1|2|3
     python -m ledger admin create-terminal --merchant M      (prints a one-time enrollment code)
     python -m ledger admin create-wallet --kind app|card     (prints the wallet id)
@@ -14,6 +15,8 @@
     python -m ledger admin issue-certificate --wallet W --device-key HEX
     python -m ledger admin create-gift-codes --campaign C --count N [--value YEN] [--pdf FILE]
     python -m ledger admin flags
+    python -m ledger admin show-key                          (the fingerprint terminals pin)
+    python -m ledger admin rotate-key                        (a new key, signed by the old)
     python -m ledger seed-demo --db URL [--wallets N]
     python -m ledger check --db URL
     python -m ledger report tally --date D [--merchant M] --format csv|xlsx|pdf --out FILE
@@ -42,7 +45,7 @@ from ledger import check, demo, service
 from ledger.db import Database, DatabaseError
 from ledger.schema import migrate
 from ledger.server import DB_ENV, HOME_ENV
-from sync import keyfile, pins
+from sync import keyfile, keys, pins
 
 DEFAULT_PORT = 8700
 DEFAULT_HOST = "127.0.0.1"
@@ -75,6 +78,11 @@ def _print(value) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise service.LedgerError("HTTPS needs both --tls-cert and --tls-key")
+    for given in (args.tls_cert, args.tls_key):
+        if given is not None and not given.is_file():
+            raise service.LedgerError(f"no such file: {given}")
     db = open_db(args)
     home = service.LedgerHome(args.home)
     key = home.signing_key()
@@ -83,10 +91,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     db.close()
     os.environ[DB_ENV] = db.url
     os.environ[HOME_ENV] = str(args.home)
-    print(f"ledger on http://{args.host}:{args.port} ({db.engine}), key {key.public_key().key_id}"
-          f", admin token in {args.home / service.ADMIN_TOKEN_FILE}", flush=True)
+    scheme = "https" if args.tls_cert else "http"
+    print(f"ledger on {scheme}://{args.host}:{args.port} ({db.engine}), key "
+          f"{keys.fingerprint(key.public_key())}, admin token in "
+          f"{args.home / service.ADMIN_TOKEN_FILE}", flush=True)
+    tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)} \
+        if args.tls_cert else {}
     uvicorn.run("ledger.server:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False)
+                workers=args.workers, log_level=args.log_level, access_log=False, **tls)
     return 0
 
 
@@ -142,6 +154,17 @@ def cmd_admin(args: argparse.Namespace) -> int:
             print(code.text())
     elif action == "flags":
         _print(service.list_flags(db, args.limit))
+    elif action == "show-key":
+        key = service.LedgerHome(args.home).signing_key()
+        service.register_ledger_key(db, key)
+        _print({"key_id": key.public_key().key_id,
+                "fingerprint": keys.fingerprint(key.public_key()),
+                "public_key": key.public_key().hex})
+    elif action == "rotate-key":
+        rotated = service.rotate_ledger_key(db, service.LedgerHome(args.home))
+        _print(rotated)
+        print("restart the ledger's servers: they sign with the new key once started; "
+              "terminals pin it from the rotation statement", file=sys.stderr)
     return 0
 
 
@@ -252,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
     serve.add_argument("--log-level", default="warning")
+    serve.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM, "
+                       "with its chain); see the README for running behind a reverse proxy")
+    serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     serve.set_defaults(func=cmd_serve)
 
     admin = sub.add_parser("admin", help="administer merchants, terminals, wallets, cards")
@@ -314,6 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--pdf", type=Path, help="also write printable QR gift cards (A4) here")
     a = actions.add_parser("flags", parents=[common])
     a.add_argument("--limit", type=int, default=100)
+    actions.add_parser("show-key", parents=[common],
+                       help="the ledger's signing key and its fingerprint (an installer "
+                            "compares it with what a terminal says at enrollment)")
+    actions.add_parser("rotate-key", parents=[common],
+                       help="make a new signing key, vouched for by the current one")
     admin.set_defaults(func=cmd_admin)
 
     seed = sub.add_parser("seed-demo", parents=[common], help="fill a demo region")

@@ -13,6 +13,7 @@ must never reach PostgreSQL), and signatures are checked over the path exactly a
 
 from __future__ import annotations
 
+import hashlib
 from http import HTTPStatus
 from typing import Any
 
@@ -80,6 +81,9 @@ class LeaseRequest(BaseModel):
     pool: str = Field(max_length=64, pattern=ID_PATTERN,
                       description="all, prize or shop.<merchant> (the terminal's own shop)")
     units: int = Field(ge=1, le=service.MAX_LEASE_UNITS)
+    request_id: str | None = Field(None, max_length=64, pattern=ID_PATTERN,
+                                   description="made by the terminal: the same request sent "
+                                               "again is answered with the same lease")
 
 
 class LeaseReturn(BaseModel):
@@ -218,6 +222,91 @@ class BodyLimit:
         await refusal(scope, receive, send)
 
 
+ENROLL_PATH = "/v1/enroll"
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _raw_path(scope: Scope) -> str:
+    """The path and query exactly as the client sent them (what its signature covers)."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return raw.decode("latin-1") + (f"?{query}" if query else "")
+
+
+class AnswerSigner:
+    """Sign every answer to a terminal's request (sync.auth.sign_answer), whatever route or
+    error handler made it, bound to that request: its terminal, time, nonce, method, path
+    and body. Enrollment, which a terminal makes before it has an id, is bound to its nonce
+    and body under the empty terminal id. Requests that carry no nonce get plain answers
+    (the admin API, /healthz).
+
+    The answer is held whole before it goes out, since its headers carry the signature of
+    its body; every answer of this API is built whole in memory anyway.
+    """
+
+    def __init__(self, app: ASGIApp, key: keys.PrivateKey, rotations: list[dict]) -> None:
+        self.app = app
+        self.key = key
+        self.rotations = rotations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        nonce = _header(scope, b"x-machi-nonce") if scope["type"] == "http" else ""
+        if not nonce:
+            await self.app(scope, receive, send)
+            return
+        enrolling = scope["path"] == ENROLL_PATH
+        terminal_id = "" if enrolling else _header(scope, b"x-machi-terminal")
+        stamp = _header(scope, b"x-machi-time")
+        hasher = hashlib.sha256()
+        body_done = False
+
+        async def tapped() -> Message:
+            nonlocal body_done
+            message = await receive()
+            if message["type"] == "http.request":
+                hasher.update(message.get("body", b""))
+                body_done = not message.get("more_body", False)
+            return message
+
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def signed(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            while not body_done:  # the route did not read it all: the digest needs it
+                if (await tapped())["type"] != "http.request":
+                    break
+            body = b"".join(chunks)
+            if stamp.isdigit() and len(stamp) <= 16:
+                digest = auth.request_digest(auth.request_message(
+                    terminal_id, scope["method"], _raw_path(scope), int(stamp), b"", nonce,
+                    body_sha256=hasher.hexdigest()))
+                extra = auth.sign_answer(self.key, terminal_id, digest, start["status"], body,
+                                         self.rotations)
+                start = {**start, "headers": [*start.get("headers", []), *(
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in extra.items())]}
+            await send(start)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        await self.app(scope, tapped, signed)
+
+
 def _install_document(app: FastAPI) -> None:
     """Serve the OpenAPI document without FastAPI's 422 answers, which this API never gives."""
 
@@ -243,9 +332,15 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         version=API_VERSION,
         description="Central ledger for Machi POS terminals: enrollment, journal ingest, "
                     "snapshots and wallet look-ups. Terminal requests carry the headers "
-                    f"{auth.HEADER_TERMINAL}, {auth.HEADER_TIME} and {auth.HEADER_SIGNATURE}.",
+                    f"{auth.HEADER_TERMINAL}, {auth.HEADER_TIME}, {auth.HEADER_NONCE} and "
+                    f"{auth.HEADER_SIGNATURE}; every answer to them is signed by the ledger "
+                    f"({auth.HEADER_ANSWER_KEY}, {auth.HEADER_ANSWER_TIME}, "
+                    f"{auth.HEADER_ANSWER_SIGNATURE}).",
     )
     ingestor = Ingestor(db, ledger_key)
+    nonces = auth.NonceCache()
+    # Inside the body limit: an over-long body is refused before it is read or hashed.
+    app.add_middleware(AnswerSigner, key=ledger_key, rotations=service.rotations(db))
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     _install_document(app)
 
@@ -296,19 +391,16 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         public_hex, status = found
         path = signed_path(request)
         auth.verify_request(keys.load_public_key_hex(public_hex), request.headers,
-                            request.method, path, body)
+                            request.method, path, body, nonces=nonces)
         if status != "active":
             raise LedgerError(f"the terminal is {status}", 403, status)
         return terminal_id
 
     def signed_path(request: Request) -> str:
         """The path and query exactly as the client sent them: the signer cannot know how a
-        server decodes percent-escapes, so `request.url.path` (decoded) would not match."""
-        raw = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
-        # latin-1 maps every byte to one character, as Starlette decodes the query string.
-        path = raw.decode("latin-1")
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        return path + (f"?{query}" if query else "")
+        server decodes percent-escapes, so `request.url.path` (decoded) would not match.
+        (latin-1 maps every byte to one character, as Starlette decodes the query string.)"""
+        return _raw_path(request.scope)
 
     def admin(request: Request) -> None:
         given = request.headers.get("authorization", "")
@@ -370,7 +462,8 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         terminal_id = await terminal_of(request, body)
         asked = _parsed(LeaseRequest, body)
         return _json(await run_in_threadpool(service.request_lease, db, terminal_id,
-                                             asked.campaign, asked.pool, asked.units))
+                                             asked.campaign, asked.pool, asked.units,
+                                             request_id=asked.request_id))
 
     @app.post("/v1/leases/return", openapi_extra=_body_schema(LeaseReturn),
               responses=_refusals(400, 401, 403, 404))

@@ -212,6 +212,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "the sums), and every posting written paid for it (a third of ingest's writes)",
         ["DROP INDEX postings_account"],
     ),
+    (
+        5,
+        "trust: a ledger key's rotation statement (signed by the key before it, sync.trust); "
+        "a lease request's id, so a request sent twice is granted once",
+        [
+            "ALTER TABLE ledger_keys ADD COLUMN rotation TEXT",
+            "ALTER TABLE leases ADD COLUMN request_id TEXT",
+            "CREATE UNIQUE INDEX leases_request ON leases (terminal_id, request_id)",
+        ],
+    ),
 ]
 
 

@@ -21,9 +21,11 @@ from typing import Any
 from ledger.db import Connection, Database
 from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
 from ledger.schema import now_us
-from sync import bodies, campaigns, canonical, cards, giftcodes, ids, keyfile, keys, pins
+from sync import bodies, campaigns, canonical, cards, giftcodes, ids, keyfile, keys, pins, trust
 
 LEDGER_KEY_FILE = "ledger.key"
+# A rotation's new key, until the database names it (ledger.service.rotate_ledger_key).
+STAGED_KEY_FILE = "ledger-next.key"
 ADMIN_TOKEN_FILE = "admin.token"
 ADMIN_TOKEN_ENV = "MACHI_LEDGER_ADMIN_TOKEN"
 LEDGER_PASSPHRASE_ENV = "MACHI_LEDGER_KEY_PASSPHRASE"
@@ -89,6 +91,24 @@ class LedgerHome:
         if not key_path.exists():
             return keyfile.create(key_path, passphrase)
         return keyfile.load(key_path, passphrase, LEDGER_PASSPHRASE_ENV)
+
+    def stage_signing_key(self) -> keys.PrivateKey:
+        """A new key written as `ledger-next.key`, not yet the signing key (a rotation that
+        stops half way leaves the current key signing, never no key)."""
+        staged = self.path / STAGED_KEY_FILE
+        staged.unlink(missing_ok=True)
+        keyfile.public_path(staged).unlink(missing_ok=True)
+        return keyfile.create(staged, os.environ.get(LEDGER_PASSPHRASE_ENV) or None)
+
+    def promote_staged_key(self, old: keys.PrivateKey) -> None:
+        """Keep the current key as `ledger-<key id>.key` and make the staged one current."""
+        current, staged = self.path / LEDGER_KEY_FILE, self.path / STAGED_KEY_FILE
+        kept = self.path / f"ledger-{old.public_key().key_id}.key"
+        if not kept.exists():
+            os.link(current, kept)
+        os.replace(staged, current)
+        os.replace(keyfile.public_path(staged), keyfile.public_path(current))
+        keyfile.fsync_dir(self.path)
 
     def admin_token(self) -> str:
         token = os.environ.get(ADMIN_TOKEN_ENV)
@@ -181,9 +201,46 @@ def create_terminal(db: Database, merchant_id: str) -> dict:
 
 
 def ledger_public_keys(conn: Connection) -> list[dict]:
-    return [{"key_id": kid, "public_key": pub, "status": status}
-            for kid, pub, status in conn.all(
-                "SELECT key_id, public_key, status FROM ledger_keys ORDER BY created_us")]
+    """Every key the ledger has signed with, oldest first; each later key with the rotation
+    statement by which the key before it vouches for it (sync.trust)."""
+    return [{"key_id": kid, "public_key": pub, "status": status,
+             "rotation": json.loads(rotation) if rotation else None}
+            for kid, pub, status, rotation in conn.all(
+                "SELECT key_id, public_key, status, rotation FROM ledger_keys "
+                "ORDER BY created_us")]
+
+
+def rotations(db: Database) -> list[dict]:
+    """The chain of rotation statements, oldest first (what answers signed by a rotated key
+    carry, so a terminal that pinned an older key can reach the signing one)."""
+    with db.reading() as conn:
+        return [item["rotation"] for item in ledger_public_keys(conn) if item["rotation"]]
+
+
+def rotate_ledger_key(db: Database, home: LedgerHome) -> dict:
+    """Make a new signing key, vouched for by the current one, and make it current.
+
+    The old key file is kept beside it as `ledger-<key id>.key` (its heads, certificates
+    and gift codes still verify: terminals keep every key they pinned); the servers sign
+    with the new key once restarted."""
+    old = home.signing_key()
+    register_ledger_key(db, old)
+    new = home.stage_signing_key()
+    statement = trust.sign_rotation(old, new.public_key(), now_us() // 1000)
+
+    def work(conn: Connection) -> None:
+        conn.execute("UPDATE ledger_keys SET status = 'retired' WHERE key_id = ?",
+                     (old.public_key().key_id,))
+        conn.execute(
+            "INSERT INTO ledger_keys (key_id, public_key, status, created_us, rotation) "
+            "VALUES (?, ?, 'active', ?, ?)",
+            (new.public_key().key_id, new.public_key().hex, now_us(),
+             canonical.dumps(statement).decode("ascii")))
+
+    db.transaction(work)
+    home.promote_staged_key(old)
+    return {"retired": old.public_key().key_id, "active": new.public_key().key_id,
+            "fingerprint": keys.fingerprint(new.public_key())}
 
 
 def merchant_view(conn: Connection, merchant_id: str) -> dict:
@@ -482,17 +539,32 @@ def _check_units(value: Any, what: str, least: int) -> int:
 
 
 def request_lease(db: Database, terminal_id: str, campaign_id: Any, pool: Any, units: Any,
-                  now: int | None = None) -> dict:
+                  now: int | None = None, request_id: str | None = None) -> dict:
     """Lend a terminal up to `units` of a campaign's pool, first come first served: never
     more than the pool's total is out (open leases) or used (closed ones). Expired leases
-    never given back are taken back first, as what the ledger counted of them."""
+    never given back are taken back first, as what the ledger counted of them.
+
+    `request_id` (made by the terminal, one per lease it wants) makes the request
+    idempotent: asked again, by a retry or by a replay, it answers the lease granted the
+    first time and grants nothing more."""
     _check_id(campaign_id, "campaign")
     if not isinstance(pool, str) or not bodies.ID_RE.fullmatch(pool):
         raise LedgerError("pool must be all, prize or shop.<merchant>")
     units = _check_units(units, "units", 1)
+    if request_id is not None:
+        _check_id(request_id, "request_id")
 
     def work(conn: Connection) -> dict:
         at = now_us() if now is None else now
+        if request_id is not None:
+            earlier = conn.one("SELECT lease_id, campaign_id, pool, count, expires_us FROM "
+                               "leases WHERE terminal_id = ? AND request_id = ?",
+                               (terminal_id, request_id))
+            if earlier is not None:
+                if (earlier[1], earlier[2]) != (campaign_id, pool):
+                    raise LedgerError("this request id was used for another pool", 409,
+                                      "request_id_used")
+                return {"lease": _lease_view(*earlier)}
         rule = _campaign_rules(conn, campaign_id)
         total = campaigns.pool_total(rule, pool)
         if total is None:
@@ -527,8 +599,9 @@ def request_lease(db: Database, terminal_id: str, campaign_id: Any, pool: Any, u
         expires = at + LEASE_TTL_S * 1_000_000
         conn.execute(
             "INSERT INTO leases (lease_id, campaign_id, pool, terminal_id, count, used, "
-            "status, expires_us, created_us) VALUES (?, ?, ?, ?, ?, 0, 'open', ?, ?)",
-            (lease_id, campaign_id, pool, terminal_id, grant, expires, at))
+            "status, expires_us, created_us, request_id) "
+            "VALUES (?, ?, ?, ?, ?, 0, 'open', ?, ?, ?)",
+            (lease_id, campaign_id, pool, terminal_id, grant, expires, at, request_id))
         conn.execute("UPDATE pools SET total = ?, granted = ? WHERE campaign_id = ? AND pool = ?",
                      (total, granted + grant, campaign_id, pool))
         return {"lease": _lease_view(lease_id, campaign_id, pool, grant, expires)}

@@ -1,8 +1,13 @@
 """The terminal's side of the sync protocol (DESIGN §7): enroll, push, pull, look up.
 
 `LedgerClient` makes single signed requests with explicit timeouts and checks every answer
-before believing it: a reply cut short, a reply meant for another request, or a head that
-is not signed by the ledger is an error, and nothing is kept from it. `SyncWorker` runs the
+before believing it: every answer must be signed by a ledger key this terminal pinned and
+bound to the very request it answers (sync.auth.verify_answer); a reply cut short, a reply
+meant for another request, an unsigned or forged one, or a head that is not signed by the
+ledger is an error, and nothing is kept from it. A new ledger key is pinned only from a
+rotation statement signed by a key already pinned (sync.trust). The ledger may be `https://`:
+its certificate is checked against the system's CAs, or against the CA file given at
+enrollment. `SyncWorker` runs the
 client on its own thread: woken by each new record (`notify`) and by a timer, it pushes the
 journal's unacknowledged records in batches and pulls snapshot deltas, backing off
 exponentially with jitter while the ledger is unreachable. Everything it needs to resume
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 import time
 from collections import deque
@@ -27,7 +33,7 @@ from urllib.parse import quote
 import orjson
 import requests
 
-from sync import auth, keys, record
+from sync import auth, keys, record, trust
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +88,70 @@ class SnapshotSink(Protocol):
     def apply_snapshot(self, page: dict[str, Any], basis_seq: int) -> None: ...
 
 
+# Where `requests` finds the CAs to check an https ledger's certificate with, when the
+# terminal was given no CA file: the system's bundle (what the OS trusts), else certifi's.
+def system_ca_bundle() -> str | bool:
+    cafile = ssl.get_default_verify_paths().cafile
+    return cafile if cafile else True
+
+
+def tls_verify(ca_file: str | None) -> str | bool:
+    return ca_file or system_ca_bundle()
+
+
+def _fingerprint_text(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
 def enroll(base_url: str, code: str, public_key: keys.PublicKey,
-           timeout: float = READ_TIMEOUT_S) -> dict[str, Any]:
-    """Bind this terminal's key with a one-time code; returns terminal id, merchant, keys."""
+           timeout: float = READ_TIMEOUT_S, ca_file: str | None = None,
+           fingerprint: str | None = None) -> dict[str, Any]:
+    """Bind this terminal's key with a one-time code; returns terminal id, merchant, keys.
+
+    The answer must be signed, over this request's nonce, by one of the keys it lists: those
+    keys are then pinned (trust on first use). `fingerprint`, when the installer has it from
+    the ledger's operator, must be the signing key's (`keys.fingerprint`); the answer says
+    the fingerprint (`ledger_fingerprint`) so that it can be compared afterwards too."""
+    body = orjson.dumps({"code": code, "public_key": public_key.hex})
+    stamp, nonce = auth.now_ms(), auth.new_nonce()
+    digest = auth.request_digest(auth.request_message("", "POST", "/v1/enroll", stamp, body,
+                                                      nonce))
     try:
         reply = requests.post(base_url.rstrip("/") + "/v1/enroll", timeout=(CONNECT_TIMEOUT_S,
-                              timeout), json={"code": code, "public_key": public_key.hex})
+                              timeout), data=body, verify=tls_verify(ca_file),
+                              headers={"content-type": "application/json",
+                                       auth.HEADER_TIME: str(stamp), auth.HEADER_NONCE: nonce})
+    except requests.exceptions.SSLError as exc:
+        raise SyncError(f"the ledger at {base_url} has a certificate this terminal does not "
+                        f"trust: {exc}", "tls") from exc
     except requests.RequestException as exc:
         raise SyncError(f"the ledger at {base_url} cannot be reached: {exc}") from exc
+    try:
+        payload = orjson.loads(reply.content)
+        listed = {item["key_id"]: keys.load_public_key_hex(item["public_key"])
+                  for item in payload.get("ledger_keys") or []} if reply.status_code == 200 \
+            and isinstance(payload, dict) else {}
+    except (orjson.JSONDecodeError, keys.KeyFormatError, KeyError, TypeError) as exc:
+        raise SyncError("the enrollment answer lists malformed ledger keys", "bad_answer") \
+            from exc
+    if reply.status_code == 200:
+        try:
+            auth.verify_answer(reply.headers, "", digest, reply.status_code, reply.content,
+                               listed)
+        except auth.AnswerError as exc:
+            raise SyncError(f"the enrollment answer cannot be trusted: {exc.message}",
+                            exc.code) from exc
     answer = _decode(reply)
     for name in ("terminal_id", "merchant", "ledger_keys"):
         if name not in answer:
             raise SyncError(f"the enrollment answer has no {name}", "bad_answer")
+    signer = listed[reply.headers[auth.HEADER_ANSWER_KEY]]
+    answer["ledger_fingerprint"] = keys.fingerprint(signer)
+    if fingerprint and _fingerprint_text(fingerprint) != \
+            _fingerprint_text(answer["ledger_fingerprint"]):
+        raise SyncError(f"the ledger's key is {answer['ledger_fingerprint']}, not the "
+                        f"fingerprint given ({fingerprint}): not the ledger you meant, or a "
+                        "man in the middle", "fingerprint_mismatch")
     return answer
 
 
@@ -113,36 +171,60 @@ def _decode(reply: requests.Response) -> dict[str, Any]:
     return payload
 
 
+# Called with each ledger key learnt from a rotation statement, so that it is kept.
+NewKeyCallback = Callable[[keys.PublicKey, dict[str, Any]], None]
+
+
 class LedgerClient:
     """Signed requests to one ledger for one terminal."""
 
     def __init__(self, base_url: str, terminal_id: str, key: keys.PrivateKey,
-                 ledger_keys: dict[str, keys.PublicKey]) -> None:
+                 ledger_keys: dict[str, keys.PublicKey], ca_file: str | None = None,
+                 on_new_key: NewKeyCallback | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.terminal_id = terminal_id
         self._key = key
-        self.ledger_keys = ledger_keys
-        self._session = requests.Session()
+        self.ledger_keys = ledger_keys  # the pinned keys: only these sign believable answers
+        self.ca_file = ca_file
+        self.on_new_key = on_new_key
+        self.last_answer_ms: int | None = None  # the ledger's time, from its last answer
+        self._session = self._new_session()
 
     def fork(self) -> LedgerClient:
         """Another client (of the same kind) for the same terminal and ledger, on a
         connection of its own."""
-        return type(self)(self.base_url, self.terminal_id, self._key, self.ledger_keys)
+        other = type(self)(self.base_url, self.terminal_id, self._key, self.ledger_keys)
+        other.ca_file, other.on_new_key = self.ca_file, self.on_new_key
+        other._reset()
+        return other
 
     def close(self) -> None:
         self._session.close()
 
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.verify = tls_verify(self.ca_file)
+        return session
+
     def _request(self, method: str, path: str, body: bytes = b"",
                  timeout: float = READ_TIMEOUT_S,
                  content_type: str = "application/json") -> dict[str, Any]:
-        headers = auth.sign_request(self._key, self.terminal_id, method, path, body)
+        signed = auth.signed_request(self._key, self.terminal_id, method, path, body)
+        headers = signed.headers
         if body:
             headers["content-type"] = content_type
         try:
+            # `verify` given per request: requests lets REQUESTS_CA_BUNDLE override a
+            # session's own setting, and the CA file given at enrollment must win.
             reply = self._session.request(method, self.base_url + path, data=body or None,
-                                          headers=headers,
+                                          headers=headers, verify=self._session.verify,
                                           timeout=(min(CONNECT_TIMEOUT_S, timeout), timeout))
+            self._believe(reply, signed.digest)
             return _decode(reply)
+        except requests.exceptions.SSLError as exc:
+            self._reset()
+            raise SyncError("the ledger's TLS certificate is not trusted (or the link was "
+                            "tampered with)", "tls") from exc
         except requests.RequestException as exc:
             self._reset()
             raise SyncError(f"the ledger cannot be reached: {exc.__class__.__name__}") from exc
@@ -150,9 +232,33 @@ class LedgerClient:
             self._reset()  # a connection that carried a bad answer is not used again
             raise
 
+    def _believe(self, reply: requests.Response, digest: str) -> None:
+        """Raise SyncError unless the answer is the ledger's, to this request; learn a new
+        ledger key on the way only from rotation statements signed by a pinned key."""
+        headers = reply.headers
+        try:
+            signer = headers.get(auth.HEADER_ANSWER_KEY) or ""
+            pinned: dict[str, keys.PublicKey] = self.ledger_keys
+            learnt: list[tuple[keys.PublicKey, dict[str, Any]]] = []
+            if signer and signer not in pinned:
+                learnt = trust.learn(auth.answer_rotations(headers), pinned)
+                pinned = {**pinned, **{new.key_id: new for new, _ in learnt}}
+            self.last_answer_ms = auth.verify_answer(
+                headers, self.terminal_id, digest, reply.status_code, reply.content, pinned)
+        except auth.AnswerError as exc:
+            log.warning("sync: refused an answer to %s %s: %s", reply.request.method,
+                        reply.request.path_url, exc.message)
+            raise SyncError(exc.message, exc.code) from exc
+        for new, statement in learnt:
+            log.warning("sync: pinned ledger key %s (rotated from %s)", new.key_id,
+                        statement["by"])
+            self.ledger_keys[new.key_id] = new
+            if self.on_new_key is not None:
+                self.on_new_key(new, statement)
+
     def _reset(self) -> None:
         self._session.close()
-        self._session = requests.Session()
+        self._session = self._new_session()
 
     def _untrusted(self, message: str, code: str = "bad_answer") -> SyncError:
         """An answer that fails a check: the connection it came on may be out of step (a
@@ -203,11 +309,14 @@ class LedgerClient:
         if type(basis) is not int or basis < 0:
             raise self._untrusted("the ledger's answer has a malformed basis_seq")
 
-    def lease(self, campaign: str, pool: str, units: int) -> dict[str, Any] | None:
+    def lease(self, campaign: str, pool: str, units: int,
+              request_id: str | None = None) -> dict[str, Any] | None:
         """Ask for `units` of a campaign's pool; the lease granted, or None when none are
-        left."""
-        answer = self._request("POST", "/v1/leases", orjson.dumps(
-            {"campaign": campaign, "pool": pool, "units": units}))
+        left. The same `request_id` asked again gets the same lease, never a second one."""
+        asked: dict[str, Any] = {"campaign": campaign, "pool": pool, "units": units}
+        if request_id is not None:
+            asked["request_id"] = request_id
+        answer = self._request("POST", "/v1/leases", orjson.dumps(asked))
         lease = answer.get("lease")
         if lease is None:
             return None

@@ -66,12 +66,14 @@ def public_path(path: Path) -> Path:
     return path.with_name(path.stem + ".pub")
 
 
-def create(path: Path, passphrase: str | None = None) -> keys.PrivateKey:
-    """Make a new key at `path` (and its public key beside it) and return it."""
+def create(path: Path, passphrase: str | None = None,
+           private_key: keys.PrivateKey | None = None) -> keys.PrivateKey:
+    """Write a new key (`private_key`, or a fresh one) at `path`, with its public key beside
+    it, and return it."""
     if passphrase is not None and len(passphrase) < MIN_PASSPHRASE_CHARS:
         raise PassphraseError(f"a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
     path.parent.mkdir(parents=True, exist_ok=True)
-    private_key = keys.generate()
+    private_key = private_key or keys.generate()
     encryption = (
         serialization.BestAvailableEncryption(passphrase.encode("utf-8"))
         if passphrase

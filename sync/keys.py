@@ -26,6 +26,8 @@ KEY_ID_BYTES = 16
 CONTEXT_RECORD = b"machi-pos/record/v1\n"
 CONTEXT_HEAD = b"machi-pos/head/v1\n"
 CONTEXT_REQUEST = b"machi-pos/request/v1\n"
+CONTEXT_ANSWER = b"machi-pos/answer/v1\n"
+CONTEXT_ROTATION = b"machi-pos/key-rotation/v1\n"
 
 
 class KeyFormatError(ValueError):
@@ -97,6 +99,13 @@ def key_id(public_key: PublicKey | bytes) -> str:
     if len(raw) != PUBLIC_KEY_BYTES:
         raise KeyFormatError(f"an Ed25519 public key is {PUBLIC_KEY_BYTES} bytes, not {len(raw)}")
     return hashlib.sha256(raw).digest()[:KEY_ID_BYTES].hex()
+
+
+def fingerprint(public_key: PublicKey) -> str:
+    """The key id in groups of four hex digits, for a person to compare out of band (the
+    installer reads it off the ledger's console and the terminal's enrollment screen)."""
+    kid = public_key.key_id.upper()
+    return " ".join(kid[i:i + 4] for i in range(0, len(kid), 4))
 
 
 def public_key_hex(key: PublicKey) -> str:

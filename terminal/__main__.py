@@ -64,10 +64,14 @@ def _node(args: argparse.Namespace, offline: bool = False):
 def _cmd_enroll(args: argparse.Namespace) -> int:
     from terminal.node import enroll
 
-    answer = enroll(args.data, args.ledger, args.code, keystore.passphrase_from_env())
+    answer = enroll(args.data, args.ledger, args.code, keystore.passphrase_from_env(),
+                    ca_file=args.ca_file, fingerprint=args.fingerprint)
     merchant = answer["merchant"]
     print(f"enrolled as terminal {answer['terminal_id']} of {merchant['name']} "
           f"({merchant['merchant_id']}, {merchant['class']}); data in {args.data}")
+    checked = "matches the one given" if args.fingerprint else \
+        "compare it with `python -m ledger admin show-key` on the ledger"
+    print(f"ledger key pinned: {answer['ledger_fingerprint']} ({checked})")
     return EXIT_OK
 
 
@@ -189,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
     enroll.add_argument("--ledger", required=True, help="the ledger's URL")
     enroll.add_argument("--code", required=True, help="the one-time enrollment code")
+    enroll.add_argument("--fingerprint", help="the ledger key's fingerprint, from its operator "
+                        "(`python -m ledger admin show-key`): enrollment fails if it differs")
+    enroll.add_argument("--ca-file", type=Path, help="for an https ledger with a private CA: "
+                        "the CA (or the server's certificate) to check it with")
     enroll.set_defaults(func=_cmd_enroll)
 
     sync = sub.add_parser("sync", help="push unacknowledged records and pull the snapshot once")

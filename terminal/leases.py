@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from sync import campaigns
+from sync import campaigns, ids
 from sync.client import LedgerClient
 from terminal.journal import Journal
 from terminal.state import StateStore
@@ -25,6 +25,10 @@ LOW_WATER_PCT = 50
 # An expired lease is given back this long after its end, so a sale that took a unit just
 # before it expired has been written and pushed.
 RETURN_AFTER_EXPIRY_S = 60
+# The state store's key for lease requests sent but not yet answered, by "campaign/pool":
+# a request whose answer was lost is sent again with the same id, and the ledger answers
+# the lease it granted then instead of granting a second one.
+LEASE_REQUESTS_KEY = "lease_requests"
 
 
 class LeaseKeeper:
@@ -80,11 +84,26 @@ class LeaseKeeper:
                 if self.journal.units_left(rule["id"], pool, now_ms) * 100 >= \
                         block * LOW_WATER_PCT:
                     continue
-                lease = client.lease(rule["id"], pool, block)
+                lease = self._lease(client, rule["id"], pool, block)
                 if lease is not None:
-                    self.journal.add_lease(lease)
                     got += lease["count"]
         return got
+
+    def _lease(self, client: LedgerClient, campaign: str, pool: str, block: int
+               ) -> dict | None:
+        asked = self.state.get(LEASE_REQUESTS_KEY) or {}
+        slot = f"{campaign}/{pool}"
+        request_id = asked.get(slot)
+        if request_id is None:
+            request_id = "LR-" + ids.new_id()
+            self.state.put(LEASE_REQUESTS_KEY, {**asked, slot: request_id})
+        lease = client.lease(campaign, pool, block, request_id=request_id)
+        if lease is not None:
+            self.journal.add_lease(lease)  # kept once, whatever how often it was answered
+        asked = self.state.get(LEASE_REQUESTS_KEY) or {}
+        asked.pop(slot, None)
+        self.state.put(LEASE_REQUESTS_KEY, asked)
+        return lease
 
     def _closed_for_the_day(self) -> bool:
         """After a Z close no new leases are taken until the next sale is made."""

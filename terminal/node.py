@@ -5,6 +5,8 @@ state, the counter services, and the sync worker.
     DIR/terminal.key    the private key (owner-only; see terminal.keystore)
     DIR/journal.db      the signed journal and its outbox
     DIR/state.db        the ledger's snapshot as this terminal last saw it
+    DIR/ledger-ca.pem   the CA (or certificate) an https ledger is checked with, when one
+                        was given at enrollment (otherwise the system's CAs)
 
 The sync worker gets a journal connection of its own, and the counter a ledger client of its
 own, so the two threads never share a connection.
@@ -13,13 +15,15 @@ own, so the two threads never share a connection.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sync import client as sync_client
-from sync import keys
+from sync import keys, trust
 from terminal import keystore
 from terminal.counter import Counter
 from terminal.errors import TerminalError
@@ -28,6 +32,9 @@ from terminal.leases import LeaseKeeper
 from terminal.state import StateStore
 
 CONFIG_FILE = "terminal.json"
+CA_FILE = "ledger-ca.pem"
+
+log = logging.getLogger(__name__)
 
 
 class NotEnrolled(TerminalError):
@@ -39,12 +46,15 @@ class TerminalConfig:
     terminal_id: str
     ledger_url: str
     merchant_id: str
+    ca_file: str | None = None  # what an https ledger's certificate is checked with
 
     @classmethod
     def load(cls, data_dir: Path) -> TerminalConfig:
         try:
             raw = json.loads((data_dir / CONFIG_FILE).read_text("utf-8"))
-            return cls(raw["terminal_id"], raw["ledger_url"], raw["merchant_id"])
+            ca = data_dir / CA_FILE
+            return cls(raw["terminal_id"], raw["ledger_url"], raw["merchant_id"],
+                       str(ca) if ca.exists() else None)
         except FileNotFoundError as exc:
             raise NotEnrolled(f"{data_dir} holds no enrolled terminal: run `python -m terminal "
                               "enroll --ledger URL --code CODE`") from exc
@@ -71,17 +81,39 @@ def save_settings(data_dir: Path, changes: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = None
-           ) -> dict[str, Any]:
-    """Enroll a new terminal with a ledger and set up its data directory."""
+def check_ledger_url(url: str) -> str:
+    """A ledger URL the terminal can use: http:// or https://, with a host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TerminalError(f"the ledger URL must be http://host:port or https://host:port, "
+                            f"not {url!r}")
+    return url.strip()
+
+
+def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = None,
+           ca_file: Path | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+    """Enroll a new terminal with a ledger and set up its data directory.
+
+    The ledger keys the (signed) answer lists are pinned; `fingerprint`, given by the ledger's
+    operator out of band, must match the key that signed it. `ca_file` is kept in the data
+    directory and checks an https ledger's certificate from then on."""
+    ledger_url = check_ledger_url(ledger_url)
     if (data_dir / DB_FILE).exists():
         config = TerminalConfig.load(data_dir)
         raise TerminalError(f"{data_dir} is already terminal {config.terminal_id}")
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise TerminalError(f"no CA file at {ca_file}")
     if (data_dir / keystore.KEY_FILE).exists():  # an earlier attempt got this far
         key = keystore.load_key(data_dir, passphrase)
     else:
         key = keystore.create_key(data_dir, passphrase)
-    answer = sync_client.enroll(ledger_url, code, key.public_key())
+    answer = sync_client.enroll(ledger_url, code, key.public_key(),
+                                ca_file=str(ca_file) if ca_file else None,
+                                fingerprint=fingerprint)
+    if ca_file is not None:
+        shutil.copyfile(ca_file, data_dir / CA_FILE)
     merchant = answer["merchant"]
     journal = Journal.create(data_dir, answer["terminal_id"], key,
                              start_body={"merchant": merchant["merchant_id"]})
@@ -91,14 +123,23 @@ def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = 
     state = StateStore(data_dir)
     state.put("merchant", merchant)
     state.put("ledger_keys", answer["ledger_keys"])
+    state.put("ledger_fingerprint", answer["ledger_fingerprint"])
     state.close()
     TerminalConfig(answer["terminal_id"], ledger_url, merchant["merchant_id"]).save(data_dir)
     return answer
 
 
+def pin_rotated_key(journal: Journal, clients, new: keys.PublicKey) -> None:
+    """Keep a ledger key learnt from a rotation statement (checked by sync.trust)."""
+    journal.add_ledger_key(new.hex)
+    for client in clients:
+        client.ledger_keys[new.key_id] = new
+
+
 class _Sink:
-    """The snapshot sink the sync worker writes to: the state store, plus ledger keys the
-    snapshot announces (so new ledger heads verify)."""
+    """The snapshot sink the sync worker writes to: the state store, plus new ledger keys
+    the snapshot proves with rotation statements signed by a pinned key (so new ledger
+    heads verify). A key listed without such a statement is refused and logged."""
 
     def __init__(self, state: StateStore, journal: Journal, clients) -> None:
         self.state = state
@@ -110,10 +151,16 @@ class _Sink:
 
     def apply_snapshot(self, page: dict[str, Any], basis_seq: int) -> None:
         self.state.apply_snapshot(page, basis_seq)
-        for item in page.get("ledger_keys") or []:
-            kid = self.journal.add_ledger_key(item["public_key"])
-            for client in self.clients:
-                client.ledger_keys[kid] = keys.load_public_key_hex(item["public_key"])
+        listed = [item for item in page.get("ledger_keys") or [] if isinstance(item, dict)]
+        pinned = self.journal.ledger_keys()
+        for new, _ in trust.learn([item.get("rotation") for item in listed], pinned):
+            log.warning("sync: pinned ledger key %s from a rotation statement", new.key_id)
+            pin_rotated_key(self.journal, self.clients, new)
+            pinned[new.key_id] = new
+        for item in listed:
+            if item.get("key_id") not in pinned:
+                log.warning("sync: refused ledger key %r: no rotation statement signed by a "
+                            "key this terminal trusts", item.get("key_id"))
 
 
 class Node:
@@ -131,12 +178,22 @@ class Node:
         counter_client = None
         if not offline:
             trusted = self.journal.ledger_keys()
+            ca = self.config.ca_file
             counter_client = sync_client.LedgerClient(self.config.ledger_url,
-                                                      self.config.terminal_id, key, dict(trusted))
+                                                      self.config.terminal_id, key, dict(trusted),
+                                                      ca_file=ca)
             worker_client = sync_client.LedgerClient(self.config.ledger_url,
-                                                     self.config.terminal_id, key, dict(trusted))
+                                                     self.config.terminal_id, key, dict(trusted),
+                                                     ca_file=ca)
             self._sync_journal = Journal.open(data_dir)
-            sink = _Sink(self.state, self._sync_journal, [counter_client, worker_client])
+            clients = [counter_client, worker_client]
+            # Each client keeps what it learns through the journal connection of its own
+            # thread: the counter's on the counter's, the worker's on the worker's.
+            counter_client.on_new_key = lambda new, _s: pin_rotated_key(self.journal, clients,
+                                                                        new)
+            worker_client.on_new_key = lambda new, _s: pin_rotated_key(self._sync_journal,
+                                                                       clients, new)
+            sink = _Sink(self.state, self._sync_journal, clients)
             self.worker = sync_client.SyncWorker(
                 worker_client, self._sync_journal, sink, on_status=on_status,
                 after_sync=LeaseKeeper(self._sync_journal, self.state,

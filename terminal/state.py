@@ -172,8 +172,6 @@ class StateStore:
             meta = {"cursor": page["cursor"]}
             if page.get("merchant"):
                 meta["merchant"] = page["merchant"]
-            if page.get("ledger_keys"):
-                meta["ledger_keys"] = page["ledger_keys"]
             if not page.get("more"):
                 meta["snapshot_at_ms"] = page["server_time_ms"]
             conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
