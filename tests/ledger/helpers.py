@@ -37,12 +37,14 @@ class LedgerProcess:
     """`python -m ledger serve` in a child process."""
 
     def __init__(self, db_url: str, home: Path, workers: int = 1,
-                 port: int | None = None) -> None:
+                 port: int | None = None, tls: tuple[Path, Path, Path] | None = None) -> None:
+        """`tls`: (certificate, its key, the CA that signed it) to serve HTTPS."""
         self.db_url = db_url
         self.home = home
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.workers = workers
+        self.tls = tls
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> LedgerProcess:
@@ -50,15 +52,18 @@ class LedgerProcess:
         self.log = open(self.home.parent / f"ledger-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ledger", "serve", "--db", self.db_url, "--port",
-             str(self.port), "--workers", str(self.workers)],
+             str(self.port), "--workers", str(self.workers),
+             *(["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
+               if self.tls else [])],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
+        verify = str(self.tls[2]) if self.tls else True
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ledger exited: {Path(self.log.name).read_text()}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
+                if requests.get(self.url + "/healthz", timeout=1, verify=verify).ok:
                     return self
             except requests.ConnectionError:
                 time.sleep(0.05)

@@ -327,6 +327,18 @@ def test_leases_are_first_come_first_served_and_never_exceed_the_pool(region):
     assert pool_granted(region) == 10
 
 
+def test_a_lease_request_sent_twice_is_granted_once(region):
+    term = region.terminal()
+    first = lease(region, term, 4, request_id="LR-1")
+    assert lease(region, term, 4, request_id="LR-1") == first  # a retry, or a replay
+    assert pool_granted(region) == 4
+    assert lease(region, term, 4, request_id="LR-2")["lease_id"] != first["lease_id"]
+    assert pool_granted(region) == 8
+    with pytest.raises(LedgerError) as refused:
+        lease(region, term, 1, campaign="per-shop", pool="shop.M-SAKURA", request_id="LR-1")
+    assert refused.value.code == "request_id_used"
+
+
 def test_lease_refusals(region):
     term = region.terminal()
     for args, status, words in [

@@ -213,3 +213,47 @@ def test_journal_as_lines_is_taken_like_json(seeded, tmp_path):
     reply = requests.post(server.url + "/v1/journal", data=too_many, timeout=HTTP_TIMEOUT_S,
                           headers=dict(headers, **{"content-type": "application/x-ndjson"}))
     assert reply.status_code == 413 and reply.json()["error"]
+
+
+def test_a_replayed_request_is_refused_and_every_answer_is_signed(seeded, tmp_path):
+    server, db = seeded
+    term = enrolled(server, db, tmp_path)
+    pinned = {k["key_id"]: keys.load_public_key_hex(k["public_key"])
+              for k in term.enrolled["ledger_keys"]}
+    signed = auth.signed_request(term.key, term.terminal_id, "GET", "/v1/snapshot")
+    first = requests.get(server.url + "/v1/snapshot", headers=signed.headers,
+                         timeout=HTTP_TIMEOUT_S)
+    assert first.status_code == 200
+    auth.verify_answer(first.headers, term.terminal_id, signed.digest, 200, first.content,
+                       pinned)
+    again = requests.get(server.url + "/v1/snapshot", headers=signed.headers,
+                         timeout=HTTP_TIMEOUT_S)
+    assert again.status_code == 401 and again.json()["error"] == "replayed"
+    # The refusal is the ledger's too, bound to the request it refuses.
+    auth.verify_answer(again.headers, term.terminal_id, signed.digest, 401, again.content,
+                       pinned)
+    with pytest.raises(auth.AnswerError):  # and to no other request
+        auth.verify_answer(again.headers, term.terminal_id, "0" * 64, 401, again.content,
+                           pinned)
+    no_nonce = {k: v for k, v in auth.sign_request(term.key, term.terminal_id, "GET",
+                                                   "/v1/snapshot").items()
+                if k != auth.HEADER_NONCE}
+    bare = requests.get(server.url + "/v1/snapshot", headers=no_nonce, timeout=HTTP_TIMEOUT_S)
+    assert bare.status_code == 401 and bare.json()["error"] == "unsigned"
+
+
+def test_nonce_cache_forgets_only_what_the_skew_check_refuses_anyway():
+    cache = auth.NonceCache(limit=3)
+    now = 10**12
+    cache.claim("T-1", "a" * 32, now, now)
+    with pytest.raises(auth.AuthError) as replayed:
+        cache.claim("T-1", "a" * 32, now, now + 1)
+    assert replayed.value.code == "replayed"
+    cache.claim("T-2", "a" * 32, now, now)  # another terminal's nonce is its own
+    cache.claim("T-1", "b" * 32, now, now)
+    with pytest.raises(auth.AuthError) as full:  # full of live nonces: none is forgotten
+        cache.claim("T-1", "c" * 32, now, now + 2)
+    assert full.value.code == "busy"
+    later = now + auth.MAX_SKEW_S * 1000 + 1
+    cache.claim("T-1", "c" * 32, later, later)  # the old ones expired and made room
+    assert len(cache) == 1

@@ -1,0 +1,397 @@
+"""The terminal believes only its pinned ledger (DESIGN §10, issue #15 point 2).
+
+A real terminal syncs with the real ledger process through tests.mitm, a man in the middle
+on loopback who reads and rewrites everything in clear, as someone on the shop's Wi-Fi
+could. Each attack — a key slipped into a snapshot page, a page rewritten to give a wallet
+money, an answer re-signed with the attacker's own key (with or without a forged rotation
+statement), a forged acknowledgement, a genuine acknowledgement played back to a later push,
+an unsigned refusal, stripped signature headers — is refused, logged, and leaves the
+terminal's journal, outbox, heads, pinned keys and snapshot exactly as they were; then an
+honest sync completes exactly once. Captured requests replayed at the ledger are refused.
+A rotated ledger key is learnt only from the statement the old key signed. The ledger
+serves HTTPS with a throwaway CA; a terminal checks its certificate, and one talked to in
+clear by a TLS-stripping middle gets nowhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+import requests
+
+from ledger import demo
+from ledger.db import Database
+from ledger.schema import migrate
+from sync import auth, canonical, keys, record, trust
+from sync.client import SyncError
+from terminal import keystore
+from terminal.journal import Journal
+from terminal.node import Node, enroll
+from tests import tlsca
+from tests.ledger.helpers import ROOT, LedgerProcess
+from tests.mitm import Exchange, Mitm
+from tests.sync.test_faults import SHOP, _backlog, assert_exactly_once
+
+DEMO_WALLETS = 20
+SALES = 12
+ADMIN_TIMEOUT_S = 10
+CLI_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory):
+    base = tmp_path_factory.mktemp("trust-ledger")
+    url = f"sqlite:///{base / 'ledger.db'}"
+    db = Database(url)
+    migrate(db)
+    demo.seed_demo(db, DEMO_WALLETS)
+    db.close()
+    server = LedgerProcess(url, base / "home").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mitm(ledger):
+    with Mitm(ledger.url) as middle:
+        yield middle
+
+
+def _code(server: LedgerProcess, verify: str | bool = True) -> str:
+    reply = requests.post(server.url + "/v1/admin/terminals", json={"merchant_id": SHOP},
+                          headers={"authorization": f"Bearer {server.admin_token}"},
+                          timeout=ADMIN_TIMEOUT_S, verify=verify)
+    reply.raise_for_status()
+    return reply.json()["code"]
+
+
+def _fingerprint(server: LedgerProcess) -> str:
+    shown = subprocess.run(
+        [sys.executable, "-m", "ledger", "admin", "show-key", "--db", server.db_url,
+         "--home", str(server.home)], cwd=ROOT, capture_output=True, text=True,
+        timeout=CLI_TIMEOUT_S, check=True)
+    return json.loads(shown.stdout)["fingerprint"]
+
+
+def terminal_state(data_dir: Path) -> dict:
+    """Everything an answer could change on the terminal, as plain data."""
+    with Journal.open(data_dir) as journal:
+        seen = {"pending": journal.pending_count(), "acked": journal.acked_seq(),
+                "heads": sorted(journal.heads()), "keys": sorted(journal.ledger_keys()),
+                "last_seq": journal.last_seq}
+    conn = sqlite3.connect(data_dir / "state.db")
+    try:
+        for table in ("wallets", "lots", "cards", "campaigns", "meta"):
+            seen[table] = sorted(conn.execute(f"SELECT * FROM {table}").fetchall())
+    finally:
+        conn.close()
+    return seen
+
+
+# --- what the attacker does -----------------------------------------------------------------
+
+ATTACKER = keys.private_key_from_seed(b"\x66" * 32)
+
+
+def _digest_of(exchange: Exchange) -> str:
+    """The attacker can compute what an answer is bound to: the request is in clear."""
+    headers = {k.lower(): v for k, v in exchange.headers.items()}
+    return auth.request_digest(auth.request_message(
+        headers.get("x-machi-terminal", ""), exchange.method, exchange.path,
+        int(headers["x-machi-time"]), exchange.body, headers["x-machi-nonce"]))
+
+
+def _resign(exchange: Exchange, rotations: list[dict] | None = None) -> None:
+    """Sign the (rewritten) answer with the attacker's key, correctly bound."""
+    headers = {k.lower(): v for k, v in exchange.headers.items()}
+    exchange.answer_headers = {
+        k: v for k, v in exchange.answer_headers.items() if not k.lower().startswith(
+            "x-machi-answer")}
+    exchange.answer_headers.update(auth.sign_answer(
+        ATTACKER, headers.get("x-machi-terminal", ""), _digest_of(exchange), exchange.status,
+        exchange.answer_body, rotations))
+
+
+def _rich_page(body: bytes) -> bytes:
+    """A snapshot page that would hand the attacker's key in and give a wallet ¥49,000."""
+    page = orjson.loads(body)
+    page["ledger_keys"] = [*page.get("ledger_keys", []), {
+        "key_id": ATTACKER.public_key().key_id, "public_key": ATTACKER.public_key().hex,
+        "status": "active", "rotation": None}]
+    page["wallets"] = [*page.get("wallets", []), {
+        "wallet": "W-ATTACKER", "status": "active", "version": 10**9, "debt": 0, "usage": {},
+        "lots": [{"lot": "L-FREE", "pocket": "charged", "remaining": 49_000,
+                  "expires": None, "classes": ["small", "large"], "campaign": None}]}]
+    return orjson.dumps(page)
+
+
+def _on_snapshot(change):
+    def attack(exchange: Exchange, phase: str) -> None:
+        if phase == "answer" and exchange.path.startswith("/v1/snapshot"):
+            change(exchange)
+    return attack
+
+
+def _rewrite_page(exchange: Exchange) -> None:
+    exchange.answer_body = _rich_page(exchange.answer_body)
+
+
+def _rewrite_and_resign(exchange: Exchange) -> None:
+    exchange.answer_body = _rich_page(exchange.answer_body)
+    _resign(exchange)
+
+
+def _forged_rotation(exchange: Exchange) -> None:
+    exchange.answer_body = _rich_page(exchange.answer_body)
+    pinned_id = exchange.answer_headers.get("x-machi-answer-key", "")
+    statement = trust.sign_rotation(ATTACKER, ATTACKER.public_key(), auth.now_ms())
+    statement["by"] = pinned_id  # claims the pinned key vouched for it; it did not sign this
+    _resign(exchange, [statement])
+
+
+def _strip_signature(exchange: Exchange) -> None:
+    exchange.answer_headers = {k: v for k, v in exchange.answer_headers.items()
+                               if not k.lower().startswith("x-machi-answer")}
+
+
+def _forged_ack(exchange: Exchange, phase: str) -> None:
+    """Answer a push without forwarding it: everything 'created', a head signed by the
+    attacker, the answer signed by the attacker."""
+    if phase != "request" or not exchange.path.startswith("/v1/journal"):
+        return
+    lines = [canonical.loads(line) for line in exchange.body.split(b"\n") if line]
+    last = lines[-1]
+    head = record.sign_head(last["terminal_id"], last["seq"],
+                            record.record_hash(exchange.body.split(b"\n")[-1]), ATTACKER)
+    exchange.answer_now(200, orjson.dumps({
+        "terminal_id": last["terminal_id"], "acked_seq": last["seq"], "head": head,
+        "results": [{"seq": r["seq"], "status": "created"} for r in lines]}))
+    _resign(exchange)
+
+
+def _unsigned_refusal(exchange: Exchange, phase: str) -> None:
+    if phase == "request":
+        exchange.answer_now(403, b'{"error":"revoked","message":"the terminal is revoked"}')
+
+
+ATTACKS = {
+    "key_slipped_into_a_snapshot_page": _on_snapshot(_rewrite_page),
+    "page_rewritten_and_resigned_by_the_attacker": _on_snapshot(_rewrite_and_resign),
+    "attacker_key_with_a_forged_rotation": _on_snapshot(_forged_rotation),
+    "answer_signature_stripped": _on_snapshot(_strip_signature),
+    "forged_acknowledgement": _forged_ack,
+    "unsigned_refusal": _unsigned_refusal,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_a_tampered_answer_is_refused_and_changes_nothing(name, ledger, mitm, tmp_path, caplog):
+    data_dir = tmp_path / "terminal"
+    enroll(data_dir, mitm.url, _code(ledger))
+    with Node(data_dir) as node:
+        assert node.sync_once().online
+    _backlog(data_dir, SALES)
+    before = terminal_state(data_dir)
+    assert before["pending"] == SALES
+    mitm.attack = ATTACKS[name]
+    with caplog.at_level(logging.WARNING, logger="sync.client"), Node(data_dir) as node:
+        status = node.sync_once()
+    assert not status.online and status.last_error, status
+    assert any("refused an answer" in r.getMessage() for r in caplog.records)
+    after = terminal_state(data_dir)
+    if name in ("forged_acknowledgement", "unsigned_refusal"):
+        assert after == before  # the push never reached the ledger
+    else:
+        # The push went through honestly; the tampered page was refused whole.
+        assert after["pending"] == 0 and after["acked"] == before["last_seq"]
+        assert {k: after[k] for k in ("keys", "wallets", "lots", "cards", "campaigns",
+                                      "meta")} == \
+            {k: before[k] for k in ("keys", "wallets", "lots", "cards", "campaigns", "meta")}
+    assert ATTACKER.public_key().key_id not in after["keys"]
+    mitm.attack = None
+    with Node(data_dir) as node:
+        status = node.sync_once()
+    assert status.online and not status.last_error and status.pending == 0, status
+    assert_exactly_once(ledger, data_dir)
+
+
+def test_an_old_genuine_answer_played_back_is_refused(ledger, mitm, tmp_path):
+    data_dir = tmp_path / "terminal"
+    enroll(data_dir, mitm.url, _code(ledger))
+    with Node(data_dir) as node:
+        assert node.sync_once().online
+    _backlog(data_dir, SALES)
+    with Node(data_dir) as node:
+        assert node.sync_once().online
+    genuine = mitm.captured("POST", "/v1/journal")[-1]
+    _backlog(data_dir, SALES, seed=7)
+    before = terminal_state(data_dir)
+
+    def play_back(exchange: Exchange, phase: str) -> None:
+        if phase == "request" and exchange.path.startswith("/v1/journal"):
+            exchange.answer_now(genuine.status, genuine.answer_body, genuine.answer_headers)
+
+    mitm.attack = play_back
+    with Node(data_dir) as node:
+        status = node.sync_once()
+    assert not status.online and "another request" in status.last_error
+    assert terminal_state(data_dir) == before
+    mitm.attack = None
+    with Node(data_dir) as node:
+        assert node.sync_once().pending == 0
+    assert_exactly_once(ledger, data_dir)
+
+
+def test_captured_requests_replayed_at_the_ledger_are_refused(ledger, mitm, tmp_path):
+    data_dir = tmp_path / "terminal"
+    enroll(data_dir, mitm.url, _code(ledger))
+    with Node(data_dir) as node:
+        assert node.sync_once().online
+    _backlog(data_dir, SALES)
+    with Node(data_dir) as node:
+        assert node.sync_once().online
+    replayed = mitm.captured("POST", "/v1/journal")[-1:] + mitm.captured("GET", "/v1/snapshot")
+    assert replayed
+    for exchange in replayed:
+        headers = {k: v for k, v in exchange.headers.items()
+                   if k.lower() not in ("host", "content-length", "connection")}
+        again = requests.request(exchange.method, ledger.url + exchange.path,
+                                 data=exchange.body or None, headers=headers,
+                                 timeout=ADMIN_TIMEOUT_S)
+        assert again.status_code == 401 and again.json()["error"] == "replayed", again.text
+
+
+def test_enrollment_shows_the_key_and_refuses_another_fingerprint(ledger, mitm, tmp_path):
+    fingerprint = _fingerprint(ledger)
+    answer = enroll(tmp_path / "right", ledger.url, _code(ledger), fingerprint=fingerprint)
+    assert answer["ledger_fingerprint"] == fingerprint
+
+    def swap_keys(exchange: Exchange, phase: str) -> None:
+        """The attacker answers enrollment with its own key, correctly signed by it."""
+        if phase == "answer" and exchange.path == "/v1/enroll":
+            answer = orjson.loads(exchange.answer_body)
+            answer["ledger_keys"] = [{"key_id": ATTACKER.public_key().key_id,
+                                      "public_key": ATTACKER.public_key().hex,
+                                      "status": "active", "rotation": None}]
+            exchange.answer_body = orjson.dumps(answer)
+            _resign(exchange)
+
+    mitm.attack = swap_keys
+    with pytest.raises(SyncError) as refused:
+        enroll(tmp_path / "swapped", mitm.url, _code(ledger), fingerprint=fingerprint)
+    assert refused.value.code == "fingerprint_mismatch"
+    assert not (tmp_path / "swapped" / "journal.db").exists()
+
+
+def test_a_rotated_ledger_key_is_learnt_from_the_old_keys_statement(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    db = Database(url)
+    migrate(db)
+    demo.seed_demo(db, DEMO_WALLETS)
+    db.close()
+    server = LedgerProcess(url, tmp_path / "home").start()
+    data_dir = tmp_path / "terminal"
+    try:
+        enroll(data_dir, server.url, _code(server))
+        with Node(data_dir) as node:
+            first = set(node.journal.ledger_keys())
+            assert node.sync_once().online
+        _backlog(data_dir, SALES)
+        with Node(data_dir) as node:
+            assert node.sync_once().online
+        subprocess.run([sys.executable, "-m", "ledger", "admin", "rotate-key", "--db", url,
+                        "--home", str(server.home)], cwd=ROOT, check=True,
+                       capture_output=True, timeout=CLI_TIMEOUT_S)
+        server.stop()
+        server = LedgerProcess(url, tmp_path / "home", port=server.port).start()
+        _backlog(data_dir, SALES, seed=3)
+        with Node(data_dir) as node:
+            status = node.sync_once()
+            pinned = set(node.journal.ledger_keys())
+        assert status.online and status.pending == 0, status
+        assert first < pinned and len(pinned) == 2
+        with Journal.open(data_dir) as journal:
+            newest = journal.heads()[journal.acked_seq()]
+        assert newest["key_id"] in pinned - first  # heads signed by the new key verify
+    finally:
+        server.stop()
+
+
+def test_a_snapshot_key_without_a_statement_is_never_pinned(tmp_path):
+    """Straight at the sink: a listed key is pinned only through a signed statement."""
+    from terminal.node import _Sink
+    from terminal.state import StateStore
+
+    old, new = keys.generate(), keys.generate()
+    data_dir = tmp_path / "t"
+    journal = Journal.create(data_dir, "T-TRUST-01", keystore.create_key(data_dir))
+    journal.add_ledger_key(old.public_key().hex)
+    state = StateStore(data_dir)
+    sink = _Sink(state, journal, [])
+    page = {"cursor": "", "wallets": [], "cards": [], "campaigns": [], "server_time_ms": 1,
+            "ledger_keys": [{"key_id": new.public_key().key_id,
+                             "public_key": new.public_key().hex, "rotation": None}]}
+    sink.apply_snapshot(page, 0)
+    assert set(journal.ledger_keys()) == {old.public_key().key_id}
+    page["ledger_keys"][0]["rotation"] = trust.sign_rotation(old, new.public_key(), 1)
+    sink.apply_snapshot(page, 0)
+    assert set(journal.ledger_keys()) == {old.public_key().key_id, new.public_key().key_id}
+    journal.close()
+    state.close()
+
+
+def test_https_ledger_with_a_private_ca(tmp_path):
+    issued = tlsca.make(tmp_path / "tls")
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    db = Database(url)
+    migrate(db)
+    demo.seed_demo(db, DEMO_WALLETS)
+    db.close()
+    server = LedgerProcess(url, tmp_path / "home",
+                           tls=(issued.cert, issued.key, issued.ca)).start()
+    try:
+        assert server.url.startswith("https://")
+        # Without the CA the certificate is not trusted: nothing is set up.
+        with pytest.raises(SyncError) as untrusted:
+            enroll(tmp_path / "no-ca", server.url, _code(server, issued.ca))
+        assert untrusted.value.code == "tls"
+        assert not (tmp_path / "no-ca" / "journal.db").exists()
+        data_dir = tmp_path / "terminal"
+        enroll(data_dir, server.url, _code(server, issued.ca), ca_file=issued.ca)
+        with Node(data_dir) as node:
+            assert node.sync_once().online
+        _backlog(data_dir, SALES)
+        with Node(data_dir) as node:
+            status = node.sync_once()
+        assert status.online and status.pending == 0, status
+        # Someone strips TLS: the terminal's https URL now meets a plain-HTTP middle.
+        with Mitm(server.url, verify=str(issued.ca)) as middle:
+            config = json.loads((data_dir / "terminal.json").read_text())
+            config["ledger_url"] = middle.url.replace("http://", "https://")
+            (data_dir / "terminal.json").write_text(json.dumps(config))
+            _backlog(data_dir, 3, seed=5)
+            before = terminal_state(data_dir)
+            with Node(data_dir) as node:
+                status = node.sync_once()
+            assert not status.online and terminal_state(data_dir) == before
+            assert not middle.seen  # not one request went out in clear
+    finally:
+        server.stop()
+
+
+def test_answer_rotations_header_is_bounded_and_parsed():
+    statement = trust.sign_rotation(ATTACKER, keys.generate().public_key(), 1)
+    text = base64.urlsafe_b64encode(canonical.dumps([statement])).decode()
+    assert auth.answer_rotations({auth.HEADER_ANSWER_ROTATIONS: text}) == [statement]
+    with pytest.raises(auth.AnswerError):
+        auth.answer_rotations({auth.HEADER_ANSWER_ROTATIONS: "x" * 10_000})
+    with pytest.raises(auth.AnswerError):
+        auth.answer_rotations({auth.HEADER_ANSWER_ROTATIONS: "bm90IGpzb24="})
