@@ -14,6 +14,7 @@ must never reach PostgreSQL), and signatures are checked over the path exactly a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -250,10 +251,20 @@ class AnswerSigner:
     its body; every answer of this API is built whole in memory anyway.
     """
 
-    def __init__(self, app: ASGIApp, key: keys.PrivateKey, rotations: list[dict]) -> None:
+    def __init__(self, app: ASGIApp, key: keys.PrivateKey,
+                 rotations: Callable[[], list[dict]]) -> None:
         self.app = app
         self.key = key
-        self.rotations = rotations
+        self._rotations_of = rotations
+        self._rotations: list[dict] | None = None
+
+    @property
+    def rotations(self) -> list[dict]:
+        """Read once, at the first answer: they change only with the key, which a server
+        takes at its start."""
+        if self._rotations is None:
+            self._rotations = self._rotations_of()
+        return self._rotations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         nonce = _header(scope, b"x-machi-nonce") if scope["type"] == "http" else ""
@@ -340,7 +351,7 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
     ingestor = Ingestor(db, ledger_key)
     nonces = auth.NonceCache()
     # Inside the body limit: an over-long body is refused before it is read or hashed.
-    app.add_middleware(AnswerSigner, key=ledger_key, rotations=service.rotations(db))
+    app.add_middleware(AnswerSigner, key=ledger_key, rotations=lambda: service.rotations(db))
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     _install_document(app)
 
