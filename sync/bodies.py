@@ -21,8 +21,9 @@ POCKETS = ("charged", "premium_common", "premium_exclusive", "points", "tickets"
 YEN_POCKETS = ("charged", "premium_common", "premium_exclusive", "points")
 TICKET_POCKET = "tickets"
 MERCHANT_CLASSES = ("small", "large")
-# How the customer was identified: a printed card, an app QR token, an NFC card, or a wallet
-# id given directly (typed by staff, or the demo's stand-in for the app until tokens exist).
+# How the customer was identified: a printed card, an app QR token, an NFC card. "wallet" (an
+# id given directly) is only in records made before terminals stopped taking wallet ids as
+# credentials (DESIGN §10); the ledger still reads those journals.
 CREDENTIAL_KINDS = ("card", "app", "nfc", "wallet")
 DECISIONS = ("online", "offline")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -4,6 +4,7 @@
     python -m terminal sync                    push and pull once; exit 1 if anything was refused
     python -m terminal status
     python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
+                                               (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
     python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE
     python -m terminal close [--counted YEN]   close the day (Z) with a signed day_close
@@ -114,22 +115,17 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _presented(args: argparse.Namespace):
-    from terminal.counter import Presented
-
-    if args.card:
-        return Presented("card", args.card)
-    if args.nfc:
-        return Presented("nfc", args.nfc)
-    return Presented("wallet", args.wallet)
-
-
 def _cmd_balance(args: argparse.Namespace) -> int:
+    from terminal.counter import Presented
     from terminal.policy import Refused
 
     with _node(args) as node:
         try:
-            view, decision = node.counter.balance(_presented(args))
+            if args.wallet:  # no credential: whoever holds the data directory looks it up
+                view, decision = node.counter.look_up_wallet(args.wallet)
+            else:
+                view, decision = node.counter.balance(
+                    Presented("card", args.card) if args.card else Presented("nfc", args.nfc))
         except Refused as exc:
             print(f"refused [{exc.code}]: {exc.message}")
             return EXIT_BROKEN
@@ -212,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     who = balance.add_mutually_exclusive_group(required=True)
     who.add_argument("--card", help="a printed card number")
     who.add_argument("--nfc", help="an NFC card's UID / IDm (hex)")
-    who.add_argument("--wallet", help="a wallet id")
+    who.add_argument("--wallet", help="a wallet id: the admin's look-up (read only; an id "
+                     "is no credential, and nothing in this command line pays)")
     balance.add_argument("--offline", action="store_true", help="do not ask the ledger")
     balance.set_defaults(func=_cmd_balance)
 

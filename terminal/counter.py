@@ -21,7 +21,7 @@ from typing import Any
 
 from sync import bodies, campaigns, cards, giftcodes, ids, pins, tokens
 from sync.client import LedgerClient, SyncError
-from terminal import policy
+from terminal import credentials, policy
 from terminal.journal import Appended, Journal
 from terminal.offers import Offers
 from terminal.policy import Limits, Refused
@@ -29,7 +29,12 @@ from terminal.state import StateStore
 
 log = logging.getLogger(__name__)
 
-CREDENTIAL_KINDS = ("card", "nfc", "wallet", "app")
+# What may name a customer: a printed card number, an NFC card's UID (from a card reader), an
+# app code; `credentials.SCAN` is text whose kind is not known yet (a scanner, a camera, a
+# typist), worked out by terminal.credentials. A wallet id is none of these: every app code
+# carries it in clear, so naming it proves nothing (DESIGN §10); an admin looks a wallet up
+# by its id with `look_up_wallet`, which reads and never pays.
+CREDENTIAL_KINDS = ("card", "nfc", "app")
 # After an online check fails, sales decide offline this long before asking again.
 OFFLINE_QUIET_S = 10.0
 MAX_CREDENTIAL_CHARS = 512
@@ -39,8 +44,8 @@ PIN_TRIES_KEY = "pin_tries"
 
 @dataclass(frozen=True)
 class Presented:
-    """What the customer showed: a printed card number, an NFC UID, an app QR token, or a
-    wallet id."""
+    """What the customer showed: a printed card number (`card`), an NFC UID read by a card
+    reader (`nfc`), an app QR token (`app`), or scanned text to be told apart (`scan`)."""
 
     kind: str
     value: str
@@ -170,19 +175,24 @@ class Counter:
         return self.identify(presented).wallet_id
 
     def identify(self, presented: Presented) -> Identified:
-        """Who is paying, how they showed it, and any offline limit their app carries."""
-        value = presented.value.strip() if isinstance(presented.value, str) else ""
-        if not value or len(value) > MAX_CREDENTIAL_CHARS or presented.kind not in \
-                CREDENTIAL_KINDS:
-            raise Refused("bad_credential", detail="empty or unknown kind")
-        if presented.kind == "app":
+        """Who is paying, how they showed it, and any offline limit their app carries;
+        Refused for anything that is not a credential (a wallet id above all)."""
+        kind, value = presented.kind, presented.value
+        if kind == credentials.SCAN:
+            kind, value = credentials.classify(value)
+            if kind == credentials.GIFT:
+                raise Refused("scan_gift_code")
+        value = value.strip() if isinstance(value, str) else ""
+        if not value or len(value) > MAX_CREDENTIAL_CHARS or kind not in CREDENTIAL_KINDS:
+            raise Refused("bad_credential", detail="not a card, an NFC card or an app code")
+        if kind == "app":
             token = self._verify_token(value)
             cert = token.cert
             return Identified(cert.wallet_id, {"kind": "app", "id": cert.wallet_id,
                                                "device": cert.device_key.hex()[:16],
                                                "counter": token.counter}, cert.offline_limit)
-        wallet_id, card = self._wallet_of(presented.kind, value)
-        return Identified(wallet_id, {"kind": presented.kind, "id": value}, card=card)
+        wallet_id, card = self._wallet_of(kind, value)
+        return Identified(wallet_id, {"kind": kind, "id": value}, card=card)
 
     def _verify_token(self, text: str) -> tokens.Token:
         for attempt in range(2):
@@ -197,11 +207,7 @@ class Counter:
         raise AssertionError("unreachable")
 
     def _wallet_of(self, kind: str, value: str) -> tuple[str, str | None]:
-        """The wallet, and the card number when a card was shown."""
-        if kind == "wallet":
-            if not bodies.ID_RE.fullmatch(value):
-                raise Refused("bad_credential", detail="not a wallet id")
-            return value, None
+        """The wallet, and the card number, of a plastic or NFC card."""
         if kind == "nfc":
             found = self.state.card_by_nfc(value)
             if found is None:
@@ -503,8 +509,12 @@ class Counter:
     def grant(self, presented: Presented, points: int, funder: str,
               campaign: str | None = None, expires: str | None = None) -> Outcome:
         """Grant points (1 pt = ¥1) funded by `funder`, e.g. for a bus ride or volunteering."""
-        policy.check_amount(points)
-        wallet_id = self.resolve(presented)
+        try:
+            policy.check_amount(points)
+            wallet_id = self.resolve(presented)
+        except Refused as exc:
+            self._refuse("grant", exc, None, points if type(points) is int else 0, "offline")
+            raise
         lot = bodies.new_lot("L-" + ids.new_id(), "points", points, 0, funder, expires,
                              campaign=campaign)
         try:
@@ -777,7 +787,21 @@ class Counter:
 
     def balance(self, presented: Presented) -> tuple[WalletView, str]:
         """The wallet's value and how it is known ('online' fresh, or 'offline' snapshot)."""
-        wallet_id = self.resolve(presented)
+        try:
+            wallet_id = self.resolve(presented)
+        except Refused as exc:
+            self._refuse("balance", exc, None, 0, "offline")
+            raise
+        decision = self._fresh(wallet_id)
+        return self.view(wallet_id), decision
+
+    def look_up_wallet(self, wallet_id: str) -> tuple[WalletView, str]:
+        """An admin's look-up of a wallet by its id (the admin screen, behind its PIN; the
+        command line of the terminal's own data directory): what it holds, read only. An id
+        is no credential, so no service that moves value takes one."""
+        wallet_id = wallet_id.strip() if isinstance(wallet_id, str) else ""
+        if not bodies.ID_RE.fullmatch(wallet_id):
+            raise Refused("bad_wallet_id")
         decision = self._fresh(wallet_id)
         return self.view(wallet_id), decision
 

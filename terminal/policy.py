@@ -33,6 +33,17 @@ TICKET_POCKET = "tickets"
 REASONS = {
     "bad_amount": "The amount must be a whole number of yen from 1 to {max:,}.",
     "bad_credential": "This code or card number is not one of ours: {detail}",
+    # Scanned or typed text that is no credential (terminal.credentials): never paid from.
+    "scan_empty": "Nothing was read. Please scan the card or the app's code again.",
+    "scan_wallet_id": "This is a wallet number, which cannot pay or top up. Please show the "
+                      "app's payment code or the card.",
+    "scan_url": "This is a web address, not a payment code. Please show the app's payment "
+                "code or the card.",
+    "scan_unknown": "This code is not a card, an app payment code or a gift code. Please "
+                    "show the card or the app's code.",
+    "scan_gift_code": "A gift code pays for a sale; it does not stand for a customer. Please "
+                      "show the card or the app's code.",
+    "bad_wallet_id": "A wallet id is letters, digits, '.', '_' and '-' (up to 64).",
     "unknown_card": "This card is not known yet. Try again after the next sync, or ask the "
                     "booth.",
     "unknown_wallet": "This wallet is not known to this terminal yet.",

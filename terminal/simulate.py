@@ -1,8 +1,10 @@
 """A load generator: a day at the counter, driven through the real services.
 
-Customers are the snapshot's cards and wallets; amounts are shop-like (a few hundred to a few
-thousand yen, some with excluded goods); now and then a sale is refunded. Every sale goes
-through `Counter.pay` exactly as the UI's would, so refusals come out with their reasons.
+Customers are the snapshot's active cards (an app user pays with a code their phone signs,
+which a terminal cannot make, and a wallet id pays nothing); amounts are shop-like (a few
+hundred to a few thousand yen, some with excluded goods); now and then a sale is refunded.
+Every sale goes through `Counter.pay` exactly as the UI's would, so refusals come out with
+their reasons.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ class SimulationReport:
 
 
 def customers(node) -> list[Presented]:
-    """Everyone in the snapshot who could pay: active cards, and app wallets by id."""
-    cards, apps = node.state.payers()
-    return [Presented("card", c) for c in cards] + [Presented("wallet", w) for w in apps]
+    """Everyone in the snapshot who could pay with what they carry: the active cards."""
+    cards, _apps = node.state.payers()
+    return [Presented("card", c) for c in cards]
 
 
 def run(node, sales: int, seed: int = 1, sync: bool = True) -> SimulationReport:

@@ -501,6 +501,26 @@ Data: {1}</source>
         <source>↑ ↓ choose · Esc cancels.</source>
         <translation>↑ ↓ で選択 · Escで取り消し。</translation>
     </message>
+    <message>
+        <source>Wallet by id (look-up only)</source>
+        <translation>ウォレットID(照会のみ)</translation>
+    </message>
+    <message>
+        <source>Look up</source>
+        <translation>照会</translation>
+    </message>
+    <message>
+        <source>in use</source>
+        <translation>利用中</translation>
+    </message>
+    <message>
+        <source>suspended ({0})</source>
+        <translation>停止中({0})</translation>
+    </message>
+    <message>
+        <source>Wallet {0} ({1}, {2}): {3}</source>
+        <translation>ウォレット {0}({1}、{2}): {3}</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>
@@ -515,6 +535,30 @@ Data: {1}</source>
     <message>
         <source>This code or card number is not one of ours: {detail}</source>
         <translation>当システムのコード・カード番号ではありません: {detail}</translation>
+    </message>
+    <message>
+        <source>Nothing was read. Please scan the card or the app&apos;s code again.</source>
+        <translation>読み取れませんでした。カードまたはアプリのコードをもう一度読み取ってください。</translation>
+    </message>
+    <message>
+        <source>This is a wallet number, which cannot pay or top up. Please show the app&apos;s payment code or the card.</source>
+        <translation>これはウォレット番号のため、支払いやチャージには使えません。アプリの支払いコードかカードを提示してください。</translation>
+    </message>
+    <message>
+        <source>This is a web address, not a payment code. Please show the app&apos;s payment code or the card.</source>
+        <translation>これはWebアドレスで、支払いコードではありません。アプリの支払いコードかカードを提示してください。</translation>
+    </message>
+    <message>
+        <source>This code is not a card, an app payment code or a gift code. Please show the card or the app&apos;s code.</source>
+        <translation>カード・アプリの支払いコード・ギフトコードのいずれでもありません。カードかアプリのコードを提示してください。</translation>
+    </message>
+    <message>
+        <source>A gift code pays for a sale; it does not stand for a customer. Please show the card or the app&apos;s code.</source>
+        <translation>ギフトコードはお会計の支払いに使うもので、お客様を示すものではありません。カードかアプリのコードを提示してください。</translation>
+    </message>
+    <message>
+        <source>A wallet id is letters, digits, &apos;.&apos;, &apos;_&apos; and &apos;-&apos; (up to 64).</source>
+        <translation>ウォレットIDは英数字と「.」「_」「-」で64文字までです。</translation>
     </message>
     <message>
         <source>This app code was not made by the phone it belongs to.</source>

@@ -177,8 +177,7 @@ class TerminalBridge(QObject):
             except DemoError as exc:  # an older demo ledger without the gift campaign
                 gifts = [{"kind": "note", "value": str(exc)}]
         phones = [{"kind": "phone", "value": w} for w in self._phones]
-        cards = [{"kind": p.kind, "value": p.value} for p in customers(self.node)
-                 if p.kind == "card"]
+        cards = [{"kind": p.kind, "value": p.value} for p in customers(self.node)]
         return phones + cards + gifts
 
     @Slot(str)
@@ -283,6 +282,11 @@ class TerminalBridge(QObject):
     @Slot(str, str)
     def balance(self, kind: str, value: str) -> None:
         self._run("balance", lambda c: c.balance(Presented(kind, value)))
+
+    @Slot(str)
+    def look_up_wallet(self, wallet_id: str) -> None:
+        """The admin screen's look-up of a wallet by its id: read only."""
+        self._run("lookup", lambda c: c.look_up_wallet(wallet_id))
 
     @Slot(str, int, bool)
     def refund(self, tx_id: str, amount: int, void: bool) -> None:

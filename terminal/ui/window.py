@@ -46,9 +46,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sync import cards, giftcodes, tokens
+from sync import cards, giftcodes
 from sync.pins import PIN_MAX_DIGITS
 from terminal import receipt as paper
+from terminal.credentials import SCAN
 from terminal.policy import MAX_PARTY, REASONS
 from terminal.printer import PRINTER_KINDS
 from terminal.printer import address_of as printer_address_of
@@ -79,16 +80,13 @@ AREAS = ("", "中央", "北部", "南部", "東部", "西部")
 
 
 def credential_of(text: str) -> tuple[str, str]:
-    """What a scanned or typed code is: an app token, a gift code, a card number, or a
-    wallet id."""
-    text = text.strip()
-    if text.startswith(tokens.TOKEN_PREFIX):
-        return "app", text
-    if text.startswith(giftcodes.GIFT_PREFIX):
-        return "gift", text
-    if text.replace(" ", "").replace("-", "").isdigit():
-        return "card", text  # meant as a card number: a bad one is refused with the reason
-    return "wallet", text
+    """A scanned or typed code as the window passes it on: a gift code goes its own way (it
+    pays, or goes into a wallet at the booth); anything else goes to the services as a scan,
+    where terminal.credentials tells an app code or a card number from what cannot pay (a
+    wallet id, a web address...) and refuses that with its reason."""
+    if text.strip().startswith(giftcodes.GIFT_PREFIX):
+        return "gift", text.strip()
+    return SCAN, text
 
 
 class ResultPanel(QFrame):
@@ -195,6 +193,7 @@ class MainWindow(QMainWindow):
     request_charge = Signal(str, str, int)
     request_grant = Signal(str, str, int)
     request_balance = Signal(str, str)
+    request_lookup = Signal(str)  # a wallet id, on the admin screen: read only
     request_refund = Signal(str, int, bool)
     request_issue = Signal(str, str, str, str)  # number, age band, area, PIN
     request_printer = Signal(str, str, int)  # kind, address, columns
@@ -435,6 +434,7 @@ class MainWindow(QMainWindow):
         self.readers_info.setFont(big_font(12, bold=False))
         grid.addWidget(self.readers_info, 8, 0, 1, 2)
         grid.addLayout(self._build_printer_row(), 5, 0, 1, 2)
+        grid.addWidget(self._build_lookup(), 4, 0, 1, 2)
         self.admin_panel.hide()
         self.setup_panel = QWidget()
         self.setup_title = QLabel()
@@ -457,6 +457,48 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pin_message)
         layout.addWidget(self.admin_panel, 1)
         return page
+
+    def _build_lookup(self) -> QWidget:
+        """A wallet looked up by its id, for the admin only (it sits on the PIN-locked
+        panel): what it holds, read only. A wallet id is no credential, so this is the one
+        place that takes one, and nothing here can pay."""
+        self.lookup_row = QWidget()
+        self.lookup_row.setObjectName("lookup")
+        self.lookup_label, self.lookup_id = QLabel(), QLineEdit()
+        self.lookup_id.setObjectName("lookup_id")
+        self.lookup_id.setMaxLength(64)
+        self.lookup_id.setPlaceholderText("W-…")
+        self.lookup_button = touch_button("", "action_lookup")
+        self.lookup_info = QLabel()
+        self.lookup_info.setWordWrap(True)
+        self.lookup_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row = QHBoxLayout()
+        for widget in (self.lookup_label, self.lookup_id, self.lookup_info):
+            widget.setFont(big_font(13, bold=False))
+        row.addWidget(self.lookup_label)
+        row.addWidget(self.lookup_id, 1)
+        row.addWidget(self.lookup_button)
+        box = QVBoxLayout(self.lookup_row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(row)
+        box.addWidget(self.lookup_info)
+        return self.lookup_row
+
+    def _look_up(self) -> None:
+        if self.admin_panel.isHidden() or not self.lookup_id.text().strip():
+            return  # locked: the look-up is the admin's
+        self.lookup_info.setText(self.tr("One moment…"))
+        self.request_lookup.emit(self.lookup_id.text())
+
+    def _show_lookup(self, view, how: str) -> None:
+        lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(view.pockets.items())]
+        lines += [f"{self._ride_name(c)}: " + self.tr("{0} rides").format(n)
+                  for c, n in sorted(view.rides.items())]
+        state = self.tr("in use") if view.status == "active" and not view.debt else \
+            self.tr("suspended ({0})").format(view.status if not view.debt else yen(view.debt))
+        self.lookup_info.setText("\n".join(
+            [self.tr("Wallet {0} ({1}, {2}): {3}").format(view.wallet_id, state, self.tr(how),
+                                                          yen(view.total))] + lines))
 
     def _build_printer_row(self) -> QHBoxLayout:
         """The receipt printer: its kind, one address field, the paper width; saved only
@@ -516,6 +558,7 @@ class MainWindow(QMainWindow):
         self.request_charge.connect(b.charge)
         self.request_grant.connect(b.grant)
         self.request_balance.connect(b.balance)
+        self.request_lookup.connect(b.look_up_wallet)
         self.request_refund.connect(b.refund)
         self.request_issue.connect(b.issue_card)
         self.request_printer.connect(b.configure_printer)
@@ -593,6 +636,8 @@ class MainWindow(QMainWindow):
         self.unlock_button.clicked.connect(self._unlock)
         self.pin.returnPressed.connect(self._unlock)
         self.lock_button.clicked.connect(self._lock)
+        self.lookup_button.clicked.connect(self._look_up)
+        self.lookup_id.returnPressed.connect(self._look_up)
         self.sync_button.clicked.connect(self.request_sync.emit)
         self.x_button.clicked.connect(lambda: self.request_tally.emit(False, -1))
         self.z_button.clicked.connect(self._close_day)
@@ -640,6 +685,8 @@ class MainWindow(QMainWindow):
         for index in range(self.printer_kind.count()):
             self.printer_kind.setItemText(index, kinds[self.printer_kind.itemData(index)])
         self.printer_button.setText(tr("Save and test"))
+        self.lookup_label.setText(tr("Wallet by id (look-up only)"))
+        self.lookup_button.setText(tr("Look up"))
         self._printer_hint()
         self.pin_button.setText(tr("OK"))
         self.pin_label.setText(tr("Admin PIN"))
@@ -1013,6 +1060,9 @@ class MainWindow(QMainWindow):
         if action in ("verify", "tally"):
             self.verify_info.setText(result)
             return
+        if action == "lookup":
+            self._show_lookup(*result)
+            return
         screen = self._screen_for(action)
         self.waiting = None
         self._hide_extras()
@@ -1105,13 +1155,16 @@ class MainWindow(QMainWindow):
     def _on_refused(self, action: str, code: str, message: str, details: dict) -> None:
         if action == "offers":
             return  # the inputs stay as they were; the next result asks again
-        screen = self._screen_for(action)
-        self.waiting = None
-        self._hide_extras()
         template = REASONS.get(code)
         if template is not None:
             # the same English template the policy used, looked up in the translation
             message = QCoreApplication.translate("Refusal", template).format(**details)
+        if action == "lookup":
+            self.lookup_info.setText("✘ " + message)  # the admin screen's: no sale waits
+            return
+        screen = self._screen_for(action)
+        self.waiting = None
+        self._hide_extras()
         if action == "pay" and code in PIN_CODES and self.last_pay is not None:
             self._ask_pin(message)
             return
@@ -1246,6 +1299,8 @@ class MainWindow(QMainWindow):
 
     def _lock(self) -> None:
         self.admin_panel.hide()
+        self.lookup_id.clear()
+        self.lookup_info.clear()
 
     @Slot(str, str, str)
     def _on_reader_status(self, reader: str, state: str, message: str) -> None:

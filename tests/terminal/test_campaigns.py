@@ -9,11 +9,12 @@ in test_campaigns_e2e.py.
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from sync import bodies, campaigns, giftcodes, keys
+from sync import bodies, campaigns, cards, giftcodes, keys
 from terminal.counter import Counter, Presented
 from terminal.journal import Journal
 from terminal.policy import Refused
@@ -22,7 +23,15 @@ from terminal.state import StateStore
 JST = timezone(timedelta(hours=9))
 LEDGER_KEY = keys.generate()
 WALLET = "W-1"
-CARD = Presented("wallet", WALLET)
+
+
+def card_of(wallet_id: str) -> str:
+    """The card each test wallet carries (a wallet id is no credential: DESIGN §10)."""
+    body = cards.CARD_PREFIX + f"{zlib.crc32(wallet_id.encode()):014d}"
+    return body + cards.luhn_digit(body)
+
+
+CARD = Presented("card", card_of(WALLET))
 FAR = 2**62
 
 
@@ -52,7 +61,9 @@ class Till:
     def snapshot(self, rules=(), wallets=()):
         self.state.apply_snapshot({"cursor": "c", "server_time_ms": int(
             datetime.now().timestamp() * 1000), "wallets": list(wallets),
-            "campaigns": list(rules), "cards": []}, self.journal.last_seq)
+            "campaigns": list(rules),
+            "cards": [{"card": card_of(w["wallet"]), "wallet": w["wallet"], "status": "active",
+                       "version": 1} for w in wallets]}, self.journal.last_seq)
 
     def lease(self, campaign_id, pool, count, lease_id=None):
         self.journal.add_lease({"lease_id": lease_id or f"LS-{campaign_id}-{pool}",
@@ -153,7 +164,7 @@ def test_koko_voucher_split_once_per_period(tmp_path):
         booth.counter.buy_voucher(CARD, "koko", 5_000)
     assert info.value.code == "campaign_limit"
     with pytest.raises(Refused) as info:
-        booth.counter.buy_voucher(Presented("wallet", "W-2"), "koko", 7_000)
+        booth.counter.buy_voucher(Presented("card", card_of("W-2")), "koko", 7_000)
     assert info.value.code == "no_voucher_set" and "¥5,000" in info.value.message
 
 

@@ -4,14 +4,16 @@ sync the ledger and the terminals agree to the yen."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from ledger import check, demo, service
-from sync import cards
+from ledger import certs, check, demo, service
+from sync import cards, keyfile, keys, tokens
 from sync import client as sync_client
 from terminal.counter import Presented
 from terminal.node import Node, enroll
@@ -48,6 +50,18 @@ def lots_of(db, wallet: str) -> list[tuple[str, str, int]]:
     with db.reading() as conn:
         return conn.all("SELECT lot_id, pocket, remaining FROM lots WHERE wallet_id = ? "
                         "ORDER BY lot_id", (wallet,))
+
+
+def phone(ledger: LedgerProcess, db, wallet_id: str,
+          offline_limit: int = 1_000_000) -> Callable[[], Presented]:
+    """The wallet's phone app, certified by the ledger: each call shows a fresh code (a
+    wallet id is no credential: DESIGN §10)."""
+    device = keys.generate()
+    issued = certs.issue(db, keyfile.load(ledger.home / "ledger.key"), wallet_id,
+                         device.public_key().hex, offline_limit=offline_limit)
+    cert = tokens.parse_certificate(tokens.b45decode(issued["certificate"]))
+    counter = itertools.count(1)
+    return lambda: Presented("app", tokens.make_token(cert, device, next(counter)))
 
 
 def restart(ledger: LedgerProcess) -> LedgerProcess:
@@ -117,10 +131,11 @@ def test_double_spend_from_two_offline_terminals(world):
     wallet = min((w for w, t in totals.items() if t > 0), key=totals.get)
     total = totals[wallet]
     assert total <= a.counter.limits.max_offline_payment
+    show = phone(ledger, db, wallet)
     ledger.stop()
     first = total
-    a.counter.pay(Presented("wallet", wallet), first)
-    b.counter.pay(Presented("wallet", wallet), first)
+    a.counter.pay(show(), first)
+    b.counter.pay(show(), first)
     ledger = restart(ledger)
     try:
         a.sync_once()
@@ -131,7 +146,7 @@ def test_double_spend_from_two_offline_terminals(world):
         assert [f["kind"] for f in service.list_flags(db)] == ["overdraft"]
         for node in (a, b):
             with pytest.raises(Refused) as info:
-                node.counter.pay(Presented("wallet", wallet), 100)
+                node.counter.pay(show(), 100)
             assert info.value.code == "denied" and f"owes ¥{total:,}" in info.value.message
     finally:
         ledger.stop()
@@ -144,9 +159,10 @@ def test_online_sale_uses_the_fresh_balance(world):
     # The ledger gives the wallet value after this terminal's snapshot was taken.
     service.issue_value(db, wallet, "charged", 2_000, "opening-cash")
     before = node.counter.view(wallet).total
-    sale = node.counter.pay(Presented("wallet", wallet), 100)
+    show = phone(ledger, db, wallet)
+    sale = node.counter.pay(show(), 100)
     assert sale.decision == "online" and sale.balance_after == before + 2_000 - 100
-    view, how = node.counter.balance(Presented("wallet", wallet))
+    view, how = node.counter.balance(show())
     assert how == "online" and view.total == before + 1_900
 
 
@@ -159,11 +175,12 @@ def test_a_batch_landing_before_its_ack_is_counted_once(world):
     node = make_terminal()  # its sync worker is not running: pushes happen when told
     wallet = "W-DEMO-00005"
     before = node.counter.view(wallet).total
-    node.counter.pay(Presented("wallet", wallet), 300)
+    show = phone(ledger, db, wallet)
+    node.counter.pay(show(), 300)
     pending = node.journal.pending()
     answer = node.worker.client.push(pending)  # landed; the ack is not kept yet
     assert answer["acked_seq"] == pending[-1][0] > node.journal.acked_seq()
-    view, how = node.counter.balance(Presented("wallet", wallet))
+    view, how = node.counter.balance(show())
     assert how == "online" and view.total == before - 300
     sync_client.pull_all(node.worker.client, node.worker.sink, node.journal)
     assert node.counter.view(wallet).total == before - 300
@@ -175,11 +192,12 @@ def test_stale_snapshot_allows_only_small_payments(world):
     ledger, db, make_terminal = world
     node = make_terminal()
     node.state.put("snapshot_at_ms", 0)  # last complete pull long ago
+    show = phone(ledger, db, "W-DEMO-00009")
     ledger.stop()
     small = node.counter.limits.small_payment_when_stale
-    node.counter.pay(Presented("wallet", "W-DEMO-00009"), small)
+    node.counter.pay(show(), small)
     with pytest.raises(Refused) as info:
-        node.counter.pay(Presented("wallet", "W-DEMO-00009"), small + 10)
+        node.counter.pay(show(), small + 10)
     assert info.value.code == "snapshot_stale"
 
 
@@ -190,11 +208,12 @@ def test_lot_order_class_and_excluded_goods(world):
     wallet = next(w for w in (f"W-DEMO-{n:05d}" for n in range(1, 31))
                   if "premium_exclusive" in small.counter.view(w).pockets)
     pockets = small.counter.view(wallet).pockets
-    sale = small.counter.pay(Presented("wallet", wallet), 2_000)
+    show = phone(ledger, db, wallet)
+    sale = small.counter.pay(show(), 2_000)
     assert sale.paid_by == {"premium_exclusive": 2_000}  # restricted value goes first
-    at_large = large.counter.pay(Presented("wallet", wallet), 1_000)
+    at_large = large.counter.pay(show(), 1_000)
     assert "premium_exclusive" not in at_large.paid_by  # small shops only
-    tobacco = small.counter.pay(Presented("wallet", wallet), 1_000, excluded=600)
+    tobacco = small.counter.pay(show(), 1_000, excluded=600)
     vouchers = sum(v for p, v in tobacco.paid_by.items() if p.startswith("premium"))
     assert vouchers <= 400
     assert small.counter.view(wallet).pockets["premium_exclusive"] == \
@@ -206,7 +225,8 @@ def test_refund_void_charge_cap_and_new_card(world):
     booth = make_terminal("M-BOOTH", name="booth")
     wallet = "W-DEMO-00011"
     before = booth.counter.view(wallet).total
-    sale = booth.counter.pay(Presented("wallet", wallet), 1_500)
+    show = phone(ledger, db, wallet)
+    sale = booth.counter.pay(show(), 1_500)
     part = booth.counter.refund(sale.tx_id, 500)
     assert part.balance_after == before - 1_000
     with pytest.raises(Refused) as info:
@@ -214,15 +234,15 @@ def test_refund_void_charge_cap_and_new_card(world):
     assert info.value.code == "over_refund"
     with pytest.raises(Refused):
         booth.counter.refund(sale.tx_id, void=True)  # part already refunded
-    other = booth.counter.pay(Presented("wallet", wallet), 700)
+    other = booth.counter.pay(show(), 700)
     voided = booth.counter.refund(other.tx_id, void=True)
     assert voided.kind == "void" and voided.amount == 700
     cap = booth.counter.limits.wallet_balance_cap
     room = cap - booth.counter.view(wallet).total
     with pytest.raises(Refused) as info:
-        booth.counter.charge(Presented("wallet", wallet), room + 1)
+        booth.counter.charge(show(), room + 1)
     assert info.value.code == "over_cap"
-    booth.counter.charge(Presented("wallet", wallet), room)
+    booth.counter.charge(show(), room)
     # a new card for someone without a smartphone, charged and used at once, offline
     ledger.stop()
     number = "81234567890123" + "5"
@@ -249,7 +269,7 @@ def test_worker_pushes_when_woken(world):
     statuses = []
     node.worker._on_status = statuses.append
     node.worker.start()
-    node.counter.pay(Presented("wallet", "W-DEMO-00013"), 300)
+    node.counter.pay(phone(ledger, db, "W-DEMO-00013")(), 300)
     import time
 
     deadline = time.monotonic() + 20
@@ -291,9 +311,6 @@ def test_cli_enroll_sync_simulate_balance(world, tmp_path):
 def test_app_token_payments(world):
     """A phone app's QR token: paid with offline within the certificate's limit; a replay,
     a stale screenshot and a token for a denied wallet are refused with their reasons."""
-    from ledger import certs
-    from sync import keyfile, keys, tokens
-
     ledger, db, make_terminal = world
     node = make_terminal()
     ledger_key = keyfile.load(ledger.home / "ledger.key")

@@ -16,7 +16,8 @@ from terminal.state import StateStore
 from tests.conftest import StepClock
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
-W = Presented("wallet", "W-1")
+CARD = "8123456789012340"  # W-1's (a wallet id is no credential: DESIGN §10)
+W = Presented("card", CARD)
 
 
 @pytest.fixture
@@ -27,7 +28,8 @@ def counter(data_dir):
     state.apply_snapshot({
         "cursor": "c", "more": False, "server_time_ms": int(time.time() * 1000),
         "merchant": {"merchant_id": "M-1", "name": "さくら商店", "class": "small", "config": {}},
-        "cards": [], "campaigns": [],
+        "cards": [{"card": CARD, "wallet": "W-1", "status": "active", "version": 1}],
+        "campaigns": [],
         "wallets": [{"wallet": "W-1", "status": "active", "version": 1, "debt": 0, "lots": [
             {"lot": "L-C", "pocket": "charged", "remaining": 20_000, "expires": None,
              "classes": ["small", "large"]},

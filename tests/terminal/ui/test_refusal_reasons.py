@@ -1,7 +1,8 @@
 """Refusal reasons as the cashier meets them, through the counter window (offscreen) on the
 real demo: each case drives the flow that leads to one reason and checks the panel says it
 in words (the policy's English template). The reasons not here are tested elsewhere: the
-PIN ones in test_window, gift codes used twice in test_campaigns_ui, and every reason at the
+PIN ones in test_window, gift codes used twice in test_campaigns_ui, what is no credential
+and a wallet unknown to the admin's look-up in test_credentials_ui, and every reason at the
 service level in tests/terminal."""
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def unknown_card(win):
     pay(win, "card", cards.new_card_number(), 500)
 
 
-def unknown_wallet(win):
-    pay(win, "wallet", "W-NOBODY-HERE", 500)
+def a_wallet_id(win):
+    win.present_text("W-NOBODY-HERE")  # scanned with no action: the balance, refused
 
 
 def more_than_the_balance(win):
@@ -81,7 +82,7 @@ def malformed_gift_code(win):
 CASES = [
     ("bad_credential", mistyped_card, "shop"),
     ("unknown_card", unknown_card, "shop"),
-    ("unknown_wallet", unknown_wallet, "shop"),
+    ("scan_wallet_id", a_wallet_id, "shop"),
     ("insufficient", more_than_the_balance, "shop"),
     ("over_cap", top_up_past_the_cap, "booth"),
     ("card_exists", card_already_in_use, "booth"),
