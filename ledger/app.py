@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger import certs, service
+from ledger import certs, online, service
 from ledger.db import Database, DatabaseError
 from ledger.ingest import MAX_BATCH_RECORDS, Ingestor
 from ledger.service import LedgerError
@@ -93,6 +93,40 @@ class LeaseReturn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     lease_id: str = Field(max_length=64, pattern=ID_PATTERN)
     used: int = Field(ge=0, le=service.MAX_LEASE_UNITS)
+
+
+class TokenClaim(BaseModel):
+    """An app token's device (the first 8 bytes of its key, hex, as records keep it) and
+    counter: claimed for the sale, so the same token pays once in the region."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    device: str = Field(pattern=r"^[0-9a-f]{16}$")
+    counter: int = Field(ge=0, le=2**32 - 1)
+
+
+class CampaignClaim(BaseModel):
+    """A per-wallet campaign use the sale would make (e.g. one voucher set per person)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    id: str = Field(max_length=64, pattern=ID_PATTERN)
+    day: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="the sale's business day")
+    units: int = Field(1, ge=1, le=service.MAX_LEASE_UNITS)
+
+
+class OnlineCheck(BaseModel):
+    """The online check of one sale (ledger.online): what the customer showed (a wallet id,
+    a card number or an NFC UID) and what the sale would claim for its tx id."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    tx: str = Field(max_length=64, pattern=ID_PATTERN, description="the sale's tx id")
+    wallet: str | None = Field(None, max_length=64, pattern=ID_PATTERN)
+    card: str | None = Field(None, max_length=32, pattern=r"^[0-9]{8,32}$",
+                             description="a printed card number, normalized")
+    nfc: str | None = Field(None, max_length=32, pattern=r"^[0-9A-F]{1,32}$")
+    token: TokenClaim | None = None
+    gift: str | None = Field(None, max_length=64, pattern=ID_PATTERN,
+                             description="a gift code's id")
+    campaign: CampaignClaim | None = None
 
 
 def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -463,6 +497,22 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
                      wallet_id: str = Path(pattern=ID_PATTERN)) -> Response:
         terminal_id = await terminal_of(request, await read_body(request))
         return _json(await run_in_threadpool(service.wallet_view, db, wallet_id, terminal_id))
+
+    @app.post("/v1/check", openapi_extra=_body_schema(OnlineCheck),
+              responses=_refusals(400, 401, 403, 404))
+    async def online_check(request: Request) -> Response:
+        """The online check of one sale: the ledger decides. {"tx", "card": card or null
+        (when one was shown), "wallet": wallet view or null, and per claim asked "token":
+        fresh|used, "gift": claimed|used|unknown, "campaign": claimed|limit (not_checked
+        when the card or wallet was refused)}."""
+        body = await read_body(request)
+        terminal_id = await terminal_of(request, body)
+        asked = _parsed(OnlineCheck, body)
+        if asked.card is not None and asked.nfc is not None:
+            raise LedgerError("a check shows a card number or an NFC UID, not both", 400,
+                              "invalid")
+        return _json(await run_in_threadpool(online.check, db, terminal_id,
+                                             asked.model_dump()))
 
     @app.post("/v1/leases", openapi_extra=_body_schema(LeaseRequest),
               responses=_refusals(400, 401, 403, 404))

@@ -330,6 +330,7 @@ class Ingestor:
                  if not o.status and o.seq > locked.last_seq and _postable(o.rec)]
         batch.load(*Batch.references(fresh))
         batch.load_campaigns(fresh)
+        batch.load_tokens(fresh)
         now = now_us()
         outcomes: list[Outcome] = []
         for start in range(0, len(items), POST_CHUNK_RECORDS):

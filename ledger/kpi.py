@@ -53,7 +53,10 @@ ACTIONS = {
                                      "shop.",
     "campaign_wrong_funder": "A record names another funder than the rules: the rules' "
                              "funder was billed; inspect the terminal.",
-    "gift_code_reused": "One gift code taken twice (offline terminals): ask both shops.",
+    "gift_code_reused": "One gift code taken twice (offline terminals): ask both shops; a "
+                        "second payment is held, not paid to the shop.",
+    "app_token_reused": "One app code paid twice (offline terminals, a screenshot?): call "
+                        "the holder; block the app if it was copied.",
     "unknown_gift_code": "A gift code the ledger never made: a forgery? Inspect the record.",
 }
 

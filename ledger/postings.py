@@ -46,9 +46,14 @@ from sync import bodies, campaigns, canonical, ids
 WALLET_BALANCE_CAP = 50_000  # yen per wallet (DESIGN §2; the Payment Services Act)
 ADMIN_PART = "admin"
 TICKETS = bodies.TICKET_POCKET
-RIDE_DEBT = "ride_debt"  # wallet:W:ride_debt: rides taken beyond a wallet's tickets
+RIDE_DEBT = "ride_debt"
+# merchant:M:held / funder:F:held: a gift payment the ledger does not owe the shop (the code
+# was taken by another sale first), held apart from the receivable until it is looked into.
+HELD = "held"  # wallet:W:ride_debt: rides taken beyond a wallet's tickets
 # Record types that name a campaign in their body rather than (only) in `campaigns`.
 CAMPAIGN_TYPES = ("gift", "ticket", "exchange")
+# Record types made with a credential an app token may be (`credential.kind` "app").
+TOKEN_TYPES = ("payment", "ticket")
 # What a flag says a lease use was wrong about (campaign_quantity).
 LEASE_PROBLEMS = ("no_lease", "unknown_lease", "another_terminal", "another_pool",
                   "beyond_lease", "after_return")
@@ -181,6 +186,13 @@ class Batch:
         self.leases: dict[str, Lease] = {}
         self.gift_codes: dict[str, GiftCode] = {}
         self.pool_adds: dict[tuple[str, str], int] = {}
+        # App tokens: (device, counter) -> (terminal, tx) of its first use, as stored or
+        # taken in this batch; the new uses to store; and the txs whose online campaign
+        # claims their records now settle.
+        self.token_uses: dict[tuple[str, int], tuple[str, str]] = {}
+        self.tokens_looked_up: set[tuple[str, int]] = set()
+        self.new_token_uses: list[tuple[str, int, str, str, str]] = []
+        self.settled_claims: list[str] = []
 
     # --- loading --------------------------------------------------------------------------
 
@@ -300,6 +312,48 @@ class Batch:
             ):
                 self.gift_codes[row[0]] = GiftCode(*row)
 
+    @staticmethod
+    def token_of(rec: dict) -> tuple[str, int] | None:
+        """The app token (device, counter) a payment or ride was made with, if any."""
+        credential = rec["body"].get("credential") if rec.get("type") in TOKEN_TYPES else None
+        if not isinstance(credential, dict) or credential.get("kind") != "app":
+            return None
+        device, counter = credential.get("device"), credential.get("counter")
+        if not isinstance(device, str) or type(counter) is not int:
+            return None
+        return device, counter
+
+    def load_tokens(self, records: list[dict]) -> None:
+        """The stored uses of the app tokens the records were made with (the rows are not
+        locked: a use is only ever inserted, and two batches inserting one collide)."""
+        wanted = sorted({token for token in map(self.token_of, records) if token is not None}
+                        - self.tokens_looked_up)
+        self.tokens_looked_up.update(wanted)
+        for start in range(0, len(wanted), 250):
+            chunk = wanted[start : start + 250]
+            where = " OR ".join(["(device = ? AND counter = ?)"] * len(chunk))
+            for device, counter, terminal_id, tx_id in self.conn.all(
+                    f"SELECT device, counter, terminal_id, tx_id FROM token_uses WHERE {where}",
+                    [value for token in chunk for value in token]):
+                self.token_uses[(device, counter)] = (terminal_id, tx_id)
+
+    def _take_token(self, rec: dict, wallet_id: str) -> None:
+        """One app token pays once in the region: the first record with it (or the sale an
+        online check claimed it for) takes it; another one is flagged (it is posted: the
+        goods were handed over)."""
+        token = self.token_of(rec)
+        if token is None:
+            return
+        if token not in self.tokens_looked_up:
+            self.load_tokens([rec])  # a record posted without ingest's loading first
+        first = self.token_uses.get(token)
+        if first is None:
+            self.token_uses[token] = (rec["terminal_id"], rec["tx_id"])
+            self.new_token_uses.append((*token, wallet_id, rec["terminal_id"], rec["tx_id"]))
+        elif first != (rec["terminal_id"], rec["tx_id"]):
+            self.flag("app_token_reused", rec, wallet_id, device=token[0], counter=token[1],
+                      first_terminal=first[0], first_tx=first[1])
+
     def _load_rules(self, campaign_ids: set[str]) -> None:
         wanted = sorted(campaign_ids - self.rules.keys())
         for campaign_id in wanted:
@@ -375,6 +429,9 @@ class Batch:
         """Post one verified record; a body the rules refuse is kept, flagged and not posted.
         `body_checked`: the body is already known to follow the rules (ledger.verifier)."""
         entry = Entry(entry_id)
+        if rec["body"].get("campaigns"):
+            # its uses are in the wallet's usage from now on: an online claim for them ends
+            self.settled_claims.append(rec["tx_id"])
         if not body_checked:
             try:
                 bodies.check(rec["type"], rec["body"])
@@ -434,6 +491,7 @@ class Batch:
         receivable = f"merchant:{self.merchant_id}:receivable"
         entry.post(receivable, body["amount"])
         self.payments[rec["tx_id"]] = (wallet.wallet_id, body["amount"], "payment")
+        self._take_token(rec, wallet.wallet_id)
         entries = body.get("campaigns")
         if entries:
             # The discounts: paid to the shop by their funders (a shop's own coupon is a
@@ -568,22 +626,29 @@ class Batch:
             self._check_campaigns(rec, wallet.wallet_id, body["campaigns"], 0)
 
     def _post_gift(self, rec: dict, entry: Entry) -> None:
-        """A gift code spent at the counter: the shop is owed what it paid, by the funder."""
+        """A gift code spent at the counter: the shop is owed what it paid, by the funder.
+        A code another sale took first is not owed: the payment is held (`merchant:M:held`
+        against `funder:F:held`, flagged `gift_code_reused`) until someone looks into it."""
         body = rec["body"]
         gift = body["gift"]
         self._check_campaigns(rec, None, [{"campaign": gift["campaign"], "kind": "gift_code",
                                            "funder": gift["funder"]}], 0)
-        self._take_gift(rec, gift, None)
+        taken = self._take_gift(rec, gift, None)
         funder = self._funder(rec, {"campaign": gift["campaign"], "funder": gift["funder"]},
                               None)
-        entry.post(f"merchant:{self.merchant_id}:receivable", body["amount"])
-        entry.post(f"funder:{funder}", -body["amount"])
+        if taken:
+            entry.post(f"merchant:{self.merchant_id}:receivable", body["amount"])
+            entry.post(f"funder:{funder}", -body["amount"])
+        else:
+            entry.post(f"merchant:{self.merchant_id}:{HELD}", body["amount"])
+            entry.post(f"funder:{funder}:{HELD}", -body["amount"])
 
     def _post_ticket(self, rec: dict, entry: Entry) -> None:
         """One ride: a ride from the wallet's tickets to the shop (counts), and the ride's
         value from the funder to the shop (yen)."""
         body = rec["body"]
         wallet = self.wallet(body["wallet"], rec)
+        self._take_token(rec, wallet.wallet_id)
         item = {"campaign": body["campaign"], "kind": "ticket", "funder": body["funder"]}
         self._check_campaigns(rec, None, [item], 0, wallet_for_flags=wallet.wallet_id)
         rule = self.rule(body["campaign"])
@@ -718,17 +783,22 @@ class Batch:
             key = (lease.campaign_id, lease.pool)
             self.pool_adds[key] = self.pool_adds.get(key, 0) + beyond
 
-    def _take_gift(self, rec: dict, gift: dict, wallet_id: str | None) -> None:
+    def _take_gift(self, rec: dict, gift: dict, wallet_id: str | None) -> bool:
+        """Take the gift code for the record; False (and flagged) when another sale took it
+        first. A code an online check claimed for this very sale is this sale's."""
         code = self.gift_codes.get(gift["code"])
         if code is None or code.campaign_id != gift["campaign"] or code.value != gift["value"]:
             self.flag("unknown_gift_code", rec, wallet_id, code=gift["code"],
                       campaign=gift["campaign"], value=gift["value"])
-            return
+            return True
         if code.used_tx is not None:
+            if (code.used_tx, code.used_terminal) == (rec["tx_id"], rec["terminal_id"]):
+                return True
             self.flag("gift_code_reused", rec, wallet_id, code=code.code_id,
                       first_tx=code.used_tx, first_terminal=code.used_terminal)
-            return
+            return False
         code.used_tx, code.used_terminal, code.dirty = rec["tx_id"], rec["terminal_id"], True
+        return True
 
     def _post_card_issue(self, rec: dict, entry: Entry) -> None:
         body = rec["body"]
@@ -766,6 +836,7 @@ class Batch:
         self._write_cards(conn, now)
         self._write_campaigns(conn, now)
         conn.insert_rows("givebacks", ("of_tx", "entry", "amount"), self.givebacks)
+        self._write_claims(conn, now)
         conn.insert_rows(
             "flags", ("flag_id", "kind", "terminal_id", "seq", "wallet_id", "detail",
                       "created_us"),
@@ -780,6 +851,7 @@ class Batch:
     def _written(self) -> None:
         """Everything posted so far is stored: what comes next changes the stored rows."""
         self.entries, self.cards, self.givebacks, self.flags = [], [], [], []
+        self.new_token_uses, self.settled_claims = [], []
         for item in (*self.wallets.values(), *self.lots.values()):
             item.new = item.dirty = False
         self.usage_stored |= self.usage_changed
@@ -851,6 +923,21 @@ class Batch:
             [(code.used_tx, code.used_terminal, now, code.code_id)
              for code in sorted(self.gift_codes.values(), key=lambda item: item.code_id)
              if code.dirty])
+
+    def _write_claims(self, conn: Connection, now: int) -> None:
+        """Store the app tokens first used here, and end the online campaign claims the
+        records arrived for."""
+        fresh = [(*use, now) for use in self.new_token_uses]
+        if conn.insert_new("token_uses", ("device", "counter", "wallet_id", "terminal_id",
+                                          "tx_id", "created_us"),
+                           ("TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "BIGINT"),
+                           ("device", "counter"), fresh) < len(fresh):
+            # Another batch (or an online check) took one of these tokens since this one
+            # looked: run again, to flag the use that came second.
+            raise RetryableError("an app token's use was stored meanwhile")
+        for start in range(0, len(self.settled_claims), 500):
+            where, params = conn.in_values("tx_id", self.settled_claims[start : start + 500])
+            conn.execute(f"DELETE FROM campaign_claims WHERE {where}", params)
 
     def _write_cards(self, conn: Connection, now: int) -> None:
         for card_id, wallet_id, nfc_uid, pin in self.cards:

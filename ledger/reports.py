@@ -149,6 +149,17 @@ def _funder(rules: dict[str, dict], campaign_id: str, named: str | None) -> str:
     return rule["funder"] if rule else named or "unknown"
 
 
+def held_gifts(db: Database) -> set[tuple[str, int]]:
+    """(terminal, seq) of gift payments the ledger holds instead of owing them to the shop:
+    their code was taken by another sale first (ledger.postings posts them to
+    `merchant:M:held`, flagged `gift_code_reused`)."""
+    with db.reading() as conn:
+        return {(terminal_id, seq) for terminal_id, seq in conn.all(
+            "SELECT f.terminal_id, f.seq FROM flags f JOIN records r ON r.terminal_id = "
+            "f.terminal_id AND r.seq = f.seq WHERE f.kind = 'gift_code_reused' AND "
+            "r.type = 'gift'")}
+
+
 def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
     """Yen a shop is owed by campaign funders for one of its records (its receivable beyond
     what wallets paid): funded discounts, gift codes taken, rides given; by funder."""
@@ -171,19 +182,20 @@ def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
 
 def settlement(db: Database, month: str, plan: int) -> list[Settlement]:
     """Per merchant: turnover of the month (payments less refunds and voids, by sale time),
-    what campaign funders owe it (discounts they fund, gift codes, rides), the fee under
-    `plan` on both, the 1 % returned to users, and what is paid out: the shop's receivable
-    less the fee."""
+    what campaign funders owe it (discounts they fund, gift codes, rides; not a gift code's
+    second use, which is held), the fee under `plan` on both, the 1 % returned to users, and
+    what is paid out: the shop's receivable less the fee."""
     _check_month(month)
     turnover: dict[str, int] = {}
     owed: dict[str, int] = {}
     with db.reading() as conn:
         merchants = conn.all("SELECT merchant_id, name FROM merchants ORDER BY merchant_id")
     rules = _rules(db)
+    held = held_gifts(db)
     terminals = dict(_terminals(db, None))
     for terminal_id, merchant_id in terminals.items():
         for rec in _records(db, terminal_id):
-            if rec["at"][:7] != month:
+            if rec["at"][:7] != month or (terminal_id, rec["seq"]) in held:
                 continue
             amount = rec["body"].get("amount", 0)
             sign = {"payment": 1, "refund": -1, "void": -1}.get(rec["type"], 0)
@@ -236,6 +248,7 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
     discounts given, value issued, stamps and completions, gift codes and rides, units of
     each pool given out against its total (now), and what each funder pays for it."""
     rules = _rules(db)
+    held = held_gifts(db)  # not paid by the funder
     figures = {cid: CampaignFigures(cid, rule.get("name", cid), rule["kind"])
                for cid, rule in rules.items()}
 
@@ -284,7 +297,7 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
             if rtype == "exchange":
                 funded -= body.get("points", 0)
             item.fund(line.get("funder") or "unknown", funded)
-        if rtype == "gift":
+        if rtype == "gift" and (rec["terminal_id"], rec["seq"]) not in held:
             gift = body.get("gift", {})
             item = of(gift.get("campaign", ""))
             item.uses += 1

@@ -222,6 +222,36 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE UNIQUE INDEX leases_request ON leases (terminal_id, request_id)",
         ],
     ),
+    (
+        6,
+        "online claims: app token uses per device and counter, campaign uses claimed by "
+        "online checks before their records arrive (ledger.online)",
+        [
+            # One row per app token used: claimed by an online check (for the sale's tx) or
+            # taken when the record arrives; a second tx with the same token is flagged.
+            """CREATE TABLE token_uses (
+                device TEXT NOT NULL,
+                counter BIGINT NOT NULL,
+                wallet_id TEXT NOT NULL,
+                terminal_id TEXT NOT NULL,
+                tx_id TEXT NOT NULL,
+                created_us BIGINT NOT NULL,
+                PRIMARY KEY (device, counter)
+            )""",
+            # A per-wallet campaign use an online booth was allowed, counted against the
+            # wallet's limit until the record of `tx_id` arrives (or the claim goes stale).
+            """CREATE TABLE campaign_claims (
+                tx_id TEXT PRIMARY KEY,
+                campaign_id TEXT NOT NULL,
+                wallet_id TEXT NOT NULL,
+                terminal_id TEXT NOT NULL,
+                day TEXT NOT NULL,
+                units BIGINT NOT NULL,
+                created_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX campaign_claims_wallet ON campaign_claims (wallet_id, campaign_id)",
+        ],
+    ),
 ]
 
 

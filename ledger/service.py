@@ -748,14 +748,22 @@ def wallet_view(db: Database, wallet_id: str, terminal_id: str | None = None) ->
     """One wallet's fresh balance by lot, its debt and campaign usage; `basis_seq` says up
     to which of the asking terminal's records it holds (the terminal adds its later ones)."""
     with db.reading(snapshot=True) as conn:
-        row = conn.one("SELECT wallet_id, kind, status, status_reason, version FROM wallets "
-                       "WHERE wallet_id = ?", (wallet_id,))
-        if row is None:
-            raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
-        lots = _lots_by_wallet(conn, [wallet_id])[wallet_id]
-        debt = _debts(conn, [wallet_id]).get(wallet_id, 0)
-        usage = _usage_by_wallet(conn, [wallet_id])[wallet_id]
-        basis_seq = _basis_seq(conn, terminal_id)
+        view = read_wallet(conn, wallet_id, terminal_id)
+    if view is None:
+        raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
+    return view
+
+
+def read_wallet(conn: Connection, wallet_id: str, terminal_id: str | None) -> dict | None:
+    """`wallet_view` on an open (snapshot) read; None when the ledger has no such wallet."""
+    row = conn.one("SELECT wallet_id, kind, status, status_reason, version FROM wallets "
+                   "WHERE wallet_id = ?", (wallet_id,))
+    if row is None:
+        return None
+    lots = _lots_by_wallet(conn, [wallet_id])[wallet_id]
+    debt = _debts(conn, [wallet_id]).get(wallet_id, 0)
+    usage = _usage_by_wallet(conn, [wallet_id])[wallet_id]
+    basis_seq = _basis_seq(conn, terminal_id)
     pockets: dict[str, int] = {}
     for lot in lots:
         pockets[lot["pocket"]] = pockets.get(lot["pocket"], 0) + lot["remaining"]
@@ -763,6 +771,13 @@ def wallet_view(db: Database, wallet_id: str, terminal_id: str | None = None) ->
             "version": row[4], "lots": lots, "pockets": pockets, "debt": debt,
             "total": sum(v for k, v in pockets.items() if k in bodies.YEN_POCKETS),
             "usage": usage, "basis_seq": basis_seq, "server_time_ms": now_us() // 1000}
+
+
+def card_view(row: tuple) -> dict:
+    """A card as terminals keep it, from (card_id, wallet_id, status, nfc_uid, version, pin)."""
+    card_id, wallet_id, status, nfc_uid, version, pin = row
+    return {"card": card_id, "wallet": wallet_id, "status": status, "nfc_uid": nfc_uid,
+            "version": version, **({"pin": json.loads(pin)} if pin else {})}
 
 
 # --- snapshots -----------------------------------------------------------------------------
@@ -857,9 +872,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         "wallets": [{"wallet": w, "status": status, "version": version, "lots": lots[w],
                      "debt": debts.get(w, 0), "usage": usage[w]}
                     for w, _, status, version in wallets],
-        "cards": [{"card": c, "wallet": w, "status": s, "nfc_uid": u, "version": v,
-                   **({"pin": json.loads(pin)} if pin else {})}
-                  for c, _, w, s, u, v, pin in card_rows],
+        "cards": [card_view((c, w, s, u, v, pin)) for c, _, w, s, u, v, pin in card_rows],
         "campaigns": [json.loads(rules) for _, _, rules in campaign_rows],
         "merchant": merchant,
         "ledger_keys": ledger_keys,

@@ -41,6 +41,13 @@ CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 30.0
 # The online check during a sale: the counter never waits longer than this for the ledger.
 ONLINE_CHECK_TIMEOUT_S = 0.5
+# What the online check answers for each claim a sale may ask (ledger.online).
+CHECK_NOT_CHECKED = "not_checked"
+CHECK_CLAIMS = {
+    "token": ("fresh", "used", CHECK_NOT_CHECKED),
+    "gift": ("claimed", "used", "unknown", CHECK_NOT_CHECKED),
+    "campaign": ("claimed", "limit", CHECK_NOT_CHECKED),
+}
 PUSH_BATCH = 1_000
 # Push batches on the wire at once: the ledger checks the next batch while it still writes
 # the one before (two: one being written, one being checked).
@@ -302,6 +309,37 @@ class LedgerClient:
             raise self._untrusted("the wallet answer does not match the question")
         self._check_basis(view)
         return view
+
+    def check(self, question: dict[str, Any],
+              timeout: float = ONLINE_CHECK_TIMEOUT_S) -> dict[str, Any]:
+        """The online check of one sale (ledger.online): what the customer showed (`wallet`,
+        `card` or `nfc`) and what the sale claims for its `tx` (`token`, `gift`,
+        `campaign`). The answer decides: `card` (the card now, or None when the ledger has
+        none), `wallet` (the fresh wallet view, or None), and one word per claim."""
+        answer = self._request("POST", "/v1/check", orjson.dumps(question), timeout=timeout)
+        if answer.get("tx") != question.get("tx"):
+            raise self._untrusted("the check answer does not match the question")
+        expected = question.get("wallet")
+        shown = "card" if "card" in question else "nfc_uid" if "nfc" in question else None
+        if shown is not None:
+            card = answer.get("card", False)
+            if card is not None and (
+                    not isinstance(card, dict) or not isinstance(card.get("wallet"), str)
+                    or not isinstance(card.get("status"), str)
+                    or type(card.get("version")) is not int
+                    or card.get(shown) != question.get("card", question.get("nfc"))):
+                raise self._untrusted("the check's card does not match the question")
+            expected = card["wallet"] if card else None
+        view = answer.get("wallet", False)
+        if view is not None:
+            if not isinstance(view, dict) or not isinstance(view.get("lots"), list) or \
+                    expected is None or view.get("wallet") != expected:
+                raise self._untrusted("the check's wallet does not match the question")
+            self._check_basis(view)
+        for name, words in CHECK_CLAIMS.items():
+            if name in question and answer.get(name) not in words:
+                raise self._untrusted(f"the check answer says nothing valid of {name}")
+        return answer
 
     def _check_basis(self, answer: dict[str, Any]) -> None:
         """`basis_seq` (how far the answer holds this terminal's own records) is a seq."""

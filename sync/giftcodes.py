@@ -30,6 +30,7 @@ REASONS = {
     "gift_unknown_key": "This gift code was issued by a ledger this terminal does not know.",
     "gift_forged": "This gift code is forged.",
     "gift_used": "This gift code has already been used.",
+    "gift_unknown": "The ledger has no such gift code. Please ask the booth.",
     "gift_unknown_campaign": "This gift code belongs to no campaign this terminal knows.",
     "gift_expired": "This gift code has expired.",
 }

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from sync import bodies, campaigns, cards, giftcodes, ids, pins, tokens
-from sync.client import LedgerClient, SyncError
+from sync.client import LedgerClient, RefusedError, SyncError
 from terminal import credentials, policy
 from terminal.journal import Appended, Journal
 from terminal.offers import Offers
@@ -38,6 +38,9 @@ CREDENTIAL_KINDS = ("card", "nfc", "app")
 # After an online check fails, sales decide offline this long before asking again.
 OFFLINE_QUIET_S = 10.0
 MAX_CREDENTIAL_CHARS = 512
+# Refusals of the snapshot that the ledger overrules when it answers: a card issued since
+# the last pull is found there, and its status now is the ledger's.
+ONLINE_OVERRULES = ("unknown_card", "card_blocked")
 # The state store's key for wrong PINs in a row, by card (see Counter._check_pin).
 PIN_TRIES_KEY = "pin_tries"
 
@@ -154,11 +157,12 @@ class Counter:
     def merchant_class(self) -> str:
         return self.merchant.get("class", "small")
 
-    def _commit(self, rtype: str, body: dict[str, Any]) -> Appended:
+    def _commit(self, rtype: str, body: dict[str, Any], tx_id: str | None = None) -> Appended:
+        """Sign and keep the record; `tx_id`: the one an online check claimed things for."""
         # The ledger posts only bodies that follow the shared rules; one that does not is a
         # bug here, and must stop before it is signed rather than be flagged at the ledger.
         bodies.check(rtype, body)
-        done = self.journal.append(rtype, body)
+        done = self.journal.append(rtype, body, tx_id)
         if self._on_commit is not None:
             self._on_commit(done)
         return done
@@ -263,26 +267,118 @@ class Counter:
         return WalletView(wallet_id, status, "", list(lots.values()),
                           snap.debt if snap else 0, offline_spent, usage)
 
-    def _fresh(self, wallet_id: str) -> str:
-        """Refresh the wallet from the ledger when it answers quickly; 'online' or 'offline'."""
-        if self.client is None or not self.online_hint or time.monotonic() < self._quiet_until:
-            return "offline"
-        basis = self.journal.acked_seq()
+    # --- the online check: the ledger decides --------------------------------------------
+
+    def _may_ask(self) -> bool:
+        return self.client is not None and self.online_hint and \
+            time.monotonic() >= self._quiet_until
+
+    def _ask(self, question: dict[str, Any]) -> dict[str, Any] | None:
+        """The ledger's answer to one online check (sync.client.LedgerClient.check), within
+        ONLINE_CHECK_TIMEOUT_S; None when it does not answer in time: decide offline."""
+        if not self._may_ask():
+            return None
+        assert self.client is not None
         started = time.monotonic()
         try:
-            fresh = self.client.wallet(wallet_id)
+            return self.client.check(question)
         except SyncError as exc:
             log.info("online check failed in %.0f ms: %s",
                      (time.monotonic() - started) * 1000, exc.message)
-            if exc.code == "not_found":
-                return "online"
-            # One slow or failed check is enough: decide offline for a while.
-            self._quiet_until = time.monotonic() + OFFLINE_QUIET_S
+            if not isinstance(exc, RefusedError):
+                # One slow or failed check is enough: decide offline for a while.
+                self._quiet_until = time.monotonic() + OFFLINE_QUIET_S
+            return None
+
+    def _identify_online(self, presented: Presented, tx_id: str, claim_token: bool = True,
+                         campaign: dict[str, Any] | None = None
+                         ) -> tuple[Identified, str, dict[str, Any] | None]:
+        """Who is paying, 'online' or 'offline', and the ledger's answer (None offline).
+
+        Online the ledger decides, in one request: a card's status and wallet now (blocked
+        a second ago: refused; issued since the last pull: found), the wallet's fresh
+        balance, the app token (`claim_token`: claimed for `tx_id`, so it pays once in the
+        region) and a per-wallet `campaign` use (claimed within the wallet's limit, the
+        uses other booths claimed counted). Offline the snapshot decides, as `identify`."""
+        try:
+            who: Identified | None = self.identify(presented)
+            snapshot_refusal = None
+        except Refused as exc:
+            if exc.code not in ONLINE_OVERRULES or not self._may_ask():
+                raise
+            who, snapshot_refusal = None, exc
+        value = presented.value.strip()
+        question: dict[str, Any] = {"tx": tx_id}
+        if presented.kind == "card":
+            question["card"] = who.card if who and who.card else cards.normalize(value)
+        elif presented.kind == "nfc":
+            question["nfc"] = value.upper()
+        else:
+            assert who is not None
+            question["wallet"] = who.wallet_id
+            if presented.kind == "app" and claim_token:
+                question["token"] = {"device": who.credential["device"],
+                                     "counter": who.credential["counter"]}
+        if campaign is not None:
+            question["campaign"] = campaign
+        basis = self.journal.acked_seq()
+        answer = self._ask(question)
+        if answer is None:
+            if snapshot_refusal is not None:
+                raise snapshot_refusal
+            assert who is not None
+            return who, "offline", None
+        card = answer.get("card")
+        if card is not None:
+            self.state.apply_card(card)
+            if card["status"] != "active":
+                raise Refused("card_blocked")
+            who = Identified(card["wallet"], {"kind": presented.kind, "id": value},
+                             card=card["card"])
+        elif presented.kind in ("card", "nfc") and (
+                who is None or presented.kind == "nfc" or self.state.card(who.card or "")):
+            # Unknown to the ledger (a card this terminal issued and has not pushed yet is
+            # still this terminal's to decide).
+            raise Refused("unknown_card")
+        if answer["wallet"] is not None:
+            # The ledger's own basis: its answer may already hold a batch of ours whose
+            # acknowledgement the sync worker has not recorded yet (counted twice otherwise).
+            self.state.apply_wallet_view(answer["wallet"],
+                                         answer["wallet"].get("basis_seq", basis))
+        if answer.get("token") == "used":
+            raise Refused("replayed")
+        return who, "online", answer
+
+    def _claim_gift(self, code: giftcodes.GiftCode, tx_id: str) -> str:
+        """Claim the gift code at the ledger for the sale `tx_id`: 'online', or 'offline'
+        when the ledger does not answer; Refused when another sale has it."""
+        answer = self._ask({"tx": tx_id, "gift": code.code_id})
+        if answer is None:
             return "offline"
-        # The ledger's own basis: its answer may already hold a batch of ours whose
-        # acknowledgement the sync worker has not recorded yet (counted twice otherwise).
-        self.state.apply_wallet_view(fresh, fresh.get("basis_seq", basis))
+        if answer["gift"] == "used":
+            raise Refused("gift_used")
+        if answer["gift"] == "unknown":
+            raise Refused("gift_unknown")
         return "online"
+
+    @staticmethod
+    def _campaign_claim(rule: dict, offers: Offers, units: int = 1) -> dict[str, Any] | None:
+        """What an online check claims for a per-wallet campaign use (None: no limit)."""
+        if rule.get("per_wallet") is None:
+            return None
+        return {"id": rule["id"], "day": offers.day, "units": units}
+
+    def _identify_for_campaign(self, presented: Presented, tx_id: str, rule: dict,
+                               offers: Offers, units: int = 1) -> tuple[str, str]:
+        """The wallet, and how it was decided, for a per-wallet campaign use: online, the
+        ledger refuses a use past the wallet's limit counting the uses other booths have
+        just been allowed (one voucher set per person, at whichever booth)."""
+        who, decision, answer = self._identify_online(
+            presented, tx_id, claim_token=False,
+            campaign=self._campaign_claim(rule, offers, units))
+        if answer is not None and answer.get("campaign") == "limit":
+            raise Refused("campaign_limit", name=rule["name"])
+        return who.wallet_id, decision
 
     def _checked_view(self, wallet_id: str) -> WalletView:
         view = self.view(wallet_id)
@@ -350,9 +446,9 @@ class Counter:
                 raise Refused("bad_amount", max=amount)
             if type(people) is not int or not 1 <= people <= policy.MAX_PARTY:
                 raise Refused("bad_party", max=policy.MAX_PARTY)
-            who = self.identify(presented)
+            tx_id = ids.new_id()
+            who, decision, _ = self._identify_online(presented, tx_id)
             wallet_id = who.wallet_id
-            decision = self._fresh(wallet_id)
             view = self._checked_view(wallet_id)
             offers = self.offers()
             plan = offers.for_payment(view.usage, amount, excluded, people, frozenset(tags))
@@ -377,7 +473,7 @@ class Counter:
             body["campaigns"] = plan.entries
         if plan.grants:
             body["grants"] = plan.grants
-        done = self._commit("payment", body)
+        done = self._commit("payment", body, tx_id)
         paid_by: dict[str, int] = {}
         for line in lines:
             paid_by[line["pocket"]] = paid_by.get(line["pocket"], 0) + line["amount"]
@@ -555,7 +651,8 @@ class Counter:
             if chosen is None:
                 raise Refused("no_voucher_set", name=rule["name"], prices=", ".join(
                     f"¥{item['price']:,}" for item in rule["sets"]))
-            wallet_id = self.resolve(presented)
+            tx_id = ids.new_id()
+            wallet_id, _ = self._identify_for_campaign(presented, tx_id, rule, offers)
             view = self._checked_view(wallet_id)
             if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day):
                 raise Refused("campaign_limit", name=rule["name"])
@@ -577,7 +674,7 @@ class Counter:
                                expires, classes, rule["id"])
                 for (pocket, amount, expires, classes), cash in zip(parts, paid, strict=True)]
         done = self._commit("charge", {"amount": price, "wallet": wallet_id, "lots": lots,
-                                       "campaigns": [entry]})
+                                       "campaigns": [entry]}, tx_id)
         return Outcome("charge", done.seq, done.tx_id, price, wallet_id, "",
                        {lot["pocket"]: lot["amount"] for lot in lots}, view.total + value,
                        done.record, _named([entry], offers))
@@ -589,7 +686,8 @@ class Counter:
         offers = self.offers()
         try:
             rule = self._campaign(offers, campaign_id, ("point_grant", "ticket"))
-            wallet_id = self.resolve(presented)
+            tx_id = ids.new_id()
+            wallet_id, _ = self._identify_for_campaign(presented, tx_id, rule, offers)
             view = self._checked_view(wallet_id)
             if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day):
                 raise Refused("campaign_limit", name=rule["name"])
@@ -607,7 +705,7 @@ class Counter:
         lot = bodies.new_lot("L-" + ids.new_id(), pocket, amount, 0, rule["funder"],
                              rule.get("expires"), campaign=rule["id"])
         done = self._commit("grant", {"amount": amount, "wallet": wallet_id, "lots": [lot],
-                                      "campaigns": [entry]})
+                                      "campaigns": [entry]}, tx_id)
         after = self.view(wallet_id)
         return Outcome("grant", done.seq, done.tx_id, amount, wallet_id, "", {pocket: amount},
                        after.total, done.record, _named([entry], offers))
@@ -617,9 +715,9 @@ class Counter:
         wallet_id, decision = None, "offline"
         offers = self.offers()
         try:
-            who = self.identify(presented)
+            tx_id = ids.new_id()
+            who, decision, _ = self._identify_online(presented, tx_id)
             wallet_id = who.wallet_id
-            decision = self._fresh(wallet_id)
             view = self._checked_view(wallet_id)
             today = self._today()
             usable = []
@@ -642,7 +740,7 @@ class Counter:
                 "credential": who.credential, "ride_value": rule["ride_value"],
                 "funder": rule["funder"],
                 "lots": [{"lot": lot["lot"], "amount": 1, "pocket": bodies.TICKET_POCKET}]}
-        done = self._commit("ticket", body)
+        done = self._commit("ticket", body, tx_id)
         left = view.rides.get(rule["id"], 0) - 1
         return Outcome("ticket", done.seq, done.tx_id, 1, wallet_id, decision,
                        {bodies.TICKET_POCKET: 1}, view.total, done.record,
@@ -657,7 +755,8 @@ class Counter:
             if type(steps) is not int or not 1 <= steps <= policy.MAX_EXCHANGE_STEPS:
                 raise Refused("bad_steps", max=policy.MAX_EXCHANGE_STEPS)
             rule = self._campaign(offers, campaign_id, ("exchange",))
-            wallet_id = self.resolve(presented)
+            tx_id = ids.new_id()
+            wallet_id, _ = self._identify_for_campaign(presented, tx_id, rule, offers, steps)
             view = self._checked_view(wallet_id)
             if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day,
                                           steps):
@@ -687,7 +786,7 @@ class Counter:
         done = self._commit("exchange", {
             "wallet": wallet_id, "campaign": rule["id"], "points": need, "value": value,
             "lots": [{"lot": line["lot"], "amount": line["amount"], "pocket": "points"}
-                     for line in lines], "grants": [made], "campaigns": [entry]})
+                     for line in lines], "grants": [made], "campaigns": [entry]}, tx_id)
         return Outcome("exchange", done.seq, done.tx_id, value, wallet_id, "",
                        {"points": -need, rule["pocket"]: value}, view.total - need + value,
                        done.record, _named([entry], offers))
@@ -717,19 +816,21 @@ class Counter:
             if excluded == amount:
                 raise Refused("gift_excluded_only")
             code, rule = self._gift(offers, code_text)
+            tx_id = ids.new_id()
+            decision = self._claim_gift(code, tx_id)
         except Refused as exc:
             self._refuse("gift", exc, None, amount, "offline")
             raise
         paid = min(code.value, amount - excluded)
-        body: dict[str, Any] = {"amount": paid, "decision": "offline",
+        body: dict[str, Any] = {"amount": paid, "decision": decision,
                                 "gift": {"code": code.code_id, "campaign": rule["id"],
                                          "value": code.value, "funder": rule["funder"]}}
         if excluded:
             body["excluded"] = excluded
-        done = self._commit("gift", body)
+        done = self._commit("gift", body, tx_id)
         entry = {"campaign": rule["id"], "kind": "gift_code", "name": rule["name"],
                  "value": code.value, "unused": code.value - paid}
-        outcome = Outcome("gift", done.seq, done.tx_id, paid, None, "offline", {"gift": paid},
+        outcome = Outcome("gift", done.seq, done.tx_id, paid, None, decision, {"gift": paid},
                           None, done.record, [entry], price=amount)
         outcome.rest = amount - paid
         return outcome
@@ -740,11 +841,16 @@ class Counter:
         offers = self.offers()
         try:
             code, rule = self._gift(offers, code_text)
-            wallet_id = self.resolve(presented)
+            tx_id = ids.new_id()
+            who, _, _ = self._identify_online(presented, tx_id, claim_token=False)
+            wallet_id = who.wallet_id
             view = self._checked_view(wallet_id)
             cap = self.limits.wallet_balance_cap
             if view.total + code.value > cap:
                 raise Refused("over_cap", cap=cap, room=max(0, cap - view.total))
+            # The code is claimed last, once nothing else can refuse the grant (a booth
+            # asks twice: a claimed code whose grant was refused would be lost).
+            self._claim_gift(code, tx_id)
         except Refused as exc:
             self._refuse("grant", exc, wallet_id, 0, "offline")
             raise
@@ -752,7 +858,7 @@ class Counter:
                              rule.get("expires"), campaign=rule["id"])
         done = self._commit("grant", {"amount": code.value, "wallet": wallet_id, "lots": [lot],
                                       "gift": {"code": code.code_id, "campaign": rule["id"],
-                                               "value": code.value}})
+                                               "value": code.value}}, tx_id)
         return Outcome("grant", done.seq, done.tx_id, code.value, wallet_id, "",
                        {rule["pocket"]: code.value}, view.total + code.value, done.record,
                        [{"campaign": rule["id"], "kind": "gift_code", "name": rule["name"],
@@ -788,12 +894,12 @@ class Counter:
     def balance(self, presented: Presented) -> tuple[WalletView, str]:
         """The wallet's value and how it is known ('online' fresh, or 'offline' snapshot)."""
         try:
-            wallet_id = self.resolve(presented)
+            who, decision, _ = self._identify_online(presented, ids.new_id(),
+                                                     claim_token=False)
         except Refused as exc:
             self._refuse("balance", exc, None, 0, "offline")
             raise
-        decision = self._fresh(wallet_id)
-        return self.view(wallet_id), decision
+        return self.view(who.wallet_id), decision
 
     def look_up_wallet(self, wallet_id: str) -> tuple[WalletView, str]:
         """An admin's look-up of a wallet by its id (the admin screen, behind its PIN; the
@@ -802,8 +908,12 @@ class Counter:
         wallet_id = wallet_id.strip() if isinstance(wallet_id, str) else ""
         if not bodies.ID_RE.fullmatch(wallet_id):
             raise Refused("bad_wallet_id")
-        decision = self._fresh(wallet_id)
-        return self.view(wallet_id), decision
+        basis = self.journal.acked_seq()
+        answer = self._ask({"tx": ids.new_id(), "wallet": wallet_id})
+        if answer is not None and answer.get("wallet") is not None:
+            self.state.apply_wallet_view(answer["wallet"],
+                                         answer["wallet"].get("basis_seq", basis))
+        return self.view(wallet_id), "offline" if answer is None else "online"
 
     def cash_move(self, amount: int, direction: str, reason: str = "") -> Outcome:
         """Float put into or taken out of the booth's cash drawer."""

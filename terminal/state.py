@@ -251,6 +251,11 @@ class StateStore:
                 conn.execute("ROLLBACK")
                 raise
 
+    def apply_card(self, card: dict[str, Any]) -> None:
+        """Store a card as the online check found it (a newer version only), as a one-card
+        snapshot page: its status, wallet and PIN are then known offline too."""
+        self._apply_cards([card])
+
     def apply_wallet_view(self, view: dict[str, Any], basis_seq: int) -> None:
         """Store a fresh wallet from the online check, as a one-wallet snapshot page."""
         self._apply_wallets([{"wallet": view["wallet"], "status": view["status"],

@@ -693,6 +693,10 @@ Data: {1}</source>
         <translation>このギフトコードはすでに使われています。</translation>
     </message>
     <message>
+        <source>The ledger has no such gift code. Please ask the booth.</source>
+        <translation>このギフトコードは台帳に登録がありません。窓口でお尋ねください。</translation>
+    </message>
+    <message>
         <source>This gift code has expired.</source>
         <translation>このギフトコードは有効期限が切れています。</translation>
     </message>
