@@ -22,6 +22,7 @@ from typing import Any
 from sync import bodies, campaigns, cards, giftcodes, ids, pins, tokens
 from sync.client import LedgerClient, SyncError
 from terminal import policy
+from terminal.clock import BadLedgerTime, TrustedClock
 from terminal.journal import Appended, Journal
 from terminal.offers import Offers
 from terminal.policy import Limits, Refused
@@ -121,16 +122,21 @@ class Counter:
 
     def __init__(self, journal: Journal, state: StateStore, client: LedgerClient | None = None,
                  on_commit: Callable[[Appended], None] | None = None,
-                 today: Callable[[], date] | None = None) -> None:
+                 today: Callable[[], date] | None = None,
+                 clock: TrustedClock | None = None) -> None:
         self.journal = journal
         self.state = state
         self.client = client
         self._on_commit = on_commit
         self._today = today or (lambda: journal._clock().date())
-        self.tokens = tokens.TokenVerifier(journal.ledger_keys())
+        # Snapshot age and app-code freshness are measured on the trusted clock.
+        self.clock = clock or TrustedClock(state)
+        self.clock.note_record(journal.last_at)
+        self.tokens = tokens.TokenVerifier(journal.ledger_keys(), clock=self.clock.now_s)
         # Prime the replay cache from this terminal's recent app-token records, so a token
         # used just before a restart is still refused within its freshness window.
-        for prefix, counter in journal.app_counters_since(time.time() - tokens.REPLAY_LOOKBACK_S):
+        for prefix, counter in journal.app_counters_since(
+                self.clock.now_s() - tokens.REPLAY_LOOKBACK_S):
             self.tokens.remember(bytes.fromhex(prefix), counter)
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
@@ -154,6 +160,7 @@ class Counter:
         # bug here, and must stop before it is signed rather than be flagged at the ledger.
         bodies.check(rtype, body)
         done = self.journal.append(rtype, body)
+        self.clock.note_record(done.record["at"])
         if self._on_commit is not None:
             self._on_commit(done)
         return done
@@ -276,6 +283,11 @@ class Counter:
         # The ledger's own basis: its answer may already hold a batch of ours whose
         # acknowledgement the sync worker has not recorded yet (counted twice otherwise).
         self.state.apply_wallet_view(fresh, fresh.get("basis_seq", basis))
+        if "server_time_ms" in fresh:  # the ledger's signed time: the clock's anchor
+            try:
+                self.clock.anchor(fresh["server_time_ms"], persist=False)
+            except BadLedgerTime as exc:
+                log.warning("online check: %s", exc)
         return "online"
 
     def _checked_view(self, wallet_id: str) -> WalletView:
@@ -385,7 +397,7 @@ class Counter:
         if app_limit is not None and view.offline_spent + amount > app_limit:
             raise Refused("over_app_limit", limit=app_limit,
                           left=max(0, app_limit - view.offline_spent))
-        age = self.state.snapshot_age_s()
+        age = self.state.snapshot_age_s(self.clock.now_s())
         if age is None or age > limits.max_snapshot_age_s:
             if amount > limits.small_payment_when_stale:
                 hours = "∞" if age is None else f"{age / 3600:.0f}"

@@ -50,8 +50,9 @@ class Till:
         return datetime.combine(self.day, datetime.min.time(), JST).replace(hour=12)
 
     def snapshot(self, rules=(), wallets=()):
+        # pulled on the till's day: its snapshot is fresh by the till's own clock
         self.state.apply_snapshot({"cursor": "c", "server_time_ms": int(
-            datetime.now().timestamp() * 1000), "wallets": list(wallets),
+            self.clock().timestamp() * 1000), "wallets": list(wallets),
             "campaigns": list(rules), "cards": []}, self.journal.last_seq)
 
     def lease(self, campaign_id, pool, count, lease_id=None):
