@@ -55,6 +55,12 @@ ACTIONS = {
                              "funder was billed; inspect the terminal.",
     "gift_code_reused": "One gift code taken twice (offline terminals): ask both shops.",
     "unknown_gift_code": "A gift code the ledger never made: a forgery? Inspect the record.",
+    "clock_backwards": "The terminal's record times went backwards (its clock was turned "
+                       "back, or its software is old or altered): check the terminal's clock "
+                       "and software; read this sale's time with care.",
+    "clock_outside_window": "A record dated after the ledger received it, or before the "
+                            "terminal was enrolled: set the terminal's clock right (and check "
+                            "it is not being moved); read the sale's day with care.",
 }
 
 
