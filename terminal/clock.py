@@ -148,11 +148,11 @@ class ClockCheck:
 
 
 def describe(seconds: float) -> str:
-    """A duration in the largest whole unit: '3 d', '5 h', '12 min', '40 s'."""
+    """A duration, rounded, in the largest unit it fills: '3 d', '5 h', '12 min', '40 s'."""
     for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
         if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{int(seconds)} s"
+            return f"{round(seconds / size)} {unit}"
+    return f"{round(seconds)} s"
 
 
 class BadLedgerTime(TerminalError):
