@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -55,6 +56,13 @@ POST_CHUNK_RECORDS = 500
 # connection, is usually being written) before its records are answered `gap`.
 BEHIND_WAIT_S = 1.0
 BEHIND_POLL_S = 0.005
+# A record's `at` is flagged `clock_outside_window` when it lies later than the ledger's
+# receive time, or earlier than the terminal's enrollment, by more than this: honest clocks
+# differ by seconds, a terminal's clock is anchored to the ledger's (terminal.clock), and
+# its start record is made right after the enrollment answer. (No later lower bound holds:
+# a record made offline before one push may reach the ledger only after it.)
+CLOCK_WINDOW_TOLERANCE_S = 300
+_US_PER_S = 1_000_000
 
 
 class IngestError(LedgerError):
@@ -76,6 +84,8 @@ class TerminalState:
     last_seq: int
     last_hash: str | None
     last_totals: dict[str, Any]
+    enrolled_us: int | None = None
+    last_at: str | None = None  # the stored last record's `at`
 
     def chain(self) -> record.Chain:
         chain = record.Chain(self.terminal_id, public_key_hex=self.public_key)
@@ -99,6 +109,8 @@ class Outcome:
     verified_with: str = ""
     # Its body was seen to follow the rules of its type.
     body_ok: bool = False
+    # What its `at` breaks, as (flag kind, detail): the walk's clock checks.
+    clock_flags: tuple = ()
 
     def copy(self) -> Outcome:
         """A shallow copy (a quarter of what copy.copy or dataclasses.replace cost: ingest
@@ -117,14 +129,34 @@ class Outcome:
 def load_terminal(conn: Connection, terminal_id: str, lock: bool) -> TerminalState | None:
     row = conn.one(
         "SELECT t.terminal_id, t.merchant_id, m.class, t.status, t.public_key, t.last_seq, "
-        "t.last_hash, t.last_totals FROM terminals t JOIN merchants m "
-        "ON m.merchant_id = t.merchant_id WHERE t.terminal_id = ?"
+        "t.last_hash, t.last_totals, t.enrolled_us, (SELECT r.at FROM records r "
+        "WHERE r.terminal_id = t.terminal_id AND r.seq = t.last_seq) FROM terminals t "
+        "JOIN merchants m ON m.merchant_id = t.merchant_id WHERE t.terminal_id = ?"
         + (conn.for_update.replace(" FOR UPDATE", " FOR UPDATE OF t") if lock else ""),
         (terminal_id,),
     )
     if row is None:
         return None
-    return TerminalState(*row[:7], json.loads(row[7]))
+    return TerminalState(*row[:7], json.loads(row[7]), row[8], row[9])
+
+
+def _time_us(at: Any) -> int | None:
+    """A record's `at` as Unix microseconds; None when it is not a time with an offset."""
+    try:
+        moment = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (moment - _EPOCH) // _ONE_US
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+
+
+def _iso_us(us: int) -> str:
+    return datetime.fromtimestamp(us / _US_PER_S, UTC).isoformat(timespec="milliseconds")
 
 
 def _malformed(rec: Any, exc: Exception) -> Outcome:
@@ -194,13 +226,53 @@ def _postable(rec: Any) -> bool:
 
 
 class _Walk:
-    """The chain walked record by record from a terminal's stored state."""
+    """The chain walked record by record from a terminal's stored state.
 
-    def __init__(self, state: TerminalState, stored: dict[int, str]) -> None:
+    Each created record's `at` is checked against the one before it in the chain
+    (`clock_backwards`) and against the window it can have been made in: from the
+    terminal's enrollment to the ledger's receipt, each widened by CLOCK_WINDOW_TOLERANCE_S
+    (`clock_outside_window`). Such a record is still posted (the goods were handed over);
+    the flags are stored with it."""
+
+    def __init__(self, state: TerminalState, stored: dict[int, str], received_us: int) -> None:
         self.state = state
         self.stored = stored
         self.chain = state.chain()
         self.seen: set[int] = set()
+        self.prev_at = state.last_at
+        self.prev_us = _time_us(state.last_at)
+        tolerance = CLOCK_WINDOW_TOLERANCE_S * _US_PER_S
+        self.latest_us = received_us + tolerance
+        self.received_us = received_us
+        self.earliest_us = None if state.enrolled_us is None else state.enrolled_us - tolerance
+
+    def _clock(self, at: Any) -> tuple:
+        """The clock flags of a created record with this `at` (which becomes the previous).
+        O(1): one parse and three comparisons for a record in order and in its window."""
+        us = _time_us(at)
+        if us is None:
+            return ()  # not a time: the record's shape check refuses it
+        prev_at, prev_us = self.prev_at, self.prev_us
+        self.prev_at, self.prev_us = at, us
+        earliest = self.earliest_us
+        if (prev_us is None or us >= prev_us) and us <= self.latest_us and \
+                (earliest is None or us >= earliest):
+            return ()
+        found: list[tuple[str, dict]] = []
+        if prev_us is not None and us < prev_us:
+            found.append(("clock_backwards", {"at": at, "previous_at": prev_at,
+                                              "behind_s": (prev_us - us) // _US_PER_S}))
+        if us > self.latest_us:
+            found.append(("clock_outside_window", {
+                "at": at, "received": _iso_us(self.received_us),
+                "ahead_s": (us - self.received_us) // _US_PER_S}))
+        elif earliest is not None and us < earliest:
+            enrolled = self.state.enrolled_us
+            assert enrolled is not None
+            found.append(("clock_outside_window", {
+                "at": at, "enrolled": _iso_us(enrolled),
+                "before_enrollment_s": (enrolled - us) // _US_PER_S}))
+        return tuple(found)
 
     def step(self, item: Outcome) -> Outcome:
         if item.status == "rejected":
@@ -233,6 +305,7 @@ class _Walk:
                     )
                 chain.advance(item.data, rec, item.verified_with)
                 out.status, out.hash = "created", chain.hash
+                out.clock_flags = self._clock(rec["at"])
             except record.RecordError as exc:
                 out.status, out.reason, out.message = "rejected", exc.code, exc.message
         self.seen.add(item.seq)
@@ -323,7 +396,8 @@ class Ingestor:
         first = next((o.seq for o in items if not o.status), None)
         if may_wait and first is not None and first > locked.last_seq + 1:
             raise _Behind
-        walk = _Walk(locked, _stored_hashes(conn, terminal_id, items, locked.last_seq))
+        now = now_us()
+        walk = _Walk(locked, _stored_hashes(conn, terminal_id, items, locked.last_seq), now)
         batch = Batch(conn, terminal_id, (locked.merchant_id, locked.merchant_class))
         # Every row the batch may touch is loaded (and locked) first, in one global order.
         fresh = [o.rec for o in items
@@ -331,7 +405,6 @@ class Ingestor:
         batch.load(*Batch.references(fresh))
         batch.load_campaigns(fresh)
         batch.load_tokens(fresh)
-        now = now_us()
         outcomes: list[Outcome] = []
         for start in range(0, len(items), POST_CHUNK_RECORDS):
             run = [walk.step(ready(position))
@@ -367,6 +440,8 @@ class Ingestor:
         for o in created:
             assert o.rec is not None
             batch.post_record(o.rec, f"{terminal_id}/{o.seq}", now, body_checked=o.body_ok)
+            for kind, detail in o.clock_flags:
+                batch.flag(kind, o.rec, **detail)
         for o in run:
             if o.reason == "fork":
                 batch.flag("fork", o.rec, seq_hash=o.hash)

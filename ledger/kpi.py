@@ -58,6 +58,12 @@ ACTIONS = {
     "app_token_reused": "One app code paid twice (offline terminals, a screenshot?): call "
                         "the holder; block the app if it was copied.",
     "unknown_gift_code": "A gift code the ledger never made: a forgery? Inspect the record.",
+    "clock_backwards": "The terminal's record times went backwards (its clock was turned "
+                       "back, or its software is old or altered): check the terminal's clock "
+                       "and software; read this sale's time with care.",
+    "clock_outside_window": "A record dated after the ledger received it, or before the "
+                            "terminal was enrolled: set the terminal's clock right (and check "
+                            "it is not being moved); read the sale's day with care.",
 }
 
 

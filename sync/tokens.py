@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync import keys
@@ -211,12 +212,18 @@ def parse_token(text: object) -> Token:
 
 
 class TokenVerifier:
-    """Checks tokens offline against the trusted ledger keys; remembers counters."""
+    """Checks tokens offline against the trusted ledger keys; remembers counters.
+
+    `clock` (Unix seconds) is what freshness and certificate expiry are measured against:
+    a terminal passes its trusted clock (terminal.clock), so a wall clock turned back does
+    not make an old screenshot live again."""
 
     def __init__(self, ledger_keys: dict[str, keys.PublicKey],
-                 window_s: int = FRESH_WINDOW_S) -> None:
+                 window_s: int = FRESH_WINDOW_S,
+                 clock: Callable[[], float] = time.time) -> None:
         self.ledger_keys = ledger_keys
         self.window_s = window_s
+        self.clock = clock
         # device key prefix (REPLAY_KEY_BYTES) -> highest counter accepted, oldest seen first
         self._counters: dict[bytes, int] = {}
         self._lock = threading.Lock()
@@ -247,7 +254,7 @@ class TokenVerifier:
             raise TokenError("unknown_ledger_key")
         if not any(_verifies(key, CONTEXT_CERT + cert.body(), cert.signature) for key in ledger):
             raise TokenError("bad_certificate")
-        current = time.time() if now is None else now
+        current = self.clock() if now is None else now
         if cert.expires < current:
             raise TokenError("certificate_expired")
         try:

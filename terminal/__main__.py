@@ -59,7 +59,8 @@ def _journal_export(args: argparse.Namespace) -> int:
 def _node(args: argparse.Namespace, offline: bool = False):
     from terminal.node import Node
 
-    return Node(args.data, offline=offline or getattr(args, "offline", False))
+    return Node(args.data, offline=offline or getattr(args, "offline", False),
+                clock_sources=getattr(args, "clock_sources", None))
 
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
@@ -92,7 +93,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     with _node(args, offline=True) as node:
-        age = node.state.snapshot_age_s()
+        clock = node.clock.check()
+        age = node.state.snapshot_age_s(clock.trusted_s)
         merchant = node.state.merchant()
         print(f"terminal {node.terminal_id} of {merchant.get('name', '?')} "
               f"({merchant.get('class', '?')}), ledger {node.config.ledger_url}")
@@ -102,6 +104,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         when = "never" if age is None else f"{age / 60:.0f} min ago"
         print(f"snapshot: {counts['wallets']} wallets, {counts['cards']} cards, "
               f"{counts['campaigns']} campaigns; last complete pull {when}")
+        print(clock.text())
         offers = node.counter.offers()
         for campaign_id, rule in sorted(offers.rules.items()):
             here = "running here" if rule["kind"] in ("gift_code", "ticket") or \
@@ -245,8 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, clock_sources=None) -> int:
+    """Run one command; `clock_sources` (terminal.clock.ClockSources) replace the machine's
+    clocks, for tests that move the wall clock."""
     args = build_parser().parse_args(argv)
+    args.clock_sources = clock_sources
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     from sync.client import SyncError
     from sync.keyfile import KeyFileError

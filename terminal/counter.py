@@ -22,6 +22,7 @@ from typing import Any
 from sync import bodies, campaigns, cards, giftcodes, ids, pins, tokens
 from sync.client import LedgerClient, RefusedError, SyncError
 from terminal import credentials, policy
+from terminal.clock import BadLedgerTime, TrustedClock
 from terminal.journal import Appended, Journal
 from terminal.offers import Offers
 from terminal.policy import Limits, Refused
@@ -129,16 +130,21 @@ class Counter:
 
     def __init__(self, journal: Journal, state: StateStore, client: LedgerClient | None = None,
                  on_commit: Callable[[Appended], None] | None = None,
-                 today: Callable[[], date] | None = None) -> None:
+                 today: Callable[[], date] | None = None,
+                 clock: TrustedClock | None = None) -> None:
         self.journal = journal
         self.state = state
         self.client = client
         self._on_commit = on_commit
         self._today = today or (lambda: journal._clock().date())
-        self.tokens = tokens.TokenVerifier(journal.ledger_keys())
+        # Snapshot age and app-code freshness are measured on the trusted clock.
+        self.clock = clock or TrustedClock(state)
+        self.clock.note_record(journal.last_at)
+        self.tokens = tokens.TokenVerifier(journal.ledger_keys(), clock=self.clock.now_s)
         # Prime the replay cache from this terminal's recent app-token records, so a token
         # used just before a restart is still refused within its freshness window.
-        for prefix, counter in journal.app_counters_since(time.time() - tokens.REPLAY_LOOKBACK_S):
+        for prefix, counter in journal.app_counters_since(
+                self.clock.now_s() - tokens.REPLAY_LOOKBACK_S):
             self.tokens.remember(bytes.fromhex(prefix), counter)
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
@@ -163,6 +169,7 @@ class Counter:
         # bug here, and must stop before it is signed rather than be flagged at the ledger.
         bodies.check(rtype, body)
         done = self.journal.append(rtype, body, tx_id)
+        self.clock.note_record(done.record["at"])
         if self._on_commit is not None:
             self._on_commit(done)
         return done
@@ -281,7 +288,7 @@ class Counter:
         assert self.client is not None
         started = time.monotonic()
         try:
-            return self.client.check(question)
+            answer = self.client.check(question)
         except SyncError as exc:
             log.info("online check failed in %.0f ms: %s",
                      (time.monotonic() - started) * 1000, exc.message)
@@ -289,6 +296,13 @@ class Counter:
                 # One slow or failed check is enough: decide offline for a while.
                 self._quiet_until = time.monotonic() + OFFLINE_QUIET_S
             return None
+        if self.client.last_answer_ms is not None:
+            # The answer's signed time (sync.auth.verify_answer): the trusted clock's anchor.
+            try:
+                self.clock.anchor(self.client.last_answer_ms, persist=False)
+            except BadLedgerTime as exc:
+                log.warning("online check: %s", exc)
+        return answer
 
     def _identify_online(self, presented: Presented, tx_id: str, claim_token: bool = True,
                          campaign: dict[str, Any] | None = None
@@ -487,7 +501,7 @@ class Counter:
         if app_limit is not None and view.offline_spent + amount > app_limit:
             raise Refused("over_app_limit", limit=app_limit,
                           left=max(0, app_limit - view.offline_spent))
-        age = self.state.snapshot_age_s()
+        age = self.state.snapshot_age_s(self.clock.now_s())
         if age is None or age > limits.max_snapshot_age_s:
             if amount > limits.small_payment_when_stale:
                 hours = "∞" if age is None else f"{age / 3600:.0f}"

@@ -237,6 +237,15 @@ class _Tail:
     seq: int
     hash: str
     totals: dict[str, Any]
+    at: datetime | None = None  # the last record's time (None before the start record)
+
+
+def not_before(moment: datetime, floor: datetime | None) -> datetime:
+    """`moment`, or `floor` (in `moment`'s offset) when the clock reads earlier: a record's
+    `at` never goes back, whatever the wall clock was set to."""
+    if floor is None or moment.tzinfo is None or moment >= floor:
+        return moment  # a time without an offset is refused by record.build
+    return floor.astimezone(moment.tzinfo)
 
 
 class Journal:
@@ -346,12 +355,12 @@ class Journal:
         if row is None:
             return _Tail(0, record.genesis_prev(self.terminal_id), {})
         try:
-            totals = record.parse(row[2].encode("utf-8"))["totals"]
+            last = record.parse(row[2].encode("utf-8"))
         except record.RecordError as exc:
             raise JournalError(
                 f"the last record (seq {row[0]}) is unreadable; run `journal verify`: {exc}"
             ) from exc
-        return _Tail(row[0], row[1], totals)
+        return _Tail(row[0], row[1], last["totals"], datetime.fromisoformat(last["at"]))
 
     def _current_tail(self) -> _Tail:
         """The tail inside a write transaction; reloaded if another process appended."""
@@ -376,7 +385,7 @@ class Journal:
                 tx_id=tx_id,
                 key_id=self._key_id,
                 prev=tail.hash,
-                at=self._clock(),
+                at=not_before(self._clock(), tail.at),
                 rtype=rtype,
                 body=body,
                 prev_totals=tail.totals,
@@ -406,7 +415,8 @@ class Journal:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
-        self._tail = _Tail(signed["seq"], digest, signed["totals"])
+        self._tail = _Tail(signed["seq"], digest, signed["totals"],
+                           datetime.fromisoformat(signed["at"]))
         log.debug("journal: committed seq %d (%s)", signed["seq"], rtype)
         return Appended(signed["seq"], tx_id, digest, signed, data)
 
@@ -419,6 +429,11 @@ class Journal:
     @property
     def totals(self) -> dict[str, Any]:
         return self._current_tail().totals
+
+    @property
+    def last_at(self) -> datetime | None:
+        """The newest record's time (a new record's is never earlier)."""
+        return self._current_tail().at
 
     def rows(self, from_seq: int = 1) -> Iterator[sqlite3.Row | tuple]:
         """(seq, tx_id, type, at, amount, hash, record text) in seq order, as stored."""

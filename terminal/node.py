@@ -4,12 +4,15 @@ state, the counter services, and the sync worker.
     DIR/terminal.json   terminal id, ledger URL, merchant (written at enrollment)
     DIR/terminal.key    the private key (owner-only; see terminal.keystore)
     DIR/journal.db      the signed journal and its outbox
-    DIR/state.db        the ledger's snapshot as this terminal last saw it
+    DIR/state.db        the ledger's snapshot as this terminal last saw it, and the anchor of
+                        the trusted clock (terminal.clock)
     DIR/ledger-ca.pem   the CA (or certificate) an https ledger is checked with, when one
                         was given at enrollment (otherwise the system's CAs)
 
-The sync worker gets a journal connection of its own, and the counter a ledger client of its
-own, so the two threads never share a connection.
+Every ledger answer that carries the ledger's signed time (enrollment, snapshot pages,
+online checks) anchors the trusted clock, which times the journal's records, the snapshot's
+age and app codes' freshness. The sync worker gets a journal connection of its own, and the
+counter a ledger client of its own, so the two threads never share a connection.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from sync import client as sync_client
 from sync import keys, trust
 from terminal import keystore
+from terminal.clock import BadLedgerTime, ClockSources, TrustedClock
 from terminal.counter import Counter
 from terminal.errors import TerminalError
 from terminal.journal import DB_FILE, Journal
@@ -93,12 +97,14 @@ def check_ledger_url(url: str) -> str:
 
 
 def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = None,
-           ca_file: Path | None = None, fingerprint: str | None = None) -> dict[str, Any]:
+           ca_file: Path | None = None, fingerprint: str | None = None,
+           clock_sources: ClockSources | None = None) -> dict[str, Any]:
     """Enroll a new terminal with a ledger and set up its data directory.
 
     The ledger keys the (signed) answer lists are pinned; `fingerprint`, given by the ledger's
     operator out of band, must match the key that signed it. `ca_file` is kept in the data
-    directory and checks an https ledger's certificate from then on."""
+    directory and checks an https ledger's certificate from then on. The answer's signed
+    time anchors the trusted clock."""
     ledger_url = check_ledger_url(ledger_url)
     if (data_dir / DB_FILE).exists():
         config = TerminalConfig.load(data_dir)
@@ -115,12 +121,16 @@ def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = 
     if ca_file is not None:
         shutil.copyfile(ca_file, data_dir / CA_FILE)
     merchant = answer["merchant"]
-    journal = Journal.create(data_dir, answer["terminal_id"], key,
+    state = StateStore(data_dir)
+    # The start record is never dated before the ledger enrolled the terminal.
+    clock = TrustedClock(state, clock_sources)
+    if "server_time_ms" in answer:
+        clock.anchor(answer["server_time_ms"])
+    journal = Journal.create(data_dir, answer["terminal_id"], key, clock=clock.local_now,
                              start_body={"merchant": merchant["merchant_id"]})
     for item in answer["ledger_keys"]:
         journal.add_ledger_key(item["public_key"])
     journal.close()
-    state = StateStore(data_dir)
     state.put("merchant", merchant)
     state.put("ledger_keys", answer["ledger_keys"])
     state.put("ledger_fingerprint", answer["ledger_fingerprint"])
@@ -139,17 +149,25 @@ def pin_rotated_key(journal: Journal, clients, new: keys.PublicKey) -> None:
 class _Sink:
     """The snapshot sink the sync worker writes to: the state store, plus new ledger keys
     the snapshot proves with rotation statements signed by a pinned key (so new ledger
-    heads verify). A key listed without such a statement is refused and logged."""
+    heads verify; a key listed without such a statement is refused and logged), plus the
+    ledger's time on each page (the trusted clock's anchor)."""
 
-    def __init__(self, state: StateStore, journal: Journal, clients) -> None:
+    def __init__(self, state: StateStore, journal: Journal, clients,
+                 clock: TrustedClock) -> None:
         self.state = state
         self.journal = journal
         self.clients = clients
+        self.clock = clock
 
     def cursor(self) -> str:
         return self.state.cursor()
 
     def apply_snapshot(self, page: dict[str, Any], basis_seq: int) -> None:
+        try:
+            self.clock.anchor(page["server_time_ms"])
+        except BadLedgerTime as exc:
+            raise sync_client.SyncError(f"the snapshot page is refused: {exc}",
+                                        "bad_answer") from exc
         self.state.apply_snapshot(page, basis_seq)
         listed = [item for item in page.get("ledger_keys") or [] if isinstance(item, dict)]
         pinned = self.journal.ledger_keys()
@@ -164,15 +182,21 @@ class _Sink:
 
 
 class Node:
-    """Open with `Node(data_dir)`; `offline=True` never contacts the ledger."""
+    """Open with `Node(data_dir)`; `offline=True` never contacts the ledger;
+    `clock_sources` replace the machine's clocks (tests move the wall clock so)."""
 
     def __init__(self, data_dir: Path, passphrase: str | None = None, offline: bool = False,
-                 on_status=None) -> None:
+                 on_status=None, clock_sources: ClockSources | None = None) -> None:
         self.data_dir = data_dir
         self.config = TerminalConfig.load(data_dir)
         key = keystore.load_key(data_dir, passphrase or keystore.passphrase_from_env())
-        self.journal = Journal.open(data_dir, key)
         self.state = StateStore(data_dir)
+        self.clock = TrustedClock(self.state, clock_sources)
+        try:
+            self.journal = Journal.open(data_dir, key, clock=self.clock.local_now)
+        except BaseException:
+            self.state.close()
+            raise
         self.offline = offline
         self.worker: sync_client.SyncWorker | None = None
         counter_client = None
@@ -193,13 +217,14 @@ class Node:
                                                                         new)
             worker_client.on_new_key = lambda new, _s: pin_rotated_key(self._sync_journal,
                                                                        clients, new)
-            sink = _Sink(self.state, self._sync_journal, clients)
+            sink = _Sink(self.state, self._sync_journal, clients, self.clock)
             self.worker = sync_client.SyncWorker(
                 worker_client, self._sync_journal, sink, on_status=on_status,
                 after_sync=LeaseKeeper(self._sync_journal, self.state,
                                        lambda: self.journal._clock().date().isoformat()))
         self.counter = Counter(self.journal, self.state, counter_client,
-                               on_commit=lambda _done: self.worker and self.worker.notify())
+                               on_commit=lambda _done: self.worker and self.worker.notify(),
+                               clock=self.clock)
 
     @property
     def terminal_id(self) -> str:

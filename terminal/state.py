@@ -146,12 +146,14 @@ class StateStore:
     def merchant(self) -> dict[str, Any]:
         return self.get("merchant") or {}
 
-    def snapshot_age_s(self, now: float | None = None) -> float | None:
-        """Seconds since the last complete snapshot (server time), or None if never."""
+    def snapshot_age_s(self, now: float) -> float | None:
+        """Seconds from the last complete snapshot (the ledger's time on it) to `now`
+        (Unix seconds: the terminal's trusted clock, terminal.clock, never the bare wall
+        clock), or None if there was none."""
         pulled = self.get("snapshot_at_ms")
         if pulled is None:
             return None
-        return max(0.0, (now if now is not None else time.time()) - pulled / 1000)
+        return max(0.0, now - pulled / 1000)
 
     # --- applying snapshots ---------------------------------------------------------------
 

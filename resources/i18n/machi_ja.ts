@@ -250,6 +250,34 @@ Data: {1}</source>
         <translation>未同期</translation>
     </message>
     <message>
+        <source>{0} d</source>
+        <translation>{0}日</translation>
+    </message>
+    <message>
+        <source>{0} h</source>
+        <translation>{0}時間</translation>
+    </message>
+    <message>
+        <source>{0} min</source>
+        <translation>{0}分</translation>
+    </message>
+    <message>
+        <source>{0} s</source>
+        <translation>{0}秒</translation>
+    </message>
+    <message>
+        <source>⚠ This terminal's clock is {0} behind the ledger's time: set it right (sales are dated by the ledger's time meanwhile).</source>
+        <translation>⚠ この端末の時計は台帳の時刻より{0}遅れています。時計を合わせてください（それまで取引は台帳の時刻で記録されます）。</translation>
+    </message>
+    <message>
+        <source>⚠ This terminal's clock is {0} behind its last sale: set it right.</source>
+        <translation>⚠ この端末の時計は最後の取引より{0}遅れています。時計を合わせてください。</translation>
+    </message>
+    <message>
+        <source>⚠ This terminal's clock is {0} ahead of the ledger's time: app codes are refused until it is set right.</source>
+        <translation>⚠ この端末の時計は台帳の時刻より{0}進んでいます。合わせるまでアプリのコードは使えません。</translation>
+    </message>
+    <message>
         <source>● Online</source>
         <translation>● オンライン</translation>
     </message>

@@ -46,6 +46,7 @@ class TerminalBridge(QObject):
     refused = Signal(str, str, str, dict)  # action, code, English message, its details
     failed = Signal(str, str)  # action, message
     status = Signal(object)  # SyncStatus
+    clock = Signal(object)  # terminal.clock.ClockCheck: the wall clock against the ledger's
     token = Signal(str)  # a demo phone's live code
     receipt = Signal(str)  # the receipt as text, for the screen
 
@@ -148,7 +149,7 @@ class TerminalBridge(QObject):
             if self._demo_base is not None:
                 self.demo = DemoRegion(self._demo_base)
                 self._data_dir = self.demo.start()
-            self.node = Node(self._data_dir, on_status=self.status.emit)
+            self.node = Node(self._data_dir, on_status=self._sync_status)
             self.node.sync_once()
             if self.node.worker is not None:
                 self.node.worker.start()
@@ -162,6 +163,17 @@ class TerminalBridge(QObject):
                          "printer": self.printer_settings(),
                          "printer_status": self.printer.status() if self.printer else "",
                          "demo": self.demo is not None})
+        self._check_clock()
+
+    def _sync_status(self, status) -> None:
+        """The sync worker's status (on its thread), and the clock as the pull left it."""
+        self.status.emit(status)
+        self._check_clock()
+
+    def _check_clock(self) -> None:
+        node = self.node
+        if node is not None:
+            self.clock.emit(node.clock.check())
 
     def _customers(self) -> list[dict[str, str]]:
         """Who the demo panel can 'present': demo phones (real app tokens), cards, and
@@ -230,6 +242,7 @@ class TerminalBridge(QObject):
             self.done.emit(action, result)
             if isinstance(result, Outcome):
                 self._receipt(result)
+        self._check_clock()
 
     @Slot(str, str, int, int, int, object, str)
     def pay(self, kind: str, value: str, amount: int, excluded: int, people: int = 1,

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from sync import cards, giftcodes
 from sync.pins import PIN_MAX_DIGITS
 from terminal import receipt as paper
+from terminal.clock import CLOCK_BEHIND_TOLERANCE_S
 from terminal.credentials import SCAN
 from terminal.policy import MAX_PARTY, REASONS
 from terminal.printer import PRINTER_KINDS
@@ -214,6 +215,7 @@ class MainWindow(QMainWindow):
         self.offers: dict[str, list[dict]] = {}  # this shop's active campaigns, by kind
         self.last_outcome = None  # what the last committed transaction did
         self.last_status = None
+        self.clock_check = None  # terminal.clock.ClockCheck, from the bridge
         self._painted = False
         self._build()
         self.retranslate()
@@ -572,6 +574,7 @@ class MainWindow(QMainWindow):
         b.refused.connect(self._on_refused)
         b.failed.connect(self._on_failed)
         b.status.connect(self._on_status)
+        b.clock.connect(self._on_clock)
         self.request_enroll.connect(b.enroll)
         self.request_phone.connect(b.phone_token)
         b.token.connect(self.present_text)
@@ -1250,6 +1253,37 @@ class MainWindow(QMainWindow):
         self.last_status = status
         self._show_status()
 
+    @Slot(object)
+    def _on_clock(self, check) -> None:
+        self.clock_check = check
+        self._show_status()
+
+    def _duration(self, seconds: float) -> str:
+        for text, size in ((self.tr("{0} d"), 86_400), (self.tr("{0} h"), 3_600),
+                           (self.tr("{0} min"), 60)):
+            if seconds >= size:
+                return text.format(round(seconds / size))
+        return self.tr("{0} s").format(round(seconds))
+
+    def clock_warnings(self) -> list[str]:
+        """What is wrong with this terminal's wall clock, in the cashier's language."""
+        check = self.clock_check
+        if check is None or check.ok:
+            return []
+        out = []
+        if check.behind_ledger_s > CLOCK_BEHIND_TOLERANCE_S:
+            out.append(self.tr("⚠ This terminal's clock is {0} behind the ledger's time: set "
+                               "it right (sales are dated by the ledger's time meanwhile).")
+                       .format(self._duration(check.behind_ledger_s)))
+        if check.behind_record_s > CLOCK_BEHIND_TOLERANCE_S:
+            out.append(self.tr("⚠ This terminal's clock is {0} behind its last sale: set it "
+                               "right.").format(self._duration(check.behind_record_s)))
+        if check.ahead:
+            out.append(self.tr("⚠ This terminal's clock is {0} ahead of the ledger's time: "
+                               "app codes are refused until it is set right.")
+                       .format(self._duration(check.ahead_s)))
+        return out
+
     def _show_status(self) -> None:
         status = self.last_status
         tid = self.info.get("terminal_id", "…")
@@ -1264,9 +1298,12 @@ class MainWindow(QMainWindow):
         else:
             when = self.tr("never synced")
         state = self.tr("● Online") if status.online else self.tr("○ Offline")
-        self.status_line.setText(self.tr("{0} · {1} records not yet sent · {2} · terminal {3}")
-                                 .format(state, status.pending, when, tid))
+        warnings = self.clock_warnings()
+        self.status_line.setText("\n".join([
+            self.tr("{0} · {1} records not yet sent · {2} · terminal {3}")
+            .format(state, status.pending, when, tid), *warnings]))
         self.status_line.setProperty("online", "yes" if status.online else "no")
+        self.status_line.setProperty("clock", "wrong" if warnings else "ok")
         self.status_line.style().unpolish(self.status_line)
         self.status_line.style().polish(self.status_line)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,11 @@ class Region:
         data_dir = self.tmp / f"term{self._n}"
         key = keystore.create_key(data_dir)
         service.enroll(self.db, created["code"], key.public_key().hex)
-        journal = Journal.create(data_dir, created["terminal_id"], key, clock=StepClock())
+        clock = StepClock()
+        # The records are dated on StepClock's fixed day: the terminal was enrolled then
+        # (the ledger flags a record dated before its terminal's enrollment).
+        enrolled_on(self.db, created["terminal_id"], clock.now)
+        journal = Journal.create(data_dir, created["terminal_id"], key, clock=clock)
         journal.add_ledger_key(self.ledger_key.public_key().hex)
         return journal
 
@@ -70,6 +75,13 @@ class Region:
         report = check.check(self.db)
         assert report.ok, report.problems
         return report
+
+
+def enrolled_on(db, terminal_id: str, moment: datetime) -> None:
+    """Date a terminal's enrollment, as if it had been enrolled at `moment`."""
+    db.transaction(lambda conn: conn.execute(
+        "UPDATE terminals SET enrolled_us = ? WHERE terminal_id = ?",
+        (int(moment.timestamp() * 1_000_000), terminal_id)))
 
 
 def pay(journal: Journal, wallet: str, lots: list[tuple[str, int]], decision="offline"):

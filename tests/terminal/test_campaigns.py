@@ -59,8 +59,9 @@ class Till:
         return datetime.combine(self.day, datetime.min.time(), JST).replace(hour=12)
 
     def snapshot(self, rules=(), wallets=()):
+        # pulled on the till's day: its snapshot is fresh by the till's own clock
         self.state.apply_snapshot({"cursor": "c", "server_time_ms": int(
-            datetime.now().timestamp() * 1000), "wallets": list(wallets),
+            self.clock().timestamp() * 1000), "wallets": list(wallets),
             "campaigns": list(rules),
             "cards": [{"card": card_of(w["wallet"]), "wallet": w["wallet"], "status": "active",
                        "version": 1} for w in wallets]}, self.journal.last_seq)

@@ -5,7 +5,6 @@ after `MAX_PIN_TRIES`; a new PIN set at the ledger unlocks it. Real journal and 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -25,7 +24,8 @@ def till_with_card(tmp_path, stored):
     till = Till(tmp_path)
     number = card_number()
     till.state.apply_snapshot({
-        "cursor": "c", "server_time_ms": int(time.time() * 1000), "campaigns": [],
+        # pulled on the till's day (its records are dated by the till's clock)
+        "cursor": "c", "server_time_ms": int(till.clock().timestamp() * 1000), "campaigns": [],
         "wallets": [wallet([cash(20_000)], wallet_id="W-PIN")],
         "cards": [{"card": number, "wallet": "W-PIN", "status": "active", "version": 1,
                    **({"pin": stored} if stored else {})}]}, till.journal.last_seq)
@@ -73,7 +73,8 @@ def test_asked_above_the_cards_amount_and_locked_after_three_wrong(tmp_path):
     assert refused(lambda: till.counter.pay(card, 4_000, pin="2580")).code == "pin_locked"
     # The booth sets a new PIN at the ledger; the next snapshot unlocks the card here.
     till.state.apply_snapshot({
-        "cursor": "c2", "server_time_ms": int(time.time() * 1000), "campaigns": [], "wallets": [],
+        "cursor": "c2", "server_time_ms": int(till.clock().timestamp() * 1000), "campaigns": [],
+        "wallets": [],
         "cards": [{"card": card.value, "wallet": "W-PIN", "status": "active", "version": 2,
                    "pin": pins.make("9999", 3_000)}]}, till.journal.last_seq)
     assert till.counter.pay(card, 4_000, pin="9999").amount == 4_000

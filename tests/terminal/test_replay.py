@@ -113,9 +113,13 @@ def test_only_recent_app_records_are_read_oldest_first(journal, clock):
     assert newest == {a: 5, b: 9}
 
 
-def test_the_scan_stops_at_the_first_record_older_than_the_cut_off(journal, clock):
+def test_the_scan_stops_at_the_first_record_older_than_the_cut_off(journal, clock,
+                                                                    monkeypatch):
     device = "00112233aabbccdd"
-    # a clock set back between records: the scan reads newest first and stops at the older
+    # A clock set back between records, in a journal written before record times were kept
+    # in order (terminal.journal.not_before): the scan reads newest first and stops at the
+    # older.
+    monkeypatch.setattr(journal_module, "not_before", lambda moment, _floor: moment)
     append_at(journal, clock, T0 + timedelta(seconds=500), "payment", app_payment(device, 1))
     append_at(journal, clock, T0, "payment", card_payment())
     append_at(journal, clock, T0 + timedelta(seconds=600), "payment", app_payment(device, 2))

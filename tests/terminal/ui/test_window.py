@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
 from sync import cards
+from terminal.clock import ClockSources
 from terminal.sounds import SoundPlayer
 from tests.terminal.loopback_printer import LoopbackPrinter
 from tests.terminal.ui.helpers import DONE_MS, first, issued, settle, type_amount
@@ -336,3 +337,29 @@ def test_admin_closes_the_day_and_writes_the_sheet(qtbot, window):
     assert "Daily tally sheet" in window.verify_info.text()
     sheets = list((window.bridge._data_dir / "tallies").glob("*-Z-*.pdf"))
     assert sheets
+
+
+def test_a_wall_clock_turned_back_is_shown_on_the_status_line(qtbot, window):
+    """The node's wall clock is moved back two days (its clock sources replaced, the
+    machine's clock untouched): after the next action the status line says so, in the
+    cashier's language, and stops saying so once the clock is right again."""
+    clock = window.bridge.node.clock
+    real = clock.sources
+    clock.anchor(int(real.wall() * 1000), persist=False)  # the ledger's time: now
+    clock.sources = ClockSources(wall=lambda: real.wall() - 2 * 86_400, elapsed=real.elapsed,
+                                 boot_id=real.boot_id)
+    try:
+        window.request_recent.emit()  # any action: the bridge reports the clock after it
+        qtbot.waitUntil(lambda: "behind the ledger's time" in window.status_line.text(),
+                        timeout=DONE_MS)
+        assert "clock is 2 d behind" in window.status_line.text()
+        assert window.status_line.property("clock") == "wrong"
+        window.lang_button.click()
+        qtbot.waitUntil(lambda: "2日遅れています" in window.status_line.text(), timeout=DONE_MS)
+        window.lang_button.click()
+        qtbot.waitUntil(lambda: window.shop.buttons["pay"].text() == "Pay", timeout=DONE_MS)
+    finally:
+        clock.sources = real
+    window.request_recent.emit()
+    qtbot.waitUntil(lambda: window.status_line.property("clock") == "ok", timeout=DONE_MS)
+    assert "behind" not in window.status_line.text()
