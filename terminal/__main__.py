@@ -21,6 +21,7 @@ import logging
 import sys
 from pathlib import Path
 
+from sync import keys
 from terminal import audit, keystore, paths
 from terminal.errors import JournalBroken, TerminalError
 from terminal.journal import Journal
@@ -98,6 +99,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
         merchant = node.state.merchant()
         print(f"terminal {node.terminal_id} of {merchant.get('name', '?')} "
               f"({merchant.get('class', '?')}), ledger {node.config.ledger_url}")
+        pinned = ", ".join(keys.fingerprint(k) for k in node.journal.ledger_keys().values())
+        tls = f"; TLS checked with {node.config.ca_file}" if node.config.ca_file else ""
+        print(f"ledger keys pinned: {pinned}{tls}")
         print(f"journal: {node.journal.last_seq} records, {node.journal.pending_count()} not yet "
               f"acknowledged (acked up to seq {node.journal.acked_seq()})")
         counts = node.state.counts()

@@ -273,6 +273,10 @@ def test_enrollment_shows_the_key_and_refuses_another_fingerprint(ledger, mitm, 
     fingerprint = _fingerprint(ledger)
     answer = enroll(tmp_path / "right", ledger.url, _code(ledger), fingerprint=fingerprint)
     assert answer["ledger_fingerprint"] == fingerprint
+    status = subprocess.run([sys.executable, "-m", "terminal", "status", "--data",
+                             str(tmp_path / "right")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=CLI_TIMEOUT_S, check=True)
+    assert f"ledger keys pinned: {fingerprint}" in status.stdout
 
     def swap_keys(exchange: Exchange, phase: str) -> None:
         """The attacker answers enrollment with its own key, correctly signed by it."""
