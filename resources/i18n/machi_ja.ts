@@ -234,6 +234,10 @@ Data: {1}</source>
 データ: {1}</translation>
     </message>
     <message>
+        <source>Ledger keys pinned: {0}</source>
+        <translation>登録済みの台帳鍵: {0}</translation>
+    </message>
+    <message>
         <source>Terminal {0} · starting…</source>
         <translation>端末 {0} · 起動中…</translation>
     </message>

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from sync import keys
 from sync.client import SyncError
 from sync.keyfile import KeyFileError
 from terminal import audit
@@ -162,6 +163,8 @@ class TerminalBridge(QObject):
                          "customers": self._customers(), "data_dir": str(self._data_dir),
                          "printer": self.printer_settings(),
                          "printer_status": self.printer.status() if self.printer else "",
+                         "ledger_keys": [keys.fingerprint(k) for k in
+                                         node.journal.ledger_keys().values()],
                          "demo": self.demo is not None})
         self._check_clock()
 

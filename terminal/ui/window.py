@@ -1232,6 +1232,8 @@ class MainWindow(QMainWindow):
         limits = merchant.get("config") or {}
         self.admin_info.setText(self.tr("Terminal {0}\nData: {1}").format(
             info["terminal_id"], info["data_dir"]) + "\n" + self.tr(
+            "Ledger keys pinned: {0}").format(", ".join(info.get("ledger_keys", []))) + \
+            "\n" + self.tr(
             "Offline limits: {0} per payment, {1} per wallet until the next sync, balances "
             "older than {2} h allow only {3}; wallet cap {4}").format(
             *(yen(limits.get(k, 0)) if k != "max_snapshot_age_s" else limits.get(k, 0) // 3600
