@@ -21,7 +21,7 @@ from typing import Any
 from ledger.db import Connection, Database
 from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
 from ledger.schema import now_us
-from sync import bodies, campaigns, canonical, cards, giftcodes, ids, keyfile, keys, pins
+from sync import bodies, campaigns, canonical, cards, files, giftcodes, ids, keyfile, keys, pins
 
 LEDGER_KEY_FILE = "ledger.key"
 ADMIN_TOKEN_FILE = "admin.token"
@@ -96,11 +96,14 @@ class LedgerHome:
             return token
         path = self.path / ADMIN_TOKEN_FILE
         if not path.exists():
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, keyfile.KEY_FILE_MODE)
+            files.private_dir(self.path)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, files.PRIVATE_FILE_MODE)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(32) + "\n")
-        return path.read_text().strip()
+        try:
+            return files.read_secret(path, "admin token").decode("utf-8").strip()
+        except files.UnsafeFileError as exc:
+            raise keyfile.KeyFileError(str(exc)) from exc
 
 
 def register_ledger_key(db: Database, key: keys.PrivateKey) -> str:

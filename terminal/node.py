@@ -13,13 +13,12 @@ own, so the two threads never share a connection.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sync import client as sync_client
-from sync import keys
+from sync import files, keys
 from terminal import keystore
 from terminal.counter import Counter
 from terminal.errors import TerminalError
@@ -65,10 +64,8 @@ def save_settings(data_dir: Path, changes: dict[str, Any]) -> None:
         current = current if isinstance(current, dict) else {}
     except (OSError, ValueError):
         current = {}
-    tmp = data_dir / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps({**current, **changes}, indent=2, ensure_ascii=False) + "\n",
-                   "utf-8")
-    os.replace(tmp, path)
+    files.write_private(path, json.dumps({**current, **changes}, indent=2,
+                                         ensure_ascii=False) + "\n")
 
 
 def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = None

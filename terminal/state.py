@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync import files
 from terminal.journal import BUSY_TIMEOUT_MS
 
 STATE_FILE = "state.db"
@@ -83,7 +84,7 @@ class StateStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / STATE_FILE
-        data_dir.mkdir(parents=True, exist_ok=True)
+        files.private_db(self.path)
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode = WAL")
