@@ -61,8 +61,13 @@ def private_db(path: Path) -> Path:
     would make it with the umask's mode, usually readable by all), and close up an existing
     one and its WAL files."""
     private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE)
-    os.close(fd)
+    # Never open an existing database here: closing any descriptor of a file drops every
+    # POSIX lock this process holds on it, SQLite's included, and readers elsewhere would
+    # then see a stale or torn database. O_EXCL opens only a file nobody has open yet.
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        pass
     for candidate in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
         _close_up(candidate)
     return path

@@ -4,10 +4,14 @@ databases, their WAL files and its settings owner-only (0600), whatever the umas
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
+import subprocess
+import sys
 
 import pytest
 
+from sync import files
 from terminal import keystore
 from terminal.journal import DB_FILE, Journal
 from terminal.node import CONFIG_FILE, TerminalConfig, save_settings
@@ -71,3 +75,21 @@ def test_an_existing_directory_chosen_by_the_operator_keeps_its_mode(tmp_path):
     keystore.create_key(shared)
     assert mode(shared) == 0o750
     assert mode(shared / keystore.KEY_FILE) == 0o600
+
+
+def test_making_sure_of_the_mode_keeps_sqlites_locks(tmp_path):
+    """Opening and closing the database file again would drop this process's POSIX locks on
+    it: another process could then write while we hold the write lock."""
+    path = tmp_path / "locked.db"
+    conn = sqlite3.connect(files.private_db(path), isolation_level=None)
+    conn.execute("CREATE TABLE t (x)")  # a rollback journal: the locks are on the file itself
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO t VALUES (1)")
+    files.private_db(path)  # as a second connection of this process does
+    other = subprocess.run(
+        [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], "
+         "timeout=0, isolation_level=None); c.execute('BEGIN IMMEDIATE')", str(path)],
+        capture_output=True, text=True, timeout=60)
+    conn.execute("COMMIT")
+    conn.close()
+    assert other.returncode != 0 and "locked" in other.stderr
