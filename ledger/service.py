@@ -748,7 +748,8 @@ def _advance(after: list, rows: list[tuple], horizon: int) -> list:
 
 def snapshot(db: Database, terminal_id: str, cursor: str | None,
              limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> dict:
-    """What changed since `cursor`: wallets (with their lots and debt), cards, campaigns;
+    """What changed since `cursor`: wallets (with their lots and debt), cards (a PIN hash
+    only with an active card: nothing else can be paid with), campaigns;
     plus the terminal's merchant settings, the ledger keys, the server's time, and
     `basis_seq`: the wallets hold the terminal's own records up to that seq, none after
     (one consistent read, so a batch of this terminal's landing meanwhile is either wholly
@@ -788,7 +789,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
                      "debt": debts.get(w, 0), "usage": usage[w]}
                     for w, _, status, version in wallets],
         "cards": [{"card": c, "wallet": w, "status": s, "nfc_uid": u, "version": v,
-                   **({"pin": json.loads(pin)} if pin else {})}
+                   **({"pin": json.loads(pin)} if pin and s == "active" else {})}
                   for c, _, w, s, u, v, pin in card_rows],
         "campaigns": [json.loads(rules) for _, _, rules in campaign_rows],
         "merchant": merchant,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sync import client as sync_client
-from sync import files, keys
+from sync import files, keys, pins
 from terminal import keystore
 from terminal.counter import Counter
 from terminal.errors import TerminalError
@@ -122,7 +122,7 @@ class Node:
         self.config = TerminalConfig.load(data_dir)
         key = keystore.load_key(data_dir, passphrase or keystore.passphrase_from_env())
         self.journal = Journal.open(data_dir, key)
-        self.state = StateStore(data_dir)
+        self.state = StateStore(data_dir, pins.seal_key(key.seed()))
         self.offline = offline
         self.worker: sync_client.SyncWorker | None = None
         counter_client = None
