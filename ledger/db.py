@@ -21,6 +21,9 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from sync import files
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,50 @@ TX_RETRY_FIRST_DELAY_S = 0.005
 PG_CONNECT_TIMEOUT_S = 10
 # PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock detected.
 PG_RETRY_STATES = {"40001", "40P01"}
+
+
+# What a database URL's password is shown as wherever the URL is printed or logged.
+REDACTED = "***"
+
+
+def _passwords(url: str) -> list[str]:
+    """The secrets a database URL holds: the password after the user name, and libpq's
+    `password=` in the query."""
+    parts = urlsplit(url)
+    found = [parts.password, unquote(parts.password)] if parts.password else []
+    found += [value for key, value in parse_qsl(parts.query) if key == "password" and value]
+    return found
+
+
+def redact_url(url: str) -> str:
+    """`url` fit to print: its password, if any, replaced (postgresql://u:***@host/db)."""
+    try:
+        parts = urlsplit(url)
+        secrets = _passwords(url)
+    except ValueError:  # not even a URL: show only its scheme, if it has one
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        return f"{scheme}://{REDACTED}" if scheme else REDACTED
+    if not secrets:
+        return url
+    netloc = parts.netloc
+    if parts.password:
+        netloc = f"{parts.username or ''}:{REDACTED}@{netloc.rsplit('@', 1)[1]}"
+    query = urlencode([(key, REDACTED if key == "password" else value)
+                       for key, value in parse_qsl(parts.query, keep_blank_values=True)],
+                      safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _without_secret(text: str, url: str) -> str:
+    """A driver's error message with the URL's password taken out, should it echo it."""
+    try:
+        secrets = _passwords(url)
+    except ValueError:
+        secrets = []
+    text = text.replace(url, redact_url(url))
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 class DatabaseError(Exception):
@@ -225,7 +272,7 @@ class Database:
     """A ledger database by URL; hands each thread its own connection."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = url  # holds the password: print redact_url(url), never this
         if url.startswith("sqlite:///"):
             self.engine = "sqlite"
             self.path = _sqlite_path(url)
@@ -233,9 +280,8 @@ class Database:
             self.engine = "postgres"
             self.path = None
         else:
-            raise DatabaseError(
-                f"unknown database URL {url!r}: use sqlite:///file.db or postgresql://..."
-            )
+            raise DatabaseError(f"unknown database URL {redact_url(url)!r}: "
+                                "use sqlite:///file.db or postgresql://...")
         self._local = threading.local()
         self._all: list[Connection] = []
         self._lock = threading.Lock()
@@ -249,7 +295,7 @@ class Database:
     def _open(self) -> Connection:
         if self.engine == "sqlite":
             assert self.path is not None
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            files.private_db(self.path)
             raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             raw.execute("PRAGMA journal_mode = WAL")
@@ -260,8 +306,10 @@ class Database:
 
         try:
             raw = psycopg.connect(self.url, connect_timeout=PG_CONNECT_TIMEOUT_S)
-        except psycopg.OperationalError as exc:
-            raise DatabaseError(f"cannot connect to PostgreSQL: {exc}") from exc
+        except psycopg.Error as exc:
+            # `from None`: the driver's exception may hold the URL itself
+            raise DatabaseError(f"cannot connect to PostgreSQL at {redact_url(self.url)}: "
+                                f"{_without_secret(str(exc), self.url)}") from None
         return Connection("postgres", raw)
 
     def connection(self) -> Connection:

@@ -13,8 +13,6 @@ again and again (money moved through the scheme just under the limit). Each come
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -22,6 +20,7 @@ from pathlib import Path
 
 from ledger.db import Database
 from ledger.postings import WALLET_BALANCE_CAP
+from sync import cells
 from sync import tally as sheet
 
 VELOCITY_PAYMENTS = 10  # payments from one wallet within VELOCITY_WINDOW
@@ -167,22 +166,19 @@ def flags(db: Database, date_from: str, date_to: str) -> list[dict]:
 
 
 def kpi_csv(report: dict, path: Path) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["section", "key", "value"])
+    rows: list[list] = [["section", "key", "value"]]
     for section in ("users",):
         for group, table in report[section].items():
             for key, value in sorted(table.items()):
-                writer.writerow([f"{section}.{group}", key, value])
+                rows.append([f"{section}.{group}", key, value])
     for section in ("volume_by_month", "issued_by_pocket", "spent_by_pocket",
                     "share_by_credential_pct"):
         for key, value in sorted(report[section].items()):
-            writer.writerow([section, key, value])
+            rows.append([section, key, value])
     for shop, figures in report["shops"].items():
         for key, value in figures.items():
-            writer.writerow([f"shops.{shop}", key, value])
-    path.write_text(buffer.getvalue(), encoding=sheet.CSV_ENCODING)
-    return path
+            rows.append([f"shops.{shop}", key, value])
+    return cells.write_csv(path, rows)
 
 
 def kpi_pdf(report: dict, path: Path) -> Path:

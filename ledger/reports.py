@@ -10,15 +10,13 @@ floats).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger.db import Database
-from sync import campaigns
+from sync import campaigns, cells
 from sync import tally as sheet
 
 # Fee plans of the LOVESAIJO review (seed 001): (basis points of turnover, monthly base that
@@ -342,19 +340,14 @@ def campaign_json(items: list[CampaignFigures], path: Path) -> Path:
 
 def write_table(title: str, headers: list[str], rows: list[list], fmt: str, path: Path) -> Path:
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerows(rows)
-        path.write_text(buffer.getvalue(), encoding=sheet.CSV_ENCODING)
+        cells.write_csv(path, [headers, *rows])
     elif fmt == "xlsx":
         from openpyxl import Workbook
 
         book = Workbook()
         book.active.title = title[:31]
-        book.active.append(headers)
-        for row in rows:
-            book.active.append(row)
+        for row in [headers, *rows]:
+            cells.xlsx_append(book.active, row)
         book.save(path)
     elif fmt == "pdf":
         _table_pdf(title, headers, rows, path)

@@ -21,7 +21,19 @@ from typing import Any
 from ledger.db import Connection, Database
 from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
 from ledger.schema import now_us
-from sync import bodies, campaigns, canonical, cards, giftcodes, ids, keyfile, keys, pins, trust
+from sync import (
+    bodies,
+    campaigns,
+    canonical,
+    cards,
+    files,
+    giftcodes,
+    ids,
+    keyfile,
+    keys,
+    pins,
+    trust,
+)
 
 LEDGER_KEY_FILE = "ledger.key"
 # A rotation's new key, until the database names it (ledger.service.rotate_ledger_key).
@@ -116,11 +128,14 @@ class LedgerHome:
             return token
         path = self.path / ADMIN_TOKEN_FILE
         if not path.exists():
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, keyfile.KEY_FILE_MODE)
+            files.private_dir(self.path)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, files.PRIVATE_FILE_MODE)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(32) + "\n")
-        return path.read_text().strip()
+        try:
+            return files.read_secret(path, "admin token").decode("utf-8").strip()
+        except files.UnsafeFileError as exc:
+            raise keyfile.KeyFileError(str(exc)) from exc
 
 
 def register_ledger_key(db: Database, key: keys.PrivateKey) -> str:
@@ -774,10 +789,13 @@ def read_wallet(conn: Connection, wallet_id: str, terminal_id: str | None) -> di
 
 
 def card_view(row: tuple) -> dict:
-    """A card as terminals keep it, from (card_id, wallet_id, status, nfc_uid, version, pin)."""
+    """A card as terminals keep it, from (card_id, wallet_id, status, nfc_uid, version, pin).
+    A PIN hash goes only with an active card: a blocked card pays nowhere, and its hash is
+    one less to search in a stolen state.db."""
     card_id, wallet_id, status, nfc_uid, version, pin = row
     return {"card": card_id, "wallet": wallet_id, "status": status, "nfc_uid": nfc_uid,
-            "version": version, **({"pin": json.loads(pin)} if pin else {})}
+            "version": version,
+            **({"pin": json.loads(pin)} if pin and status == "active" else {})}
 
 
 # --- snapshots -----------------------------------------------------------------------------
@@ -833,7 +851,8 @@ def _advance(after: list, rows: list[tuple], horizon: int) -> list:
 
 def snapshot(db: Database, terminal_id: str, cursor: str | None,
              limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> dict:
-    """What changed since `cursor`: wallets (with their lots and debt), cards, campaigns;
+    """What changed since `cursor`: wallets (with their lots and debt), cards (a PIN hash
+    only with an active card: nothing else can be paid with), campaigns;
     plus the terminal's merchant settings, the ledger keys, the server's time, and
     `basis_seq`: the wallets hold the terminal's own records up to that seq, none after
     (one consistent read, so a batch of this terminal's landing meanwhile is either wholly

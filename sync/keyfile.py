@@ -14,12 +14,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync import keys
+from sync import files, keys
 
-KEY_FILE_MODE = 0o600
+KEY_FILE_MODE = files.PRIVATE_FILE_MODE
 MIN_PASSPHRASE_CHARS = 8
-# A PEM key is a few hundred bytes; refuse to read anything much larger.
-MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 class KeyFileError(Exception):
@@ -72,7 +70,7 @@ def create(path: Path, passphrase: str | None = None,
     it, and return it."""
     if passphrase is not None and len(passphrase) < MIN_PASSPHRASE_CHARS:
         raise PassphraseError(f"a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.private_dir(path.parent)
     private_key = private_key or keys.generate()
     encryption = (
         serialization.BestAvailableEncryption(passphrase.encode("utf-8"))
@@ -89,21 +87,11 @@ def create(path: Path, passphrase: str | None = None,
 
 def _read_owner_only(path: Path) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY)
+        return files.read_secret(path, "key file")
     except FileNotFoundError as exc:
         raise KeyFileError(f"no key at {path}") from exc
-    try:
-        info = os.fstat(fd)
-        if info.st_mode & 0o077:
-            raise KeyFileError(
-                f"{path} can be read by other users (mode {info.st_mode & 0o777:o}); "
-                f"run: chmod 600 {path}"
-            )
-        if info.st_uid != os.geteuid():
-            raise KeyFileError(f"{path} belongs to another user")
-        return os.read(fd, MAX_KEY_FILE_BYTES)
-    finally:
-        os.close(fd)
+    except files.UnsafeFileError as exc:
+        raise KeyFileError(str(exc)) from exc
 
 
 def load(path: Path, passphrase: str | None = None, passphrase_env: str = "") -> keys.PrivateKey:

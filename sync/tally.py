@@ -9,13 +9,13 @@ for top-ups plus the float put in, less the float taken out.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CSV_ENCODING = "utf-8-sig"  # with the BOM, so Excel in Japan opens it as UTF-8
+from sync import cells
+
+CSV_ENCODING = cells.CSV_ENCODING
 JAPANESE_FONT = "HeiseiKakuGo-W5"
 PDF_ROW_PT = 24
 PDF_MIN_ROW_PT = 15
@@ -207,11 +207,7 @@ def rows(tally: Tally, lang: str = "ja") -> list[tuple[str, str]]:
 
 
 def to_csv(tally: Tally, path: Path, lang: str = "ja") -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerows(rows(tally, lang))
-    path.write_text(buffer.getvalue(), encoding=CSV_ENCODING)
-    return path
+    return cells.write_csv(path, rows(tally, lang))
 
 
 def to_xlsx(tally: Tally, path: Path, lang: str = "ja") -> Path:
@@ -222,7 +218,7 @@ def to_xlsx(tally: Tally, path: Path, lang: str = "ja") -> Path:
     sheet = book.active
     sheet.title = "日計表" if lang == "ja" else "Tally"
     for label, value in rows(tally, lang):
-        sheet.append([label, value])
+        cells.xlsx_append(sheet, [label, value])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 28

@@ -436,7 +436,7 @@ class Counter:
             raise Refused("pin_locked")
         if pin is None:
             raise Refused("pin_required", above=stored["above"])
-        if not pins.matches(pin, stored):
+        if not pins.matches(pin, stored, self.state.pin_key):
             wrong += 1
             self.state.put(PIN_TRIES_KEY, {**tries, who.card: [stored["hash"], wrong]})
             if wrong >= pins.MAX_PIN_TRIES:

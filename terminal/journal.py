@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from sync import canonical, ids, keys, record, tokens
+from sync import canonical, files, ids, keys, record, tokens
 from sync.keyfile import fsync_dir
 from terminal import effects
 from terminal.errors import JournalError
@@ -174,7 +174,9 @@ def local_now() -> datetime:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (we issue BEGIN/COMMIT) with WAL and full sync."""
+    """A connection in autocommit mode (we issue BEGIN/COMMIT) with WAL and full sync; the
+    file (and its WAL files) owner-only."""
+    files.private_db(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
@@ -288,7 +290,7 @@ class Journal:
         """Make a new journal and write its `start` record, which names the terminal's key."""
         if not record.TERMINAL_ID_RE.fullmatch(terminal_id):
             raise JournalError(f"{terminal_id!r} is not a valid terminal id")
-        data_dir.mkdir(parents=True, exist_ok=True)
+        files.private_dir(data_dir)
         path = data_dir / DB_FILE
         if path.exists():
             raise JournalError(f"a journal already exists at {path}")

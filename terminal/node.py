@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sync import client as sync_client
-from sync import keys, trust
+from sync import files, keys, pins, trust
 from terminal import keystore
 from terminal.clock import BadLedgerTime, ClockSources, TrustedClock
 from terminal.counter import Counter
@@ -79,10 +78,8 @@ def save_settings(data_dir: Path, changes: dict[str, Any]) -> None:
         current = current if isinstance(current, dict) else {}
     except (OSError, ValueError):
         current = {}
-    tmp = data_dir / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps({**current, **changes}, indent=2, ensure_ascii=False) + "\n",
-                   "utf-8")
-    os.replace(tmp, path)
+    files.write_private(path, json.dumps({**current, **changes}, indent=2,
+                                         ensure_ascii=False) + "\n")
 
 
 def check_ledger_url(url: str) -> str:
@@ -190,7 +187,7 @@ class Node:
         self.data_dir = data_dir
         self.config = TerminalConfig.load(data_dir)
         key = keystore.load_key(data_dir, passphrase or keystore.passphrase_from_env())
-        self.state = StateStore(data_dir)
+        self.state = StateStore(data_dir, pins.seal_key(key.seed()))
         self.clock = TrustedClock(self.state, clock_sources)
         try:
             self.journal = Journal.open(data_dir, key, clock=self.clock.local_now)

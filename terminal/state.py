@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync import files, pins
+from terminal.errors import TerminalError
 from terminal.journal import BUSY_TIMEOUT_MS
 
 STATE_FILE = "state.db"
@@ -73,6 +75,12 @@ _ADDED_COLUMNS = (("wallets", "usage", "TEXT"), ("lots", "campaign", "TEXT"),
                   ("cards", "pin", "TEXT"))
 
 
+class PinKeyMissing(TerminalError):
+    """Card PINs came without the key to seal them (a programming error at the caller)."""
+
+    code = "pin_key_missing"
+
+
 def _chunks(items: list, size: int = APPLY_CHUNK):
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -81,9 +89,13 @@ def _chunks(items: list, size: int = APPLY_CHUNK):
 class StateStore:
     """Thread-safe: the sync worker writes, the journal worker reads."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, pin_key: bytes | None = None) -> None:
+        """`pin_key` (sync.pins.seal_key of the terminal's key) seals the card PIN hashes
+        snapshots bring, so a copy of state.db alone cannot test a PIN; without it, a
+        snapshot that carries PINs is refused."""
         self.path = data_dir / STATE_FILE
-        data_dir.mkdir(parents=True, exist_ok=True)
+        self.pin_key = pin_key
+        files.private_db(self.path)
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute("PRAGMA journal_mode = WAL")
@@ -94,6 +106,29 @@ class StateStore:
         if self._conn.execute("PRAGMA user_version").fetchone()[0] < STATE_SCHEMA_VERSION:
             self._upgrade()
         self._lock = threading.Lock()
+        if pin_key is not None:
+            self._seal_pins()
+
+    def _seal_pins(self) -> None:
+        """Seal the PIN hashes an earlier version kept here as they came."""
+        assert self.pin_key is not None
+        rows = [(card, json.loads(pin)) for card, pin in self._conn.execute(
+            "SELECT card_id, pin FROM cards WHERE pin IS NOT NULL")]
+        bare = [(json.dumps(pins.seal(pin, self.pin_key)), card)
+                for card, pin in rows if not pins.is_sealed(pin)]
+        if bare:
+            with self._lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany("UPDATE cards SET pin = ? WHERE card_id = ?", bare)
+                self._conn.execute("COMMIT")
+
+    def _pin_text(self, card: dict) -> str | None:
+        if not card.get("pin"):
+            return None
+        if self.pin_key is None:
+            raise PinKeyMissing("a snapshot with card PINs needs the terminal's key to seal "
+                                "them; open the state store with it")
+        return json.dumps(pins.seal(card["pin"], self.pin_key))
 
     def _upgrade(self) -> None:
         """A state.db from before version 2: its columns added, its snapshot tables copied
@@ -245,8 +280,7 @@ class StateStore:
                     "INSERT OR REPLACE INTO cards (card_id, wallet_id, status, nfc_uid, version, "
                     "pin) VALUES (?, ?, ?, ?, ?, ?)",
                     [(c["card"], c["wallet"], c["status"], c.get("nfc_uid"), c["version"],
-                      json.dumps(c["pin"]) if c.get("pin") else None)
-                     for c in chunk if c["card"] in fresh],
+                      self._pin_text(c)) for c in chunk if c["card"] in fresh],
                 )
                 conn.execute("COMMIT")
             except BaseException:
@@ -289,7 +323,7 @@ class StateStore:
         return None if row is None else (row[0], row[1])
 
     def card_pin(self, card_id: str) -> dict[str, Any] | None:
-        """The card's stored PIN (sync.pins), or None when it has none."""
+        """The card's stored PIN (sync.pins), sealed with `pin_key`, or None."""
         with self._lock:
             row = self._conn.execute("SELECT pin FROM cards WHERE card_id = ?",
                                      (card_id,)).fetchone()

@@ -83,3 +83,22 @@ def test_the_pin_is_read_from_standard_input(tmp_path):
     assert bad.returncode == 1 and "a PIN is 4 to 6 digits" in bad.stderr
     cleared = admin("set-card-pin", "--card", number, "--clear")
     assert json.loads(cleared.stdout) == {"card": number, "pin": False}
+
+
+def test_a_blocked_cards_pin_hash_is_not_sent(ledger_db, tmp_path):
+    region = Region(ledger_db, tmp_path)
+    shop = region.terminal()
+    number = service.create_card(ledger_db, "W-1", pin="1357", pin_above=0)
+    assert "pin" in snapshot_card(ledger_db, shop.terminal_id, number)
+    service.block_card(ledger_db, number)
+    blocked = snapshot_card(ledger_db, shop.terminal_id, number)
+    assert blocked["status"] == "blocked" and "pin" not in blocked
+
+
+def test_a_record_cannot_ask_for_an_expensive_hash():
+    stored = pins.make("1234", 0)
+    for n, r, p in ((2**20, 8, 1), (2**14, 8, 4), (3000, 8, 1), (2**13, 0, 1), (2**5, 8, 1)):
+        body = {"card": cards.new_card_number(), "wallet": "W-1", "new_wallet": False,
+                "pin": {**stored, "n": n, "r": r, "p": p}}
+        with pytest.raises(bodies.BodyError, match="scrypt parameters"):
+            bodies.check("card_issue", body)

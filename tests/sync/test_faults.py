@@ -38,6 +38,7 @@ from ledger.db import Database
 from ledger.ingest import BEHIND_WAIT_S
 from ledger.schema import migrate
 from sync import client as sync_client
+from sync import pins
 from sync.client import LedgerClient, SyncError, SyncWorker, pull_all, push_all
 from terminal import audit, keystore
 from terminal.journal import Journal
@@ -180,10 +181,10 @@ class Syncer:
     """The terminal's sync side, built as Node builds it, over an impatient client."""
 
     def __init__(self, data_dir: Path, url: str, terminal_id: str) -> None:
+        key = keystore.load_key(data_dir)
         self.journal = Journal.open(data_dir)
-        self.state = StateStore(data_dir)
-        self.client = ImpatientClient(url, terminal_id, keystore.load_key(data_dir),
-                                      self.journal.ledger_keys())
+        self.state = StateStore(data_dir, pins.seal_key(key.seed()))
+        self.client = ImpatientClient(url, terminal_id, key, self.journal.ledger_keys())
         self.worker = SyncWorker(self.client, self.journal, self.state)
 
     def attempt(self, batch: int = FAULT_BATCH) -> bool:

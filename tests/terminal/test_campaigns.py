@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from sync import bodies, campaigns, cards, giftcodes, keys
+from sync import bodies, campaigns, cards, giftcodes, keys, pins
 from terminal.counter import Counter, Presented
 from terminal.journal import Journal
 from terminal.policy import Refused
@@ -47,10 +47,10 @@ class Till:
                  name=None):
         self.day = date.fromisoformat(day)
         self.dir = tmp_path / (name or merchant)
-        self.journal = Journal.create(self.dir, f"T-{merchant}", keys.generate(),
-                                      clock=self.clock)
+        key = keys.generate()
+        self.journal = Journal.create(self.dir, f"T-{merchant}", key, clock=self.clock)
         self.journal.add_ledger_key(keys.public_key_hex(LEDGER_KEY.public_key()))
-        self.state = StateStore(self.dir)
+        self.state = StateStore(self.dir, pins.seal_key(key.seed()))
         self.state.put("merchant", {"merchant_id": merchant, "class": merchant_class,
                                     "config": {}})
         self.counter = Counter(self.journal, self.state, today=lambda: self.day)
