@@ -331,6 +331,7 @@ def test_a_rotated_ledger_key_is_learnt_from_the_old_keys_statement(tmp_path):
 
 def test_a_snapshot_key_without_a_statement_is_never_pinned(tmp_path):
     """Straight at the sink: a listed key is pinned only through a signed statement."""
+    from terminal.clock import TrustedClock
     from terminal.node import _Sink
     from terminal.state import StateStore
 
@@ -339,8 +340,9 @@ def test_a_snapshot_key_without_a_statement_is_never_pinned(tmp_path):
     journal = Journal.create(data_dir, "T-TRUST-01", keystore.create_key(data_dir))
     journal.add_ledger_key(old.public_key().hex)
     state = StateStore(data_dir)
-    sink = _Sink(state, journal, [])
-    page = {"cursor": "", "wallets": [], "cards": [], "campaigns": [], "server_time_ms": 1,
+    sink = _Sink(state, journal, [], TrustedClock(state))
+    page = {"cursor": "", "wallets": [], "cards": [], "campaigns": [],
+            "server_time_ms": auth.now_ms(),
             "ledger_keys": [{"key_id": new.public_key().key_id,
                              "public_key": new.public_key().hex, "rotation": None}]}
     sink.apply_snapshot(page, 0)
