@@ -185,14 +185,21 @@ class Counter:
         """The wallet behind a credential; Refused when unknown or blocked."""
         return self.identify(presented).wallet_id
 
+    @staticmethod
+    def _concrete(presented: Presented) -> Presented:
+        """A scan as the credential it is (card, app); Refused for anything else."""
+        if presented.kind != credentials.SCAN:
+            return presented
+        kind, value = credentials.classify(presented.value)
+        if kind == credentials.GIFT:
+            raise Refused("scan_gift_code")
+        return Presented(kind, value)
+
     def identify(self, presented: Presented) -> Identified:
         """Who is paying, how they showed it, and any offline limit their app carries;
         Refused for anything that is not a credential (a wallet id above all)."""
+        presented = self._concrete(presented)
         kind, value = presented.kind, presented.value
-        if kind == credentials.SCAN:
-            kind, value = credentials.classify(value)
-            if kind == credentials.GIFT:
-                raise Refused("scan_gift_code")
         value = value.strip() if isinstance(value, str) else ""
         if not value or len(value) > MAX_CREDENTIAL_CHARS or kind not in CREDENTIAL_KINDS:
             raise Refused("bad_credential", detail="not a card, an NFC card or an app code")
@@ -314,6 +321,7 @@ class Counter:
         balance, the app token (`claim_token`: claimed for `tx_id`, so it pays once in the
         region) and a per-wallet `campaign` use (claimed within the wallet's limit, the
         uses other booths claimed counted). Offline the snapshot decides, as `identify`."""
+        presented = self._concrete(presented)  # a scan asks as the card or app it is
         try:
             who: Identified | None = self.identify(presented)
             snapshot_refusal = None

@@ -152,3 +152,23 @@ def test_offline_the_snapshot_decides_as_before(town):
     assert first.counter.buy_voucher(town.card, "voucher", 5_000).amount == 5_000
     assert second.counter.buy_voucher(town.card, "voucher", 5_000).amount == 5_000
     assert first.counter.pay(town.card, 300).decision == "offline"
+
+
+def test_scans_are_asked_online_as_the_credential_they_are(town):
+    """The window hands every scan over as kind "scan": the ledger must still decide the card
+    it names and claim the app token it carries (a merge once asked only for the wallet)."""
+    first, second = town.shops
+    as_scan = Presented("scan", town.card.value)
+    assert first.counter.pay(as_scan, 500).decision == "online"
+    service.block_card(town.db, town.card.value)
+    assert refusal(second.counter.pay, as_scan, 500) == "card_blocked"
+    new = service.create_card(town.db, town.wallet_id)
+    sale = first.counter.pay(Presented("scan", new), 300)
+    assert sale.decision == "online" and sale.wallet_id == town.wallet_id
+    ledger_key = keyfile.load(town.ledger.home / "ledger.key")
+    device = keys.generate()
+    issued = certs.issue(town.db, ledger_key, town.wallet_id, device.public_key().hex)
+    cert = tokens.parse_certificate(tokens.b45decode(issued["certificate"]))
+    shown = Presented("scan", tokens.make_token(cert, device, 1))
+    assert first.counter.pay(shown, 400).decision == "online"
+    assert refusal(second.counter.pay, shown, 400) == "replayed"
