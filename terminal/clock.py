@@ -14,7 +14,11 @@ ledger's signed time:
 - **Across a restart.** The anchor is persisted in the state store with the kernel's boot id
   (`/proc/sys/kernel/random/boot_id`). The same boot: the elapsed clock has run on, so the
   stored pair is still an anchor. Another boot (or no boot id): the time elapsed since is
-  unknown, and the stored ledger time is only a floor ("elapsed unknown").
+  unknown, and the stored ledger time is only a floor ("elapsed unknown"). While the
+  terminal runs, the sync worker re-persists the anchor moved on by the elapsed clock
+  (`heartbeat`, every `HEARTBEAT_S`), so after a reboot the floor is when the terminal was
+  last running, not when it last pulled: a wall clock set back across a reboot gains at
+  most the time the machine was off.
 - **Trusted now** = max(wall clock, the anchor's ledger time (or the floor), the last
   record's `at`). Snapshot age, app-code freshness, the business day and new records' `at`
   use it.
@@ -51,6 +55,8 @@ CLOCK_BEHIND_TOLERANCE_S = 120.0
 # codes as stale: their freshness window is tokens.FRESH_WINDOW_S).
 CLOCK_AHEAD_TOLERANCE_S = 120.0
 _MS_PER_S = 1000
+# How often a running terminal re-persists its anchor moved on (see `heartbeat`).
+HEARTBEAT_S = 60.0
 
 
 class AnchorStore(Protocol):
@@ -172,6 +178,7 @@ class TrustedClock:
         self._anchor: tuple[int, float] | None = None  # (ledger ms, elapsed s at receipt)
         self._ledger_floor_s: float | None = None  # a stored ledger time, elapsed unknown
         self._last_record_s: float | None = None
+        self._last_heartbeat = float("-inf")
         if store is not None:
             self._load(store.get(ANCHOR_KEY))
 
@@ -205,6 +212,21 @@ class TrustedClock:
         if persist and self._store is not None:
             self._store.put(ANCHOR_KEY, {"ledger_ms": ledger_ms, "elapsed_s": elapsed,
                                          "boot_id": self.sources.boot_id()})
+
+    def heartbeat(self) -> None:
+        """Persist the ledger's time as it runs on (the anchor plus the elapsed clock), at
+        most every HEARTBEAT_S: after a reboot that is the floor. Only ledger-derived time
+        is kept, never the wall clock, which whoever stands at the counter can set."""
+        if self._store is None:
+            return
+        elapsed = self.sources.elapsed()
+        with self._lock:
+            ledger = self._ledger_now_locked(elapsed)
+            if ledger is None or elapsed - self._last_heartbeat < HEARTBEAT_S:
+                return
+            self._last_heartbeat = elapsed
+        self._store.put(ANCHOR_KEY, {"ledger_ms": int(ledger * _MS_PER_S),
+                                     "elapsed_s": elapsed, "boot_id": self.sources.boot_id()})
 
     def note_record(self, at: datetime | str | None) -> None:
         """A record's `at` (this terminal's newest): trusted time never falls below it."""

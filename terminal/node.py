@@ -216,12 +216,20 @@ class Node:
                                                                        clients, new)
             sink = _Sink(self.state, self._sync_journal, clients, self.clock)
             self.worker = sync_client.SyncWorker(
-                worker_client, self._sync_journal, sink, on_status=on_status,
+                worker_client, self._sync_journal, sink,
+                on_status=lambda status: self._after_round(status, on_status),
                 after_sync=LeaseKeeper(self._sync_journal, self.state,
                                        lambda: self.journal._clock().date().isoformat()))
         self.counter = Counter(self.journal, self.state, counter_client,
                                on_commit=lambda _done: self.worker and self.worker.notify(),
                                clock=self.clock)
+
+    def _after_round(self, status: sync_client.SyncStatus, on_status) -> None:
+        """After each sync round, online or not (on the worker's thread): the clock keeps
+        its anchor moved on, so a reboot does not take the time back to the last pull."""
+        self.clock.heartbeat()
+        if on_status is not None:
+            on_status(status)
 
     @property
     def terminal_id(self) -> str:

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from sync import keys, tokens
+from sync import cards, keys, tokens
 from terminal import __main__ as cli
 from terminal import keystore
 from terminal.clock import (
+    ANCHOR_KEY,
     CLOCK_BEHIND_TOLERANCE_S,
+    HEARTBEAT_S,
     BadLedgerTime,
     ClockSources,
     TrustedClock,
@@ -34,6 +36,7 @@ from terminal.state import StateStore
 HOUR = 3_600.0
 DAY = 24 * HOUR
 WALLET = "W-APP-0001"
+CARD = cards.new_card_number()  # the wallet's plastic card: a wallet id pays nothing
 # The ledger's time at the last pull: the real time, so that a check that went by the
 # machine's own wall clock (as before the trusted clock) would see a fresh snapshot and a
 # live app code, and these tests would fail.
@@ -76,7 +79,8 @@ def clocks() -> Clocks:
 
 def snapshot_page(server_s: float) -> dict:
     return {"cursor": "c", "server_time_ms": int(server_s * 1000), "campaigns": [],
-            "cards": [], "wallets": [{
+            "cards": [{"card": CARD, "wallet": WALLET, "status": "active", "version": 1}],
+            "wallets": [{
                 "wallet": WALLET, "status": "active", "version": 1, "debt": 0, "usage": {},
                 "lots": [{"lot": "L-cash", "pocket": "charged", "remaining": 40_000,
                           "expires": None, "classes": ["small", "large"],
@@ -198,13 +202,49 @@ def test_after_a_reboot_the_ledger_time_is_a_floor(tmp_path, clocks):
     state.close()
 
 
+def test_a_running_terminal_keeps_its_time_across_a_reboot(tmp_path, clocks):
+    """Pulled, then 72 h running offline (the worker's heartbeats), then a reboot with the
+    wall clock set back to just after the pull: the snapshot is still 72 h old, not fresh."""
+    state = StateStore(tmp_path)
+    clock = TrustedClock(state, clocks.sources())
+    clock.anchor(int(PULLED_S * 1000))
+    for _ in range(72):
+        clocks.run(HOUR)
+        clock.heartbeat()
+    state.close()
+    clocks.reboot(down_s=60)
+    clocks.wall = PULLED_S + 60  # set back to a minute after the pull
+    state = StateStore(tmp_path)
+    check = TrustedClock(state, clocks.sources()).check()
+    assert check.trusted_s >= PULLED_S + 72 * HOUR
+    assert check.behind
+    state.close()
+
+
+def test_heartbeats_are_rate_limited_and_keep_only_ledger_time(tmp_path, clocks):
+    state = StateStore(tmp_path)
+    clock = TrustedClock(state, clocks.sources())
+    clock.heartbeat()  # no anchor yet: nothing to keep
+    assert state.get(ANCHOR_KEY) is None
+    clock.anchor(int(PULLED_S * 1000))
+    clocks.move_wall(5 * DAY)  # a wall clock set forward is never kept
+    clocks.run(HEARTBEAT_S)
+    clock.heartbeat()
+    kept = state.get(ANCHOR_KEY)["ledger_ms"]
+    assert kept == int((PULLED_S + HEARTBEAT_S) * 1000)
+    clocks.run(1)
+    clock.heartbeat()  # too soon: not written again
+    assert state.get(ANCHOR_KEY)["ledger_ms"] == kept
+    state.close()
+
+
 # --- what the trusted clock decides ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("move", [-3 * HOUR, -4 * DAY])
 def test_an_old_snapshot_stays_old_when_the_wall_clock_is_turned_back(node_at, clocks, move):
     node = node_at()
-    big = Presented("wallet", WALLET)
+    big = Presented("card", CARD)
     assert node.counter.pay(big, 5_000).decision == "offline"  # fresh: allowed
     clocks.run(80 * HOUR)  # older than the 72 h limit...
     clocks.move_wall(move - 80 * HOUR)  # ...but the wall clock says it is the pull's day
@@ -222,7 +262,7 @@ def test_an_old_snapshot_stays_old_across_a_restart_with_the_clock_turned_back(n
     node = node_at()  # the terminal restarts on the same data directory (same boot)
     assert node.state.snapshot_age_s(node.clock.now_s()) == pytest.approx(4 * DAY)
     with pytest.raises(Refused) as info:
-        node.counter.pay(Presented("wallet", WALLET), 5_000)
+        node.counter.pay(Presented("card", CARD), 5_000)
     assert info.value.code == "snapshot_stale"
 
 
@@ -271,7 +311,7 @@ def record_times(journal: Journal) -> list[datetime]:
 @pytest.mark.parametrize("move", MOVES)
 def test_record_times_never_go_back(node_at, clocks, move):
     node = node_at()
-    who = Presented("wallet", WALLET)
+    who = Presented("card", CARD)
     node.counter.pay(who, 100)
     clocks.run(HOUR)
     node.counter.pay(who, 100)
@@ -288,12 +328,12 @@ def test_record_times_never_go_back(node_at, clocks, move):
 @pytest.mark.parametrize("move", [-5 * HOUR, -3 * DAY])
 def test_record_times_never_go_back_across_a_restart(node_at, clocks, move):
     node = node_at()
-    node.counter.pay(Presented("wallet", WALLET), 100)
+    node.counter.pay(Presented("card", CARD), 100)
     node.close()
     clocks.run(HOUR)
     clocks.move_wall(move)
     node = node_at()
-    node.counter.pay(Presented("wallet", WALLET), 100)
+    node.counter.pay(Presented("card", CARD), 100)
     times = record_times(node.journal)
     assert times == sorted(times)
     assert times[-1].timestamp() == pytest.approx(PULLED_S + HOUR, abs=1)
@@ -302,7 +342,7 @@ def test_record_times_never_go_back_across_a_restart(node_at, clocks, move):
 def test_after_a_reboot_records_keep_to_the_last_ones_time(node_at, clocks):
     node = node_at()
     clocks.run(DAY)
-    node.counter.pay(Presented("wallet", WALLET), 100)
+    node.counter.pay(Presented("card", CARD), 100)
     last = record_times(node.journal)[-1]
     node.close()
     clocks.reboot(down_s=HOUR)
@@ -310,7 +350,7 @@ def test_after_a_reboot_records_keep_to_the_last_ones_time(node_at, clocks):
     node = node_at()
     check = node.clock.check()
     assert not check.elapsed_known and check.behind_record_s > 4 * DAY
-    node.counter.pay(Presented("wallet", WALLET), 100)
+    node.counter.pay(Presented("card", CARD), 100)
     assert record_times(node.journal)[-1] == last  # not earlier, whatever the wall says
 
 
@@ -356,7 +396,7 @@ def test_status_after_a_reboot_says_the_wall_clock_is_behind_the_last_record(
         tmp_path, ledger, clocks, node_at):
     node = node_at()
     clocks.run(3 * HOUR)
-    node.counter.pay(Presented("wallet", WALLET), 100)
+    node.counter.pay(Presented("card", CARD), 100)
     node.close()
     clocks.reboot(down_s=0)
     clocks.move_wall(-7 * HOUR)
@@ -378,6 +418,6 @@ def test_a_counter_opened_on_its_own_reads_the_stored_anchor(tmp_path, ledger, c
         counter = Counter(journal, state, clock=TrustedClock(state, clocks.sources()))
         clocks.move_wall(-80 * HOUR)
         with pytest.raises(Refused) as info:
-            counter.pay(Presented("wallet", WALLET), 5_000)
+            counter.pay(Presented("card", CARD), 5_000)
         assert info.value.code == "snapshot_stale"
         state.close()
