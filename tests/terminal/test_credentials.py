@@ -5,8 +5,6 @@ state files, no ledger (offline); the window's side is tests/terminal/ui/test_cr
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from sync import cards, keys, pins, tokens
@@ -67,17 +65,19 @@ def till_with_card_and_app(tmp_path):
     till = Till(tmp_path)
     number = cards.new_card_number()
     till.state.apply_snapshot({
-        "cursor": "c", "server_time_ms": int(time.time() * 1000), "campaigns": [],
+        "cursor": "c", "server_time_ms": int(till.clock().timestamp() * 1000), "campaigns": [],
         "wallets": [wallet([cash(40_000)], wallet_id=WALLET)],
         "cards": [{"card": number, "wallet": WALLET, "status": "active", "version": 1,
                    "nfc_uid": UID, "pin": pins.make(PIN, PIN_ABOVE)}]}, till.journal.last_seq)
     device = keys.generate()
     cert = tokens.issue_certificate(LEDGER_KEY, WALLET, device.public_key(), APP_LIMIT,
-                                    int(time.time()) + 3_600)
+                                    int(till.clock().timestamp()) + 3_600)
     counter = iter(range(1, 1_000))
 
     def app() -> Presented:
-        return Presented("app", tokens.make_token(cert, device, next(counter)))
+        # shown at the till's time: its trusted clock runs on the till's day
+        return Presented("app", tokens.make_token(cert, device, next(counter),
+                                                  int(till.clock().timestamp())))
 
     return till, number, app
 
@@ -155,7 +155,8 @@ def test_the_app_limit_counts_what_the_card_spent_offline(tmp_path):
 def test_the_load_generator_pays_only_with_cards(tmp_path):
     till, number, _app = till_with_card_and_app(tmp_path)
     till.state.apply_snapshot({
-        "cursor": "c2", "server_time_ms": int(time.time() * 1000), "campaigns": [], "cards": [],
+        "cursor": "c2", "server_time_ms": int(till.clock().timestamp() * 1000), "campaigns": [],
+        "cards": [],
         "wallets": [wallet([cash(5_000)], wallet_id="W-APP-ONLY")]}, till.journal.last_seq)
 
     class Node:  # what simulate reads of a terminal
