@@ -337,7 +337,7 @@ class AnswerSigner:
                 if (await tapped())["type"] != "http.request":
                     break
             body = b"".join(chunks)
-            if stamp.isdigit() and len(stamp) <= 16:
+            if auth.TIME_RE.fullmatch(stamp):
                 digest = auth.request_digest(auth.request_message(
                     terminal_id, scope["method"], _raw_path(scope), int(stamp), b"", nonce,
                     body_sha256=hasher.hexdigest()))

@@ -61,6 +61,10 @@ BACKOFF_MAX_S = 120.0
 # Snapshot pages pulled in one go before the worker yields to pushing again.
 MAX_PAGES_PER_PULL = 1_000
 STOP_TIMEOUT_S = 10.0
+# The largest answer read: a snapshot page of SNAPSHOT_PAGE_MAX wallets is a few MB; an
+# answer larger than this is refused before it is held whole, let alone parsed.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+ANSWER_READ_BYTES = 64 * 1024
 
 
 class SyncError(Exception):
@@ -141,7 +145,7 @@ def enroll(base_url: str, code: str, public_key: keys.PublicKey,
     except (orjson.JSONDecodeError, keys.KeyFormatError, KeyError, TypeError) as exc:
         raise SyncError("the enrollment answer lists malformed ledger keys", "bad_answer") \
             from exc
-    if reply.status_code == 200:
+    if 200 <= reply.status_code < 300:
         try:
             auth.verify_answer(reply.headers, "", digest, reply.status_code, reply.content,
                                listed)
@@ -163,19 +167,49 @@ def enroll(base_url: str, code: str, public_key: keys.PublicKey,
 
 
 def _decode(reply: requests.Response) -> dict[str, Any]:
+    return _decoded(reply.status_code, reply.content)
+
+
+def _decoded(status: int, content: bytes) -> dict[str, Any]:
     try:
-        payload = orjson.loads(reply.content)
+        payload = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
-        raise SyncError(f"the ledger's answer is not JSON (HTTP {reply.status_code}; cut "
+        raise SyncError(f"the ledger's answer is not JSON (HTTP {status}; cut "
                         "short?)", "bad_answer") from exc
-    if reply.status_code >= 500:
-        raise SyncError(f"the ledger failed (HTTP {reply.status_code})", "server_error")
+    if status >= 500:
+        raise SyncError(f"the ledger failed (HTTP {status})", "server_error")
     if not isinstance(payload, dict):
         raise SyncError("the ledger's answer is not an object", "bad_answer")
-    if reply.status_code >= 400:
-        raise RefusedError(f"the ledger refused: {payload.get('message', reply.status_code)}",
+    if status >= 400:
+        raise RefusedError(f"the ledger refused: {payload.get('message', status)}",
                            str(payload.get("error", "refused")))
+    if status != 200:
+        raise SyncError(f"the ledger answered HTTP {status}, not 200", "bad_answer")
     return payload
+
+
+def _read_answer(reply: requests.Response, deadline: float) -> bytes:
+    """The whole body of a streamed answer, by `deadline` (time.monotonic()) and within
+    MAX_ANSWER_BYTES: a middle that trickles bytes or sends without end is cut off. The
+    ledger never compresses; a compressed answer is refused rather than unpacked blind."""
+    encoding = reply.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise SyncError(f"the ledger's answer is compressed ({encoding[:20]})", "bad_answer")
+    declared = reply.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        raise SyncError("the ledger's answer is too large", "bad_answer")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise SyncError("the ledger's answer did not arrive in time", "unreachable")
+        chunk = reply.raw.read1(ANSWER_READ_BYTES)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise SyncError("the ledger's answer is too large", "bad_answer")
+        chunks.append(chunk)
 
 
 # Called with each ledger key learnt from a rotation statement, so that it is kept.
@@ -217,29 +251,34 @@ class LedgerClient:
                  timeout: float = READ_TIMEOUT_S,
                  content_type: str = "application/json") -> dict[str, Any]:
         signed = auth.signed_request(self._key, self.terminal_id, method, path, body)
-        headers = signed.headers
+        headers = {**signed.headers, "accept-encoding": "identity"}
         if body:
             headers["content-type"] = content_type
+        deadline = time.monotonic() + timeout  # for the whole exchange, not each read
         try:
             # `verify` given per request: requests lets REQUESTS_CA_BUNDLE override a
             # session's own setting, and the CA file given at enrollment must win.
-            reply = self._session.request(method, self.base_url + path, data=body or None,
-                                          headers=headers, verify=self._session.verify,
-                                          timeout=(min(CONNECT_TIMEOUT_S, timeout), timeout))
-            self._believe(reply, signed.digest)
-            return _decode(reply)
+            with self._session.request(method, self.base_url + path, data=body or None,
+                                       headers=headers, verify=self._session.verify,
+                                       stream=True,
+                                       timeout=(min(CONNECT_TIMEOUT_S, timeout), timeout)
+                                       ) as reply:
+                content = _read_answer(reply, deadline)
+            self._believe(reply, content, signed.digest)
+            return _decoded(reply.status_code, content)
         except requests.exceptions.SSLError as exc:
             self._reset()
             raise SyncError("the ledger's TLS certificate is not trusted (or the link was "
                             "tampered with)", "tls") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError, ValueError) as exc:
+            # OSError / ValueError: urllib3's errors from a stream cut or garbled mid-read
             self._reset()
             raise SyncError(f"the ledger cannot be reached: {exc.__class__.__name__}") from exc
         except SyncError:
             self._reset()  # a connection that carried a bad answer is not used again
             raise
 
-    def _believe(self, reply: requests.Response, digest: str) -> None:
+    def _believe(self, reply: requests.Response, content: bytes, digest: str) -> None:
         """Raise SyncError unless the answer is the ledger's, to this request; learn a new
         ledger key on the way only from rotation statements signed by a pinned key."""
         headers = reply.headers
@@ -251,11 +290,15 @@ class LedgerClient:
                 learnt = trust.learn(auth.answer_rotations(headers), pinned)
                 pinned = {**pinned, **{new.key_id: new for new, _ in learnt}}
             self.last_answer_ms = auth.verify_answer(
-                headers, self.terminal_id, digest, reply.status_code, reply.content, pinned)
+                headers, self.terminal_id, digest, reply.status_code, content, pinned)
         except auth.AnswerError as exc:
             log.warning("sync: refused an answer to %s %s: %s", reply.request.method,
                         reply.request.path_url, exc.message)
             raise SyncError(exc.message, exc.code) from exc
+        except Exception as exc:  # noqa: BLE001 - whatever a forged header breaks is a refusal
+            log.warning("sync: refused a malformed answer to %s %s: %r", reply.request.method,
+                        reply.request.path_url, exc)
+            raise SyncError("the ledger's answer is malformed", "bad_answer") from exc
         for new, statement in learnt:
             log.warning("sync: pinned ledger key %s (rotated from %s)", new.key_id,
                         statement["by"])
@@ -558,6 +601,12 @@ class SyncWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.run_once()
+            try:
+                self.run_once()
+            except Exception as exc:  # noqa: BLE001 - the worker must outlive any one round
+                self._failures += 1
+                log.exception("sync: a round failed")
+                self._set(online=False, last_error=f"sync failed: {exc.__class__.__name__}: "
+                                                   f"{exc}"[:300])
             self._wake.wait(self.backoff_s())
             self._wake.clear()

@@ -66,7 +66,9 @@ def learn(statements: Iterable[Any], pinned: Mapping[str, keys.PublicKey]
     """The new keys (with the statement for each) that `statements` prove from `pinned`,
     following chains in any order; statements that prove nothing are left out."""
     trusted = dict(pinned)
-    waiting = [s for s in statements if isinstance(s, dict)][:MAX_ROTATION_CHAIN]
+    waiting = [s for s in statements if isinstance(s, dict) and
+               isinstance(s.get("key_id"), str) and isinstance(s.get("by"), str)
+               ][:MAX_ROTATION_CHAIN]
     learnt: list[tuple[keys.PublicKey, dict[str, Any]]] = []
     progress = True
     while waiting and progress:

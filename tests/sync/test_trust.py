@@ -93,7 +93,25 @@ def terminal_state(data_dir: Path) -> dict:
             seen[table] = sorted(conn.execute(f"SELECT * FROM {table}").fetchall())
     finally:
         conn.close()
+    # The clock's anchor moves on with the elapsed clock after every round (a heartbeat); what
+    # an answer could change is the ledger time it stands for, which this keeps to 0.1 s.
+    anchor = dict(seen["meta"]).get("clock_anchor")
+    seen["meta"] = [row for row in seen["meta"] if row[0] != "clock_anchor"]
+    if anchor:
+        kept = json.loads(anchor)
+        seen["anchor_offset_s"] = kept["ledger_ms"] / 1000 - kept["elapsed_s"]
     return seen
+
+
+ANCHOR_SLACK_S = 0.05  # a heartbeat rounds the ledger's time to the ms
+
+
+def same_state(after: dict, before: dict) -> bool:
+    a, b = dict(after), dict(before)
+    offsets = a.pop("anchor_offset_s", None), b.pop("anchor_offset_s", None)
+    if None in offsets:
+        return a == b and offsets[0] == offsets[1]
+    return a == b and abs(offsets[0] - offsets[1]) < ANCHOR_SLACK_S
 
 
 # --- what the attacker does -----------------------------------------------------------------
@@ -208,13 +226,14 @@ def test_a_tampered_answer_is_refused_and_changes_nothing(name, ledger, mitm, tm
     assert any("refused an answer" in r.getMessage() for r in caplog.records)
     after = terminal_state(data_dir)
     if name in ("forged_acknowledgement", "unsigned_refusal"):
-        assert after == before  # the push never reached the ledger
+        assert same_state(after, before)  # the push never reached the ledger
     else:
         # The push went through honestly; the tampered page was refused whole.
         assert after["pending"] == 0 and after["acked"] == before["last_seq"]
         assert {k: after[k] for k in ("keys", "wallets", "lots", "cards", "campaigns",
                                       "meta")} == \
             {k: before[k] for k in ("keys", "wallets", "lots", "cards", "campaigns", "meta")}
+        assert abs(after["anchor_offset_s"] - before["anchor_offset_s"]) < ANCHOR_SLACK_S
     assert ATTACKER.public_key().key_id not in after["keys"]
     mitm.attack = None
     with Node(data_dir) as node:
@@ -243,7 +262,7 @@ def test_an_old_genuine_answer_played_back_is_refused(ledger, mitm, tmp_path):
     with Node(data_dir) as node:
         status = node.sync_once()
     assert not status.online and "another request" in status.last_error
-    assert terminal_state(data_dir) == before
+    assert same_state(terminal_state(data_dir), before)
     mitm.attack = None
     with Node(data_dir) as node:
         assert node.sync_once().pending == 0
@@ -387,7 +406,7 @@ def test_https_ledger_with_a_private_ca(tmp_path):
             before = terminal_state(data_dir)
             with Node(data_dir) as node:
                 status = node.sync_once()
-            assert not status.online and terminal_state(data_dir) == before
+            assert not status.online and same_state(terminal_state(data_dir), before)
             assert not middle.seen  # not one request went out in clear
     finally:
         server.stop()
@@ -401,3 +420,110 @@ def test_answer_rotations_header_is_bounded_and_parsed():
         auth.answer_rotations({auth.HEADER_ANSWER_ROTATIONS: "x" * 10_000})
     with pytest.raises(auth.AnswerError):
         auth.answer_rotations({auth.HEADER_ANSWER_ROTATIONS: "bm90IGpzb24="})
+
+
+# --- answers a middle garbles or drags out -------------------------------------------------
+
+TRICKLE_GAP_S = 0.1
+TRICKLE_TIMEOUT_S = 0.5
+
+
+class _Raw:
+    """A loopback server that answers every request with `answer(request_bytes)`, written by
+    `write(sock, data)` (so a test can trickle it)."""
+
+    def __init__(self, answer, write=None) -> None:
+        import socket
+        import threading
+
+        self.answer, self.write = answer, write or (lambda sock, data: sock.sendall(data))
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    request = conn.recv(65536)
+                    self.write(conn, self.answer(request))
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+def _client(url: str):
+    from sync.client import LedgerClient
+
+    key = keys.generate()
+    return LedgerClient(url, "T-RAW-01", key, {ATTACKER.public_key().key_id:
+                                               ATTACKER.public_key()})
+
+
+def _answer(headers: dict[str, str], body: bytes = b"{}") -> bytes:
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return (f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+            f"{len(body)}\r\n{head}connection: close\r\n\r\n").encode("latin-1") + body
+
+
+def test_a_trickled_answer_is_cut_off_at_the_exchange_deadline():
+    """Each byte comes well within the read timeout, so only a deadline for the whole
+    exchange stops it (a trickle of the headers themselves is bounded per read only)."""
+    import time as _time
+
+    def trickle(sock, data: bytes) -> None:
+        head, body = data.split(b"\r\n\r\n", 1)
+        sock.sendall(head + b"\r\n\r\n")  # the headers at once, then the body by the byte
+        for i in range(len(body)):
+            sock.sendall(body[i:i + 1])
+            _time.sleep(TRICKLE_GAP_S)
+
+    server = _Raw(lambda _req: _answer({}, b'{"wallet": "W-1", "lots": []}' + b" " * 200),
+                  trickle)
+    client = _client(server.url)
+    try:
+        started = _time.monotonic()
+        with pytest.raises(SyncError):
+            client._request("GET", "/v1/wallets/W-1", timeout=TRICKLE_TIMEOUT_S)
+        assert _time.monotonic() - started < TRICKLE_TIMEOUT_S + 4 * TRICKLE_GAP_S
+    finally:
+        client.close()
+        server.close()
+
+
+@pytest.mark.parametrize("headers", [
+    {auth.HEADER_ANSWER_KEY: "k", auth.HEADER_ANSWER_TIME: "\u00b2",
+     auth.HEADER_ANSWER_SIGNATURE: "00"},
+    {auth.HEADER_ANSWER_KEY: "unknown", auth.HEADER_ANSWER_TIME: "1",
+     auth.HEADER_ANSWER_SIGNATURE: "00",
+     auth.HEADER_ANSWER_ROTATIONS: base64.urlsafe_b64encode(
+         b'[{"key_id":["x"],"by":"y"}]').decode()},
+    {"content-encoding": "gzip"},
+], ids=["time_not_ascii_digits", "rotation_with_a_list_for_a_key", "compressed"])
+def test_a_garbled_answer_is_a_refusal_not_a_crash(headers):
+    server = _Raw(lambda _req: _answer({k: v.encode("utf-8").decode("latin-1")
+                                        for k, v in headers.items()}))
+    client = _client(server.url)
+    try:
+        with pytest.raises(SyncError):
+            client._request("GET", "/v1/snapshot", timeout=2)
+    finally:
+        client.close()
+        server.close()
+
+
+def test_the_ledger_answers_a_non_digit_time_with_401_not_500(ledger):
+    reply = requests.get(ledger.url + "/v1/snapshot", timeout=ADMIN_TIMEOUT_S, headers={
+        auth.HEADER_TERMINAL: "T-NOBODY", auth.HEADER_TIME: "\u00b2".encode().decode("latin-1"),
+        auth.HEADER_NONCE: "a" * 32, auth.HEADER_SIGNATURE: "00"})
+    assert reply.status_code == 401
