@@ -46,10 +46,11 @@ from sync import bodies, campaigns, canonical, ids
 WALLET_BALANCE_CAP = 50_000  # yen per wallet (DESIGN §2; the Payment Services Act)
 ADMIN_PART = "admin"
 TICKETS = bodies.TICKET_POCKET
-RIDE_DEBT = "ride_debt"
+RIDE_DEBT = "ride_debt"  # wallet:W:ride_debt: rides taken beyond a wallet's tickets
 # merchant:M:held / funder:F:held: a gift payment the ledger does not owe the shop (the code
-# was taken by another sale first), held apart from the receivable until it is looked into.
-HELD = "held"  # wallet:W:ride_debt: rides taken beyond a wallet's tickets
+# was taken by another sale first), or a gift code's value put into a wallet a second time,
+# held apart from what the funder owes until it is looked into.
+HELD = "held"
 # Record types that name a campaign in their body rather than (only) in `campaigns`.
 CAMPAIGN_TYPES = ("gift", "ticket", "exchange")
 # Record types made with a credential an app token may be (`credential.kind` "app").
@@ -621,7 +622,15 @@ class Batch:
             gift = body["gift"]
             self._check_campaigns(rec, wallet.wallet_id, [{"campaign": gift["campaign"],
                                                            "kind": "gift_code"}], 0)
-            self._take_gift(rec, gift, wallet.wallet_id)
+            if not self._take_gift(rec, gift, wallet.wallet_id):
+                # The code was taken before: the funder does not pay for it a second time.
+                # Its value stays in the wallet (it may be spent already), funded from the
+                # funder's held account until someone looks into the flag.
+                for line in body["lots"]:
+                    funded = line["amount"] - line.get("paid", 0)
+                    funder = f"funder:{line.get('funder') or 'unknown'}"
+                    entry.post(funder, funded)
+                    entry.post(f"{funder}:{HELD}", -funded)
         if body.get("campaigns"):
             self._check_campaigns(rec, wallet.wallet_id, body["campaigns"], 0)
 

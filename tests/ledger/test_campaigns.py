@@ -15,7 +15,7 @@ import requests
 
 from ledger import demo, reports, service
 from ledger.service import LedgerError
-from sync import giftcodes, keyfile
+from sync import bodies, giftcodes, ids, keyfile
 from tests.ledger.helpers import HTTP_TIMEOUT_S, Terminal
 from tests.ledger.test_ingest import Region
 
@@ -448,6 +448,26 @@ def test_a_gift_code_taken_twice_is_flagged(region):
     with region.db.reading() as conn:
         assert conn.one("SELECT used_tx, used_terminal FROM gift_codes WHERE code_id = ?",
                         (code.code_id,)) == (first.tx_id, one.terminal_id)
+    region.assert_consistent()
+
+
+def test_a_gift_code_redeemed_into_two_wallets_funds_the_second_from_held(region):
+    (code,) = service.create_gift_codes(region.db, region.ledger_key, "gift", 1)
+    one, two = region.terminal(), region.terminal("M-LARGE")
+
+    def redeem(term, wallet: str):
+        lot = bodies.new_lot("L-" + ids.new_id(), "points", 3_000, 0, "city", campaign="gift")
+        return term.append("grant", {"amount": 3_000, "wallet": wallet, "lots": [lot],
+                                     "gift": {"code": code.code_id, "campaign": "gift",
+                                              "value": 3_000}})
+
+    redeem(one, "W-1")
+    redeem(two, "W-2")  # offline at another booth: the same code again
+    region.push(one)
+    region.push(two)
+    assert [d["code"] for d in flag_details(region, "gift_code_reused")] == [code.code_id]
+    assert region.balance("funder:city") == -3_000  # the town funds the code once
+    assert region.balance("funder:city:held") == -3_000  # the second is held apart
     region.assert_consistent()
 
 
