@@ -17,12 +17,14 @@ counter a ledger client of its own, so the two threads never share a connection.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sync import client as sync_client
 from sync import files, keys, pins, trust
@@ -82,15 +84,28 @@ def save_settings(data_dir: Path, changes: dict[str, Any]) -> None:
                                          ensure_ascii=False) + "\n")
 
 
-def check_ledger_url(url: str) -> str:
-    """A ledger URL the terminal can use: http:// or https://, with a host."""
-    from urllib.parse import urlsplit
-
+def check_ledger_url(url: str, fingerprint: str | None = None) -> str:
+    """A ledger URL the terminal can use: https://, or http:// on this machine; http:// to
+    another machine only with the ledger key's fingerprint (anyone on a link in clear could
+    pose as the ledger at enrollment, and the terminal would pin their key)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TerminalError(f"the ledger URL must be http://host:port or https://host:port, "
                             f"not {url!r}")
+    if parts.scheme == "http" and not fingerprint and not _loopback(parts.hostname):
+        raise TerminalError(f"enrolling over plain http:// with {parts.hostname} needs the "
+                            "ledger key's fingerprint (ask its operator: ledger admin "
+                            "show-key); better, use https://")
     return url.strip()
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = None,
@@ -102,7 +117,7 @@ def enroll(data_dir: Path, ledger_url: str, code: str, passphrase: str | None = 
     operator out of band, must match the key that signed it. `ca_file` is kept in the data
     directory and checks an https ledger's certificate from then on. The answer's signed
     time anchors the trusted clock."""
-    ledger_url = check_ledger_url(ledger_url)
+    ledger_url = check_ledger_url(ledger_url, fingerprint)
     if (data_dir / DB_FILE).exists():
         config = TerminalConfig.load(data_dir)
         raise TerminalError(f"{data_dir} is already terminal {config.terminal_id}")

@@ -205,15 +205,16 @@ class TerminalBridge(QObject):
         self.token.emit(phone.token())
 
     @Slot(str, str)
-    def enroll(self, ledger_url: str, code: str) -> None:
-        """Set up a terminal that was never enrolled, then start it."""
+    def enroll(self, ledger_url: str, code: str, fingerprint: str = "") -> None:
+        """Set up a terminal that was never enrolled, then start it; `fingerprint` (from the
+        ledger's operator) must be the ledger key's, when given."""
         from sync.keyfile import KeyFileError
         from terminal import keystore
         from terminal.node import enroll
 
         try:
             enroll(self._data_dir, ledger_url.strip(), code.strip(),
-                   keystore.passphrase_from_env())
+                   keystore.passphrase_from_env(), fingerprint=fingerprint.strip() or None)
         except (TerminalError, SyncError, KeyFileError) as exc:
             self.failed.emit("enroll", getattr(exc, "message", str(exc)))
             return

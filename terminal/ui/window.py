@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
     request_recent = Signal()
     request_verify = Signal()
     request_sync = Signal()
-    request_enroll = Signal(str, str)
+    request_enroll = Signal(str, str, str)
     request_phone = Signal(str)
     request_language = Signal(str)
     request_tally = Signal(bool, int)
@@ -442,11 +442,16 @@ class MainWindow(QMainWindow):
         self.setup_title = QLabel()
         self.setup_title.setFont(big_font(18))
         self.ledger_url, self.enroll_code = QLineEdit(), QLineEdit()
-        self.ledger_url.setPlaceholderText("http://ledger.example:8700")
+        self.ledger_url.setPlaceholderText("https://ledger.example:8700")
         self.enroll_code.setPlaceholderText("XXXX-XXXX-XXXX")
+        # The ledger key's fingerprint from its operator (ledger admin show-key): the
+        # terminal pins that key and no other.
+        self.ledger_fingerprint = QLineEdit()
+        self.ledger_fingerprint.setPlaceholderText("3F2A 9C01 …")
         self.enroll_button = touch_button("", "action_enroll")
         form = QVBoxLayout(self.setup_panel)
-        for widget in (self.setup_title, self.ledger_url, self.enroll_code, self.enroll_button):
+        for widget in (self.setup_title, self.ledger_url, self.enroll_code,
+                       self.ledger_fingerprint, self.enroll_button):
             form.addWidget(widget)
         self.setup_panel.hide()
         layout = QVBoxLayout(page)
@@ -610,7 +615,8 @@ class MainWindow(QMainWindow):
     def _connect_screen(self) -> None:
         self._shortcuts()
         self.enroll_button.clicked.connect(
-            lambda: self.request_enroll.emit(self.ledger_url.text(), self.enroll_code.text()))
+            lambda: self.request_enroll.emit(self.ledger_url.text(), self.enroll_code.text(),
+                                             self.ledger_fingerprint.text()))
         self.mode_buttons.idClicked.connect(self.stack.setCurrentIndex)
         self.lang_button.clicked.connect(self._toggle_language)
         s, o = self.shop.buttons, self.booth.buttons
@@ -704,6 +710,8 @@ class MainWindow(QMainWindow):
         self.counted_label.setText(tr("Cash counted"))
         self.setup_title.setText(tr("Set up this terminal: the ledger's address and the "
                                     "one-time code from the town office"))
+        self.ledger_fingerprint.setToolTip(tr("The ledger key's fingerprint, from the town "
+                                              "office (needed for an http:// address)"))
         self.enroll_button.setText(tr("Enroll"))
         self.demo_dock.setWindowTitle(tr("Demo: tap a customer to present their card or app"))
         if self.waiting is None:

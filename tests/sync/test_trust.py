@@ -527,3 +527,23 @@ def test_the_ledger_answers_a_non_digit_time_with_401_not_500(ledger):
         auth.HEADER_TERMINAL: "T-NOBODY", auth.HEADER_TIME: "\u00b2".encode().decode("latin-1"),
         auth.HEADER_NONCE: "a" * 32, auth.HEADER_SIGNATURE: "00"})
     assert reply.status_code == 401
+
+
+@pytest.mark.parametrize(("url", "fingerprint", "ok"), [
+    ("https://ledger.town.example", None, True),
+    ("http://127.0.0.1:8700", None, True),
+    ("http://localhost:8700", None, True),
+    ("http://192.0.2.10:8700", None, False),  # in clear to another machine: who answers?
+    ("http://192.0.2.10:8700", "3F2A 9C01", True),
+    ("ftp://192.0.2.10", None, False),
+    ("192.0.2.10:8700", None, False),
+])
+def test_a_ledger_in_clear_on_another_machine_needs_its_fingerprint(url, fingerprint, ok):
+    from terminal.errors import TerminalError
+    from terminal.node import check_ledger_url
+
+    if ok:
+        assert check_ledger_url(url, fingerprint) == url
+    else:
+        with pytest.raises(TerminalError):
+            check_ledger_url(url, fingerprint)
