@@ -129,6 +129,13 @@ class OnlineCheck(BaseModel):
     campaign: CampaignClaim | None = None
 
 
+class ClaimRelease(BaseModel):
+    """A sale refused after its online check: its claims are given back."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    tx: str = Field(max_length=64, pattern=ID_PATTERN, description="the refused sale's tx id")
+
+
 def _body_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The request body of a signed route that reads its raw bytes (the signature covers
     them) and checks them with `model` itself, after the signature."""
@@ -513,6 +520,16 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
                               "invalid")
         return _json(await run_in_threadpool(online.check, db, terminal_id,
                                              asked.model_dump()))
+
+    @app.post("/v1/check/release", openapi_extra=_body_schema(ClaimRelease),
+              responses=_refusals(400, 401, 403))
+    async def release_claim(request: Request) -> Response:
+        """The sale `tx` was refused after its online check: its campaign claim no longer
+        counts. {"tx", "released": claims dropped}."""
+        body = await read_body(request)
+        terminal_id = await terminal_of(request, body)
+        asked = _parsed(ClaimRelease, body)
+        return _json(await run_in_threadpool(online.release, db, terminal_id, asked.tx))
 
     @app.post("/v1/leases", openapi_extra=_body_schema(LeaseRequest),
               responses=_refusals(400, 401, 403, 404))

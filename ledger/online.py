@@ -18,8 +18,9 @@ Claims are made only for a credential the ledger accepts (a known, active card; 
 wallet that is not denied). A claim is made for the terminal and the tx id the sale will
 carry, so the record of that very sale is not "a second use" when it arrives (ingest:
 ledger.postings); asking again for the same tx answers the same. A campaign claim stops
-counting when its record arrives (the use is then in the wallet's usage) or after
-`CAMPAIGN_CLAIM_TTL_S` (a sale refused after its check never arrives).
+counting when its record arrives (the use is then in the wallet's usage), when the terminal
+releases it (`release`: the sale was refused after its check), or after
+`CAMPAIGN_CLAIM_TTL_S` (a terminal that went offline after its check and never came back).
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ from ledger.schema import now_us
 from ledger.service import LedgerError
 from sync import campaigns
 
-# A campaign claim whose record has not arrived within this long stops counting: the online
-# terminal pushes a sale within seconds, and a sale refused after its check never comes.
-CAMPAIGN_CLAIM_TTL_S = 15 * 60
+# A campaign claim whose record has not arrived within this long stops counting. A sale
+# refused after its check is released at once by its terminal; a claim that is neither
+# released nor followed by its record belongs to a terminal that went offline right after
+# the check, and such a terminal keeps selling offline on a snapshot up to three days old
+# (terminal.policy's max_snapshot_age_s): the claim holds that long, so a second booth
+# cannot sell the second set meanwhile.
+CAMPAIGN_CLAIM_TTL_S = 3 * 24 * 3600
 # Answers to the claims a check may ask for.
 TOKEN_FRESH, TOKEN_USED = "fresh", "used"
 GIFT_CLAIMED, GIFT_USED, GIFT_UNKNOWN = "claimed", "used", "unknown"
@@ -158,3 +163,17 @@ def _claim_campaign(conn: Connection, terminal_id: str, tx_id: str, wallet_id: s
                  "units, created_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
                  (tx_id, campaign_id, wallet_id, terminal_id, day, units, now))
     return CAMPAIGN_CLAIMED
+
+
+def release(db: Database, terminal_id: str, tx_id: str) -> dict[str, Any]:
+    """The sale `tx_id` of this terminal was refused after its check: its campaign claim no
+    longer counts against the wallet's limit. Releasing again changes nothing."""
+
+    def work(conn: Connection) -> int:
+        before = conn.value("SELECT count(*) FROM campaign_claims WHERE tx_id = ? AND "
+                            "terminal_id = ?", (tx_id, terminal_id))
+        conn.execute("DELETE FROM campaign_claims WHERE tx_id = ? AND terminal_id = ?",
+                     (tx_id, terminal_id))
+        return int(before or 0)
+
+    return {"tx": tx_id, "released": db.transaction(work)}

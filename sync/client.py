@@ -384,6 +384,14 @@ class LedgerClient:
                 raise self._untrusted(f"the check answer says nothing valid of {name}")
         return answer
 
+    def release(self, tx: str, timeout: float = ONLINE_CHECK_TIMEOUT_S) -> int:
+        """The sale `tx` was refused after its check: give back its campaign claim."""
+        answer = self._request("POST", "/v1/check/release", orjson.dumps({"tx": tx}),
+                               timeout=timeout)
+        if answer.get("tx") != tx or type(answer.get("released")) is not int:
+            raise self._untrusted("the release answer does not match the question")
+        return answer["released"]
+
     def _check_basis(self, answer: dict[str, Any]) -> None:
         """`basis_seq` (how far the answer holds this terminal's own records) is a seq."""
         basis = answer.get("basis_seq", 0)

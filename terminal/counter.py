@@ -148,6 +148,8 @@ class Counter:
             self.tokens.remember(bytes.fromhex(prefix), counter)
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
+        # Campaign uses the ledger claimed for a sale not yet committed (tx ids).
+        self._open_claims: set[str] = set()
 
     # --- context --------------------------------------------------------------------------
 
@@ -170,6 +172,7 @@ class Counter:
         bodies.check(rtype, body)
         done = self.journal.append(rtype, body, tx_id)
         self.clock.note_record(done.record["at"])
+        self._open_claims.discard(done.tx_id)
         if self._on_commit is not None:
             self._on_commit(done)
         return done
@@ -400,7 +403,22 @@ class Counter:
             campaign=self._campaign_claim(rule, offers, units))
         if answer is not None and answer.get("campaign") == "limit":
             raise Refused("campaign_limit", name=rule["name"])
+        if answer is not None and answer.get("campaign") == "claimed":
+            self._open_claims.add(tx_id)
         return who.wallet_id, decision
+
+    def _release_claims(self) -> None:
+        """A sale refused after its online check claimed a campaign use gives the claim
+        back (else it would count against the customer's limit until it lapses)."""
+        while self._open_claims:
+            tx_id = self._open_claims.pop()
+            if self.client is None:
+                continue
+            try:
+                self.client.release(tx_id)
+            except SyncError as exc:
+                log.info("a refused sale's campaign claim stays until it lapses: %s",
+                         exc.message)
 
     def _checked_view(self, wallet_id: str) -> WalletView:
         view = self.view(wallet_id)
@@ -686,6 +704,7 @@ class Counter:
             self._main_unit(offers, rule, entry)
         except Refused as exc:
             self._refuse("charge", exc, wallet_id, price, "offline")
+            self._release_claims()
             raise
         parts = [(pocket, amount, expires, classes) for pocket, amount, expires, classes in (
             ("premium_common", chosen["common"], rule.get("common_expires"), None),
@@ -723,6 +742,7 @@ class Counter:
             self._main_unit(offers, rule, entry)
         except Refused as exc:
             self._refuse("grant", exc, wallet_id, 0, "offline")
+            self._release_claims()
             raise
         lot = bodies.new_lot("L-" + ids.new_id(), pocket, amount, 0, rule["funder"],
                              rule.get("expires"), campaign=rule["id"])
@@ -802,6 +822,7 @@ class Counter:
                                  for lot in points], need, 0, self.merchant_class, self._today())
         except Refused as exc:
             self._refuse("exchange", exc, wallet_id, 0, "offline")
+            self._release_claims()
             raise
         made = bodies.new_lot("L-" + ids.new_id(), rule["pocket"], value, 0, rule["funder"],
                               rule.get("expires"), rule.get("classes"), rule["id"])

@@ -189,6 +189,17 @@ def test_one_voucher_set_per_person_across_online_booths(region):
     assert voucher_claim(region, two, ids.new_id()) == "limit"
 
 
+def test_a_claim_released_by_its_terminal_stops_counting_at_once(region):
+    one, two = region.terminal("M-BOOTH"), region.terminal("M-BOOTH")
+    tx = ids.new_id()
+    assert voucher_claim(region, one, tx) == "claimed"
+    assert online.release(region.db, two.terminal_id, tx)["released"] == 0  # not two's
+    assert voucher_claim(region, two, ids.new_id()) == "limit"
+    assert online.release(region.db, one.terminal_id, tx) == {"tx": tx, "released": 1}
+    assert online.release(region.db, one.terminal_id, tx)["released"] == 0
+    assert voucher_claim(region, two, ids.new_id()) == "claimed"
+
+
 def test_a_claim_whose_record_never_comes_stops_counting(region):
     one, two = region.terminal("M-BOOTH"), region.terminal("M-BOOTH")
     assert voucher_claim(region, one, ids.new_id()) == "claimed"

@@ -146,6 +146,18 @@ def test_a_second_voucher_set_at_a_second_online_booth_is_refused(town):
         assert conn.value("SELECT count(*) FROM campaign_claims") == 0
 
 
+def test_a_voucher_sale_refused_after_its_check_gives_its_claim_back(town):
+    first, second = town.booths
+    service.issue_value(town.db, town.wallet_id, "charged", 26_000, "opening-cash")
+    # 46,000 + a set's 6,000 is over the ¥50,000 cap: refused after the ledger claimed it
+    assert refusal(first.counter.buy_voucher, town.card, "voucher", 5_000) == "over_cap"
+    assert town.shops[0].counter.pay(town.card, 10_000).decision == "online"
+    town.shops[0].sync_once()  # the ledger knows the wallet has room again
+    assert second.counter.buy_voucher(town.card, "voucher", 5_000).amount == 5_000
+    with town.db.reading() as conn:
+        assert conn.value("SELECT count(*) FROM campaign_claims") == 1  # second's, live
+
+
 def test_offline_the_snapshot_decides_as_before(town):
     first, second = town.booths
     town.ledger.stop()
