@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 import orjson
 import requests
+import urllib3
 
 from sync import auth, keys, record, trust
 
@@ -270,8 +271,10 @@ class LedgerClient:
             self._reset()
             raise SyncError("the ledger's TLS certificate is not trusted (or the link was "
                             "tampered with)", "tls") from exc
-        except (requests.RequestException, OSError, ValueError) as exc:
-            # OSError / ValueError: urllib3's errors from a stream cut or garbled mid-read
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
+                ValueError) as exc:
+            # urllib3's own errors (and OSError / ValueError) come from a stream read by
+            # hand (_read_answer) that was cut or garbled mid-read
             self._reset()
             raise SyncError(f"the ledger cannot be reached: {exc.__class__.__name__}") from exc
         except SyncError:

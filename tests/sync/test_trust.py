@@ -547,3 +547,20 @@ def test_a_ledger_in_clear_on_another_machine_needs_its_fingerprint(url, fingerp
     else:
         with pytest.raises(TerminalError):
             check_ledger_url(url, fingerprint)
+
+
+def test_an_answer_cut_short_is_a_sync_error():
+    """The body ends before its content-length: urllib3's own error, read by hand, must come
+    out as a SyncError like any other broken exchange."""
+    def half(_req: bytes) -> bytes:
+        whole = _answer({}, b'{"wallet": "W-1", "lots": []}' + b" " * 500)
+        return whole[: len(whole) - 300]
+
+    server = _Raw(half)
+    client = _client(server.url)
+    try:
+        with pytest.raises(SyncError):
+            client._request("GET", "/v1/wallets/W-1", timeout=2)
+    finally:
+        client.close()
+        server.close()
