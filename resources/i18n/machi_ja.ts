@@ -108,6 +108,10 @@
         <translation>端末の設定: 台帳サーバーのアドレスと、役場から届いたワンタイムコードを入力してください</translation>
     </message>
     <message>
+        <source>Ledger key fingerprint, e.g. 3F2A 9C01 … (from the town office)</source>
+        <translation>台帳鍵のフィンガープリント 例: 3F2A 9C01 … (役場から届いたもの)</translation>
+    </message>
+    <message>
         <source>The ledger key's fingerprint, from the town office (needed for an http:// address)</source>
         <translation>役場から届いた台帳鍵のフィンガープリント (http:// のアドレスでは必須)</translation>
     </message>

@@ -447,7 +447,6 @@ class MainWindow(QMainWindow):
         # The ledger key's fingerprint from its operator (ledger admin show-key): the
         # terminal pins that key and no other.
         self.ledger_fingerprint = QLineEdit()
-        self.ledger_fingerprint.setPlaceholderText("3F2A 9C01 …")
         self.enroll_button = touch_button("", "action_enroll")
         form = QVBoxLayout(self.setup_panel)
         for widget in (self.setup_title, self.ledger_url, self.enroll_code,
@@ -712,6 +711,8 @@ class MainWindow(QMainWindow):
                                     "one-time code from the town office"))
         self.ledger_fingerprint.setToolTip(tr("The ledger key's fingerprint, from the town "
                                               "office (needed for an http:// address)"))
+        self.ledger_fingerprint.setPlaceholderText(tr("Ledger key fingerprint, e.g. 3F2A 9C01 "
+                                                      "… (from the town office)"))
         self.enroll_button.setText(tr("Enroll"))
         self.demo_dock.setWindowTitle(tr("Demo: tap a customer to present their card or app"))
         if self.waiting is None:
