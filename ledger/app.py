@@ -6,14 +6,19 @@ JSON parsed with orjson and checked by hand, because a pydantic model over a 1,0
 batch costs about as much as parsing it three times. The OpenAPI document still
 describes every body, so clients and fuzzers know the shapes. Expected refusals answer
 `{"error": code, "message": text}` with a 4xx status, and the document lists them per
-operation; nothing a client sends is meant to produce a 500. Bodies are capped before any
-route reads them, ids in paths and headers are checked at the edge (a NUL or a 10 kB id
-must never reach PostgreSQL), and signatures are checked over the path exactly as sent.
+operation; nothing a client sends is meant to produce a 500. Should one happen all the same
+(a bug, a database that refuses a statement), it is a JSON 500 naming the error, signed like
+every answer so the terminal can show why, and its traceback is logged once; a database
+that cannot be reached answers 503. A client that goes away before its body is whole is one
+log line. Bodies are capped before any route reads them, ids in paths and headers are
+checked at the edge (a NUL or a 10 kB id must never reach PostgreSQL), and signatures are
+checked over the path exactly as sent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -26,6 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger import certs, online, service
@@ -33,6 +39,8 @@ from ledger.db import Database, DatabaseError
 from ledger.ingest import MAX_BATCH_RECORDS, Ingestor
 from ledger.service import LedgerError
 from sync import auth, bodies, keys, record
+
+log = logging.getLogger(__name__)
 
 API_VERSION = "1"
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -43,6 +51,8 @@ TERMINAL_ID_PATTERN = record.TERMINAL_ID_RE.pattern
 # FastAPI documents a 422 for every operation with parameters or a body; this API answers
 # request validation errors with 400 (the _validation handler), so the document drops them.
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+# An unexpected error's text is cut to this in a 500 answer (a driver's message can run long).
+MAX_ERROR_MESSAGE_CHARS = 500
 
 
 class ErrorBody(BaseModel):
@@ -201,6 +211,14 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
+def _unexpected(exc: BaseException) -> JSONResponse:
+    """The answer to an error no handler expected: 500, in the API's shape, naming it."""
+    text = f"{type(exc).__name__}: {exc}"
+    if len(text) > MAX_ERROR_MESSAGE_CHARS:
+        text = text[:MAX_ERROR_MESSAGE_CHARS - 1] + "…"
+    return _error(500, "internal", f"the ledger failed: {text}")
+
+
 def _json(payload: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
@@ -262,6 +280,47 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = _error(413, "too_large", f"the body is over {self.limit} bytes")
         await refusal(scope, receive, send)
+
+
+class LastResort:
+    """Inside AnswerSigner, around the routes and their handlers: an exception none of the
+    handlers took is answered as a JSON 500 (`_unexpected`), which AnswerSigner then signs,
+    and its traceback is logged here, once (it does not go on to be logged again by the
+    server). A client that went away before its body was whole gets no answer, and the log
+    one line: it is the network's doing, not the ledger's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except ClientDisconnect:
+            declared = _declared_length(scope)
+            log.warning("%s %s: the client went away after %d%s bytes of its body",
+                        scope["method"], scope["path"], received,
+                        "" if declared is None else f" of {declared}")
+        except Exception as exc:
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            if not started:
+                await _unexpected(exc)(scope, counted, watched)
 
 
 ENROLL_PATH = "/v1/enroll"
@@ -391,7 +450,9 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
     )
     ingestor = Ingestor(db, ledger_key)
     nonces = auth.NonceCache()
-    # Inside the body limit: an over-long body is refused before it is read or hashed.
+    # From the inside out: unexpected errors become JSON answers, which are then signed;
+    # inside the body limit, so an over-long body is refused before it is read or hashed.
+    app.add_middleware(LastResort)
     app.add_middleware(AnswerSigner, key=ledger_key, rotations=lambda: service.rotations(db))
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     _install_document(app)
@@ -416,6 +477,12 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         refusal = _error(exc.status_code, code, str(exc.detail))
         refusal.headers.update(exc.headers or {})
         return refusal
+
+    @app.exception_handler(Exception)
+    async def _outer_error(_: Request, exc: Exception) -> JSONResponse:
+        # What escapes the middlewares themselves (LastResort takes the routes' errors):
+        # Starlette answers with this, then raises the error on, for the server to log.
+        return _unexpected(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,6 +6,13 @@ and runs on both engines. What differs lives here: connecting, placeholder style
 errors mean "run the transaction again" (serialization failures and deadlocks on PostgreSQL
 and on Postgres-wire distributed engines, a busy database on SQLite).
 
+A PostgreSQL server can go away under a running ledger (a restart, a crash, a fail-over).
+Each thread's connection is checked before it is handed out and replaced when it is found
+dead; a transaction that lost its connection before its COMMIT was sent did not happen, so
+it is run again on a new connection like one that lost a serialization race. One that lost
+it during the COMMIT may or may not have happened: that is an error (503) for the client to
+send again, never a silent second run.
+
 No ordering relies on a global sequence: ids are made by the writer (sortable ids) and
 change feeds use per-row timestamps, so a distributed engine can serve the same SQL.
 """
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import random
+import select
 import sqlite3
 import threading
 import time
@@ -42,6 +50,15 @@ TX_RETRY_FIRST_DELAY_S = 0.005
 PG_CONNECT_TIMEOUT_S = 10
 # PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock detected.
 PG_RETRY_STATES = {"40001", "40P01"}
+# SQLSTATEs of a connection the server has ended or cannot serve: the class of connection
+# exceptions, and shutdown by an administrator, crash shutdown, "cannot connect now".
+PG_GONE_CLASS = "08"
+PG_GONE_STATES = {"57P01", "57P02", "57P03"}
+# Once the database has been reached, a lost connection is replaced by trying to connect
+# every PG_RECONNECT_PAUSE_S for up to PG_RECONNECT_WAIT_S (a restart takes seconds; a
+# terminal waits READ_TIMEOUT_S = 30 s for an answer), then the request is answered 503.
+PG_RECONNECT_WAIT_S = 10.0
+PG_RECONNECT_PAUSE_S = 0.1
 
 
 # What a database URL's password is shown as wherever the URL is printed or logged.
@@ -94,6 +111,16 @@ class DatabaseError(Exception):
 
 class RetryableError(Exception):
     """Raised inside a transaction to ask for it to be run again."""
+
+
+class ConnectionLost(DatabaseError):
+    """The connection to the database broke (the server restarted, crashed or cannot be
+    reached) where the work cannot simply be run again."""
+
+
+class CommitUnknown(ConnectionLost):
+    """The connection broke while a COMMIT was on its way: the transaction may or may not
+    have taken effect."""
 
 
 def _sqlite_path(url: str) -> Path:
@@ -267,6 +294,34 @@ class Connection:
     def close(self) -> None:
         self.raw.close()
 
+    def usable(self) -> bool:
+        """False when this connection is seen to be dead. A PostgreSQL connection is dead
+        when the driver has found it closed or broken, or when it is idle and its socket
+        has something to read: an idle connection is sent nothing unasked but the server's
+        notice that it ends the session (a shutdown) or end of file (a crash); then one
+        round trip tells. A connection in a transaction is the caller's, never judged here."""
+        if self.engine != "postgres":
+            return True
+        import psycopg
+
+        raw = self.raw
+        if raw.closed or raw.broken:
+            return False
+        if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return True
+        try:
+            readable, _, _ = select.select([raw.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        if not readable:
+            return True
+        try:
+            raw.execute("SELECT 1")
+            raw.rollback()
+        except psycopg.Error:
+            return False
+        return True
+
 
 class Database:
     """A ledger database by URL; hands each thread its own connection."""
@@ -285,6 +340,9 @@ class Database:
         self._local = threading.local()
         self._all: list[Connection] = []
         self._lock = threading.Lock()
+        # Set at the first connection made: from then on a server that cannot be reached
+        # is waited for (it is restarting); before, the URL is more likely wrong.
+        self._reached = False
         # SQLite has one writer at a time. Threads of this process queue for it here, and
         # the next one starts the moment the last commits; left to SQLite, a waiting
         # writer sleeps and polls (1, 2, 5, ... 100 ms), which idled a pushed batch behind
@@ -312,13 +370,55 @@ class Database:
                                 f"{_without_secret(str(exc), self.url)}") from None
         return Connection("postgres", raw)
 
+    def _open_waiting(self) -> Connection:
+        """A new connection; if the database was reached before, waiting up to
+        PG_RECONNECT_WAIT_S for it to be back."""
+        deadline = time.monotonic() + PG_RECONNECT_WAIT_S
+        while True:
+            try:
+                conn = self._open()
+            except DatabaseError as exc:
+                if not self._reached or time.monotonic() >= deadline:
+                    raise
+                log.debug("database not back yet: %s", exc)
+                time.sleep(PG_RECONNECT_PAUSE_S)
+                continue
+            self._reached = True
+            return conn
+
     def connection(self) -> Connection:
+        """This thread's connection: checked, and replaced when it is found dead."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and not conn.usable():
+            log.warning("ledger: a database connection was found dead; replacing it")
+            self._discard(conn)
+            conn = None
         if conn is None:
-            conn = self._local.conn = self._open()
+            conn = self._local.conn = self._open_waiting()
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def _discard(self, conn: Connection) -> None:
+        """Close a dead connection and forget it, so this thread's next use opens another."""
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        try:
+            conn.close()
+        except Exception as exc:  # noqa: BLE001 - it is dead already; closing is tidying up
+            log.debug("closing a dead connection: %s", exc)
+
+    def _lost(self, conn: Connection, exc: BaseException) -> bool:
+        """Whether `exc` means `conn` is gone (the server ended it or cannot be reached)."""
+        if self.engine != "postgres" or not isinstance(exc, Exception):
+            return False
+        if conn.raw.closed or conn.raw.broken:
+            return True
+        state = getattr(exc, "sqlstate", None) or ""
+        return state.startswith(PG_GONE_CLASS) or state in PG_GONE_STATES
 
     def close(self) -> None:
         with self._lock:
@@ -337,29 +437,67 @@ class Database:
             return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
         return getattr(exc, "sqlstate", None) in PG_RETRY_STATES
 
+    def _rollback(self, conn: Connection) -> None:
+        """Roll back; a connection found gone meanwhile is dropped instead (the server has
+        ended its transaction), and whatever error brought us here is the one to tell."""
+        try:
+            conn.rollback()
+        except Exception as exc:
+            if not self._lost(conn, exc):
+                raise
+            self._discard(conn)
+
+    def _gone(self, conn: Connection, exc: BaseException, committing: bool = False,
+              waited: bool = False) -> ConnectionLost:
+        """The error to raise for a connection lost with `exc`, the connection dropped."""
+        self._discard(conn)
+        text = _without_secret(str(exc), self.url).strip()
+        if committing:
+            return CommitUnknown("the connection to the database broke while a transaction "
+                                 f"was being committed; it may or may not have taken effect: "
+                                 f"{text}")
+        again = f" again and again for {PG_RECONNECT_WAIT_S:g} s" if waited else ""
+        return ConnectionLost(f"the connection to the database broke{again}: {text}")
+
     def transaction(self, work: Callable[[Connection], T]) -> T:
-        """Run `work(conn)` in one transaction, again if it loses a serialization race."""
-        conn = self.connection()
+        """Run `work(conn)` in one transaction, again if it loses a serialization race, and
+        again on a new connection if the connection broke before the COMMIT was sent."""
         delay = TX_RETRY_FIRST_DELAY_S
-        for attempt in range(TX_RETRIES + 1):
+        attempt = 0
+        reconnect_until: float | None = None
+        while True:
+            conn = self.connection()
+            committing = False
             try:
                 with self._writing:
                     try:
                         conn.begin()
                         result = work(conn)
+                        committing = True
                         conn.commit()
                     except BaseException:
-                        conn.rollback()  # before the next writer of this process begins
+                        self._rollback(conn)  # before the next writer of this process begins
                         raise
                 return result
             except BaseException as exc:
+                if self._lost(conn, exc):
+                    now = time.monotonic()
+                    if reconnect_until is None:
+                        reconnect_until = now + PG_RECONNECT_WAIT_S
+                    if committing or now >= reconnect_until:
+                        raise self._gone(conn, exc, committing, waited=True) from None
+                    log.warning("ledger: the database connection broke (%s); running the "
+                                "transaction again on a new one",
+                                _without_secret(str(exc), self.url).strip())
+                    self._discard(conn)
+                    continue
                 if attempt < TX_RETRIES and self._retryable(exc):
-                    log.info("transaction retry %d after %s", attempt + 1, exc)
+                    attempt += 1
+                    log.info("transaction retry %d after %s", attempt, exc)
                     time.sleep(delay * (0.5 + random.random()))
                     delay *= 2
                     continue
                 raise
-        raise AssertionError("unreachable")
 
     @contextmanager
     def reading(self, snapshot: bool = False):
@@ -371,19 +509,27 @@ class Database:
         """
         conn = self.connection()
         began = False
-        if snapshot:
-            if self.engine == "sqlite":
-                if not conn.raw.in_transaction:
-                    conn.raw.execute("BEGIN")
-                    began = True
-            else:
-                conn.raw.rollback()
-                conn.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         try:
+            if snapshot:
+                if self.engine == "sqlite":
+                    if not conn.raw.in_transaction:
+                        conn.raw.execute("BEGIN")
+                        began = True
+                else:
+                    conn.raw.rollback()
+                    conn.raw.execute(
+                        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
+        except Exception as exc:
+            # The reads cannot be run again from here: the request is answered 503, and
+            # this thread's next use has a new connection.
+            if self._lost(conn, exc):
+                raise self._gone(conn, exc) from None
+            raise
         finally:
             if self.engine == "postgres":
-                conn.raw.rollback()  # end the implicit read transaction
+                if getattr(self._local, "conn", None) is conn:  # not dropped as dead
+                    self._rollback(conn)  # end the implicit read transaction
             elif began:
                 conn.raw.execute("ROLLBACK")
 

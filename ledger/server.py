@@ -7,6 +7,7 @@ factory so several worker processes (one per core) can serve one ledger.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from pathlib import Path
 
@@ -26,6 +27,10 @@ GC_THRESHOLDS = (50_000, 20, 50)
 
 
 def app_from_env() -> FastAPI:
+    # A worker process of its own starts with no logging set up: the ledger's warnings
+    # (a connection replaced, a client gone mid-body) and tracebacks are logged as by
+    # `python -m ledger` itself (in a single-process server this is already done).
+    logging.basicConfig(level=logging.WARNING)
     home = LedgerHome(Path(os.environ[HOME_ENV]))
     app = create_app(Database(os.environ[DB_ENV]), home.signing_key(), home.admin_token())
     # The helper that checks records is started now, not by the first large batch.
