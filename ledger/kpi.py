@@ -35,6 +35,9 @@ ACTIONS = {
     "fork": "Inspect the terminal (restored backup? cloned disk?); it stays suspended.",
     "bad_signature": "A record was altered in transit or on the terminal: inspect it.",
     "unknown_lot": "The terminal spent value the ledger does not know: check its snapshot.",
+    "takeback_short": "A voided sale's cash-back or prize was spent already: it was kept "
+                      "from the money given back and the funder repaid. A `debt` above 0 is "
+                      "owed by the holder (the wallet is denied until it is settled).",
     "class_violation": "Small-shop vouchers spent at a large shop: remind the shop.",
     "expired_lot": "Expired value was spent: check the terminal's clock.",
     "over_refund": "More refunded than paid: ask the shop for the receipts.",

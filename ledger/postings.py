@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from ledger.db import Connection, RetryableError
-from sync import bodies, campaigns, canonical, ids
+from sync import bodies, campaigns, canonical, givebacks, ids
 
 WALLET_BALANCE_CAP = 50_000  # yen per wallet (DESIGN §2; the Payment Services Act)
 ADMIN_PART = "admin"
@@ -522,30 +522,46 @@ class Batch:
                           paid=original[1], given_back=total)
             self.given_back[body["of"]] = total
         self.givebacks.append((body["of"], entry.entry, body["amount"]))
-        for line in body["lots"]:
+        # The grant lots a void takes back: one the ledger does not know on this wallet is
+        # flagged and takes nothing (an honest terminal only names lots its payment made).
+        grants_back = []
+        for line in body.get("grants_back", []):
             lot = self.lots.get(line["lot"])
+            if lot is None or lot.wallet_id != wallet.wallet_id:
+                self.flag("unknown_lot", rec, wallet.wallet_id, lot=line["lot"],
+                          taken_back=line["amount"])
+            else:
+                grants_back.append(line)
+        settled = givebacks.settle(body["lots"], grants_back,
+                                   {line["lot"]: self.lots[line["lot"]].remaining
+                                    for line in grants_back})
+        for lot_id, amount in settled.credited:
+            if not amount:
+                continue  # all of it kept for granted value already spent
+            lot = self.lots.get(lot_id)
             if lot is None or lot.wallet_id != wallet.wallet_id or lot.pocket == TICKETS:
                 # Money given back to no lot it came from (or to rides, which are no money)
                 # goes into a new charged lot.
-                self.flag("unknown_lot", rec, wallet.wallet_id, lot=line["lot"])
+                self.flag("unknown_lot", rec, wallet.wallet_id, lot=lot_id)
                 lot = self._new_lot(
-                    rec, wallet.wallet_id, {"lot": line["lot"], "pocket": "charged",
+                    rec, wallet.wallet_id, {"lot": lot_id, "pocket": "charged",
                                             "amount": 0, "paid": 0}, origin="refund")
-            lot.remaining += line["amount"]
+            lot.remaining += amount
             lot.amount = max(lot.amount, lot.remaining)
             lot.dirty = True
-            entry.post(wallet_account(wallet.wallet_id, lot.pocket), line["amount"])
+            entry.post(wallet_account(wallet.wallet_id, lot.pocket), amount)
         entry.post(f"merchant:{self.merchant_id}:receivable", -body["amount"])
-        if body.get("campaigns") or body.get("grants_back"):
+        if body.get("campaigns"):
             self._undo_campaigns(rec, entry, wallet)
+        self._take_back(rec, entry, wallet, settled)
 
     _post_refund = _post_giveback
     _post_void = _post_giveback
 
     def _undo_campaigns(self, rec: dict, entry: Entry, wallet: Wallet) -> None:
-        """A void takes back its payment's campaigns: the funders' discounts, the lots they
-        granted (as far as unspent), and the uses counted against the wallet's limits.
-        Lease units stay spent (the stock is never counted back up)."""
+        """A void takes back its payment's campaigns: the funders' discounts and the uses
+        counted against the wallet's limits (the lots they granted: `_take_back`). Lease
+        units stay spent (the stock is never counted back up)."""
         body = rec["body"]
         receivable = f"merchant:{self.merchant_id}:receivable"
         for item in body.get("campaigns", []):
@@ -559,17 +575,29 @@ class Batch:
                 key = (item["campaign"], wallet.wallet_id)
                 self.usage[key] = campaigns.apply(self.usage.get(key), item, rec["at"][:10])
                 self.usage_changed.add(key)
-        for line in body.get("grants_back", []):
-            lot = self.lots.get(line["lot"])
-            if lot is None or lot.wallet_id != wallet.wallet_id or \
-                    lot.remaining < line["amount"]:
-                self.flag("unknown_lot", rec, wallet.wallet_id, lot=line["lot"],
-                          taken_back=line["amount"])
-                continue
-            lot.remaining -= line["amount"]
+
+    def _take_back(self, rec: dict, entry: Entry, wallet: Wallet,
+                   settled: givebacks.Settled) -> None:
+        """The granted lots go back to their funders in full (sync.givebacks): what a lot
+        still holds from it, and what was spent of it out of the money the void gave back;
+        what that did not cover becomes debt on the wallet, which is denied as after an
+        overdraft. A shortfall is flagged `takeback_short`."""
+        for lot_id, amount in settled.taken:
+            lot = self.lots[lot_id]
+            lot.remaining -= amount
             lot.dirty = True
-            entry.post(wallet_account(wallet.wallet_id, lot.pocket), -line["amount"])
-            entry.post(f"funder:{lot.funder or 'unknown'}", line["amount"])
+            entry.post(wallet_account(wallet.wallet_id, lot.pocket), -amount)
+            entry.post(f"funder:{lot.funder or 'unknown'}", amount)
+        for lot_id, amount in settled.short:
+            entry.post(f"funder:{self.lots[lot_id].funder or 'unknown'}", amount)
+        if not settled.short:
+            return
+        self.flag("takeback_short", rec, wallet.wallet_id, of=rec["body"]["of"],
+                  lots={lot_id: amount for lot_id, amount in settled.short},
+                  short=settled.short_total, netted=settled.netted, debt=settled.debt)
+        if settled.debt:
+            entry.post(wallet_account(wallet.wallet_id, "debt"), -settled.debt)
+            self.deny(wallet, "takeback_short")
 
     def _new_lot(self, rec: dict | None, wallet_id: str, line: dict, origin: str) -> Lot:
         lot_id = line["lot"]

@@ -11,6 +11,7 @@ the refusal log.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sync import bodies, campaigns, cards, giftcodes, ids, pins, tokens
+from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, tokens
 from sync.client import LedgerClient, RefusedError, SyncError
 from terminal import credentials, policy
 from terminal.clock import BadLedgerTime, TrustedClock
@@ -123,6 +124,53 @@ def _named(entries: list[dict], offers: Offers) -> list[dict[str, Any]]:
         rule = offers.rule(entry["campaign"])
         out.append({**entry, "name": rule["name"] if rule else entry["campaign"]})
     return out
+
+
+def drawn_line(lot: dict[str, Any], amount: int) -> dict[str, Any]:
+    """A payment's line for `amount` yen drawn from `lot`, with what a refund to it must know
+    once the snapshot no longer lists the lot (it lists only lots holding value): its pocket,
+    merchant classes, and expiry and campaign when it has them."""
+    line = {"lot": lot["lot"], "amount": amount, "pocket": lot["pocket"],
+            "classes": list(lot["classes"])}
+    for key in ("expires", "campaign"):
+        if lot.get(key):
+            line[key] = lot[key]
+    return line
+
+
+def _refunded_lot(lot_id: str, payment: dict | None) -> dict[str, Any]:
+    """A lot given back to that this view does not hold, as the payment's line knows it. A
+    line written before payments named their lots' classes shows its value but is usable
+    nowhere until the ledger's snapshot lists the lot; a lot the payment never drew goes
+    into a charged lot, as the ledger does."""
+    lines = payment["body"].get("lots", []) if payment else []
+    line = next((line for line in lines if line.get("lot") == lot_id), None)
+    if line is None:
+        return {"lot": lot_id, "pocket": "charged", "remaining": 0, "expires": None,
+                "classes": list(bodies.MERCHANT_CLASSES), "campaign": None}
+    return {"lot": lot_id, "pocket": line.get("pocket", "charged"), "remaining": 0,
+            "expires": line.get("expires"), "classes": list(line.get("classes", [])),
+            "campaign": line.get("campaign")}
+
+
+def _fold_giveback(lots: dict[str, dict], rows: list[tuple], payment: dict | None) -> int:
+    """Fold one refund or void's lot effects into `lots` as the ledger posts them
+    (sync.givebacks.settle); returns the debt it leaves on the wallet."""
+    # A give-back's lot effects: money back (positive), then grants taken back (negative).
+    lines = [{"lot": row[2], "amount": row[3]} for row in rows
+             if row[1] == "lot" and row[3] > 0]
+    grants_back = [{"lot": row[2], "amount": -row[3]} for row in rows
+                   if row[1] == "lot" and row[3] < 0]
+    settled = givebacks.settle(lines, grants_back,
+                               {lot_id: lot["remaining"] for lot_id, lot in lots.items()})
+    for lot_id, amount in settled.credited:
+        if amount:
+            if lot_id not in lots:
+                lots[lot_id] = _refunded_lot(lot_id, payment)
+            lots[lot_id]["remaining"] += amount
+    for lot_id, amount in settled.taken:
+        lots[lot_id]["remaining"] -= amount
+    return settled.debt
 
 
 class Counter:
@@ -253,26 +301,38 @@ class Counter:
     # --- the wallet as this terminal sees it ----------------------------------------------
 
     def view(self, wallet_id: str) -> WalletView:
+        """The wallet as the ledger will see it once it has this terminal's records: its
+        snapshot plus the effects of the records the snapshot had not yet seen. A refund or
+        void is folded as the ledger posts it (sync.givebacks): a lot the snapshot no
+        longer lists (spent out) is known from the payment's line, and granted value
+        already spent is kept from the money given back."""
         snap = self.state.wallet(wallet_id)
         basis = snap.basis_seq if snap else 0
         lots = {lot["lot"]: dict(lot) for lot in (snap.lots if snap else [])}
+        debt = snap.debt if snap else 0
         offline_spent, known = 0, snap is not None
         campaign_seqs: list[int] = []
-        for seq, kind, lot_id, amount, pocket, expires, classes, decision, ref in \
-                self.journal.effects_since(wallet_id, basis):
+        effects = self.journal.effects_since(wallet_id, basis)
+        backs = {row[0]: row[8] for row in effects if row[1] == "back"}  # seq -> payment tx
+        payments = {tx: self.journal.record_by_tx(tx) for tx in set(backs.values())}
+        for seq, group in itertools.groupby(effects, key=lambda row: row[0]):
+            rows = list(group)
             known = True
-            if kind == "spend" and decision == "offline":
-                offline_spent += amount
-            if kind == "camp" and (not campaign_seqs or campaign_seqs[-1] != seq):
-                campaign_seqs.append(seq)
-            if kind != "lot":
-                continue
-            if lot_id in lots:
-                lots[lot_id]["remaining"] += amount
-            elif pocket is not None:
-                lots[lot_id] = {"lot": lot_id, "pocket": pocket, "remaining": amount,
-                                "expires": expires, "classes": json.loads(classes),
-                                "campaign": ref}
+            if seq in backs:
+                debt += _fold_giveback(lots, rows, payments[backs[seq]])
+            for _, kind, lot_id, amount, pocket, expires, classes, decision, ref in rows:
+                if kind == "spend" and decision == "offline":
+                    offline_spent += amount
+                if kind == "camp" and (not campaign_seqs or campaign_seqs[-1] != seq):
+                    campaign_seqs.append(seq)
+                if kind != "lot" or seq in backs:
+                    continue
+                if lot_id in lots:
+                    lots[lot_id]["remaining"] += amount
+                elif pocket is not None:
+                    lots[lot_id] = {"lot": lot_id, "pocket": pocket, "remaining": amount,
+                                    "expires": expires, "classes": json.loads(classes),
+                                    "campaign": ref}
         if not known:
             raise Refused("unknown_wallet")
         usage = dict(snap.usage) if snap else {}
@@ -281,8 +341,8 @@ class Counter:
                 usage[entry["campaign"]] = campaigns.apply(usage.get(entry["campaign"]),
                                                            entry, rec["at"][:10])
         status = snap.status if snap else "active"
-        return WalletView(wallet_id, status, "", list(lots.values()),
-                          snap.debt if snap else 0, offline_spent, usage)
+        return WalletView(wallet_id, status, "", list(lots.values()), debt, offline_spent,
+                          usage)
 
     # --- the online check: the ledger decides --------------------------------------------
 
@@ -501,11 +561,11 @@ class Counter:
         except Refused as exc:
             self._refuse("payment", exc, wallet_id, amount, decision)
             raise
+        held = {lot["lot"]: lot for lot in view.lots}
         body: dict[str, Any] = {
             "amount": due, "wallet": wallet_id, "decision": decision,
             "credential": who.credential,
-            "lots": [{"lot": line["lot"], "amount": line["amount"], "pocket": line["pocket"]}
-                     for line in lines]}
+            "lots": [drawn_line(held[line["lot"]], line["amount"]) for line in lines]}
         if excluded:
             body["excluded"] = excluded
         if plan.entries:
@@ -571,31 +631,50 @@ class Counter:
         wallet_id = original["body"]["wallet"]
         body: dict[str, Any] = {"amount": amount, "wallet": wallet_id, "of": tx_id,
                                 "lots": lines}
+        notes = []
         if void:
-            body.update(self._undo_campaigns(original, wallet_id))
+            body.update(self._undo_campaigns(original))
+            notes = self._takeback_notes(wallet_id, lines, body.get("grants_back", []))
         done = self._commit(kind, body)
         balance = self.view(wallet_id).total
         return Outcome(kind, done.seq, done.tx_id, amount, wallet_id, "", {}, balance,
-                       done.record, _named(body.get("campaigns", []), self.offers()))
+                       done.record, _named(body.get("campaigns", []), self.offers()), notes)
 
-    def _undo_campaigns(self, original: dict, wallet_id: str) -> dict[str, Any]:
+    def _takeback_notes(self, wallet_id: str, lines: list[dict],
+                        grants_back: list[dict]) -> list[str]:
+        """What the cashier is told when granted value the void takes back was spent
+        already: it is kept from the money given back, and what that does not cover is owed
+        (sync.givebacks; the ledger posts the same)."""
+        holds = {lot["lot"]: lot["remaining"] for lot in self.view(wallet_id).lots}
+        settled = givebacks.settle(lines, grants_back, holds)
+        notes = []
+        if settled.netted:
+            notes.append(f"¥{settled.netted:,} of what the sale granted was spent already: "
+                         "kept from the money given back.")
+        if settled.debt:
+            notes.append(f"¥{settled.debt:,} more was spent than the sale gives back: the "
+                         "wallet owes it and is suspended until it is settled.")
+        return notes
+
+    def _undo_campaigns(self, original: dict) -> dict[str, Any]:
         """What a void adds to take back the payment's campaigns: each entry marked `undo`
         (the funder's discount, the use counted against the wallet's limits, the stamp),
-        and the lots they granted (cash-back, a prize) as far as they are unspent. Units
-        taken from leases are not given back: the stock stays spent, never over-issued."""
+        and the lots they granted (cash-back, a prize), each for all it was worth: what was
+        spent of it is kept from the money given back (sync.givebacks). Units taken from
+        leases are not given back: the stock stays spent, never over-issued."""
         entries = original["body"].get("campaigns", [])
         if not entries:
             return {}
         day = original["at"][:10]
         undo = [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
                  "undo": True, "day": day} for entry in entries]
-        left = {lot["lot"]: lot["remaining"] for lot in self.view(wallet_id).lots}
-        back = [{"lot": line["lot"], "amount": min(line["amount"], left.get(line["lot"], 0)),
-                 **{key: line[key] for key in ("campaign", "funder") if key in line}}
-                for line in original["body"].get("grants", [])]
         out: dict[str, Any] = {"campaigns": undo}
-        if any(line["amount"] > 0 for line in back):
-            out["grants_back"] = [line for line in back if line["amount"] > 0]
+        grants = original["body"].get("grants", [])
+        if grants:
+            out["grants_back"] = [
+                {"lot": line["lot"], "amount": line["amount"],
+                 **{key: line[key] for key in ("campaign", "funder") if key in line}}
+                for line in grants]
         return out
 
     def charge(self, presented: Presented, cash: int) -> Outcome:

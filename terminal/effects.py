@@ -15,8 +15,10 @@ ref):
     gift   the gift code in `card` was taken for `amount` yen
 
 The terminal's view of a wallet is the ledger's snapshot plus the effects of its own
-records the snapshot had not yet seen. Bodies that break the rules yield no effects (the
-services never write such bodies; the ledger flags them).
+records the snapshot had not yet seen. A refund or void's lot rows (money back, positive;
+grants taken back, negative) are folded together as the ledger posts them
+(sync.givebacks). Bodies that break the rules yield no effects (the services never write
+such bodies; the ledger flags them).
 """
 
 from __future__ import annotations

@@ -292,6 +292,86 @@ def test_a_void_taking_back_points_already_spent_is_flagged(region):
     region.assert_consistent()
 
 
+def back_campaign(region: Region) -> None:
+    service.create_campaign(region.db, {"id": "back", "kind": "cash_back", "starts": STARTS,
+                                        "ends": ENDS, "funder": "saijo", "rate_pct": 1,
+                                        "cap": 3000})
+
+
+def granting_pay(term, lot: str, amount: int, grant: int, grant_lot: str = "L-BACK",
+                 campaign: str = "back", kind: str = "cash_back", funder: str = "saijo"):
+    """A payment of `amount` from `lot` whose campaign granted `grant` yen in `grant_lot`."""
+    entry = {"campaign": campaign, "kind": kind,
+             **({"points": grant} if kind == "cash_back" else {})}
+    return term.append("payment", {
+        "amount": amount, "wallet": "W-1", "decision": "online",
+        "lots": [{"lot": lot, "amount": amount}], "credential": {"kind": "card", "id": "W-1"},
+        "campaigns": [entry],
+        "grants": [{"lot": grant_lot, "pocket": "points", "amount": grant, "paid": 0,
+                    "funder": funder, "campaign": campaign}]})
+
+
+def void_of(term, sale, lot: str, amount: int, grant: int, grant_lot: str = "L-BACK",
+            campaign: str = "back", kind: str = "cash_back"):
+    return term.append("void", {
+        "amount": amount, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": lot, "amount": amount}],
+        "campaigns": [{"campaign": campaign, "kind": kind, "undo": True, "day": DAY,
+                       **({"points": grant} if kind == "cash_back" else {})}],
+        "grants_back": [{"lot": grant_lot, "amount": grant}]})
+
+
+def test_cash_back_spent_elsewhere_is_kept_from_the_voids_refund(region):
+    """Points a voided sale granted and another terminal spent: the void takes back what the
+    lot still holds, and the rest out of the money it gives back; the funder is paid back in
+    full, nothing is owed, and the flag names the shortfall (not an unknown lot)."""
+    back_campaign(region)
+    shop, other = region.terminal(), region.terminal()
+    sale = granting_pay(shop, region.charged, 2_000, 20)
+    region.push(shop)
+    assert region.lot("L-BACK") == 20 and region.balance("funder:saijo") == -20
+    other.append("payment", {"amount": 15, "wallet": "W-1", "decision": "offline",
+                             "lots": [{"lot": "L-BACK", "amount": 15}],
+                             "credential": {"kind": "card", "id": "W-1"}})
+    region.push(other)
+    assert region.lot("L-BACK") == 5
+    void_of(shop, sale, region.charged, 2_000, 20)  # signed offline: it saw 20 points
+    region.push(shop)
+    assert region.lot("L-BACK") == 0
+    assert region.lot(region.charged) == 3_000 - 15  # ¥15 of the ¥2,000 kept
+    assert region.balance("funder:saijo") == 0
+    assert region.balance("wallet:W-1:debt") == 0
+    assert flag_details(region, "takeback_short") == [
+        {"of": sale.tx_id, "lots": {"L-BACK": 15}, "short": 15, "netted": 15, "debt": 0}]
+    assert not region.flags("unknown_lot")
+    view = service.wallet_view(region.db, "W-1")
+    assert view["status"] == "active" and view["debt"] == 0
+    assert view["total"] == 3_000 - 15 + 4_500
+    region.assert_consistent()
+
+
+def test_a_prize_spent_beyond_the_voided_sale_is_owed_like_an_overdraft(region):
+    """A ¥1,000 prize granted on a ¥600 sale and spent, then the sale voided: the ¥600
+    goes to the funder instead of the wallet, and the ¥400 left is debt: the wallet is denied
+    as after an overdraft."""
+    shop = region.terminal()
+    sale = granting_pay(shop, region.charged, 600, 1_000, "L-PRIZE", "rally", "stamp_rally",
+                        "city")
+    shop.append("payment", {"amount": 1_000, "wallet": "W-1", "decision": "online",
+                            "lots": [{"lot": "L-PRIZE", "amount": 1_000}],
+                            "credential": {"kind": "card", "id": "W-1"}})
+    void_of(shop, sale, region.charged, 600, 1_000, "L-PRIZE", "rally", "stamp_rally")
+    region.push(shop)
+    assert region.lot("L-PRIZE") == 0 and region.lot(region.charged) == 3_000 - 600
+    assert region.balance("funder:city") == 0
+    assert region.balance("wallet:W-1:debt") == -400
+    [flag] = flag_details(region, "takeback_short")
+    assert (flag["short"], flag["netted"], flag["debt"]) == (1_000, 600, 400)
+    view = service.wallet_view(region.db, "W-1")
+    assert view["status"] == "denied" and view["debt"] == 400
+    region.assert_consistent()
+
+
 # --- leases --------------------------------------------------------------------------------
 
 

@@ -520,6 +520,57 @@ def test_a_void_takes_back_the_coupon_the_stamp_and_the_cash_back(tmp_path):
     assert day.campaigns["back"]["points"] == 12
 
 
+def test_a_refund_to_a_spent_out_lot_of_an_older_payment_is_shown_not_spent(tmp_path):
+    """A payment written before its lines named their lot's classes and expiry: money given
+    back to its lot, spent out and gone from the snapshot, counts in the balance at once
+    but pays nowhere until the ledger's snapshot lists the lot again."""
+    till = Till(tmp_path)
+    small = ("L-small", "premium_exclusive", 500, "2027-02-28", ("small",), None)
+    till.snapshot([], [wallet([cash(1_000), small])])
+    old = till.journal.append("payment", {
+        "amount": 500, "wallet": WALLET, "decision": "offline",
+        "credential": {"kind": "card", "id": CARD.value},
+        "lots": [{"lot": "L-small", "amount": 500, "pocket": "premium_exclusive"}]})
+    till.snapshot([], [wallet([cash(1_000)])])  # the ledger has it: L-small is spent out
+    part = till.counter.refund(old.tx_id, 200)
+    view = till.counter.view(WALLET)
+    assert part.balance_after == view.total == 1_200
+    assert view.pockets == {"charged": 1_000, "premium_exclusive": 200}
+    with pytest.raises(Refused) as info:
+        till.counter.pay(CARD, 1_100)
+    assert info.value.code == "insufficient"
+    till.snapshot([], [wallet([cash(1_000), (*small[:2], 200, *small[3:])])])
+    assert till.counter.pay(CARD, 1_100).record["body"]["lots"][0]["lot"] == "L-small"
+
+
+def test_a_void_of_a_grant_spent_beyond_the_sale_leaves_debt_in_the_view(tmp_path):
+    """¥1,000 granted on a ¥600 sale and spent here, then the sale voided: the ¥600 goes to
+    the funder, and the ¥400 left is owed: the view says so at once, as the ledger will
+    (sync.givebacks), and the wallet pays no more until it is settled."""
+    till = Till(tmp_path)
+    till.snapshot([CASHBACK], [wallet([cash(1_000)])])
+    sale = till.journal.append("payment", {
+        "amount": 600, "wallet": WALLET, "decision": "offline",
+        "credential": {"kind": "card", "id": CARD.value},
+        "lots": [{"lot": "L-cash", "amount": 600, "pocket": "charged"}],
+        "campaigns": [{"campaign": "back", "kind": "cash_back", "points": 1_000}],
+        "grants": [{"lot": "L-GRANT", "pocket": "points", "amount": 1_000, "paid": 0,
+                    "funder": "town", "campaign": "back"}]})
+    spend = till.counter.pay(CARD, 1_000)
+    assert [line["lot"] for line in spend.record["body"]["lots"]] == ["L-GRANT"]
+    void = till.counter.refund(sale.tx_id, void=True)
+    assert void.record["body"]["grants_back"][0]["amount"] == 1_000
+    assert void.notes == [
+        "¥600 of what the sale granted was spent already: kept from the money given back.",
+        "¥400 more was spent than the sale gives back: the wallet owes it and is suspended "
+        "until it is settled."]
+    view = till.counter.view(WALLET)
+    assert (view.total, view.debt) == (400, 400)
+    with pytest.raises(Refused) as info:
+        till.counter.pay(CARD, 100)
+    assert info.value.code == "denied"
+
+
 def test_a_refund_keeps_the_campaigns_and_only_a_void_may_undo_them(tmp_path):
     till = Till(tmp_path)
     till.snapshot([CASHBACK], [wallet([cash(20_000)])])
