@@ -332,6 +332,10 @@ def main(argv: list[str] | None = None, clock_sources=None) -> int:
     except (TerminalError, SyncError, KeyFileError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return EXIT_BROKEN
+    except sqlite3.Error as exc:  # a full disk, a damaged file: `status` says which
+        print(f"error: the terminal's storage failed ({exc}); run `python -m terminal status "
+              f"--data {args.data}` to see what is wrong", file=sys.stderr)
+        return EXIT_BROKEN
 
 
 if __name__ == "__main__":

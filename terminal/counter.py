@@ -144,7 +144,7 @@ class Counter:
         # Snapshot age and app-code freshness are measured on the trusted clock.
         self.clock = clock or TrustedClock(state)
         # Whether the storage is sound (terminal.health): no sale while it is damaged.
-        self.health = health or StorageHealth()
+        self.health = health or StorageHealth(journal.data_dir)
         self.tokens = tokens.TokenVerifier({}, clock=self.clock.now_s)
         try:
             self.clock.note_record(journal.last_at)

@@ -190,6 +190,8 @@ class StorageHealth:
             if on_done is not None:
                 on_done(report)
 
+        if self._thread is not None and self._thread.is_alive():
+            return  # one check at a time: the one running reports what it finds
         self._thread = threading.Thread(target=work, name="storage-check", daemon=True)
         self._thread.start()
 
