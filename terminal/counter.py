@@ -181,14 +181,18 @@ class Counter:
         # The ledger posts only bodies that follow the shared rules; one that does not is a
         # bug here, and must stop before it is signed rather than be flagged at the ledger.
         bodies.check(rtype, body)
-        self._check_storage()
         try:
-            done = self.journal.append(rtype, body, tx_id)
-        except (JournalFull, sqlite3.DatabaseError) as exc:  # nothing of the record was kept
-            refused = self.health.failed_write(JOURNAL, exc.__cause__ or exc)
-            if refused is None:
-                raise
-            raise refused from exc
+            self._check_storage()
+            try:
+                done = self.journal.append(rtype, body, tx_id)
+            except (JournalFull, sqlite3.DatabaseError) as exc:  # nothing of it was kept
+                refused = self.health.failed_write(JOURNAL, exc.__cause__ or exc)
+                if refused is None:
+                    raise
+                raise refused from exc
+        except Refused:
+            self._release_claims()  # the sale's campaign claim goes back at once
+            raise
         self.clock.note_record(done.record["at"])
         self._open_claims.discard(done.tx_id)
         if self._on_commit is not None:
