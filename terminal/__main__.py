@@ -2,7 +2,7 @@
 
     python -m terminal enroll --ledger URL --code CODE
     python -m terminal sync                    push and pull once; exit 1 if anything was refused
-    python -m terminal status
+    python -m terminal status [--quick]        exit 1 when the storage is damaged
     python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
                                                (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
@@ -117,7 +117,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     config = TerminalConfig.load(args.data)
     health = StorageHealth(args.data)
-    health.run_check()
+    health.run_check(verify=not args.quick)
     try:
         journal = Journal.open_read_only(args.data)
     except TerminalError as exc:
@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="what this terminal holds and has sent")
     status.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    status.add_argument("--quick", action="store_true", help="check the databases with "
+                        "quick_check only, without verifying every record's signature")
     status.set_defaults(func=_cmd_status)
 
     balance = sub.add_parser("balance", help="a wallet's balance, as a customer would ask")

@@ -173,6 +173,11 @@ def test_a_flipped_bit_in_a_records_signature_is_found_by_the_check_at_start(
                                                             SALE_YEN))
         assert node.journal.last_seq == last  # nothing written
 
+    status = cli("status", "--data", str(data))
+    assert status.returncode == 1 and f"at seq {last}" in status.stdout, status.stdout
+    quick = cli("status", "--quick", "--data", str(data))  # quick_check alone cannot see it
+    assert quick.returncode == 0 and "journal verified" not in quick.stdout, quick.stdout
+
     # The way out: export what verifies, with the steps to enroll anew.
     out = tmp_path / "verified.jsonl"
     export = cli("journal", "export", "--data", str(data), "--out", str(out))
