@@ -11,9 +11,14 @@ from terminal import health
 from terminal.policy import REASONS
 from terminal.state import STATE_FILE
 from terminal.ui import app as uiapp
-from terminal.ui.window import MainWindow
+from terminal.ui.window import ADMIN_PIN, MainWindow
 from tests.terminal.test_clock import CARD, Clocks, make_terminal
-from tests.terminal.test_storage import flip_page_type, root_page
+from tests.terminal.test_storage import (  # noqa: F401 - `region` is a fixture
+    flip_page_type,
+    region,
+    root_page,
+    with_unsent_sales,
+)
 from tests.terminal.ui.helpers import READY_MS, settle, type_amount
 
 SALE_YEN = 500
@@ -52,3 +57,32 @@ def test_a_sale_is_refused_in_words_and_the_admin_is_offered_the_rebuild(qtbot,
     assert REASONS["storage_damaged"] in win.shop.result.detail.text()
     assert not win.rebuild_button.isHidden()
     assert "rebuilt from the ledger" in win.storage_info.text()
+
+
+def test_an_unopenable_state_is_shown_as_damage_and_the_admin_rebuilds_it(
+        qtbot, tmp_path, region):  # noqa: F811 - the fixture imported above
+    """A state.db that is no database any more: the window says the records are damaged
+    (not "set up this terminal"), and the admin's button rebuilds it from the ledger."""
+    data = tmp_path / "t"
+    with_unsent_sales(region, data)
+    with open(data / STATE_FILE, "r+b") as fh:
+        fh.write(b"X")  # the header's magic string
+    uiapp.set_language("en")
+    win = MainWindow(data)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: "damaged" in win.status_line.text(), timeout=READY_MS)
+        assert win.setup_panel.isHidden()
+        assert "damaged" in win.shop.result.headline.text()
+        win.pin.setText(ADMIN_PIN)
+        win.unlock_button.click()
+        assert not win.rebuild_button.isHidden()
+        win.rebuild_button.click()
+        qtbot.waitUntil(lambda: "state rebuilt" in win.verify_info.text(), timeout=READY_MS)
+        qtbot.waitUntil(lambda: bool(win.info), timeout=READY_MS)  # started again
+        qtbot.waitUntil(lambda: "damaged" not in win.status_line.text(), timeout=READY_MS)
+        assert win.rebuild_button.isHidden()
+        assert list(data.glob(STATE_FILE + ".damaged-*"))
+    finally:
+        win.close()
