@@ -2,22 +2,24 @@
 
     python -m terminal enroll --ledger URL --code CODE
     python -m terminal sync                    push and pull once; exit 1 if anything was refused
-    python -m terminal status
+    python -m terminal status [--quick]        exit 1 when the storage is damaged
     python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
                                                (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
     python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE
     python -m terminal close [--counted YEN]   close the day (Z) with a signed day_close
-    python -m terminal journal verify|export
+    python -m terminal journal verify|export  export: what verifies, and how to re-enroll
+    python -m terminal repair rebuild-state    a damaged state.db: a fresh snapshot
 
-Exit codes: 0 done; 1 refused, unreachable, or the journal does not verify (the message says
-why); 2 the command line was wrong.
+Exit codes: 0 done; 1 refused, unreachable, the journal does not verify or the storage is
+damaged (the message says why); 2 the command line was wrong.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -48,13 +50,24 @@ def _journal_verify(args: argparse.Namespace) -> int:
 
 
 def _journal_export(args: argparse.Namespace) -> int:
+    from terminal.repair import REENROLL_STEPS
+
     try:
-        count = audit.export_lines(args.data, args.out)
+        report = audit.export_lines(args.data, args.out)
     except (TerminalError, OSError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_BROKEN
-    print(f"exported {count} records to {args.out}")
-    return EXIT_OK
+    if report.broken is None:
+        print(f"exported {report.count} records to {args.out}")
+        return EXIT_OK
+    broken = report.broken
+    print(f"exported the {report.count} records that verify (seq 1..{report.count}) to "
+          f"{args.out}; the journal is DAMAGED at seq {broken.seq}: {broken.reason} "
+          f"[{broken.code}], and what follows is not exported.")
+    print("This terminal cannot go on with this journal. To go on selling:")
+    for step in REENROLL_STEPS:
+        print("  " + step)
+    return EXIT_BROKEN
 
 
 def _node(args: argparse.Namespace, offline: bool = False):
@@ -93,33 +106,71 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    with _node(args, offline=True) as node:
-        clock = node.clock.check()
-        age = node.state.snapshot_age_s(clock.trusted_s)
-        merchant = node.state.merchant()
-        print(f"terminal {node.terminal_id} of {merchant.get('name', '?')} "
-              f"({merchant.get('class', '?')}), ledger {node.config.ledger_url}")
-        pinned = ", ".join(keys.fingerprint(k) for k in node.journal.ledger_keys().values())
-        tls = f"; TLS checked with {node.config.ca_file}" if node.config.ca_file else ""
-        print(f"ledger keys pinned: {pinned}{tls}")
-        print(f"journal: {node.journal.last_seq} records, {node.journal.pending_count()} not yet "
-              f"acknowledged (acked up to seq {node.journal.acked_seq()})")
-        counts = node.state.counts()
-        when = "never" if age is None else f"{age / 60:.0f} min ago"
-        print(f"snapshot: {counts['wallets']} wallets, {counts['cards']} cards, "
-              f"{counts['campaigns']} campaigns; last complete pull {when}")
-        print(clock.text())
-        offers = node.counter.offers()
-        for campaign_id, rule in sorted(offers.rules.items()):
-            here = "running here" if rule["kind"] in ("gift_code", "ticket") or \
-                rule in offers.active(rule["kind"]) else "not here today"
-            print(f"  campaign {campaign_id} ({rule['kind']}, {rule['starts']}..{rule['ends']}): "
-                  f"{rule['name']} — {here}")
-        for lease in node.journal.leases():
-            if lease["status"] != "returned":
-                print(f"  lease {lease['lease_id']}: {lease['campaign']}/{lease['pool']} "
-                      f"{lease['used']} of {lease['count']} used ({lease['status']})")
-    return EXIT_OK
+    """What the terminal holds, read through connections that cannot write (so it works on
+    a full disk, and while the terminal runs), with the storage check of terminal.health.
+    Exit 1 when the journal or the state is damaged."""
+    from terminal.clock import TrustedClock
+    from terminal.counter import Counter
+    from terminal.health import StorageHealth
+    from terminal.node import TerminalConfig
+    from terminal.state import StateStore
+
+    config = TerminalConfig.load(args.data)
+    health = StorageHealth(args.data)
+    health.run_check(verify=not args.quick)
+    try:
+        journal = Journal.open_read_only(args.data)
+    except TerminalError as exc:
+        print(f"terminal {config.terminal_id}, ledger {config.ledger_url}")
+        print(f"journal: cannot be read: {exc.message}")
+        journal = None
+    try:
+        state = StateStore.open_read_only(args.data)
+    except (TerminalError, sqlite3.DatabaseError) as exc:
+        print(f"state: cannot be read: {getattr(exc, 'message', exc)}")
+        state = None
+    try:
+        if journal is not None and state is not None:
+            _print_status(config, journal, state,
+                          Counter(journal, state, clock=TrustedClock(state, args.clock_sources),
+                                  health=health))
+    except (TerminalError, sqlite3.DatabaseError) as exc:
+        print(f"(the rest cannot be read: {getattr(exc, 'message', exc)})")
+    finally:
+        for opened in (journal, state):
+            if opened is not None:
+                opened.close()
+    for line in health.report().lines():
+        print(line)
+    return EXIT_BROKEN if health.report().damaged else EXIT_OK
+
+
+def _print_status(config, journal: Journal, state, counter) -> None:
+    clock = counter.clock.check()
+    age = state.snapshot_age_s(clock.trusted_s)
+    merchant = state.merchant()
+    print(f"terminal {config.terminal_id} of {merchant.get('name', '?')} "
+          f"({merchant.get('class', '?')}), ledger {config.ledger_url}")
+    pinned = ", ".join(keys.fingerprint(k) for k in journal.ledger_keys().values())
+    tls = f"; TLS checked with {config.ca_file}" if config.ca_file else ""
+    print(f"ledger keys pinned: {pinned}{tls}")
+    print(f"journal: {journal.last_seq} records, {journal.pending_count()} not yet "
+          f"acknowledged (acked up to seq {journal.acked_seq()})")
+    counts = state.counts()
+    when = "never" if age is None else f"{age / 60:.0f} min ago"
+    print(f"snapshot: {counts['wallets']} wallets, {counts['cards']} cards, "
+          f"{counts['campaigns']} campaigns; last complete pull {when}")
+    print(clock.text())
+    offers = counter.offers()
+    for campaign_id, rule in sorted(offers.rules.items()):
+        here = "running here" if rule["kind"] in ("gift_code", "ticket") or \
+            rule in offers.active(rule["kind"]) else "not here today"
+        print(f"  campaign {campaign_id} ({rule['kind']}, {rule['starts']}..{rule['ends']}): "
+              f"{rule['name']} — {here}")
+    for lease in journal.leases():
+        if lease["status"] != "returned":
+            print(f"  lease {lease['lease_id']}: {lease['campaign']}/{lease['pool']} "
+                  f"{lease['used']} of {lease['count']} used ({lease['status']})")
 
 
 def _cmd_balance(args: argparse.Namespace) -> int:
@@ -184,6 +235,14 @@ def _cmd_close(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_repair(args: argparse.Namespace) -> int:
+    from terminal import repair
+
+    print(repair.rebuild_state(args.data, keystore.passphrase_from_env(),
+                               clock_sources=args.clock_sources))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m terminal", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -208,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="what this terminal holds and has sent")
     status.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    status.add_argument("--quick", action="store_true", help="check the databases with "
+                        "quick_check only, without verifying every record's signature")
     status.set_defaults(func=_cmd_status)
 
     balance = sub.add_parser("balance", help="a wallet's balance, as a customer would ask")
@@ -240,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--counted", type=int, help="the cash counted in the drawer, yen")
     close.set_defaults(func=_cmd_close)
 
+    repair = sub.add_parser("repair", help="ways out of damaged storage (see `status`)")
+    rsub = repair.add_subparsers(dest="action", required=True)
+    rebuild = rsub.add_parser("rebuild-state", help="move a damaged state.db aside and pull "
+                              "a fresh snapshot (the journal and its unsent records stay)")
+    rebuild.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
+    rebuild.set_defaults(func=_cmd_repair)
+
     verify = jsub.add_parser("verify", help="walk the chain and every signature")
     verify.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
     verify.add_argument("--jsonl", type=Path, help="verify an exported file instead")
@@ -265,6 +333,10 @@ def main(argv: list[str] | None = None, clock_sources=None) -> int:
         return args.func(args)
     except (TerminalError, SyncError, KeyFileError) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return EXIT_BROKEN
+    except sqlite3.Error as exc:  # a full disk, a damaged file: `status` says which
+        print(f"error: the terminal's storage failed ({exc}); run `python -m terminal status "
+              f"--data {args.data}` to see what is wrong", file=sys.stderr)
         return EXIT_BROKEN
 
 

@@ -62,7 +62,7 @@ def verify_journal(data_dir: Path) -> VerifyReport:
     if not (data_dir / DB_FILE).exists():
         raise JournalError(f"no journal at {data_dir / DB_FILE}")
     try:
-        with Journal.open(data_dir) as journal:
+        with Journal.open_read_only(data_dir) as journal:
             return _walk_db(journal)
     except sqlite3.DatabaseError as exc:
         raise JournalError(f"{data_dir / DB_FILE} cannot be read: {exc}") from exc
@@ -158,15 +158,33 @@ def verify_lines(lines: Iterable[bytes]) -> VerifyReport:
     return VerifyReport(chain.terminal_id, count, chain.seq, chain.hash, 0, 0)
 
 
-def export_lines(data_dir: Path, out: Path) -> int:
-    """Write every record, as signed, one per line; atomically. Returns the count."""
+@dataclass(frozen=True)
+class ExportReport:
+    count: int  # records written (seq 1..count)
+    broken: JournalBroken | None  # the first record that does not verify, if any
+
+
+def export_lines(data_dir: Path, out: Path) -> ExportReport:
+    """Write the records that verify, as signed, one per line, atomically: every record of
+    a sound journal; of a damaged one, those before the first that does not verify (each
+    is proved by the chain up to it, so the file passes `verify_lines`)."""
     tmp = out.with_name(out.name + ".tmp")
-    count = 0
-    with Journal.open(data_dir) as journal, open(tmp, "wb") as fh:
-        for row in journal.rows():
-            fh.write(row[6].encode("utf-8") + b"\n")
-            count += 1
+    broken = None
+    with Journal.open_read_only(data_dir) as journal, open(tmp, "wb") as fh:
+        chain = record.Chain(journal.terminal_id)
+        try:
+            for row in journal.rows():
+                if row[0] != chain.seq + 1:
+                    raise JournalBroken(chain.seq + 1, f"missing: the next row is seq {row[0]}",
+                                        "seq_gap")
+                data = row[6].encode("utf-8")
+                _advance(chain, data)
+                fh.write(data + b"\n")
+        except JournalBroken as exc:
+            broken = exc
+        except sqlite3.DatabaseError as exc:
+            broken = JournalBroken(chain.seq + 1, f"cannot be read: {exc}", "unreadable")
         fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(out)
-    return count
+    return ExportReport(chain.seq, broken)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, toke
 from sync.client import LedgerClient, RefusedError, SyncError
 from terminal import credentials, policy
 from terminal.clock import BadLedgerTime, TrustedClock
+from terminal.errors import JournalError, JournalFull
+from terminal.health import JOURNAL, STATE, StorageHealth
 from terminal.journal import Appended, Journal
 from terminal.offers import Offers
 from terminal.policy import Limits, Refused
@@ -179,7 +182,8 @@ class Counter:
     def __init__(self, journal: Journal, state: StateStore, client: LedgerClient | None = None,
                  on_commit: Callable[[Appended], None] | None = None,
                  today: Callable[[], date] | None = None,
-                 clock: TrustedClock | None = None) -> None:
+                 clock: TrustedClock | None = None,
+                 health: StorageHealth | None = None) -> None:
         self.journal = journal
         self.state = state
         self.client = client
@@ -187,13 +191,20 @@ class Counter:
         self._today = today or (lambda: journal._clock().date())
         # Snapshot age and app-code freshness are measured on the trusted clock.
         self.clock = clock or TrustedClock(state)
-        self.clock.note_record(journal.last_at)
-        self.tokens = tokens.TokenVerifier(journal.ledger_keys(), clock=self.clock.now_s)
-        # Prime the replay cache from this terminal's recent app-token records, so a token
-        # used just before a restart is still refused within its freshness window.
-        for prefix, counter in journal.app_counters_since(
-                self.clock.now_s() - tokens.REPLAY_LOOKBACK_S):
-            self.tokens.remember(bytes.fromhex(prefix), counter)
+        # Whether the storage is sound (terminal.health): no sale while it is damaged.
+        self.health = health or StorageHealth(journal.data_dir)
+        self.tokens = tokens.TokenVerifier({}, clock=self.clock.now_s)
+        try:
+            self.clock.note_record(journal.last_at)
+            self.tokens = tokens.TokenVerifier(journal.ledger_keys(), clock=self.clock.now_s)
+            # Prime the replay cache from this terminal's recent app-token records, so a
+            # token used just before a restart is still refused within its freshness window.
+            for prefix, counter in journal.app_counters_since(
+                    self.clock.now_s() - tokens.REPLAY_LOOKBACK_S):
+                self.tokens.remember(bytes.fromhex(prefix), counter)
+        except (JournalError, sqlite3.DatabaseError) as exc:
+            # A damaged journal: the terminal starts, says so, and sells nothing.
+            self.health.mark(JOURNAL, f"reading the newest records failed: {exc}")
         self.online_hint = client is not None  # set False by the sync worker's status
         self._quiet_until = 0.0
         # Campaign uses the ledger claimed for a sale not yet committed (tx ids).
@@ -218,12 +229,41 @@ class Counter:
         # The ledger posts only bodies that follow the shared rules; one that does not is a
         # bug here, and must stop before it is signed rather than be flagged at the ledger.
         bodies.check(rtype, body)
-        done = self.journal.append(rtype, body, tx_id)
+        try:
+            self._check_storage()
+            try:
+                done = self.journal.append(rtype, body, tx_id)
+            except (JournalFull, sqlite3.DatabaseError) as exc:  # nothing of it was kept
+                refused = self.health.failed_write(JOURNAL, exc.__cause__ or exc)
+                if refused is None:
+                    raise
+                raise refused from exc
+        except Refused:
+            self._release_claims()  # the sale's campaign claim goes back at once
+            raise
         self.clock.note_record(done.record["at"])
         self._open_claims.discard(done.tx_id)
         if self._on_commit is not None:
             self._on_commit(done)
         return done
+
+    def _check_storage(self) -> None:
+        """Refused('storage_damaged') while the journal or the state is damaged: checked
+        before a sale asks the ledger anything, and again before its record is written."""
+        refused = self.health.refusal()
+        if refused is not None:
+            raise refused
+
+    def _keep(self, store: Callable[..., None], *args: Any) -> None:
+        """Store what the ledger answered in the state; a full disk or a damaged state.db
+        refuses the sale (Refused) rather than failing it half-way."""
+        try:
+            store(*args)
+        except sqlite3.Error as exc:
+            refused = self.health.failed_write(STATE, exc)
+            if refused is None:
+                raise
+            raise refused from exc
 
     def _refuse(self, kind: str, exc: Refused, wallet_id: str | None, amount: int,
                 decision: str) -> None:
@@ -384,6 +424,7 @@ class Counter:
         balance, the app token (`claim_token`: claimed for `tx_id`, so it pays once in the
         region) and a per-wallet `campaign` use (claimed within the wallet's limit, the
         uses other booths claimed counted). Offline the snapshot decides, as `identify`."""
+        self._check_storage()
         presented = self._concrete(presented)  # a scan asks as the card or app it is
         try:
             who: Identified | None = self.identify(presented)
@@ -415,7 +456,7 @@ class Counter:
             return who, "offline", None
         card = answer.get("card")
         if card is not None:
-            self.state.apply_card(card)
+            self._keep(self.state.apply_card, card)
             if card["status"] != "active":
                 raise Refused("card_blocked")
             who = Identified(card["wallet"], {"kind": presented.kind, "id": value},
@@ -428,8 +469,8 @@ class Counter:
         if answer["wallet"] is not None:
             # The ledger's own basis: its answer may already hold a batch of ours whose
             # acknowledgement the sync worker has not recorded yet (counted twice otherwise).
-            self.state.apply_wallet_view(answer["wallet"],
-                                         answer["wallet"].get("basis_seq", basis))
+            self._keep(self.state.apply_wallet_view, answer["wallet"],
+                       answer["wallet"].get("basis_seq", basis))
         if answer.get("token") == "used":
             raise Refused("replayed")
         return who, "online", answer
@@ -437,6 +478,7 @@ class Counter:
     def _claim_gift(self, code: giftcodes.GiftCode, tx_id: str) -> str:
         """Claim the gift code at the ledger for the sale `tx_id`: 'online', or 'offline'
         when the ledger does not answer; Refused when another sale has it."""
+        self._check_storage()
         answer = self._ask({"tx": tx_id, "gift": code.code_id})
         if answer is None:
             return "offline"

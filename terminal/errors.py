@@ -23,6 +23,12 @@ class JournalError(TerminalError):
     code = "journal"
 
 
+class JournalFull(JournalError):
+    """A record did not fit on the disk; nothing of it was kept."""
+
+    code = "disk_full"
+
+
 class JournalBroken(JournalError):
     """Verification found the first record that does not hold."""
 
@@ -33,3 +39,14 @@ class JournalBroken(JournalError):
         self.seq = seq
         self.reason = reason
         self.code = code
+
+
+class StorageDamaged(TerminalError):
+    """A database of the terminal cannot even be opened; `part` is "journal" or "state"
+    (terminal.health says what can be done)."""
+
+    code = "storage_damaged"
+
+    def __init__(self, part: str, message: str) -> None:
+        super().__init__(message)
+        self.part = part

@@ -12,6 +12,7 @@ outbox row -> commit (fsync) -> return.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sqlite3
@@ -26,7 +27,7 @@ import sqlite_utils
 from sync import canonical, files, ids, keys, record, tokens
 from sync.keyfile import fsync_dir
 from terminal import effects
-from terminal.errors import JournalError
+from terminal.errors import JournalError, JournalFull
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ BUSY_TIMEOUT_MS = 5_000
 PENDING_BATCH_MAX = 2_000
 # Newest records read, at most, to prime the app-token replay cache after a restart.
 REPLAY_SCAN_MAX_RECORDS = 5_000
+# SQLite's primary result code for "database or disk is full" (sqlite3.SQLITE_FULL).
+SQLITE_FULL = 13
 
 # Explicit, ordered migrations; each runs once, in its own transaction, and is recorded.
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -164,6 +167,19 @@ def _app_counter(text: str) -> tuple[str, int] | None:
 BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _backfill_effects}
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` says the disk (or the user's quota) is full: SQLite's SQLITE_FULL, or
+    ENOSPC / EDQUOT from the operating system."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF == SQLITE_FULL
+        return "database or disk is full" in str(exc)
+    return False
+
+
 def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -181,6 +197,20 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write: for checks and `terminal status`, which must work on
+    a full disk and leave nothing behind. With no write-ahead log beside the file (nobody
+    has it open, and the last close folded the log in) the file alone is read, as
+    immutable, so not even the empty `-wal` and `-shm` files are made; with one (the
+    terminal is running, or stopped by a crash) it is read with its log, read-only."""
+    wal = path.with_name(path.name + "-wal")
+    mode = "mode=ro" if wal.exists() else "immutable=1"
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return conn
 
 
@@ -339,6 +369,19 @@ class Journal:
             raise JournalError(f"{path} is not a readable journal: {exc}") from exc
         return cls(data_dir, conn, private_key, clock)
 
+    @classmethod
+    def open_read_only(cls, data_dir: Path) -> Journal:
+        """Open an existing journal through a connection that cannot write (no migration,
+        no key): for verifying and `terminal status`, on a full disk too."""
+        path = data_dir / DB_FILE
+        if not path.exists():
+            raise JournalError(f"no journal at {path}")
+        try:
+            conn = connect_read_only(path)
+            return cls(data_dir, conn, None)
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{path} is not a readable journal: {exc}") from exc
+
     def close(self) -> None:
         self.conn.close()
 
@@ -413,14 +456,26 @@ class Journal:
             )
             _insert_effects(self.conn, signed["seq"], rtype, body)
             self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._roll_back()
+            if is_disk_full(exc):
+                raise JournalFull(f"the disk of {self.data_dir} is full: record not "
+                                  f"kept ({exc})") from exc
             raise
         self._tail = _Tail(signed["seq"], digest, signed["totals"],
                            datetime.fromisoformat(signed["at"]))
         log.debug("journal: committed seq %d (%s)", signed["seq"], rtype)
         return Appended(signed["seq"], tx_id, digest, signed, data)
+
+    def _roll_back(self) -> None:
+        """Undo the open write transaction, if SQLite has not already (it does on some
+        errors, a full disk among them); a failed rollback never hides the first error."""
+        if not self.conn.in_transaction:
+            return
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.error("journal: rollback failed: %s", exc)
 
     # --- reading --------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import ipaddress
 import json
 import logging
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,11 @@ from sync import files, keys, pins, trust
 from terminal import keystore
 from terminal.clock import BadLedgerTime, ClockSources, TrustedClock
 from terminal.counter import Counter
-from terminal.errors import TerminalError
+from terminal.errors import JournalError, StorageDamaged, TerminalError
+from terminal.health import JOURNAL, STATE, StorageHealth
 from terminal.journal import DB_FILE, Journal
 from terminal.leases import LeaseKeeper
-from terminal.state import StateStore
+from terminal.state import STATE_FILE, StateStore
 
 CONFIG_FILE = "terminal.json"
 CA_FILE = "ledger-ca.pem"
@@ -202,10 +204,25 @@ class Node:
         self.data_dir = data_dir
         self.config = TerminalConfig.load(data_dir)
         key = keystore.load_key(data_dir, passphrase or keystore.passphrase_from_env())
-        self.state = StateStore(data_dir, pins.seal_key(key.seed()))
+        # Damage found while opening, and by the check `health.start()` runs (the window
+        # starts it at once; `terminal status` runs it in full).
+        self.health = StorageHealth(data_dir)
+        try:
+            self.state = StateStore(data_dir, pins.seal_key(key.seed()))
+        except sqlite3.DatabaseError as exc:
+            raise StorageDamaged(STATE, f"{data_dir / STATE_FILE} cannot be opened ({exc}): "
+                                 "rebuild it with `python -m terminal repair "
+                                 "rebuild-state`") from exc
         self.clock = TrustedClock(self.state, clock_sources)
         try:
             self.journal = Journal.open(data_dir, key, clock=self.clock.local_now)
+        except JournalError as exc:
+            self.state.close()
+            if isinstance(exc.__cause__, sqlite3.DatabaseError):
+                raise StorageDamaged(JOURNAL, f"{exc.message}: export what verifies "
+                                     "(`python -m terminal journal export`) and enroll this "
+                                     "terminal anew") from exc
+            raise
         except BaseException:
             self.state.close()
             raise
@@ -237,7 +254,7 @@ class Node:
                                        lambda: self.journal._clock().date().isoformat()))
         self.counter = Counter(self.journal, self.state, counter_client,
                                on_commit=lambda _done: self.worker and self.worker.notify(),
-                               clock=self.clock)
+                               clock=self.clock, health=self.health)
 
     def _after_round(self, status: sync_client.SyncStatus, on_status) -> None:
         """After each sync round, online or not (on the worker's thread): the clock keeps

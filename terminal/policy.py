@@ -76,6 +76,11 @@ REASONS = {
     "pin_wrong": "That PIN is not this card's ({left} tries left).",
     "pin_locked": "Too many wrong PINs: this card is locked here. Please ask the booth.",
     "bad_pin": "The PIN: {detail}",
+    # The terminal's own storage (terminal.health): no sale until a manager has dealt with it.
+    "storage_damaged": "This terminal's records are damaged: no sale can be made here. "
+                       "Please call the manager.",
+    "disk_full": "This terminal's disk is full ({free_mib} MiB free): the sale was not "
+                 "recorded. Please call the manager.",
     **tokens.REASONS,
     **giftcodes.REASONS,
 }

@@ -10,6 +10,7 @@ row yet; `terminal.wallets` adds them from the journal's effects.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -19,7 +20,9 @@ from typing import Any
 
 from sync import files, pins
 from terminal.errors import TerminalError
-from terminal.journal import BUSY_TIMEOUT_MS
+from terminal.journal import BUSY_TIMEOUT_MS, connect_read_only
+
+log = logging.getLogger(__name__)
 
 STATE_FILE = "state.db"
 # Rows written per transaction while applying a snapshot page: a sale that reads the state
@@ -109,6 +112,20 @@ class StateStore:
         if pin_key is not None:
             self._seal_pins()
 
+    @classmethod
+    def open_read_only(cls, data_dir: Path) -> StateStore:
+        """The state as it is, through a connection that cannot write (`terminal status`
+        on a full disk); PINs cannot be checked with it, and nothing can be stored."""
+        path = data_dir / STATE_FILE
+        if not path.exists():
+            raise TerminalError(f"no state at {path}")
+        store = cls.__new__(cls)
+        store.path = path
+        store.pin_key = None
+        store._conn = connect_read_only(path)
+        store._lock = threading.Lock()
+        return store
+
     def _seal_pins(self) -> None:
         """Seal the PIN hashes an earlier version kept here as they came."""
         assert self.pin_key is not None
@@ -156,7 +173,8 @@ class StateStore:
             conn.execute(f"PRAGMA user_version = {STATE_SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
@@ -267,7 +285,8 @@ class StateStore:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite rolls back by itself on a full disk
+                    conn.execute("ROLLBACK")
                 raise
 
     def _apply_cards(self, chunk: list[dict]) -> None:
@@ -284,7 +303,8 @@ class StateStore:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite rolls back by itself on a full disk
+                    conn.execute("ROLLBACK")
                 raise
 
     def apply_card(self, card: dict[str, Any]) -> None:
@@ -344,12 +364,15 @@ class StateStore:
     def log_refusal(self, kind: str, wallet_id: str | None, amount: int, code: str,
                     decision: str) -> None:
         """Keep a refused sale for the day's figures and the admin screen (not signed: a
-        refusal moves no value)."""
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO refusals (at_ms, kind, wallet_id, amount, code, decision) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (int(time.time() * 1000), kind, wallet_id, amount, code, decision))
+        refusal moves no value, so one that cannot be kept is only logged)."""
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT INTO refusals (at_ms, kind, wallet_id, amount, code, decision) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (int(time.time() * 1000), kind, wallet_id, amount, code, decision))
+        except sqlite3.Error as exc:  # a full disk, a damaged file: the refusal still stands
+            log.warning("refusal %s not kept in the log: %s", code, exc)
 
     def refusals(self) -> list[tuple]:
         with self._lock:

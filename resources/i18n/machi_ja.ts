@@ -561,6 +561,42 @@ Data: {1}</source>
         <source>Wallet {0} ({1}, {2}): {3}</source>
         <translation>ウォレット {0}({1}、{2}): {3}</translation>
     </message>
+    <message>
+        <source>Rebuild state from the ledger</source>
+        <translation>台帳から状態を作り直す</translation>
+    </message>
+    <message>
+        <source>journal</source>
+        <translation>取引記録</translation>
+    </message>
+    <message>
+        <source>state</source>
+        <translation>残高情報</translation>
+    </message>
+    <message>
+        <source>⛔ This terminal's records are damaged ({0}): no sales. Manager: see the admin screen.</source>
+        <translation>⛔ この端末の記録が壊れています({0})。販売できません。責任者は管理画面を確認してください。</translation>
+    </message>
+    <message>
+        <source>⚠ Only {0} MiB left on this terminal's disk: free space before it is full.</source>
+        <translation>⚠ この端末のディスクの空きが残り {0} MiB です。いっぱいになる前に空きを作ってください。</translation>
+    </message>
+    <message>
+        <source>The state (the ledger's snapshot) can be rebuilt from the ledger; no record is lost.</source>
+        <translation>残高情報(台帳のスナップショット)は台帳から作り直せます。記録は失われません。</translation>
+    </message>
+    <message>
+        <source>The journal cannot be mended: export what verifies (python -m terminal journal export --out FILE), sync, and enroll this terminal anew in a new data directory.</source>
+        <translation>取引記録は修復できません。検証できる分を書き出し(python -m terminal journal export --out FILE)、同期してから、新しいデータフォルダーでこの端末を登録し直してください。</translation>
+    </message>
+    <message>
+        <source>Rebuilding the state from the ledger…</source>
+        <translation>台帳から残高情報を作り直しています…</translation>
+    </message>
+    <message>
+        <source>This terminal's records are damaged</source>
+        <translation>この端末の記録が壊れています</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>
@@ -767,6 +803,14 @@ Data: {1}</source>
     <message>
         <source>{name}: this customer has had it as often as the rules allow.</source>
         <translation>{name}: このお客様はすでに上限まで受けています。</translation>
+    </message>
+    <message>
+        <source>This terminal's records are damaged: no sale can be made here. Please call the manager.</source>
+        <translation>この端末の記録が壊れているため、ここでは販売できません。責任者を呼んでください。</translation>
+    </message>
+    <message>
+        <source>This terminal's disk is full ({free_mib} MiB free): the sale was not recorded. Please call the manager.</source>
+        <translation>この端末のディスクがいっぱいです(空き {free_mib} MiB)。この取引は記録されていません。責任者を呼んでください。</translation>
     </message>
 </context>
 <context>

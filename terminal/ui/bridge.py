@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from sync.keyfile import KeyFileError
 from terminal import audit
 from terminal.counter import Outcome, Presented
 from terminal.demo import DemoError, DemoRegion
-from terminal.errors import TerminalError
+from terminal.errors import StorageDamaged, TerminalError
+from terminal.health import Damage, HealthReport, free_bytes, storage_refusal
 from terminal.node import Node
 from terminal.policy import Refused
 
@@ -50,6 +52,7 @@ class TerminalBridge(QObject):
     clock = Signal(object)  # terminal.clock.ClockCheck: the wall clock against the ledger's
     token = Signal(str)  # a demo phone's live code
     receipt = Signal(str)  # the receipt as text, for the screen
+    health = Signal(object)  # terminal.health.HealthReport: damage found, free space
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
@@ -151,9 +154,18 @@ class TerminalBridge(QObject):
                 self.demo = DemoRegion(self._demo_base)
                 self._data_dir = self.demo.start()
             self.node = Node(self._data_dir, on_status=self._sync_status)
+            # The full check (journal verify, quick_check) runs on a thread of its own; the
+            # counter refuses sales as soon as it finds damage.
+            self.node.health.start(self.health.emit)
+            self.health.emit(self.node.health.report())
             self.node.sync_once()
             if self.node.worker is not None:
                 self.node.worker.start()
+        except StorageDamaged as exc:  # a database that cannot even be opened
+            self.health.emit(HealthReport((Damage(exc.part, exc.message),), True,
+                                          free_bytes(self._data_dir)))
+            self.failed.emit("damaged", exc.message)
+            return
         except (TerminalError, KeyFileError, DemoError, SyncError) as exc:
             self.failed.emit("start", getattr(exc, "message", str(exc)))
             return
@@ -169,9 +181,38 @@ class TerminalBridge(QObject):
         self._check_clock()
 
     def _sync_status(self, status) -> None:
-        """The sync worker's status (on its thread), and the clock as the pull left it."""
+        """The sync worker's status (on its thread), the clock as the pull left it, and the
+        storage (the free space as it is now)."""
         self.status.emit(status)
         self._check_clock()
+        self._check_health()
+
+    def _check_health(self) -> None:
+        node = self.node
+        if node is not None:
+            self.health.emit(node.health.report())
+
+    @Slot()
+    def rebuild_state(self) -> None:
+        """The admin's way out of a damaged state.db (terminal.repair): the services stop,
+        the state is rebuilt from a fresh snapshot, and the terminal starts again."""
+        from terminal import keystore, repair
+
+        if self.demo is not None:
+            self.failed.emit("rebuild_state", "the demo's state is rebuilt by restarting it")
+            return
+        self._stop_print_thread()
+        if self.node is not None:
+            self.node.close()
+            self.node = None
+        try:
+            text = repair.rebuild_state(self._data_dir, keystore.passphrase_from_env())
+        except (TerminalError, KeyFileError) as exc:
+            self.failed.emit("rebuild_state", exc.message if isinstance(exc, TerminalError)
+                             else str(exc))
+        else:
+            self.done.emit("rebuild_state", text)
+        self.start()
 
     def _check_clock(self) -> None:
         node = self.node
@@ -236,7 +277,14 @@ class TerminalBridge(QObject):
             self.failed.emit(action, "the terminal is not ready")
             return
         try:
-            result = work(self.node.counter)
+            try:
+                result = work(self.node.counter)
+            except (sqlite3.Error, OSError) as exc:  # a full disk, a damaged file
+                refusal = storage_refusal(self.node.health, exc)
+                if refusal is None:
+                    raise
+                log.warning("%s failed on the storage: %s", action, exc)
+                raise refusal from exc
         except Refused as exc:
             self.refused.emit(action, exc.code, exc.message, exc.details)
         except TerminalError as exc:
@@ -247,6 +295,7 @@ class TerminalBridge(QObject):
             if isinstance(result, Outcome):
                 self._receipt(result)
         self._check_clock()
+        self._check_health()
 
     @Slot(str, str, int, int, int, object, str)
     def pay(self, kind: str, value: str, amount: int, excluded: int, people: int = 1,

@@ -206,6 +206,7 @@ class MainWindow(QMainWindow):
     request_phone = Signal(str)
     request_language = Signal(str)
     request_tally = Signal(bool, int)
+    request_rebuild = Signal()
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
@@ -215,6 +216,7 @@ class MainWindow(QMainWindow):
         self.offers: dict[str, list[dict]] = {}  # this shop's active campaigns, by kind
         self.last_outcome = None  # what the last committed transaction did
         self.last_status = None
+        self.storage = None  # terminal.health.HealthReport, from the bridge
         self.clock_check = None  # terminal.clock.ClockCheck, from the bridge
         self._painted = False
         self._build()
@@ -409,6 +411,13 @@ class MainWindow(QMainWindow):
         self.lock_button = touch_button("", "action_lock")
         self.x_button = touch_button("", "action_x_report")
         self.z_button = touch_button("", "action_close_day")
+        # The way out of a damaged state.db (terminal.repair), shown only when it is damaged.
+        self.rebuild_button = touch_button("", "action_rebuild_state")
+        self.rebuild_button.hide()
+        self.storage_info = QLabel()
+        self.storage_info.setWordWrap(True)
+        self.storage_info.setFont(big_font(14, bold=False))
+        self.storage_info.setObjectName("storage")
         self.counted = QLineEdit()
         self.counted.setPlaceholderText("¥")
         self.counted.setMaxLength(9)
@@ -435,6 +444,8 @@ class MainWindow(QMainWindow):
         self.readers_info.setWordWrap(True)
         self.readers_info.setFont(big_font(12, bold=False))
         grid.addWidget(self.readers_info, 8, 0, 1, 2)
+        grid.addWidget(self.storage_info, 9, 0)
+        grid.addWidget(self.rebuild_button, 9, 1)
         grid.addLayout(self._build_printer_row(), 5, 0, 1, 2)
         grid.addWidget(self._build_lookup(), 4, 0, 1, 2)
         self.admin_panel.hide()
@@ -573,6 +584,8 @@ class MainWindow(QMainWindow):
         self.request_verify.connect(b.verify)
         self.request_sync.connect(b.sync_now)
         self.request_tally.connect(b.tally)
+        self.request_rebuild.connect(b.rebuild_state)
+        b.health.connect(self._on_health)
         b.ready.connect(self._on_ready)
         b.done.connect(self._on_done)
         b.refused.connect(self._on_refused)
@@ -650,6 +663,7 @@ class MainWindow(QMainWindow):
         self.x_button.clicked.connect(lambda: self.request_tally.emit(False, -1))
         self.z_button.clicked.connect(self._close_day)
         self.verify_button.clicked.connect(self.request_verify.emit)
+        self.rebuild_button.clicked.connect(self._rebuild_state)
         self.contrast_button.clicked.connect(lambda: self._toggle_style("high_contrast"))
         self.large_button.clicked.connect(lambda: self._toggle_style("large_type"))
         self.demo_list.itemActivated.connect(self._demo_present)
@@ -707,6 +721,8 @@ class MainWindow(QMainWindow):
         self.x_button.setText(tr("X report (so far)"))
         self.z_button.setText(tr("Close the day (Z)"))
         self.counted_label.setText(tr("Cash counted"))
+        self.rebuild_button.setText(tr("Rebuild state from the ledger"))
+        self._show_storage()
         self.setup_title.setText(tr("Set up this terminal: the ledger's address and the "
                                     "one-time code from the town office"))
         self.ledger_fingerprint.setToolTip(tr("The ledger key's fingerprint, from the town "
@@ -1069,7 +1085,7 @@ class MainWindow(QMainWindow):
         if action == "offers":
             self._apply_offers(result)
             return
-        if action in ("verify", "tally"):
+        if action in ("verify", "tally", "rebuild_state"):
             self.verify_info.setText(result)
             return
         if action == "lookup":
@@ -1200,6 +1216,13 @@ class MainWindow(QMainWindow):
             return
         if action == "offers":
             return
+        if action == "rebuild_state":
+            self.verify_info.setText("✘ " + message)
+            return
+        if action == "damaged":  # a database that cannot be opened: no enrolling here
+            self.shop.result.show_state("refused", self.tr("This terminal's records are "
+                                                           "damaged"), "", message)
+            return
         if action in ("start", "enroll"):
             self.shop.result.show_state("refused", self.tr("This terminal is not ready"), "",
                                         message)
@@ -1269,6 +1292,56 @@ class MainWindow(QMainWindow):
         self.clock_check = check
         self._show_status()
 
+    @Slot(object)
+    def _on_health(self, report) -> None:
+        self.storage = report
+        self._show_storage()
+        self._show_status()
+
+    def storage_warnings(self) -> list[str]:
+        """What is wrong with this terminal's storage, in the cashier's language."""
+        from terminal.health import JOURNAL, MIB, STATE
+
+        report = self.storage
+        if report is None:
+            return []
+        out = []
+        if report.damaged:
+            parts = [self.tr("journal") if report.part_damaged(JOURNAL) else "",
+                     self.tr("state") if report.part_damaged(STATE) else ""]
+            out.append(self.tr("⛔ This terminal's records are damaged ({0}): no sales. "
+                               "Manager: see the admin screen.")
+                       .format(", ".join(p for p in parts if p)))
+        if report.low_space:
+            out.append(self.tr("⚠ Only {0} MiB left on this terminal's disk: free space "
+                               "before it is full.").format(f"{report.free_bytes / MIB:.1f}"))
+        return out
+
+    def _show_storage(self) -> None:
+        """The admin screen's account of damage, and its ways out."""
+        from terminal.health import JOURNAL, STATE
+
+        report = self.storage
+        if report is None or not report.damaged:
+            self.storage_info.clear()
+            self.rebuild_button.hide()
+            return
+        lines = [f"✘ {d.part}: {d.detail}" for d in report.damage]
+        if report.part_damaged(STATE):
+            lines.append(self.tr("The state (the ledger's snapshot) can be rebuilt from the "
+                                 "ledger; no record is lost."))
+        if report.part_damaged(JOURNAL):
+            lines.append(self.tr("The journal cannot be mended: export what verifies "
+                                 "(python -m terminal journal export --out FILE), sync, and "
+                                 "enroll this terminal anew in a new data directory."))
+        self.storage_info.setText("\n".join(lines))
+        self.rebuild_button.setVisible(report.part_damaged(STATE))
+
+    def _rebuild_state(self) -> None:
+        self.rebuild_button.hide()
+        self.verify_info.setText(self.tr("Rebuilding the state from the ledger…"))
+        self.request_rebuild.emit()
+
     def _duration(self, seconds: float) -> str:
         for text, size in ((self.tr("{0} d"), 86_400), (self.tr("{0} h"), 3_600),
                            (self.tr("{0} min"), 60)):
@@ -1298,8 +1371,11 @@ class MainWindow(QMainWindow):
     def _show_status(self) -> None:
         status = self.last_status
         tid = self.info.get("terminal_id", "…")
+        storage = self.storage_warnings()
+        self.status_line.setProperty("storage", "wrong" if storage else "ok")
         if status is None:
-            self.status_line.setText(self.tr("Terminal {0} · starting…").format(tid))
+            self.status_line.setText("\n".join([
+                self.tr("Terminal {0} · starting…").format(tid), *storage]))
             self.status_line.setProperty("online", "unknown")
             return
         if status.last_success:
@@ -1312,7 +1388,7 @@ class MainWindow(QMainWindow):
         warnings = self.clock_warnings()
         self.status_line.setText("\n".join([
             self.tr("{0} · {1} records not yet sent · {2} · terminal {3}")
-            .format(state, status.pending, when, tid), *warnings]))
+            .format(state, status.pending, when, tid), *storage, *warnings]))
         self.status_line.setProperty("online", "yes" if status.online else "no")
         self.status_line.setProperty("clock", "wrong" if warnings else "ok")
         self.status_line.style().unpolish(self.status_line)
