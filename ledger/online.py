@@ -167,13 +167,23 @@ def _claim_campaign(conn: Connection, terminal_id: str, tx_id: str, wallet_id: s
 
 def release(db: Database, terminal_id: str, tx_id: str) -> dict[str, Any]:
     """The sale `tx_id` of this terminal was refused after its check: its campaign claim no
-    longer counts against the wallet's limit. Releasing again changes nothing."""
+    longer counts against the wallet's limit, and a gift code it claimed is free again (a
+    sale refused at its last step, a full disk, must not use up the customer's code). A
+    sale whose record the ledger holds is not refused: its gift code stays taken.
+    Releasing again changes nothing."""
 
     def work(conn: Connection) -> int:
         before = conn.value("SELECT count(*) FROM campaign_claims WHERE tx_id = ? AND "
                             "terminal_id = ?", (tx_id, terminal_id))
         conn.execute("DELETE FROM campaign_claims WHERE tx_id = ? AND terminal_id = ?",
                      (tx_id, terminal_id))
-        return int(before or 0)
+        gifts = 0
+        if conn.one("SELECT 1 FROM records WHERE tx_id = ?", (tx_id,)) is None:
+            gifts = conn.value("SELECT count(*) FROM gift_codes WHERE used_tx = ? AND "
+                               "used_terminal = ?", (tx_id, terminal_id))
+            conn.execute("UPDATE gift_codes SET used_tx = NULL, used_terminal = NULL, "
+                         "used_us = NULL WHERE used_tx = ? AND used_terminal = ?",
+                         (tx_id, terminal_id))
+        return int(before or 0) + int(gifts or 0)
 
     return {"tx": tx_id, "released": db.transaction(work)}

@@ -486,6 +486,7 @@ class Counter:
             raise Refused("gift_used")
         if answer["gift"] == "unknown":
             raise Refused("gift_unknown")
+        self._open_claims.add(tx_id)  # given back if the sale is refused before its record
         return "online"
 
     @staticmethod
@@ -510,8 +511,9 @@ class Counter:
         return who.wallet_id, decision
 
     def _release_claims(self) -> None:
-        """A sale refused after its online check claimed a campaign use gives the claim
-        back (else it would count against the customer's limit until it lapses)."""
+        """A sale refused after its online check claimed a campaign use or a gift code gives
+        the claim back (else it would count against the customer's limit until it lapses,
+        or use up the code for good)."""
         while self._open_claims:
             tx_id = self._open_claims.pop()
             if self.client is None:

@@ -109,6 +109,24 @@ def test_a_gift_code_claimed_online_is_used_everywhere_and_its_record_is_owed(re
     assert region.balance("funder:city") == -3_000
 
 
+def test_a_released_gift_claim_frees_the_code_unless_its_record_came(region):
+    (code,) = service.create_gift_codes(region.db, region.ledger_key, "gift", 1)
+    one, two = region.terminal(), region.terminal()
+    refused_tx, kept_tx = ids.new_id(), ids.new_id()
+    ask = online.check
+    assert ask(region.db, one.terminal_id, {"tx": refused_tx, "gift": code.code_id})[
+        "gift"] == "claimed"
+    assert online.release(region.db, two.terminal_id, refused_tx)["released"] == 0  # not two's
+    assert online.release(region.db, one.terminal_id, refused_tx)["released"] == 1
+    assert ask(region.db, two.terminal_id, {"tx": kept_tx, "gift": code.code_id})[
+        "gift"] == "claimed"
+    two.append("gift", {**gift_body(code, 3_000), "decision": "online"}, kept_tx)
+    region.push(two)
+    assert online.release(region.db, two.terminal_id, kept_tx)["released"] == 0  # it came
+    assert ask(region.db, one.terminal_id, {"tx": ids.new_id(), "gift": code.code_id})[
+        "gift"] == "used"
+
+
 def test_a_second_payment_of_one_gift_code_is_held_not_owed(region):
     (code,) = service.create_gift_codes(region.db, region.ledger_key, "gift", 1)
     one, two = region.terminal(), region.terminal("M-LARGE")

@@ -184,3 +184,26 @@ def test_scans_are_asked_online_as_the_credential_they_are(town):
     shown = Presented("scan", tokens.make_token(cert, device, 1))
     assert first.counter.pay(shown, 400).decision == "online"
     assert refusal(second.counter.pay, shown, 400) == "replayed"
+
+
+def test_a_gift_sale_refused_at_its_write_leaves_the_code_usable(town, monkeypatch):
+    """The ledger claims the code at the check; the record then does not fit on the disk:
+    the claim is given back, so the customer's code pays at the next terminal."""
+    import sqlite3
+
+    from terminal import journal as journal_module
+
+    first, second = town.shops
+    key = service.LedgerHome(town.ledger.home).signing_key()
+    code = service.create_gift_codes(town.db, key, "gift", 1)[0].text()
+    real = journal_module._insert_effects
+
+    def full(conn, seq, rtype, body):
+        real(conn, seq, rtype, body)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(journal_module, "_insert_effects", full)
+    assert refusal(first.counter.pay_gift, code, 3_000) == "disk_full"
+    monkeypatch.setattr(journal_module, "_insert_effects", real)
+    assert second.counter.pay_gift(code, 3_000).decision == "online"
+    assert refusal(first.counter.pay_gift, code, 3_000) == "gift_used"
