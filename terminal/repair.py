@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sync import files
-from sync.client import SyncError
 from sync.keyfile import fsync_dir
 from terminal.errors import TerminalError
 from terminal.state import STATE_FILE
@@ -61,7 +60,9 @@ def rebuild_state(data_dir: Path, passphrase: str | None = None,
             status = node.sync_once()
             counts = node.state.counts()
             complete = node.state.get("snapshot_at_ms") is not None
-    except (TerminalError, SyncError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure (a wrong passphrase, a full
+        # disk mid-pull) must put the damaged state back: a half-filled new state.db
+        # would look sound, and sales would start again on it
         _put_back(data_dir, moved)
         raise RepairFailed(f"the state was not rebuilt ({getattr(exc, 'message', exc)}); "
                            "the damaged one is back in place and sales stay refused") from exc

@@ -166,7 +166,8 @@ class TerminalBridge(QObject):
                                           free_bytes(self._data_dir)))
             self.failed.emit("damaged", exc.message)
             return
-        except (TerminalError, KeyFileError, DemoError, SyncError) as exc:
+        except (TerminalError, KeyFileError, DemoError, SyncError, sqlite3.Error,
+                OSError) as exc:  # sqlite3 / OSError: a disk that filled up during the sync
             self.failed.emit("start", getattr(exc, "message", str(exc)))
             return
         self._start_printer()
@@ -207,7 +208,7 @@ class TerminalBridge(QObject):
             self.node = None
         try:
             text = repair.rebuild_state(self._data_dir, keystore.passphrase_from_env())
-        except (TerminalError, KeyFileError) as exc:
+        except (TerminalError, KeyFileError, sqlite3.Error, OSError) as exc:
             self.failed.emit("rebuild_state", exc.message if isinstance(exc, TerminalError)
                              else str(exc))
         else:

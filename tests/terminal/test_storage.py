@@ -243,6 +243,22 @@ def test_rebuild_without_the_ledger_puts_the_damaged_state_back(region, tmp_path
     assert not list(data.glob(STATE_FILE + ".damaged-*"))
 
 
+def test_rebuild_that_fails_any_other_way_puts_the_damaged_state_back(region, tmp_path):
+    """A wrong passphrase (a KeyFileError, no TerminalError) must not leave a new, empty
+    state.db in place: it would look sound, and sales would start on it."""
+    from terminal import repair
+
+    data = tmp_path / "t"
+    with_unsent_sales(region, data)
+    path = data / STATE_FILE
+    flip_page_type(path, root_page(path, "lots"))
+    damaged = path.read_bytes()
+    with pytest.raises(repair.RepairFailed):
+        repair.rebuild_state(data, passphrase="not-the-passphrase")
+    assert path.read_bytes() == damaged
+    assert not list(data.glob(STATE_FILE + ".damaged-*"))
+
+
 def test_an_unopenable_state_is_named_not_a_crash(region, tmp_path):
     data = tmp_path / "t"
     with_unsent_sales(region, data)
