@@ -644,7 +644,9 @@ class Counter:
 
     def refund(self, tx_id: str, amount: int | None = None, void: bool = False) -> Outcome:
         """Give back (part of) a payment made at this terminal, to the lots it drew on;
-        `void` cancels the whole payment."""
+        `void` cancels the whole payment. A partial refund keeps the sale's campaigns; the
+        refund that gives back all that is left of it takes them back as a void does (else
+        a sale refunded whole, at once or in parts, would keep its cash-back and prizes)."""
         kind = "void" if void else "refund"
         try:
             original = self.journal.record_by_tx(tx_id)
@@ -676,7 +678,7 @@ class Counter:
         body: dict[str, Any] = {"amount": amount, "wallet": wallet_id, "of": tx_id,
                                 "lots": lines}
         notes = []
-        if void:
+        if void or amount == left:  # nothing of the sale is left: nor of its campaigns
             body.update(self._undo_campaigns(original))
             notes = self._takeback_notes(wallet_id, lines, body.get("grants_back", []))
         done = self._commit(kind, body)

@@ -485,6 +485,23 @@ def test_the_tally_sheet_shows_each_campaign(tmp_path):
 # --- a void takes back what the campaigns did -----------------------------------------------
 
 
+@pytest.mark.parametrize("parts", [[None], [1_000, None]], ids=["at_once", "in_parts"])
+def test_a_refund_of_the_whole_sale_takes_its_campaigns_back(tmp_path, parts):
+    """Refunded whole, at once or in parts, a sale keeps no cash-back: the refund that
+    gives back the rest takes its campaigns back as a void does."""
+    till = Till(tmp_path)
+    till.snapshot([CASHBACK], [wallet([cash(20_000)])])
+    sale = till.counter.pay(CARD, 2_000)
+    granted = sum(line["amount"] for line in sale.record["body"]["grants"])
+    assert granted and sale.balance_after == 20_000 - 2_000 + granted
+    for part in parts[:-1]:
+        kept = till.counter.refund(sale.tx_id, part)
+        assert "grants_back" not in kept.record["body"]  # a part keeps the campaigns
+    last = till.counter.refund(sale.tx_id)
+    assert [line["amount"] for line in last.record["body"]["grants_back"]] == [granted]
+    assert till.counter.view(WALLET).total == 20_000  # the cash-back went with the sale
+
+
 def test_a_void_takes_back_the_coupon_the_stamp_and_the_cash_back(tmp_path):
     """A sale typed wrong and voided: the coupon's once-a-day is free again, the stamp is
     off the card, the cash-back points are taken back; the lease unit stays spent."""

@@ -183,3 +183,21 @@ def test_a_void_of_cash_back_spent_at_another_terminal(town, online):
     assert town.balance("funder:town") == 0  # no cash-back paid on a cancelled sale
     assert [f["detail"]["short"] for f in town.flags("takeback_short")] == [84]
     assert not town.flags("unknown_lot")
+
+
+def test_a_sale_refunded_whole_in_parts_keeps_no_cash_back_at_the_ledger(town):
+    """Two refunds that give back all of a sale: the second takes the cash-back back, and
+    the ledger posts the same (the town pays no cash-back on a cancelled sale)."""
+    service.create_campaign(town.db, {**DAYS, "funder": "town", **CASH_BACK})
+    wallet_id, card = town.wallet(20_000)
+    till = town.terminal()
+    sale = till.counter.pay(card, 8_400)
+    till.counter.refund(sale.tx_id, 4_000)
+    last = till.counter.refund(sale.tx_id)
+    assert last.record["body"]["grants_back"][0]["amount"] == 84
+    till.sync_once()
+    ledger = service.wallet_view(town.db, wallet_id)
+    assert ledger["total"] == 20_000
+    assert_same(till.counter.view(wallet_id), ledger)
+    assert town.balance("funder:town") == 0
+    assert not town.flags("over_refund") and not town.flags("unknown_lot")
