@@ -18,11 +18,18 @@ A full disk is not damage: the sale that did not fit is refused (`disk_full`) an
 it is kept (the journal's transaction rolls back). Free space is part of every report, and
 below `LOW_SPACE_BYTES` the counter's status line and `terminal status` say how much is left
 before it runs out.
+
+What is found damaged is also written to `DAMAGE_MARK_FILE` in the data directory, so a
+restart does not forget it while a new check (which takes a while on a long journal) has
+not yet found it again; only a way out clears it (`clear`, by the state's rebuild; a damaged
+journal's data directory is left for a new one).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import shutil
 import sqlite3
 import threading
@@ -48,6 +55,8 @@ STATE_FILE = "state.db"  # terminal.state.STATE_FILE (not imported: state import
 DAMAGE_CODES = (11, 26)
 # Lines of `PRAGMA quick_check` kept in a report (it lists every problem it finds).
 QUICK_CHECK_LINES = 3
+# The damage found, kept across restarts until a way out clears it (see the module's text).
+DAMAGE_MARK_FILE = "storage-damaged.json"
 
 
 @dataclass(frozen=True)
@@ -158,13 +167,52 @@ class StorageHealth:
         self._checked = False
         self._verified = False
         self._thread: threading.Thread | None = None
+        for part, detail in self._marked().items():
+            if part in (JOURNAL, STATE) and isinstance(detail, str):
+                self._damage[part] = Damage(part, detail)
+
+    def _mark_path(self) -> Path | None:
+        return self.data_dir / DAMAGE_MARK_FILE if self.data_dir is not None else None
+
+    def _marked(self) -> dict:
+        path = self._mark_path()
+        if path is None or not path.exists():
+            return {}
+        try:
+            kept = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            # The mark itself unreadable: the storage was found damaged, say so.
+            return {JOURNAL: "marked damaged earlier (the mark is unreadable)"}
+        return kept if isinstance(kept, dict) else {}
+
+    def _write_mark_locked(self) -> None:
+        path = self._mark_path()
+        if path is None:
+            return
+        damage = {d.part: d.detail for d in self._damage.values()}
+        try:
+            if damage:
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_text(json.dumps(damage, ensure_ascii=False), "utf-8")
+                os.replace(tmp, path)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError as exc:  # a full disk: the damage is still refused in this run
+            log.warning("storage: the damage could not be written down: %s", exc)
 
     def mark(self, part: str, detail: str) -> None:
-        """Take `part` as damaged (the first finding of each part is kept)."""
+        """Take `part` as damaged (the first finding of each part is kept), across restarts."""
         with self._lock:
             if part not in self._damage:
                 log.error("storage: the %s is damaged: %s", part, detail)
                 self._damage[part] = Damage(part, detail)
+                self._write_mark_locked()
+
+    def clear(self, part: str) -> None:
+        """A way out was taken for `part` (the state was rebuilt)."""
+        with self._lock:
+            if self._damage.pop(part, None) is not None or self._marked():
+                self._write_mark_locked()
 
     def report(self) -> HealthReport:
         with self._lock:

@@ -21,6 +21,7 @@ from pathlib import Path
 from sync import files
 from sync.keyfile import fsync_dir
 from terminal.errors import TerminalError
+from terminal.health import STATE, StorageHealth
 from terminal.state import STATE_FILE
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def rebuild_state(data_dir: Path, passphrase: str | None = None,
                            f"({status.last_error or 'incomplete'}); the damaged one is back in "
                            "place and sales stay refused")
     kept = ", ".join(target.name for _, target in moved) or "nothing (there was no state.db)"
+    StorageHealth(data_dir).clear(STATE)  # the way out is taken: sales may start again
     log.warning("repair: state rebuilt; damaged files kept as %s", kept)
     return (f"state rebuilt from a fresh snapshot: {counts['wallets']} wallets, "
             f"{counts['cards']} cards; the journal's records acknowledged up to seq "

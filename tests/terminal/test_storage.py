@@ -173,10 +173,17 @@ def test_a_flipped_bit_in_a_records_signature_is_found_by_the_check_at_start(
                                                             SALE_YEN))
         assert node.journal.last_seq == last  # nothing written
 
+    # Restarted, it remembers at once, before any new check has run.
+    with Node(data, offline=True) as node:
+        assert node.health.report().part_damaged(health.JOURNAL)
+        refused("storage_damaged", lambda: node.counter.pay(Presented("card", cards[0]),
+                                                            SALE_YEN))
+
     status = cli("status", "--data", str(data))
     assert status.returncode == 1 and f"at seq {last}" in status.stdout, status.stdout
-    quick = cli("status", "--quick", "--data", str(data))  # quick_check alone cannot see it
-    assert quick.returncode == 0 and "journal verified" not in quick.stdout, quick.stdout
+    # quick_check alone cannot see it, but the damage found earlier is remembered
+    quick = cli("status", "--quick", "--data", str(data))
+    assert quick.returncode == 1 and "journal verified" not in quick.stdout, quick.stdout
 
     # The way out: export what verifies, with the steps to enroll anew.
     out = tmp_path / "verified.jsonl"
@@ -206,6 +213,8 @@ def test_a_damaged_state_is_rebuilt_from_a_fresh_snapshot_keeping_unsent_records
     status = cli("status", "--data", str(data))
     assert status.returncode == 1 and "state DAMAGED" in status.stdout, status.stdout
     assert "repair rebuild-state" in status.stdout
+    with Node(data, offline=True) as node:  # restarted: still refused, with no new check
+        assert node.health.report().part_damaged(health.STATE)
 
     repaired = cli("repair", "rebuild-state", "--data", str(data))
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
@@ -213,6 +222,7 @@ def test_a_damaged_state_is_rebuilt_from_a_fresh_snapshot_keeping_unsent_records
     assert list(data.glob(STATE_FILE + ".damaged-*"))  # kept, for whoever looks into it
 
     with Node(data, offline=True) as node:
+        assert node.health.report().damage == ()  # the way out cleared the mark
         assert node.health.run_check().damage == ()
         assert node.journal.last_seq == last and node.journal.pending_count() == 0
         node.counter.pay(Presented("card", cards[0]), SALE_YEN)
