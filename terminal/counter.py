@@ -679,6 +679,9 @@ class Counter:
                                 "lots": lines}
         notes = []
         if void or amount == left:  # nothing of the sale is left: nor of its campaigns
+            # What the grants still hold decides what is kept from the money given back:
+            # asked of the ledger when it answers (another terminal may have spent them).
+            self._refresh(wallet_id)
             body.update(self._undo_campaigns(original))
             notes = self._takeback_notes(wallet_id, lines, body.get("grants_back", []))
         done = self._commit(kind, body)
@@ -1076,12 +1079,20 @@ class Counter:
         wallet_id = wallet_id.strip() if isinstance(wallet_id, str) else ""
         if not bodies.ID_RE.fullmatch(wallet_id):
             raise Refused("bad_wallet_id")
+        decision = self._refresh(wallet_id)
+        return self.view(wallet_id), decision
+
+    def _refresh(self, wallet_id: str) -> str:
+        """The wallet as the ledger has it now, kept in the state: 'online', or 'offline'
+        when the ledger does not answer in time (the snapshot stands)."""
         basis = self.journal.acked_seq()
         answer = self._ask({"tx": ids.new_id(), "wallet": wallet_id})
-        if answer is not None and answer.get("wallet") is not None:
-            self.state.apply_wallet_view(answer["wallet"],
-                                         answer["wallet"].get("basis_seq", basis))
-        return self.view(wallet_id), "offline" if answer is None else "online"
+        if answer is None:
+            return "offline"
+        if answer.get("wallet") is not None:
+            self._keep(self.state.apply_wallet_view, answer["wallet"],
+                       answer["wallet"].get("basis_seq", basis))
+        return "online"
 
     def cash_move(self, amount: int, direction: str, reason: str = "") -> Outcome:
         """Float put into or taken out of the booth's cash drawer."""

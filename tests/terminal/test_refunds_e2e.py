@@ -201,3 +201,22 @@ def test_a_sale_refunded_whole_in_parts_keeps_no_cash_back_at_the_ledger(town):
     assert_same(till.counter.view(wallet_id), ledger)
     assert town.balance("funder:town") == 0
     assert not town.flags("over_refund") and not town.flags("unknown_lot")
+
+
+def test_an_online_void_asks_the_ledger_what_the_grants_still_hold(town):
+    """No look-up before the void: the void itself asks, so the cashier's note and the view
+    match what the ledger posts at once."""
+    service.create_campaign(town.db, {**DAYS, "funder": "town", **CASH_BACK})
+    wallet_id, card = town.wallet(20_000)
+    first, second = town.terminal(), town.terminal()
+    sale = first.counter.pay(card, 8_400)
+    first.sync_once()
+    second.sync_once()
+    second.counter.pay(card, 84)  # the points, spent at the other terminal
+    second.sync_once()
+    void = first.counter.refund(sale.tx_id, void=True)
+    assert void.notes and "¥84" in void.notes[0]
+    first.sync_once()
+    ledger = service.wallet_view(town.db, wallet_id)
+    assert void.balance_after == ledger["total"] == 20_000 - 84
+    assert_same(first.counter.view(wallet_id), ledger)
