@@ -46,15 +46,19 @@ ADMIN_TIMEOUT_S = 10
 CLI_TIMEOUT_S = 60
 
 
-@pytest.fixture(scope="module")
-def ledger(tmp_path_factory):
-    base = tmp_path_factory.mktemp("trust-ledger")
+def _seeded(base: Path, **options) -> LedgerProcess:
+    """The real ledger process on a demo region of its own (options: LedgerProcess's)."""
     url = f"sqlite:///{base / 'ledger.db'}"
     db = Database(url)
     migrate(db)
     demo.seed_demo(db, DEMO_WALLETS)
     db.close()
-    server = LedgerProcess(url, base / "home").start()
+    return LedgerProcess(url, base / "home", **options).start()
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory):
+    server = _seeded(tmp_path_factory.mktemp("trust-ledger"))
     yield server
     server.stop()
 
@@ -242,7 +246,9 @@ def test_a_tampered_answer_is_refused_and_changes_nothing(name, ledger, mitm, tm
     assert_exactly_once(ledger, data_dir)
 
 
-def test_an_old_genuine_answer_played_back_is_refused(ledger, mitm, tmp_path):
+def _synced_with_sales(ledger, mitm, tmp_path) -> Path:
+    """A terminal enrolled through the middle, its first snapshot pulled, a backlog of
+    sales made offline and pushed: what an attacker has watched go by."""
     data_dir = tmp_path / "terminal"
     enroll(data_dir, mitm.url, _code(ledger))
     with Node(data_dir) as node:
@@ -250,6 +256,11 @@ def test_an_old_genuine_answer_played_back_is_refused(ledger, mitm, tmp_path):
     _backlog(data_dir, SALES)
     with Node(data_dir) as node:
         assert node.sync_once().online
+    return data_dir
+
+
+def test_an_old_genuine_answer_played_back_is_refused(ledger, mitm, tmp_path):
+    data_dir = _synced_with_sales(ledger, mitm, tmp_path)
     genuine = mitm.captured("POST", "/v1/journal")[-1]
     _backlog(data_dir, SALES, seed=7)
     before = terminal_state(data_dir)
@@ -270,13 +281,7 @@ def test_an_old_genuine_answer_played_back_is_refused(ledger, mitm, tmp_path):
 
 
 def test_captured_requests_replayed_at_the_ledger_are_refused(ledger, mitm, tmp_path):
-    data_dir = tmp_path / "terminal"
-    enroll(data_dir, mitm.url, _code(ledger))
-    with Node(data_dir) as node:
-        assert node.sync_once().online
-    _backlog(data_dir, SALES)
-    with Node(data_dir) as node:
-        assert node.sync_once().online
+    _synced_with_sales(ledger, mitm, tmp_path)
     replayed = mitm.captured("POST", "/v1/journal")[-1:] + mitm.captured("GET", "/v1/snapshot")
     assert replayed
     for exchange in replayed:
@@ -315,12 +320,8 @@ def test_enrollment_shows_the_key_and_refuses_another_fingerprint(ledger, mitm, 
 
 
 def test_a_rotated_ledger_key_is_learnt_from_the_old_keys_statement(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    db = Database(url)
-    migrate(db)
-    demo.seed_demo(db, DEMO_WALLETS)
-    db.close()
-    server = LedgerProcess(url, tmp_path / "home").start()
+    server = _seeded(tmp_path)
+    url = server.db_url
     data_dir = tmp_path / "terminal"
     try:
         enroll(data_dir, server.url, _code(server))
@@ -375,13 +376,7 @@ def test_a_snapshot_key_without_a_statement_is_never_pinned(tmp_path):
 
 def test_https_ledger_with_a_private_ca(tmp_path):
     issued = tlsca.make(tmp_path / "tls")
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    db = Database(url)
-    migrate(db)
-    demo.seed_demo(db, DEMO_WALLETS)
-    db.close()
-    server = LedgerProcess(url, tmp_path / "home",
-                           tls=(issued.cert, issued.key, issued.ca)).start()
+    server = _seeded(tmp_path, tls=(issued.cert, issued.key, issued.ca))
     try:
         assert server.url.startswith("https://")
         # Without the CA the certificate is not trusted: nothing is set up.

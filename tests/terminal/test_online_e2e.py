@@ -67,6 +67,14 @@ def town(tmp_path):
         ledger.stop()
 
 
+def phone(town):
+    """A phone app of the town's wallet: its certificate from the ledger, and its key."""
+    ledger_key = keyfile.load(town.ledger.home / "ledger.key")
+    device = keys.generate()
+    issued = certs.issue(town.db, ledger_key, town.wallet_id, device.public_key().hex)
+    return tokens.parse_certificate(tokens.b45decode(issued["certificate"])), device
+
+
 def refusal(call, *args) -> str:
     with pytest.raises(Refused) as info:
         call(*args)
@@ -117,10 +125,7 @@ def test_a_used_gift_code_is_refused_at_every_terminal(town):
 
 def test_the_same_app_token_pays_once_in_the_region(town):
     first, second = town.shops
-    ledger_key = keyfile.load(town.ledger.home / "ledger.key")
-    device = keys.generate()
-    issued = certs.issue(town.db, ledger_key, town.wallet_id, device.public_key().hex)
-    cert = tokens.parse_certificate(tokens.b45decode(issued["certificate"]))
+    cert, device = phone(town)
     shown = Presented("app", tokens.make_token(cert, device, 1))
     assert first.counter.pay(shown, 400).decision == "online"
     # The second terminal never saw this token: its own replay check lets it through.
@@ -177,10 +182,7 @@ def test_scans_are_asked_online_as_the_credential_they_are(town):
     new = service.create_card(town.db, town.wallet_id)
     sale = first.counter.pay(Presented("scan", new), 300)
     assert sale.decision == "online" and sale.wallet_id == town.wallet_id
-    ledger_key = keyfile.load(town.ledger.home / "ledger.key")
-    device = keys.generate()
-    issued = certs.issue(town.db, ledger_key, town.wallet_id, device.public_key().hex)
-    cert = tokens.parse_certificate(tokens.b45decode(issued["certificate"]))
+    cert, device = phone(town)
     shown = Presented("scan", tokens.make_token(cert, device, 1))
     assert first.counter.pay(shown, 400).decision == "online"
     assert refusal(second.counter.pay, shown, 400) == "replayed"
