@@ -4,7 +4,6 @@ admin token other users could read refused in one line, database passwords never
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,21 +14,10 @@ from ledger import service
 from ledger.db import Database, DatabaseError, redact_url
 from ledger.schema import migrate
 from sync.keyfile import KeyFileError
+from tests.filemodes import mode, open_umask  # noqa: F401 - the fixture applies here
 
 ROOT = Path(__file__).resolve().parents[2]
-OPEN_UMASK = 0o022
 PASSWORD = "hunter2-s3cret"
-
-
-@pytest.fixture(autouse=True)
-def open_umask():
-    before = os.umask(OPEN_UMASK)
-    yield
-    os.umask(before)
-
-
-def mode(path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 def test_a_new_sqlite_ledger_and_its_wal_files_are_owner_only(tmp_path):

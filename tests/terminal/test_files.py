@@ -5,31 +5,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 import subprocess
 import sys
-
-import pytest
 
 from sync import files
 from terminal import keystore
 from terminal.journal import DB_FILE, Journal
 from terminal.node import CONFIG_FILE, TerminalConfig, save_settings
 from terminal.state import STATE_FILE, StateStore
-
-# The usual umask, under which files come out readable by everyone unless made otherwise.
-OPEN_UMASK = 0o022
-
-
-@pytest.fixture(autouse=True)
-def open_umask():
-    before = os.umask(OPEN_UMASK)
-    yield
-    os.umask(before)
-
-
-def mode(path) -> int:
-    return stat.S_IMODE(os.stat(path).st_mode)
+from tests.filemodes import mode, open_umask  # noqa: F401 - the fixture applies here
 
 
 def test_a_new_terminal_directory_and_its_files_are_owner_only(tmp_path):
