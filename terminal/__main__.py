@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from sync import keys
-from terminal import audit, keystore, paths
+from terminal import audit, health, keystore, paths
 from terminal.errors import JournalBroken, TerminalError
 from terminal.journal import Journal
 
@@ -223,6 +223,7 @@ def _cmd_tally(args: argparse.Namespace) -> int:
 def _cmd_close(args: argparse.Namespace) -> int:
     from terminal import tally
 
+    health.check_closable(health.StorageHealth(args.data))  # damage found before, kept
     with Journal.open(args.data, keystore.load_key(args.data, keystore.passphrase_from_env())
                       ) as journal:
         sheet, rec = tally.z_close(journal, args.counted)

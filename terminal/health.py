@@ -273,6 +273,21 @@ class StorageHealth:
         return self.refusal()
 
 
+class DayNotClosable(TerminalError):
+    """A Z close signs the day's figures: never on a journal found damaged."""
+
+    code = "journal_damaged"
+
+
+def check_closable(monitor: StorageHealth) -> None:
+    """DayNotClosable when the journal was found damaged (now or before a restart): its
+    figures cannot be trusted, and a damaged journal cannot be mended, only exported."""
+    if monitor.report().part_damaged(JOURNAL):
+        raise DayNotClosable("the journal is damaged: the day cannot be closed on it. Export "
+                             "what verifies (python -m terminal journal export) and enroll "
+                             "this terminal anew")
+
+
 def storage_refusal(monitor: StorageHealth, exc: BaseException) -> Refused | None:
     """The refusal for a sale that failed on `exc` somewhere in the storage (which file is
     not known): `disk_full`; or, when SQLite found a file damaged, `storage_damaged` and a

@@ -25,7 +25,13 @@ from terminal import audit
 from terminal.counter import Outcome, Presented
 from terminal.demo import DemoError, DemoRegion
 from terminal.errors import StorageDamaged, TerminalError
-from terminal.health import Damage, HealthReport, free_bytes, storage_refusal
+from terminal.health import (
+    Damage,
+    HealthReport,
+    check_closable,
+    free_bytes,
+    storage_refusal,
+)
 from terminal.node import Node
 from terminal.policy import Refused
 
@@ -389,6 +395,7 @@ class TerminalBridge(QObject):
 
         def work(counter) -> str:
             if close:
+                check_closable(counter.health)
                 sheet, _ = tally.z_close(counter.journal, counted if counted >= 0 else None)
             else:
                 sheet = tally.x_report(counter.journal)

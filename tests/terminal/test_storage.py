@@ -26,7 +26,7 @@ from terminal import audit, health
 from terminal import journal as journal_module
 from terminal.counter import Presented
 from terminal.errors import StorageDamaged
-from terminal.journal import DB_FILE
+from terminal.journal import DB_FILE, Journal
 from terminal.node import Node, enroll
 from terminal.policy import REASONS, Refused
 from terminal.state import STATE_FILE
@@ -184,6 +184,12 @@ def test_a_flipped_bit_in_a_records_signature_is_found_by_the_check_at_start(
     # quick_check alone cannot see it, but the damage found earlier is remembered
     quick = cli("status", "--quick", "--data", str(data))
     assert quick.returncode == 1 and "journal verified" not in quick.stdout, quick.stdout
+
+    # Nor is the day closed on it: its figures cannot be trusted.
+    close = cli("close", "--data", str(data))
+    assert close.returncode != 0 and "cannot be closed" in close.stdout + close.stderr
+    with Journal.open(data) as journal:
+        assert journal.last_seq == last
 
     # The way out: export what verifies, with the steps to enroll anew.
     out = tmp_path / "verified.jsonl"
