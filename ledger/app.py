@@ -324,6 +324,8 @@ class LastResort:
 
 
 ENROLL_PATH = "/v1/enroll"
+# Where AnswerSigner leaves the hash of the request body it is reading (in scope["state"]).
+BODY_HASHER = "machi_body_hasher"
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -376,6 +378,8 @@ class AnswerSigner:
         stamp = _header(scope, b"x-machi-time")
         hasher = hashlib.sha256()
         body_done = False
+        # The route's signature check takes the body's hash from here: hashed once, as read.
+        scope.setdefault("state", {})[BODY_HASHER] = hasher
 
         async def tapped() -> Message:
             nonlocal body_done
@@ -509,8 +513,12 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
             raise auth.AuthError("this terminal is not enrolled", "unenrolled")
         public_hex, status = found
         path = signed_path(request)
+        # The body is read whole by now, so the hash AnswerSigner made of it as it came in
+        # is the body's (a request with no nonce has none: verify_request refuses it).
+        hasher = request.scope.get("state", {}).get(BODY_HASHER)
         auth.verify_request(keys.load_public_key_hex(public_hex), request.headers,
-                            request.method, path, body, nonces=nonces)
+                            request.method, path, body, nonces=nonces,
+                            body_sha256=hasher.hexdigest() if hasher is not None else None)
         if status != "active":
             raise LedgerError(f"the terminal is {status}", 403, status)
         return terminal_id

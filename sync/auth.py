@@ -135,9 +135,11 @@ def verify_request(
     body: bytes,
     now: int | None = None,
     nonces: NonceCache | None = None,
+    body_sha256: str | None = None,
 ) -> None:
     """Raise AuthError unless the headers sign this request, within the allowed skew, with a
-    nonce not seen before (when `nonces` is given)."""
+    nonce not seen before (when `nonces` is given). `body_sha256`: the body's hash when the
+    caller has it already (the ledger hashes each body once, as it arrives)."""
     terminal_id = claimed_terminal(headers)
     stamp_text, signature = headers.get(HEADER_TIME), headers.get(HEADER_SIGNATURE)
     nonce = headers.get(HEADER_NONCE)
@@ -156,7 +158,7 @@ def verify_request(
             "(terminal clock wrong, or a replay)",
             "skew",
         )
-    message = request_message(terminal_id, method, path, stamp, body, nonce)
+    message = request_message(terminal_id, method, path, stamp, body, nonce, body_sha256)
     try:
         keys.verify(public_key, keys.CONTEXT_REQUEST, message, signature)
     except keys.SignatureError as exc:
