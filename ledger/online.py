@@ -152,11 +152,13 @@ def _claim_campaign(conn: Connection, terminal_id: str, tx_id: str, wallet_id: s
         state = conn.value("SELECT state FROM campaign_usage WHERE campaign_id = ? AND "
                            "wallet_id = ?", (campaign_id, wallet_id))
         usage = json.loads(state) if state else None
-        period = campaigns.period_key(limit["per"], day)
+        # The period the limit counts in: a month, a day, or a voucher's sale period
+        # (販売期ごとに1人あたり…1回購入可: one set per person in each sale period).
+        period = campaigns.limit_period(rule, day)
         pending = sum(1 for (claimed_day,) in conn.all(
             "SELECT day FROM campaign_claims WHERE wallet_id = ? AND campaign_id = ? AND "
             "created_us > ?", (wallet_id, campaign_id, now - CAMPAIGN_CLAIM_TTL_S * 1_000_000))
-            if campaigns.period_key(limit["per"], claimed_day) == period)
+            if campaigns.limit_period(rule, claimed_day) == period)
         if not campaigns.within_limit(rule, usage, day, units + pending):
             return CAMPAIGN_LIMIT
     conn.execute("INSERT INTO campaign_claims (tx_id, campaign_id, wallet_id, terminal_id, day, "

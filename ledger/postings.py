@@ -74,6 +74,7 @@ class Lot:
     origin: str = ""
     new: bool = False
     dirty: bool = False
+    usable_from: str | None = None  # 利用期間: not to be spent before this day
 
 
 @dataclass
@@ -137,9 +138,10 @@ def wallet_account(wallet_id: str, pocket: str) -> str:
 
 
 def _lot_from_row(row: tuple) -> Lot:
-    lot_id, wallet_id, pocket, amount, remaining, expires, classes, funder, campaign, origin = row
+    (lot_id, wallet_id, pocket, amount, remaining, expires, classes, funder, campaign, origin,
+     usable_from) = row
     return Lot(lot_id, wallet_id, pocket, amount, remaining, expires, orjson.loads(classes),
-               funder, campaign, origin)
+               funder, campaign, origin, usable_from=usable_from)
 
 
 def usage_text(usage: dict) -> str:
@@ -147,7 +149,7 @@ def usage_text(usage: dict) -> str:
 
 
 LOT_COLUMNS = ("lot_id, wallet_id, pocket, amount, remaining, expires, classes, funder, "
-               "campaign, origin")
+               "campaign, origin, usable_from")
 WALLET_COLUMNS = "wallet_id, kind, status, status_reason, age_band, area"
 
 
@@ -469,6 +471,10 @@ class Batch:
             if lot.expires and day > lot.expires:
                 self.flag("expired_lot", rec, wallet.wallet_id, lot=lot.lot_id,
                           expires=lot.expires)
+            if lot.usable_from and day < lot.usable_from:
+                # 利用期間: voucher value spent before its use period began
+                self.flag("lot_not_usable_yet", rec, wallet.wallet_id, lot=lot.lot_id,
+                          usable_from=lot.usable_from)
             take = min(lot.remaining, line["amount"])
             lot.remaining -= take
             lot.dirty = True
@@ -608,7 +614,8 @@ class Batch:
             lot_id = fresh
         lot = Lot(lot_id, wallet_id, line["pocket"], line["amount"], line["amount"],
                   line.get("expires"), list(line.get("classes", bodies.MERCHANT_CLASSES)),
-                  line.get("funder"), line.get("campaign"), origin, new=True, dirty=True)
+                  line.get("funder"), line.get("campaign"), origin, new=True, dirty=True,
+                  usable_from=line.get("usable_from"))
         self.lots[lot_id] = lot
         return lot
 
@@ -640,8 +647,11 @@ class Batch:
         if total > WALLET_BALANCE_CAP:
             self.flag("over_cap", rec, wallet.wallet_id, balance=total, cap=WALLET_BALANCE_CAP)
         if rec["body"].get("campaigns"):
+            # How the wallet was shown: a voucher sold onto a card where the campaign sells
+            # through the app only is flagged (campaign_channel).
+            shown = (rec["body"].get("credential") or {}).get("kind")
             self._check_campaigns(rec, wallet.wallet_id, rec["body"]["campaigns"],
-                                  rec["body"]["amount"])
+                                  rec["body"]["amount"], credential_kind=shown)
 
     def _post_grant(self, rec: dict, entry: Entry) -> None:
         body = rec["body"]
@@ -736,7 +746,8 @@ class Batch:
         return rule["funder"]
 
     def _check_campaigns(self, rec: dict, wallet_id: str | None, entries: list[dict],
-                         base: int, wallet_for_flags: str | None = None) -> None:
+                         base: int, wallet_for_flags: str | None = None,
+                         credential_kind: str | None = None) -> None:
         """Check each entry against the rules and the wallet's usage before it, count the
         units it took from leases, and fold it into the wallet's usage (`wallet_id` None:
         nothing is folded, e.g. a gift code spent without a wallet or a ride taken)."""
@@ -748,7 +759,8 @@ class Batch:
             key = (campaign_id, wallet_id or "")
             usage = self.usage.get(key) if wallet_id else None
             problems = campaigns.check_entry(rule, item, day, self.merchant_id or "",
-                                             self.merchant_class or "", usage, base)
+                                             self.merchant_class or "", usage, base,
+                                             credential_kind)
             if rule is not None and item.get("kind", rule["kind"]) != rule["kind"]:
                 problems.append("wrong_kind")
             for problem in problems:
@@ -921,7 +933,8 @@ class Batch:
         conn.insert_rows(
             "lots", (*LOT_COLUMNS.split(", "), "created_us"),
             [(lot.lot_id, lot.wallet_id, lot.pocket, lot.amount, lot.remaining, lot.expires,
-              json.dumps(lot.classes), lot.funder, lot.campaign, lot.origin, now)
+              json.dumps(lot.classes), lot.funder, lot.campaign, lot.origin, lot.usable_from,
+              now)
              for lot in self.lots.values() if lot.new],
         )
         conn.update_rows(

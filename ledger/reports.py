@@ -231,6 +231,12 @@ class CampaignFigures:
     rides_taken: int = 0
     pools: dict[str, tuple[int, int]] = field(default_factory=dict)  # pool: (granted, total)
     funders: dict[str, int] = field(default_factory=dict)  # yen each funder pays
+    # The stock in the campaign's own unit (約90,000セット(10,000円換算): `quantity_unit` yen
+    # of sale price a unit, a ¥5,000 set half of one): pools and leases count parts of a
+    # unit (sync.campaigns.unit_parts); these are the same figures in units, as text.
+    quantity_unit: int | None = None  # yen a unit stands for; None: a unit is one use
+    units_sold: int = 0  # parts the records' entries took from the stock
+    pool_units: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def fund(self, funder: str, yen: int) -> None:
         if yen:
@@ -269,6 +275,8 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
             item = of(entry.get("campaign", ""))
             sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
             item.uses += sign
+            if "lease" in entry:  # units stay spent when a void takes the entry back
+                item.units_sold += entry.get("units", 1)
             item.stamps += sign * entry.get("stamps", 0)
             item.completions += sign if entry.get("complete") else 0
             if entry.get("discount"):
@@ -311,7 +319,13 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
             item.fund(_funder(rules, item.campaign_id, body.get("funder")),
                       body.get("ride_value", 0))
     for campaign_id, pool, granted, total in pool_rows:
-        of(campaign_id).pools[pool] = (int(granted), int(total))
+        item = of(campaign_id)
+        item.pools[pool] = (int(granted), int(total))
+        rule = rules.get(campaign_id)
+        item.pool_units[pool] = (campaigns.units_text(rule, int(granted)),
+                                 campaigns.units_text(rule, int(total)))
+    for campaign_id, rule in rules.items():
+        figures[campaign_id].quantity_unit = rule.get("quantity_unit")
     return [figures[cid] for cid in sorted(figures)]
 
 
@@ -320,8 +334,10 @@ def campaign_table(items: list[CampaignFigures]) -> tuple[list[str], list[list]]
                "ギフト利用", "回数券 付与/利用", "配分 (済/総数)", "負担"]
     rows = []
     for c in items:
-        pools = " ".join(f"{pool} {granted:,}/{total:,}"
-                         for pool, (granted, total) in sorted(c.pools.items()))
+        # in the campaign's unit (a ¥5,000 set of a 10,000円換算 stock: 0.5)
+        unit = f" (¥{c.quantity_unit:,})" if c.quantity_unit else ""
+        pools = " ".join(f"{pool} {granted}/{total}{unit}"
+                         for pool, (granted, total) in sorted(c.pool_units.items()))
         funders = " ".join(f"{funder} {yen:,}" for funder, yen in sorted(c.funders.items()))
         rows.append([c.campaign_id, c.name, c.kind, c.uses, c.discounts, c.issued, c.stamps,
                      c.completions, c.gifts_spent, f"{c.rides_granted}/{c.rides_taken}",

@@ -252,6 +252,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX campaign_claims_wallet ON campaign_claims (wallet_id, campaign_id)",
         ],
     ),
+    (
+        7,
+        "lots' usable-from day (利用期間: voucher value sold before its use period starts "
+        "may not be spent before it; NULL: usable at once)",
+        ["ALTER TABLE lots ADD COLUMN usable_from TEXT"],
+    ),
 ]
 
 

@@ -494,7 +494,7 @@ def move_balance(db: Database, from_wallet: str, to_wallet: str) -> dict:
             batch.lots[moved_id] = Lot(
                 moved_id, to_wallet, lot.pocket, lot.remaining, lot.remaining, lot.expires,
                 lot.classes, lot.funder, lot.campaign, f"move:{lot.lot_id}", new=True,
-                dirty=True)
+                dirty=True, usable_from=lot.usable_from)
             moved += lot.remaining
             lot.remaining, lot.dirty = 0, True
         for wallet_id in (from_wallet, to_wallet):
@@ -714,15 +714,18 @@ def _lots_by_wallet(conn: Connection, wallet_ids: list[str]) -> dict[str, list[d
     out: dict[str, list[dict]] = {w: [] for w in wallet_ids}
     for start in range(0, len(wallet_ids), 500):
         chunk = wallet_ids[start : start + 500]
-        for lot_id, wallet_id, pocket, remaining, expires, classes, campaign in conn.all(
-            "SELECT lot_id, wallet_id, pocket, remaining, expires, classes, campaign FROM lots "
+        for lot_id, wallet_id, pocket, remaining, expires, classes, campaign, usable_from in \
+                conn.all(
+            "SELECT lot_id, wallet_id, pocket, remaining, expires, classes, campaign, "
+            "usable_from FROM lots "
             f"WHERE wallet_id IN ({conn.in_list(chunk)}) AND remaining > 0 "
             "ORDER BY wallet_id, lot_id",
             chunk,
         ):
             out[wallet_id].append({"lot": lot_id, "pocket": pocket, "remaining": remaining,
                                    "expires": expires, "classes": json.loads(classes),
-                                   **({"campaign": campaign} if campaign else {})})
+                                   **({"campaign": campaign} if campaign else {}),
+                                   **({"usable_from": usable_from} if usable_from else {})})
     return out
 
 

@@ -89,17 +89,27 @@ def _new_lot(line: dict) -> None:
             date.fromisoformat(expires)
         except (TypeError, ValueError) as exc:
             raise BodyError("expires must be a date YYYY-MM-DD or null") from exc
+    # 利用期間: value that may not be spent before a day (a voucher set sold before its use
+    # period starts). Absent in lots made before the field existed: usable at once.
+    usable_from = line.get("usable_from")
+    if usable_from is not None:
+        try:
+            date.fromisoformat(usable_from)
+        except (TypeError, ValueError) as exc:
+            raise BodyError("usable_from must be a date YYYY-MM-DD or null") from exc
+        if expires is not None and usable_from > expires:
+            raise BodyError("a lot cannot become usable after it expires")
     if "campaign" in line:
         _id(line["campaign"], "campaign")
 
 
 def new_lot(lot_id: str, pocket: str, amount: int, paid: int, funder: str | None = None,
             expires: str | None = None, classes: list[str] | None = None,
-            campaign: str | None = None) -> dict[str, Any]:
+            campaign: str | None = None, usable_from: str | None = None) -> dict[str, Any]:
     """A lot line for a charge or a grant, with only the fields that are set."""
     line: dict[str, Any] = {"lot": lot_id, "pocket": pocket, "amount": amount, "paid": paid}
     for key, value in (("funder", funder), ("expires", expires), ("classes", classes),
-                       ("campaign", campaign)):
+                       ("campaign", campaign), ("usable_from", usable_from)):
         if value:
             line[key] = value
     return line
@@ -121,7 +131,7 @@ def campaign_entries(body: dict) -> list[dict]:
         for name in ENTRY_NUMBERS:
             if name in entry:
                 _int(entry, name, 0)
-        for name in ("lease", "prize_lease", "shop", "funder"):
+        for name in ("lease", "prize_lease", "shop", "funder", "period"):
             if name in entry:
                 _id(entry[name], name)
         for name in ("complete", "double", "undo"):
@@ -204,6 +214,11 @@ def _charge(body: dict) -> None:
         _new_lot(line)
     _sum_matches(lots, "paid", amount, "cash taken")
     campaign_entries(body)
+    # How the wallet was shown (a voucher set may be sold onto app wallets only): absent in
+    # charges made before terminals said it.
+    if "credential" in body and (not isinstance(body["credential"], dict) or
+                                 body["credential"].get("kind") not in CREDENTIAL_KINDS):
+        raise BodyError(f"credential.kind must be one of {', '.join(CREDENTIAL_KINDS)}")
 
 
 def _grant(body: dict) -> None:

@@ -21,7 +21,13 @@ Kind fields:
 
     threshold_coupon  tiers [{"min", "off"}], shop_tiers {merchant: tiers} (a shop's choice)
     premium_voucher   sets [{"price", "common", "exclusive"}], common_expires,
-                      exclusive_expires, exclusive_classes (default ["small"]), min_spend
+                      exclusive_expires, exclusive_classes (default ["small"]), min_spend,
+                      use_starts (the first day a set's value may be spent: its lots'
+                      `usable_from`), sale_periods [{"id", "starts", "ends"}] (sets are sold
+                      only within one; per_wallet {"per": "sale_period"} counts per period),
+                      channels (["app"], ["card"] or both: what a set may be sold onto),
+                      quantity_unit (yen of sale price one unit of `quantity` stands for,
+                      e.g. 10000: a ¥5,000 set is half a unit; see `unit_parts`)
     premium_charge    rate_pct, bonus_cap (yen of bonus per wallet), pocket, expires
     point_grant       points, expires
     stamp_rally       threshold (yen per person), double_tag (e.g. "banquet" gives 2 stamps),
@@ -43,13 +49,17 @@ from __future__ import annotations
 
 import copy
 from datetime import date
+from math import gcd
 from typing import Any
 
 KINDS = (
     "threshold_coupon", "premium_voucher", "premium_charge", "point_grant", "stamp_rally",
     "cash_back", "gift_code", "ticket", "exchange",
 )
-PERIODS = ("campaign", "month", "day")
+PERIODS = ("campaign", "month", "day", "sale_period")
+# What a voucher set may be sold onto: an app wallet, or a card (printed or NFC).
+CHANNELS = ("app", "card")
+CHANNEL_OF_CREDENTIAL = {"app": "app", "card": "card", "nfc": "card"}
 CAP_PERIODS = ("payment", "month", "campaign")
 MERCHANT_CLASSES = ("small", "large")
 VALUE_POCKETS = ("premium_common", "premium_exclusive", "points")
@@ -63,6 +73,9 @@ MAX_TIERS = 16
 MAX_NAME = 80
 MAX_RULE_YEN = 1_000_000
 MAX_SHOPS = 10_000
+# A stock unit (`quantity_unit`) is split into at most this many parts, so that every set is
+# a whole number of parts (10,000円換算 with ¥5,000 and ¥10,000 sets: 2 parts a unit).
+MAX_UNIT_PARTS = 100
 
 
 class RuleError(ValueError):
@@ -201,6 +214,46 @@ def _check_voucher(rules: dict) -> None:
         raise RuleError("exclusive_classes must be a non-empty list of merchant classes")
     _yen(rules, "min_spend", 0, required=False)
     rules.setdefault("per_wallet", {"max": 1, "per": "campaign"})
+    # 利用期間：令和4年1月8日(土)～: value bought in the first sale period waits for it.
+    use_starts = _day(rules, "use_starts")
+    if use_starts is not None and not rules["starts"] <= use_starts <= rules["ends"]:
+        raise RuleError("use_starts must fall within starts..ends")
+    _sale_periods(rules)
+    channels = rules.setdefault("channels", list(CHANNELS))
+    if not isinstance(channels, list) or not channels or not set(channels) <= set(CHANNELS):
+        raise RuleError(f"channels must be a non-empty list from {', '.join(CHANNELS)}")
+    unit = _yen(rules, "quantity_unit", 1, required=False)
+    if unit is not None:
+        parts = unit_parts(rules)
+        if parts > MAX_UNIT_PARTS:
+            raise RuleError(f"quantity_unit must split into at most {MAX_UNIT_PARTS} parts "
+                            "that every set's price is a whole number of")
+
+
+def _sale_periods(rules: dict) -> None:
+    periods = rules.get("sale_periods")
+    if periods is None:
+        if rules["per_wallet"].get("per") == "sale_period":
+            raise RuleError("per_wallet per sale_period needs sale_periods")
+        return
+    from sync.bodies import ID_RE
+
+    if not isinstance(periods, list) or not 1 <= len(periods) <= MAX_TIERS:
+        raise RuleError(f"sale_periods must be a list of 1..{MAX_TIERS} periods")
+    last = ""
+    for period in periods:
+        if not isinstance(period, dict) or not isinstance(period.get("id"), str) or \
+                not ID_RE.fullmatch(period["id"]):
+            raise RuleError("each sale period is {\"id\", \"starts\", \"ends\"}")
+        starts, ends = _day(period, "starts", True), _day(period, "ends", True)
+        assert starts is not None and ends is not None
+        if ends < starts or starts <= last:
+            raise RuleError("sale periods must be in order and not overlap")
+        if not (rules["starts"] <= starts and ends <= rules["ends"]):
+            raise RuleError("sale periods must fall within starts..ends")
+        last = ends
+    if len({period["id"] for period in periods}) != len(periods):
+        raise RuleError("two sale periods have the same id")
 
 
 def _check_charge(rules: dict) -> None:
@@ -307,10 +360,11 @@ def pools(rule: dict, merchant_id: str) -> list[tuple[str, int]]:
     """The quantity pools a shop's terminals draw on for this campaign: (pool, total)."""
     out = []
     if rule.get("quantity"):
+        stock = rule["quantity"] * unit_parts(rule)
         if rule.get("quantity_per") == "shop":
-            out.append((POOL_SHOP_PREFIX + merchant_id, rule["quantity"]))
+            out.append((POOL_SHOP_PREFIX + merchant_id, stock))
         else:
-            out.append((POOL_ALL, rule["quantity"]))
+            out.append((POOL_ALL, stock))
     if rule["kind"] == "stamp_rally":
         if (rule.get("prize") or {}).get("quantity"):
             out.append((POOL_PRIZE, rule["prize"]["quantity"]))
@@ -327,9 +381,10 @@ def pool_total(rule: dict, pool: str) -> int | None:
     if pool.startswith(POOL_SHOP_PREFIX):
         if rule["kind"] == "stamp_rally" and rule.get("shop_discount"):
             return rule["shop_discount"]["first"]
-        return rule.get("quantity") if rule.get("quantity_per") == "shop" else None
+        return rule["quantity"] * unit_parts(rule) if rule.get("quantity") and \
+            rule.get("quantity_per") == "shop" else None
     if pool == POOL_ALL and rule.get("quantity") and rule.get("quantity_per") != "shop":
-        return rule["quantity"]
+        return rule["quantity"] * unit_parts(rule)
     return None
 
 
@@ -341,7 +396,60 @@ def main_pool(rule: dict, merchant_id: str) -> str | None:
 
 
 def lease_block(rule: dict, total: int) -> int:
-    return min(total, rule.get("lease_block") or DEFAULT_LEASE_BLOCK)
+    """Parts a terminal asks for at a time: `lease_block` units (in the campaign's unit)."""
+    return min(total, (rule.get("lease_block") or DEFAULT_LEASE_BLOCK) * unit_parts(rule))
+
+
+# --- the stock's unit (約90,000セット(10,000円換算)) -------------------------------------------
+
+
+def unit_parts(rule: dict) -> int:
+    """Parts one unit of the campaign's `quantity` is counted in, so that every voucher set
+    takes a whole number of them: 1 without a `quantity_unit`; 2 for 10,000円換算 with ¥5,000
+    and ¥10,000 sets (a ¥5,000 set is half a unit). Pools, leases and the units a record's
+    entry takes are counted in parts; reports show units (`units_text`)."""
+    unit = rule.get("quantity_unit")
+    if not unit or rule.get("kind") != "premium_voucher":
+        return 1
+    step = unit
+    for item in rule["sets"]:
+        step = gcd(step, item["price"])
+    return unit // step
+
+
+def set_units(rule: dict, price: int) -> int:
+    """Parts of the stock a set of `price` yen takes (1 without a `quantity_unit`)."""
+    unit = rule.get("quantity_unit")
+    if not unit or rule.get("kind") != "premium_voucher":
+        return 1
+    return price * unit_parts(rule) // unit
+
+
+def units_text(rule: dict | None, parts: int) -> str:
+    """Parts as units of the campaign's stock, for people: 3 parts of 2 -> '1.5'."""
+    per = unit_parts(rule) if rule else 1
+    whole, rest = divmod(parts, per)
+    if not rest:
+        return f"{whole:,}"
+    digits = f"{rest / per:.4f}"[1:].rstrip("0")
+    return f"{whole:,}{digits}"
+
+
+# --- sale periods and channels ---------------------------------------------------------------
+
+
+def sale_period(rule: dict, day: str) -> str | None:
+    """The sale period `day` falls in (its id), or None; a campaign without sale periods
+    sells all through starts..ends ("all")."""
+    periods = rule.get("sale_periods")
+    if periods is None:
+        return "all" if in_period(rule, day) else None
+    return next((p["id"] for p in periods if p["starts"] <= day <= p["ends"]), None)
+
+
+def channel_allowed(rule: dict, credential_kind: str | None) -> bool:
+    """Whether a set may be sold onto a wallet shown this way (app / card / nfc)."""
+    return CHANNEL_OF_CREDENTIAL.get(credential_kind or "") in rule.get("channels", CHANNELS)
 
 
 # --- usage ---------------------------------------------------------------------------------
@@ -373,9 +481,25 @@ def uses_in(usage: dict | None, per: str, day: str) -> int:
     return usage.get("p", {}).get(period_key(per, day), 0)
 
 
+def limit_period(rule: dict, day: str) -> str:
+    """The key of the per-wallet period `day` falls in: a month, a day, a sale period's id."""
+    per = rule["per_wallet"]["per"]
+    if per == "sale_period":
+        return sale_period(rule, day) or ""
+    return period_key(per, day)
+
+
+def rule_uses(rule: dict, usage: dict | None, day: str) -> int:
+    """Uses the wallet has had in the per-wallet period `day` falls in."""
+    per = rule["per_wallet"]["per"]
+    if per == "sale_period":
+        return (usage or {}).get("sp", {}).get(limit_period(rule, day), 0)
+    return uses_in(usage, per, day)
+
+
 def within_limit(rule: dict, usage: dict | None, day: str, count: int = 1) -> bool:
     limit = rule.get("per_wallet")
-    return limit is None or uses_in(usage, limit["per"], day) + count <= limit["max"]
+    return limit is None or rule_uses(rule, usage, day) + count <= limit["max"]
 
 
 def yen_in(usage: dict | None, per: str, day: str) -> int:
@@ -392,6 +516,9 @@ def fold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
     periods = out.setdefault("p", {})
     for key in {period_key("month", day), day}:
         periods[key] = periods.get(key, 0) + 1
+    if entry.get("period"):  # a voucher set's sale period (販売期ごとに1回)
+        sp = out["sp"] = dict(out.get("sp") or {})
+        sp[entry["period"]] = sp.get(entry["period"], 0) + 1
     given = entry.get("bonus", 0) + entry.get("points", 0)
     if given:
         out["yen"] = out.get("yen", 0) + given
@@ -434,6 +561,9 @@ def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
         for key in {period_key("month", day), day}:
             if table.get(key):
                 table[key] -= 1
+    if entry.get("period") and (out.get("sp") or {}).get(entry["period"]):
+        out["sp"] = dict(out["sp"])
+        out["sp"][entry["period"]] -= 1
     given = entry.get("bonus", 0) + entry.get("points", 0)
     if given:
         out["yen"] = max(0, out.get("yen", 0) - given)
@@ -523,10 +653,12 @@ def split_paid(price: int, parts: list[int]) -> list[int]:
 
 
 def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
-                merchant_class: str, usage: dict | None, base: int = 0) -> list[str]:
+                merchant_class: str, usage: dict | None, base: int = 0,
+                credential_kind: str | None = None) -> list[str]:
     """What is wrong with a campaign entry a terminal wrote, read against the rules and the
     wallet's usage before it (empty when all is well). `base` is the payment's goods total
-    less excluded goods, for the kinds that depend on it."""
+    less excluded goods, for the kinds that depend on it; `credential_kind` how the wallet
+    was shown (a voucher set sold onto a card where only the app may buy is flagged)."""
     if rule is None:
         return ["unknown_campaign"]
     problems = []
@@ -562,7 +694,26 @@ def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
     if kind == "cash_back" and entry.get("points", 0) > cash_back_points(
             rule, usage, base, day):
         problems.append("cash_back_too_large")
+    if kind == "premium_voucher":
+        problems += _voucher_problems(rule, entry, day, credential_kind)
     if kind == "premium_charge" and rule.get("bonus_cap") is not None and \
             yen_in(usage, "campaign", day) + entry.get("bonus", 0) > rule["bonus_cap"]:
         problems.append("bonus_cap")
+    return problems
+
+
+def _voucher_problems(rule: dict, entry: dict, day: str, credential_kind: str | None
+                      ) -> list[str]:
+    problems = []
+    if rule.get("sale_periods") is not None:
+        period = sale_period(rule, day)
+        if period is None:
+            problems.append("out_of_sale_period")
+        elif entry.get("period") != period:
+            problems.append("wrong_sale_period")
+    if set(rule.get("channels", CHANNELS)) != set(CHANNELS) and \
+            not channel_allowed(rule, credential_kind):
+        problems.append("channel")
+    if "set" in entry and entry.get("units", 1) != set_units(rule, entry["set"]):
+        problems.append("wrong_units")
     return problems

@@ -352,6 +352,7 @@ class Counter:
         debt = snap.debt if snap else 0
         offline_spent, known = 0, snap is not None
         campaign_seqs: list[int] = []
+        made_seqs: list[int] = []
         effects = self.journal.effects_since(wallet_id, basis)
         backs = {row[0]: row[8] for row in effects if row[1] == "back"}  # seq -> payment tx
         payments = {tx: self.journal.record_by_tx(tx) for tx in set(backs.values())}
@@ -372,9 +373,17 @@ class Counter:
                 elif pocket is not None:
                     lots[lot_id] = {"lot": lot_id, "pocket": pocket, "remaining": amount,
                                     "expires": expires, "classes": json.loads(classes),
-                                    "campaign": ref}
+                                    "campaign": ref, "usable_from": None}
+                    if kind == "lot" and ref:
+                        made_seqs.append(seq)
         if not known:
             raise Refused("unknown_wallet")
+        # A lot a campaign made here may wait for its use period (利用期間): the day is in
+        # the record's lot line, not in the effects.
+        for rec in self.journal.records_at(sorted(set(made_seqs))):
+            for line in rec["body"].get("lots", []) + rec["body"].get("grants", []):
+                if line.get("usable_from") and line["lot"] in lots:
+                    lots[line["lot"]]["usable_from"] = line["usable_from"]
         usage = dict(snap.usage) if snap else {}
         for rec in self.journal.records_at(campaign_seqs):
             for entry in rec["body"].get("campaigns", []):
@@ -600,8 +609,7 @@ class Counter:
             self._check_pin(who, due, pin)
             if decision == "offline":
                 self._offline_limits(view, due, who.app_limit)
-            lines = policy.draw(view.lots, due, excluded, self.merchant_class, self._today(),
-                                offers.blocked_campaigns(amount - excluded)) if due else []
+            lines = self._draw(view, due, excluded, offers, amount - excluded) if due else []
         except Refused as exc:
             self._refuse("payment", exc, wallet_id, amount, decision)
             raise
@@ -625,6 +633,39 @@ class Counter:
         return Outcome("payment", done.seq, done.tx_id, due, wallet_id, decision, paid_by,
                        view.total - due + granted, done.record,
                        _named(plan.entries, offers), plan.notes(), amount)
+
+    def _draw(self, view: WalletView, due: int, excluded: int, offers: Offers,
+              base: int) -> list[dict[str, Any]]:
+        """The lots that pay `due`. When they fall short only because voucher value may not
+        pay for this purchase, the refusal says why instead of "not enough balance":
+        ※1回あたり1,500円以上の支払いが対象 (`below_min_spend`, the minimum named), or
+        利用期間 not begun (`voucher_not_usable_yet`, the day named)."""
+        today = self._today()
+        blocked = offers.blocked_campaigns(base)
+        try:
+            return policy.draw(view.lots, due, excluded, self.merchant_class, today, blocked)
+        except Refused as short:
+            def pays(lots: list[dict], without: set[str]) -> bool:
+                try:
+                    policy.draw(lots, due, excluded, self.merchant_class, today, without)
+                except Refused:
+                    return False
+                return True
+
+            held = {lot.get("campaign") for lot in view.lots if lot["remaining"] > 0}
+            for campaign_id in sorted(blocked & held):
+                if pays(view.lots, blocked - {campaign_id}):
+                    rule = offers.rule(campaign_id) or {}
+                    raise Refused("below_min_spend", name=rule.get("name", campaign_id),
+                                  min=rule.get("min_spend", 0), base=base) from short
+            waiting = [lot for lot in view.lots if lot.get("usable_from")
+                       and lot["usable_from"] > today.isoformat()]
+            if waiting and pays([{**lot, "usable_from": None} for lot in view.lots], blocked):
+                first = min(waiting, key=lambda lot: lot["usable_from"])
+                rule = offers.rule(first.get("campaign") or "") or {}
+                raise Refused("voucher_not_usable_yet", day=first["usable_from"],
+                              name=rule.get("name", first.get("campaign") or "")) from short
+            raise
 
     def _offline_limits(self, view: WalletView, amount: int, app_limit: int | None) -> None:
         limits = self.limits
@@ -799,14 +840,36 @@ class Counter:
             raise Refused("campaign_inactive", name=rule["name"])
         return rule
 
-    def _main_unit(self, offers: Offers, rule: dict, entry: dict) -> None:
-        """Take a unit of the campaign's quantity for `entry`; Refused('sold_out')."""
+    def _main_unit(self, offers: Offers, rule: dict, entry: dict, units: int = 1,
+                   online: bool = False) -> None:
+        """Take `units` of the campaign's quantity for `entry`; Refused('sold_out'). A sale
+        decided online with no lease at hand leases a block first: a booth that only sells
+        voucher sets takes no lease after a Z close until it sells (terminal.leases), and
+        could not sell its first set of the day without this."""
         pool = campaigns.main_pool(rule, offers.merchant_id)
         if pool is not None:
-            lease = offers.unit(rule, pool)
+            lease = offers.unit(rule, pool, units)
+            if lease is None and online and self.client is not None:
+                self._lease_now(rule, pool)
+                lease = offers.unit(rule, pool, units)
             if lease is None:
                 raise Refused("sold_out", name=rule["name"])
             entry["lease"] = lease
+
+    def _lease_now(self, rule: dict, pool: str) -> None:
+        """Lease one block of the pool now, for a sale the ledger is deciding online."""
+        assert self.client is not None
+        total = campaigns.pool_total(rule, pool)
+        if not total:
+            return
+        try:
+            lease = self.client.lease(rule["id"], pool, campaigns.lease_block(rule, total),
+                                      request_id="LR-" + ids.new_id())
+        except SyncError as exc:
+            log.info("no lease for %s/%s at the sale: %s", rule["id"], pool, exc.message)
+            return
+        if lease is not None:
+            self.journal.add_lease(lease)
 
     def buy_voucher(self, presented: Presented, campaign_id: str, price: int) -> Outcome:
         """Sell a premium voucher set for cash: e.g. pay ¥10,000, get ¥6,000 usable at every
@@ -819,8 +882,27 @@ class Counter:
             if chosen is None:
                 raise Refused("no_voucher_set", name=rule["name"], prices=", ".join(
                     f"¥{item['price']:,}" for item in rule["sets"]))
+            # 【販売期間】: sets are sold within a sale period only; one per person in each
+            # (販売期ごとに1人あたり…いずれか1回購入可).
+            period = campaigns.sale_period(rule, offers.day)
+            if period is None:
+                raise Refused("not_in_sale_period", name=rule["name"], periods=", ".join(
+                    f"{p['starts']}–{p['ends']}" for p in rule.get("sale_periods", [])))
+            # 購入方法：ココクーポン専用アプリから購入: a campaign may sell onto app wallets
+            # only (or cards only).
+            kind = self._concrete(presented).kind
+            if not campaigns.channel_allowed(rule, kind):
+                raise Refused("app_only" if rule["channels"] == ["app"] else "card_only",
+                              name=rule["name"])
             tx_id = ids.new_id()
-            wallet_id, _ = self._identify_for_campaign(presented, tx_id, rule, offers)
+            who, decision, answer = self._identify_online(
+                presented, tx_id, claim_token=False,
+                campaign=self._campaign_claim(rule, offers))
+            wallet_id = who.wallet_id
+            if answer is not None and answer.get("campaign") == "limit":
+                raise Refused("campaign_limit", name=rule["name"])
+            if answer is not None and answer.get("campaign") == "claimed":
+                self._open_claims.add(tx_id)
             view = self._checked_view(wallet_id)
             if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day):
                 raise Refused("campaign_limit", name=rule["name"])
@@ -829,7 +911,13 @@ class Counter:
             if view.total + value > cap:
                 raise Refused("over_cap", cap=cap, room=max(0, cap - view.total))
             entry: dict[str, Any] = {"campaign": rule["id"], "kind": rule["kind"], "set": price}
-            self._main_unit(offers, rule, entry)
+            if rule.get("sale_periods") is not None:
+                entry["period"] = period
+            # 約90,000セット(10,000円換算): a ¥5,000 set takes half a unit of the stock.
+            units = campaigns.set_units(rule, price)
+            if units != 1:
+                entry["units"] = units
+            self._main_unit(offers, rule, entry, units, online=decision == "online")
         except Refused as exc:
             self._refuse("charge", exc, wallet_id, price, "offline")
             self._release_claims()
@@ -839,11 +927,15 @@ class Counter:
             ("premium_exclusive", chosen["exclusive"], rule.get("exclusive_expires"),
              rule["exclusive_classes"])) if amount]
         paid = campaigns.split_paid(price, [part[1] for part in parts])
+        # 利用期間：令和4年1月8日～: a set sold before the use period waits for it.
+        usable_from = rule.get("use_starts") if (rule.get("use_starts") or "") > offers.day \
+            else None
         lots = [bodies.new_lot("L-" + ids.new_id(), pocket, amount, cash, rule["funder"],
-                               expires, classes, rule["id"])
+                               expires, classes, rule["id"], usable_from)
                 for (pocket, amount, expires, classes), cash in zip(parts, paid, strict=True)]
         done = self._commit("charge", {"amount": price, "wallet": wallet_id, "lots": lots,
-                                       "campaigns": [entry]}, tx_id)
+                                       "campaigns": [entry],
+                                       "credential": who.credential}, tx_id)
         return Outcome("charge", done.seq, done.tx_id, price, wallet_id, "",
                        {lot["pocket"]: lot["amount"] for lot in lots}, view.total + value,
                        done.record, _named([entry], offers))

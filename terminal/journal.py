@@ -599,12 +599,13 @@ class Journal:
                  "expires_ms": r[4], "status": r[5], "returned": r[6], "used": r[7]}
                 for r in rows]
 
-    def usable_lease(self, campaign: str, pool: str, now_ms: int) -> str | None:
-        """An open, unexpired lease of the pool with a unit left: the oldest, so leases run
-        out one at a time."""
+    def usable_lease(self, campaign: str, pool: str, now_ms: int, units: int = 1
+                     ) -> str | None:
+        """An open, unexpired lease of the pool with `units` left: the oldest, so leases
+        run out one at a time."""
         for lease in self.leases("open"):
             if lease["campaign"] == campaign and lease["pool"] == pool and \
-                    lease["expires_ms"] > now_ms and lease["used"] < lease["count"]:
+                    lease["expires_ms"] > now_ms and lease["used"] + units <= lease["count"]:
                 return lease["lease_id"]
         return None
 

@@ -70,9 +70,9 @@ class Offers:
                 if rule["kind"] == kind and campaigns.active(
                     rule, self.day, self.merchant_id, self.merchant_class)]
 
-    def unit(self, rule: dict, pool: str) -> str | None:
-        """A lease with a unit left in the pool, or None."""
-        return self.journal.usable_lease(rule["id"], pool, now_ms())
+    def unit(self, rule: dict, pool: str, units: int = 1) -> str | None:
+        """A lease with `units` left in the pool, or None."""
+        return self.journal.usable_lease(rule["id"], pool, now_ms(), units)
 
     def blocked_campaigns(self, base: int) -> set[str]:
         """Campaigns whose value may not pay for a purchase of `base` yen (a minimum spend

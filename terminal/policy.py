@@ -69,6 +69,13 @@ REASONS = {
     "campaign_limit": "{name}: this customer has had it as often as the rules allow.",
     "sold_out": "{name}: none left at this terminal (it gets more when online).",
     "no_voucher_set": "{name} sells sets at {prices} only.",
+    # Shiga's Koko Coupon (seed 003): 利用期間, 販売期, 購入方法, 1回あたり1,500円以上.
+    "voucher_not_usable_yet": "{name} can be spent from {day} on: not yet today.",
+    "below_min_spend": "{name} pays only for purchases of ¥{min:,} or more (this one: "
+                       "¥{base:,}).",
+    "not_in_sale_period": "{name} is not on sale today. Sale periods: {periods}.",
+    "app_only": "{name} is sold through the app only: please show the app's code.",
+    "card_only": "{name} is sold onto cards only: please show the card.",
     "no_tickets": "No rides left on this wallet for this service.",
     "not_enough_points": "Not enough points: {need:,} pt needed, {have:,} pt held.",
     "gift_excluded_only": "A gift code cannot pay for excluded goods.",
@@ -123,6 +130,8 @@ def usable_here(lot: dict[str, Any], merchant_class: str, today: date) -> bool:
     if lot["remaining"] <= 0 or merchant_class not in lot["classes"] or \
             lot["pocket"] == TICKET_POCKET:
         return False
+    if lot.get("usable_from") and date.fromisoformat(lot["usable_from"]) > today:
+        return False  # 利用期間: voucher value sold before its use period starts
     return lot["expires"] is None or date.fromisoformat(lot["expires"]) >= today
 
 

@@ -31,7 +31,8 @@ APPLY_CHUNK = 5_000
 # Version 2: the snapshot tables are WITHOUT ROWID, each one B-tree on its key (lots on
 # (wallet, lot): the only way they are read), so applying 100,000 wallets writes about a
 # third fewer index pages than rowid tables with a separate key and wallet index did.
-STATE_SCHEMA_VERSION = 2
+# Version 3: a lot's `usable_from` (利用期間: voucher value sold before its use period).
+STATE_SCHEMA_VERSION = 3
 _SNAPSHOT_TABLES = """
 CREATE TABLE IF NOT EXISTS wallets (
     wallet_id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS wallets (
 CREATE TABLE IF NOT EXISTS lots (
     wallet_id TEXT NOT NULL, lot_id TEXT NOT NULL, pocket TEXT NOT NULL,
     remaining INTEGER NOT NULL, expires TEXT, classes TEXT NOT NULL, campaign TEXT,
+    usable_from TEXT,
     PRIMARY KEY (wallet_id, lot_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cards (
@@ -75,7 +77,7 @@ class SnapshotWallet:
 
 # Columns added after the first release; a state.db from before gets them on open.
 _ADDED_COLUMNS = (("wallets", "usage", "TEXT"), ("lots", "campaign", "TEXT"),
-                  ("cards", "pin", "TEXT"))
+                  ("cards", "pin", "TEXT"), ("lots", "usable_from", "TEXT"))
 
 
 class PinKeyMissing(TerminalError):
@@ -148,8 +150,9 @@ class StateStore:
         return json.dumps(pins.seal(card["pin"], self.pin_key))
 
     def _upgrade(self) -> None:
-        """A state.db from before version 2: its columns added, its snapshot tables copied
-        into the WITHOUT ROWID layout, in one transaction."""
+        """A state.db from before version 3: its columns added (version 3: lots'
+        `usable_from`), and one from before version 2 has its snapshot tables copied into
+        the WITHOUT ROWID layout, in one transaction."""
         conn = self._conn
         rowid_tables = [name for name in _V1_COLUMNS if conn.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -278,9 +281,10 @@ class StateStore:
 
                 conn.executemany(
                     "INSERT OR REPLACE INTO lots (lot_id, wallet_id, pocket, remaining, expires, "
-                    "classes, campaign) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "classes, campaign, usable_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(lot["lot"], w["wallet"], lot["pocket"], lot["remaining"], lot["expires"],
-                      classes_text(lot["classes"]), lot.get("campaign"))
+                      classes_text(lot["classes"]), lot.get("campaign"),
+                      lot.get("usable_from"))
                      for w in rows for lot in w["lots"]],
                 )
                 conn.execute("COMMIT")
@@ -328,11 +332,12 @@ class StateStore:
             if row is None:
                 return None
             lots = [{"lot": lot_id, "pocket": pocket, "remaining": remaining, "expires": expires,
-                     "classes": json.loads(classes), "campaign": campaign}
-                    for lot_id, pocket, remaining, expires, classes, campaign in
+                     "classes": json.loads(classes), "campaign": campaign,
+                     "usable_from": usable_from}
+                    for lot_id, pocket, remaining, expires, classes, campaign, usable_from in
                     self._conn.execute(
-                        "SELECT lot_id, pocket, remaining, expires, classes, campaign FROM lots "
-                        "WHERE wallet_id = ?", (wallet_id,))]
+                        "SELECT lot_id, pocket, remaining, expires, classes, campaign, "
+                        "usable_from FROM lots WHERE wallet_id = ?", (wallet_id,))]
         return SnapshotWallet(*row[:5], lots, json.loads(row[5]) if row[5] else {})
 
     def card(self, card_id: str) -> tuple[str, str] | None:

@@ -53,3 +53,44 @@ def test_a_version_1_state_is_upgraded_with_nothing_lost(tmp_path):
     assert json.loads(json.dumps(again.wallet("W-1").lots)) == \
         json.loads(json.dumps(wallet.lots))
     again.close()
+
+
+VERSION_2 = """
+CREATE TABLE wallets (
+    wallet_id TEXT PRIMARY KEY, status TEXT NOT NULL, version INTEGER NOT NULL,
+    debt INTEGER NOT NULL, basis_seq INTEGER NOT NULL, usage TEXT
+) WITHOUT ROWID;
+CREATE TABLE lots (
+    wallet_id TEXT NOT NULL, lot_id TEXT NOT NULL, pocket TEXT NOT NULL,
+    remaining INTEGER NOT NULL, expires TEXT, classes TEXT NOT NULL, campaign TEXT,
+    PRIMARY KEY (wallet_id, lot_id)
+) WITHOUT ROWID;
+CREATE TABLE cards (
+    card_id TEXT PRIMARY KEY, wallet_id TEXT NOT NULL, status TEXT NOT NULL,
+    nfc_uid TEXT, version INTEGER NOT NULL, pin TEXT
+) WITHOUT ROWID;
+INSERT INTO wallets VALUES ('W-1', 'active', 3, 0, 7, NULL);
+INSERT INTO lots VALUES ('W-1', 'L-1', 'premium_common', 3000, '2022-02-28',
+    '["small","large"]', 'koko');
+PRAGMA user_version = 2;
+"""
+
+
+def test_a_version_2_state_gains_usable_from_with_nothing_lost(tmp_path):
+    """A state.db of version 2 (lots without `usable_from`) opens as version 3: its lot is
+    kept (¥3,000 of common voucher value expiring 2022-02-28) and usable at once (no
+    usable-from day); a snapshot page then stores a lot's usable-from day (2022-01-08)."""
+    with sqlite3.connect(tmp_path / STATE_FILE) as old:
+        old.executescript(VERSION_2)
+    old.close()
+    state = StateStore(tmp_path)
+    (lot,) = state.wallet("W-1").lots
+    assert (lot["lot"], lot["remaining"], lot["expires"], lot["usable_from"]) == \
+        ("L-1", 3000, "2022-02-28", None)
+    state.apply_wallet_view({"wallet": "W-1", "status": "active", "version": 4, "debt": 0,
+                             "lots": [{**lot, "usable_from": "2022-01-08"}]}, 8)
+    assert state.wallet("W-1").lots[0]["usable_from"] == "2022-01-08"
+    state.close()
+    with sqlite3.connect(tmp_path / STATE_FILE) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == STATE_SCHEMA_VERSION == 3
+    conn.close()
