@@ -195,3 +195,34 @@ def test_a_monthly_limit_passed_on_two_offline_terminals_is_flagged(town):
         first.counter.grant_campaign(card, "bus")
     assert info.value.code == "campaign_limit"
     assert service.wallet_view(town.db, wallet_id)["pockets"]["points"] == 800
+
+
+def test_a_booth_that_only_sells_voucher_sets_sells_its_first_set_after_a_z_close(town):
+    """#16.4: after a Z close a terminal takes no lease until it has sold (terminal.leases),
+    and a booth that only sells voucher sets needs a lease for its very first sale: online,
+    the sale leases a block itself. Seed 003's stock: 90,000 units of ¥10,000 (lease_block
+    2 units = 4 halves). Before the close W-0 buys ① (¥5,000: half a unit, 1 half; its
+    ¥40,000 + ¥7,500 of value stays under the ¥50,000 cap); after it, with every lease given
+    back and none taken, W-1 buys ① online: a fresh block of 4 halves is leased at the sale
+    and 1 half of it used. The ledger counts 1 + 1 = 2 halves, nothing flagged."""
+    town.campaign(id="koko", kind="premium_voucher", name="ここクーポン",
+                  sets=[{"price": 5000, "common": 3000, "exclusive": 4500},
+                        {"price": 10000, "common": 6000, "exclusive": 9000}],
+                  quantity=90000, quantity_unit=10000, lease_block=2, min_spend=1500)
+    node = town.terminal("M-A")
+    node.sync_once()
+    assert [lease["count"] for lease in node.journal.leases()] == [4]
+    node.counter.buy_voucher(town.wallets[0][1], "koko", 5_000)
+    tally.z_close(node.journal)
+    node.sync_once()
+    assert all(lease["status"] == "returned" for lease in node.journal.leases())
+    assert node.journal.units_left("koko", "all", 0) == 0  # no lease taken after the close
+    sold = node.counter.buy_voucher(town.wallets[1][1], "koko", 5_000)
+    assert sold.record["body"]["campaigns"][0]["lease"] not in \
+        {lease["lease_id"] for lease in node.journal.leases("returned")}
+    open_leases = node.journal.leases("open")
+    assert [(lease["count"], lease["used"]) for lease in open_leases] == [(4, 1)]
+    node.sync_once()
+    assert not town.flags("campaign_quantity")
+    with town.db.reading() as conn:
+        assert conn.value("SELECT sum(used) FROM leases WHERE campaign_id = 'koko'") == 2
