@@ -54,7 +54,7 @@ CAMPAIGNS = [
               {"price": 10000, "common": 6000, "exclusive": 9000}],
      "common_expires": VOUCHER_ENDS, "exclusive_expires": VOUCHER_ENDS,
      "exclusive_classes": ["small"], "min_spend": 1500, "quantity": 90000,
-     "per_wallet": {"max": 1, "per": "campaign"}},
+     "quantity_unit": 10000, "per_wallet": {"max": 1, "per": "campaign"}},
     # Makinohara: a stamp per ¥600 a person, 3 stamps for a ¥1,000 prize (first 3,000), each
     # shop's first 100 stamps with ¥200 off.
     {"id": "makinohara-rally", "kind": "stamp_rally", "name": "牧之原 スタンプラリー",

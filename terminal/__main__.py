@@ -189,6 +189,14 @@ def _cmd_balance(args: argparse.Namespace) -> int:
             return EXIT_BROKEN
     pockets = ", ".join(f"{p} ¥{v:,}" for p, v in sorted(view.pockets.items())) or "nothing"
     print(f"wallet {view.wallet_id} ({view.status}, {decision}): ¥{view.total:,} — {pockets}")
+    # Each pocket by expiry and usable-from day (a voucher set bought before its use period)
+    for held in view.holdings():
+        when = [f"expires {held['expires']}"] if held["expires"] else []
+        if held["usable_from"]:
+            when.append(f"usable from {held['usable_from']}")
+        print(f"  {held['pocket']} ¥{held['yen']:,}" + (f" ({', '.join(when)})" if when else ""))
+    for campaign_id, rides in sorted(view.rides.items()):
+        print(f"  tickets {campaign_id}: {rides} rides")
     return EXIT_OK
 
 

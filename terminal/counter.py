@@ -100,6 +100,21 @@ class WalletView:
     def total(self) -> int:
         return sum(self.pockets.values())
 
+    def holdings(self) -> list[dict[str, Any]]:
+        """What the wallet holds, pocket by pocket, for the customer to read (#16.7): yen of
+        each pocket by expiry and usable-from day (利用期間: value not to be spent before
+        it), the soonest to expire first; value without an expiry last. Rides are apart."""
+        groups: dict[tuple, int] = {}
+        for lot in self.lots:
+            if lot["remaining"] > 0 and lot["pocket"] != bodies.TICKET_POCKET:
+                key = (lot["pocket"], lot.get("expires"), lot.get("usable_from"))
+                groups[key] = groups.get(key, 0) + lot["remaining"]
+        order = {pocket: n for n, pocket in enumerate(bodies.YEN_POCKETS)}
+        return [{"pocket": pocket, "yen": yen, "expires": expires, "usable_from": usable_from}
+                for (pocket, expires, usable_from), yen in sorted(
+                    groups.items(), key=lambda item: (order.get(item[0][0], 99), item[0][1] or
+                                                      "9999-12-31", item[0][2] or ""))]
+
 
 @dataclass
 class Outcome:

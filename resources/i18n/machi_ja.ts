@@ -510,6 +510,14 @@ Data: {1}</source>
         <translation>{0}回</translation>
     </message>
     <message>
+        <source>until {0}</source>
+        <translation>{0}まで</translation>
+    </message>
+    <message>
+        <source>usable from {0}</source>
+        <translation>{0}から利用可</translation>
+    </message>
+    <message>
         <source>{0} rides left</source>
         <translation>残り {0}回</translation>
     </message>
@@ -655,6 +663,26 @@ Data: {1}</source>
     <message>
         <source>This wallet is suspended ({detail}). Please ask the booth.</source>
         <translation>このウォレットは利用停止中です({detail})。窓口でお尋ねください。</translation>
+    </message>
+    <message>
+        <source>{name} can be spent from {day} on: not yet today.</source>
+        <translation>{name}は{day}から利用できます（本日はまだ利用できません）。</translation>
+    </message>
+    <message>
+        <source>{name} pays only for purchases of ¥{min:,} or more (this one: ¥{base:,}).</source>
+        <translation>{name}は1回 ¥{min:,} 以上のお支払いにのみ使えます（今回 ¥{base:,}）。</translation>
+    </message>
+    <message>
+        <source>{name} is not on sale today. Sale periods: {periods}.</source>
+        <translation>{name}は本日は販売期間外です。販売期間：{periods}</translation>
+    </message>
+    <message>
+        <source>{name} is sold through the app only: please show the app's code.</source>
+        <translation>{name}はアプリでのみ購入できます。アプリのコードを提示してください。</translation>
+    </message>
+    <message>
+        <source>{name} is sold onto cards only: please show the card.</source>
+        <translation>{name}はカードでのみ購入できます。カードを提示してください。</translation>
     </message>
     <message>
         <source>Not enough balance: ¥{available:,} can be used here.</source>

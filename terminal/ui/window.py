@@ -507,10 +507,21 @@ class MainWindow(QMainWindow):
         self.lookup_info.setText(self.tr("One moment…"))
         self.request_lookup.emit(self.lookup_id.text())
 
-    def _show_lookup(self, view, how: str) -> None:
-        lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(view.pockets.items())]
+    def _holding_lines(self, view) -> list[str]:
+        """Each pocket by expiry and usable-from day (#16.7), then the rides."""
+        lines = []
+        for held in view.holdings():
+            when = [self.tr("until {0}").format(held["expires"])] if held["expires"] else []
+            if held["usable_from"]:
+                when.append(self.tr("usable from {0}").format(held["usable_from"]))
+            lines.append(f"{self._pocket(held['pocket'])}: {yen(held['yen'])}"
+                         + (f" ({', '.join(when)})" if when else ""))
         lines += [f"{self._ride_name(c)}: " + self.tr("{0} rides").format(n)
                   for c, n in sorted(view.rides.items())]
+        return lines
+
+    def _show_lookup(self, view, how: str) -> None:
+        lines = self._holding_lines(view)
         state = self.tr("in use") if view.status == "active" and not view.debt else \
             self.tr("suspended ({0})").format(view.status if not view.debt else yen(view.debt))
         self.lookup_info.setText("\n".join(
@@ -1096,9 +1107,7 @@ class MainWindow(QMainWindow):
         self._hide_extras()
         if action == "balance":
             view, how = result
-            lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(view.pockets.items())]
-            lines += [f"{self._ride_name(c)}: " + self.tr("{0} rides").format(n)
-                      for c, n in sorted(view.rides.items())]
+            lines = self._holding_lines(view)
             screen.result.show_state("approved", self.tr("Balance ({0})").format(
                 self.tr(how)), yen(view.total), "\n".join(lines))
             return
