@@ -5,7 +5,10 @@ twice, a rally stamp given twice and a monthly limit passed across terminals are
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +19,8 @@ from terminal.counter import Presented
 from terminal.node import Node, enroll
 from terminal.policy import Refused
 from tests.ledger.helpers import LedgerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DAYS = {"starts": "2026-01-01", "ends": "2030-12-31"}
 MERCHANTS = (("M-A", "small"), ("M-B", "small"), ("M-C", "small"), ("M-BIG", "large"))
@@ -204,11 +209,17 @@ def test_a_booth_that_only_sells_voucher_sets_sells_its_first_set_after_a_z_clos
     2 units = 4 halves). Before the close W-0 buys ① (¥5,000: half a unit, 1 half; its
     ¥40,000 + ¥7,500 of value stays under the ¥50,000 cap); after it, with every lease given
     back and none taken, W-1 buys ① online: a fresh block of 4 halves is leased at the sale
-    and 1 half of it used. The ledger counts 1 + 1 = 2 halves, nothing flagged."""
+    and 1 half of it used. The ledger counts 1 + 1 = 2 halves, nothing flagged.
+
+    #16.7: `python -m terminal balance` then lists W-1's pockets: ¥40,000 charged, the set's
+    ¥3,000 common and ¥4,500 exclusive, each "expires 2030-12-31, usable from 2030-01-01"
+    (the use period of this campaign starts after its sale)."""
     town.campaign(id="koko", kind="premium_voucher", name="ここクーポン",
                   sets=[{"price": 5000, "common": 3000, "exclusive": 4500},
                         {"price": 10000, "common": 6000, "exclusive": 9000}],
-                  quantity=90000, quantity_unit=10000, lease_block=2, min_spend=1500)
+                  quantity=90000, quantity_unit=10000, lease_block=2, min_spend=1500,
+                  common_expires="2030-12-31", exclusive_expires="2030-12-31",
+                  use_starts="2030-01-01")
     node = town.terminal("M-A")
     node.sync_once()
     assert [lease["count"] for lease in node.journal.leases()] == [4]
@@ -226,3 +237,12 @@ def test_a_booth_that_only_sells_voucher_sets_sells_its_first_set_after_a_z_clos
     assert not town.flags("campaign_quantity")
     with town.db.reading() as conn:
         assert conn.value("SELECT sum(used) FROM leases WHERE campaign_id = 'koko'") == 2
+    shown = subprocess.run(
+        [sys.executable, "-m", "terminal", "balance", "--card", town.wallets[1][1].value,
+         "--data", str(node.data_dir), "--offline"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    lines = [line.strip() for line in shown.stdout.splitlines()]
+    assert "charged ¥40,000" in lines
+    assert "premium_common ¥3,000 (expires 2030-12-31, usable from 2030-01-01)" in lines
+    assert "premium_exclusive ¥4,500 (expires 2030-12-31, usable from 2030-01-01)" in lines
