@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import online, reports, service
+from ledger.schema import MIGRATIONS, migrate
 from sync import campaigns, ids
 from tests.ledger.test_campaigns import DAY, flag_details
 from tests.ledger.test_ingest import Region
@@ -192,3 +193,26 @@ def test_the_stock_leases_and_report_count_10000_yen_units(region):
 
 
 KOKO_RULE = campaigns.validate(KOKO)
+
+
+def test_a_ledger_from_before_usable_from_is_upgraded_and_its_lots_kept(region):
+    """A ledger migrated before lots had a usable-from day: the migration adds the column
+    (found by its name, whatever its number), W-1's ¥4,500 exclusive lot is kept and sent
+    with no usable-from day (usable at once), and a set sold afterwards keeps 2027-01-08."""
+    (number, name, _) = next(m for m in MIGRATIONS if "usable-from" in m[1])
+
+    def back(conn) -> None:
+        conn.execute("ALTER TABLE lots DROP COLUMN usable_from")
+        conn.execute("DELETE FROM schema_migrations WHERE version = ?", (number,))
+
+    region.db.transaction(back)
+    assert migrate(region.db) == [number]
+    lots = {lot["lot"]: lot for lot in service.wallet_view(region.db, "W-1")["lots"]}
+    assert lots[region.exclusive]["remaining"] == 4_500
+    assert "usable_from" not in lots[region.exclusive]
+    seller = booth(region)
+    sell(seller, 5_000)
+    region.push(seller)
+    assert {lot.get("usable_from") for lot in service.wallet_view(region.db, "W-1")["lots"]
+            if lot.get("campaign") == "koko"} == {USE_STARTS}
+    assert name.startswith("lots' usable-from day")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import online, reports, service
-from ledger.schema import MIGRATIONS, migrate, now_us
+from ledger.schema import migrate, now_us
 from ledger.service import LedgerError
 from sync import bodies, cards, ids
 from tests.ledger.test_campaigns import GIFT, gift_body
@@ -237,7 +237,7 @@ def test_a_version_5_ledger_is_upgraded_to_hold_claims(region):
         conn.execute("DELETE FROM schema_migrations WHERE version = 6")
 
     region.db.transaction(back_to_5)
-    assert migrate(region.db) == [6] == [MIGRATIONS[-1][0]]
+    assert migrate(region.db) == [6]
     term = region.terminal()
     app_pay(term, region.charged, 100, 1)
     region.push(term)
