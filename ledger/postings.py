@@ -652,6 +652,25 @@ class Batch:
             shown = (rec["body"].get("credential") or {}).get("kind")
             self._check_campaigns(rec, wallet.wallet_id, rec["body"]["campaigns"],
                                   rec["body"]["amount"], credential_kind=shown)
+            self._check_usable_from(rec, wallet.wallet_id)
+
+    def _check_usable_from(self, rec: dict, wallet_id: str) -> None:
+        """利用期間: a voucher set sold before its use period makes lots usable from its first
+        day; a lot of it without that day (spendable at once) is flagged
+        `campaign_usable_from`."""
+        day, body = rec["at"][:10], rec["body"]
+        for item in body["campaigns"]:
+            rule = self.rule(item["campaign"])
+            starts = (rule or {}).get("use_starts") if (rule or {}).get("kind") == \
+                "premium_voucher" else None
+            if not starts or day >= starts:
+                continue
+            for line in body["lots"]:
+                if line.get("campaign") == item["campaign"] and \
+                        (line.get("usable_from") or "") < starts:
+                    self.flag("campaign_usable_from", rec, wallet_id,
+                              campaign=item["campaign"], problem="usable_from",
+                              lot=line["lot"], usable_from=starts)
 
     def _post_grant(self, rec: dict, entry: Entry) -> None:
         body = rec["body"]

@@ -53,7 +53,7 @@ def booth(region: Region):
 
 def sell(term, price: int, wallet: str = "W-1", units: int | None = None,
          period: str = "1", shown: str = "card", campaign: str = "koko",
-         tx_id: str | None = None):
+         tx_id: str | None = None, usable_from: str | None = USE_STARTS):
     """A voucher set sold at a booth as Counter.buy_voucher writes it (its units: halves
     of a 10,000円 unit, unless told otherwise)."""
     common, exclusive = SETS[price]
@@ -65,7 +65,7 @@ def sell(term, price: int, wallet: str = "W-1", units: int | None = None,
         entry["units"] = units
     lots = [{"lot": "L-" + ids.new_id(), "pocket": pocket, "amount": amount, "paid": cash,
              "funder": "shiga", "expires": ENDS, "campaign": campaign,
-             "usable_from": USE_STARTS, **extra}
+             **({"usable_from": usable_from} if usable_from else {}), **extra}
             for (pocket, amount, extra), cash in zip(
                 (("premium_common", common, {}),
                  ("premium_exclusive", exclusive, {"classes": ["small"]})), paid,
@@ -105,6 +105,19 @@ def test_usable_from_is_kept_sent_and_early_spending_flagged(region):
     assert flag_details(region, "lot_not_usable_yet") == [
         {"lot": exclusive, "usable_from": USE_STARTS}]
     assert region.lot(exclusive) == 7_000
+    region.assert_consistent()
+
+
+def test_a_set_sold_before_the_use_period_without_its_usable_from_day_is_flagged(region):
+    """① sold on 2026-11-22 (before 利用期間 starts 2027-01-08) with lots usable at once:
+    both lots (¥3,000 + ¥4,500) are flagged `campaign_usable_from`; the sale is posted."""
+    seller = booth(region)
+    sale = sell(seller, 5_000, usable_from=None)
+    region.push(seller)
+    flagged = sorted(d["lot"] for d in flag_details(region, "campaign_usable_from"))
+    assert flagged == sorted(line["lot"] for line in sale.record["body"]["lots"])
+    assert {d["usable_from"] for d in flag_details(region, "campaign_usable_from")} == \
+        {USE_STARTS}
     region.assert_consistent()
 
 
