@@ -521,10 +521,10 @@ class Counter:
         return {"id": rule["id"], "day": offers.day, "units": units}
 
     def _identify_for_campaign(self, presented: Presented, tx_id: str, rule: dict,
-                               offers: Offers, units: int = 1) -> tuple[str, str]:
-        """The wallet, and how it was decided, for a per-wallet campaign use: online, the
-        ledger refuses a use past the wallet's limit counting the uses other booths have
-        just been allowed (one voucher set per person, at whichever booth)."""
+                               offers: Offers, units: int = 1) -> tuple[Identified, str]:
+        """Who, and how it was decided, for a per-wallet campaign use: online, the ledger
+        refuses a use past the wallet's limit counting the uses other booths have just been
+        allowed (one voucher set per person in each sale period, at whichever booth)."""
         who, decision, answer = self._identify_online(
             presented, tx_id, claim_token=False,
             campaign=self._campaign_claim(rule, offers, units))
@@ -532,7 +532,7 @@ class Counter:
             raise Refused("campaign_limit", name=rule["name"])
         if answer is not None and answer.get("campaign") == "claimed":
             self._open_claims.add(tx_id)
-        return who.wallet_id, decision
+        return who, decision
 
     def _release_claims(self) -> None:
         """A sale refused after its online check claimed a campaign use or a gift code gives
@@ -910,14 +910,8 @@ class Counter:
                 raise Refused("app_only" if rule["channels"] == ["app"] else "card_only",
                               name=rule["name"])
             tx_id = ids.new_id()
-            who, decision, answer = self._identify_online(
-                presented, tx_id, claim_token=False,
-                campaign=self._campaign_claim(rule, offers))
+            who, decision = self._identify_for_campaign(presented, tx_id, rule, offers)
             wallet_id = who.wallet_id
-            if answer is not None and answer.get("campaign") == "limit":
-                raise Refused("campaign_limit", name=rule["name"])
-            if answer is not None and answer.get("campaign") == "claimed":
-                self._open_claims.add(tx_id)
             view = self._checked_view(wallet_id)
             if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day):
                 raise Refused("campaign_limit", name=rule["name"])
@@ -963,7 +957,7 @@ class Counter:
         try:
             rule = self._campaign(offers, campaign_id, ("point_grant", "ticket"))
             tx_id = ids.new_id()
-            wallet_id, _ = self._identify_for_campaign(presented, tx_id, rule, offers)
+            wallet_id = self._identify_for_campaign(presented, tx_id, rule, offers)[0].wallet_id
             view = self._checked_view(wallet_id)
             if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day):
                 raise Refused("campaign_limit", name=rule["name"])
@@ -1033,7 +1027,8 @@ class Counter:
                 raise Refused("bad_steps", max=policy.MAX_EXCHANGE_STEPS)
             rule = self._campaign(offers, campaign_id, ("exchange",))
             tx_id = ids.new_id()
-            wallet_id, _ = self._identify_for_campaign(presented, tx_id, rule, offers, steps)
+            wallet_id = self._identify_for_campaign(presented, tx_id, rule, offers,
+                                                    steps)[0].wallet_id
             view = self._checked_view(wallet_id)
             if not campaigns.within_limit(rule, view.usage.get(rule["id"]), offers.day,
                                           steps):
