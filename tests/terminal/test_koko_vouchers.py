@@ -215,3 +215,23 @@ def test_rules_the_seed_does_not_allow_are_refused():
     with pytest.raises(campaigns.RuleError, match="overlap"):
         koko(sale_periods=[PERIODS[1], PERIODS[0]])
     assert REASONS["below_min_spend"].count("{min:,}") == 1
+
+
+def test_a_lots_usable_from_day_is_checked_in_the_body():
+    """A lot's `usable_from` is a date not after its expiry (2022-01-08 ≤ 2022-02-28); a
+    charge says how the wallet was shown, or nothing (charges written before it said)."""
+    from sync import bodies
+
+    def charge(**lot_fields):
+        lot = {"lot": "L-1", "pocket": "premium_common", "amount": 7_500, "paid": 5_000,
+               "funder": "shiga", "expires": "2022-02-28", **lot_fields}
+        return {"amount": 5_000, "wallet": "W-1", "lots": [lot]}
+
+    bodies.check("charge", charge(usable_from="2022-01-08"))
+    bodies.check("charge", charge())  # before the field: usable at once
+    bodies.check("charge", {**charge(), "credential": {"kind": "app"}})
+    for bad, words in ((charge(usable_from="2022-03-01"), "after it expires"),
+                       (charge(usable_from="1月8日"), "usable_from"),
+                       ({**charge(), "credential": {"kind": "fax"}}, "credential")):
+        with pytest.raises(bodies.BodyError, match=words):
+            bodies.check("charge", bad)
