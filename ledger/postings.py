@@ -482,6 +482,21 @@ class Batch:
             shortfall += line["amount"] - take
         return shortfall
 
+    def _check_min_spend(self, rec: dict, wallet_id: str) -> None:
+        """※1回あたり1,500円以上の支払いが対象: voucher value of a campaign with a `min_spend`
+        paying for a smaller purchase (goods less excluded goods) is flagged
+        `campaign_min_spend` (posted all the same: the goods were handed over)."""
+        body = rec["body"]
+        base = body.get("price", body["amount"]) - body.get("excluded", 0)
+        for line in body["lots"]:
+            lot = self.lots.get(line["lot"])
+            rule = self.rule(lot.campaign) if lot is not None and lot.campaign else None
+            if rule is not None and rule["kind"] == "premium_voucher" and \
+                    base < rule.get("min_spend", 0):
+                self.flag("campaign_min_spend", rec, wallet_id, campaign=lot.campaign,
+                          problem="min_spend", lot=lot.lot_id, base=base,
+                          min_spend=rule["min_spend"])
+
     def _overdraft(self, rec: dict, entry: Entry, wallet: Wallet, shortfall: int,
                    account: str = "debt", **detail) -> None:
         if shortfall:
@@ -493,6 +508,7 @@ class Batch:
     def _post_payment(self, rec: dict, entry: Entry) -> None:
         body = rec["body"]
         wallet = self.wallet(body["wallet"], rec)
+        self._check_min_spend(rec, wallet.wallet_id)
         shortfall = self._draw(rec, entry, wallet, body["lots"])
         self._overdraft(rec, entry, wallet, shortfall)
         receivable = f"merchant:{self.merchant_id}:receivable"

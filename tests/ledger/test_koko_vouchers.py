@@ -121,6 +121,28 @@ def test_a_set_sold_before_the_use_period_without_its_usable_from_day_is_flagged
     region.assert_consistent()
 
 
+def test_voucher_value_paying_below_the_minimum_is_flagged(region):
+    """※1回あたり1,500円以上の支払いが対象: ② bought (its lots written usable at once, so
+    that only the minimum is in question); a ¥1,499 purchase paid from its ¥9,000 exclusive
+    lot is flagged `campaign_min_spend` (¥1,499 < ¥1,500); a ¥1,500 one is not. Both are
+    posted: ¥9,000 − ¥1,499 − ¥1,500 = ¥6,001 left."""
+    seller, shop = booth(region), region.terminal()
+    sale = sell(seller, 10_000, usable_from=None, period="1")
+    region.push(seller)
+    exclusive = next(line["lot"] for line in sale.record["body"]["lots"]
+                     if line["pocket"] == "premium_exclusive")
+    for amount in (1_499, 1_500):
+        shop.append("payment", {"amount": amount, "wallet": "W-1", "decision": "online",
+                                "credential": {"kind": "card", "id": "W-1"},
+                                "lots": [{"lot": exclusive, "amount": amount}]})
+    region.push(shop)
+    assert flag_details(region, "campaign_min_spend") == [
+        {"campaign": "koko", "problem": "min_spend", "lot": exclusive, "base": 1_499,
+         "min_spend": 1_500}]
+    assert region.lot(exclusive) == 9_000 - 1_499 - 1_500
+    region.assert_consistent()
+
+
 def test_two_offline_booths_selling_one_person_in_one_period_are_flagged(region):
     """販売期ごとに1人あたり…1回購入可: two booths offline each sell W-1 a set in sale period
     1 (② ¥10,000 and ① ¥5,000): the second to arrive is flagged `wallet_limit`; both are
