@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -67,6 +68,8 @@ from terminal.counter import Counter, Outcome, Presented
 from terminal.errors import TerminalError
 from terminal.policy import Refused
 from terminal.receipt import LANGS, build_receipt
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("sale", "charge", "voucher", "grant", "refund", "void", "issue-card", "ride",
            "exchange", "redeem", "cash")
@@ -345,6 +348,9 @@ def add_commands(sub, data_help: str, default_data) -> list[argparse.ArgumentPar
                             help="decide on the snapshot alone, without asking the ledger")
         parser.add_argument("--lang", choices=LANGS, default="ja",
                             help="the receipt's language (default ja)")
+        parser.add_argument("--no-push", action="store_true",
+                            help="do not send the record to the ledger after the action (it "
+                            "waits for `python -m terminal sync`)")
         parser.set_defaults(func=run_cli, register_action=action)
         parser.error = _one_line_error.__get__(parser)  # type: ignore[method-assign]
         made.append(parser)
@@ -455,26 +461,43 @@ def request_from_args(action: str, args: argparse.Namespace) -> dict[str, Any]:
 def run_cli(args: argparse.Namespace) -> int:
     """One action from the command line: its answer as one JSON line on stdout, and the exit
     code says approved, refused, bad input or error. Never a traceback for what a register
-    or the network can cause."""
+    or the network can cause. An approved action's record is then pushed to the ledger
+    (unless --offline or --no-push), within the sync client's timeouts."""
     from terminal.node import Node
 
     action = args.register_action
+    answer: Answer | None = None
     try:
         request = request_from_args(action, args)
-        answer = None
         with Node(args.data, offline=args.offline, clock_sources=args.clock_sources) as node:
             answer = perform(node.counter, node.terminal_id, action, request, args.lang)
+            _say(answer)
+            if answer.exit_code == EXIT_APPROVED and node.worker is not None and \
+                    not args.no_push:
+                # Send the record now, as the window's sync worker would within a second:
+                # the next terminal's online check then knows it. Bounded by the sync
+                # client's timeouts; a failure (SyncError is kept in the worker's status)
+                # leaves it for the next sync.
+                node.worker.run_once(pull=False)
+        return answer.exit_code
     except BadInput as exc:
-        answer = bad_input(action, exc)
+        failed = bad_input(action, exc)
     except (TerminalError, SyncError, KeyFileError) as exc:
-        answer = error(action, getattr(exc, "code", "terminal_error"),
+        failed = error(action, getattr(exc, "code", "terminal_error"),
                        getattr(exc, "message", str(exc)))
     except sqlite3.Error as exc:
-        answer = error(action, "storage", f"the terminal's storage failed ({exc}); run "
+        failed = error(action, "storage", f"the terminal's storage failed ({exc}); run "
                        f"`python -m terminal status --data {args.data}` to see what is wrong")
     except OSError as exc:
-        answer = error(action, "os_error", str(exc))
-    print(answer.json())
+        failed = error(action, "os_error", str(exc))
+    if answer is not None:  # the action's answer is out; what failed after it is logged
+        log.warning("after the %s: %s", action, failed.body["message"])
+        return answer.exit_code
+    _say(failed)
+    return failed.exit_code
+
+
+def _say(answer: Answer) -> None:
+    print(answer.json(), flush=True)
     if answer.exit_code in (EXIT_BAD_INPUT, EXIT_ERROR):
         print(f"error: {answer.body['message']}", file=sys.stderr)
-    return answer.exit_code

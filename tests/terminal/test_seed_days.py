@@ -129,3 +129,110 @@ def test_seed_000_hokuto_coupons_for_a_day(town):
     assert totals == {a: 5_500, b: 6_320, c: 6_500, d: 200}
     assert town.balance(town.wallet_of("8000000000001233"))["total"] == 1_300
     assert not town.flags()
+
+
+def test_seed_001_lovesaijo_fee_plans_for_a_day(town):
+    """Seed 001 (LOVESAIJO 地域応援協力金の見直し): 見直し案① 「基本料金 1,100円/月」 +
+    「取引額の1.55% (還元1% + ポイント活用推進費0.55%)」, billed as 「地域応援協力金が1100円を
+    超えない場合は基本料金のみのご請求、1100円を超えた場合は、基本料金＋超過部分のご請求」
+    (the larger of ¥1,100 and 1.55 %); 見直し案② 「取引額の1.88%」; 見直し案③ 「取引額の2.1%」;
+    the 1 % 還元 goes back to users as points (a cash_back campaign of 1 %, funded by the
+    council, here expiring so that points are spent first). Every figure rounds down.
+
+    Booth: cash top-ups W1..W4 ¥40,000 each = ¥160,000; float in ¥10,000, out ¥5,000; cash
+    expected 160,000 + 10,000 − 5,000 = ¥165,000, counted ¥164,000: difference −¥1,000.
+
+    BIG:   b1 W1 ¥40,000 (+400 pt), b2 W2 ¥40,000 (+400 pt), refund ¥10,000 of b1 (the
+           points stay: a partial refund keeps the campaigns) → turnover ¥70,000
+    MID:   m1 W3 ¥35,000 (+350 pt), m2 W4 ¥25,000 (+250 pt) → ¥60,000
+    SMALL: s1 W3 ¥5,000: 350 pt + ¥4,650 charged (+50 pt); s2 W4 ¥15,000: 250 pt + ¥14,750
+           (+150 pt); s3 W1 ¥400 in points (+4 pt); s4 W2 ¥1,000: holds 400 pt, refused
+           (insufficient, ¥400 usable); s5 W2 ¥400 in points (+4 pt) → ¥20,800, of which
+           points 350 + 250 + 400 + 400 = 1,400 and charged 4,650 + 14,750 = 19,400.
+
+    Cash-back: BIG 2 uses 800 pt, MID 2 uses 600 pt, SMALL 4 uses 50 + 150 + 4 + 4 = 208 pt;
+    the report: 8 uses, 1,608 pt issued, paid by the council.
+
+    Settlement (fee; 1 % returned; payout = turnover − fee):
+      plan 1  BIG max(1,100, 70,000 × 1.55 % = 1,085) = 1,100 → 68,900;
+              MID max(1,100, 930) = 1,100 → 58,900; SMALL max(1,100, 322) = 1,100 → 19,700
+      plan 2  BIG 1,316 → 68,684; MID 1,128 → 58,872; SMALL 391 (391.04) → 20,409
+      plan 3  BIG 1,470 → 68,530; MID 1,260 → 58,740; SMALL 436 (436.8) → 20,364
+      returned: BIG 700, MID 600, SMALL 208. As the seed says, plan 1 is the cheaper above
+      about ¥58,000 a month (「月間取引額58,000円以上の店舗の場合割安」: MID 1,100 < 1,128)
+      and plan 2 below (「58,000円以下の店舗の場合割安」: SMALL 391 < 1,100). The booth has
+      no turnover: nothing under plans 2 and 3 (plan 1's base without turnover is #16 rule
+      5's, checked with it).
+    Balances: W1 40,000 − 40,000 + 10,000 + 400 − 400 + 4 = ¥10,004; W2 ¥4; W3 350 + 50 =
+    ¥400; W4 250 + 150 = ¥400."""
+    town.merchant("M-BOOTH", "LOVESAIJO 窓口")
+    town.merchant("M-BIG", "西条スーパー")
+    town.merchant("M-MID", "西条書店")
+    town.merchant("M-SMALL", "西条パン")
+    town.campaign({"id": "saijo-return", "kind": "cash_back", "name": "LOVESAIJO 還元1%",
+                   "funder": "saijo-council", "rate_pct": 1, "cap": 3_000,
+                   "cap_per": "month", "expires": "2030-12-31",
+                   "shops": ["M-BIG", "M-MID", "M-SMALL"]})
+    w1, w2, w3, w4 = (town.card() for _ in range(4))
+    booth = town.till("M-BOOTH")
+    booth.do("cash", amount=10_000, direction="in", reason="釣銭準備")
+    for card in (w1, w2, w3, w4):
+        booth.do("charge", credential=card, amount=40_000)
+    booth.do("cash", amount=5_000, direction="out")
+    booth_sheet = booth.close_day(counted=164_000)
+
+    big, mid, small = town.till("M-BIG"), town.till("M-MID"), town.till("M-SMALL")
+    b1 = big.do("sale", credential=w1, amount=40_000)
+    assert b1["campaigns"][0]["points"] == 400 and b1["balance_after"] == 400
+    big.do("sale", credential=w2, amount=40_000)
+    assert big.do("refund", tx=b1["tx_id"], amount=10_000)["campaigns"] == []
+    mid.do("sale", credential=w3, amount=35_000)
+    code, m2 = mid.run("sale", "--credential", w4, "--amount", "25,000")  # a real process
+    assert (code, m2["status"], m2["amount"], m2["campaigns"][0]["points"]) == \
+        (0, "approved", 25_000, 250)
+    assert small.do("sale", credential=w3, amount=5_000)["paid_by"] == \
+        {"points": 350, "charged": 4_650}
+    assert small.do("sale", credential=w4, amount=15_000)["paid_by"] == \
+        {"points": 250, "charged": 14_750}
+    assert small.do("sale", credential=w1, amount=400)["paid_by"] == {"points": 400}
+    refused = small.do("sale", credential=w2, amount=1_000, expect="refused")
+    assert (refused["code"], refused["details"]) == ("insufficient", {"available": 400})
+    assert small.do("sale", credential=w2, amount=400)["paid_by"] == {"points": 400}
+    sheets = {till: till.close_day(counted=0) for till in (big, mid, small)}
+    day = booth_sheet.business_date
+
+    assert booth_sheet.yen == {"charge": 160_000}
+    assert (booth_sheet.float_in, booth_sheet.float_out) == (10_000, 5_000)
+    assert (booth_sheet.cash_expected, booth_sheet.cash_difference) == (165_000, -1_000)
+    assert (sheets[big].yen, sheets[big].net_sales) == \
+        ({"payment": 80_000, "refund": 10_000}, 70_000)
+    assert sheets[mid].net_sales == 60_000
+    assert sheets[small].by_pocket == {"points": 1_400, "charged": 19_400}
+    assert sheets[small].net_sales == 20_800
+    assert [sheets[till].campaigns["saijo-return"] for till in (big, mid, small)] == \
+        [{"uses": 2, "points": 800}, {"uses": 2, "points": 600}, {"uses": 4, "points": 208}]
+    for till, sheet in ((booth, booth_sheet), *sheets.items()):
+        assert_same_sheet(sheet, town.ledger_sheet(till, day))
+
+    cash_back = town.campaigns(day)["saijo-return"]
+    assert (cash_back.uses, cash_back.issued, cash_back.funders) == \
+        (8, 1_608, {"saijo-council": 1_608})
+    expected = {1: {"M-BIG": (1_100, 68_900), "M-MID": (1_100, 58_900),
+                    "M-SMALL": (1_100, 19_700)},
+                2: {"M-BIG": (1_316, 68_684), "M-MID": (1_128, 58_872), "M-SMALL": (391, 20_409),
+                    "M-BOOTH": (0, 0)},
+                3: {"M-BIG": (1_470, 68_530), "M-MID": (1_260, 58_740), "M-SMALL": (436, 20_364),
+                    "M-BOOTH": (0, 0)}}
+    for plan, shops in expected.items():
+        settled = town.settlement(day[:7], plan)
+        assert {m: (settled[m].fee, settled[m].payout) for m in shops} == shops, plan
+        assert {m: settled[m].user_return for m in ("M-BIG", "M-MID", "M-SMALL")} == \
+            {"M-BIG": 700, "M-MID": 600, "M-SMALL": 208}
+        assert {m: settled[m].turnover for m in ("M-BIG", "M-MID", "M-SMALL")} == \
+            {"M-BIG": 70_000, "M-MID": 60_000, "M-SMALL": 20_800}
+    # the town office's own command line says the same (plan 1, CSV)
+    rows = town.cli("report", "settlement", "--month", day[:7], "--plan", "1").splitlines()
+    assert any("M-BIG" in row and "68900" in row.replace(",", "") for row in rows), rows
+    totals = [town.balance(town.wallet_of(card))["total"] for card in (w1, w2, w3, w4)]
+    assert totals == [10_004, 4, 400, 400]
+    assert not town.flags()
