@@ -172,6 +172,12 @@ class Town:
         cert = tokens.parse_certificate(tokens.b45decode(issued["certificate"]))
         return Phone(cert, device, wallet_id)
 
+    def gift_codes(self, campaign_id: str, count: int = 1) -> list[str]:
+        """Gift codes of a gift_code campaign, signed by the ledger, as printed (MG1:...)."""
+        key = service.LedgerHome(self.ledger.home).signing_key()
+        return [code.text() for code in service.create_gift_codes(self.db, key, campaign_id,
+                                                                  count)]
+
     def till(self, merchant_id: str) -> Till:
         """A terminal of the merchant, enrolled through the CLI, its snapshot (and the
         campaigns' leases) pulled."""

@@ -236,3 +236,127 @@ def test_seed_001_lovesaijo_fee_plans_for_a_day(town):
     totals = [town.balance(town.wallet_of(card))["total"] for card in (w1, w2, w3, w4)]
     assert totals == [10_004, 4, 400, 400]
     assert not town.flags()
+
+
+def test_seed_002_tomamae_kpis_for_a_day(town):
+    """Seed 002 (苫前町 デジタル地域通貨): KPI① 「デジタル地域通貨サービス登録者数」 and KPI②
+    「デジタル地域通貨決済額（流通額）」, from a day with what the document names: cards for
+    those without a phone (「カードタイプでも発行ができるため、スマートフォンを持たない高齢者等
+    でも利用可能」), 「各種給付事業」 (出産祝い金 as points), volunteer points (「ボランティア等に
+    参加した住民への地域ポイントの付与」), demand-transit ride tickets (「デマンド交通の利用者
+    認証や利用チケットの配布」) and hometown-tax digital gifts (「ふるさと納税の返礼品として
+    使えるデジタルギフト」). The amounts are the day's (the document gives yearly targets).
+
+    Users: A an app wallet (30s, 苫前) made at the ledger; K1 (70s, 古丹別) and K2 (80s,
+    苫前, PIN 4321 typed on standard input) cards issued at the town office's booth.
+    Booth: top-ups A ¥10,000 (by the app's code), K1 ¥5,000, K2 ¥5,000; volunteer points to
+    K1 500 + 500 pt (2 a month: the third is refused); 10 rides to A; 出産祝い金 10,000 pt
+    to A. Booth sheet: card_issue 2, charge 3 (¥20,000), grant 4.
+
+    Shop (small): s1 A ¥1,200 (app), s2 A ¥800 (app), s3 K1 ¥2,000: the volunteer points
+    expire, so they go first: 1,000 pt + ¥1,000 charged; s4 a ¥3,000 gift code for ¥3,500 of
+    goods: ¥3,000 paid by the code, ¥500 left to pay otherwise. Sheet: payments 3 ¥4,000,
+    gift 1 ¥3,000, net sales ¥7,000; charged 1,200 + 800 + 1,000 = ¥3,000, points ¥1,000,
+    gift ¥3,000.
+    Co-op (large): c1 K2 ¥3,500 without the PIN: refused (pin_required, above ¥3,000);
+    c2 the same with the PIN: ¥3,500; c3 A ¥5,000 (app); c4 K1 ¥1,000. Payments ¥9,500.
+    Bus: A one ride (¥500 to the operator from the town; 9 left); K1 has no rides: refused.
+
+    KPIs of the day: users app 1, card 2; age bands 30s, 70s, 80s one each; areas 苫前 2,
+    古丹別 1. 流通額 (payments) 4,000 + 9,500 = ¥13,500. Issued: points 500 + 500 + 10,000 =
+    11,000, rides 10. Spent: charged 1,200 + 800 + 1,000 + 3,500 + 5,000 + 1,000 = ¥12,500,
+    points ¥1,000. By credential: app 1,200 + 800 + 5,000 = ¥7,000 (52 %), card 2,000 +
+    3,500 + 1,000 = ¥6,500 (48 %). Shop: 2 customers, 3 payments, A came twice (repeat 50
+    %), average ¥4,000 / 3 = ¥1,333; co-op: 3 customers, 3 payments, repeat 0 %, average
+    ¥9,500 / 3 = ¥3,166.
+    Campaigns: volunteer 2 uses, 1,000 pt issued by the town; rides 10 granted, 1 taken,
+    the town pays ¥500; the gift code: 1 use, ¥3,000 spent, paid by the hometown-tax fund.
+    Balances: A 10,000 − 1,200 − 800 − 5,000 + 10,000 pt = ¥13,000; K1 5,000 + 1,000 −
+    2,000 − 1,000 = ¥3,000; K2 5,000 − 3,500 = ¥1,500."""
+    town.merchant("M-TOWN", "苫前町役場 窓口")
+    town.merchant("M-SHOP", "苫前商店")
+    town.merchant("M-COOP", "Aコープ苫前", "large")
+    town.merchant("M-BUS", "苫前デマンド交通")
+    town.campaign({"id": "volunteer", "kind": "point_grant", "name": "ボランティアポイント",
+                   "funder": "tomamae-town", "points": 500, "expires": "2030-12-31",
+                   "per_wallet": {"max": 2, "per": "month"}, "shops": ["M-TOWN"]})
+    town.campaign({"id": "ride", "kind": "ticket", "name": "デマンド交通", "rides": 10,
+                   "ride_value": 500, "funder": "tomamae-town"})
+    town.campaign({"id": "furusato", "kind": "gift_code", "name": "ふるさと納税デジタルギフト",
+                   "value": 3_000, "funder": "tomamae-furusato"})
+    phone = town.phone(age_band="30s", area="苫前")
+    k1, k2 = "8000 0000 0000 4567", "8000000000007891"
+    booth = town.till("M-TOWN")
+    booth.do("issue-card", card=k1, age_band="70s", area="古丹別")
+    code, issued = booth.run("issue-card", "--card", k2, "--age-band", "80s", "--area", "苫前",
+                             "--pin-stdin", stdin="4321\n")
+    assert (code, issued["status"]) == (0, "approved")
+    assert booth.do("charge", credential=phone.code(), amount=10_000)["balance_after"] == 10_000
+    booth.do("charge", credential=k1, amount=5_000)
+    booth.do("charge", credential=k2, amount=5_000)
+    assert booth.do("grant", credential=k1, campaign="volunteer")["paid_by"] == {"points": 500}
+    booth.do("grant", credential=k1, campaign="volunteer")
+    assert booth.do("grant", credential=k1, campaign="volunteer",
+                    expect="refused")["code"] == "campaign_limit"
+    booth.do("grant", credential=phone.code(), campaign="ride")
+    assert booth.do("grant", credential=phone.code(), points=10_000,
+                    funder="tomamae-town")["balance_after"] == 20_000
+    booth_sheet = booth.close_day(counted=20_000)
+
+    shop, coop, bus = town.till("M-SHOP"), town.till("M-COOP"), town.till("M-BUS")
+    shop.do("sale", credential=phone.code(), amount=1_200)
+    shop.do("sale", credential=phone.code(), amount=800)
+    assert shop.do("sale", credential=k1, amount=2_000)["paid_by"] == \
+        {"points": 1_000, "charged": 1_000}
+    gift = shop.do("sale", credential=town.gift_codes("furusato")[0], amount=3_500)
+    assert (gift["kind"], gift["amount"], gift["rest"]) == ("gift", 3_000, 500)
+    refused = coop.do("sale", credential=k2, amount=3_500, expect="refused")
+    assert (refused["code"], refused["details"]) == ("pin_required", {"above": 3_000})
+    code, paid = coop.run("sale", "--credential", k2, "--amount", "3500",
+                          env={"MACHI_CARD_PIN": "4321"})
+    assert (code, paid["amount"]) == (0, 3_500)
+    coop.do("sale", credential=phone.code(), amount=5_000)
+    coop.do("sale", credential=k1, amount=1_000)
+    ride = bus.do("ride", credential=phone.code())
+    assert ride["campaigns"][0]["rides_left"] == 9
+    assert bus.do("ride", credential=k1, expect="refused")["code"] == "no_tickets"
+    sheets = {till: till.close_day(counted=0) for till in (shop, coop, bus)}
+    day = booth_sheet.business_date
+
+    assert booth_sheet.counts == {"card_issue": 2, "charge": 3, "grant": 4}
+    assert booth_sheet.yen["charge"] == 20_000
+    assert booth_sheet.campaigns == {"volunteer": {"uses": 2, "points": 1_000},
+                                     "ride": {"uses": 1, "rides": 10}}
+    assert (sheets[shop].counts, sheets[shop].yen) == \
+        ({"payment": 3, "gift": 1}, {"payment": 4_000, "gift": 3_000})
+    assert sheets[shop].net_sales == 7_000
+    assert sheets[shop].by_pocket == {"charged": 3_000, "points": 1_000, "gift": 3_000}
+    assert sheets[coop].yen == {"payment": 9_500}
+    assert sheets[bus].yen == {"ticket": 500}
+    for till, sheet in ((booth, booth_sheet), *sheets.items()):
+        assert_same_sheet(sheet, town.ledger_sheet(till, day))
+
+    kpis = town.kpi(day)
+    assert kpis["users"] == {"by_kind": {"app": 1, "card": 2},
+                             "by_age_band": {"30s": 1, "70s": 1, "80s": 1},
+                             "by_area": {"苫前": 2, "古丹別": 1}}
+    assert kpis["volume_by_month"] == {day[:7]: 13_500}
+    assert kpis["issued_by_pocket"] == {"points": 11_000, "tickets": 10}
+    assert kpis["spent_by_pocket"] == {"charged": 12_500, "points": 1_000}
+    assert kpis["share_by_credential_pct"] == {"app": 52, "card": 48}
+    assert kpis["shops"] == {
+        "M-SHOP": {"customers": 2, "payments": 3, "repeat_rate_pct": 50,
+                   "average_spend": 1_333},
+        "M-COOP": {"customers": 3, "payments": 3, "repeat_rate_pct": 0,
+                   "average_spend": 3_166}}
+    figures = town.campaigns(day)
+    assert (figures["volunteer"].uses, figures["volunteer"].issued,
+            figures["volunteer"].funders) == (2, 1_000, {"tomamae-town": 1_000})
+    assert (figures["ride"].rides_granted, figures["ride"].rides_taken,
+            figures["ride"].funders) == (10, 1, {"tomamae-town": 500})
+    assert (figures["furusato"].uses, figures["furusato"].gifts_spent,
+            figures["furusato"].funders) == (1, 3_000, {"tomamae-furusato": 3_000})
+    assert town.balance(phone.wallet_id)["total"] == 13_000
+    assert [town.balance(town.wallet_of(card.replace(" ", "")))["total"]
+            for card in (k1, k2)] == [3_000, 1_500]
+    assert not town.flags()
