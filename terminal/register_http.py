@@ -16,10 +16,10 @@ application/json, 500 the terminal cannot act.
 It listens on a loopback address only (127.0.0.1 by default; any other address is refused:
 a register on another machine would need TLS and more than one token). The token is made
 on first start, kept in the data directory owner-only (0600; a wider file is refused, as the
-key is), and compared in constant time. One request at a time: the server's thread owns the
-node and its Counter (the window's rule: one thread per connection), and a client that
-sends slowly is cut off after REQUEST_TIMEOUT_S. The sync worker runs beside it, as in the
-window, pushing each record and keeping the leases.
+key is), and compared in constant time. One request at a time, one per connection: the
+serving thread owns the node and its Counter,
+and a client that sends slowly is cut off after REQUEST_TIMEOUT_S. The sync worker runs
+beside it, as in the window, pushing each record and keeping the leases.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ class RegisterServer(HTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: RegisterServer
     timeout = REQUEST_TIMEOUT_S
-    protocol_version = "HTTP/1.1"
+    # One request per connection: a register's idle keep-alive connection would hold the
+    # one serving thread from every other client.
+    protocol_version = "HTTP/1.0"
     server_version = "machi-register"
     sys_version = ""
 
@@ -119,9 +121,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _fail(self, status: int, code: str, message: str, close: bool = False) -> None:
-        if close:  # the body was not read: the connection cannot carry another request
-            self.close_connection = True
+    def _fail(self, status: int, code: str, message: str) -> None:
         self._answer(status, {"status": "bad_input" if status == 400 else "error",
                               "code": code, "message": message})
 
@@ -152,34 +152,29 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         if not self._authorized():
-            self._fail(401, "unauthorized", "a bearer token is needed (DIR/register.token)",
-                       close=True)
+            self._fail(401, "unauthorized", "a bearer token is needed (DIR/register.token)")
             return
         action = self._action()
         if action not in register.ACTIONS:
             self._fail(404, "not_found", f"no action {action!r}: POST /v1/<action>, one of "
-                       f"{', '.join(register.ACTIONS)}", close=True)
+                       f"{', '.join(register.ACTIONS)}")
             return
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
-            self._fail(411, "length_required", "send the body with a Content-Length",
-                       close=True)
+            self._fail(411, "length_required", "send the body with a Content-Length")
             return
         if int(length) > MAX_BODY_BYTES:
-            self._fail(413, "too_large", f"a request is at most {MAX_BODY_BYTES} bytes",
-                       close=True)
+            self._fail(413, "too_large", f"a request is at most {MAX_BODY_BYTES} bytes")
             return
         kind = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if kind != "application/json":
-            self._fail(415, "not_json", "send Content-Type: application/json", close=True)
+            self._fail(415, "not_json", "send Content-Type: application/json")
             return
         try:
             raw = self.rfile.read(int(length))
-        except TimeoutError:
-            self.close_connection = True
+        except TimeoutError:  # the client stopped sending: nothing to answer
             return
         if len(raw) != int(length):
-            self.close_connection = True
             return
         try:
             request = json.loads(raw.decode("utf-8"))
@@ -187,8 +182,13 @@ class Handler(BaseHTTPRequestHandler):
             self._fail(400, "bad_json", f"the body is not JSON: {exc}")
             return
         node = self.server.node
-        answer = register.perform(node.counter, node.terminal_id, action, request,
-                                  self.server.lang)
+        try:
+            answer = register.perform(node.counter, node.terminal_id, action, request,
+                                      self.server.lang)
+        except Exception:  # a bug: said, logged, and the endpoint serves the next request
+            log.exception("register endpoint: %s failed", action)
+            self._fail(500, "internal", "the terminal failed on this request: see its log")
+            return
         self._answer(answer.http_status, answer.body)
 
 
