@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import certs, kpi, reports, service
+from ledger.server import HOME_ENV
 from sync import keyfile, keys, tokens
 from sync import tally as sheet_module
 from terminal import register
@@ -126,6 +127,14 @@ class Till:
             last = [rec for rec in (json.loads(row[6]) for row in journal.rows())
                     if rec["type"] == "day_close"][-1]
             return terminal_tally.for_date(journal, last["body"]["business_date"])
+
+    def tally_csv(self, business_date: str) -> bytes:
+        """`python -m terminal tally --date D --format csv`: the sheet as the shop prints it."""
+        out = self.data.parent / f"{self.data.name}-{business_date}.csv"
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["tally", "--data", str(self.data), "--date", business_date,
+                         "--format", "csv", "--out", str(out)]) == 0
+        return out.read_bytes()
 
     @property
     def terminal_id(self) -> str:
@@ -224,12 +233,19 @@ class Town:
     def flags(self) -> list[dict]:
         return service.list_flags(self.db)
 
+    def tally_csv(self, merchant_id: str, business_date: str) -> bytes:
+        """`python -m ledger report tally --format csv` of one merchant's day."""
+        out = self.tmp / f"ledger-{merchant_id}-{business_date}.csv"
+        self.cli("report", "tally", "--date", business_date, "--merchant", merchant_id,
+                 "--format", "csv", "--out", str(out))
+        return out.read_bytes()
+
     def cli(self, *argv: str) -> str:
         """`python -m ledger ...` as the town office runs it (a real child process)."""
         done = subprocess.run([sys.executable, "-m", "ledger", *argv, "--db", self.ledger.db_url],
                               cwd=ROOT, capture_output=True, text=True,
                               timeout=SUBPROCESS_TIMEOUT_S,
-                              env={**os.environ, "MACHI_LEDGER_HOME": str(self.ledger.home)})
+                              env={**os.environ, HOME_ENV: str(self.ledger.home)})
         assert done.returncode == 0, done.stderr
         return done.stdout
 

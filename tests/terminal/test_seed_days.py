@@ -115,6 +115,9 @@ def test_seed_000_hokuto_coupons_for_a_day(town):
     assert cafe_sheet.campaigns == {"hokuto": {"uses": 1, "discount": 300}}
     for till, sheet in ((booth, booth_sheet), (gas, gas_sheet), (cafe, cafe_sheet)):
         assert_same_sheet(sheet, town.ledger_sheet(till, day))
+    # the printed sheets, the shop's and the town office's, are the same file
+    assert gas.tally_csv(day) == town.tally_csv("M-GAS", day)
+    town.cli("report", "reconcile", "--date", day)  # exit 0: every close matches
 
     hokuto = town.campaigns(day)["hokuto"]
     assert (hokuto.uses, hokuto.discounts) == (4, 3_450)
