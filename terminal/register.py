@@ -282,6 +282,9 @@ def perform(counter: Counter, terminal_id: str, action: str, request: Any,
             lang: str = "ja") -> Answer:
     """Check the request's shape, call the counter's service, and say what happened. Called
     on the counter's owner thread (the command line's, or the HTTP endpoint's one)."""
+    # Staff (#17): the signed-in staff member is checked here, before any service is called
+    # (request fields "staff" and "staff_pin"; on the command line --staff ID with the PIN
+    # from standard input or an environment variable, never an argument).
     try:
         if lang not in LANGS:
             raise BadInput(f"the receipt's language is one of {', '.join(LANGS)}", "lang")

@@ -17,9 +17,9 @@ It listens on a loopback address only (127.0.0.1 by default; any other address i
 a register on another machine would need TLS and more than one token). The token is made
 on first start, kept in the data directory owner-only (0600; a wider file is refused, as the
 key is), and compared in constant time. One request at a time, one per connection: the
-serving thread owns the node and its Counter,
-and a client that sends slowly is cut off after REQUEST_TIMEOUT_S. The sync worker runs
-beside it, as in the window, pushing each record and keeping the leases.
+serving thread owns the node and its Counter, and a client that sends slowly is cut off
+after REQUEST_TIMEOUT_S. The sync worker runs beside it, as in the window, pushing each
+record and keeping the leases.
 """
 
 from __future__ import annotations
