@@ -168,10 +168,10 @@ class Town:
         return service.create_campaign(self.db, {**DAYS, **rules})
 
     def card(self, age_band: str | None = None, area: str | None = None,
-             pin: str | None = None) -> str:
+             pin: str | None = None, nfc_uid: str | None = None) -> str:
         """A new card wallet at the ledger (empty: the day charges it); its card number."""
         wallet_id = service.create_wallet(self.db, "card", age_band=age_band, area=area)
-        return service.create_card(self.db, wallet_id, pin=pin)
+        return service.create_card(self.db, wallet_id, pin=pin, nfc_uid=nfc_uid)
 
     def phone(self, age_band: str | None = None, area: str | None = None) -> Phone:
         wallet_id = service.create_wallet(self.db, "app", age_band=age_band, area=area)

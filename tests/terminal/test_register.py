@@ -105,6 +105,19 @@ def test_sale_refused_and_bad_input(town):
     bad(town.shop, "sale", "--credential", "1", "--amount", "100", "--pin-stdin", stdin="")
 
 
+def test_an_nfc_card_and_the_offline_switch(town):
+    nfc_card = town.card(nfc_uid="04A1B2C3D4")
+    town.booth.sync()  # a top-up decides on the snapshot: the booth learns the new card
+    town.booth.do("charge", nfc="04A1B2C3D4", amount=2_000)
+    code, answer, _ = cli(town.shop, "sale", "--nfc", "04A1B2C3D4", "--amount", "500")
+    assert (code, answer["decision"], answer["balance_after"]) == (0, "online", 1_500)
+    code, answer, _ = cli(town.shop, "sale", "--credential", nfc_card, "--amount", "500",
+                          "--offline", "--no-push")
+    assert (code, answer["decision"], answer["balance_after"]) == (0, "offline", 1_000)
+    assert refused(town.shop, "sale", "--nfc", "FFFF0000", "--amount", "500")["code"] == \
+        "unknown_card"
+
+
 def test_sale_with_a_gift_code_pays_as_at_the_window(town):
     code_text = town.gift_codes("gift")[0]
     code, answer, _ = cli(town.shop, "sale", "--credential", code_text, "--amount", "1500")

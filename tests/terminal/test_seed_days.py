@@ -99,8 +99,12 @@ def test_seed_000_hokuto_coupons_for_a_day(town):
     assert cafe.do("sale", credential=e, amount=1_000)["amount"] == 700
     assert cafe.do("sale", credential=d, amount=800)["amount"] == 800
 
+    x_report = gas.sheet()  # the X report: the open day so far, nothing written
     gas_sheet, cafe_sheet = gas.close_day(counted=0), cafe.close_day(counted=0)
     day = gas_sheet.business_date
+    assert (x_report.closed, gas_sheet.closed) == (False, True)
+    assert (x_report.counts, x_report.yen, x_report.campaigns) == \
+        (gas_sheet.counts, gas_sheet.yen, gas_sheet.campaigns)
 
     assert booth_sheet.counts == {"card_issue": 1, "charge": 5}
     assert booth_sheet.yen == {"charge": 35_000}
