@@ -33,7 +33,9 @@ The answer (`Answer.body`):
     {"status": "refused", "action", "code", "message", "details"}    the counter's refusal
     {"status": "bad_input", "action", "field", "message"}             the request is wrong
     {"status": "error", "action", "code", "message"}   the terminal cannot act (not enrolled,
-                                                       damaged or full storage...)
+                                                       a database that cannot be opened)
+    (damage found while the terminal runs, or a full disk, is the counter's refusal
+    `storage_damaged` / `disk_full`, as at the window)
 
 Exit codes of the command line (the HTTP status in brackets): 0 approved [200], 3 refused
 [409], 2 bad input [400], 1 error [500].
