@@ -111,8 +111,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "grant": (), "refund": ("tx",), "void": ("tx",), "issue-card": ("card",), "ride": (),
     "exchange": ("campaign",), "redeem": ("gift",), "cash": ("amount", "direction"),
 }
-# Fields that are secrets: never echoed in an answer or a message.
-SECRET_FIELDS = ("card_pin", "pin")
+# An unknown field's name is quoted in the error up to this long (the values never are).
+MAX_QUOTED_CHARS = 40
 
 
 class BadInput(ValueError):
@@ -170,8 +170,8 @@ def check_request(action: str, request: Any) -> dict[str, Any]:
     given = {key: value for key, value in request.items() if value is not None}
     for key, value in given.items():
         if key not in known:
-            raise BadInput(f"{action} takes no field {key!r} (it takes "
-                           f"{', '.join(sorted(known))})", str(key))
+            raise BadInput(f"{action} takes no field {key[:MAX_QUOTED_CHARS]!r} (it takes "
+                           f"{', '.join(sorted(known))})", key[:MAX_QUOTED_CHARS])
         kind = known[key]
         if kind == _INT and (type(value) is not int):
             raise BadInput(f"{key} must be a whole number", key)
