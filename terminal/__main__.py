@@ -11,13 +11,32 @@
     python -m terminal journal verify|export  export: what verifies, and how to re-enroll
     python -m terminal repair rebuild-state    a damaged state.db: a fresh snapshot
 
+A register drives the counter (terminal.register; each prints one JSON object):
+    python -m terminal sale --credential TEXT|--nfc UID --amount YEN [--excluded YEN]
+                            [--people N] [--tag WORD]... [--pin-stdin]
+    python -m terminal charge --credential TEXT|--nfc UID --amount YEN
+    python -m terminal voucher --credential TEXT|--nfc UID --campaign C --price YEN
+    python -m terminal grant --credential TEXT|--nfc UID --campaign C | --points PT [--funder F]
+    python -m terminal refund --tx TX [--amount YEN]
+    python -m terminal void --tx TX
+    python -m terminal issue-card --card N [--age-band B] [--area A] [--nfc-uid HEX]
+                                  [--pin-stdin] [--pin-above YEN]
+    python -m terminal ride --credential TEXT|--nfc UID
+    python -m terminal exchange --credential TEXT|--nfc UID --campaign C [--steps N]
+    python -m terminal redeem --credential TEXT|--nfc UID --gift CODE
+    python -m terminal cash --amount YEN --direction in|out [--reason TEXT]
+    python -m terminal serve-register [--port P]   the same over HTTP on 127.0.0.1, with a
+                                                   bearer token (terminal.register_http)
+
 Exit codes: 0 done; 1 refused, unreachable, the journal does not verify or the storage is
-damaged (the message says why); 2 the command line was wrong.
+damaged (the message says why); 2 the command line was wrong. The register's actions: 0
+approved, 3 refused by the counter, 2 bad input, 1 the terminal cannot act.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sqlite3
 import sys
@@ -326,13 +345,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
     export.add_argument("--out", type=Path, required=True, help="file to write")
     export.set_defaults(func=_journal_export)
+
+    from terminal import register, register_http
+
+    register.add_commands(sub, data_help, paths.default_data_dir())
+    register_http.add_command(sub, data_help, paths.default_data_dir())
     return parser
 
 
 def main(argv: list[str] | None = None, clock_sources=None) -> int:
     """Run one command; `clock_sources` (terminal.clock.ClockSources) replace the machine's
     clocks, for tests that move the wall clock."""
-    args = build_parser().parse_args(argv)
+    from terminal import register
+
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra and getattr(args, "register_action", None):
+            raise register.OneLineError(f"python -m terminal {args.register_action}: "
+                                        f"unrecognized arguments: {' '.join(extra)} "
+                                        "(see --help)")
+    except register.OneLineError as exc:  # a register's command line: one line, no usage
+        print(json.dumps({"status": "bad_input", "message": str(exc)}, ensure_ascii=False))
+        print(f"error: {exc}", file=sys.stderr)
+        return register.EXIT_BAD_INPUT
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.clock_sources = clock_sources
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     from sync.client import SyncError
