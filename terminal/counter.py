@@ -377,7 +377,7 @@ class Counter:
             raise Refused("unknown_wallet")
         usage = dict(snap.usage) if snap else {}
         for rec in self.journal.records_at(campaign_seqs):
-            for entry in rec["body"].get("campaigns", []):
+            for entry in bodies.entries_for(rec["body"], wallet_id):
                 usage[entry["campaign"]] = campaigns.apply(usage.get(entry["campaign"]),
                                                            entry, rec["at"][:10])
         status = snap.status if snap else "active"
@@ -576,13 +576,17 @@ class Counter:
             self.state.put(PIN_TRIES_KEY, tries)
 
     def pay(self, presented: Presented, amount: int, excluded: int = 0, people: int = 1,
-            tags: frozenset[str] | set[str] = frozenset(), pin: str | None = None) -> Outcome:
+            tags: frozenset[str] | set[str] = frozenset(), pin: str | None = None,
+            diners: list[Presented] | tuple[Presented, ...] = ()) -> Outcome:
         """Take a payment for `amount` yen of goods; `excluded` yen of them (tobacco, gift
         certificates...) are never discounted, stamped or paid with vouchers. Campaigns
         (coupons, stamp rallies, cash-back) apply by themselves; `people` is the party size
         (a rally's threshold is per person at restaurants) and `tags` words such as
         "banquet" that rules may ask for. A card with a PIN needs `pin` when the wallet
-        pays more than the card's amount (refused `pin_required` without it)."""
+        pays more than the card's amount (refused `pin_required` without it). `diners`: the
+        other diners' cards or app codes at a restaurant, each stamped on its own card when
+        their share reaches the rally's threshold (the party is at least them and the
+        payer)."""
         wallet_id, decision = None, "offline"
         try:
             policy.check_amount(amount)
@@ -590,12 +594,18 @@ class Counter:
                 raise Refused("bad_amount", max=amount)
             if type(people) is not int or not 1 <= people <= policy.MAX_PARTY:
                 raise Refused("bad_party", max=policy.MAX_PARTY)
+            if len(diners) > bodies.MAX_DINERS:
+                raise Refused("bad_party", max=bodies.MAX_DINERS + 1)
             tx_id = ids.new_id()
             who, decision, _ = self._identify_online(presented, tx_id)
             wallet_id = who.wallet_id
             view = self._checked_view(wallet_id)
+            others = self._diners(diners, wallet_id)
             offers = self.offers()
-            plan = offers.for_payment(view.usage, amount, excluded, people, frozenset(tags))
+            plan = offers.for_payment(view.usage, amount, excluded, max(people, 1 + len(others)),
+                                      frozenset(tags),
+                                      [(other.wallet_id, usage) for other, usage in others],
+                                      offline=decision == "offline")
             due = amount - plan.discount
             self._check_pin(who, due, pin)
             if decision == "offline":
@@ -612,11 +622,17 @@ class Counter:
             "lots": [drawn_line(held[line["lot"]], line["amount"]) for line in lines]}
         if excluded:
             body["excluded"] = excluded
-        if plan.entries:
+        if plan.entries or plan.diners:
             body["price"] = amount
+        if plan.entries:
             body["campaigns"] = plan.entries
         if plan.grants:
             body["grants"] = plan.grants
+        credentials_of = {other.wallet_id: other.credential for other, _ in others}
+        if plan.diners:
+            body["diners"] = [{"wallet": diner["wallet"],
+                               "credential": credentials_of[diner["wallet"]], **diner}
+                              for diner in plan.diners]
         done = self._commit("payment", body, tx_id)
         paid_by: dict[str, int] = {}
         for line in lines:
@@ -624,7 +640,26 @@ class Counter:
         granted = sum(lot["amount"] for lot in plan.grants)
         return Outcome("payment", done.seq, done.tx_id, due, wallet_id, decision, paid_by,
                        view.total - due + granted, done.record,
-                       _named(plan.entries, offers), plan.notes(), amount)
+                       _named(plan.entries, offers) + [
+                           {**entry, "diner": diner["wallet"]}
+                           for diner in plan.diners for entry in _named(diner["campaigns"],
+                                                                        offers)],
+                       plan.notes(), amount)
+
+    def _diners(self, diners: list[Presented] | tuple[Presented, ...], payer: str
+                ) -> list[tuple[Identified, dict[str, dict]]]:
+        """The other diners, as the snapshot (and this terminal's records) know them: who
+        each is and what they have used of the campaigns. A diner pays nothing, so no
+        online check is made for them; one who is the payer, or given twice, counts once."""
+        out: list[tuple[Identified, dict[str, dict]]] = []
+        seen = {payer}
+        for presented in diners:
+            other = self.identify(presented)
+            if other.wallet_id in seen:
+                continue
+            seen.add(other.wallet_id)
+            out.append((other, self.view(other.wallet_id).usage))
+        return out
 
     def _offline_limits(self, view: WalletView, amount: int, app_limit: int | None) -> None:
         limits = self.limits
@@ -712,18 +747,32 @@ class Counter:
         spent of it is kept from the money given back (sync.givebacks). Units taken from
         leases are not given back: the stock stays spent, never over-issued."""
         entries = original["body"].get("campaigns", [])
-        if not entries:
+        diners = bodies.diners(original["body"])
+        if not entries and not diners:
             return {}
         day = original["at"][:10]
-        undo = [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
-                 "undo": True, "day": day} for entry in entries]
-        out: dict[str, Any] = {"campaigns": undo}
+
+        def undo(items: list[dict]) -> list[dict]:
+            return [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
+                     "undo": True, "day": day} for entry in items]
+
+        def back(grants: list[dict]) -> list[dict]:
+            return [{"lot": line["lot"], "amount": line["amount"],
+                     **{key: line[key] for key in ("campaign", "funder") if key in line}}
+                    for line in grants]
+
+        out: dict[str, Any] = {}
+        if entries:
+            out["campaigns"] = undo(entries)
         grants = original["body"].get("grants", [])
         if grants:
-            out["grants_back"] = [
-                {"lot": line["lot"], "amount": line["amount"],
-                 **{key: line[key] for key in ("campaign", "funder") if key in line}}
-                for line in grants]
+            out["grants_back"] = back(grants)
+        if diners:
+            # The other diners' stamps go too; their prizes are taken back from their own
+            # wallets (what they spent of one is owed, as the ledger posts it).
+            out["diners"] = [{"wallet": diner["wallet"], "campaigns": undo(diner["campaigns"]),
+                              **({"grants_back": back(diner["grants"])}
+                                 if diner.get("grants") else {})} for diner in diners]
         return out
 
     def charge(self, presented: Presented, cash: int) -> Outcome:
