@@ -189,6 +189,11 @@ def _cmd_balance(args: argparse.Namespace) -> int:
             return EXIT_BROKEN
     pockets = ", ".join(f"{p} ¥{v:,}" for p, v in sorted(view.pockets.items())) or "nothing"
     print(f"wallet {view.wallet_id} ({view.status}, {decision}): ¥{view.total:,} — {pockets}")
+    for card in view.rally:  # 取得したスタンプには店舗名が表示されます
+        stamped = ", ".join(f"{shop['name']} ×{shop['stamps']}" for shop in card["shops"])
+        have = sum(shop["stamps"] for shop in card["shops"])
+        print(f"rally {card['name']}: {have}/{card['needed']} stamps — {stamped or 'none yet'}"
+              f" (completed {card['done']})")
     return EXIT_OK
 
 

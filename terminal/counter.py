@@ -76,6 +76,9 @@ class WalletView:
     debt: int
     offline_spent: int  # offline payments at this terminal since the snapshot
     usage: dict[str, dict] = field(default_factory=dict)  # campaign id -> what it has used
+    # Each stamp rally's current card, with the shops that stamped it by name where this
+    # terminal knows them (`Counter.rally_cards`): set by the balance look-ups.
+    rally: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def pockets(self) -> dict[str, int]:
@@ -1119,7 +1122,35 @@ class Counter:
         except Refused as exc:
             self._refuse("balance", exc, None, 0, "offline")
             raise
-        return self.view(who.wallet_id), decision
+        return self._with_rally(self.view(who.wallet_id)), decision
+
+    def _with_rally(self, view: WalletView) -> WalletView:
+        view.rally = self.rally_cards(view)
+        return view
+
+    def rally_cards(self, view: WalletView) -> list[dict[str, Any]]:
+        """Each stamp rally the wallet has taken part in: its current card with the shops
+        that stamped it, by name (「取得したスタンプには店舗名が表示されます」) where this
+        terminal knows it (the rule's `shop_names`, or this shop's own name), else by id;
+        the stamps that complete a card, and the completions so far."""
+        offers = self.offers()
+        own = self.merchant
+        out = []
+        for campaign_id, usage in sorted(view.usage.items()):
+            rule = offers.rule(campaign_id)
+            if rule is None or rule["kind"] != "stamp_rally":
+                continue
+            names = dict(rule.get("shop_names") or {})
+            if own.get("merchant_id") and own.get("name"):
+                names.setdefault(own["merchant_id"], own["name"])
+            out.append({"campaign": campaign_id, "name": rule["name"],
+                        "shops": [{"shop": shop, "name": names.get(shop, shop),
+                                   "stamps": stamps}
+                                  for shop, stamps in campaigns.rally_card(usage)],
+                        "needed": rule["stamps_to_complete"],
+                        "done": usage.get("done", 0),
+                        "most": rule.get("max_completions")})
+        return out
 
     def look_up_wallet(self, wallet_id: str) -> tuple[WalletView, str]:
         """An admin's look-up of a wallet by its id (the admin screen, behind its PIN; the
@@ -1129,7 +1160,7 @@ class Counter:
         if not bodies.ID_RE.fullmatch(wallet_id):
             raise Refused("bad_wallet_id")
         decision = self._refresh(wallet_id)
-        return self.view(wallet_id), decision
+        return self._with_rally(self.view(wallet_id)), decision
 
     def _refresh(self, wallet_id: str) -> str:
         """The wallet as the ledger has it now, kept in the state: 'online', or 'offline'

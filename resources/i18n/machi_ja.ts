@@ -510,6 +510,10 @@ Data: {1}</source>
         <translation>{0}回</translation>
     </message>
     <message>
+        <source>{0}: {1} of {2} stamps {3} (completed {4})</source>
+        <translation>{0}: スタンプ {1}/{2} {3}（達成 {4}回）</translation>
+    </message>
+    <message>
         <source>{0} rides left</source>
         <translation>残り {0}回</translation>
     </message>
@@ -826,6 +830,22 @@ Data: {1}</source>
     <message>
         <source>{name}: this card already has this shop's stamp.</source>
         <translation>{name}: このカードにはすでにこのお店のスタンプがあります。</translation>
+    </message>
+    <message>
+        <source>{name}: the card is complete; completion will be confirmed (the prize comes with the next update).</source>
+        <translation>{name}: カードが完成しました。達成は確認後に確定します（賞品は次回の更新で届きます）。</translation>
+    </message>
+    <message>
+        <source>{name}: stamped offline; if the card's other stamps complete it, completion will be confirmed.</source>
+        <translation>{name}: オフラインでスタンプを付与しました。ほかのお店のスタンプでカードが完成していれば、達成は確認後に確定します。</translation>
+    </message>
+    <message>
+        <source>{name}: a diner's share ¥{share} is under ¥{threshold}: no stamp for the other diners.</source>
+        <translation>{name}: 1人当たり¥{share}で¥{threshold}に届かないため、ほかの方へのスタンプはありません。</translation>
+    </message>
+    <message>
+        <source>{name}: only restaurants stamp the other diners' cards.</source>
+        <translation>{name}: ほかの方のカードへのスタンプは飲食店のみです。</translation>
     </message>
     <message>
         <source>{name}: this customer has finished the rally {max} times already.</source>

@@ -515,7 +515,19 @@ class MainWindow(QMainWindow):
             self.tr("suspended ({0})").format(view.status if not view.debt else yen(view.debt))
         self.lookup_info.setText("\n".join(
             [self.tr("Wallet {0} ({1}, {2}): {3}").format(view.wallet_id, state, self.tr(how),
-                                                          yen(view.total))] + lines))
+                                                          yen(view.total))] + lines
+            + self._rally_lines(view)))
+
+    def _rally_lines(self, view) -> list[str]:
+        """Each rally card with the shops that stamped it (取得したスタンプには店舗名が表示
+        されます)."""
+        out = []
+        for card in getattr(view, "rally", []):
+            have = sum(shop["stamps"] for shop in card["shops"])
+            shops = "、".join(f"{shop['name']} ×{shop['stamps']}" for shop in card["shops"])
+            out.append(self.tr("{0}: {1} of {2} stamps {3} (completed {4})").format(
+                card["name"], have, card["needed"], shops, card["done"]))
+        return out
 
     def _build_printer_row(self) -> QHBoxLayout:
         """The receipt printer: its kind, one address field, the paper width; saved only
@@ -1099,6 +1111,7 @@ class MainWindow(QMainWindow):
             lines = [f"{self._pocket(p)}: {yen(v)}" for p, v in sorted(view.pockets.items())]
             lines += [f"{self._ride_name(c)}: " + self.tr("{0} rides").format(n)
                       for c, n in sorted(view.rides.items())]
+            lines += self._rally_lines(view)
             screen.result.show_state("approved", self.tr("Balance ({0})").format(
                 self.tr(how)), yen(view.total), "\n".join(lines))
             return

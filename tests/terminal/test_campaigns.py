@@ -684,3 +684,46 @@ def test_a_refund_keeps_the_campaigns_and_only_a_void_may_undo_them(tmp_path):
     body["campaigns"][0].update(undo=True, lease="LS-1", day="2026-12-10")
     with pytest.raises(bodies.BodyError, match="no lease units"):
         bodies.check("void", body)
+
+
+def test_the_balance_shows_the_rally_card_with_the_shops_by_name(tmp_path):
+    """「取得したスタンプには店舗名が表示されます」: a card stamped by 相良食堂 (M-A) and then
+    here at いろは亭 (M-R) shows those names, 2 of 3 stamps; a shop the terminal has no
+    name for is shown by its id."""
+    till = rally_till(tmp_path, "M-R", {"n": 1, "card": [["M-A", 1]]})
+    till.counter.pay(CARD, 600)
+    view, _ = till.counter.balance(CARD)
+    (card,) = view.rally
+    assert [(shop["name"], shop["stamps"]) for shop in card["shops"]] == [
+        ("相良食堂", 1), ("いろは亭", 1)]
+    assert card["needed"] == 3 and card["done"] == 0
+    other = rally_till(tmp_path, "M-X", {"n": 1, "card": [["M-Z", 1]]})
+    view, _ = other.counter.balance(CARD)
+    assert [shop["name"] for shop in view.rally[0]["shops"]] == ["M-Z"]
+
+
+def test_a_diners_body_is_checked_and_old_payments_still_read():
+    """A payment naming diners: each a distinct wallet other than the payer's, with a
+    credential and only rally stamps; price = amount + every discount (¥1,300 = ¥900 +
+    ¥200 + ¥200). A payment made before diners existed reads as before."""
+    stamp = {"campaign": "rally", "kind": "stamp_rally", "stamps": 1, "shop": "M-R",
+             "discount": 200}
+    body = {"amount": 900, "price": 1_300, "wallet": "W-1", "decision": "online",
+            "credential": {"kind": "card", "id": "c"}, "lots": [{"lot": "L", "amount": 900}],
+            "campaigns": [stamp],
+            "diners": [{"wallet": "W-2", "credential": {"kind": "card", "id": "d"},
+                        "campaigns": [stamp]}]}
+    bodies.check("payment", body)
+    assert bodies.entries_for(body, "W-2") == [stamp] and bodies.discounts(body) == 400
+    for change, words in (
+            ({"price": 1_100}, "price"),
+            ({"diners": [{**body["diners"][0], "wallet": "W-1"}]}, "twice"),
+            ({"diners": [{**body["diners"][0], "credential": {}}]}, "credential"),
+            ({"diners": [{**body["diners"][0], "campaigns": [
+                {"campaign": "c", "kind": "cash_back", "points": 1}]}]}, "stamp rally")):
+        with pytest.raises(bodies.BodyError, match=words):
+            bodies.check("payment", {**body, **change})
+    old = {k: v for k, v in body.items() if k != "diners"}
+    old.update(amount=1_100, lots=[{"lot": "L", "amount": 1_100}])
+    bodies.check("payment", old)
+    assert bodies.entries_for(old, "W-2") == []
