@@ -510,6 +510,26 @@ Data: {1}</source>
         <translation>{0}回</translation>
     </message>
     <message>
+        <source>Add diner</source>
+        <translation>同席者を追加</translation>
+    </message>
+    <message>
+        <source>Add diner ({0})</source>
+        <translation>同席者を追加（{0}人）</translation>
+    </message>
+    <message>
+        <source>Other diner: tap their card or show the app&apos;s code</source>
+        <translation>同席者: カードをタッチするかアプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>{0} other diner(s) added</source>
+        <translation>同席者{0}人を追加しました</translation>
+    </message>
+    <message>
+        <source>Type the amount, press Pay, then the payer&apos;s card.</source>
+        <translation>金額を入力して「支払い」を押し、支払う方のカードを読み取ってください。</translation>
+    </message>
+    <message>
         <source>{0}: {1} of {2} stamps {3} (completed {4})</source>
         <translation>{0}: スタンプ {1}/{2} {3}（達成 {4}回）</translation>
     </message>
