@@ -294,6 +294,12 @@ def test_each_diner_is_stamped_on_their_own_card_by_their_share(tmp_path):
     assert till.counter.view(DINER).usage["rally"]["card"] == [["M-R", 1]]
     assert till.counter.view(DINER).total == 5_000
     assert till.counter.view(WALLET).usage["rally"]["card"] == [["M-R", 1]]
+    # 「割引(キャッシュバック)の回数については、店舗側で日計表による管理」: the day's sheet
+    # counts both stamps and both discounts, ¥400.
+    from terminal import tally
+
+    day = tally.x_report(till.journal)
+    assert day.campaigns["rally"]["stamps"] == 2 and day.campaigns["rally"]["discount"] == 400
     shop = rally_till(tmp_path, "M-A")
     sale = shop.counter.pay(CARD, 1_300, diners=[DINER_CARD])
     assert "diners" not in sale.record["body"] and sale.amount == 1_100
