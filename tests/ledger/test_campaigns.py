@@ -858,3 +858,56 @@ def test_ledger_grants_a_prize_owed_when_the_lease_ran_dry(region):
         == 1_000
     assert all_flag_kinds(region) == set()
     region.assert_consistent()
+
+
+def test_a_void_takes_back_the_diners_stamp_and_prize(region):
+    """The diner W-2 already holds M-LARGE's and M-BOOTH's stamps; at the restaurant M-SMALL
+    a party of two pays ¥1,300 (¥650 each): W-1's stamp with ¥200 off, W-2's third stamp
+    completes W-2's card with the ¥1,000 prize and ¥200 off: W-1 pays ¥900. The sale is
+    voided: W-1 gets ¥900 back, the city pays nothing (¥400 discounts and the ¥1,000 prize
+    taken back), W-2's card holds its two earlier stamps again and no completion."""
+    service.create_campaign(region.db, MAKINOHARA)
+    w2_lot = service.issue_value(region.db, "W-2", "charged", 2_000, "opening")
+    for shop in ("M-LARGE", "M-BOOTH"):
+        term = region.terminal(shop)
+        maki_pay(term, w2_lot, 600, [stamp_entry(shop)], wallet="W-2")
+        region.push(term)
+    term = region.terminal()
+    shop_lease = service.request_lease(region.db, term.terminal_id, "maki", "shop.M-SMALL",
+                                       10)["lease"]["lease_id"]
+    prize_lease = service.request_lease(region.db, term.terminal_id, "maki", "prize",
+                                        1)["lease"]["lease_id"]
+    payer = stamp_entry("M-SMALL", people=2, discount=200, lease=shop_lease)
+    diner = stamp_entry("M-SMALL", people=2, complete=True, discount=200, lease=shop_lease,
+                        prize=1_000, prize_lease=prize_lease)
+    prize = {"lot": "L-DPRIZE", "pocket": "premium_common", "amount": 1_000, "paid": 0,
+             "funder": "city", "campaign": "maki"}
+    sale = maki_pay(term, region.charged, 1_300, [payer], diners=[{
+        "wallet": "W-2", "credential": {"kind": "card", "id": "W-2"}, "campaigns": [diner],
+        "grants": [prize]}])
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    assert region.lot("L-DPRIZE") == 1_000 and region.balance("funder:city") == -1_400
+    assert service.wallet_view(region.db, "W-2")["usage"]["maki"]["done"] == 1
+
+    def undone(entry):
+        return {**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
+                "undo": True, "day": DAY}
+
+    term.append("void", {
+        "amount": 900, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 900}], "campaigns": [undone(payer)],
+        "diners": [{"wallet": "W-2", "campaigns": [undone(diner)],
+                    "grants_back": [{"lot": "L-DPRIZE", "amount": 1_000, "campaign": "maki",
+                                     "funder": "city"}]}]})
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    assert region.lot(region.charged) == 3_000 and region.lot("L-DPRIZE") == 0
+    assert region.balance("funder:city") == 0
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage["card"] == [["M-LARGE", 1], ["M-BOOTH", 1]] and usage["done"] == 0
+    assert service.wallet_view(region.db, "W-1")["usage"]["maki"]["card"] == []
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    assert (figures["maki"].stamps, figures["maki"].discounts, figures["maki"].issued) == \
+        (2, 0, 0)
+    region.assert_consistent()
