@@ -25,7 +25,6 @@ SKIP_REASONS = {
     "wallet_limit": "{name}: this customer has had it as often as the rules allow.",
     "stamped_here": "{name}: this card already has this shop's stamp.",
     "rally_finished": "{name}: this customer has finished the rally {max} times already.",
-    "prize_sold_out": "{name}: the card is complete, but the prizes are all gone.",
     # Not a skip: the card completed here but no prize unit is on hand (the lease ran dry)
     # or the stamp was made offline; the ledger confirms the completion and grants the
     # prize from the pool, and the customer's app or card shows it at the next pull.
