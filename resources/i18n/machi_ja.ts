@@ -844,10 +844,6 @@ Data: {1}</source>
         <translation>{name}: この端末の割当分がなくなりました。</translation>
     </message>
     <message>
-        <source>{name}: the card is complete, but the prizes are all gone.</source>
-        <translation>{name}: カードは完成しましたが、賞品はすべてなくなりました。</translation>
-    </message>
-    <message>
         <source>{name}: this card already has this shop's stamp.</source>
         <translation>{name}: このカードにはすでにこのお店のスタンプがあります。</translation>
     </message>
@@ -893,6 +889,14 @@ Data: {1}</source>
     <message>
         <source>Card complete! Prize</source>
         <translation>カード完成! 賞品</translation>
+    </message>
+    <message>
+        <source>other diner&apos;s card</source>
+        <translation>同席の方のカード</translation>
+    </message>
+    <message>
+        <source>Card complete! Prize to be confirmed</source>
+        <translation>カード完成! 賞品は確認後に付与</translation>
     </message>
     <message>
         <source>{name}: bonus</source>

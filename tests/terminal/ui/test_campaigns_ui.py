@@ -98,6 +98,7 @@ def test_other_diners_cards_are_added_to_a_sale(qtbot, window):
     (diner,) = body["diners"]
     assert diner["campaigns"][0]["stamps"] == 1 and diner["credential"]["kind"] == "card"
     assert [entry["kind"] for entry in body["campaigns"]].count("stamp_rally") == 1
+    assert "other diner's card" in window.shop.result.campaigns.text()
     assert window.diners == [] and window.diner_button.text() == "Add diner"
     # 「取得したスタンプには店舗名が表示されます」: the diner's balance names the shop
     window.shop.buttons["balance"].click()
