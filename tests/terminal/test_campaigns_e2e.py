@@ -5,7 +5,10 @@ twice, a rally stamp given twice and a monthly limit passed across terminals are
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +20,7 @@ from terminal.node import Node, enroll
 from terminal.policy import Refused
 from tests.ledger.helpers import LedgerProcess
 
+ROOT = Path(__file__).resolve().parents[2]
 DAYS = {"starts": "2026-01-01", "ends": "2030-12-31"}
 MERCHANTS = (("M-A", "small"), ("M-B", "small"), ("M-C", "small"), ("M-BIG", "large"))
 
@@ -208,6 +212,15 @@ def test_offline_stamps_and_a_diner_meet_at_the_ledger_and_complete_the_card(tow
     assert service.wallet_view(town.db, diner)["usage"]["rally"]["card"] == [["M-C", 1]]
     shops[0].sync_once()  # the next pull
     assert shops[0].counter.view(payer).pockets["premium_common"] == 1_000
+    # 「取得したスタンプには店舗名が表示されます」: the diner asks at M-C's terminal, from the
+    # command line: the card shows M-C's stamp under its name (the shop's own, M-C here).
+    shops[2].close()
+    asked = subprocess.run(
+        [sys.executable, "-m", "terminal", "balance", "--data", str(shops[2].data_dir),
+         "--card", diner_card.value, "--offline"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert asked.returncode == 0, asked.stderr
+    assert "rally ラリー: 1/3 stamps — M-C ×1 (completed 0)" in asked.stdout
 
 
 def test_a_monthly_limit_passed_on_two_offline_terminals_is_flagged(town):
