@@ -57,6 +57,7 @@ CAMPAIGN_TYPES = ("gift", "ticket", "exchange")
 TOKEN_TYPES = ("payment", "ticket")
 # The origin of a rally prize lot the ledger granted itself (a completion owed).
 OWED_PRIZE_ORIGIN = "rally_prize"
+OWED_PRIZE_LOT = "LP-"  # its lot id: LP-<the payment's tx id>-<n>
 # What a flag says a lease use was wrong about (campaign_quantity).
 LEASE_PROBLEMS = ("no_lease", "unknown_lease", "another_terminal", "another_pool",
                   "beyond_lease", "after_return")
@@ -594,6 +595,8 @@ class Batch:
         if body.get("campaigns"):
             self._undo_campaigns(rec, entry, wallet)
         self._take_back(rec, entry, wallet, settled)
+        if rec["type"] == "void":
+            self._take_back_owed_prizes(rec, entry, body["of"])
         for diner in bodies.diners(body):
             # The other diners' stamps and prizes: nothing was paid from their wallets, so
             # what they spent of a prize is owed (sync.givebacks, with no money given back).
@@ -609,6 +612,21 @@ class Batch:
                     lines.append(line)
             self._take_back(rec, entry, other, givebacks.settle(
                 [], lines, {line["lot"]: self.lots[line["lot"]].remaining for line in lines}))
+
+    def _take_back_owed_prizes(self, rec: dict, entry: Entry, of_tx: str) -> None:
+        """A void takes back the rally prizes the ledger granted for its payment (a
+        completion owed: `_rally_owed`), which the terminal never knew: each from its wallet,
+        what was spent of it owed as after an overdraft."""
+        prefix = f"{OWED_PRIZE_LOT}{of_tx}-"
+        for row in self.conn.all(f"SELECT {LOT_COLUMNS} FROM lots WHERE lot_id LIKE ? "
+                                 f"ORDER BY lot_id{self.conn.for_update}", (prefix + "%",)):
+            self.lots.setdefault(row[0], _lot_from_row(row))
+        for lot in sorted((lot for lot in self.lots.values()
+                           if lot.lot_id.startswith(prefix)), key=lambda lot: lot.lot_id):
+            wallet = self.wallet(lot.wallet_id, rec)
+            line = {"lot": lot.lot_id, "amount": lot.amount}
+            self._take_back(rec, entry, wallet, givebacks.settle(
+                [], [line], {lot.lot_id: lot.remaining}))
 
     _post_refund = _post_giveback
     _post_void = _post_giveback
@@ -850,10 +868,10 @@ class Batch:
                       problem="prize_sold_out")
             return
         n = sum(1 for lot in self.lots.values()
-                if lot.lot_id.startswith(f"LP-{rec['tx_id']}-"))
+                if lot.lot_id.startswith(f"{OWED_PRIZE_LOT}{rec['tx_id']}-"))
         self._credit_line(rec, entry, wallet_id, bodies.new_lot(
-            f"LP-{rec['tx_id']}-{n}", "premium_common", prize["value"], 0, rule["funder"],
-            prize.get("expires"), campaign=rule["id"]), OWED_PRIZE_ORIGIN)
+            f"{OWED_PRIZE_LOT}{rec['tx_id']}-{n}", "premium_common", prize["value"], 0,
+            rule["funder"], prize.get("expires"), campaign=rule["id"]), OWED_PRIZE_ORIGIN)
 
     def _take_from_pool(self, rule: dict, pool: str, total: int | None) -> bool:
         """One unit of a pool granted by the ledger itself (no lease): False when the pool

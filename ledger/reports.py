@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.db import Database
-from ledger.postings import OWED_PRIZE_ORIGIN
+from ledger.postings import OWED_PRIZE_LOT, OWED_PRIZE_ORIGIN
 from sync import bodies, campaigns, cells
 from sync import tally as sheet
 
@@ -268,11 +268,14 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
         # Rally prizes the ledger granted itself (a completion owed: ledger.postings), by
         # the day it granted them (UTC).
         owed_rows = [row for row in conn.all(
-            "SELECT campaign, amount, funder, created_us FROM lots WHERE origin = ?",
+            "SELECT campaign, amount, funder, created_us, lot_id FROM lots WHERE origin = ?",
             (OWED_PRIZE_ORIGIN,)) if date_from <= _utc_day(row[3]) <= date_to]
+    voided = set()
     for (text,) in texts:
         rec = json.loads(text)
         body, rtype = rec["body"], rec["type"]
+        if rtype == "void":
+            voided.add(body.get("of"))
         for entry in bodies.all_entries(body):
             item = of(entry.get("campaign", ""))
             sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
@@ -321,7 +324,9 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
             item.rides_taken += 1
             item.fund(_funder(rules, item.campaign_id, body.get("funder")),
                       body.get("ride_value", 0))
-    for campaign_id, amount, funder, _ in owed_rows:
+    for campaign_id, amount, funder, _, lot_id in owed_rows:
+        if lot_id[len(OWED_PRIZE_LOT):].rsplit("-", 1)[0] in voided:
+            continue  # the void took it back (ledger.postings)
         item = of(campaign_id or "")
         item.issued += int(amount)
         item.owed_prizes += 1

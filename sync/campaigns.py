@@ -465,10 +465,19 @@ def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
                 out["card"] = out.pop("last") + out.get("card", [])
         else:
             card = out.get("card", [])
-            for at in range(len(card) - 1, -1, -1):
-                if card[at] == [entry.get("shop"), entry["stamps"]]:
-                    del card[at]
-                    break
+            stamp = [entry.get("shop"), entry["stamps"]]
+            if stamp in card:
+                del card[len(card) - 1 - card[::-1].index(stamp)]
+            elif out.get("owed") and isinstance(out.get("last"), list) and \
+                    stamp in out["last"]:
+                # The ledger completed the card when this stamp's record met the others
+                # (`complete_card`): that completion is undone with it, and the card's
+                # other stamps are put back.
+                last = out.pop("last")
+                del last[len(last) - 1 - last[::-1].index(stamp)]
+                out["card"] = last + card
+                out["done"] = max(0, out.get("done", 0) - 1)
+                out["owed"] -= 1
     return out
 
 

@@ -911,3 +911,31 @@ def test_a_void_takes_back_the_diners_stamp_and_prize(region):
     assert (figures["maki"].stamps, figures["maki"].discounts, figures["maki"].issued) == \
         (2, 0, 0)
     region.assert_consistent()
+
+
+def test_a_void_of_a_stamp_the_ledger_completed_takes_the_prize_back(region):
+    """Three offline stamps (M-SMALL, M-LARGE, M-BOOTH at ¥600) meet at the ledger, which
+    completes W-1's card and grants the ¥1,000 prize. The third sale is voided: its stamp
+    and the completion are undone (the card holds M-SMALL's and M-LARGE's stamps again, no
+    completion), the prize lot is taken back (the city pays nothing), W-1 gets ¥600 back:
+    ¥3,000 − ¥600 − ¥600 = ¥1,800 in the charged lot. The campaigns report counts no prize."""
+    service.create_campaign(region.db, MAKINOHARA)
+    sales = []
+    for shop in ("M-SMALL", "M-LARGE", "M-BOOTH"):
+        term = region.terminal(shop)
+        sales.append((term, maki_pay(term, region.charged, 600, [stamp_entry(shop)])))
+        region.push(term)
+    assert region.balance("funder:city") == -1_000
+    term, sale = sales[-1]
+    term.append("void", {
+        "amount": 600, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 600}],
+        "campaigns": [{**stamp_entry("M-BOOTH"), "undo": True, "day": DAY}]})
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [["M-SMALL", 1], ["M-LARGE", 1]] and usage["done"] == 0
+    assert region.balance("funder:city") == 0 and region.lot(region.charged) == 1_800
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    assert figures["maki"].owed_prizes == 0 and figures["maki"].issued == 0
+    region.assert_consistent()
