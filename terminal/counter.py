@@ -657,11 +657,15 @@ class Counter:
         out: list[tuple[Identified, dict[str, dict]]] = []
         seen = {payer}
         for presented in diners:
-            other = self.identify(presented)
+            try:
+                other = self.identify(presented)
+                usage = self.view(other.wallet_id).usage
+            except Refused as exc:
+                raise Refused("diner_refused", detail=exc.message) from exc
             if other.wallet_id in seen:
                 continue
             seen.add(other.wallet_id)
-            out.append((other, self.view(other.wallet_id).usage))
+            out.append((other, usage))
         return out
 
     def _offline_limits(self, view: WalletView, amount: int, app_limit: int | None) -> None:

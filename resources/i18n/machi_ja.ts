@@ -777,6 +777,10 @@ Data: {1}</source>
         <translation>人数は1から{max}までで入力してください。</translation>
     </message>
     <message>
+        <source>Another diner&apos;s card or code was refused: {detail} Press Esc to take the payment without the diners.</source>
+        <translation>同席の方のカードまたはコードは使えません: {detail} Escを押すと同席の方なしでお支払いを受けられます。</translation>
+    </message>
+    <message>
         <source>Exchanges at once must be from 1 to {max}.</source>
         <translation>一度に交換できるのは1から{max}回までです。</translation>
     </message>

@@ -941,8 +941,9 @@ class MainWindow(QMainWindow):
             screen.result.show_state("idle", self.tr("Cancelled."))
             return
         screen = self.stack.currentWidget()
-        if event.key() == Qt.Key.Key_Escape and screen is self.shop and self.excluded:
-            self._drop_sale_inputs()  # excluded goods set for a sale that did not happen
+        if event.key() == Qt.Key.Key_Escape and screen is self.shop and (
+                self.excluded or self.diners):
+            self._drop_sale_inputs()  # excluded goods or diners set for a sale not made
             screen.pad.clear()
             screen.result.show_state("idle", self.tr("Cancelled."))
             return

@@ -733,3 +733,18 @@ def test_a_diners_body_is_checked_and_old_payments_still_read():
     old.update(amount=1_100, lots=[{"lot": "L", "amount": 1_100}])
     bodies.check("payment", old)
     assert bodies.entries_for(old, "W-2") == []
+
+
+def test_a_diner_card_unknown_here_refuses_the_payment_and_says_so(tmp_path):
+    """A diner's card this terminal does not know: the payment is refused as
+    `diner_refused` (naming why), nothing is written, and without the diner the same ¥1,300
+    is taken with the payer's stamp (¥200 off: ¥1,100)."""
+    from terminal.policy import Refused
+
+    till = rally_till(tmp_path, "M-R")
+    seq = till.journal.last_seq
+    with pytest.raises(Refused) as info:
+        till.counter.pay(CARD, 1_300, diners=[Presented("card", card_of("W-NOBODY"))])
+    assert info.value.code == "diner_refused" and "not known" in info.value.message
+    assert till.journal.last_seq == seq
+    assert till.counter.pay(CARD, 1_300).amount == 1_100
