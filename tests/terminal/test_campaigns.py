@@ -544,6 +544,13 @@ def test_rules_reject_what_cannot_run():
     with pytest.raises(campaigns.RuleError, match="worth less"):
         rule(id="x", kind="premium_voucher", sets=[{"price": 5000, "common": 1000,
                                                      "exclusive": 1000}])
+    rally = {"id": "x", "kind": "stamp_rally", "threshold": 600, "stamps_to_complete": 3}
+    with pytest.raises(campaigns.RuleError, match="restaurants"):
+        rule(**rally, restaurants="M-R")
+    with pytest.raises(campaigns.RuleError, match="lodgings"):
+        rule(**rally, lodgings=["not an id!"])
+    with pytest.raises(campaigns.RuleError, match="shop_names"):
+        rule(**rally, shop_names={"M-R": ""})
 
 
 # --- the day's figures per campaign (日計表) --------------------------------------------------
