@@ -61,7 +61,12 @@ CAMPAIGNS = [
      "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": TOWN, "threshold": 600,
      "double_tag": "banquet", "stamps_to_complete": 3, "max_completions": 6,
      "prize": {"value": 1000, "quantity": 3000, "expires": CAMPAIGNS_END},
-     "shop_discount": {"off": 200, "first": 100}},
+     "shop_discount": {"off": 200, "first": 100},
+     # The demo's counter shop plays both kinds, so every rally input shows: a restaurant
+     # (each diner stamped by their share) and a lodging with a banquet hall (the double
+     # stamp). The booth gives stamps without the discount (割引対象外).
+     "restaurants": ["M-SAKURA"], "lodgings": ["M-SAKURA"], "no_discount": ["M-BOOTH"],
+     "shop_names": {merchant_id: name for merchant_id, name, _, _ in MERCHANTS}},
     # LOVESAIJO: 200 pt a bus ride, at most 2 a month; 1 % cash-back up to ¥3,000 a month.
     {"id": "bus-points", "kind": "point_grant", "name": "バス乗車ポイント",
      "starts": CAMPAIGNS_START, "ends": CAMPAIGNS_END, "funder": COUNCIL, "points": 200,

@@ -53,6 +53,8 @@ ACTIONS = {
     "campaign_out_of_period": "A campaign used outside its dates: check the terminal's clock.",
     "campaign_stamped_here_already": "Two stamps of one shop on one rally card: remind the "
                                      "shop.",
+    "campaign_prize_sold_out": "A rally card completed (its prize owed) after all the "
+                               "prizes were given: tell the holder the prizes ran out.",
     "campaign_wrong_funder": "A record names another funder than the rules: the rules' "
                              "funder was billed; inspect the terminal.",
     "gift_code_reused": "One gift code taken twice (offline terminals): ask both shops; a "

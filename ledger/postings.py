@@ -55,6 +55,9 @@ HELD = "held"
 CAMPAIGN_TYPES = ("gift", "ticket", "exchange")
 # Record types made with a credential an app token may be (`credential.kind` "app").
 TOKEN_TYPES = ("payment", "ticket")
+# The origin of a rally prize lot the ledger granted itself (a completion owed).
+OWED_PRIZE_ORIGIN = "rally_prize"
+OWED_PRIZE_LOT = "LP-"  # its lot id: LP-<the payment's tx id>-<n>
 # What a flag says a lease use was wrong about (campaign_quantity).
 LEASE_PROBLEMS = ("no_lease", "unknown_lease", "another_terminal", "another_pool",
                   "beyond_lease", "after_return")
@@ -144,6 +147,12 @@ def _lot_from_row(row: tuple) -> Lot:
                funder, campaign, origin, usable_from=usable_from)
 
 
+def _diner_parts(body: dict) -> list[dict]:
+    """The other diners a body names (bodies.diners), only those that are objects: for
+    loading, before the body is checked."""
+    return [diner for diner in bodies.diners(body) if isinstance(diner, dict)]
+
+
 def usage_text(usage: dict) -> str:
     return canonical.dumps(usage).decode("utf-8")
 
@@ -189,6 +198,9 @@ class Batch:
         self.leases: dict[str, Lease] = {}
         self.gift_codes: dict[str, GiftCode] = {}
         self.pool_adds: dict[tuple[str, str], int] = {}
+        # Units granted from pools the batch gave from itself (a rally prize owed), as read
+        # (locked) at the first such grant plus what the batch added since.
+        self.pool_granted: dict[tuple[str, str], int] = {}
         # App tokens: (device, counter) -> (terminal, tx) of its first use, as stored or
         # taken in this batch; the new uses to store; and the txs whose online campaign
         # claims their records now settle.
@@ -240,13 +252,15 @@ class Batch:
             if rec["type"] in ("payment", "refund", "void", "charge", "grant", "ticket",
                                "exchange"):
                 # grants: new lots, looked for in one go; grants_back: a void takes them back
-                for key in ("lots", "grants", "grants_back"):
-                    lines = body.get(key)
-                    for line in lines if isinstance(lines, list) else []:
-                        if isinstance(line, dict) and isinstance(line.get("lot"), str):
-                            lot_ids.add(line["lot"])
-            if isinstance(body.get("wallet"), str):
-                wallet_ids.add(body["wallet"])
+                for part in (body, *_diner_parts(body)):
+                    for key in ("lots", "grants", "grants_back"):
+                        lines = part.get(key)
+                        for line in lines if isinstance(lines, list) else []:
+                            if isinstance(line, dict) and isinstance(line.get("lot"), str):
+                                lot_ids.add(line["lot"])
+            for part in (body, *_diner_parts(body)):
+                if isinstance(part.get("wallet"), str):
+                    wallet_ids.add(part["wallet"])
             if rec["type"] in ("refund", "void") and isinstance(body.get("of"), str):
                 payment_txs.add(body["of"])
         return lot_ids, wallet_ids, payment_txs
@@ -260,9 +274,16 @@ class Batch:
         for rec in records:
             body = rec["body"]
             entries, gift = body.get("campaigns"), body.get("gift")
-            if not entries and gift is None and rec["type"] not in CAMPAIGN_TYPES:
+            diners = _diner_parts(body)
+            if not entries and not diners and gift is None and rec["type"] not in CAMPAIGN_TYPES:
                 continue
-            for entry in entries if isinstance(entries, list) else []:
+            entries = entries if isinstance(entries, list) else []
+            for diner in diners:
+                if isinstance(diner.get("campaigns"), list):
+                    entries = entries + diner["campaigns"]
+                if isinstance(diner.get("wallet"), str):
+                    wallet_ids.add(diner["wallet"])
+            for entry in entries:
                 if isinstance(entry, dict):
                     for name, found in (("campaign", campaign_ids), ("lease", lease_ids),
                                         ("prize_lease", lease_ids)):
@@ -527,8 +548,28 @@ class Batch:
                         entry.post(receivable, off)
                         entry.post(f"funder:{funder}", -off)
             base = body.get("price", body["amount"]) - body.get("excluded", 0)
-            self._check_campaigns(rec, wallet.wallet_id, entries, base)
+            self._check_campaigns(rec, wallet.wallet_id, entries, base, entry=entry)
         for line in body.get("grants", ()):
+            self._credit_line(rec, entry, wallet.wallet_id, line, "grant")
+        for diner in bodies.diners(body):
+            self._post_diner(rec, entry, diner, receivable)
+
+    def _post_diner(self, rec: dict, entry: Entry, diner: dict, receivable: str) -> None:
+        """Another diner's stamp on their own card (a restaurant's share rule), checked
+        against their usage; its discount paid to the shop by the funder, their prize a lot
+        in their wallet."""
+        body = rec["body"]
+        wallet = self.wallet(diner["wallet"], rec)
+        for item in diner["campaigns"]:
+            off = item.get("discount", 0)
+            if off:
+                funder = self._funder(rec, item, wallet.wallet_id)
+                entry.post(receivable, off)
+                entry.post(f"funder:{funder}", -off)
+        base = body.get("price", body["amount"]) - body.get("excluded", 0)
+        self._check_campaigns(rec, wallet.wallet_id, diner["campaigns"], base, entry=entry,
+                              diner=True)
+        for line in diner.get("grants", ()):
             self._credit_line(rec, entry, wallet.wallet_id, line, "grant")
 
     def _post_giveback(self, rec: dict, entry: Entry) -> None:
@@ -576,17 +617,51 @@ class Batch:
         if body.get("campaigns"):
             self._undo_campaigns(rec, entry, wallet)
         self._take_back(rec, entry, wallet, settled)
+        if rec["type"] == "void":
+            self._take_back_owed_prizes(rec, entry, body["of"])
+        for diner in bodies.diners(body):
+            # The other diners' stamps and prizes: nothing was paid from their wallets, so
+            # what they spent of a prize is owed (sync.givebacks, with no money given back).
+            other = self.wallet(diner["wallet"], rec)
+            self._undo_campaigns(rec, entry, other, diner["campaigns"])
+            lines = []
+            for line in diner.get("grants_back", []):
+                lot = self.lots.get(line["lot"])
+                if lot is None or lot.wallet_id != other.wallet_id:
+                    self.flag("unknown_lot", rec, other.wallet_id, lot=line["lot"],
+                              taken_back=line["amount"])
+                else:
+                    lines.append(line)
+            self._take_back(rec, entry, other, givebacks.settle(
+                [], lines, {line["lot"]: self.lots[line["lot"]].remaining for line in lines}))
+
+    def _take_back_owed_prizes(self, rec: dict, entry: Entry, of_tx: str) -> None:
+        """A void takes back the rally prizes the ledger granted for its payment (a
+        completion owed: `_rally_owed`), which the terminal never knew: each from its wallet,
+        what was spent of it owed as after an overdraft."""
+        prefix = f"{OWED_PRIZE_LOT}{of_tx}-"
+        for row in self.conn.all(f"SELECT {LOT_COLUMNS} FROM lots WHERE lot_id LIKE ? "
+                                 f"ORDER BY lot_id{self.conn.for_update}", (prefix + "%",)):
+            self.lots.setdefault(row[0], _lot_from_row(row))
+        for lot in sorted((lot for lot in self.lots.values()
+                           if lot.lot_id.startswith(prefix)), key=lambda lot: lot.lot_id):
+            wallet = self.wallet(lot.wallet_id, rec)
+            line = {"lot": lot.lot_id, "amount": lot.amount}
+            self._take_back(rec, entry, wallet, givebacks.settle(
+                [], [line], {lot.lot_id: lot.remaining}))
 
     _post_refund = _post_giveback
     _post_void = _post_giveback
 
-    def _undo_campaigns(self, rec: dict, entry: Entry, wallet: Wallet) -> None:
-        """A void takes back its payment's campaigns: the funders' discounts and the uses
-        counted against the wallet's limits (the lots they granted: `_take_back`). Lease
-        units stay spent (the stock is never counted back up)."""
+    def _undo_campaigns(self, rec: dict, entry: Entry, wallet: Wallet,
+                        items: list[dict] | None = None) -> None:
+        """A void takes back its payment's campaigns (`items`: a diner's, else the body's):
+        the funders' discounts and the uses counted against the wallet's limits (the lots
+        they granted: `_take_back`). Lease units stay spent (the stock is never counted back
+        up)."""
         body = rec["body"]
         receivable = f"merchant:{self.merchant_id}:receivable"
-        for item in body.get("campaigns", []):
+        for item in body.get("campaigns", []) if items is None else items:
             off = item.get("discount", 0)
             if off:
                 funder = self._funder(rec, item, wallet.wallet_id)
@@ -782,10 +857,13 @@ class Batch:
 
     def _check_campaigns(self, rec: dict, wallet_id: str | None, entries: list[dict],
                          base: int, wallet_for_flags: str | None = None,
-                         credential_kind: str | None = None) -> None:
+                         credential_kind: str | None = None, entry: Entry | None = None,
+                         diner: bool = False) -> None:
         """Check each entry against the rules and the wallet's usage before it, count the
         units it took from leases, and fold it into the wallet's usage (`wallet_id` None:
-        nothing is folded, e.g. a gift code spent without a wallet or a ride taken)."""
+        nothing is folded, e.g. a gift code spent without a wallet or a ride taken). A
+        rally card completed where the terminal could not grant the prize, or could not
+        see the completion, gets its prize here (`entry`: the record's postings)."""
         day = rec["at"][:10]
         flagged = wallet_id or wallet_for_flags
         for item in entries:
@@ -795,7 +873,7 @@ class Batch:
             usage = self.usage.get(key) if wallet_id else None
             problems = campaigns.check_entry(rule, item, day, self.merchant_id or "",
                                              self.merchant_class or "", usage, base,
-                                             credential_kind)
+                                             credential_kind, diner)
             if rule is not None and item.get("kind", rule["kind"]) != rule["kind"]:
                 problems.append("wrong_kind")
             for problem in problems:
@@ -807,6 +885,59 @@ class Batch:
             if wallet_id:
                 self.usage[key] = campaigns.apply(usage, item, day)
                 self.usage_changed.add(key)
+                if rule["kind"] == "stamp_rally" and "stamps" in item and entry is not None \
+                        and not item.get("undo"):
+                    self._rally_owed(rec, entry, rule, item, wallet_id, key)
+
+    def _rally_owed(self, rec: dict, entry: Entry, rule: dict, item: dict, wallet_id: str,
+                    key: tuple[str, str]) -> None:
+        """A prize is never lost: a card the terminal completed without a prize unit
+        (`prize_owed`: its lease ran dry), or one the ledger finds full when the records
+        meet (a stamp made offline where the card's stamps from other shops were not all
+        known: 「異なる店舗のスタンプを3個集めて」), is completed here and gets its prize
+        from the pool while the pool has one (「先着で3,000回分」)."""
+        usage = self.usage[key]
+        if item.get("complete"):
+            owed = bool(item.get("prize_owed"))
+        else:
+            most = rule.get("max_completions")
+            if not campaigns.card_complete(rule, usage) or (
+                    most and usage.get("done", 0) >= most):
+                return
+            self.usage[key] = campaigns.complete_card(usage)
+            owed = True
+        prize = rule.get("prize")
+        if not owed or not prize:
+            return
+        if not self._take_from_pool(rule, campaigns.POOL_PRIZE,
+                                    (prize or {}).get("quantity")):
+            self.flag("campaign_prize_sold_out", rec, wallet_id, campaign=rule["id"],
+                      problem="prize_sold_out")
+            return
+        n = sum(1 for lot in self.lots.values()
+                if lot.lot_id.startswith(f"{OWED_PRIZE_LOT}{rec['tx_id']}-"))
+        self._credit_line(rec, entry, wallet_id, bodies.new_lot(
+            f"{OWED_PRIZE_LOT}{rec['tx_id']}-{n}", "premium_common", prize["value"], 0,
+            rule["funder"], prize.get("expires"), campaign=rule["id"]), OWED_PRIZE_ORIGIN)
+
+    def _take_from_pool(self, rule: dict, pool: str, total: int | None) -> bool:
+        """One unit of a pool granted by the ledger itself (no lease): False when the pool
+        is all given out. The pool's row is locked (after leases, as everywhere)."""
+        if not total:
+            return True
+        pool_key = (rule["id"], pool)
+        if pool_key not in self.pool_granted:
+            self.conn.execute("INSERT INTO pools (campaign_id, pool, total, granted) "
+                              "VALUES (?, ?, ?, 0) ON CONFLICT (campaign_id, pool) DO NOTHING",
+                              (rule["id"], pool, total))
+            self.pool_granted[pool_key] = int(self.conn.value(
+                f"SELECT granted FROM pools WHERE campaign_id = ? AND pool = ?"
+                f"{self.conn.for_update}", pool_key))
+        if self.pool_granted[pool_key] >= total:
+            return False
+        self.pool_granted[pool_key] += 1
+        self.pool_adds[pool_key] = self.pool_adds.get(pool_key, 0) + 1
+        return True
 
     def _count_units(self, rec: dict, rule: dict, item: dict, wallet_id: str | None) -> None:
         """Count the units an entry took from its leases (`campaign_quantity` flags a unit

@@ -13,10 +13,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.db import Database
-from sync import campaigns, cells
+from ledger.postings import OWED_PRIZE_LOT, OWED_PRIZE_ORIGIN
+from sync import bodies, campaigns, cells
 from sync import tally as sheet
 
 # Fee plans of the LOVESAIJO review (seed 001): (basis points of turnover, monthly base that
@@ -163,7 +165,7 @@ def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
     what wallets paid): funded discounts, gift codes taken, rides given; by funder."""
     body, owed = rec["body"], {}
     if rec["type"] in ("payment", "void"):  # a void's entries take its sale's back
-        for entry in body.get("campaigns", []):
+        for entry in bodies.all_entries(body):  # the other diners' stamps' discounts too
             funder = _funder(rules, entry.get("campaign", ""), entry.get("funder"))
             if entry.get("discount") and funder != campaigns.SHOP_FUNDED:
                 sign = -1 if entry.get("undo") is True else 1
@@ -227,6 +229,7 @@ class CampaignFigures:
     stamps: int = 0
     completions: int = 0
     gifts_spent: int = 0      # yen paid at counters with the campaign's gift codes
+    owed_prizes: int = 0      # rally prizes the ledger granted for completions owed
     rides_granted: int = 0
     rides_taken: int = 0
     pools: dict[str, tuple[int, int]] = field(default_factory=dict)  # pool: (granted, total)
@@ -268,10 +271,18 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
                          (date_from, date_to))
         pool_rows = conn.all("SELECT campaign_id, pool, granted, total FROM pools "
                              "ORDER BY campaign_id, pool")
+        # Rally prizes the ledger granted itself (a completion owed: ledger.postings), by
+        # the day it granted them (UTC).
+        owed_rows = [row for row in conn.all(
+            "SELECT campaign, amount, funder, created_us, lot_id FROM lots WHERE origin = ?",
+            (OWED_PRIZE_ORIGIN,)) if date_from <= _utc_day(row[3]) <= date_to]
+    voided = set()
     for (text,) in texts:
         rec = json.loads(text)
         body, rtype = rec["body"], rec["type"]
-        for entry in body.get("campaigns", []):
+        if rtype == "void":
+            voided.add(body.get("of"))
+        for entry in bodies.all_entries(body):
             item = of(entry.get("campaign", ""))
             sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
             item.uses += sign
@@ -285,13 +296,16 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
                           sign * entry["discount"])
             if entry.get("kind") == "ticket":
                 item.rides_granted += entry.get("rides", 0)
-        for line in body.get("grants_back", []):
+        for line in body.get("grants_back", []) + [
+                line for diner in bodies.diners(body) for line in diner.get("grants_back", [])]:
             if line.get("campaign"):
                 item = of(line["campaign"])
                 item.issued -= line.get("amount", 0)
                 item.fund(line.get("funder") or "unknown", -line.get("amount", 0))
         made = body.get("grants", []) + (body.get("lots", []) if rtype in ("charge", "grant")
-                                         else [])
+                                         else []) + [
+            line for diner in bodies.diners(body) for line in diner.get("grants", [])
+            if rtype == "payment"]
         for line in made:
             if not line.get("campaign"):
                 continue
@@ -318,6 +332,13 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
             item.rides_taken += 1
             item.fund(_funder(rules, item.campaign_id, body.get("funder")),
                       body.get("ride_value", 0))
+    for campaign_id, amount, funder, _, lot_id in owed_rows:
+        if lot_id[len(OWED_PRIZE_LOT):].rsplit("-", 1)[0] in voided:
+            continue  # the void took it back (ledger.postings)
+        item = of(campaign_id or "")
+        item.issued += int(amount)
+        item.owed_prizes += 1
+        item.fund(funder or "unknown", int(amount))
     for campaign_id, pool, granted, total in pool_rows:
         item = of(campaign_id)
         item.pools[pool] = (int(granted), int(total))
@@ -327,6 +348,10 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
     for campaign_id, rule in rules.items():
         figures[campaign_id].quantity_unit = rule.get("quantity_unit")
     return [figures[cid] for cid in sorted(figures)]
+
+
+def _utc_day(us: int) -> str:
+    return datetime.fromtimestamp(int(us) / 1_000_000, UTC).date().isoformat()
 
 
 def campaign_table(items: list[CampaignFigures]) -> tuple[list[str], list[list]]:

@@ -30,6 +30,8 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_LOTS_PER_RECORD = 64
 MAX_CAMPAIGN_ENTRIES = 16
 # Whole-number fields a campaign entry may carry (yen, stamps, people).
+# Other diners stamped by one restaurant payment (each on their own card), at most.
+MAX_DINERS = 32
 ENTRY_NUMBERS = ("discount", "stamps", "people", "bonus", "points", "prize", "set", "units",
                  "rides")
 
@@ -134,15 +136,69 @@ def campaign_entries(body: dict) -> list[dict]:
         for name in ("lease", "prize_lease", "shop", "funder", "period"):
             if name in entry:
                 _id(entry[name], name)
-        for name in ("complete", "double", "undo"):
+        for name in ("complete", "double", "undo", "prize_owed"):
             if name in entry and type(entry[name]) is not bool:
                 raise BodyError(f"{name} must be true or false")
     return entries
 
 
 def discounts(body: dict) -> int:
-    """Yen the campaigns took off a payment (paid to the shop by their funders)."""
-    return sum(entry.get("discount", 0) for entry in body.get("campaigns", []))
+    """Yen the campaigns took off a payment (paid to the shop by their funders), the other
+    diners' stamps' discounts included."""
+    return sum(entry.get("discount", 0) for entry in all_entries(body))
+
+
+def diners(body: dict) -> list[dict]:
+    """The other diners a payment (or its void) names: 「飲食店では1人当たり600円以上の飲食で
+    1スタンプ付与を可」 — each `{"wallet", "credential", "campaigns", "grants"?}` (a void's:
+    `{"wallet", "campaigns", "grants_back"?}`). Empty for records made before diners."""
+    found = body.get("diners", [])
+    return found if isinstance(found, list) else []
+
+
+def all_entries(body: dict) -> list[dict]:
+    """Every campaign entry of a record: the payer's and the other diners'."""
+    out = list(body.get("campaigns", []))
+    for diner in diners(body):
+        if isinstance(diner, dict):
+            out += diner.get("campaigns", [])
+    return out
+
+
+def entries_for(body: dict, wallet_id: str) -> list[dict]:
+    """The campaign entries of a record that count against `wallet_id`'s usage."""
+    out = list(body.get("campaigns", [])) if body.get("wallet") == wallet_id else []
+    for diner in diners(body):
+        if isinstance(diner, dict) and diner.get("wallet") == wallet_id:
+            out += diner.get("campaigns", [])
+    return out
+
+
+def _diners(body: dict, giveback: bool) -> None:
+    if "diners" not in body:
+        return
+    found = body["diners"]
+    if not isinstance(found, list) or not 1 <= len(found) <= MAX_DINERS:
+        raise BodyError(f"diners must be a list of 1..{MAX_DINERS}")
+    seen = {body.get("wallet")}
+    for diner in found:
+        if not isinstance(diner, dict):
+            raise BodyError("each diner is an object")
+        wallet = _id(diner.get("wallet"), "diners.wallet")
+        if wallet in seen:
+            raise BodyError("a diner's wallet appears twice (or is the payer's)")
+        seen.add(wallet)
+        entries = campaign_entries(diner)
+        if not entries or any(entry["kind"] != "stamp_rally" for entry in entries):
+            raise BodyError("a diner is named only for a stamp rally's stamp")
+        if giveback:
+            if "grants_back" in diner:
+                _lot_lines(diner, "grants_back")
+            continue
+        credential = diner.get("credential")
+        if not isinstance(credential, dict) or credential.get("kind") not in CREDENTIAL_KINDS:
+            raise BodyError(f"diners.credential.kind must be one of {', '.join(CREDENTIAL_KINDS)}")
+        _grants(diner)
 
 
 def _grants(body: dict) -> list[dict]:
@@ -167,6 +223,8 @@ def _credential(body: dict) -> None:
 
 def _payment(body: dict) -> None:
     entries = campaign_entries(body)
+    _diners(body, giveback=False)
+    entries = entries + [e for diner in diners(body) for e in diner["campaigns"]]
     off = discounts(body)
     # A payment campaigns paid for in full draws no lots.
     amount = _int(body, "amount", 0 if off else 1)
@@ -204,6 +262,11 @@ def _giveback(body: dict) -> None:
             raise BodyError("an undone campaign entry says the day it was made") from exc
     if "grants_back" in body:
         _lot_lines(body, "grants_back")
+    _diners(body, giveback=True)
+    for diner in diners(body):
+        for entry in diner["campaigns"]:
+            if entry.get("undo") is not True or "lease" in entry or "prize_lease" in entry:
+                raise BodyError("a void names a diner's stamp only to undo it, without leases")
 
 
 def _charge(body: dict) -> None:

@@ -30,9 +30,14 @@ Kind fields:
                       e.g. 10000: a ¥5,000 set is half a unit; see `unit_parts`)
     premium_charge    rate_pct, bonus_cap (yen of bonus per wallet), pocket, expires
     point_grant       points, expires
-    stamp_rally       threshold (yen per person), double_tag (e.g. "banquet" gives 2 stamps),
+    stamp_rally       threshold (yen a payment, or a diner's share at a restaurant),
+                      double_tag (e.g. "banquet" gives 2 stamps, only at `lodgings`),
                       stamps_to_complete, max_completions, prize {"value", "quantity",
-                      "expires"}, shop_discount {"off", "first"}
+                      "expires"}, shop_discount {"off" (yen per stamp), "first"},
+                      restaurants (merchant ids of 飲食店: diners stamped by their share),
+                      lodgings (merchant ids of 宿泊業者 with banquet halls: the double
+                      stamp), no_discount (merchant ids of 割引対象外の店舗), shop_names
+                      {merchant id: name} (取得したスタンプには店舗名が表示されます)
     cash_back         rate_pct, cap, cap_per ("payment" | "month" | "campaign"), expires
     gift_code         value, pocket, expires (codes are made and signed by the ledger)
     ticket            rides (per grant), ride_value (yen the operator is paid per ride)
@@ -76,6 +81,8 @@ MAX_SHOPS = 10_000
 # A stock unit (`quantity_unit`) is split into at most this many parts, so that every set is
 # a whole number of parts (10,000円換算 with ¥5,000 and ¥10,000 sets: 2 parts a unit).
 MAX_UNIT_PARTS = 100
+# A stamp rally's shop lists (merchant ids): 飲食店, 宿泊業者 (banquets), 割引対象外.
+RALLY_SHOP_LISTS = ("restaurants", "lodgings", "no_discount")
 
 
 class RuleError(ValueError):
@@ -270,6 +277,16 @@ def _check_grant(rules: dict) -> None:
 
 def _check_rally(rules: dict) -> None:
     _yen(rules, "threshold", 1)
+    # Which shop is which kind is the campaign's own list (its 参加店舗一覧), not a merchant
+    # attribute: only this rule asks, and the ledger checks entries against the same rule.
+    for name in RALLY_SHOP_LISTS:
+        _id_list(rules, name)
+    names = rules.get("shop_names")
+    if names is not None and (not isinstance(names, dict) or len(names) > MAX_SHOPS or not all(
+            isinstance(key, str) and isinstance(value, str) and 1 <= len(value) <= MAX_NAME
+            for key, value in names.items())):
+        raise RuleError(f"shop_names must map a merchant id to a name of 1..{MAX_NAME} "
+                        "characters")
     tag = rules.get("double_tag")
     if tag is not None and (not isinstance(tag, str) or not 1 <= len(tag) <= 32):
         raise RuleError("double_tag must be a short word such as banquet")
@@ -578,10 +595,19 @@ def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
                 out["card"] = out.pop("last") + out.get("card", [])
         else:
             card = out.get("card", [])
-            for at in range(len(card) - 1, -1, -1):
-                if card[at] == [entry.get("shop"), entry["stamps"]]:
-                    del card[at]
-                    break
+            stamp = [entry.get("shop"), entry["stamps"]]
+            if stamp in card:
+                del card[len(card) - 1 - card[::-1].index(stamp)]
+            elif out.get("owed") and isinstance(out.get("last"), list) and \
+                    stamp in out["last"]:
+                # The ledger completed the card when this stamp's record met the others
+                # (`complete_card`): that completion is undone with it, and the card's
+                # other stamps are put back.
+                last = out.pop("last")
+                del last[len(last) - 1 - last[::-1].index(stamp)]
+                out["card"] = last + card
+                out["done"] = max(0, out.get("done", 0) - 1)
+                out["owed"] -= 1
     return out
 
 
@@ -608,11 +634,64 @@ def coupon_off(rule: dict, merchant_id: str, base: int) -> int:
     return off
 
 
-def rally_stamps(rule: dict, base: int, people: int, tags: frozenset[str] | set[str]) -> int:
-    """Stamps a payment of `base` yen earns (0 under the threshold for that many people)."""
-    if base < rule["threshold"] * max(1, people):
+def _listed(rule: dict, name: str, merchant_id: str) -> bool:
+    return merchant_id in (rule.get(name) or ())
+
+
+def double_here(rule: dict, merchant_id: str) -> bool:
+    """Whether this shop may give the double stamp: 「宿泊業者におけるスタンプは、宴会利用に
+    限り2個付与できる」 — a shop on the rule's `lodgings` list, and nowhere else."""
+    return bool(rule.get("double_tag")) and _listed(rule, "lodgings", merchant_id)
+
+
+def diners_here(rule: dict, merchant_id: str) -> bool:
+    """Whether the shop may stamp each diner by their share: 「飲食店での利用については、
+    1人当たり600円以上の飲食での1スタンプ付与を可」 — a shop on `restaurants`."""
+    return _listed(rule, "restaurants", merchant_id)
+
+
+def discount_here(rule: dict, merchant_id: str) -> int:
+    """Yen off per stamp at this shop: 「1スタンプにつき200円」, 0 at a shop on `no_discount`
+    (「割引対象外の店舗もあります」) or when the rally gives none."""
+    if _listed(rule, "no_discount", merchant_id):
         return 0
-    return 2 if rule.get("double_tag") and rule["double_tag"] in tags else 1
+    return (rule.get("shop_discount") or {}).get("off", 0)
+
+
+def rally_stamps(rule: dict, base: int, people: int, tags: frozenset[str] | set[str],
+                 merchant_id: str | None = None, diner: bool = False) -> int:
+    """Stamps one card earns for a payment of `base` yen by a party of `people`: the payer's
+    card when the payment reaches the threshold 「1回の支払いが600円以上の場合に、支払いを
+    した人に限り1スタンプ」 (whatever the party); a diner's own card (`diner`) only at a
+    restaurant, when the share (`base` // `people`) reaches it. Two at a lodging for a
+    banquet. `merchant_id` None: the shop lists are not looked at (double allowed)."""
+    people = max(1, people)
+    if diner:
+        if merchant_id is not None and not diners_here(rule, merchant_id):
+            return 0
+        if base // people < rule["threshold"]:
+            return 0
+    elif base < rule["threshold"]:
+        return 0
+    double = rule.get("double_tag") and rule["double_tag"] in tags and (
+        merchant_id is None or double_here(rule, merchant_id))
+    return 2 if double else 1
+
+
+def card_complete(rule: dict, usage: dict | None) -> bool:
+    """Whether the current card holds the stamps that complete it."""
+    return sum(n for _, n in rally_card(usage)) >= rule["stamps_to_complete"]
+
+
+def complete_card(usage: dict) -> dict[str, Any]:
+    """The usage with its full card completed by the ledger (a completion the terminal could
+    not see: stamps from other shops it did not know of). Counted in `owed` as well."""
+    out = copy_usage(usage)
+    out["last"] = out.get("card", [])
+    out["card"] = []
+    out["done"] = out.get("done", 0) + 1
+    out["owed"] = out.get("owed", 0) + 1
+    return out
 
 
 def rally_card(usage: dict | None) -> list[list]:
@@ -654,11 +733,12 @@ def split_paid(price: int, parts: list[int]) -> list[int]:
 
 def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
                 merchant_class: str, usage: dict | None, base: int = 0,
-                credential_kind: str | None = None) -> list[str]:
+                credential_kind: str | None = None, diner: bool = False) -> list[str]:
     """What is wrong with a campaign entry a terminal wrote, read against the rules and the
     wallet's usage before it (empty when all is well). `base` is the payment's goods total
     less excluded goods, for the kinds that depend on it; `credential_kind` how the wallet
-    was shown (a voucher set sold onto a card where only the app may buy is flagged)."""
+    was shown (a voucher set sold onto a card where only the app may buy is flagged);
+    `diner`: the entry stamps another diner's card than the payer's."""
     if rule is None:
         return ["unknown_campaign"]
     problems = []
@@ -683,12 +763,15 @@ def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
                 problems.append("rally_finished")
             if entry["stamps"] > rally_stamps(rule, base, entry.get("people", 1),
                                               {rule.get("double_tag")} if entry.get("double")
-                                              else set()):
+                                              else set(), merchant_id, diner):
                 problems.append("stamps_not_earned")
             earned = sum(n for _, n in card) + entry["stamps"]
-            if bool(entry.get("complete")) != (earned >= rule["stamps_to_complete"]):
+            # A completion the terminal could not see (the card's other stamps were not all
+            # known to it) is not wrong: the ledger completes the card (ledger.postings).
+            if entry.get("complete") and earned < rule["stamps_to_complete"]:
                 problems.append("completion_wrong")
-        off = (rule.get("shop_discount") or {}).get("off", 0)
+        # 「1スタンプにつき200円」: the discount is per stamp; none at a 割引対象外 shop.
+        off = discount_here(rule, merchant_id) * entry.get("stamps", 1)
         if entry.get("discount", 0) > off:
             problems.append("discount_too_large")
     if kind == "cash_back" and entry.get("points", 0) > cash_back_points(

@@ -134,8 +134,7 @@ def compute(terminal_id: str, records: list[dict], business_date: str, closed: b
         if isinstance(gift, dict):
             _campaign_figures(tally, gift.get("campaign", "?"),
                               {"uses": 1, "gifts": gift.get("value", 0)})
-        for entry in body.get("campaigns", []) if isinstance(body.get("campaigns"), list) \
-                else []:
+        for entry in _entries(body):
             sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
             _campaign_figures(tally, entry.get("campaign", "?"), {
                 key: sign * value for key, value in (
@@ -146,6 +145,18 @@ def compute(terminal_id: str, records: list[dict], business_date: str, closed: b
                     ("bonus", entry.get("bonus", 0)), ("vouchers", entry.get("set", 0)),
                     ("rides", entry.get("rides", 0))) if isinstance(value, int)})
     return tally
+
+
+def _entries(body: dict) -> list[dict]:
+    """A record's campaign entries, the other diners' stamps of a restaurant payment too
+    (each a stamp, and its ¥200, on the day's sheet), as far as they are well formed."""
+    out = [e for e in body.get("campaigns", []) if isinstance(e, dict)] \
+        if isinstance(body.get("campaigns"), list) else []
+    diners = body.get("diners")
+    for diner in diners if isinstance(diners, list) else []:
+        entries = diner.get("campaigns") if isinstance(diner, dict) else None
+        out += [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    return out
 
 
 def _campaign_figures(tally: Tally, campaign: str, figures: dict[str, int]) -> None:

@@ -216,6 +216,11 @@ def _cmd_balance(args: argparse.Namespace) -> int:
         print(f"  {held['pocket']} ¥{held['yen']:,}" + (f" ({', '.join(when)})" if when else ""))
     for campaign_id, rides in sorted(view.rides.items()):
         print(f"  tickets {campaign_id}: {rides} rides")
+    for card in view.rally:  # 取得したスタンプには店舗名が表示されます
+        stamped = ", ".join(f"{shop['name']} ×{shop['stamps']}" for shop in card["shops"])
+        have = sum(shop["stamps"] for shop in card["shops"])
+        print(f"rally {card['name']}: {have}/{card['needed']} stamps — {stamped or 'none yet'}"
+              f" (completed {card['done']})")
     return EXIT_OK
 
 

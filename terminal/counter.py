@@ -76,6 +76,9 @@ class WalletView:
     debt: int
     offline_spent: int  # offline payments at this terminal since the snapshot
     usage: dict[str, dict] = field(default_factory=dict)  # campaign id -> what it has used
+    # Each stamp rally's current card, with the shops that stamped it by name where this
+    # terminal knows them (`Counter.rally_cards`): set by the balance look-ups.
+    rally: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def pockets(self) -> dict[str, int]:
@@ -401,7 +404,7 @@ class Counter:
                     lots[line["lot"]]["usable_from"] = line["usable_from"]
         usage = dict(snap.usage) if snap else {}
         for rec in self.journal.records_at(campaign_seqs):
-            for entry in rec["body"].get("campaigns", []):
+            for entry in bodies.entries_for(rec["body"], wallet_id):
                 usage[entry["campaign"]] = campaigns.apply(usage.get(entry["campaign"]),
                                                            entry, rec["at"][:10])
         status = snap.status if snap else "active"
@@ -600,13 +603,17 @@ class Counter:
             self.state.put(PIN_TRIES_KEY, tries)
 
     def pay(self, presented: Presented, amount: int, excluded: int = 0, people: int = 1,
-            tags: frozenset[str] | set[str] = frozenset(), pin: str | None = None) -> Outcome:
+            tags: frozenset[str] | set[str] = frozenset(), pin: str | None = None,
+            diners: list[Presented] | tuple[Presented, ...] = ()) -> Outcome:
         """Take a payment for `amount` yen of goods; `excluded` yen of them (tobacco, gift
         certificates...) are never discounted, stamped or paid with vouchers. Campaigns
         (coupons, stamp rallies, cash-back) apply by themselves; `people` is the party size
         (a rally's threshold is per person at restaurants) and `tags` words such as
         "banquet" that rules may ask for. A card with a PIN needs `pin` when the wallet
-        pays more than the card's amount (refused `pin_required` without it)."""
+        pays more than the card's amount (refused `pin_required` without it). `diners`: the
+        other diners' cards or app codes at a restaurant, each stamped on its own card when
+        their share reaches the rally's threshold (the party is at least them and the
+        payer)."""
         wallet_id, decision = None, "offline"
         try:
             policy.check_amount(amount)
@@ -614,12 +621,18 @@ class Counter:
                 raise Refused("bad_amount", max=amount)
             if type(people) is not int or not 1 <= people <= policy.MAX_PARTY:
                 raise Refused("bad_party", max=policy.MAX_PARTY)
+            if len(diners) > bodies.MAX_DINERS:
+                raise Refused("bad_party", max=bodies.MAX_DINERS + 1)
             tx_id = ids.new_id()
             who, decision, _ = self._identify_online(presented, tx_id)
             wallet_id = who.wallet_id
             view = self._checked_view(wallet_id)
+            others = self._diners(diners, wallet_id)
             offers = self.offers()
-            plan = offers.for_payment(view.usage, amount, excluded, people, frozenset(tags))
+            plan = offers.for_payment(view.usage, amount, excluded, max(people, 1 + len(others)),
+                                      frozenset(tags),
+                                      [(other.wallet_id, usage) for other, usage in others],
+                                      offline=decision == "offline")
             due = amount - plan.discount
             self._check_pin(who, due, pin)
             if decision == "offline":
@@ -635,11 +648,17 @@ class Counter:
             "lots": [drawn_line(held[line["lot"]], line["amount"]) for line in lines]}
         if excluded:
             body["excluded"] = excluded
-        if plan.entries:
+        if plan.entries or plan.diners:
             body["price"] = amount
+        if plan.entries:
             body["campaigns"] = plan.entries
         if plan.grants:
             body["grants"] = plan.grants
+        credentials_of = {other.wallet_id: other.credential for other, _ in others}
+        if plan.diners:
+            body["diners"] = [{"wallet": diner["wallet"],
+                               "credential": credentials_of[diner["wallet"]], **diner}
+                              for diner in plan.diners]
         done = self._commit("payment", body, tx_id)
         paid_by: dict[str, int] = {}
         for line in lines:
@@ -647,7 +666,30 @@ class Counter:
         granted = sum(lot["amount"] for lot in plan.grants)
         return Outcome("payment", done.seq, done.tx_id, due, wallet_id, decision, paid_by,
                        view.total - due + granted, done.record,
-                       _named(plan.entries, offers), plan.notes(), amount)
+                       _named(plan.entries, offers) + [
+                           {**entry, "diner": diner["wallet"]}
+                           for diner in plan.diners for entry in _named(diner["campaigns"],
+                                                                        offers)],
+                       plan.notes(), amount)
+
+    def _diners(self, diners: list[Presented] | tuple[Presented, ...], payer: str
+                ) -> list[tuple[Identified, dict[str, dict]]]:
+        """The other diners, as the snapshot (and this terminal's records) know them: who
+        each is and what they have used of the campaigns. A diner pays nothing, so no
+        online check is made for them; one who is the payer, or given twice, counts once."""
+        out: list[tuple[Identified, dict[str, dict]]] = []
+        seen = {payer}
+        for presented in diners:
+            try:
+                other = self.identify(presented)
+                usage = self.view(other.wallet_id).usage
+            except Refused as exc:
+                raise Refused("diner_refused", detail=exc.message) from exc
+            if other.wallet_id in seen:
+                continue
+            seen.add(other.wallet_id)
+            out.append((other, usage))
+        return out
 
     def _draw(self, view: WalletView, due: int, excluded: int, offers: Offers,
               base: int) -> list[dict[str, Any]]:
@@ -768,18 +810,32 @@ class Counter:
         spent of it is kept from the money given back (sync.givebacks). Units taken from
         leases are not given back: the stock stays spent, never over-issued."""
         entries = original["body"].get("campaigns", [])
-        if not entries:
+        diners = bodies.diners(original["body"])
+        if not entries and not diners:
             return {}
         day = original["at"][:10]
-        undo = [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
-                 "undo": True, "day": day} for entry in entries]
-        out: dict[str, Any] = {"campaigns": undo}
+
+        def undo(items: list[dict]) -> list[dict]:
+            return [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
+                     "undo": True, "day": day} for entry in items]
+
+        def back(grants: list[dict]) -> list[dict]:
+            return [{"lot": line["lot"], "amount": line["amount"],
+                     **{key: line[key] for key in ("campaign", "funder") if key in line}}
+                    for line in grants]
+
+        out: dict[str, Any] = {}
+        if entries:
+            out["campaigns"] = undo(entries)
         grants = original["body"].get("grants", [])
         if grants:
-            out["grants_back"] = [
-                {"lot": line["lot"], "amount": line["amount"],
-                 **{key: line[key] for key in ("campaign", "funder") if key in line}}
-                for line in grants]
+            out["grants_back"] = back(grants)
+        if diners:
+            # The other diners' stamps go too; their prizes are taken back from their own
+            # wallets (what they spent of one is owed, as the ledger posts it).
+            out["diners"] = [{"wallet": diner["wallet"], "campaigns": undo(diner["campaigns"]),
+                              **({"grants_back": back(diner["grants"])}
+                                 if diner.get("grants") else {})} for diner in diners]
         return out
 
     def charge(self, presented: Presented, cash: int) -> Outcome:
@@ -1172,7 +1228,35 @@ class Counter:
         except Refused as exc:
             self._refuse("balance", exc, None, 0, "offline")
             raise
-        return self.view(who.wallet_id), decision
+        return self._with_rally(self.view(who.wallet_id)), decision
+
+    def _with_rally(self, view: WalletView) -> WalletView:
+        view.rally = self.rally_cards(view)
+        return view
+
+    def rally_cards(self, view: WalletView) -> list[dict[str, Any]]:
+        """Each stamp rally the wallet has taken part in: its current card with the shops
+        that stamped it, by name (「取得したスタンプには店舗名が表示されます」) where this
+        terminal knows it (the rule's `shop_names`, or this shop's own name), else by id;
+        the stamps that complete a card, and the completions so far."""
+        offers = self.offers()
+        own = self.merchant
+        out = []
+        for campaign_id, usage in sorted(view.usage.items()):
+            rule = offers.rule(campaign_id)
+            if rule is None or rule["kind"] != "stamp_rally":
+                continue
+            names = dict(rule.get("shop_names") or {})
+            if own.get("merchant_id") and own.get("name"):
+                names.setdefault(own["merchant_id"], own["name"])
+            out.append({"campaign": campaign_id, "name": rule["name"],
+                        "shops": [{"shop": shop, "name": names.get(shop, shop),
+                                   "stamps": stamps}
+                                  for shop, stamps in campaigns.rally_card(usage)],
+                        "needed": rule["stamps_to_complete"],
+                        "done": usage.get("done", 0),
+                        "most": rule.get("max_completions")})
+        return out
 
     def look_up_wallet(self, wallet_id: str) -> tuple[WalletView, str]:
         """An admin's look-up of a wallet by its id (the admin screen, behind its PIN; the
@@ -1182,7 +1266,7 @@ class Counter:
         if not bodies.ID_RE.fullmatch(wallet_id):
             raise Refused("bad_wallet_id")
         decision = self._refresh(wallet_id)
-        return self.view(wallet_id), decision
+        return self._with_rally(self.view(wallet_id)), decision
 
     def _refresh(self, wallet_id: str) -> str:
         """The wallet as the ledger has it now, kept in the state: 'online', or 'offline'

@@ -51,12 +51,31 @@ def _made(wallet: str, lines: list[dict]) -> list[Effect]:
 def _campaigns(wallet: str, body: dict) -> list[Effect]:
     out: list[Effect] = []
     for entry in body.get("campaigns", []):
-        out.append(("camp", wallet, entry["campaign"], None,
-                    entry.get("units", 1) if "lease" in entry else 0, None, None, None, None,
-                    entry.get("lease")))
-        if "prize_lease" in entry:
-            out.append(("camp", wallet, entry["campaign"], None, 1, None, None, None, None,
-                        entry["prize_lease"]))
+        out += _campaign(wallet, entry)
+    return out
+
+
+def _diners(rtype: str, body: dict) -> list[Effect]:
+    """The other diners a restaurant payment stamped (their own cards, their prizes), or
+    what its void takes back from them: effects on their wallets."""
+    out: list[Effect] = []
+    for diner in bodies.diners(body):
+        wallet = diner["wallet"]
+        if rtype == "payment":
+            out += _made(wallet, diner.get("grants", []))
+        else:
+            out += _drawn(wallet, diner.get("grants_back", []))
+        out += _campaigns(wallet, diner)
+    return out
+
+
+def _campaign(wallet: str, entry: dict) -> list[Effect]:
+    out: list[Effect] = [("camp", wallet, entry["campaign"], None,
+                          entry.get("units", 1) if "lease" in entry else 0, None, None, None,
+                          None, entry.get("lease"))]
+    if "prize_lease" in entry:
+        out.append(("camp", wallet, entry["campaign"], None, 1, None, None, None, None,
+                    entry["prize_lease"]))
     return out
 
 
@@ -89,4 +108,6 @@ def of(rtype: str, body: dict) -> list[Effect]:
                     None, None, None, body["gift"]["campaign"]))
     if rtype in CAMPAIGN_RECORDS:
         out += _campaigns(wallet, body)
+    if rtype in ("payment", "void", "refund"):
+        out += _diners(rtype, body)
     return out

@@ -25,7 +25,16 @@ SKIP_REASONS = {
     "wallet_limit": "{name}: this customer has had it as often as the rules allow.",
     "stamped_here": "{name}: this card already has this shop's stamp.",
     "rally_finished": "{name}: this customer has finished the rally {max} times already.",
-    "prize_sold_out": "{name}: the card is complete, but the prizes are all gone.",
+    # Not a skip: the card completed here but no prize unit is on hand (the lease ran dry)
+    # or the stamp was made offline; the ledger confirms the completion and grants the
+    # prize from the pool, and the customer's app or card shows it at the next pull.
+    "completion_owed": "{name}: the card is complete; completion will be confirmed "
+                       "(the prize comes with the next update).",
+    "completion_offline": "{name}: stamped offline; if the card's other stamps complete it, "
+                          "completion will be confirmed.",
+    "diner_no_stamp": "{name}: a diner's share ¥{share} is under ¥{threshold}: no stamp "
+                      "for the other diners.",
+    "diners_not_here": "{name}: only restaurants stamp the other diners' cards.",
 }
 
 
@@ -35,6 +44,10 @@ class Plan:
     grants: list[dict[str, Any]] = field(default_factory=list)
     discount: int = 0
     skipped: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # The other diners' stamps: {"wallet", "campaigns", "grants"?} each, in the order given.
+    diners: list[dict[str, Any]] = field(default_factory=list)
+    # Units this plan takes from each lease (several stamps of one sale share a lease).
+    taken: dict[str, int] = field(default_factory=dict)
 
     def skip(self, rule: dict, code: str, **details: Any) -> None:
         self.skipped.append((rule["id"], code, {"name": rule["name"], **details}))
@@ -74,6 +87,22 @@ class Offers:
         """A lease with `units` left in the pool, or None."""
         return self.journal.usable_lease(rule["id"], pool, now_ms(), units)
 
+    def take(self, plan: Plan, rule: dict, pool: str, want: int) -> tuple[str | None, int]:
+        """Up to `want` units of one lease of the pool, counting what the plan took already
+        (the diners' stamps of one sale draw on the same leases): (lease, units) or
+        (None, 0)."""
+        now = now_ms()
+        for lease in self.journal.leases("open"):
+            if lease["campaign"] != rule["id"] or lease["pool"] != pool or \
+                    lease["expires_ms"] <= now:
+                continue
+            left = lease["count"] - lease["used"] - plan.taken.get(lease["lease_id"], 0)
+            if left > 0:
+                got = min(left, want)
+                plan.taken[lease["lease_id"]] = plan.taken.get(lease["lease_id"], 0) + got
+                return lease["lease_id"], got
+        return None, 0
+
     def blocked_campaigns(self, base: int) -> set[str]:
         """Campaigns whose value may not pay for a purchase of `base` yen (a minimum spend
         per use, e.g. ¥1,500 for Shiga's vouchers)."""
@@ -83,12 +112,21 @@ class Offers:
     # --- a payment ------------------------------------------------------------------------
 
     def for_payment(self, usage: dict[str, dict], amount: int, excluded: int, people: int,
-                    tags: frozenset[str]) -> Plan:
+                    tags: frozenset[str], diners: list[tuple[str, dict[str, dict]]] = (),
+                    offline: bool = False) -> Plan:
+        """`diners`: the other diners' (wallet, usage), each stamped on their own card by
+        their share at a restaurant; `offline`: the sale decides on the snapshot."""
         plan = Plan()
         base = amount - excluded
+        people = max(people, 1 + len(diners))
         self._coupon(plan, usage, base)
         for rule in self.active("stamp_rally"):
-            self._stamp(plan, rule, usage.get(rule["id"]), base, people, tags)
+            entry = self._stamp(plan, rule, usage.get(rule["id"]), base, people, tags)
+            if entry is not None:
+                plan.entries.append(entry)
+                if offline and not entry["complete"]:
+                    plan.skip(rule, "completion_offline")
+            self._diners(plan, rule, diners, base, people, tags)
         for rule in self.active("cash_back"):
             self._cash_back(plan, rule, usage.get(rule["id"]), base - plan.discount)
         return plan
@@ -121,22 +159,50 @@ class Offers:
         plan.entries.append(entry)
         plan.discount += off
 
-    def _stamp(self, plan: Plan, rule: dict, usage: dict | None, base: int, people: int,
-               tags: frozenset[str]) -> None:
-        stamps = campaigns.rally_stamps(rule, base, people, tags)
-        if not stamps:
+    def _diners(self, plan: Plan, rule: dict, diners: list[tuple[str, dict[str, dict]]],
+                base: int, people: int, tags: frozenset[str]) -> None:
+        if not diners:
             return
+        if not campaigns.diners_here(rule, self.merchant_id):
+            plan.skip(rule, "diners_not_here")
+            return
+        if base // people < rule["threshold"]:
+            plan.skip(rule, "diner_no_stamp", share=f"{base // people:,}",
+                      threshold=f"{rule['threshold']:,}")
+            return
+        for wallet_id, usage in diners:
+            grants_before = len(plan.grants)
+            entry = self._stamp(plan, rule, usage.get(rule["id"]), base, people, tags,
+                                diner=True)
+            # a diner's prize is the diner's own lot, not the payer's
+            grants, plan.grants = plan.grants[grants_before:], plan.grants[:grants_before]
+            if entry is None:
+                continue
+            found = next((d for d in plan.diners if d["wallet"] == wallet_id), None)
+            if found is None:
+                found = {"wallet": wallet_id, "campaigns": []}
+                plan.diners.append(found)
+            found["campaigns"].append(entry)
+            if grants:
+                found.setdefault("grants", []).extend(grants)
+
+    def _stamp(self, plan: Plan, rule: dict, usage: dict | None, base: int, people: int,
+               tags: frozenset[str], diner: bool = False) -> dict[str, Any] | None:
+        """The stamp entry for one card (the payer's, or a `diner`'s), or None."""
+        stamps = campaigns.rally_stamps(rule, base, people, tags, self.merchant_id, diner)
+        if not stamps:
+            return None
         if not campaigns.within_limit(rule, usage, self.day):
             plan.skip(rule, "wallet_limit")
-            return
+            return None
         most = rule.get("max_completions")
         if most and (usage or {}).get("done", 0) >= most:
             plan.skip(rule, "rally_finished", max=most)
-            return
+            return None
         card = campaigns.rally_card(usage)
         if any(shop == self.merchant_id for shop, _ in card):
             plan.skip(rule, "stamped_here")
-            return
+            return None
         complete = sum(n for _, n in card) + stamps >= rule["stamps_to_complete"]
         entry: dict[str, Any] = {"campaign": rule["id"], "kind": rule["kind"], "stamps": stamps,
                                  "shop": self.merchant_id, "people": max(1, people),
@@ -144,9 +210,15 @@ class Offers:
                                  "funder": rule["funder"]}
         prize = rule.get("prize")
         if complete and prize:
-            lease = self.unit(rule, campaigns.POOL_PRIZE) if prize.get("quantity") else None
+            lease = None
+            if prize.get("quantity"):
+                lease, _ = self.take(plan, rule, campaigns.POOL_PRIZE, 1)
             if prize.get("quantity") and lease is None:
-                plan.skip(rule, "prize_sold_out")
+                # 「先着で3,000回分」: the pool may still hold prizes this terminal has not
+                # got (its lease ran dry); the ledger grants it from the pool, or says the
+                # prizes are all gone. The completion is never lost.
+                entry["prize_owed"] = True
+                plan.skip(rule, "completion_owed")
             else:
                 if lease:
                     entry["prize_lease"] = lease
@@ -154,13 +226,20 @@ class Offers:
                 plan.grants.append(bodies.new_lot(
                     "L-" + ids.new_id(), "premium_common", prize["value"], 0, rule["funder"],
                     prize.get("expires"), campaign=rule["id"]))
-        discount = rule.get("shop_discount")
-        if discount and base - plan.discount > discount["off"]:
-            lease = self.unit(rule, campaigns.POOL_SHOP_PREFIX + self.merchant_id)
+        # 「各店舗先着100スタンプについて、1スタンプにつき200円をお買い物総額から割り引きます」:
+        # ¥200 per stamp (a banquet's two: ¥400, two of the shop's first 100), none at a
+        # shop 割引対象外; only as many as the shop's lease still holds.
+        off = campaigns.discount_here(rule, self.merchant_id)
+        if off:
+            want = min(stamps, max(0, base - plan.discount - 1) // off)
+            lease, units = self.take(plan, rule, campaigns.POOL_SHOP_PREFIX + self.merchant_id,
+                                     want) if want else (None, 0)
             if lease is not None:
-                entry["discount"], entry["lease"] = discount["off"], lease
-                plan.discount += discount["off"]
-        plan.entries.append(entry)
+                entry["discount"], entry["lease"] = off * units, lease
+                if units != 1:
+                    entry["units"] = units
+                plan.discount += off * units
+        return entry
 
     def _cash_back(self, plan: Plan, rule: dict, usage: dict | None, paid: int) -> None:
         if not campaigns.within_limit(rule, usage, self.day):

@@ -63,6 +63,10 @@ REASONS = {
     "over_app_limit": "Offline, this app may spend at most ¥{limit:,} (¥{left:,} left) until "
                       "the next sync.",
     "bad_party": "The number of people must be from 1 to {max}.",
+    # Another diner's card or code (a restaurant stamps each diner's own card) was refused:
+    # the payment is not taken, so the cashier can drop the diners and take it again.
+    "diner_refused": "Another diner's card or code was refused: {detail} Press Esc to take "
+                     "the payment without the diners.",
     "bad_steps": "Exchanges at once must be from 1 to {max}.",
     "campaign_unknown": "This campaign is not known to this terminal.",
     "campaign_inactive": "{name} is not running here today.",

@@ -68,6 +68,7 @@ CAMPAIGN_WORDS: dict[str, dict[str, str]] = {
         "c/gift": "{name} ({value}): {paid} 使用, おつりは出ません",
         "c/gift_unused": "使われなかった分 (返金なし)", "c/gift_redeem": "{name}: {value} 入金",
         "c/undone": "{name}: 取り消し",
+        "c/diner": "同席の方のカード", "c/prize_owed": "カード完成! 賞品は確認後に付与",
     },
     "en": {
         "c/stamps": "{name}: {n} stamp(s)", "c/shop_discount": "early-bird discount here",
@@ -79,6 +80,7 @@ CAMPAIGN_WORDS: dict[str, dict[str, str]] = {
         "c/gift": "{name} ({value}): {paid} used, no change given",
         "c/gift_unused": "Not used (not refunded)", "c/gift_redeem": "{name}: {value} added",
         "c/undone": "{name}: taken back",
+        "c/diner": "other diner's card", "c/prize_owed": "Card complete! Prize to be confirmed",
     },
 }
 
@@ -390,12 +392,15 @@ def campaign_lines(outcome: Outcome, words: dict[str, str], money=yen,
             lines.append([(name, minus + money(_int(entry.get("discount"))))])
         elif kind == "stamp_rally":
             line = [(words["c/stamps"].format(name=name, n=_int(entry.get("stamps"))), "")]
+            if entry.get("diner"):  # another diner's own card (a restaurant's share rule)
+                line.append((words["c/diner"], ""))
             if entry.get("discount"):
                 line.append((words["c/shop_discount"], minus + money(_int(entry["discount"]))))
             lines.append(line)
             if entry.get("complete"):
                 lines.append([(words["c/prize"], money(_int(entry["prize"])))]
-                             if entry.get("prize") else [(words["c/complete"], "")])
+                             if entry.get("prize") else [(words["c/prize_owed"], "")]
+                             if entry.get("prize_owed") else [(words["c/complete"], "")])
         elif kind in ("cash_back", "point_grant"):
             lines.append([(name, words["c/points"].format(n=f"{_int(entry.get('points')):,}"))])
         elif kind == "premium_charge":

@@ -518,6 +518,30 @@ Data: {1}</source>
         <translation>{0}から利用可</translation>
     </message>
     <message>
+        <source>Add diner</source>
+        <translation>同席者を追加</translation>
+    </message>
+    <message>
+        <source>Add diner ({0})</source>
+        <translation>同席者を追加（{0}人）</translation>
+    </message>
+    <message>
+        <source>Other diner: tap their card or show the app&apos;s code</source>
+        <translation>同席者: カードをタッチするかアプリのコードを見せてください</translation>
+    </message>
+    <message>
+        <source>{0} other diner(s) added</source>
+        <translation>同席者{0}人を追加しました</translation>
+    </message>
+    <message>
+        <source>Type the amount, press Pay, then the payer&apos;s card.</source>
+        <translation>金額を入力して「支払い」を押し、支払う方のカードを読み取ってください。</translation>
+    </message>
+    <message>
+        <source>{0}: {1} of {2} stamps {3} (completed {4})</source>
+        <translation>{0}: スタンプ {1}/{2} {3}（達成 {4}回）</translation>
+    </message>
+    <message>
         <source>{0} rides left</source>
         <translation>残り {0}回</translation>
     </message>
@@ -781,6 +805,10 @@ Data: {1}</source>
         <translation>人数は1から{max}までで入力してください。</translation>
     </message>
     <message>
+        <source>Another diner&apos;s card or code was refused: {detail} Press Esc to take the payment without the diners.</source>
+        <translation>同席の方のカードまたはコードは使えません: {detail} Escを押すと同席の方なしでお支払いを受けられます。</translation>
+    </message>
+    <message>
         <source>Exchanges at once must be from 1 to {max}.</source>
         <translation>一度に交換できるのは1から{max}回までです。</translation>
     </message>
@@ -848,12 +876,24 @@ Data: {1}</source>
         <translation>{name}: この端末の割当分がなくなりました。</translation>
     </message>
     <message>
-        <source>{name}: the card is complete, but the prizes are all gone.</source>
-        <translation>{name}: カードは完成しましたが、賞品はすべてなくなりました。</translation>
-    </message>
-    <message>
         <source>{name}: this card already has this shop's stamp.</source>
         <translation>{name}: このカードにはすでにこのお店のスタンプがあります。</translation>
+    </message>
+    <message>
+        <source>{name}: the card is complete; completion will be confirmed (the prize comes with the next update).</source>
+        <translation>{name}: カードが完成しました。達成は確認後に確定します（賞品は次回の更新で届きます）。</translation>
+    </message>
+    <message>
+        <source>{name}: stamped offline; if the card's other stamps complete it, completion will be confirmed.</source>
+        <translation>{name}: オフラインでスタンプを付与しました。ほかのお店のスタンプでカードが完成していれば、達成は確認後に確定します。</translation>
+    </message>
+    <message>
+        <source>{name}: a diner's share ¥{share} is under ¥{threshold}: no stamp for the other diners.</source>
+        <translation>{name}: 1人当たり¥{share}で¥{threshold}に届かないため、ほかの方へのスタンプはありません。</translation>
+    </message>
+    <message>
+        <source>{name}: only restaurants stamp the other diners' cards.</source>
+        <translation>{name}: ほかの方のカードへのスタンプは飲食店のみです。</translation>
     </message>
     <message>
         <source>{name}: this customer has finished the rally {max} times already.</source>
@@ -881,6 +921,14 @@ Data: {1}</source>
     <message>
         <source>Card complete! Prize</source>
         <translation>カード完成! 賞品</translation>
+    </message>
+    <message>
+        <source>other diner&apos;s card</source>
+        <translation>同席の方のカード</translation>
+    </message>
+    <message>
+        <source>Card complete! Prize to be confirmed</source>
+        <translation>カード完成! 賞品は確認後に付与</translation>
     </message>
     <message>
         <source>{name}: bonus</source>

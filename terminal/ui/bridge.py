@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from sync import keys
+from sync import campaigns, keys
 from sync.client import SyncError
 from sync.keyfile import KeyFileError
 from terminal import audit
@@ -69,6 +69,9 @@ class TerminalBridge(QObject):
         self._phones: dict = {}
         self.printer = None
         self.language = "ja"
+        # The other diners' credentials for the next payment (`set_diners`, sent just
+        # before `pay` on the same queue): (kind, value) pairs.
+        self._diners: tuple[tuple[str, str], ...] = ()
 
     # --- start and stop -------------------------------------------------------------------
 
@@ -304,11 +307,17 @@ class TerminalBridge(QObject):
         self._check_clock()
         self._check_health()
 
+    @Slot(object)
+    def set_diners(self, diners) -> None:
+        """The other diners' cards or app codes for the payment that comes next."""
+        self._diners = tuple((str(kind), str(value)) for kind, value in diners)
+
     @Slot(str, str, int, int, int, object, str)
     def pay(self, kind: str, value: str, amount: int, excluded: int, people: int = 1,
             tags=(), pin: str = "") -> None:
+        diners, self._diners = [Presented(*pair) for pair in self._diners], ()
         self._run("pay", lambda c: c.pay(Presented(kind, value), amount, excluded, people,
-                                         frozenset(tags), pin or None))
+                                         frozenset(tags), pin or None, diners=diners))
 
     @Slot(str, int, int)
     def pay_gift(self, code: str, amount: int, excluded: int) -> None:
@@ -340,7 +349,11 @@ class TerminalBridge(QObject):
         """This shop's active campaigns of the kinds the window has inputs for, by kind."""
         def work(counter) -> dict[str, list[dict]]:
             offers = counter.offers()
-            return {kind: [dict(rule) for rule in offers.active(kind)] for kind in OFFER_KINDS}
+            out = {kind: [dict(rule) for rule in offers.active(kind)] for kind in OFFER_KINDS}
+            for rule in out.get("stamp_rally", []):  # what this shop's kind allows
+                rule["double_here"] = campaigns.double_here(rule, offers.merchant_id)
+                rule["diners_here"] = campaigns.diners_here(rule, offers.merchant_id)
+            return out
 
         self._run("offers", work)
 

@@ -184,6 +184,7 @@ class CounterScreen(QWidget):
 class MainWindow(QMainWindow):
     request_start = Signal()
     request_pay = Signal(str, str, int, int, int, object, str)  # ..., people, tags, PIN
+    request_diners = Signal(object)  # the other diners' (kind, value), just before a payment
     request_pay_gift = Signal(str, int, int)
     request_voucher = Signal(str, str, str, int)
     request_grant_campaign = Signal(str, str, str)
@@ -378,16 +379,54 @@ class MainWindow(QMainWindow):
         self.double_button.setCheckable(True)
         self.double_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.double_tag = ""
+        # The other diners' cards or app codes (a restaurant stamps each by their share).
+        self.diner_button = touch_button("", "action_diner")
+        self.diner_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.diners: list[tuple[str, str]] = []
         row.addWidget(self.party_label)
         row.addWidget(self.party, 1)
         row.addWidget(self.double_button)
+        row.addWidget(self.diner_button)
         self.shop.grid.addWidget(self.party_box, 2, 1)
         self.party_box.hide()
         self.double_button.hide()
+        self.diner_button.hide()
 
     def _reset_party(self) -> None:
         self.party.setValue(1)
         self.double_button.setChecked(False)
+        self.diners = []
+        self._show_diners()
+
+    def _show_diners(self) -> None:
+        self.diner_button.setText(self.tr("Add diner ({0})").format(len(self.diners))
+                                  if self.diners else self.tr("Add diner"))
+
+    def _await_diner(self) -> None:
+        """The next scan is another diner's card or app code, not the payer's."""
+        if self.diner_button.isHidden():
+            return
+        self._hide_extras()
+        self.waiting = {"action": "diner", "screen": self.shop, "amount": 0}
+        self.shop.result.show_state("waiting", self.tr(
+            "Other diner: tap their card or show the app's code"), "", self.tr("Esc cancels."))
+
+    def _add_diner(self, kind: str, value: str) -> None:
+        self.waiting = None
+        if kind == "gift":
+            self.shop.result.show_state("refused", self.tr("A gift code pays for a sale"))
+            return
+        if (kind, value) not in self.diners:
+            self.diners.append((kind, value))
+            self.party.setValue(max(self.party.value(), len(self.diners) + 1))
+        self._show_diners()
+        self.shop.result.show_state("waiting", self.tr("{0} other diner(s) added").format(
+            len(self.diners)), "", self.tr("Type the amount, press Pay, then the payer's card."))
+
+    def _emit_pay(self, pin: str) -> None:
+        assert self.last_pay is not None
+        self.request_diners.emit(list(self.diners))
+        self.request_pay.emit(*self.last_pay, pin)
 
     def _drop_sale_inputs(self) -> None:
         """What was set for one sale besides its amount: excluded goods, party, banquet."""
@@ -526,7 +565,19 @@ class MainWindow(QMainWindow):
             self.tr("suspended ({0})").format(view.status if not view.debt else yen(view.debt))
         self.lookup_info.setText("\n".join(
             [self.tr("Wallet {0} ({1}, {2}): {3}").format(view.wallet_id, state, self.tr(how),
-                                                          yen(view.total))] + lines))
+                                                          yen(view.total))] + lines
+            + self._rally_lines(view)))
+
+    def _rally_lines(self, view) -> list[str]:
+        """Each rally card with the shops that stamped it (取得したスタンプには店舗名が表示
+        されます)."""
+        out = []
+        for card in getattr(view, "rally", []):
+            have = sum(shop["stamps"] for shop in card["shops"])
+            shops = "、".join(f"{shop['name']} ×{shop['stamps']}" for shop in card["shops"])
+            out.append(self.tr("{0}: {1} of {2} stamps {3} (completed {4})").format(
+                card["name"], have, card["needed"], shops, card["done"]))
+        return out
 
     def _build_printer_row(self) -> QHBoxLayout:
         """The receipt printer: its kind, one address field, the paper width; saved only
@@ -575,6 +626,7 @@ class MainWindow(QMainWindow):
     def _connect_bridge(self) -> None:
         b = self.bridge
         self.request_start.connect(b.start)
+        self.request_diners.connect(b.set_diners)
         self.request_pay.connect(b.pay)
         self.request_pay_gift.connect(b.pay_gift)
         self.request_voucher.connect(b.buy_voucher)
@@ -626,6 +678,7 @@ class MainWindow(QMainWindow):
             "F4": self._ride,
             "F10": self._show_campaigns,
             "Ctrl+B": lambda: self.double_button.isVisible() and self.double_button.click(),
+            "Ctrl+D": self._await_diner,
             "F12": self._toggle_language,
         }
         for key, action in keys.items():
@@ -648,6 +701,7 @@ class MainWindow(QMainWindow):
         s["refunds"].clicked.connect(self._show_refunds)
         s["excluded"].clicked.connect(self._set_excluded)
         s["ride"].clicked.connect(self._ride)
+        self.diner_button.clicked.connect(self._await_diner)
         self.pin_entry.returnPressed.connect(self._send_pin)
         self.pin_button.clicked.connect(self._send_pin)
         self.printer_button.clicked.connect(self._save_printer)
@@ -811,9 +865,12 @@ class MainWindow(QMainWindow):
         self.shop.buttons["ride"].setVisible(bool(offers.get("ticket")))
         rallies = offers.get("stamp_rally") or []
         self.party_box.setVisible(bool(rallies))
-        tags = [rule["double_tag"] for rule in rallies if rule.get("double_tag")]
+        tags = [rule["double_tag"] for rule in rallies
+                if rule.get("double_tag") and rule.get("double_here")]
         self.double_tag = tags[0] if tags else ""
         self._show_double_tag()
+        self.diner_button.setVisible(any(rule.get("diners_here") for rule in rallies))
+        self._show_diners()
         if not rallies:
             self._reset_party()
 
@@ -895,8 +952,9 @@ class MainWindow(QMainWindow):
             screen.result.show_state("idle", self.tr("Cancelled."))
             return
         screen = self.stack.currentWidget()
-        if event.key() == Qt.Key.Key_Escape and screen is self.shop and self.excluded:
-            self._drop_sale_inputs()  # excluded goods set for a sale that did not happen
+        if event.key() == Qt.Key.Key_Escape and screen is self.shop and (
+                self.excluded or self.diners):
+            self._drop_sale_inputs()  # excluded goods or diners set for a sale not made
             screen.pad.clear()
             screen.result.show_state("idle", self.tr("Cancelled."))
             return
@@ -942,6 +1000,9 @@ class MainWindow(QMainWindow):
             if item is None:
                 return
             self._choose(item)
+        if self.waiting["action"] == "diner":
+            self._add_diner(kind, value)
+            return
         if self._gift_step(kind, value):
             return
         action, amount = self.waiting["action"], self.waiting["amount"]
@@ -954,7 +1015,7 @@ class MainWindow(QMainWindow):
                 else []
             self.last_pay = (kind, value, amount, self.waiting["excluded"],
                              self.party.value(), tags)
-            self.request_pay.emit(*self.last_pay, "")
+            self._emit_pay("")
         elif action == "ride":
             self.request_ride.emit(kind, value)
         elif action == "voucher":
@@ -1060,7 +1121,7 @@ class MainWindow(QMainWindow):
         self._hide_extras()
         self.waiting = {"action": "pay", "screen": self.shop, "amount": self.last_pay[2]}
         self.shop.result.show_state("working", self.tr("One moment…"))
-        self.request_pay.emit(*self.last_pay, pin)
+        self._emit_pay(pin)
 
     def _hide_extras(self) -> None:
         self.pin_entry.clear()
@@ -1107,7 +1168,7 @@ class MainWindow(QMainWindow):
         self._hide_extras()
         if action == "balance":
             view, how = result
-            lines = self._holding_lines(view)
+            lines = self._holding_lines(view) + self._rally_lines(view)
             screen.result.show_state("approved", self.tr("Balance ({0})").format(
                 self.tr(how)), yen(view.total), "\n".join(lines))
             return

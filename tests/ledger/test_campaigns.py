@@ -726,3 +726,216 @@ def test_gift_codes_and_campaign_report_from_the_cli(tmp_path):
                         str(tmp_path / "c.json"))
     assert report.returncode == 0, report.stderr
     assert json.loads((tmp_path / "c.json").read_text("utf-8"))[0]["campaign_id"] == "gift"
+
+
+# --- Makinohara rally as seed 004 says ----------------------------------------------------
+
+
+MAKINOHARA = {"id": "maki", "kind": "stamp_rally", "name": "まきのはら", "starts": STARTS,
+              "ends": ENDS, "funder": "city", "threshold": 600, "double_tag": "banquet",
+              "stamps_to_complete": 3, "max_completions": 6,
+              "prize": {"value": 1000, "quantity": 1, "expires": ENDS},
+              "shop_discount": {"off": 200, "first": 100},
+              "restaurants": ["M-SMALL"], "lodgings": ["M-LARGE"], "no_discount": ["M-BOOTH"]}
+
+
+def stamp_entry(shop: str, stamps: int = 1, complete: bool = False, **more) -> dict:
+    return {"campaign": "maki", "kind": "stamp_rally", "stamps": stamps, "shop": shop,
+            "people": more.pop("people", 1), "double": stamps == 2, "complete": complete,
+            "funder": "city", **more}
+
+
+def maki_pay(term, lot: str, price: int, entries: list[dict], wallet: str = "W-1", **extra):
+    off = sum(entry.get("discount", 0) for entry in entries) + sum(
+        entry.get("discount", 0) for diner in extra.get("diners", [])
+        for entry in diner["campaigns"])
+    return term.append("payment", {
+        "amount": price - off, "price": price, "wallet": wallet, "decision": "offline",
+        "lots": [{"lot": lot, "amount": price - off}],
+        "credential": {"kind": "card", "id": wallet}, "campaigns": entries, **extra})
+
+
+def test_ledger_stamps_each_diner_and_pays_200_yen_a_stamp(region):
+    """A party of two at the restaurant M-SMALL pays ¥1,300: ¥650 a person ≥ ¥600, so the
+    payer W-1 and the diner W-2 each get a stamp on their own card (「1人当たり600円以上」),
+    ¥200 a stamp off (「1スタンプにつき200円」): W-1 pays ¥900, the shop is owed ¥1,300
+    (¥900 + ¥400 from the city), two units of the shop's lease are counted. A diner's stamp
+    at a shop that is no restaurant is flagged stamps_not_earned."""
+    service.create_campaign(region.db, MAKINOHARA)
+    service.issue_value(region.db, "W-2", "charged", 1_000, "opening")
+    term = region.terminal()
+    lease = service.request_lease(region.db, term.terminal_id, "maki", "shop.M-SMALL",
+                                  10)["lease"]["lease_id"]
+    receivable = region.balance("merchant:M-SMALL:receivable")
+    maki_pay(term, region.charged, 1_300,
+             [stamp_entry("M-SMALL", people=2, discount=200, lease=lease)],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-SMALL", people=2, discount=200,
+                                                lease=lease)]}])
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    assert region.lot(region.charged) == 3_000 - 900
+    assert region.balance("merchant:M-SMALL:receivable") - receivable == 1_300
+    assert region.balance("funder:city") == -400
+    for wallet in ("W-1", "W-2"):
+        assert service.wallet_view(region.db, wallet)["usage"]["maki"]["card"] == \
+            [["M-SMALL", 1]]
+    with region.db.reading() as conn:
+        used = conn.value("SELECT used FROM leases WHERE lease_id = ?", (lease,))
+    assert used == 2
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    assert figures["maki"].stamps == 2 and figures["maki"].discounts == 400
+    # The large shop is no restaurant: a diner's stamp there was not earned; and no
+    # discount at the booth (割引対象外).
+    large = region.terminal("M-LARGE")
+    maki_pay(large, region.charged, 1_300, [stamp_entry("M-LARGE", people=2)],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-LARGE", people=2)]}])
+    booth = region.terminal("M-BOOTH")
+    maki_pay(booth, region.charged, 600, [stamp_entry("M-BOOTH", discount=200)],
+             wallet="W-2")
+    region.push(large)
+    region.push(booth)
+    assert [f["wallet_id"] for f in region.flags("campaign_stamps_not_earned")] == ["W-2"]
+    assert len(region.flags("campaign_discount_too_large")) == 1
+    region.assert_consistent()
+
+
+def test_ledger_completes_a_card_when_the_records_meet_and_grants_the_prize(region):
+    """Three shops stamp W-1's card, each offline and none knowing the others' stamps, so
+    none says `complete`: when the third record reaches the ledger the card holds 3 stamps
+    from different shops (「異なる店舗のスタンプを3個集めて」): the ledger completes it and
+    grants the ¥1,000 prize from the pool (quantity 1: the pool's one unit); W-1's wallet
+    shows it at the next pull. No completion_wrong flag: the terminal could not know. A
+    completion the terminal marked owed when the pool is empty is flagged, not granted."""
+    service.create_campaign(region.db, MAKINOHARA)
+    for shop in ("M-SMALL", "M-LARGE", "M-BOOTH"):
+        term = region.terminal(shop)
+        maki_pay(term, region.charged, 600, [stamp_entry(shop)])
+        region.push(term)
+    view = service.wallet_view(region.db, "W-1")
+    assert view["usage"]["maki"]["card"] == [] and view["usage"]["maki"]["done"] == 1
+    prizes = [lot for lot in view["lots"] if lot.get("campaign") == "maki"]
+    assert [lot["remaining"] for lot in prizes] == [1_000]
+    assert region.balance("funder:city") == -1_000
+    assert all_flag_kinds(region) == set()
+    assert service.pool_view(region.db, "maki") == [
+        {"pool": "prize", "total": 1, "granted": 1}]
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    assert figures["maki"].owed_prizes == 1 and figures["maki"].issued == 1_000
+    # The next card completes at a terminal whose prize lease ran dry: owed, but the
+    # pool's one prize is gone (「先着で3,000回分」): flagged, nothing granted.
+    more = service.issue_value(region.db, "W-1", "charged", 1_800, "opening")
+    for shop, complete in (("M-SMALL", False), ("M-LARGE", False), ("M-BOOTH", True)):
+        term = region.terminal(shop)
+        entry = stamp_entry(shop, complete=complete)
+        if complete:
+            entry["prize_owed"] = True
+        maki_pay(term, more, 600, [entry])
+        region.push(term)
+    assert all_flag_kinds(region) == {"campaign_prize_sold_out"}
+    assert service.wallet_view(region.db, "W-1")["usage"]["maki"]["done"] == 2
+    assert region.balance("funder:city") == -1_000
+    region.assert_consistent()
+
+
+def test_ledger_grants_a_prize_owed_when_the_lease_ran_dry(region):
+    """The card holds two shops' stamps; the third shop's terminal completes it with no
+    prize unit on hand (`prize_owed`): the ledger grants the ¥1,000 prize from the pool
+    (0 of 1 given out), so the prize is not lost."""
+    service.create_campaign(region.db, MAKINOHARA)
+    for shop in ("M-SMALL", "M-LARGE"):
+        term = region.terminal(shop)
+        maki_pay(term, region.charged, 600, [stamp_entry(shop)])
+        region.push(term)
+    term = region.terminal("M-BOOTH")
+    maki_pay(term, region.charged, 600, [stamp_entry("M-BOOTH", complete=True,
+                                                     prize_owed=True)])
+    region.push(term)
+    view = service.wallet_view(region.db, "W-1")
+    assert view["usage"]["maki"]["done"] == 1 and "owed" not in view["usage"]["maki"]
+    assert sum(lot["remaining"] for lot in view["lots"] if lot.get("campaign") == "maki") \
+        == 1_000
+    assert all_flag_kinds(region) == set()
+    region.assert_consistent()
+
+
+def test_a_void_takes_back_the_diners_stamp_and_prize(region):
+    """The diner W-2 already holds M-LARGE's and M-BOOTH's stamps; at the restaurant M-SMALL
+    a party of two pays ¥1,300 (¥650 each): W-1's stamp with ¥200 off, W-2's third stamp
+    completes W-2's card with the ¥1,000 prize and ¥200 off: W-1 pays ¥900. The sale is
+    voided: W-1 gets ¥900 back, the city pays nothing (¥400 discounts and the ¥1,000 prize
+    taken back), W-2's card holds its two earlier stamps again and no completion."""
+    service.create_campaign(region.db, MAKINOHARA)
+    w2_lot = service.issue_value(region.db, "W-2", "charged", 2_000, "opening")
+    for shop in ("M-LARGE", "M-BOOTH"):
+        term = region.terminal(shop)
+        maki_pay(term, w2_lot, 600, [stamp_entry(shop)], wallet="W-2")
+        region.push(term)
+    term = region.terminal()
+    shop_lease = service.request_lease(region.db, term.terminal_id, "maki", "shop.M-SMALL",
+                                       10)["lease"]["lease_id"]
+    prize_lease = service.request_lease(region.db, term.terminal_id, "maki", "prize",
+                                        1)["lease"]["lease_id"]
+    payer = stamp_entry("M-SMALL", people=2, discount=200, lease=shop_lease)
+    diner = stamp_entry("M-SMALL", people=2, complete=True, discount=200, lease=shop_lease,
+                        prize=1_000, prize_lease=prize_lease)
+    prize = {"lot": "L-DPRIZE", "pocket": "premium_common", "amount": 1_000, "paid": 0,
+             "funder": "city", "campaign": "maki"}
+    sale = maki_pay(term, region.charged, 1_300, [payer], diners=[{
+        "wallet": "W-2", "credential": {"kind": "card", "id": "W-2"}, "campaigns": [diner],
+        "grants": [prize]}])
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    assert region.lot("L-DPRIZE") == 1_000 and region.balance("funder:city") == -1_400
+    assert service.wallet_view(region.db, "W-2")["usage"]["maki"]["done"] == 1
+
+    def undone(entry):
+        return {**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
+                "undo": True, "day": DAY}
+
+    term.append("void", {
+        "amount": 900, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 900}], "campaigns": [undone(payer)],
+        "diners": [{"wallet": "W-2", "campaigns": [undone(diner)],
+                    "grants_back": [{"lot": "L-DPRIZE", "amount": 1_000, "campaign": "maki",
+                                     "funder": "city"}]}]})
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    assert region.lot(region.charged) == 3_000 and region.lot("L-DPRIZE") == 0
+    assert region.balance("funder:city") == 0
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage["card"] == [["M-LARGE", 1], ["M-BOOTH", 1]] and usage["done"] == 0
+    assert service.wallet_view(region.db, "W-1")["usage"]["maki"]["card"] == []
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    assert (figures["maki"].stamps, figures["maki"].discounts, figures["maki"].issued) == \
+        (2, 0, 0)
+    region.assert_consistent()
+
+
+def test_a_void_of_a_stamp_the_ledger_completed_takes_the_prize_back(region):
+    """Three offline stamps (M-SMALL, M-LARGE, M-BOOTH at ¥600) meet at the ledger, which
+    completes W-1's card and grants the ¥1,000 prize. The third sale is voided: its stamp
+    and the completion are undone (the card holds M-SMALL's and M-LARGE's stamps again, no
+    completion), the prize lot is taken back (the city pays nothing), W-1 gets ¥600 back:
+    ¥3,000 − ¥600 − ¥600 = ¥1,800 in the charged lot. The campaigns report counts no prize."""
+    service.create_campaign(region.db, MAKINOHARA)
+    sales = []
+    for shop in ("M-SMALL", "M-LARGE", "M-BOOTH"):
+        term = region.terminal(shop)
+        sales.append((term, maki_pay(term, region.charged, 600, [stamp_entry(shop)])))
+        region.push(term)
+    assert region.balance("funder:city") == -1_000
+    term, sale = sales[-1]
+    term.append("void", {
+        "amount": 600, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 600}],
+        "campaigns": [{**stamp_entry("M-BOOTH"), "undo": True, "day": DAY}]})
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [["M-SMALL", 1], ["M-LARGE", 1]] and usage["done"] == 0
+    assert region.balance("funder:city") == 0 and region.lot(region.charged) == 1_800
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    assert figures["maki"].owed_prizes == 0 and figures["maki"].issued == 0
+    region.assert_consistent()

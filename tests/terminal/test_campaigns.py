@@ -209,14 +209,19 @@ def test_koko_minimum_spend_per_use(tmp_path):
 RALLY = rule(id="rally", kind="stamp_rally", name="まきのはらスタンプラリー",
              threshold=600, double_tag="banquet", stamps_to_complete=3, max_completions=6,
              prize={"value": 1000, "quantity": 3000, "expires": "2027-03-31"},
-             shop_discount={"off": 200, "first": 100})
+             shop_discount={"off": 200, "first": 100}, restaurants=["M-R", "M-HOTEL"],
+             lodgings=["M-HOTEL"], no_discount=["M-ND"],
+             shop_names={"M-A": "相良食堂", "M-B": "榛原商店", "M-R": "いろは亭"})
+DINER = "W-2"
+DINER_CARD = Presented("card", card_of(DINER))
 
 
-def rally_till(tmp_path, merchant, usage=None, discount_units=100):
-    till = Till(tmp_path, merchant=merchant)
-    till.snapshot([RALLY], [wallet([cash(30_000)], {"rally": usage} if usage else None)])
+def rally_till(tmp_path, merchant, usage=None, discount_units=100, prize_units=10, name=None):
+    till = Till(tmp_path, merchant=merchant, name=name)
+    till.snapshot([RALLY], [wallet([cash(30_000)], {"rally": usage} if usage else None),
+                            wallet([cash(5_000, "L-cash2")], wallet_id=DINER)])
     till.lease("rally", f"shop.{merchant}", discount_units)
-    till.lease("rally", "prize", 10)
+    till.lease("rally", "prize", prize_units)
     return till
 
 
@@ -255,15 +260,98 @@ def test_a_void_of_the_completing_sale_puts_the_cards_stamps_back(tmp_path):
     assert entry_of(again, "stamp_rally")["complete"]
 
 
-def test_rally_threshold_per_person_and_banquet_counts_twice(tmp_path):
-    till = rally_till(tmp_path, "M-HOTEL")
-    assert entry_of(till.counter.pay(CARD, 1_100, people=2), "stamp_rally") is None
-    other = rally_till(tmp_path, "M-R")
-    assert entry_of(other.counter.pay(CARD, 1_200, people=2), "stamp_rally")["stamps"] == 1
-    banquet = rally_till(tmp_path, "M-BANQ", {"n": 1, "card": [["M-A", 1]]})
-    stamp = entry_of(banquet.counter.pay(CARD, 9_000, people=10, tags={"banquet"}),
-                     "stamp_rally")
+def test_the_payer_is_stamped_whatever_the_party(tmp_path):
+    """「1回の支払いが600円以上の場合に、支払いをした人に限り1スタンプ」: a party of three at
+    the restaurant いろは亭 pays ¥1,500, below ¥600 × 3 = ¥1,800: the payer's ¥1,500 ≥ ¥600
+    earns the payer's stamp (¥200 off: ¥1,300 paid); a diner's share ¥1,500 // 3 = ¥500 <
+    ¥600 earns the diner none. A ¥599 payment earns nothing."""
+    till = rally_till(tmp_path, "M-R")
+    sale = till.counter.pay(CARD, 1_500, people=3, diners=[DINER_CARD])
+    stamp = entry_of(sale, "stamp_rally")
+    assert stamp["stamps"] == 1 and stamp["discount"] == 200 and sale.amount == 1_300
+    assert "diners" not in sale.record["body"]
+    assert any("share ¥500 is under ¥600" in note for note in sale.notes)
+    other = rally_till(tmp_path, "M-A")
+    assert entry_of(other.counter.pay(CARD, 599), "stamp_rally") is None
+
+
+def test_each_diner_is_stamped_on_their_own_card_by_their_share(tmp_path):
+    """「飲食店では…1人当たり600円以上の飲食での1スタンプ付与を可」: two diners at いろは亭
+    pay ¥1,300 together: ¥1,300 // 2 = ¥650 ≥ ¥600 a person, so the payer's card and the
+    other diner's card get a stamp each; ¥200 a stamp: ¥400 off, ¥900 paid, two of the
+    shop's first 100 used. The diner's card shows いろは亭's stamp; the diner paid nothing.
+    At a shop not on the restaurant list, only the payer is stamped."""
+    till = rally_till(tmp_path, "M-R", discount_units=100)
+    sale = till.counter.pay(CARD, 1_300, diners=[DINER_CARD])
+    assert sale.amount == 900 and sale.price == 1_300
+    assert entry_of(sale, "stamp_rally")["discount"] == 200
+    (diner,) = sale.record["body"]["diners"]
+    assert diner["wallet"] == DINER and diner["credential"]["kind"] == "card"
+    assert diner["campaigns"][0]["stamps"] == 1 and diner["campaigns"][0]["discount"] == 200
+    assert bodies.discounts(sale.record["body"]) == 400
+    lease = next(lease for lease in till.journal.leases() if lease["pool"] == "shop.M-R")
+    assert lease["used"] == 2
+    assert till.counter.view(DINER).usage["rally"]["card"] == [["M-R", 1]]
+    assert till.counter.view(DINER).total == 5_000
+    assert till.counter.view(WALLET).usage["rally"]["card"] == [["M-R", 1]]
+    # 「割引(キャッシュバック)の回数については、店舗側で日計表による管理」: the day's sheet
+    # counts both stamps and both discounts, ¥400.
+    from terminal import tally
+
+    day = tally.x_report(till.journal)
+    assert day.campaigns["rally"]["stamps"] == 2 and day.campaigns["rally"]["discount"] == 400
+    shop = rally_till(tmp_path, "M-A")
+    sale = shop.counter.pay(CARD, 1_300, diners=[DINER_CARD])
+    assert "diners" not in sale.record["body"] and sale.amount == 1_100
+    assert any("only restaurants" in note for note in sale.notes)
+    # A void takes the diner's stamp back as well.
+    till.counter.refund(till.journal.recent("payment", 1)[0]["tx_id"], void=True)
+    assert till.counter.view(DINER).usage["rally"]["card"] == []
+
+
+def test_a_banquet_at_a_lodging_gives_two_stamps_and_400_yen(tmp_path):
+    """「宴会場の営業を行う宿泊業者におけるスタンプは、宴会利用に限り2個付与」 and 「1スタンプ
+    につき200円」: a ¥9,000 banquet at the hotel: 2 stamps, 2 × ¥200 = ¥400 off (¥8,600
+    paid), two of the hotel's first 100. The same banquet word at a restaurant that is not a
+    lodging gives one stamp and ¥200."""
+    hotel = rally_till(tmp_path, "M-HOTEL", {"n": 1, "card": [["M-A", 1]]})
+    sale = hotel.counter.pay(CARD, 9_000, tags={"banquet"})
+    stamp = entry_of(sale, "stamp_rally")
     assert stamp["stamps"] == 2 and stamp["double"] and stamp["complete"]
+    assert stamp["discount"] == 400 and stamp["units"] == 2 and sale.amount == 8_600
+    lease = next(lease for lease in hotel.journal.leases() if lease["pool"] == "shop.M-HOTEL")
+    assert lease["used"] == 2
+    restaurant = rally_till(tmp_path, "M-R")
+    stamp = entry_of(restaurant.counter.pay(CARD, 9_000, tags={"banquet"}), "stamp_rally")
+    assert stamp["stamps"] == 1 and not stamp["double"] and stamp["discount"] == 200
+    # one unit left at the hotel: one stamp's ¥200 of the two
+    last = rally_till(tmp_path, "M-HOTEL", discount_units=1, name="hotel-2")
+    stamp = entry_of(last.counter.pay(CARD, 9_000, tags={"banquet"}), "stamp_rally")
+    assert stamp["stamps"] == 2 and stamp["discount"] == 200 and "units" not in stamp
+
+
+def test_a_shop_without_the_discount_stamps_at_full_price(tmp_path):
+    """「割引対象外の店舗もあります」: at a shop on no_discount a ¥600 payment is stamped and
+    paid in full, ¥600; nothing is funded by the city."""
+    till = rally_till(tmp_path, "M-ND")
+    sale = till.counter.pay(CARD, 600)
+    stamp = entry_of(sale, "stamp_rally")
+    assert stamp["stamps"] == 1 and "discount" not in stamp and sale.amount == 600
+    assert bodies.discounts(sale.record["body"]) == 0
+
+
+def test_a_completion_without_a_prize_unit_is_owed_not_lost(tmp_path):
+    """「3つのスタンプを取得後」: the card has 相良食堂's and 榛原商店's stamps; the third
+    shop's ¥700 sale completes it while this terminal's prize lease holds none: the card is
+    complete, the prize is owed (the ledger grants it from the pool), and the counter says
+    completion will be confirmed."""
+    till = rally_till(tmp_path, "M-C", {"n": 2, "card": [["M-A", 1], ["M-B", 1]]},
+                      prize_units=0)
+    sale = till.counter.pay(CARD, 700)
+    stamp = entry_of(sale, "stamp_rally")
+    assert stamp["complete"] and stamp["prize_owed"] and "prize" not in stamp
+    assert "grants" not in sale.record["body"]
+    assert any("completion will be confirmed" in note for note in sale.notes)
 
 
 def test_rally_at_most_six_completions_and_first_stamps_discount_runs_out(tmp_path):
@@ -456,6 +544,13 @@ def test_rules_reject_what_cannot_run():
     with pytest.raises(campaigns.RuleError, match="worth less"):
         rule(id="x", kind="premium_voucher", sets=[{"price": 5000, "common": 1000,
                                                      "exclusive": 1000}])
+    rally = {"id": "x", "kind": "stamp_rally", "threshold": 600, "stamps_to_complete": 3}
+    with pytest.raises(campaigns.RuleError, match="restaurants"):
+        rule(**rally, restaurants="M-R")
+    with pytest.raises(campaigns.RuleError, match="lodgings"):
+        rule(**rally, lodgings=["not an id!"])
+    with pytest.raises(campaigns.RuleError, match="shop_names"):
+        rule(**rally, shop_names={"M-R": ""})
 
 
 # --- the day's figures per campaign (日計表) --------------------------------------------------
@@ -602,3 +697,61 @@ def test_a_refund_keeps_the_campaigns_and_only_a_void_may_undo_them(tmp_path):
     body["campaigns"][0].update(undo=True, lease="LS-1", day="2026-12-10")
     with pytest.raises(bodies.BodyError, match="no lease units"):
         bodies.check("void", body)
+
+
+def test_the_balance_shows_the_rally_card_with_the_shops_by_name(tmp_path):
+    """「取得したスタンプには店舗名が表示されます」: a card stamped by 相良食堂 (M-A) and then
+    here at いろは亭 (M-R) shows those names, 2 of 3 stamps; a shop the terminal has no
+    name for is shown by its id."""
+    till = rally_till(tmp_path, "M-R", {"n": 1, "card": [["M-A", 1]]})
+    till.counter.pay(CARD, 600)
+    view, _ = till.counter.balance(CARD)
+    (card,) = view.rally
+    assert [(shop["name"], shop["stamps"]) for shop in card["shops"]] == [
+        ("相良食堂", 1), ("いろは亭", 1)]
+    assert card["needed"] == 3 and card["done"] == 0
+    other = rally_till(tmp_path, "M-X", {"n": 1, "card": [["M-Z", 1]]})
+    view, _ = other.counter.balance(CARD)
+    assert [shop["name"] for shop in view.rally[0]["shops"]] == ["M-Z"]
+
+
+def test_a_diners_body_is_checked_and_old_payments_still_read():
+    """A payment naming diners: each a distinct wallet other than the payer's, with a
+    credential and only rally stamps; price = amount + every discount (¥1,300 = ¥900 +
+    ¥200 + ¥200). A payment made before diners existed reads as before."""
+    stamp = {"campaign": "rally", "kind": "stamp_rally", "stamps": 1, "shop": "M-R",
+             "discount": 200}
+    body = {"amount": 900, "price": 1_300, "wallet": "W-1", "decision": "online",
+            "credential": {"kind": "card", "id": "c"}, "lots": [{"lot": "L", "amount": 900}],
+            "campaigns": [stamp],
+            "diners": [{"wallet": "W-2", "credential": {"kind": "card", "id": "d"},
+                        "campaigns": [stamp]}]}
+    bodies.check("payment", body)
+    assert bodies.entries_for(body, "W-2") == [stamp] and bodies.discounts(body) == 400
+    for change, words in (
+            ({"price": 1_100}, "price"),
+            ({"diners": [{**body["diners"][0], "wallet": "W-1"}]}, "twice"),
+            ({"diners": [{**body["diners"][0], "credential": {}}]}, "credential"),
+            ({"diners": [{**body["diners"][0], "campaigns": [
+                {"campaign": "c", "kind": "cash_back", "points": 1}]}]}, "stamp rally")):
+        with pytest.raises(bodies.BodyError, match=words):
+            bodies.check("payment", {**body, **change})
+    old = {k: v for k, v in body.items() if k != "diners"}
+    old.update(amount=1_100, lots=[{"lot": "L", "amount": 1_100}])
+    bodies.check("payment", old)
+    assert bodies.entries_for(old, "W-2") == []
+
+
+def test_a_diner_card_unknown_here_refuses_the_payment_and_says_so(tmp_path):
+    """A diner's card this terminal does not know: the payment is refused as
+    `diner_refused` (naming why), nothing is written, and without the diner the same ¥1,300
+    is taken with the payer's stamp (¥200 off: ¥1,100)."""
+    from terminal.policy import Refused
+
+    till = rally_till(tmp_path, "M-R")
+    seq = till.journal.last_seq
+    with pytest.raises(Refused) as info:
+        till.counter.pay(CARD, 1_300, diners=[Presented("card", card_of("W-NOBODY"))])
+    assert info.value.code == "diner_refused" and "not known" in info.value.message
+    assert till.journal.last_seq == seq
+    assert till.counter.pay(CARD, 1_300).amount == 1_100

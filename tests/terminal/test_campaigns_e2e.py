@@ -179,6 +179,51 @@ def test_a_rally_across_three_shops_and_the_ledgers_checks(town):
     assert town.flags("campaign_stamped_here_already")
 
 
+def test_offline_stamps_and_a_diner_meet_at_the_ledger_and_complete_the_card(town):
+    """Three shops stamp W-0's card offline, none knowing the others' stamps, so none says
+    `complete`; the restaurant M-C also stamps the diner W-1 (¥1,300 for two: ¥650 each ≥
+    ¥600, ¥200 off per stamp: ¥900 paid). When the records meet, the ledger completes W-0's
+    card (「3つのスタンプを取得」) and grants the ¥1,000 prize from the pool; the next pull
+    shows it on W-0's wallet at a counter. W-0 paid 800 − 200 twice and 900: ¥40,000 −
+    ¥600 − ¥600 − ¥900 + ¥1,000 = ¥38,900. No campaign flag: nothing was wrong."""
+    town.campaign(id="rally", kind="stamp_rally", name="ラリー", threshold=600,
+                  stamps_to_complete=3, max_completions=6,
+                  prize={"value": 1000, "quantity": 3000},
+                  shop_discount={"off": 200, "first": 100}, restaurants=["M-C"])
+    (payer, card), (diner, diner_card) = town.wallets[0], town.wallets[1]
+    shops = [town.terminal(m) for m in ("M-A", "M-B", "M-C")]
+    for node in shops:
+        node.sync_once()  # leases taken while online
+    town.ledger.stop()
+    for node in shops[:2]:
+        [stamp] = node.counter.pay(card, 800).record["body"]["campaigns"]
+        assert not stamp["complete"]
+    sale = shops[2].counter.pay(card, 1_300, diners=[diner_card])
+    assert sale.decision == "offline" and sale.amount == 900
+    assert not sale.record["body"]["campaigns"][0]["complete"]
+    assert any("completion will be confirmed" in note for note in sale.notes)
+    assert sale.record["body"]["diners"][0]["wallet"] == diner
+    town.restart()
+    for node in shops:
+        node.sync_once()
+    assert not [f for f in service.list_flags(town.db) if f["kind"].startswith("campaign_")]
+    view = service.wallet_view(town.db, payer)
+    assert view["usage"]["rally"]["done"] == 1 and view["usage"]["rally"]["card"] == []
+    assert view["total"] == 38_900
+    assert service.wallet_view(town.db, diner)["usage"]["rally"]["card"] == [["M-C", 1]]
+    shops[0].sync_once()  # the next pull
+    assert shops[0].counter.view(payer).pockets["premium_common"] == 1_000
+    # 「取得したスタンプには店舗名が表示されます」: the diner asks at M-C's terminal, from the
+    # command line: the card shows M-C's stamp under its name (the shop's own, M-C here).
+    shops[2].close()
+    asked = subprocess.run(
+        [sys.executable, "-m", "terminal", "balance", "--data", str(shops[2].data_dir),
+         "--card", diner_card.value, "--offline"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert asked.returncode == 0, asked.stderr
+    assert "rally ラリー: 1/3 stamps — M-C ×1 (completed 0)" in asked.stdout
+
+
 def test_a_monthly_limit_passed_on_two_offline_terminals_is_flagged(town):
     town.campaign(id="bus", kind="point_grant", name="バス", points=200,
                   per_wallet={"max": 2, "per": "month"})

@@ -78,6 +78,35 @@ def test_a_banquet_earns_two_stamps(qtbot, window):
     assert not window.double_button.isChecked()
 
 
+def test_other_diners_cards_are_added_to_a_sale(qtbot, window):
+    """「飲食店では1人当たり600円以上の飲食で1スタンプ付与を可」: the cashier adds another
+    diner's card (Ctrl+D from the keyboard, then the scan), types ¥1,300 and the payer's
+    card: ¥1,300 // 2 = ¥650 a person ≥ ¥600, so the payer's card and the diner's card are
+    stamped, each on its own card; the party size follows the diners (2)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    assert window.diner_button.isVisible()
+    QTest.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert window.waiting["action"] == "diner"
+    assert "Other diner" in window.shop.result.headline.text()
+    window.present("card", card(window, 9))
+    assert window.diners == [("card", card(window, 9))] and window.party.value() == 2
+    assert window.diner_button.text() == "Add diner (1)"
+    assert pay(qtbot, window, "card", card(window, 6), 1_300) == "approved"
+    body = window.last_outcome.record["body"]
+    (diner,) = body["diners"]
+    assert diner["campaigns"][0]["stamps"] == 1 and diner["credential"]["kind"] == "card"
+    assert [entry["kind"] for entry in body["campaigns"]].count("stamp_rally") == 1
+    assert "other diner's card" in window.shop.result.campaigns.text()
+    assert window.diners == [] and window.diner_button.text() == "Add diner"
+    # 「取得したスタンプには店舗名が表示されます」: the diner's balance names the shop
+    window.shop.buttons["balance"].click()
+    window.present("card", card(window, 9))
+    assert settle(qtbot, window.shop) == "approved"
+    assert "1 of 3 stamps さくら商店 ×1" in window.shop.result.detail.text()
+
+
 def test_a_printed_gift_code_pays_once(qtbot, window):
     code = demo(window, "gift")[0]
     assert pay(qtbot, window, "gift", code, 2_000) == "approved"
