@@ -560,8 +560,8 @@ class Batch:
 
     def _undo_campaigns(self, rec: dict, entry: Entry, wallet: Wallet) -> None:
         """A void takes back its payment's campaigns: the funders' discounts and the uses
-        counted against the wallet's limits (the lots they granted: `_take_back`). Lease
-        units stay spent (the stock is never counted back up)."""
+        counted against the wallet's limits (the lots they granted: `_take_back`), and the
+        units the sale took from leases, when the entry names them (`_units_back`)."""
         body = rec["body"]
         receivable = f"merchant:{self.merchant_id}:receivable"
         for item in body.get("campaigns", []):
@@ -571,10 +571,24 @@ class Batch:
                 if funder != campaigns.SHOP_FUNDED:
                     entry.post(receivable, -off)
                     entry.post(f"funder:{funder}", off)
-            if self.rule(item["campaign"]) is not None:
+            rule = self.rule(item["campaign"])
+            if rule is not None:
                 key = (item["campaign"], wallet.wallet_id)
                 self.usage[key] = campaigns.apply(self.usage.get(key), item, rec["at"][:10])
                 self.usage_changed.add(key)
+                self._units_back(rec, rule, item, wallet.wallet_id)
+
+    def _units_back(self, rec: dict, rule: dict, item: dict, wallet_id: str) -> None:
+        """A voided sale used no unit (seed 000: 北斗 coupons counted as really used): the
+        units its entry took go back to their lease, which gives them to the terminal again
+        while it is open, or, once the lease is closed, to the pool (`_use_lease`)."""
+        if "lease" in item:
+            pool = campaigns.main_pool(rule, self.merchant_id or "")
+            if rule["kind"] == "stamp_rally":
+                pool = campaigns.POOL_SHOP_PREFIX + (self.merchant_id or "")
+            self._use_lease(rec, item, wallet_id, item["lease"], pool, -item.get("units", 1))
+        if "prize_lease" in item:
+            self._use_lease(rec, item, wallet_id, item["prize_lease"], campaigns.POOL_PRIZE, -1)
 
     def _take_back(self, rec: dict, entry: Entry, wallet: Wallet,
                    settled: givebacks.Settled) -> None:
@@ -804,6 +818,16 @@ class Batch:
             return
         lease.used += units
         lease.dirty = True
+        if units < 0:  # a void's units back
+            if lease.status != "open":
+                # The lease gave back its unused units already: these go to the pool now.
+                consumed = lease.consumed or 0
+                back = max(0, min(-units, consumed - max(0, lease.used)))
+                if back:
+                    lease.consumed = consumed - back
+                    key = (lease.campaign_id, lease.pool)
+                    self.pool_adds[key] = self.pool_adds.get(key, 0) - back
+            return
         if lease.status == "open":
             if lease.used > lease.count:
                 self._quantity_flag(rec, item, wallet_id, "beyond_lease", lease=lease_id,

@@ -22,8 +22,8 @@ from datetime import date
 from typing import Any
 
 from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, tokens
-from sync.client import LedgerClient, RefusedError, SyncError
-from terminal import credentials, policy
+from sync.client import ONLINE_CHECK_TIMEOUT_S, LedgerClient, RefusedError, SyncError
+from terminal import credentials, leases, policy
 from terminal.clock import BadLedgerTime, TrustedClock
 from terminal.errors import JournalError, JournalFull
 from terminal.health import JOURNAL, STATE, StorageHealth
@@ -48,6 +48,9 @@ MAX_CREDENTIAL_CHARS = 512
 ONLINE_OVERRULES = ("unknown_card", "card_blocked")
 # The state store's key for wrong PINs in a row, by card (see Counter._check_pin).
 PIN_TRIES_KEY = "pin_tries"
+# After the ledger said a campaign's pool is empty, sales do not ask it for a lease of that
+# pool again for this long (seconds); the sync worker still tops up as before.
+EMPTY_POOL_QUIET_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,8 @@ class Counter:
         self._quiet_until = 0.0
         # Campaign uses the ledger claimed for a sale not yet committed (tx ids).
         self._open_claims: set[str] = set()
+        # Pools the ledger said are empty, by (campaign, pool): not asked again until then.
+        self._empty_pools: dict[tuple[str, str], float] = {}
 
     # --- context --------------------------------------------------------------------------
 
@@ -535,9 +540,40 @@ class Counter:
     # --- services -------------------------------------------------------------------------
 
     def offers(self) -> Offers:
-        """This shop's campaigns today, as the snapshot has them."""
+        """This shop's campaigns today, as the snapshot has them; units not on hand are
+        asked of the ledger while it answers (`_lease_now`)."""
         return Offers(self.journal, self.state, self.merchant.get("merchant_id", ""),
-                      self.merchant_class, self._today().isoformat())
+                      self.merchant_class, self._today().isoformat(), self._lease_now)
+
+    def _lease_now(self, rule: dict, pool: str) -> bool:
+        """Lease a block of the pool for a sale that found no unit on hand (issue #16.4: the
+        first sale after a Z close, before the sync worker's round, gets every benefit a
+        lease can give), within ONLINE_CHECK_TIMEOUT_S; True when a lease came. Not asked
+        offline, nor again for EMPTY_POOL_QUIET_S once the ledger said the pool is empty."""
+        key = (rule["id"], pool)
+        if not self._may_ask() or time.monotonic() < self._empty_pools.get(key, 0.0):
+            return False
+        block = leases.block_for(rule, pool, self.merchant.get("merchant_id", ""))
+        if not block:
+            return False
+        assert self.client is not None
+        try:
+            lease = leases.take(self.client, self.journal, self.state, rule["id"], pool, block,
+                                timeout=ONLINE_CHECK_TIMEOUT_S)
+        except SyncError as exc:
+            log.info("lease for a sale not answered: %s", exc.message)
+            if not isinstance(exc, RefusedError):
+                self._quiet_until = time.monotonic() + OFFLINE_QUIET_S
+            return False
+        except sqlite3.Error as exc:  # the lease asked for is kept in the state and journal
+            refused = self.health.failed_write(STATE, exc)
+            if refused is None:
+                raise
+            raise refused from exc
+        if lease is None:
+            self._empty_pools[key] = time.monotonic() + EMPTY_POOL_QUIET_S
+            return False
+        return True
 
     # --- card PINs ----------------------------------------------------------------------
 
@@ -709,14 +745,15 @@ class Counter:
         """What a void adds to take back the payment's campaigns: each entry marked `undo`
         (the funder's discount, the use counted against the wallet's limits, the stamp),
         and the lots they granted (cash-back, a prize), each for all it was worth: what was
-        spent of it is kept from the money given back (sync.givebacks). Units taken from
-        leases are not given back: the stock stays spent, never over-issued."""
+        spent of it is kept from the money given back (sync.givebacks). Each entry keeps the
+        `lease` (`prize_lease`, `units`) its unit came from, so the unit goes back: to this
+        terminal's stock while the lease is held (open), else, at the ledger, to the pool
+        (seed 000: a voided sale used no coupon; docs/campaigns.md)."""
         entries = original["body"].get("campaigns", [])
         if not entries:
             return {}
         day = original["at"][:10]
-        undo = [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
-                 "undo": True, "day": day} for entry in entries]
+        undo = [{**entry, "undo": True, "day": day} for entry in entries]
         out: dict[str, Any] = {"campaigns": undo}
         grants = original["body"].get("grants", [])
         if grants:

@@ -12,6 +12,7 @@ campaign that would need a unit this terminal has not got is skipped, never over
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +52,12 @@ class Offers:
     """The campaigns of this shop on one day."""
 
     def __init__(self, journal: Journal, state: StateStore, merchant_id: str,
-                 merchant_class: str, day: str) -> None:
+                 merchant_class: str, day: str,
+                 ask_lease: Callable[[dict, str], bool] | None = None) -> None:
         self.journal = journal
+        # Online, a unit not on hand is asked of the ledger before the sale decides
+        # (terminal.leases.take): True when a lease came.
+        self._ask_lease = ask_lease
         self.merchant_id = merchant_id
         self.merchant_class = merchant_class
         self.day = day
@@ -71,8 +76,12 @@ class Offers:
                     rule, self.day, self.merchant_id, self.merchant_class)]
 
     def unit(self, rule: dict, pool: str) -> str | None:
-        """A lease with a unit left in the pool, or None."""
-        return self.journal.usable_lease(rule["id"], pool, now_ms())
+        """A lease with a unit left in the pool, or None (asked of the ledger first when
+        online: the first sale after a Z close, a lease run dry, a campaign begun today)."""
+        lease = self.journal.usable_lease(rule["id"], pool, now_ms())
+        if lease is None and self._ask_lease is not None and self._ask_lease(rule, pool):
+            lease = self.journal.usable_lease(rule["id"], pool, now_ms())
+        return lease
 
     def blocked_campaigns(self, base: int) -> set[str]:
         """Campaigns whose value may not pay for a purchase of `base` yen (a minimum spend
