@@ -18,7 +18,8 @@ rides separately, because no entry ever posts a ride against yen.
 Campaigns (docs/campaigns.md): each entry a record carries is checked against the rules and
 the wallet's usage before it (`sync.campaigns.check_entry`); problems become flags and the
 record is still posted. Usage is folded (`sync.campaigns.fold`) and stored per (campaign,
-wallet); units spent from leases are counted on the lease; gift codes are marked used.
+wallet); units spent from leases are counted on the lease (a void's units back); gift codes
+are marked used.
 
 Lots carry the detail behind wallet pockets: the sum of a wallet's lots in a pocket equals
 its pocket account. The ledger accepts every validly signed record (the goods were handed
@@ -579,9 +580,10 @@ class Batch:
                 self._units_back(rec, rule, item, wallet.wallet_id)
 
     def _units_back(self, rec: dict, rule: dict, item: dict, wallet_id: str) -> None:
-        """A voided sale used no unit (seed 000: 北斗 coupons counted as really used): the
-        units its entry took go back to their lease, which gives them to the terminal again
-        while it is open, or, once the lease is closed, to the pool (`_use_lease`)."""
+        """A voided sale used no unit (seed 000 counts coupons used: 「クーポン使用実績は
+        12,000回」): the units its entry took go back to their lease, which gives them to the
+        terminal again while it is open, or, once the lease is closed, to the pool
+        (`_use_lease`)."""
         if "lease" in item:
             pool = campaigns.main_pool(rule, self.merchant_id or "")
             if rule["kind"] == "stamp_rally":
