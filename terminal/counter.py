@@ -565,11 +565,12 @@ class Counter:
             if not isinstance(exc, RefusedError):
                 self._quiet_until = time.monotonic() + OFFLINE_QUIET_S
             return False
-        except sqlite3.Error as exc:  # the lease asked for is kept in the state and journal
-            refused = self.health.failed_write(STATE, exc)
-            if refused is None:
-                raise
-            raise refused from exc
+        except sqlite3.Error as exc:
+            # The lease could not be kept here (the ledger keeps it; the worker's next round
+            # asks again with the same request id): the sale decides with what is on hand,
+            # and its own record's write says whether the storage is sound.
+            log.warning("a lease for a sale could not be kept: %s", exc)
+            return False
         if lease is None:
             self._empty_pools[key] = time.monotonic() + EMPTY_POOL_QUIET_S
             return False

@@ -171,3 +171,17 @@ def test_the_first_sale_after_a_z_close_gets_its_coupon(town):
     assert online.journal.leases()[-1]["status"] == "open"
     online.sync_once()
     assert not [f for f in service.list_flags(town.db) if f["kind"] == "campaign_quantity"]
+
+
+def test_an_online_sale_finding_the_pool_empty_goes_on_without_the_coupon(town):
+    """A shop's last coupon (a stock of 1 here): the first ¥600 sale gets ¥150 off; the next
+    online sale finds no unit, asks the ledger, hears the pool is empty, and is taken at the
+    full ¥600 with the cashier told none is left — nothing is over-issued."""
+    service.create_campaign(town.db, {**HOKUTO, "quantity": 1, "lease_block": 1})
+    node = town.terminal()
+    node.sync_once()
+    assert coupon_of(node.counter.pay(town.card, 600))["discount"] == 150
+    last = node.counter.pay(town.card, 600)
+    assert last.decision == "online" and last.amount == 600 and coupon_of(last) is None
+    assert any("none left" in note for note in last.notes)
+    assert town.granted() == 1 and len(town.leases()) == 1
