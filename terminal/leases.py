@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 
 from sync import campaigns, ids
 from sync.client import READ_TIMEOUT_S, LedgerClient
@@ -70,17 +71,21 @@ class LeaseKeeper:
 
     def top_up(self, client: LedgerClient) -> int:
         """Lease a block for each pool that runs low; the units got. Right after a Z close
-        too: its leases were closed, so the next day's first sale has fresh ones."""
+        too: its leases were closed, so the next day's first sale has fresh ones, also of a
+        campaign that begins the next day."""
         merchant = self.state.merchant()
         merchant_id, merchant_class = merchant.get("merchant_id", ""), merchant.get("class",
                                                                                    "small")
         day, now_ms, got = self._today(), int(time.time() * 1000), 0
+        days = [day]
+        if self.journal.last_type() == "day_close":
+            days.append((date.fromisoformat(day) + timedelta(days=1)).isoformat())
         for rule in self.state.campaigns():
             try:
                 rule = campaigns.validate(rule)
             except campaigns.RuleError:
                 continue
-            if not campaigns.in_period(rule, day) or (
+            if not any(campaigns.in_period(rule, when) for when in days) or (
                     rule["kind"] not in ("gift_code", "ticket")
                     and not campaigns.shop_takes_part(rule, merchant_id, merchant_class)):
                 continue

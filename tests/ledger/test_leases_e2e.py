@@ -9,6 +9,8 @@ terminal in leases (here blocks of 3)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from ledger import check, reports, service
@@ -185,3 +187,20 @@ def test_an_online_sale_finding_the_pool_empty_goes_on_without_the_coupon(town):
     assert last.decision == "online" and last.amount == 600 and coupon_of(last) is None
     assert any("none left" in note for note in last.notes)
     assert town.granted() == 1 and len(town.leases()) == 1
+
+
+def test_a_campaign_that_begins_the_next_day_is_leased_at_close(town):
+    """Seed 000's coupons ran in rounds (「７月～９月のサマークーポン、11月～１月の年末年始
+    クーポン」): a round that begins tomorrow is not leased during the day, but the round after
+    the Z close leases it (3 units), so the first sale of its first day has them, offline
+    too."""
+    node = town.terminal()
+    tomorrow = (node.journal._clock().date() + timedelta(days=1)).isoformat()
+    service.create_campaign(town.db, {**HOKUTO, "id": "hokuto-next", "starts": tomorrow})
+    node.sync_once()
+    assert "hokuto-next" in {rule["id"] for rule in node.state.campaigns()}
+    assert not [lease for lease in node.journal.leases() if lease["campaign"] == "hokuto-next"]
+    tally.z_close(node.journal)
+    node.sync_once()
+    [lease] = [lease for lease in node.journal.leases() if lease["campaign"] == "hokuto-next"]
+    assert (lease["status"], lease["count"]) == ("open", 3)
