@@ -25,6 +25,8 @@
     python -m ledger report kpi --from D --to D [--merchant M] --format csv|pdf --out FILE
     python -m ledger report flags [--from D --to D]     (each with what to do)
     python -m ledger report campaigns [--from D --to D] [--format csv|xlsx|pdf|json --out FILE]
+    python -m ledger report liability [--on D] [--format csv|xlsx|pdf|json --out FILE]
+                                              (the town's money: outstanding, expiring, sold)
 
 The database is `--db URL` (sqlite:///file.db or postgresql://...), else $MACHI_LEDGER_DB,
 else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
@@ -231,6 +233,18 @@ def cmd_report(args: argparse.Namespace) -> int:
                 reports.write_table(title, headers, rows, args.format, args.out)
         for row in rows:
             print("  ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    elif args.kind == "liability":
+        from ledger import liability
+
+        found = liability.liability(db, args.on)
+        if args.out:
+            liability.write(found, args.format, args.out)
+        for row in liability.table(found)[1]:
+            print("  ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+        problems = found.check()
+        for problem in problems:
+            print(f"does not add up: {problem}", file=sys.stderr)
+        return 1 if problems else 0
     elif args.kind == "settlement":
         items = reports.settlement(db, args.month, args.plan)
         headers, rows = reports.settlement_table(items)
@@ -352,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
     seed.set_defaults(func=cmd_seed_demo)
 
-    report = sub.add_parser("report", help="tally, reconcile, settlement, kpi, flags, campaigns")
+    report = sub.add_parser("report", help="tally, reconcile, settlement, kpi, flags, campaigns, "
+                                                   "liability")
     kinds = report.add_subparsers(dest="kind", required=True)
     r = kinds.add_parser("tally", parents=[common])
     r.add_argument("--date", required=True)
@@ -378,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = kinds.add_parser("campaigns", parents=[common])
     r.add_argument("--from", dest="date_from", default="0000-01-01")
     r.add_argument("--to", dest="date_to", default="9999-12-31")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf", "json"), default="csv")
+    r.add_argument("--out", type=Path)
+    r = kinds.add_parser("liability", parents=[common],
+                         help="outstanding value by pocket and funder, expiring next month, "
+                              "voucher money sold/spent/expired")
+    r.add_argument("--on", help="the day expiry is judged (YYYY-MM-DD, default today)")
     r.add_argument("--format", choices=("csv", "xlsx", "pdf", "json"), default="csv")
     r.add_argument("--out", type=Path)
     r = kinds.add_parser("flags", parents=[common])

@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger import certs, online, service
+from ledger import certs, liability, online, service
 from ledger.db import Database, DatabaseError
 from ledger.ingest import MAX_BATCH_RECORDS, Ingestor
 from ledger.service import LedgerError
@@ -633,6 +633,20 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
                     ) -> Response:
         admin(request)
         return _json(await run_in_threadpool(service.list_flags, db, limit))
+
+    @app.get("/v1/admin/reports/liability", responses=_refusals(400, 401))
+    async def liability_report(request: Request, on: str | None = Query(
+            None, max_length=10, description="the day expiry is judged, YYYY-MM-DD "
+                                             "(default today)")) -> Response:
+        """The town's money (`python -m ledger report liability`, the same figures):
+        outstanding value by pocket and by funder, expiring next month, voucher money sold
+        against spent and expired, and `adds_up` (issued − spent − expired = outstanding)."""
+        admin(request)
+        try:
+            found = await run_in_threadpool(liability.liability, db, on)
+        except ValueError as exc:
+            raise LedgerError("on must be a date, YYYY-MM-DD", 400) from exc
+        return _json({**found.as_dict(), "adds_up": not found.check()})
 
     @app.post("/v1/admin/terminals", status_code=201, responses=_refusals(400, 401, 404))
     async def create_terminal(request: Request, body: CreateTerminalRequest) -> Response:

@@ -18,7 +18,8 @@ rides separately, because no entry ever posts a ride against yen.
 Campaigns (docs/campaigns.md): each entry a record carries is checked against the rules and
 the wallet's usage before it (`sync.campaigns.check_entry`); problems become flags and the
 record is still posted. Usage is folded (`sync.campaigns.fold`) and stored per (campaign,
-wallet); units spent from leases are counted on the lease; gift codes are marked used.
+wallet); units spent from leases are counted on the lease (a void's units back); gift codes
+are marked used.
 
 Lots carry the detail behind wallet pockets: the sum of a wallet's lots in a pocket equals
 its pocket account. The ledger accepts every validly signed record (the goods were handed
@@ -657,8 +658,8 @@ class Batch:
                         items: list[dict] | None = None) -> None:
         """A void takes back its payment's campaigns (`items`: a diner's, else the body's):
         the funders' discounts and the uses counted against the wallet's limits (the lots
-        they granted: `_take_back`). Lease units stay spent (the stock is never counted back
-        up)."""
+        they granted: `_take_back`), and the units the sale took from leases, when the entry
+        names them (`_units_back`)."""
         body = rec["body"]
         receivable = f"merchant:{self.merchant_id}:receivable"
         for item in body.get("campaigns", []) if items is None else items:
@@ -668,10 +669,25 @@ class Batch:
                 if funder != campaigns.SHOP_FUNDED:
                     entry.post(receivable, -off)
                     entry.post(f"funder:{funder}", off)
-            if self.rule(item["campaign"]) is not None:
+            rule = self.rule(item["campaign"])
+            if rule is not None:
                 key = (item["campaign"], wallet.wallet_id)
                 self.usage[key] = campaigns.apply(self.usage.get(key), item, rec["at"][:10])
                 self.usage_changed.add(key)
+                self._units_back(rec, rule, item, wallet.wallet_id)
+
+    def _units_back(self, rec: dict, rule: dict, item: dict, wallet_id: str) -> None:
+        """A voided sale used no unit (seed 000 counts coupons used: 「クーポン使用実績は
+        12,000回」): the units its entry took go back to their lease, which gives them to the
+        terminal again while it is open, or, once the lease is closed, to the pool
+        (`_use_lease`)."""
+        if "lease" in item:
+            pool = campaigns.main_pool(rule, self.merchant_id or "")
+            if rule["kind"] == "stamp_rally":
+                pool = campaigns.POOL_SHOP_PREFIX + (self.merchant_id or "")
+            self._use_lease(rec, item, wallet_id, item["lease"], pool, -item.get("units", 1))
+        if "prize_lease" in item:
+            self._use_lease(rec, item, wallet_id, item["prize_lease"], campaigns.POOL_PRIZE, -1)
 
     def _take_back(self, rec: dict, entry: Entry, wallet: Wallet,
                    settled: givebacks.Settled) -> None:
@@ -982,6 +998,16 @@ class Batch:
             return
         lease.used += units
         lease.dirty = True
+        if units < 0:  # a void's units back
+            if lease.status != "open":
+                # The lease gave back its unused units already: these go to the pool now.
+                consumed = lease.consumed or 0
+                back = max(0, min(-units, consumed - max(0, lease.used)))
+                if back:
+                    lease.consumed = consumed - back
+                    key = (lease.campaign_id, lease.pool)
+                    self.pool_adds[key] = self.pool_adds.get(key, 0) - back
+            return
         if lease.status == "open":
             if lease.used > lease.count:
                 self._quantity_flag(rec, item, wallet_id, "beyond_lease", lease=lease_id,

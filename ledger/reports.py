@@ -22,7 +22,10 @@ from sync import bodies, campaigns, cells
 from sync import tally as sheet
 
 # Fee plans of the LOVESAIJO review (seed 001): (basis points of turnover, monthly base that
-# is credited against the percentage: the bill is the larger of the two).
+# is credited against the percentage: the bill is the larger of the two). The base is billed
+# only for a month with turnover (docs/campaigns.md, "Fee plans"): 「基本料金は地域応援協力金
+# のお支払い分に充てさせていただきます」 — it is paid toward the 協力金 on 取引額, and a shop
+# or booth with no 取引額 that month owes none.
 FEE_PLANS = {1: (155, 1_100), 2: (188, 0), 3: (210, 0)}
 USER_RETURN_BP = 100  # 1 % of turnover goes back to users as points, in every plan
 BP = 10_000
@@ -125,10 +128,16 @@ class Settlement:
 
 
 def fee(turnover: int, plan: int) -> int:
-    """The month's fee in whole yen (rounded down); plan 1's base is credited against it."""
+    """The month's fee in whole yen (rounded down); plan 1's base is credited against it.
+    Seed 001, plan 1: 「地域応援協力金が1100円を超えない場合は基本料金のみのご請求、1100円を
+    超えた場合は、基本料金＋超過部分のご請求」: max(¥1,100, 1.55 %) — for a month with
+    turnover; with none (a charge booth, a shop that sold nothing, or one whose refunds
+    outweigh its sales) nothing is billed."""
     if plan not in FEE_PLANS:
         raise ReportError("the fee plan is 1, 2 or 3")
     rate_bp, base = FEE_PLANS[plan]
+    if turnover <= 0:
+        return 0
     return max(base, turnover * rate_bp // BP)
 
 

@@ -401,14 +401,15 @@ class LedgerClient:
         if type(basis) is not int or basis < 0:
             raise self._untrusted("the ledger's answer has a malformed basis_seq")
 
-    def lease(self, campaign: str, pool: str, units: int,
-              request_id: str | None = None) -> dict[str, Any] | None:
+    def lease(self, campaign: str, pool: str, units: int, request_id: str | None = None,
+              timeout: float = READ_TIMEOUT_S) -> dict[str, Any] | None:
         """Ask for `units` of a campaign's pool; the lease granted, or None when none are
-        left. The same `request_id` asked again gets the same lease, never a second one."""
+        left. The same `request_id` asked again gets the same lease, never a second one.
+        A sale waiting for it gives a short `timeout` (ONLINE_CHECK_TIMEOUT_S)."""
         asked: dict[str, Any] = {"campaign": campaign, "pool": pool, "units": units}
         if request_id is not None:
             asked["request_id"] = request_id
-        answer = self._request("POST", "/v1/leases", orjson.dumps(asked))
+        answer = self._request("POST", "/v1/leases", orjson.dumps(asked), timeout=timeout)
         lease = answer.get("lease")
         if lease is None:
             return None

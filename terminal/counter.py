@@ -22,8 +22,8 @@ from datetime import date
 from typing import Any
 
 from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, tokens
-from sync.client import LedgerClient, RefusedError, SyncError
-from terminal import credentials, policy
+from sync.client import ONLINE_CHECK_TIMEOUT_S, LedgerClient, RefusedError, SyncError
+from terminal import credentials, leases, policy
 from terminal.clock import BadLedgerTime, TrustedClock
 from terminal.errors import JournalError, JournalFull
 from terminal.health import JOURNAL, STATE, StorageHealth
@@ -48,6 +48,9 @@ MAX_CREDENTIAL_CHARS = 512
 ONLINE_OVERRULES = ("unknown_card", "card_blocked")
 # The state store's key for wrong PINs in a row, by card (see Counter._check_pin).
 PIN_TRIES_KEY = "pin_tries"
+# After the ledger said a campaign's pool is empty, sales do not ask it for a lease of that
+# pool again for this long (seconds); the sync worker still tops up as before.
+EMPTY_POOL_QUIET_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ class Counter:
         self._quiet_until = 0.0
         # Campaign uses the ledger claimed for a sale not yet committed (tx ids).
         self._open_claims: set[str] = set()
+        # Pools the ledger said are empty, by (campaign, pool): not asked again until then.
+        self._empty_pools: dict[tuple[str, str], float] = {}
 
     # --- context --------------------------------------------------------------------------
 
@@ -562,9 +567,41 @@ class Counter:
     # --- services -------------------------------------------------------------------------
 
     def offers(self) -> Offers:
-        """This shop's campaigns today, as the snapshot has them."""
+        """This shop's campaigns today, as the snapshot has them; units not on hand are
+        asked of the ledger while it answers (`_lease_now`)."""
         return Offers(self.journal, self.state, self.merchant.get("merchant_id", ""),
-                      self.merchant_class, self._today().isoformat())
+                      self.merchant_class, self._today().isoformat(), self._lease_now)
+
+    def _lease_now(self, rule: dict, pool: str) -> bool:
+        """Lease a block of the pool for a sale that found no unit on hand (issue #16.4: the
+        first sale after a Z close, before the sync worker's round, gets every benefit a
+        lease can give), within ONLINE_CHECK_TIMEOUT_S; True when a lease came. Not asked
+        offline, nor again for EMPTY_POOL_QUIET_S once the ledger said the pool is empty."""
+        key = (rule["id"], pool)
+        if not self._may_ask() or time.monotonic() < self._empty_pools.get(key, 0.0):
+            return False
+        block = leases.block_for(rule, pool, self.merchant.get("merchant_id", ""))
+        if not block:
+            return False
+        assert self.client is not None
+        try:
+            lease = leases.take(self.client, self.journal, self.state, rule["id"], pool, block,
+                                timeout=ONLINE_CHECK_TIMEOUT_S)
+        except SyncError as exc:
+            log.info("lease for a sale not answered: %s", exc.message)
+            if not isinstance(exc, RefusedError):
+                self._quiet_until = time.monotonic() + OFFLINE_QUIET_S
+            return False
+        except sqlite3.Error as exc:
+            # The lease could not be kept here (the ledger keeps it; the worker's next round
+            # asks again with the same request id): the sale decides with what is on hand,
+            # and its own record's write says whether the storage is sound.
+            log.warning("a lease for a sale could not be kept: %s", exc)
+            return False
+        if lease is None:
+            self._empty_pools[key] = time.monotonic() + EMPTY_POOL_QUIET_S
+            return False
+        return True
 
     # --- card PINs ----------------------------------------------------------------------
 
@@ -807,8 +844,10 @@ class Counter:
         """What a void adds to take back the payment's campaigns: each entry marked `undo`
         (the funder's discount, the use counted against the wallet's limits, the stamp),
         and the lots they granted (cash-back, a prize), each for all it was worth: what was
-        spent of it is kept from the money given back (sync.givebacks). Units taken from
-        leases are not given back: the stock stays spent, never over-issued."""
+        spent of it is kept from the money given back (sync.givebacks). Each entry keeps the
+        `lease` (`prize_lease`, `units`) its unit came from, so the unit goes back: to this
+        terminal's stock while the lease is held (open), else, at the ledger, to the pool
+        (seed 000: a voided sale used no coupon; docs/campaigns.md)."""
         entries = original["body"].get("campaigns", [])
         diners = bodies.diners(original["body"])
         if not entries and not diners:
@@ -816,8 +855,7 @@ class Counter:
         day = original["at"][:10]
 
         def undo(items: list[dict]) -> list[dict]:
-            return [{**{k: v for k, v in entry.items() if k not in ("lease", "prize_lease")},
-                     "undo": True, "day": day} for entry in items]
+            return [{**entry, "undo": True, "day": day} for entry in items]
 
         def back(grants: list[dict]) -> list[dict]:
             return [{"lot": line["lot"], "amount": line["amount"],
@@ -911,36 +949,17 @@ class Counter:
             raise Refused("campaign_inactive", name=rule["name"])
         return rule
 
-    def _main_unit(self, offers: Offers, rule: dict, entry: dict, units: int = 1,
-                   online: bool = False) -> None:
-        """Take `units` of the campaign's quantity for `entry`; Refused('sold_out'). A sale
-        decided online with no lease at hand leases a block first: a booth that only sells
-        voucher sets takes no lease after a Z close until it sells (terminal.leases), and
-        could not sell its first set of the day without this."""
+    def _main_unit(self, offers: Offers, rule: dict, entry: dict, units: int = 1) -> None:
+        """Take `units` of the campaign's quantity for `entry`; Refused('sold_out'). With no
+        lease at hand, `offers.unit` leases a block first while the ledger answers
+        (`_lease_now`): a booth that only sells voucher sets could otherwise not sell its first
+        set of the day."""
         pool = campaigns.main_pool(rule, offers.merchant_id)
         if pool is not None:
             lease = offers.unit(rule, pool, units)
-            if lease is None and online and self.client is not None:
-                self._lease_now(rule, pool)
-                lease = offers.unit(rule, pool, units)
             if lease is None:
                 raise Refused("sold_out", name=rule["name"])
             entry["lease"] = lease
-
-    def _lease_now(self, rule: dict, pool: str) -> None:
-        """Lease one block of the pool now, for a sale the ledger is deciding online."""
-        assert self.client is not None
-        total = campaigns.pool_total(rule, pool)
-        if not total:
-            return
-        try:
-            lease = self.client.lease(rule["id"], pool, campaigns.lease_block(rule, total),
-                                      request_id="LR-" + ids.new_id())
-        except SyncError as exc:
-            log.info("no lease for %s/%s at the sale: %s", rule["id"], pool, exc.message)
-            return
-        if lease is not None:
-            self.journal.add_lease(lease)
 
     def buy_voucher(self, presented: Presented, campaign_id: str, price: int) -> Outcome:
         """Sell a premium voucher set for cash: e.g. pay ¥10,000, get ¥6,000 usable at every
@@ -982,7 +1001,7 @@ class Counter:
             units = campaigns.set_units(rule, price)
             if units != 1:
                 entry["units"] = units
-            self._main_unit(offers, rule, entry, units, online=decision == "online")
+            self._main_unit(offers, rule, entry, units)
         except Refused as exc:
             self._refuse("charge", exc, wallet_id, price, "offline")
             self._release_claims()

@@ -11,7 +11,8 @@ ref):
     card   a card was put on a wallet
     back   a refund or void gave `amount` back against the payment `ref` (its tx_id)
     camp   a campaign (in `lot`) did something for the wallet; `amount` units of the lease
-           `ref` were spent on it (0 when it drew on no quantity)
+           `ref` were spent on it (0 when it drew on no quantity; negative when a void gave
+           its sale's units back)
     gift   the gift code in `card` was taken for `amount` yen
 
 The terminal's view of a wallet is the ledger's snapshot plus the effects of its own
@@ -70,11 +71,13 @@ def _diners(rtype: str, body: dict) -> list[Effect]:
 
 
 def _campaign(wallet: str, entry: dict) -> list[Effect]:
+    # A void's undone entry gives its sale's units back to the lease (negative use).
+    sign = -1 if entry.get("undo") is True else 1
     out: list[Effect] = [("camp", wallet, entry["campaign"], None,
-                          entry.get("units", 1) if "lease" in entry else 0, None, None, None,
-                          None, entry.get("lease"))]
+                          sign * entry.get("units", 1) if "lease" in entry else 0, None, None,
+                          None, None, entry.get("lease"))]
     if "prize_lease" in entry:
-        out.append(("camp", wallet, entry["campaign"], None, 1, None, None, None, None,
+        out.append(("camp", wallet, entry["campaign"], None, sign, None, None, None, None,
                     entry["prize_lease"]))
     return out
 

@@ -12,6 +12,7 @@ campaign that would need a unit this terminal has not got is skipped, never over
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,8 +65,12 @@ class Offers:
     """The campaigns of this shop on one day."""
 
     def __init__(self, journal: Journal, state: StateStore, merchant_id: str,
-                 merchant_class: str, day: str) -> None:
+                 merchant_class: str, day: str,
+                 ask_lease: Callable[[dict, str], bool] | None = None) -> None:
         self.journal = journal
+        # Online, a unit not on hand is asked of the ledger before the sale decides
+        # (terminal.leases.take): True when a lease came.
+        self._ask_lease = ask_lease
         self.merchant_id = merchant_id
         self.merchant_class = merchant_class
         self.day = day
@@ -84,13 +89,24 @@ class Offers:
                     rule, self.day, self.merchant_id, self.merchant_class)]
 
     def unit(self, rule: dict, pool: str, units: int = 1) -> str | None:
-        """A lease with `units` left in the pool, or None."""
-        return self.journal.usable_lease(rule["id"], pool, now_ms(), units)
+        """A lease with `units` left in the pool, or None (asked of the ledger first when
+        online: the first sale after a Z close, a lease run dry, a campaign begun today)."""
+        lease = self.journal.usable_lease(rule["id"], pool, now_ms(), units)
+        if lease is None and self._ask_lease is not None and self._ask_lease(rule, pool):
+            lease = self.journal.usable_lease(rule["id"], pool, now_ms(), units)
+        return lease
 
     def take(self, plan: Plan, rule: dict, pool: str, want: int) -> tuple[str | None, int]:
         """Up to `want` units of one lease of the pool, counting what the plan took already
         (the diners' stamps of one sale draw on the same leases): (lease, units) or
-        (None, 0)."""
+        (None, 0). With none on hand, the ledger is asked as in `unit`."""
+        got = self._take_held(plan, rule, pool, want)
+        if got[0] is None and self._ask_lease is not None and self._ask_lease(rule, pool):
+            got = self._take_held(plan, rule, pool, want)
+        return got
+
+    def _take_held(self, plan: Plan, rule: dict, pool: str, want: int
+                   ) -> tuple[str | None, int]:
         now = now_ms()
         for lease in self.journal.leases("open"):
             if lease["campaign"] != rule["id"] or lease["pool"] != pool or \

@@ -8,13 +8,15 @@ import subprocess
 
 import pytest
 
-from ledger import reports
+from ledger import reports, service
 from terminal import tally as terminal_tally
 from tests.ledger.test_ingest import Region, pay
 
 
 @pytest.mark.parametrize("turnover, plan1, plan2, plan3, returned", [
-    (0, 1_100, 0, 0, 0),
+    (0, 0, 0, 0, 0),                          # no turnover: not billed, base or not
+    (-3_000, 0, 0, 0, -30),                   # refunds of last month's sales only
+    (1, 1_100, 0, 0, 0),
     (50_000, 1_100, 940, 1_050, 500),
     (70_968, 1_100, 1_334, 1_490, 709),     # where plan 1's base and 1.55 % meet
     (70_967, 1_100, 1_334, 1_490, 709),
@@ -72,10 +74,43 @@ def test_settlement_by_merchant(region):
     by_id = {s.merchant_id: s for s in reports.settlement(region.db, month, 1)}
     assert (by_id["M-SMALL"].turnover, by_id["M-SMALL"].fee, by_id["M-SMALL"].payout) == \
         (700, 1_100, -400)
+    assert (by_id["M-BOOTH"].fee, by_id["M-BOOTH"].payout) == (0, 0)  # no turnover
     assert by_id["M-LARGE"].turnover == 500 and by_id["M-BOOTH"].turnover == 0
     assert reports.settlement(region.db, "2001-01", 2)[0].turnover == 0
     with pytest.raises(reports.ReportError):
         reports.settlement(region.db, "November", 1)
+
+
+def test_plan_1_base_is_billed_only_with_turnover(region):
+    """Seed 001, 見直し案①: 「基本料金 1,100円/月 ※基本料金は地域応援協力金のお支払い分に充て
+    させていただきます。地域応援協力金が1100円を超えない場合は基本料金のみのご請求、1100円を
+    超えた場合は、基本料金＋超過部分のご請求。」 and 「地域応援協力金 取引額の1.55%」.
+
+    A month: 小さな店 takes ¥60,000 (3 × ¥20,000): 1.55 % = ¥930 ≤ ¥1,100, so the base only,
+    ¥1,100 (under plan 2, 1.88 % = ¥1,128: plan 1 is the cheaper one, as the seed says of
+    「月間取引額58,000円以上の店舗」); payout 60,000 − 1,100 = ¥58,900. 大きな店 takes
+    ¥100,000 (5 × ¥20,000): 1.55 % = ¥1,550 > ¥1,100: base + excess = ¥1,550; payout
+    ¥98,450. The charge booth sells ¥5,000 of top-ups and takes no payment: turnover ¥0, not
+    billed (fee ¥0, payout ¥0), as a shop with no sale that month."""
+    money = service.issue_value(region.db, "W-1", "charged", 160_000, "opening")
+    small, large, booth = (region.terminal(m) for m in ("M-SMALL", "M-LARGE", "M-BOOTH"))
+    for _ in range(3):
+        sale = pay(small, "W-1", [(money, 20_000)])
+    for _ in range(5):
+        pay(large, "W-1", [(money, 20_000)])
+    booth.append("charge", {"amount": 5_000, "wallet": "W-1",
+                            "lots": [{"lot": "L-TOPUP", "pocket": "charged", "amount": 5_000,
+                                      "paid": 5_000}]})
+    for term in (small, large, booth):
+        region.push(term)
+    month = sale.record["at"][:7]
+    plan1 = {s.merchant_id: (s.turnover, s.fee, s.payout)
+             for s in reports.settlement(region.db, month, 1)}
+    assert plan1 == {"M-SMALL": (60_000, 1_100, 58_900), "M-LARGE": (100_000, 1_550, 98_450),
+                     "M-BOOTH": (0, 0, 0)}
+    plan2 = {s.merchant_id: s.fee for s in reports.settlement(region.db, month, 2)}
+    assert plan2 == {"M-SMALL": 1_128, "M-LARGE": 1_880, "M-BOOTH": 0}
+    assert not region.flags("unknown_lot")
 
 
 def test_report_files(region, tmp_path):

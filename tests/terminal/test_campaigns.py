@@ -599,7 +599,7 @@ def test_a_refund_of_the_whole_sale_takes_its_campaigns_back(tmp_path, parts):
 
 def test_a_void_takes_back_the_coupon_the_stamp_and_the_cash_back(tmp_path):
     """A sale typed wrong and voided: the coupon's once-a-day is free again, the stamp is
-    off the card, the cash-back points are taken back; the lease unit stays spent."""
+    off the card, the cash-back points are taken back; the lease units go back."""
     from terminal import tally
 
     once = rule(id="once", kind="threshold_coupon", name="一日一回", quantity=10,
@@ -615,8 +615,10 @@ def test_a_void_takes_back_the_coupon_the_stamp_and_the_cash_back(tmp_path):
     assert paid == 1_700 and wrong.balance_after == 20_000 - 1_700 + 17
     void = till.counter.refund(wrong.tx_id, void=True)
     body = void.record["body"]
-    assert all(e["undo"] and e["day"] == "2026-12-10" and "lease" not in e
-               for e in body["campaigns"])
+    assert all(e["undo"] and e["day"] == "2026-12-10" for e in body["campaigns"])
+    assert {e["kind"]: e.get("lease") for e in body["campaigns"]} == {
+        "threshold_coupon": "LS-once-all", "stamp_rally": "LS-rally-shop.M-A",
+        "cash_back": None}
     assert body["grants_back"] == [{"lot": wrong.record["body"]["grants"][0]["lot"],
                                     "amount": 17, "campaign": "back", "funder": "town"}]
     assert void.balance_after == 20_000  # the points are gone with the sale
@@ -626,7 +628,7 @@ def test_a_void_takes_back_the_coupon_the_stamp_and_the_cash_back(tmp_path):
     right = till.counter.pay(CARD, 1_500)  # typed again: the coupon and the stamp again
     assert entry_of(right, "threshold_coupon")["discount"] == 100
     assert entry_of(right, "stamp_rally")["stamps"] == 1
-    assert till.journal.units_left("once", "all", 0) == 3  # two units spent, none back
+    assert till.journal.units_left("once", "all", 0) == 4  # two spent, the void's back
     day = tally.x_report(till.journal)
     assert day.campaigns["once"] == {"uses": 1, "discount": 100}
     assert day.campaigns["back"]["points"] == 12
@@ -694,9 +696,11 @@ def test_a_refund_keeps_the_campaigns_and_only_a_void_may_undo_them(tmp_path):
             "campaigns": [{"campaign": "back", "kind": "cash_back", "points": 10}]}
     with pytest.raises(bodies.BodyError, match="only to undo"):
         bodies.check("refund", body)
-    body["campaigns"][0].update(undo=True, lease="LS-1", day="2026-12-10")
-    with pytest.raises(bodies.BodyError, match="no lease units"):
+    body["campaigns"][0].update(undo=True, units=2, day="2026-12-10")
+    with pytest.raises(bodies.BodyError, match="units only to a lease"):
         bodies.check("void", body)
+    body["campaigns"][0]["lease"] = "LS-1"
+    bodies.check("void", body)  # the sale's units go back to the lease they came from
 
 
 def test_the_balance_shows_the_rally_card_with_the_shops_by_name(tmp_path):
