@@ -266,10 +266,12 @@ def _giveback(body: dict) -> None:
     if "grants_back" in body:
         _lot_lines(body, "grants_back")
     _diners(body, giveback=True)
-    for diner in diners(body):
+    for diner in diners(body):  # their units go back to the lease, as the payer's do
         for entry in diner["campaigns"]:
-            if entry.get("undo") is not True or "lease" in entry or "prize_lease" in entry:
-                raise BodyError("a void names a diner's stamp only to undo it, without leases")
+            if entry.get("undo") is not True:
+                raise BodyError("a void names a diner's stamp only to undo it")
+            if "units" in entry and "lease" not in entry:
+                raise BodyError("an undone campaign entry gives back units only to a lease")
 
 
 def _charge(body: dict) -> None:

@@ -252,9 +252,9 @@ def test_a_booth_that_only_sells_voucher_sets_sells_its_first_set_after_a_z_clos
     and a booth that only sells voucher sets needs a lease for its very first sale: online,
     the sale leases a block itself. Seed 003's stock: 90,000 units of ¥10,000 (lease_block
     2 units = 4 halves). Before the close W-0 buys ① (¥5,000: half a unit, 1 half; its
-    ¥40,000 + ¥7,500 of value stays under the ¥50,000 cap); after it, with every lease given
-    back and none taken, W-1 buys ① online: a fresh block of 4 halves is leased at the sale
-    and 1 half of it used. The ledger counts 1 + 1 = 2 halves, nothing flagged.
+    ¥40,000 + ¥7,500 of value stays under the ¥50,000 cap); the close gives the
+    day's lease back and its round leases a fresh block of 4 halves; W-1 buys ① from it, 1
+    half used. The ledger counts 1 + 1 = 2 halves, nothing flagged.
 
     #16.7: `python -m terminal balance` then lists W-1's pockets: ¥40,000 charged, the set's
     ¥3,000 common and ¥4,500 exclusive, each "expires 2030-12-31, usable from 2030-01-01"
@@ -271,11 +271,11 @@ def test_a_booth_that_only_sells_voucher_sets_sells_its_first_set_after_a_z_clos
     node.counter.buy_voucher(town.wallets[0][1], "koko", 5_000)
     tally.z_close(node.journal)
     node.sync_once()
-    assert all(lease["status"] == "returned" for lease in node.journal.leases())
-    assert node.journal.units_left("koko", "all", 0) == 0  # no lease taken after the close
+    (first,) = node.journal.leases("returned")  # the day's lease goes back at the close
+    assert [(lease["count"], lease["used"]) for lease in node.journal.leases("open")] == \
+        [(4, 0)]  # and the close's round leases afresh for the next day's first sale
     sold = node.counter.buy_voucher(town.wallets[1][1], "koko", 5_000)
-    assert sold.record["body"]["campaigns"][0]["lease"] not in \
-        {lease["lease_id"] for lease in node.journal.leases("returned")}
+    assert sold.record["body"]["campaigns"][0]["lease"] != first["lease_id"]
     open_leases = node.journal.leases("open")
     assert [(lease["count"], lease["used"]) for lease in open_leases] == [(4, 1)]
     node.sync_once()
