@@ -450,7 +450,8 @@ def shift_text(tally: Tally, lang: str = "ja") -> str:
 def table(tally: Tally, lang: str = "ja") -> list[list[Any]]:
     """The sheet as a table, one row per figure: who (shop, terminal, day, shift) on every
     row, then the figure with its count, amount and unit in columns of their own."""
-    whole = shift_text(tally, lang)
+    numbers = {s.shift for s in tally.shifts} or {tally.shift}
+    whole: int | str = numbers.pop() if len(numbers) == 1 else shift_text(tally, lang)
     head = [tally.shop_name, tally.shop_id, tally.terminal_id, tally.business_date]
     return [list(HEADERS["ja" if lang == "ja" else "en"])] + [
         head + [f.shift if f.shift != "" else whole, f.section, f.item, f.count, f.amount,
