@@ -243,6 +243,12 @@ def _cmd_close(args: argparse.Namespace) -> int:
           + ("" if difference is None else
              f", difference {'-' if difference < 0 else ''}¥{abs(difference):,}")
           + f" (day_close is seq {rec['seq']})")
+    if not args.shift:
+        with Journal.open_read_only(args.data) as journal:
+            notice = tally.after_close_notice(journal)
+        if notice is not None:
+            print(f"business day {notice[0]} is closed: sales from now on belong to the next "
+                  f"business day, {notice[1]}")
     return EXIT_OK
 
 

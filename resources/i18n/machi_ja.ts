@@ -697,6 +697,10 @@ Data: {1}</source>
         <source>Not closed: this business day is already closed ({first}). Sales since belong to the next business day, {next}. A second close today needs a manager's approval; it then closes them as another shift of {day}.</source>
         <translation>締めていません: この営業日はすでに締めています ({first})。その後の売上は次の営業日 {next} に入ります。本日2回目の締めには責任者の承認が必要です。承認されると、それらを {day} の次のシフトとして締めます。</translation>
     </message>
+    <message>
+        <source>Business day {0} is closed. Sales from now on belong to the next business day, {1}.</source>
+        <translation>営業日 {0} を締めました。これからの売上は次の営業日 {1} に入ります。</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>

@@ -440,7 +440,8 @@ class TerminalBridge(QObject):
                     "first": tally.describe_close(exc.first, self.language),
                     "day": str(first.get("business_date")),
                     "next": tally.x_report(counter.journal).business_date})
-            return ("closed", self._sheet_text(counter, True))
+            notice = tally.after_close_notice(counter.journal)
+            return ("closed", self._sheet_text(counter, True), notice or ())
 
         self._run("close_day", work)
 

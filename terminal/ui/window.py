@@ -1494,6 +1494,10 @@ class MainWindow(QMainWindow):
         else:
             self.day_controls.info.setText("")
             self.verify_info.setText(result[1])
+            if result[2]:  # a Z: the counter says which day its sales now go to
+                self.shop.result.show_state("idle", self.tr(
+                    "Business day {0} is closed. Sales from now on belong to the next "
+                    "business day, {1}.").format(*result[2]))
 
     def _lock(self) -> None:
         self.admin_panel.hide()

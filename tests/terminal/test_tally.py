@@ -117,6 +117,8 @@ def test_cli_close_and_tally(counter, data_dir, tmp_path):
 
     closed = run("close", "--counted", "10900")
     assert closed.returncode == 0 and "difference -¥100" in closed.stdout
+    assert "business day 2026-11-22 is closed: sales from now on belong to the next" in \
+        closed.stdout
     again = run("close")  # the Z pressed twice: refused, saying what the first covered
     assert again.returncode == 1 and "second_close" in again.stderr
     assert "2026-11-22 shift 1" in again.stderr and "seq 2..8" in again.stderr

@@ -139,6 +139,8 @@ def test_second_z_is_refused_saying_what_the_first_covered(qtbot, window):
     assert "Sales from now on belong to the next business day" in window.verify_info.text()
     closes = day_closes(window)
     day = closes[-1]["body"]["business_date"]
+    assert f"Business day {day} is closed. Sales from now on belong to the next business " \
+        "day" in window.shop.result.headline.text()  # said on the counter too
     window.counted.setText("0")
     window.z_button.click()  # pressed twice
     qtbot.waitUntil(lambda: "Not closed" in window.day_controls.info.text(), timeout=DONE_MS)
