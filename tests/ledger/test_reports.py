@@ -217,3 +217,46 @@ def test_a_close_that_disagrees_with_the_ledger_is_named(region):
     (found,) = reports.reconcile(region.db, "2026-11-22")
     assert found.what == "shift 1: yen" and found.terminal_says == {"payment": 999}
     assert found.ledger_says == {"payment": 300}
+
+
+def test_report_tally_of_two_lanes_keeps_campaigns_and_each_lanes_cash(region, tmp_path):
+    """`python -m ledger report tally` for a two-lane shop (M-SMALL, 小さな店). Lane 1: a
+    ¥1,200 sale with 北斗クーポン's ¥150 off (seed 000's tiers: 500 and up -> 150 off), so
+    ¥1,050 paid; float in ¥5,000, counted ¥5,000. Lane 2: ¥800 paid; float in ¥3,000,
+    counted ¥2,900. The shop's sheet: net ¥1,850, 北斗クーポン 1 use ¥150 off, each lane's
+    counted cash on its own line (¥5,000, ¥2,900), counted ¥7,900 against ¥8,000: -¥100."""
+    import csv
+
+    from ledger import service
+    from ledger.__main__ import main
+    from sync import campaigns
+
+    service.create_campaign(region.db, campaigns.validate({
+        "id": "hokuto", "kind": "threshold_coupon", "name": "北斗クーポン",
+        "starts": "2026-11-01", "ends": "2027-03-31", "funder": "town",
+        "tiers": [{"min": 500, "off": 150}, {"min": 5000, "off": 1500}]}))
+    lanes = [region.terminal(), region.terminal()]
+    lanes[0].append("payment", {
+        "amount": 1_050, "price": 1_200, "wallet": "W-1",
+        "lots": [{"lot": region.charged, "amount": 1_050}], "decision": "offline",
+        "credential": {"kind": "card", "id": "W-1"},
+        "campaigns": [{"campaign": "hokuto", "kind": "threshold_coupon", "discount": 150}]})
+    lanes[0].append("cash_move", {"amount": 5_000, "direction": "in"})
+    terminal_tally.z_close(lanes[0], cash_counted=5_000)
+    pay(lanes[1], "W-1", [(region.charged, 800)])
+    lanes[1].append("cash_move", {"amount": 3_000, "direction": "in"})
+    terminal_tally.z_close(lanes[1], cash_counted=2_900)
+    for lane in lanes:
+        region.push(lane)
+    out = tmp_path / "shop.csv"
+    assert main(["report", "tally", "--db", region.db.url, "--date", "2026-11-22",
+                 "--merchant", "M-SMALL", "--format", "csv", "--out", str(out)]) == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = {row[6]: row for row in list(csv.reader(fh))[1:]}
+    first, second = (lane.terminal_id for lane in lanes)
+    assert rows["売上(返金・取消後)"][:3] == ["小さな店", "M-SMALL", f"{first}+{second}"]
+    assert rows["売上(返金・取消後)"][8] == "1850"
+    assert rows["北斗クーポン 件"][7] == "1" and rows["北斗クーポン 値引"][8] == "150"
+    assert rows[f"{first} 現金 実査額"][8] == "5000"
+    assert rows[f"{second} 現金 実査額"][8] == "2900"
+    assert rows["現金 実査額"][8] == "7900" and rows["過不足"][8] == "-100"
