@@ -235,6 +235,8 @@ def compute(terminal_id: str, records: list[dict], business_date: str, closed: b
                 _add(tally.by_pocket, line.get("pocket", "unknown"), line.get("amount", 0))
         if rtype == "gift":
             _add(tally.by_pocket, "gift", amount)
+        # A voucher set sold is a voucher sale, not a top-up (seed 003: 「② 15,000円 (販売額
+        # 10,000円/プレミアム率 50%)」: the ¥10,000 paid is the sale); see docs/campaigns.md.
         if rtype == "charge" and any(isinstance(e, dict) and e.get("kind") == "premium_voucher"
                                      for e in body.get("campaigns", []) or []):
             tally.voucher_sales += 1

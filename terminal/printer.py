@@ -164,6 +164,9 @@ class EscPosPrinter(Printer):
         self.options = options
         self.description = description
         self.columns = columns
+        # A printer that left the first status query unanswered is not asked again (each
+        # query would wait STATUS_TIMEOUT_S, or a USB/serial read timeout, per receipt).
+        self.answers_status = True
 
     @classmethod
     def usb(cls, vendor: int, product: int, columns: int = ESCPOS_COLUMNS) -> EscPosPrinter:
@@ -231,8 +234,11 @@ class EscPosPrinter(Printer):
     def query_state(self, device) -> PrinterState:
         """The printer's state from DLE EOT 1, 2 and 4 over an open connection; unknown
         (and no further questions) when the first goes unanswered."""
+        if not self.answers_status:
+            return PrinterState(False)
         printer = self._ask(device, STATUS_PRINTER)
         if printer is None:
+            self.answers_status = False
             return PrinterState(False)
         return parse_state(printer, self._ask(device, STATUS_OFFLINE_CAUSE),
                            self._ask(device, STATUS_PAPER))

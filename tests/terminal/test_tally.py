@@ -132,3 +132,25 @@ def test_cli_close_and_tally(counter, data_dir, tmp_path):
                   str(tmp_path / "x.csv"))
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert run("journal", "verify").returncode == 0
+
+
+def test_a_close_made_before_shifts_is_shift_1_and_a_z():
+    """Old journals: a day_close without `shift` or `day_closed` is the day's only close
+    (shift 1, a Z), and the next records are the next business day's."""
+    from sync import bodies
+    from sync import tally as sheet
+
+    def rec(seq, rtype, at, body):
+        return {"seq": seq, "type": rtype, "at": f"2026-11-22T{at}+09:00", "body": body,
+                "tx_id": f"T{seq}"}
+
+    records = [rec(1, "start", "08:00:00", {}), rec(2, "payment", "09:00:00", {"amount": 500}),
+               rec(3, "day_close", "20:00:00", {"business_date": "2026-11-22"}),
+               rec(4, "payment", "21:00:00", {"amount": 700})]
+    runs = sheet.day_runs(records, "2026-11-22")
+    assert [(r.business_date, r.shift, r.close is not None) for r in runs] == \
+        [("2026-11-22", 1, True), ("2026-11-23", 1, False)]
+    bodies.check("day_close", {"business_date": "2026-11-22"})  # still valid
+    for bad in ({"shift": 0}, {"day_closed": "yes"}, {"approved_by": "a b"}):
+        with pytest.raises(bodies.BodyError):
+            bodies.check("day_close", bad)
