@@ -74,6 +74,7 @@ class TerminalBridge(QObject):
         self.language = "ja"
         self.unprinted: dict[int, Any] = {}  # receipt no. -> Receipt that did not print
         self._tendered: int | None = None  # cash handed over for the top-up being made
+        self._print_failed = False  # the last receipt did not print
 
     # --- start and stop -------------------------------------------------------------------
 
@@ -144,11 +145,15 @@ class TerminalBridge(QObject):
             else:
                 self.unprinted.pop(receipt.seq, None)
                 self.printed.emit(receipt.seq, "")
+                if self._print_failed:  # paper back in: the admin screen says so
+                    self._print_failed = False
+                    self.done.emit("printer_setup", printer.status())
 
     def _not_printed(self, receipt, why: str) -> None:
         """A receipt that did not print is kept for reprint and said so, never reported as
         printed (the oldest kept goes when too many wait: the journal still has it)."""
         self.unprinted[receipt.seq] = receipt
+        self._print_failed = True
         while len(self.unprinted) > UNPRINTED_KEPT:
             self.unprinted.pop(min(self.unprinted))
         self.printed.emit(receipt.seq, why)

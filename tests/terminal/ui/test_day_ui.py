@@ -100,8 +100,9 @@ def test_a_top_up_takes_cash_and_shows_the_change(qtbot, window):
 
 def test_a_receipt_the_printer_could_not_print_is_kept_for_reprint(qtbot, window):
     """A network printer out of paper (it says so to DLE EOT): the sale goes through, its
-    receipt is not sent and never reported printed; the list marks it (not printed)."""
-    with LoopbackPrinter(4, paper="out") as device:
+    receipt is not sent and never reported printed; the list marks it (not printed). Paper
+    in, Enter on it in the list reprints it (再発行) and the printer shows ready again."""
+    with LoopbackPrinter(6, paper="out") as device:
         try:
             window.modes["admin"].click()
             window.pin.setText("0000")
@@ -120,6 +121,15 @@ def test_a_receipt_the_printer_could_not_print_is_kept_for_reprint(qtbot, window
             qtbot.waitUntil(lambda: window.history.list.count() > 0, timeout=DONE_MS)
             assert "(not printed)" in window.history.list.item(0).text()
             assert all(b"\x1dV" not in data for data in device.got)  # nothing cut: unprinted
+            device.paper = "ok"  # paper put in: the kept receipt is reprinted from the list
+            QTest.keyClick(window.history.list, Qt.Key.Key_Return)
+            qtbot.waitUntil(lambda: "(paper ok)" in window.readers_info.text(),
+                            timeout=DONE_MS)
+            assert sale.seq not in window.bridge.unprinted
+            qtbot.waitUntil(lambda: any(b"\x1dV" in data for data in device.got),
+                            timeout=DONE_MS)
+            printed = next(data for data in device.got if b"\x1dV" in data)
+            assert "再発行".encode("shift_jis") in printed
         finally:
             window.modes["admin"].click()
             window.printer_kind.setCurrentIndex(window.printer_kind.findData("pdf"))
