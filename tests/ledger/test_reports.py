@@ -178,6 +178,9 @@ def test_a_day_of_two_shifts_and_a_late_sale_is_whole(region):
     assert reports.reconcile(region.db, "2026-11-22") == []
     assert reports.reconcile(region.db, "2026-11-23") == []
     assert first.day_closed is False
+    from ledger.__main__ import main
+
+    assert main(["report", "reconcile", "--db", region.db.url, "--date", "2026-11-22"]) == 0
 
 
 def test_reconcile_finds_a_record_covered_by_no_close(region):
@@ -197,6 +200,9 @@ def test_reconcile_finds_a_record_covered_by_no_close(region):
     region.push(term, records[:-2])  # the late sale and its close are withheld
     assert reports.reconcile(region.db, "2026-11-22") == []
     region.push(term, records[-2:-1])  # the late sale alone
+    from ledger.__main__ import main
+
+    assert main(["report", "reconcile", "--db", region.db.url, "--date", "2026-11-23"]) == 1
     (found,) = reports.reconcile(region.db, "2026-11-23")
     assert "covered by no close" in found.what and f"seq {late.seq}..{late.seq}" in \
         found.ledger_says

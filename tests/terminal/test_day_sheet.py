@@ -111,3 +111,21 @@ def test_a_sheet_of_two_lanes_keeps_campaigns_and_each_lanes_cash(tmp_path):
     assert by_item["T-M-BOOTH-2 現金 実査額"].amount == 13_000
     assert by_item["現金 実査額"].amount == 26_000 and by_item["過不足"].amount == 0
     assert merged.shop_id == "M-BOOTH"
+
+
+def test_a_sheet_longer_than_a_page_prints_every_figure(tmp_path):
+    """Forty campaigns of two figures each: the PDF runs onto more pages, each with the
+    heading, and every figure is on one of them."""
+    day = sheet.Tally("T-1", "2026-12-10", 1, 80, True, shop_name="長い店", shop_id="M-L")
+    for n in range(40):
+        day.campaigns[f"c{n}"] = {"uses": n + 1, "discount": 100 * (n + 1)}
+        day.campaign_names[f"c{n}"] = f"キャンペーン{n:02d}"
+    pdf = sheet.export(day, "pdf", tmp_path / "long.pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    pages = text.split("\f")
+    assert len([p for p in pages if p.strip()]) >= 2
+    assert all("長い店" in p for p in pages if p.strip())
+    lines = {"".join(line.split()) for line in text.splitlines()}
+    for item, count, amount in sheet.pdf_lines(day):
+        assert "".join((item + count + amount).split()) in lines
