@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QCoreApplication,
     QEvent,
     QRegularExpression,
+    QSize,
     Qt,
     QThread,
     QTimer,
@@ -56,7 +57,7 @@ from terminal.printer import PRINTER_KINDS
 from terminal.printer import address_of as printer_address_of
 from terminal.sounds import SoundPlayer
 from terminal.ui import campaigns as campaign_words
-from terminal.ui.day import DayControls, HistoryPanel, TenderBox
+from terminal.ui.day import ROW_MIN_PX, DayControls, HistoryPanel, TenderBox
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
 WORKER_STOP_MS = 10_000
@@ -1207,6 +1208,7 @@ class MainWindow(QMainWindow):
         for sale in sales:
             item = QListWidgetItem(f"#{sale['seq']}  {sale['at'][11:16]}  {yen(sale['amount'])}")
             item.setData(Qt.ItemDataRole.UserRole, sale["tx_id"])
+            item.setSizeHint(QSize(0, ROW_MIN_PX))  # a row a finger can tap
             self.sales.addItem(item)
         self.shop.result.show_state("waiting", self.tr("Choose a sale; type an amount for a "
                                                        "partial refund."))

@@ -45,6 +45,7 @@ def test_todays_receipts_show_voids_and_reprint_marked(qtbot, window):
     voided = pay(qtbot, window, 777)
     window.shop.buttons["refunds"].click()
     qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
+    assert window.sales.visualItemRect(window.sales.item(0)).height() >= ROW_MIN_PX
     window.sales.setCurrentRow(0)  # the newest: the ¥777 sale
     window.void_button.click()
     assert settle(qtbot, window.shop) == "approved"
