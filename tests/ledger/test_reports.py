@@ -259,8 +259,9 @@ def test_report_tally_of_two_lanes_keeps_campaigns_and_each_lanes_cash(region, t
                  "--merchant", "M-SMALL", "--format", "csv", "--out", str(out)]) == 0
     with open(out, encoding="utf-8-sig", newline="") as fh:
         rows = {row[6]: row for row in list(csv.reader(fh))[1:]}
-    first, second = sorted(lane.terminal_id for lane in lanes)  # the sheet orders by id
-    assert rows["売上(返金・取消後)"][:3] == ["小さな店", "M-SMALL", f"{first}+{second}"]
+    first, second = (lane.terminal_id for lane in lanes)
+    ordered = "+".join(sorted((first, second)))  # the sheet orders terminals by id
+    assert rows["売上(返金・取消後)"][:3] == ["小さな店", "M-SMALL", ordered]
     assert rows["売上(返金・取消後)"][8] == "1850"
     assert rows["北斗クーポン 件"][7] == "1" and rows["北斗クーポン 値引"][8] == "150"
     assert rows[f"{first} 現金 実査額"][8] == "5000"
