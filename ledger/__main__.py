@@ -184,17 +184,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         days = reports.tally(db, args.date, args.merchant)
         if not days:
             raise service.LedgerError(f"no records for {args.date}")
-        merged = sheet.Tally("+".join(d.terminal_id for d in days), args.date, 0, 0,
-                             all(d.closed for d in days))
-        for day in days:
-            for field in ("counts", "yen", "by_pocket", "by_decision"):
-                for key, value in getattr(day, field).items():
-                    table = getattr(merged, field)
-                    table[key] = table.get(key, 0) + value
-            merged.float_in += day.float_in
-            merged.float_out += day.float_out
-        out = sheet.export(merged if len(days) > 1 else days[0], args.format, args.out,
-                           args.merchant or "", args.lang)
+        # several terminals (a two-lane shop, a town): one sheet that keeps the campaign
+        # lines, with each terminal's net sales and counted cash on a line of its own
+        merged = sheet.merge(days) if len(days) > 1 else days[0]
+        out = sheet.export(merged, args.format, args.out, merged.shop_name if args.merchant
+                           else "", args.lang)
         print(f"tally of {args.date}: {len(days)} terminal(s), net sales "
               f"¥{merged.net_sales:,} -> {out}")
     elif args.kind == "reconcile":

@@ -52,33 +52,39 @@ def _terminals(db: Database, merchant_id: str | None) -> list[tuple[str, str]]:
         return conn.all(sql + " ORDER BY terminal_id", params)
 
 
-def _day(records: list[dict], business_date: str) -> tuple[dict | None, list[dict], int]:
-    """The records of one business day at a terminal: (its day_close or None, the records,
-    the terminal's last seq the ledger holds)."""
-    run: list[dict] = []
-    for rec in records:
-        if rec["type"] == "day_close":
-            if rec["body"].get("business_date") == business_date:
-                return rec, run, records[-1]["seq"]
-            run = []
-        elif rec["type"] != "start":
-            run.append(rec)
-    open_day = [r for r in run if r["at"][:10] == business_date]
-    return None, open_day, records[-1]["seq"] if records else 0
+def _runs(records: list[dict]) -> list[sheet.Run]:
+    """A terminal's records as the ledger holds them, cut into shifts and business days by
+    the same rule the terminal used (sync.tally.day_runs)."""
+    last = records[-1]["at"][:10] if records else "0000-01-01"
+    return sheet.day_runs(records, last)
+
+
+def campaign_names(db: Database) -> dict[str, str]:
+    """Each campaign's name as the town gave it in its rules."""
+    return {cid: rule.get("name") or cid for cid, rule in _rules(db).items()}
+
+
+def _merchant(db: Database, merchant_id: str) -> str:
+    with db.reading() as conn:
+        return conn.value("SELECT name FROM merchants WHERE merchant_id = ?", (merchant_id,),
+                          default="") or ""
 
 
 def tally(db: Database, business_date: str, merchant_id: str | None = None) -> list[sheet.Tally]:
-    """The sheet of each terminal (of a merchant, or all) for a business date."""
+    """The sheet of each terminal (of a merchant, or all) for a business date: every shift
+    of that day, with the shop's name and id and the campaigns' names."""
     out = []
-    for terminal_id, _ in _terminals(db, merchant_id):
+    names = campaign_names(db)
+    for terminal_id, merchant in _terminals(db, merchant_id):
         records = _records(db, terminal_id)
-        close, run, _ = _day(records, business_date)
-        if not run and close is None:
+        runs = _runs(records)
+        closes = [r.close for r in runs if r.close is not None and
+                  r.business_date == business_date]
+        perpetual = closes[-1]["body"].get("perpetual", {}) if closes else records[-1]["totals"]
+        day = sheet.day_sheet(terminal_id, runs, business_date, perpetual)
+        if day is None:
             continue
-        perpetual = close["body"].get("perpetual", {}) if close else records[-1]["totals"]
-        day = sheet.compute(terminal_id, run, business_date, close is not None, perpetual)
-        if close is not None:
-            day.cash_counted = close["body"].get("cash_counted")
+        day.shop_id, day.shop_name, day.campaign_names = merchant, _merchant(db, merchant), names
         out.append(day)
     return out
 
@@ -96,22 +102,29 @@ class Difference:
 
 
 def reconcile(db: Database, business_date: str) -> list[Difference]:
-    """Each terminal's day close against the ledger's own records of that day."""
+    """Each terminal's closes of a business day against the ledger's own records: every
+    record of the day covered by a close (else: which seqs are not, or which are missing),
+    and each close's figures equal to what the ledger computes from that close's records."""
     found: list[Difference] = []
     for terminal_id, _ in _terminals(db, None):
         records = _records(db, terminal_id)
-        close, run, held = _day(records, business_date)
-        if close is None:
-            if run:
-                found.append(Difference(terminal_id, "day close not received (records missing"
-                                        f" after seq {held}, or the day is not closed)",
-                                        "closed?", f"up to seq {held}"))
-            continue
-        ours = sheet.compute(terminal_id, run, business_date, True, {}).close_body()
-        for name in FIGURES:
-            if close["body"].get(name) != ours.get(name):
-                found.append(Difference(terminal_id, name, close["body"].get(name),
-                                        ours.get(name)))
+        held = records[-1]["seq"] if records else 0
+        for run in _runs(records):
+            if run.business_date != business_date:
+                continue
+            if run.close is None:
+                if run.records:
+                    found.append(Difference(
+                        terminal_id, "records covered by no close (day close not received: "
+                        f"records missing after seq {held}, or the day is not closed)",
+                        "closed?", f"seq {run.records[0]['seq']}..{run.records[-1]['seq']} "
+                        f"uncovered, up to seq {held} held"))
+                continue
+            ours = sheet.compute(terminal_id, run.records, business_date, True, {}).close_body()
+            for name in FIGURES:
+                if run.close["body"].get(name) != ours.get(name):
+                    found.append(Difference(terminal_id, f"shift {run.shift}: {name}",
+                                            run.close["body"].get(name), ours.get(name)))
     return found
 
 

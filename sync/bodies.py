@@ -7,7 +7,9 @@ in cash (`paid`) and who funds the rest (`funder`: a premium, a point grant). Lo
 ids made on a terminal are sortable ids, so they are unique before any sync.
 
 `check(rtype, body)` raises BodyError for a body the ledger cannot post. Types that move no
-value (start, stamp, day_close, key_rotate, training) are not looked into here.
+value (start, stamp, key_rotate, training) are not looked into here; of a day_close only the
+shift fields (`shift`, `day_closed`, `approved_by`), when present: closes made before shifts
+existed have none of them.
 """
 
 from __future__ import annotations
@@ -379,7 +381,17 @@ def _cash_move(body: dict) -> None:
         raise BodyError("direction must be in or out")
 
 
+def _day_close(body: dict) -> None:
+    if "shift" in body:
+        _int(body, "shift", 1)
+    if "day_closed" in body and type(body["day_closed"]) is not bool:
+        raise BodyError("day_closed must be true or false")
+    if "approved_by" in body:
+        _id(body["approved_by"], "approved_by")
+
+
 _CHECKS = {
+    "day_close": _day_close,
     "payment": _payment,
     "refund": _giveback,
     "void": _giveback,

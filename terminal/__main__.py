@@ -7,7 +7,10 @@
                                                (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
     python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE
-    python -m terminal close [--counted YEN]   close the day (Z) with a signed day_close
+    python -m terminal close [--counted YEN] [--shift] [--approved-by STAFF]
+                                               close the day (Z) or a shift with a signed
+                                               day_close; a second Z the same day is refused
+                                               unless a manager approved it
     python -m terminal journal verify|export  export: what verifies, and how to re-enroll
     python -m terminal repair rebuild-state    a damaged state.db: a fresh snapshot
 
@@ -244,9 +247,9 @@ def _cmd_tally(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BROKEN
     state = StateStore(args.data)
-    shop = state.merchant().get("name", "")
+    tally.name_sheet(sheet, state)
     state.close()
-    tally.export(sheet, args.format, args.out, shop, args.lang)
+    tally.export(sheet, args.format, args.out, sheet.shop_name, args.lang)
     print(f"tally of {sheet.business_date} ({'closed' if sheet.closed else 'open'}) written "
           f"to {args.out}")
     return EXIT_OK
@@ -258,13 +261,26 @@ def _cmd_close(args: argparse.Namespace) -> int:
     health.check_closable(health.StorageHealth(args.data))  # damage found before, kept
     with Journal.open(args.data, keystore.load_key(args.data, keystore.passphrase_from_env())
                       ) as journal:
-        sheet, rec = tally.z_close(journal, args.counted)
+        try:
+            sheet, rec = tally.z_close(journal, args.counted, shift=args.shift,
+                                       approved_by=args.approved_by)
+        except tally.SecondClose as exc:
+            print(f"refused [{exc.code}]: {exc.message}", file=sys.stderr)
+            return EXIT_BROKEN
     difference = sheet.cash_difference
-    print(f"closed {sheet.business_date}: seq {sheet.first_seq}..{sheet.last_seq}, net sales "
+    kind = "shift" if args.shift else "day"
+    print(f"closed {kind} {sheet.business_date} shift {sheet.shift}: seq {sheet.first_seq}.."
+          f"{sheet.last_seq}, net sales "
           f"¥{sheet.net_sales:,}, cash expected ¥{sheet.cash_expected:,}"
           + ("" if difference is None else
              f", difference {'-' if difference < 0 else ''}¥{abs(difference):,}")
           + f" (day_close is seq {rec['seq']})")
+    if not args.shift:
+        with Journal.open_read_only(args.data) as journal:
+            notice = tally.after_close_notice(journal)
+        if notice is not None:
+            print(f"business day {notice[0]} is closed: sales from now on belong to the next "
+                  f"business day, {notice[1]}")
     return EXIT_OK
 
 
@@ -332,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     close = sub.add_parser("close", help="close the day (Z): a signed day_close record")
     close.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
     close.add_argument("--counted", type=int, help="the cash counted in the drawer, yen")
+    close.add_argument("--shift", action="store_true", help="close this shift only: the "
+                       "business day stays open and its sheet covers every shift")
+    close.add_argument("--approved-by", help="the manager who approved a second close on the "
+                       "day of a Z close (it closes the late sales as another shift)")
     close.set_defaults(func=_cmd_close)
 
     repair = sub.add_parser("repair", help="ways out of damaged storage (see `status`)")

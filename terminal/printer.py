@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,73 @@ SERIAL_BAUDRATE = 9600  # the factory setting of most thermal printers' DIP swit
 SERIAL_TIMEOUT_S = 5.0
 MAX_COLUMNS = 64
 MIN_COLUMNS = 24
+# ESC/POS real-time status (DLE EOT n): answered by the printer even when it is offline or
+# out of paper, one byte per query. A connection that does not answer within the timeout
+# leaves the state unknown, and the receipt is sent as before.
+DLE_EOT = b"\x10\x04"
+STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER = 1, 2, 4
+STATUS_TIMEOUT_S = 1.0
+STATUS_FIXED_MASK, STATUS_FIXED_BITS = 0x93, 0x12  # bits 0, 1, 4, 7 of every answer
+OFFLINE_BIT = 0x08  # n=1: the printer is offline
+COVER_OPEN_BIT = 0x04  # n=2: the cover is open
+PAPER_STOP_BIT = 0x20  # n=2: printing stopped because the paper ran out
+ERROR_BIT = 0x40  # n=2: an error (cutter, head temperature)
+PAPER_NEAR_END_BITS = 0x0C  # n=4: the roll is nearly used up
+PAPER_END_BITS = 0x60  # n=4: no paper
 
 
 class PrinterUnavailable(TerminalError):
     """The receipt printer cannot be used; the message says why and what to check."""
 
     code = "printer_unavailable"
+
+
+@dataclass(frozen=True)
+class PrinterState:
+    """What the printer said of itself (DLE EOT); `known` False when it did not answer."""
+
+    known: bool
+    offline: bool = False
+    paper: str = "ok"  # "ok", "near_end", "out"
+    cover_open: bool = False
+    error: bool = False
+
+    def problem(self) -> str | None:
+        """Why a receipt cannot print now, in words; None when it can (or is unknown)."""
+        if self.paper == "out":
+            return "out of paper"
+        if self.cover_open:
+            return "open: close its cover"
+        if self.error:
+            return "in error (cutter or head): switch it off and on"
+        if self.offline:
+            return "offline"
+        return None
+
+    def text(self) -> str:
+        if not self.known:
+            return "status not reported"
+        problem = self.problem()
+        if problem:
+            return problem
+        return "paper low" if self.paper == "near_end" else "paper ok"
+
+
+def parse_state(printer: int | None, cause: int | None, paper: int | None) -> PrinterState:
+    """The answers to DLE EOT 1, 2 and 4 (None: not answered) as a PrinterState."""
+    answers = [a for a in (printer, cause, paper) if a is not None]
+    if not answers or any(a & STATUS_FIXED_MASK != STATUS_FIXED_BITS for a in answers):
+        return PrinterState(False)
+    paper_state = "ok"
+    if paper is not None and paper & PAPER_END_BITS:
+        paper_state = "out"
+    elif cause is not None and cause & PAPER_STOP_BIT:
+        paper_state = "out"
+    elif paper is not None and paper & PAPER_NEAR_END_BITS:
+        paper_state = "near_end"
+    return PrinterState(True, bool(printer is not None and printer & OFFLINE_BIT), paper_state,
+                        bool(cause is not None and cause & COVER_OPEN_BIT),
+                        bool(cause is not None and cause & ERROR_BIT))
 
 
 class Printer(ABC):
@@ -102,6 +164,9 @@ class EscPosPrinter(Printer):
         self.options = options
         self.description = description
         self.columns = columns
+        # A printer that left the first status query unanswered is not asked again (each
+        # query would wait STATUS_TIMEOUT_S, or a USB/serial read timeout, per receipt).
+        self.answers_status = True
 
     @classmethod
     def usb(cls, vendor: int, product: int, columns: int = ESCPOS_COLUMNS) -> EscPosPrinter:
@@ -138,9 +203,45 @@ class EscPosPrinter(Printer):
                                      f"({_one_line(exc)})") from exc
         return device
 
-    def check(self) -> None:
-        """Open and close the connection; PrinterUnavailable when that fails."""
-        self._close(self._open())
+    def check(self) -> PrinterState:
+        """Open the connection, ask the printer's state and close; PrinterUnavailable when
+        it cannot be opened."""
+        device = self._open()
+        try:
+            return self.query_state(device)
+        finally:
+            self._close(device)
+
+    def _ask(self, device, n: int) -> int | None:
+        """One real-time status byte (DLE EOT n), or None when none comes in time."""
+        sock = getattr(device, "device", None) if self.connection == "Network" else None
+        old = sock.gettimeout() if sock is not None else None
+        try:
+            if sock is not None:
+                sock.settimeout(STATUS_TIMEOUT_S)
+            device._raw(DLE_EOT + bytes([n]))
+            answer = device._read()
+        except (*_escpos_errors(), AttributeError, NotImplementedError):
+            return None
+        finally:
+            if sock is not None:
+                try:
+                    sock.settimeout(old)
+                except OSError:
+                    pass  # the connection is gone: the write that follows says so
+        return answer[0] if answer else None
+
+    def query_state(self, device) -> PrinterState:
+        """The printer's state from DLE EOT 1, 2 and 4 over an open connection; unknown
+        (and no further questions) when the first goes unanswered."""
+        if not self.answers_status:
+            return PrinterState(False)
+        printer = self._ask(device, STATUS_PRINTER)
+        if printer is None:
+            self.answers_status = False
+            return PrinterState(False)
+        return parse_state(printer, self._ask(device, STATUS_OFFLINE_CAUSE),
+                           self._ask(device, STATUS_PAPER))
 
     def _close(self, device) -> None:
         try:
@@ -150,9 +251,16 @@ class EscPosPrinter(Printer):
             log.warning("closing the %s: %s", self.description, exc)
 
     def print_receipt(self, receipt: Receipt) -> None:
+        """Print `receipt`, after asking the printer whether it can: out of paper, cover
+        open or offline raises PrinterUnavailable and nothing is sent (the receipt is kept
+        by the caller for reprint, never reported as printed)."""
         data = receipt.to_escpos(self.columns)
         device = self._open()
         try:
+            problem = self.query_state(device).problem()
+            if problem:
+                raise PrinterUnavailable(f"the {self.description} is {problem}: receipt no. "
+                                         f"{receipt.seq} was not printed")
             device._raw(data)  # our own commands: Kanji mode, QR and cut are in `data`
         except _escpos_errors() as exc:
             raise PrinterUnavailable(f"the {self.description} stopped while printing: "
@@ -162,10 +270,12 @@ class EscPosPrinter(Printer):
 
     def status(self) -> str:
         try:
-            self.check()
+            state = self.check()
         except PrinterUnavailable as exc:
             return f"unavailable: {exc.message}"
-        return f"ready: {self.description}"
+        if state.problem():
+            return f"unavailable: the {self.description} is {state.problem()}"
+        return f"ready: {self.description} ({state.text()})"
 
 
 # --- files ------------------------------------------------------------------------------------

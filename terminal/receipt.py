@@ -14,12 +14,15 @@ ESC/POS Japanese: Kanji mode with Shift_JIS (`FS C 1`, `FS &`), not a raster ima
   - Text needs no font on the terminal and no image library at print time.
   The cost: a printer without Kanji ROM (an export model) prints garbage, and characters
   outside JIS X 0208 (vendor extensions, emoji) cannot be printed. Those are replaced: first
-  by their NFKC compatibility form (①->1, ～->~), else by "?", so a shop name never stops a
-  receipt.
+  by their NFKC compatibility form (①->1, ～->~), else without accents (é->e), else by the
+  geta mark 〓 (U+3013), the substitute Japanese typesetting has always used for a missing
+  character, so a shop name never stops a receipt and nothing prints as a bare `?`.
 
 Widths: a text line counts East Asian wide, full-width and ambiguous characters as two
-columns. Ambiguous ones (…, ×, ○) are full width on Japanese printers and in Japanese fonts,
-so counting them as two never overflows a line.
+columns, combining marks and format characters (variation selectors, joiners) as none.
+Ambiguous ones (…, ×, ○) are full width on Japanese printers and in Japanese fonts, so
+counting them as two never overflows a line. Every renderer folds the text to what it will
+print before it lays lines out, so a substitute is measured as the character it is.
 
 No Qt here: the UI shows `text_lines`, a printer worker thread calls `to_escpos` / `to_pdf`.
 """
@@ -109,6 +112,7 @@ TEXT: dict[str, dict[str, str]] = {
         "amount/gift": "ギフトコードでのお支払い", "amount/ticket": "ご利用",
         "amount/exchange": "交換額", "rides": "{n}回", "price": "お買い上げ合計",
         "rest": "残りのお支払い (現金など)", "campaigns": "キャンペーン",
+        "reprint": "** 再発行 **", "tendered": "お預かり", "change": "お釣り",
         **CAMPAIGN_WORDS["ja"],
     },
     "en": {
@@ -135,6 +139,7 @@ TEXT: dict[str, dict[str, str]] = {
         "amount/gift": "Paid by gift code", "amount/ticket": "Used",
         "amount/exchange": "Value added", "rides": "{n} ride(s)", "price": "Goods total",
         "rest": "Still to pay (cash etc.)", "campaigns": "Campaigns",
+        "reprint": "** 再発行 REPRINT **", "tendered": "Cash received", "change": "Change",
         **CAMPAIGN_WORDS["en"],
     },
 }
@@ -161,11 +166,21 @@ class Block:
 # --- widths -------------------------------------------------------------------------------
 
 
+ZERO_WIDTH_CATEGORIES = ("Mn", "Me", "Cf")  # combining marks, joiners, variation selectors
+
+
 def char_width(ch: str) -> int:
-    """Display columns of one character on a Japanese receipt."""
-    if unicodedata.combining(ch):
+    """Display columns of one character on a Japanese receipt: what a Kanji-mode printer
+    gives it (a Shift_JIS double-byte character is full width), else its East Asian width
+    (wide, full-width and ambiguous count two)."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ZERO_WIDTH_CATEGORIES:
         return 0
-    return 2 if unicodedata.east_asian_width(ch) in WIDE else 1
+    if ch.isascii():
+        return 1
+    try:
+        return len(ch.encode(KANJI_CODEC))
+    except UnicodeEncodeError:
+        return 2 if unicodedata.east_asian_width(ch) in WIDE else 1
 
 
 def text_width(text: str) -> int:
@@ -256,6 +271,8 @@ class Receipt:
     price: int | None = None  # goods total before campaign discounts
     rest: int = 0  # a gift code's sale: what is left to pay another way
     campaigns: tuple[tuple[Part, ...], ...] = field(default=())  # see `campaign_lines`
+    reprint: bool = False  # printed again from the journal: marked 再発行
+    tendered: int | None = None  # cash handed over for a top-up (change = tendered - amount)
 
     @property
     def short_tx(self) -> str:
@@ -290,7 +307,10 @@ class Receipt:
     def blocks(self) -> list[Block]:
         """The receipt's lines, top to bottom, for every renderer."""
         w = self.words
-        out = [Block("title", self.shop), Block("heading", self.title), Block("rule"),
+        out = [Block("title", self.shop), Block("heading", self.title)]
+        if self.reprint:
+            out.append(Block("center", w["reprint"]))
+        out += [Block("rule"),
                Block("pair", self.date_text(), self.when.strftime("%H:%M")),
                Block("pair", f"{w['terminal']} {self.terminal_id}", f"{w['seq']}{self.seq}"),
                Block("rule")]
@@ -305,6 +325,9 @@ class Receipt:
                              self.amount_text()))
         if self.rest:
             out.append(Block("strong", w["rest"], yen(self.rest)))
+        if self.tendered is not None:
+            out += [Block("pair", w["tendered"], yen(self.tendered)),
+                    Block("strong", w["change"], yen(self.tendered - self.amount))]
         if self.paid_by and self.kind in ("payment", "charge"):
             out.append(Block("text", w["breakdown"]))
             out += [Block("item", pocket, yen(value)) for pocket, value in self.paid_by]
@@ -467,8 +490,12 @@ def _details(outcome: Outcome, body: dict[str, Any], words: dict[str, str]) -> l
 
 
 def build_receipt(outcome: Outcome, merchant: dict[str, Any], terminal_id: str,
-                  lang: str = "ja", now: datetime | None = None) -> Receipt:
-    """The receipt for a committed transaction, in Japanese ("ja") or English ("en")."""
+                  lang: str = "ja", now: datetime | None = None, reprint: bool = False,
+                  tendered: int | None = None) -> Receipt:
+    """The receipt for a committed transaction, in Japanese ("ja") or English ("en");
+    `reprint` marks it 再発行; `tendered` is the cash handed over for a top-up."""
+    if tendered is not None and (type(tendered) is not int or tendered < outcome.amount):
+        raise ReceiptError("cash tendered is whole yen, at least the amount")
     if lang not in LANGS:
         raise ReceiptError(f"no receipt text for language {lang!r}; use one of {LANGS}")
     if outcome.kind not in KINDS:
@@ -492,7 +519,8 @@ def build_receipt(outcome: Outcome, merchant: dict[str, Any], terminal_id: str,
         details=tuple(_details(outcome, body, words)), variant=named,
         price=outcome.price if type(outcome.price) is int else None,
         rest=_int(outcome.rest),
-        campaigns=tuple(tuple(line) for line in campaign_lines(outcome, words)))
+        campaigns=tuple(tuple(line) for line in campaign_lines(outcome, words)),
+        reprint=reprint, tendered=tendered)
 
 
 # --- ESC/POS ---------------------------------------------------------------------------------
@@ -512,7 +540,7 @@ QR_MODULE_DOTS = 6  # 0.75 mm modules at 203 dpi: a 26-character id is about 19 
 FEED_BEFORE_CUT = 2  # lines of margin under the last note before the cut
 CUT_PARTIAL = GS + b"VB"  # feed to the cutter, then a partial cut (one point left joined)
 KANJI_CODEC = "shift_jis"  # JIS X 0208: what every Japanese model has; vendor extras differ
-UNPRINTABLE = "?"
+UNPRINTABLE = "〓"  # geta mark: in JIS X 0208, two columns wide
 
 
 def _encodable(text: str) -> bool:
@@ -525,13 +553,16 @@ def _encodable(text: str) -> bool:
 
 def fold_jis(text: str) -> str:
     """`text` within JIS X 0208: a character outside it becomes its NFKC form (①->1,
-    ～->~), else itself without accents (é->e), else '?'. The PDF font and Japanese
-    printers both draw exactly this repertoire, so both receipts say the same."""
+    ～->~), else itself without accents (é->e), else 〓 (zero-width ones are dropped). The
+    PDF font and Japanese printers both draw exactly this repertoire, so both receipts say
+    the same."""
     out = []
     for ch in text:
         if _encodable(ch):
             out.append(ch)
             continue
+        if char_width(ch) == 0:
+            continue  # a joiner or variation selector prints as nothing
         folded = unicodedata.normalize("NFKC", ch)
         if not _encodable(folded):
             folded = "".join(c for c in unicodedata.normalize("NFKD", ch)
@@ -578,10 +609,18 @@ def _escpos_lines(block: Block, columns: int) -> Iterator[bytes]:
         yield b"".join(sjis(x.rstrip()) + b"\n" for x in _text_block(block, columns))
 
 
+def folded_blocks(receipt: Receipt) -> list[Block]:
+    """The receipt's blocks as they will print: folded to JIS X 0208 before lines are laid
+    out, so every width is the printed character's (a QR's payload is left as it is)."""
+    return [block if block.style == "qr" else
+            Block(block.style, fold_jis(block.left), fold_jis(block.right))
+            for block in receipt.blocks()]
+
+
 def escpos_bytes(receipt: Receipt, columns: int = ESCPOS_COLUMNS, cut: bool = True) -> bytes:
     """The receipt as ESC/POS commands, Japanese in Kanji mode (Shift_JIS)."""
     out = bytearray(INIT + INTL_JAPAN + KANJI_SHIFT_JIS + KANJI_ON)
-    for block in receipt.blocks():
+    for block in folded_blocks(receipt):
         for chunk in _escpos_lines(block, columns):
             out += chunk
     out += KANJI_OFF + ESC + b"d" + bytes([FEED_BEFORE_CUT])
@@ -634,10 +673,8 @@ def _pdf_layout(receipt: Receipt, room: float) -> tuple[list[_Op], float]:
 
     ops: list[_Op] = []
     y = PDF_MARGIN_MM * MM
-    for block in receipt.blocks():
-        if block.style != "qr":
-            # the CID font's UCS-2 encoding garbles emoji; draw what the printer would
-            block = Block(block.style, fold_jis(block.left), fold_jis(block.right))
+    # the CID font's UCS-2 encoding garbles emoji; draw what the printer would
+    for block in folded_blocks(receipt):
         size = PDF_SIZES.get(block.style, PDF_SIZES["text"])
         step = size * PDF_LEADING
         if block.style == "rule":

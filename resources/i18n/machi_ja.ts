@@ -629,6 +629,110 @@ Data: {1}</source>
         <source>This terminal's records are damaged</source>
         <translation>この端末の記録が壊れています</translation>
     </message>
+    <message>
+        <source>Find by amount (1500) or time (14:05)</source>
+        <translation>金額 (1500) か時刻 (14:05) で探す</translation>
+    </message>
+    <message>
+        <source>Reprint the chosen receipt</source>
+        <translation>選んだレシートを再発行</translation>
+    </message>
+    <message>
+        <source>Reprint the last receipt</source>
+        <translation>直前のレシートを再発行</translation>
+    </message>
+    <message>
+        <source>Payment</source>
+        <translation>お支払い</translation>
+    </message>
+    <message>
+        <source>Refund</source>
+        <translation>返金</translation>
+    </message>
+    <message>
+        <source>Void</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Top-up</source>
+        <translation>チャージ</translation>
+    </message>
+    <message>
+        <source>Cash float</source>
+        <translation>釣銭準備金</translation>
+    </message>
+    <message>
+        <source>Gift code</source>
+        <translation>ギフトコード</translation>
+    </message>
+    <message>
+        <source>Exchange</source>
+        <translation>ポイント交換</translation>
+    </message>
+    <message>
+        <source>VOIDED</source>
+        <translation>取消済</translation>
+    </message>
+    <message>
+        <source>REFUNDED</source>
+        <translation>返金済</translation>
+    </message>
+    <message>
+        <source>refunded {0}</source>
+        <translation>{0} 返金済</translation>
+    </message>
+    <message>
+        <source>(not printed)</source>
+        <translation>(未印刷)</translation>
+    </message>
+    <message>
+        <source>Cash received</source>
+        <translation>お預かり</translation>
+    </message>
+    <message>
+        <source>short by {0}</source>
+        <translation>{0} 不足</translation>
+    </message>
+    <message>
+        <source>Change {0}</source>
+        <translation>お釣り {0}</translation>
+    </message>
+    <message>
+        <source>Close this shift</source>
+        <translation>シフトを締める</translation>
+    </message>
+    <message>
+        <source>Export the day's sheet</source>
+        <translation>日計表を書き出す</translation>
+    </message>
+    <message>
+        <source>Saved: {0}</source>
+        <translation>保存しました: {0}</translation>
+    </message>
+    <message>
+        <source>Receipts (F11)</source>
+        <translation>レシート (F11)</translation>
+    </message>
+    <message>
+        <source>Today's receipts</source>
+        <translation>本日のレシート</translation>
+    </message>
+    <message>
+        <source>Enter reprints the chosen one. Esc closes.</source>
+        <translation>Enter で選んだレシートを再発行。Esc で閉じます。</translation>
+    </message>
+    <message>
+        <source>Receipt no. {0} printed again (再発行)</source>
+        <translation>レシート No.{0} を再発行しました</translation>
+    </message>
+    <message>
+        <source>Not closed: this business day is already closed ({first}). Sales since belong to the next business day, {next}. A second close today needs a manager's approval; it then closes them as another shift of {day}.</source>
+        <translation>締めていません: この営業日はすでに締めています ({first})。その後の売上は次の営業日 {next} に入ります。本日2回目の締めには責任者の承認が必要です。承認されると、それらを {day} の次のシフトとして締めます。</translation>
+    </message>
+    <message>
+        <source>Business day {0} is closed. Sales from now on belong to the next business day, {1}.</source>
+        <translation>営業日 {0} を締めました。これからの売上は次の営業日 {1} に入ります。</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>

@@ -15,6 +15,7 @@ import queue
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -43,6 +44,7 @@ RECENT_SALES = 50
 TALLY_DIR = "tallies"
 # Receipts waiting for a slow printer before new ones are shown but not printed.
 PRINT_QUEUE_MAX = 20
+UNPRINTED_KEPT = 50  # receipts that did not print, kept in memory for reprint
 PRINTER_STOP_TIMEOUT_S = 10
 # The campaign kinds the window offers actions or inputs for (`offers`).
 OFFER_KINDS = ("stamp_rally", "ticket", "premium_voucher", "point_grant", "exchange",
@@ -58,6 +60,7 @@ class TerminalBridge(QObject):
     clock = Signal(object)  # terminal.clock.ClockCheck: the wall clock against the ledger's
     token = Signal(str)  # a demo phone's live code
     receipt = Signal(str)  # the receipt as text, for the screen
+    printed = Signal(int, str)  # receipt no., "" when printed, else why not (kept to reprint)
     health = Signal(object)  # terminal.health.HealthReport: damage found, free space
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
@@ -72,6 +75,9 @@ class TerminalBridge(QObject):
         # The other diners' credentials for the next payment (`set_diners`, sent just
         # before `pay` on the same queue): (kind, value) pairs.
         self._diners: tuple[tuple[str, str], ...] = ()
+        self.unprinted: dict[int, Any] = {}  # receipt no. -> Receipt that did not print
+        self._tendered: int | None = None  # cash handed over for the top-up being made
+        self._print_failed = False  # the last receipt did not print
 
     # --- start and stop -------------------------------------------------------------------
 
@@ -138,19 +144,41 @@ class TerminalBridge(QObject):
             try:
                 printer.print_receipt(receipt)
             except (PrinterUnavailable, OSError) as exc:
-                self.failed.emit("printer", str(exc))
+                self._not_printed(receipt, str(exc))
+            else:
+                self.unprinted.pop(receipt.seq, None)
+                self.printed.emit(receipt.seq, "")
+                if self._print_failed:  # paper back in: the admin screen says so
+                    self._print_failed = False
+                    self.done.emit("printer_setup", printer.status())
+
+    def _not_printed(self, receipt, why: str) -> None:
+        """A receipt that did not print is kept for reprint and said so, never reported as
+        printed (the oldest kept goes when too many wait: the journal still has it)."""
+        self.unprinted[receipt.seq] = receipt
+        self._print_failed = True
+        while len(self.unprinted) > UNPRINTED_KEPT:
+            self.unprinted.pop(min(self.unprinted))
+        self.printed.emit(receipt.seq, why)
+        self.failed.emit("printer", f"receipt no. {receipt.seq} was not printed ({why}); "
+                         "it is kept for reprint")
+
+    def _print(self, receipt) -> None:
+        self.receipt.emit("\n".join(receipt.text_lines()))
+        try:
+            self._print_queue.put_nowait(receipt)
+        except queue.Full:
+            self._not_printed(receipt, "the printer is behind")
 
     def _receipt(self, outcome) -> None:
         from terminal.receipt import build_receipt
 
         assert self.node is not None
+        tendered, self._tendered = self._tendered, None
         receipt = build_receipt(outcome, self.node.state.merchant(), self.node.terminal_id,
-                                self.language)
-        self.receipt.emit("\n".join(receipt.text_lines()))
-        try:
-            self._print_queue.put_nowait(receipt)
-        except queue.Full:
-            self.failed.emit("printer", "the printer is behind: this receipt was not printed")
+                                self.language,
+                                tendered=tendered if outcome.kind == "charge" else None)
+        self._print(receipt)
 
     @Slot(str)
     def set_language(self, language: str) -> None:
@@ -357,8 +385,11 @@ class TerminalBridge(QObject):
 
         self._run("offers", work)
 
-    @Slot(str, str, int)
-    def charge(self, kind: str, value: str, cash: int) -> None:
+    @Slot(str, str, int, int)
+    def charge(self, kind: str, value: str, cash: int, tendered: int = 0) -> None:
+        """A cash top-up; `tendered` (0: not given) is the cash handed over, printed with
+        the change on the receipt."""
+        self._tendered = tendered if tendered >= cash > 0 else None
         self._run("charge", lambda c: c.charge(Presented(kind, value), cash))
 
     @Slot(str, str, int)
@@ -404,24 +435,100 @@ class TerminalBridge(QObject):
     @Slot(bool, int)
     def tally(self, close: bool, counted: int) -> None:
         """The X report (close=False) or the Z close, with its sheet as a PDF in tallies/."""
+        if close:
+            self.close_day(counted, False, "")
+            return
+        self._run("tally", lambda counter: self._sheet_text(counter, False))
+
+    @Slot(int, bool, str)
+    def close_day(self, counted: int, shift: bool, approved_by: str) -> None:
+        """The Z close (or a shift close, `shift`); a second close on the day of a Z is
+        answered `second_close` with what the first covered, unless `approved_by` names
+        the manager who approved it."""
+        from terminal import tally
+
+        def work(counter):
+            check_closable(counter.health)
+            try:
+                tally.z_close(counter.journal, counted if counted >= 0 else None, shift=shift,
+                              approved_by=approved_by or None)
+            except tally.SecondClose as exc:
+                first = exc.first["body"]
+                return ("second_close", {
+                    "first": tally.describe_close(exc.first, self.language),
+                    "day": str(first.get("business_date")),
+                    "next": tally.x_report(counter.journal).business_date})
+            notice = tally.after_close_notice(counter.journal)
+            return ("closed", self._sheet_text(counter, True), notice or ())
+
+        self._run("close_day", work)
+
+    def _sheet_text(self, counter, closed: bool) -> str:
+        from terminal import tally
+
+        sheet = tally.for_date(counter.journal, tally.runs(counter.journal)[-2].business_date) \
+            if closed else tally.x_report(counter.journal)
+        tally.name_sheet(sheet, counter.state)
+        folder = self._data_dir / TALLY_DIR
+        folder.mkdir(exist_ok=True)
+        kind = "Z" if closed else "X"
+        path = folder / f"{sheet.business_date}-{kind}-{sheet.last_seq}.pdf"
+        tally.export(sheet, "pdf", path, sheet.shop_name, self.language)
+        text = "\n".join(f"{label}  {value}" for label, value in
+                         tally.rows(sheet, self.language)) + f"\n→ {path}"
+        notice = tally.after_close_notice(counter.journal)
+        if closed and notice is not None:
+            text += "\n" + ("営業日 {0} を締めました。これからの売上は次の営業日 {1} に入ります。"
+                            if self.language == "ja" else
+                            "Business day {0} is closed. Sales from now on belong to the next "
+                            "business day, {1}.").format(*notice)
+        return text
+
+    @Slot(str)
+    def export_tally(self, fmt: str) -> None:
+        """The open business day's sheet (every shift so far) as CSV, XLSX or PDF in
+        tallies/; answers the file's path."""
         from terminal import tally
 
         def work(counter) -> str:
-            if close:
-                check_closable(counter.health)
-                sheet, _ = tally.z_close(counter.journal, counted if counted >= 0 else None)
-            else:
-                sheet = tally.x_report(counter.journal)
+            day = tally.runs(counter.journal)[-1].business_date
+            try:
+                sheet = tally.for_date(counter.journal, day)
+            except tally.TallyError:  # nothing yet today: the day just closed
+                sheet = tally.for_date(counter.journal,
+                                       tally.runs(counter.journal)[-2].business_date)
+            tally.name_sheet(sheet, counter.state)
             folder = self._data_dir / TALLY_DIR
             folder.mkdir(exist_ok=True)
-            kind = "Z" if close else "X"
-            path = folder / f"{sheet.business_date}-{kind}-{sheet.last_seq}.pdf"
-            tally.export(sheet, "pdf", path, counter.state.merchant().get("name", ""),
-                         self.language)
-            return "\n".join(f"{label}  {value}" for label, value in
-                             tally.rows(sheet, self.language)) + f"\n→ {path}"
+            path = folder / f"{sheet.business_date}-{sheet.terminal_id}.{fmt}"
+            tally.export(sheet, fmt, path, sheet.shop_name, self.language)
+            return str(path)
 
-        self._run("tally", work)
+        self._run("export", work)
+
+    @Slot()
+    def day_sales(self) -> None:
+        from terminal import history
+
+        self._run("day_sales", lambda c: history.day_sales(c.journal))
+
+    @Slot(int)
+    def reprint(self, seq: int) -> None:
+        """Receipt no. `seq` (0: the last one) again, marked 再発行, shown and printed."""
+        from terminal import history
+
+        made: list = []
+
+        def work(counter) -> int:
+            names = {rule["id"]: rule.get("name") or rule["id"]
+                     for rule in counter.state.campaigns()}
+            made.append(history.reprint(counter.journal, counter.state.merchant(), names,
+                                        seq or None, self.language))
+            return made[0].seq
+
+        self._run("reprint", work)
+        if made:  # after `done`, as a sale's receipt follows its result
+            self._print(made[0])
 
     @Slot()
     def sync_now(self) -> None:

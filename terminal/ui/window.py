@@ -17,6 +17,7 @@ from PySide6.QtCore import (
     QCoreApplication,
     QEvent,
     QRegularExpression,
+    QSize,
     Qt,
     QThread,
     QTimer,
@@ -56,6 +57,7 @@ from terminal.printer import PRINTER_KINDS
 from terminal.printer import address_of as printer_address_of
 from terminal.sounds import SoundPlayer
 from terminal.ui import campaigns as campaign_words
+from terminal.ui.day import ROW_MIN_PX, DayControls, HistoryPanel, TenderBox
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
 WORKER_STOP_MS = 10_000
@@ -192,7 +194,7 @@ class MainWindow(QMainWindow):
     request_exchange = Signal(str, str, str, int)
     request_redeem = Signal(str, str, str)
     request_offers = Signal()
-    request_charge = Signal(str, str, int)
+    request_charge = Signal(str, str, int, int)  # ..., amount, cash tendered (0: not given)
     request_grant = Signal(str, str, int)
     request_balance = Signal(str, str)
     request_lookup = Signal(str)  # a wallet id, on the admin screen: read only
@@ -207,6 +209,10 @@ class MainWindow(QMainWindow):
     request_phone = Signal(str)
     request_language = Signal(str)
     request_tally = Signal(bool, int)
+    request_close = Signal(int, bool, str)  # counted, shift close, approved by (see _close_day)
+    request_export = Signal(str)
+    request_day_sales = Signal()
+    request_reprint = Signal(int)
     request_rebuild = Signal()
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
@@ -281,7 +287,7 @@ class MainWindow(QMainWindow):
         head.addWidget(self.lang_button)
 
         self.shop = CounterScreen([("pay", ""), ("balance", ""), ("refunds", ""),
-                                   ("excluded", ""), ("ride", "")])
+                                   ("excluded", ""), ("receipts", ""), ("ride", "")])
         self.booth = CounterScreen([("charge", ""), ("grant", ""), ("card", ""),
                                     ("float_in", ""), ("float_out", ""), ("balance", ""),
                                     ("campaigns", "")])
@@ -336,6 +342,13 @@ class MainWindow(QMainWindow):
         self.refund_button.hide()
         self.void_button.hide()
         self.excluded = 0
+        # today's receipts (reprint) on the shop's side; cash handed over at the booth's
+        self.history = HistoryPanel()
+        self.shop.result.extras.addWidget(self.history, 1)
+        self.history.hide()
+        self.tender = TenderBox()
+        self.booth.result.extras.addWidget(self.tender)
+        self.tender.hide()
         self.admin = self._build_admin()
 
         self.stack = QStackedWidget()
@@ -487,6 +500,8 @@ class MainWindow(QMainWindow):
         grid.addWidget(self.rebuild_button, 9, 1)
         grid.addLayout(self._build_printer_row(), 5, 0, 1, 2)
         grid.addWidget(self._build_lookup(), 4, 0, 1, 2)
+        self.day_controls = DayControls()
+        grid.addWidget(self.day_controls, 10, 0, 1, 2)
         self.admin_panel.hide()
         self.setup_panel = QWidget()
         self.setup_title = QLabel()
@@ -647,6 +662,11 @@ class MainWindow(QMainWindow):
         self.request_verify.connect(b.verify)
         self.request_sync.connect(b.sync_now)
         self.request_tally.connect(b.tally)
+        self.request_close.connect(b.close_day)
+        self.request_export.connect(b.export_tally)
+        self.request_day_sales.connect(b.day_sales)
+        self.request_reprint.connect(b.reprint)
+        b.printed.connect(self.history.mark)
         self.request_rebuild.connect(b.rebuild_state)
         b.health.connect(self._on_health)
         b.ready.connect(self._on_ready)
@@ -679,6 +699,7 @@ class MainWindow(QMainWindow):
             "F10": self._show_campaigns,
             "Ctrl+B": lambda: self.double_button.isVisible() and self.double_button.click(),
             "Ctrl+D": self._await_diner,
+            "F11": self._show_history,
             "F12": self._toggle_language,
         }
         for key, action in keys.items():
@@ -702,6 +723,10 @@ class MainWindow(QMainWindow):
         s["excluded"].clicked.connect(self._set_excluded)
         s["ride"].clicked.connect(self._ride)
         self.diner_button.clicked.connect(self._await_diner)
+        s["receipts"].clicked.connect(self._show_history)
+        self.history.reprint.connect(self.request_reprint.emit)
+        self.day_controls.close_shift.connect(lambda: self._close_day(shift=True))
+        self.day_controls.export.connect(self.request_export.emit)
         self.pin_entry.returnPressed.connect(self._send_pin)
         self.pin_button.clicked.connect(self._send_pin)
         self.printer_button.clicked.connect(self._save_printer)
@@ -755,7 +780,8 @@ class MainWindow(QMainWindow):
                   "excluded": tr("Excluded goods"), "charge": tr("Top up (cash)"),
                   "grant": tr("Grant points"), "card": tr("New card"),
                   "float_in": tr("Float in"), "float_out": tr("Float out"),
-                  "ride": tr("Ride"), "campaigns": tr("Campaigns")}
+                  "ride": tr("Ride"), "campaigns": tr("Campaigns"),
+                  "receipts": tr("Receipts (F11)")}
         for screen in (self.shop, self.booth):
             for key, button in screen.buttons.items():
                 button.setText(labels[key])
@@ -846,6 +872,10 @@ class MainWindow(QMainWindow):
         screen.result.show_state("waiting", prompts[action], "", hint)
         if action == "card":
             self.card_extra.show()
+        if action == "charge":
+            self.tender.start(amount)
+            self.tender.show()
+            self.tender.field.setFocus()  # typed cash goes here; the card's scan commits
 
     def _ride(self) -> None:
         if self.shop.buttons["ride"].isHidden():
@@ -1006,6 +1036,10 @@ class MainWindow(QMainWindow):
         if self._gift_step(kind, value):
             return
         action, amount = self.waiting["action"], self.waiting["amount"]
+        if action == "charge" and self.tender.short():
+            return  # the box says by how much: the card waits until the cash is enough
+        tendered = self.tender.value() if action == "charge" else None
+        self.waiting["tendered"] = tendered
         self.waiting["screen"].result.show_state("working", self.tr("One moment…"))
         self._hide_extras()
         if action == "pay" and kind == "gift":
@@ -1029,7 +1063,7 @@ class MainWindow(QMainWindow):
             who_kind, who_value = self.waiting["who"]
             self.request_redeem.emit(who_kind, who_value, self.waiting["code"])
         elif action == "charge":
-            self.request_charge.emit(kind, value, amount)
+            self.request_charge.emit(kind, value, amount, tendered or 0)
         elif action == "grant":
             self.request_grant.emit(kind, value, amount)
         elif action == "balance":
@@ -1126,7 +1160,7 @@ class MainWindow(QMainWindow):
     def _hide_extras(self) -> None:
         self.pin_entry.clear()
         for widget in (self.sales, self.refund_button, self.void_button, self.choices,
-                       self.card_extra, self.pin_box):
+                       self.card_extra, self.pin_box, self.history, self.tender):
             widget.hide()
         for screen in (self.shop, self.booth):
             screen.result.receipt_area.show()
@@ -1150,6 +1184,9 @@ class MainWindow(QMainWindow):
         if action == "recent_sales":
             self._list_sales(result)
             return
+        if action in ("day_sales", "reprint", "export", "close_day"):
+            self._on_day(action, result)
+            return
         if action == "printer_setup":
             self.reader_states["printer"] = result
             self._show_readers()
@@ -1164,6 +1201,7 @@ class MainWindow(QMainWindow):
             self._show_lookup(*result)
             return
         screen = self._screen_for(action)
+        tendered = self.waiting.get("tendered") if self.waiting else None
         self.waiting = None
         self._hide_extras()
         if action == "balance":
@@ -1173,6 +1211,10 @@ class MainWindow(QMainWindow):
                 self.tr(how)), yen(view.total), "\n".join(lines))
             return
         self._show_outcome(screen, result)
+        if result.kind == "charge" and tendered:
+            # the change is what the cashier counts out now: the big line
+            screen.result.balance.setText(self.tr("Change {0}").format(
+                yen(tendered - result.amount)))
         screen.pad.clear()
         if result.kind in ("payment", "gift"):
             self._drop_sale_inputs()
@@ -1236,6 +1278,7 @@ class MainWindow(QMainWindow):
         for sale in sales:
             item = QListWidgetItem(f"#{sale['seq']}  {sale['at'][11:16]}  {yen(sale['amount'])}")
             item.setData(Qt.ItemDataRole.UserRole, sale["tx_id"])
+            item.setSizeHint(QSize(0, ROW_MIN_PX))  # a row a finger can tap
             self.sales.addItem(item)
         self.shop.result.show_state("waiting", self.tr("Choose a sale; type an amount for a "
                                                        "partial refund."))
@@ -1483,13 +1526,50 @@ class MainWindow(QMainWindow):
             self.pin.clear()
             self.pin_message.setText(self.tr("Wrong PIN."))
 
-    def _close_day(self) -> None:
+    def _close_day(self, shift: bool = False) -> None:
+        """The Z close (or a shift close). A second close on the day of a Z is refused by
+        the terminal, saying what the first covered; going on needs a manager's approval,
+        passed as `approved_by` (empty here: the staff approval step supplies it)."""
         text = self.counted.text().replace(",", "").replace("¥", "").strip()
         if not text.isdigit():
             self.verify_info.setText(self.tr("Count the cash in the drawer and enter it first."))
             return
-        self.request_tally.emit(True, int(text))
+        self.request_close.emit(int(text), shift, "")
         self.counted.clear()
+
+    def _show_history(self) -> None:
+        """Today's receipts on the shop's result panel: search, reprint."""
+        self.modes["shop"].setChecked(True)
+        self.stack.setCurrentWidget(self.shop)
+        self._hide_extras()
+        self.waiting = {"action": "receipts", "screen": self.shop, "amount": 0}
+        self.shop.result.show_state("waiting", self.tr("Today's receipts"), "",
+                                    self.tr("Enter reprints the chosen one. Esc closes."))
+        self.shop.result.receipt_area.hide()  # the list takes the room
+        self.history.show()
+        self.request_day_sales.emit()
+
+    def _on_day(self, action: str, result: Any) -> None:
+        if action == "day_sales":
+            self.history.show_sales(result)
+        elif action == "reprint":
+            self.shop.result.receipt_area.show()
+            self.history.hide()
+            self.waiting = None
+            self.shop.result.show_state("approved", self.tr("Receipt no. {0} printed again "
+                                                            "(再発行)").format(result))
+        elif action == "export":
+            self.day_controls.saved(result)
+        elif result[0] == "second_close":
+            self.day_controls.second_close(result[1])
+            self.verify_info.setText("")
+        else:
+            self.day_controls.info.setText("")
+            self.verify_info.setText(result[1])
+            if result[2]:  # a Z: the counter says which day its sales now go to
+                self.shop.result.show_state("idle", self.tr(
+                    "Business day {0} is closed. Sales from now on belong to the next "
+                    "business day, {1}.").format(*result[2]))
 
     def _lock(self) -> None:
         self.admin_panel.hide()

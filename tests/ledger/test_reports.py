@@ -163,3 +163,142 @@ def test_kpis_and_velocity_flags(region, tmp_path):
     subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf),
                     str(tmp_path / "kpi")], check=True)
     assert kpi.kpi_csv(figures, tmp_path / "kpi.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def _sales_on(sheets) -> list[int]:
+    """The seq of every payment on the given sheets (one entry per sheet it is on)."""
+    return sorted(seq for day in sheets for part in day.shifts
+                  for seq in range(part.first_seq, part.last_seq + 1))
+
+
+def test_a_day_of_two_shifts_and_a_late_sale_is_whole(region):
+    """Shift 1: ¥300 and ¥400, a shift close (counted ¥0: no cash taken). Shift 2: ¥500, the
+    day's Z. A late ¥200 after the Z (same calendar day) belongs to the next business day;
+    a second Z that day is refused, and with a manager's approval it closes the late sale as
+    shift 3 of the same day. One more ¥100 is then the next day's. So 2026-11-22's sheet holds
+    300 + 400 + 500 + 200 = ¥1,400 over three shifts, 2026-11-23's ¥100; every sale is on
+    exactly one sheet, and reconcile finds nothing on either day."""
+    from datetime import timedelta
+
+    term = region.terminal()
+    pay(term, "W-1", [(region.charged, 300)])
+    pay(term, "W-1", [(region.charged, 400)])
+    first, _ = terminal_tally.z_close(term, cash_counted=0, shift=True)
+    pay(term, "W-1", [(region.charged, 500)])
+    terminal_tally.z_close(term, cash_counted=0)
+    late = pay(term, "W-1", [(region.charged, 200)])
+    assert terminal_tally.after_close_notice(term) == ("2026-11-22", "2026-11-23")
+    assert terminal_tally.x_report(term).business_date == "2026-11-23"
+    with pytest.raises(terminal_tally.SecondClose) as refused:
+        terminal_tally.z_close(term)
+    assert "2026-11-22 shift 2" in refused.value.message and "approval" in refused.value.message
+    third, _ = terminal_tally.z_close(term, approved_by="MGR-1")
+    assert (third.business_date, third.shift) == ("2026-11-22", 3)
+    term._clock.now += timedelta(days=1)
+    pay(term, "W-1", [(region.charged, 100)])
+    terminal_tally.z_close(term)
+    region.push(term)
+
+    mine = [terminal_tally.for_date(term, d) for d in ("2026-11-22", "2026-11-23")]
+    theirs = [reports.tally(region.db, d)[0] for d in ("2026-11-22", "2026-11-23")]
+    assert [d.net_sales for d in theirs] == [d.net_sales for d in mine] == [1_400, 100]
+    assert [s.shift for s in theirs[0].shifts] == [1, 2, 3]
+    assert [s.net_sales for s in theirs[0].shifts] == [700, 500, 200]
+    assert theirs[0].closed and theirs[0].shop_name == "小さな店"
+    payments = [r["seq"] for r in map(json.loads, (t for _, t in term.pending()))
+                if r["type"] == "payment"]
+    on_sheets = [seq for seq in _sales_on(theirs) if seq in payments]
+    assert on_sheets == payments  # each exactly once
+    assert late.seq in _sales_on(theirs[:1])
+    assert reports.reconcile(region.db, "2026-11-22") == []
+    assert reports.reconcile(region.db, "2026-11-23") == []
+    assert first.day_closed is False
+    from ledger.__main__ import main
+
+    assert main(["report", "reconcile", "--db", region.db.url, "--date", "2026-11-22"]) == 0
+
+
+def test_reconcile_finds_a_record_covered_by_no_close(region):
+    """The same kind of day, but the late sale (and everything after it) never reaches the
+    ledger: the Z of 2026-11-22 is there, the second close is not, so the day's records up
+    to the Z reconcile, and nothing is reported for them; the next business day's records
+    the ledger does hold (none) are not invented. Then the late sale arrives without its
+    close: reconcile names it as covered by no close."""
+    term = region.terminal()
+    pay(term, "W-1", [(region.charged, 300)])
+    terminal_tally.z_close(term, shift=True)
+    pay(term, "W-1", [(region.charged, 400)])
+    terminal_tally.z_close(term)
+    late = pay(term, "W-1", [(region.charged, 200)])
+    terminal_tally.z_close(term, approved_by="MGR-1")
+    records = [json.loads(data) for _, data in term.pending()]
+    region.push(term, records[:-2])  # the late sale and its close are withheld
+    assert reports.reconcile(region.db, "2026-11-22") == []
+    region.push(term, records[-2:-1])  # the late sale alone
+    from ledger.__main__ import main
+
+    assert main(["report", "reconcile", "--db", region.db.url, "--date", "2026-11-23"]) == 1
+    (found,) = reports.reconcile(region.db, "2026-11-23")
+    assert "covered by no close" in found.what and f"seq {late.seq}..{late.seq}" in \
+        found.ledger_says
+    region.push(term, records[-1:])
+    assert reports.reconcile(region.db, "2026-11-22") == []
+    assert reports.reconcile(region.db, "2026-11-23") == []
+
+
+def test_a_close_that_disagrees_with_the_ledger_is_named(region):
+    """A close that says ¥999 of payments where its records hold ¥300 is a difference of
+    its shift's yen."""
+    term = region.terminal()
+    pay(term, "W-1", [(region.charged, 300)])
+    sheet = terminal_tally.x_report(term)
+    sheet.closed, sheet.yen = True, {"payment": 999}
+    term.append("day_close", sheet.close_body())
+    region.push(term)
+    (found,) = reports.reconcile(region.db, "2026-11-22")
+    assert found.what == "shift 1: yen" and found.terminal_says == {"payment": 999}
+    assert found.ledger_says == {"payment": 300}
+
+
+def test_report_tally_of_two_lanes_keeps_campaigns_and_each_lanes_cash(region, tmp_path):
+    """`python -m ledger report tally` for a two-lane shop (M-SMALL, 小さな店). Lane 1: a
+    ¥1,200 sale with 北斗クーポン's ¥150 off (seed 000's tiers: 500 and up -> 150 off), so
+    ¥1,050 paid; float in ¥5,000, counted ¥5,000. Lane 2: ¥800 paid; float in ¥3,000,
+    counted ¥2,900. The shop's sheet: net ¥1,850, 北斗クーポン 1 use ¥150 off, each lane's
+    counted cash on its own line (¥5,000, ¥2,900), counted ¥7,900 against ¥8,000: -¥100."""
+    import csv
+
+    from ledger import service
+    from ledger.__main__ import main
+    from sync import campaigns
+
+    service.create_campaign(region.db, campaigns.validate({
+        "id": "hokuto", "kind": "threshold_coupon", "name": "北斗クーポン",
+        "starts": "2026-11-01", "ends": "2027-03-31", "funder": "town",
+        "tiers": [{"min": 500, "off": 150}, {"min": 5000, "off": 1500}]}))
+    lanes = [region.terminal(), region.terminal()]
+    lanes[0].append("payment", {
+        "amount": 1_050, "price": 1_200, "wallet": "W-1",
+        "lots": [{"lot": region.charged, "amount": 1_050}], "decision": "offline",
+        "credential": {"kind": "card", "id": "W-1"},
+        "campaigns": [{"campaign": "hokuto", "kind": "threshold_coupon", "discount": 150}]})
+    lanes[0].append("cash_move", {"amount": 5_000, "direction": "in"})
+    terminal_tally.z_close(lanes[0], cash_counted=5_000)
+    pay(lanes[1], "W-1", [(region.charged, 800)])
+    lanes[1].append("cash_move", {"amount": 3_000, "direction": "in"})
+    terminal_tally.z_close(lanes[1], cash_counted=2_900)
+    for lane in lanes:
+        region.push(lane)
+    out = tmp_path / "shop.csv"
+    assert main(["report", "tally", "--db", region.db.url, "--date", "2026-11-22",
+                 "--merchant", "M-SMALL", "--format", "csv", "--out", str(out)]) == 0
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = {row[6]: row for row in list(csv.reader(fh))[1:]}
+    first, second = (lane.terminal_id for lane in lanes)
+    ordered = "+".join(sorted((first, second)))  # the sheet orders terminals by id
+    assert rows["売上(返金・取消後)"][:3] == ["小さな店", "M-SMALL", ordered]
+    assert rows["売上(返金・取消後)"][8] == "1850"
+    assert rows["北斗クーポン 件"][7] == "1" and rows["北斗クーポン 値引"][8] == "150"
+    assert rows[f"{first} 現金 実査額"][8] == "5000"
+    assert rows[f"{second} 現金 実査額"][8] == "2900"
+    assert rows["現金 実査額"][8] == "7900" and rows["過不足"][8] == "-100"

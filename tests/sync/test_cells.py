@@ -37,12 +37,15 @@ def test_the_tally_sheet_csv_and_xlsx(tmp_path):
     day = sheet.Tally("=1+2", "2026-11-22", 1, 3, True, float_out=1200)
     day.by_pocket["points"] = -300
     rows = read_csv(sheet.export(day, "csv", tmp_path / "t.csv"))
-    values = dict(rows)
-    assert values["端末"] == "'=1+2"
-    assert values["過不足"] == "" and values[" 内 ポイント"] == "-¥300"
+    by_item = {row[6]: row for row in rows[1:]}
+    assert {row[2] for row in rows[1:]} == {"'=1+2"}  # the terminal column
+    assert by_item["過不足"][8] == "" and by_item["お支払い 内訳 ポイント"][8] == "-300"
     book = load_workbook(sheet.export(day, "xlsx", tmp_path / "t.xlsx"))
-    cell = next(row[1] for row in book.active.iter_rows() if row[0].value == "端末")
+    cell = next(row[2] for row in book.active.iter_rows(min_row=2))
     assert cell.value == "=1+2" and cell.data_type == "s"  # text, not a formula
+    points = next(row[8] for row in book.active.iter_rows(min_row=2)
+                  if row[6].value == "お支払い 内訳 ポイント")
+    assert points.value == -300 and points.data_type == "n"
 
 
 @pytest.mark.parametrize("table", ["settlement", "campaigns", "reconcile"])

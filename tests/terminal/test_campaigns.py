@@ -571,8 +571,9 @@ def test_the_tally_sheet_shows_each_campaign(tmp_path):
     assert day.campaigns["back"]["points"] == 30  # 35 + 4, capped at ¥30 a month
     assert day.campaigns["furusato"] == {"uses": 1, "gifts": 3_000}
     assert day.net_sales == 3_500 + 450 + 2_000
+    day.campaign_names = {"hokuto": "北斗クーポン"}
     lines = dict(sheet.rows(day))
-    assert lines["キャンペーン hokuto"] == "件 2  値引 ¥1,650"
+    assert lines["北斗クーポン 件"] == "2 件" and lines["北斗クーポン 値引"] == "¥1,650"
     pdf = sheet.to_pdf(day, tmp_path / "day.pdf")
     assert pdf.stat().st_size > 1_000
 

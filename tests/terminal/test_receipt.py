@@ -226,9 +226,9 @@ def test_pdf_for_every_kind(tmp_path, case):
 def test_unencodable_characters_do_not_crash(tmp_path):
     made = make("payment", merchant={"name": "🍡髙橋だんご①\x1b@ café"})
     assert "\x1b" not in made.shop
-    assert receipt.fold_jis(made.shop) == "??橋だんご1 @ cafe"
+    assert receipt.fold_jis(made.shop) == "〓〓橋だんご1 @ cafe"
     data = made.to_escpos()
-    assert "??橋だんご1 @ cafe".encode("shift_jis") in data
+    assert "〓〓橋だんご1 @ cafe".encode("shift_jis") in data and b"?" not in data
     pdf = made.to_pdf(tmp_path / "odd.pdf")
     assert "橋だんご1" in pdf_text(pdf)
     assert scan_page(pdf, tmp_path) == [TX]
@@ -316,12 +316,51 @@ def test_network_printer_that_is_off_is_unavailable():
 
 
 def test_network_printer_on_loopback_receives_the_receipt():
+    """A printer that does not answer status queries (a bare port): its state is unknown,
+    and the receipt is sent as before."""
     with LoopbackPrinter(2) as device:  # the check at set-up, then the receipt
         chosen = make_printer({"kind": "network", "host": "127.0.0.1", "port": device.port})
         made = make("payment")
         chosen.print_receipt(made)
         device.thread.join(timeout=printer.NETWORK_TIMEOUT_S)
-    assert device.got == [b"", made.to_escpos()]
+    assert device.got == [printer.DLE_EOT + b"\x01", made.to_escpos()]  # asked once only
+    assert not chosen.answers_status
+
+
+@pytest.mark.parametrize("paper, says", [("out", "out of paper"),
+                                         ("cover", "open: close its cover"),
+                                         ("offline", "offline")])
+def test_a_printer_out_of_paper_is_seen_and_gets_no_receipt(paper, says):
+    """DLE EOT 1/2/4 answered as an Epson printer does: out of paper (or cover open, or
+    offline) is shown in its status, and a receipt is refused (never reported printed):
+    nothing but the status queries reaches the printer."""
+    with LoopbackPrinter(3, paper=paper) as device:
+        chosen = printer.EscPosPrinter.network("127.0.0.1", device.port)
+        assert chosen.status() == f"unavailable: the network printer 127.0.0.1:{device.port} "\
+            f"is {says}"
+        with pytest.raises(PrinterUnavailable, match=f"is {says}: receipt no. 41 was not "
+                                                     "printed"):
+            chosen.print_receipt(make("payment"))
+        assert chosen.check().problem() is not None
+        device.thread.join(timeout=printer.NETWORK_TIMEOUT_S)
+    assert [device.without_queries(n) for n in range(3)] == [b"", b"", b""]
+
+
+@pytest.mark.parametrize("paper, text", [("ok", "paper ok"), ("near_end", "paper low")])
+def test_a_ready_printer_says_how_its_paper_is_and_prints(paper, text):
+    with LoopbackPrinter(2, paper=paper) as device:
+        chosen = printer.EscPosPrinter.network("127.0.0.1", device.port)
+        assert chosen.status().endswith(f"({text})")
+        made = make("charge")
+        chosen.print_receipt(made)
+        device.thread.join(timeout=printer.NETWORK_TIMEOUT_S)
+    assert device.without_queries(1) == made.to_escpos()
+
+
+def test_status_bytes_that_are_not_status_are_unknown():
+    assert not printer.parse_state(0x00, None, None).known
+    assert printer.parse_state(0x12, 0x12, 0x7E).paper == "out"
+    assert printer.parse_state(0x12, 0x32, 0x12).paper == "out"  # stopped: paper end
 
 
 @pytest.mark.parametrize("config, message", [
@@ -380,3 +419,58 @@ def test_bad_printer_settings_say_what_is_wrong(kind, address, message):
         printer.config_from(kind, address)
     with pytest.raises(PrinterUnavailable, match="columns must be"):
         printer.config_from("file", "/tmp/x", 100)
+
+
+# --- widths, whatever the characters -------------------------------------------------------
+
+# Wide kanji, a kanji Shift_JIS lacks (髙), emoji (wide, and with joiners and variation
+# selectors), half-width kana, accented and combining Latin, ambiguous symbols, NEC extras.
+AWKWARD = "漢字髙﨑🍡👨\u200d👩\u2764\ufe0fｱｲｳé\u0301ø×…①Ⅱ㈱～ -ab1"
+
+
+def printed_lines(data: bytes) -> list[int]:
+    """The width in printer columns of every text line of ESC/POS `data`: in Kanji mode a
+    Shift_JIS byte is one column (a full-width character is two bytes), doubled under
+    GS ! 0x11; our commands and the QR are left out."""
+    body = data.split(receipt.KANJI_ON, 1)[1].split(receipt.KANJI_OFF, 1)[0]
+    widths, double = [], False
+    for raw in body.split(b"\n"):
+        if b"\x1d(k" in raw:
+            continue
+        for command in (receipt.ALIGN_LEFT, receipt.ALIGN_CENTER, receipt.SIZE_NORMAL,
+                        receipt.SIZE_TALL, receipt.SIZE_DOUBLE, receipt.BOLD_ON,
+                        receipt.BOLD_OFF):
+            if command == receipt.SIZE_DOUBLE and command in raw:
+                double = True
+            if command == receipt.SIZE_NORMAL and command in raw:
+                double = raw.rindex(command) < raw.rfind(receipt.SIZE_DOUBLE)
+            raw = raw.replace(command, b"")
+        widths.append(len(raw) * (2 if double else 1))
+    return widths
+
+
+@pytest.mark.parametrize("columns", [32, 42, 48])
+@pytest.mark.parametrize("case", ["payment", "payment/campaigns", "charge/voucher"])
+def test_awkward_characters_never_overflow_and_never_print_as_a_question_mark(case, columns):
+    name = AWKWARD * 3
+    made = make(case, merchant={"name": name})
+    data = made.to_escpos(columns)
+    assert max(printed_lines(data)) <= columns
+    assert b"?" not in data  # substitutes are 〓, never a bare ?
+    assert "〓".encode("shift_jis") in data and "漢字".encode("shift_jis") in data
+    assert all(text_width(line) <= columns for line in made.text_lines(columns))
+
+
+@settings(max_examples=80, deadline=None)
+@given(name=st.text(alphabet=st.sampled_from(AWKWARD + "日本語のお店 ABCｶﾀｶﾅ"), max_size=90),
+       columns=st.integers(min_value=24, max_value=64))
+def test_any_mix_of_widths_fits_the_paper(name, columns):
+    made = build_receipt(CASES["payment/campaigns"][0], {"name": name}, TERMINAL)
+    assert max(printed_lines(made.to_escpos(columns))) <= columns
+    assert all(text_width(line) <= columns for line in made.text_lines(columns))
+
+
+def test_widths_are_the_printers():
+    assert [receipt.char_width(c) for c in "aｱ漢髙🍡×é\u0301\u200d\ufe0f"] == \
+        [1, 1, 2, 2, 2, 2, 2, 0, 0, 0]  # é is ambiguous: two, until folded to e
+    assert receipt.fold_jis("👨\u200d👩") == "〓〓"  # the joiner prints as nothing

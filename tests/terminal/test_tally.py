@@ -89,13 +89,13 @@ def test_sheets_in_three_formats(counter, tmp_path):
     path = tally.export(sheet, "csv", tmp_path / "t.csv")
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs
-    table = dict(csv.reader(raw.decode("utf-8-sig").splitlines()))
-    assert table["売上(返金・取消後)"] == "¥5,500" and table["過不足"] == "¥0"
+    table = {row[6]: row for row in csv.reader(raw.decode("utf-8-sig").splitlines())}
+    assert table["売上(返金・取消後)"][8] == "5500" and table["過不足"][8] == "0"
     from openpyxl import load_workbook
 
     book = load_workbook(tally.export(sheet, "xlsx", tmp_path / "t.xlsx"))
-    values = {row[0]: row[1] for row in book.active.iter_rows(values_only=True)}
-    assert values["現金 予定額"] == "¥11,000"
+    values = {row[6]: row[8] for row in book.active.iter_rows(values_only=True)}
+    assert values["現金 予定額"] == 11_000
     pdf = tally.export(sheet, "pdf", tmp_path / "t.pdf", "さくら商店")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
@@ -117,6 +117,14 @@ def test_cli_close_and_tally(counter, data_dir, tmp_path):
 
     closed = run("close", "--counted", "10900")
     assert closed.returncode == 0 and "difference -¥100" in closed.stdout
+    assert "business day 2026-11-22 is closed: sales from now on belong to the next" in \
+        closed.stdout
+    again = run("close")  # the Z pressed twice: refused, saying what the first covered
+    assert again.returncode == 1 and "second_close" in again.stderr
+    assert "2026-11-22 shift 1" in again.stderr and "seq 2..8" in again.stderr
+    assert "Traceback" not in again.stderr
+    approved = run("close", "--approved-by", "MGR-1")  # nothing since: an empty shift 2
+    assert approved.returncode == 0 and "2026-11-22 shift 2" in approved.stdout
     sheet = run("tally", "--date", "2026-11-22", "--format", "pdf", "--out",
                 str(tmp_path / "day.pdf"))
     assert sheet.returncode == 0 and (tmp_path / "day.pdf").stat().st_size > 1000
@@ -124,3 +132,25 @@ def test_cli_close_and_tally(counter, data_dir, tmp_path):
                   str(tmp_path / "x.csv"))
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert run("journal", "verify").returncode == 0
+
+
+def test_a_close_made_before_shifts_is_shift_1_and_a_z():
+    """Old journals: a day_close without `shift` or `day_closed` is the day's only close
+    (shift 1, a Z), and the next records are the next business day's."""
+    from sync import bodies
+    from sync import tally as sheet
+
+    def rec(seq, rtype, at, body):
+        return {"seq": seq, "type": rtype, "at": f"2026-11-22T{at}+09:00", "body": body,
+                "tx_id": f"T{seq}"}
+
+    records = [rec(1, "start", "08:00:00", {}), rec(2, "payment", "09:00:00", {"amount": 500}),
+               rec(3, "day_close", "20:00:00", {"business_date": "2026-11-22"}),
+               rec(4, "payment", "21:00:00", {"amount": 700})]
+    runs = sheet.day_runs(records, "2026-11-22")
+    assert [(r.business_date, r.shift, r.close is not None) for r in runs] == \
+        [("2026-11-22", 1, True), ("2026-11-23", 1, False)]
+    bodies.check("day_close", {"business_date": "2026-11-22"})  # still valid
+    for bad in ({"shift": 0}, {"day_closed": "yes"}, {"approved_by": "a b"}):
+        with pytest.raises(bodies.BodyError):
+            bodies.check("day_close", bad)

@@ -266,7 +266,7 @@ def test_admin_sets_a_network_printer_that_answers_and_keeps_it(qtbot, window):
     qtbot.waitUntil(lambda: "not saved" in window.readers_info.text(), timeout=DONE_MS)
     assert "printer" not in json.loads(settings.read_text("utf-8"))
     # checked at "Save and test", asked for its status, then sent a receipt
-    with LoopbackPrinter(3) as device:
+    with LoopbackPrinter(3, paper="ok") as device:
         try:
             window.printer_address.setText(f"127.0.0.1:{device.port}")
             window.printer_button.click()
