@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ledger import service
 from ledger.db import Connection, Database
 from sync import cards
+from sync.staff import DEMO_STAFF
 
 DEFAULT_WALLETS = 300
 DEFAULT_SEED = 20261122
@@ -121,6 +122,8 @@ def seed_demo(
     rng = random.Random(seed)
     for merchant_id, name, merchant_class, plan in MERCHANTS:
         service.create_merchant(db, merchant_id, name, merchant_class, plan)
+        for staff_name, role, pin in DEMO_STAFF:  # the PINs are on the demo's screen
+            service.create_staff(db, merchant_id, staff_name, role, pin)
     for rules in CAMPAIGNS if campaigns else ():
         service.create_campaign(db, rules)
     card_numbers, issued = [], 0

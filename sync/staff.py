@@ -29,3 +29,10 @@ def staff_config(config: dict[str, Any] | None) -> dict[str, int]:
 def manual_grant(body: dict[str, Any]) -> bool:
     """A grant typed at the booth (Counter.grant): not a campaign's, not a gift code's."""
     return not body.get("campaigns") and "gift" not in body
+
+
+# The demo region's ready-made staff at every demo shop: (name, role, PIN). The PINs are
+# shown on the demo's screen; a real shop's come from `ledger admin create-staff`.
+DEMO_STAFF = (("店長 佐藤", "manager", "2580"), ("レジ 青木", "cashier", "1470"),
+              ("窓口 鈴木", "booth", "3690"))
+DEMO_MANAGER_PIN = DEMO_STAFF[0][2]

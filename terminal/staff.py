@@ -56,6 +56,8 @@ STAFF_KEY = "staff"
 LOCAL_STAFF_KEY = "staff_local"
 TRIES_KEY = "staff_pin_tries"
 GRANTS_KEY = "manual_grants_today"
+# The admin screen's own wrong-PIN count, in TRIES_KEY (no staff id looks like it).
+ADMIN_TRIES_ID = "*admin*"
 
 REASONS.update({
     "not_signed_in": "Please sign in with your staff PIN first.",
@@ -205,6 +207,41 @@ class StaffDesk:
             raise Refused("not_a_manager")
         self._approver = member
         return member
+
+    def unlock_admin(self, pin: str) -> Member | None:
+        """The admin screen's PIN: a manager's (the one signed in, if a manager is; else
+        any manager's). Wrong PINs count against the admin screen itself (`ADMIN_TRIES_ID`)
+        and lock it as a member's would. None in first-setup mode (no staff yet)."""
+        if not self.enforcing:
+            return None
+        me = self.current()
+        if me is not None and me.role == "manager":
+            return self._check_pin(me.staff_id, pin)
+        tries = self.store.get(TRIES_KEY) or {}
+        mine = tries.get(ADMIN_TRIES_ID, {"count": 0, "until": 0})
+        now = self.now()
+        if mine["until"] > now:
+            raise Refused("staff_locked", name="admin",
+                          minutes=max(1, round((mine["until"] - now) / 60)))
+        for member in self.members().values():
+            if member.role == "manager" and pins.matches(pin, member.pin, self.store.pin_key):
+                tries.pop(ADMIN_TRIES_ID, None)
+                self.store.put(TRIES_KEY, tries)
+                return member
+        count = mine["count"] + 1
+        if count >= MAX_STAFF_PIN_TRIES:
+            tries[ADMIN_TRIES_ID] = {"count": 0, "until": now + STAFF_LOCK_S}
+            self.store.put(TRIES_KEY, tries)
+            raise Refused("staff_locked", name="admin", minutes=STAFF_LOCK_S // 60)
+        tries[ADMIN_TRIES_ID] = {"count": count, "until": 0}
+        self.store.put(TRIES_KEY, tries)
+        raise Refused("staff_pin_wrong", left=MAX_STAFF_PIN_TRIES - count)
+
+    def view(self) -> dict[str, Any]:
+        """What the screens show: who is signed in, who can sign in, the mode."""
+        member = self.current()
+        return {"signed_in": member.public() if member else None, "staff": self.listing(),
+                "enforcing": self.enforcing, "training": self.training}
 
     # --- rules ----------------------------------------------------------------------------
 

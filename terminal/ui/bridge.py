@@ -9,6 +9,7 @@ thread through `status`, a queued signal too. Nothing here can make the screen w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
@@ -44,6 +45,8 @@ TALLY_DIR = "tallies"
 # Receipts waiting for a slow printer before new ones are shown but not printed.
 PRINT_QUEUE_MAX = 20
 PRINTER_STOP_TIMEOUT_S = 10
+# What a training sale's receipt says above its title (terminal.staff's training mode).
+TRAINING_MARK = "練習 TRAINING"
 # The campaign kinds the window offers actions or inputs for (`offers`).
 OFFER_KINDS = ("stamp_rally", "ticket", "premium_voucher", "point_grant", "exchange",
                "gift_code")
@@ -143,6 +146,8 @@ class TerminalBridge(QObject):
         assert self.node is not None
         receipt = build_receipt(outcome, self.node.state.merchant(), self.node.terminal_id,
                                 self.language)
+        if outcome.record.get("type") == "training":  # decided and printed, marked 練習
+            receipt = dataclasses.replace(receipt, title=f"{TRAINING_MARK} {receipt.title}")
         self.receipt.emit("\n".join(receipt.text_lines()))
         try:
             self._print_queue.put_nowait(receipt)
@@ -184,7 +189,8 @@ class TerminalBridge(QObject):
                          "printer_status": self.printer.status() if self.printer else "",
                          "ledger_keys": [keys.fingerprint(k) for k in
                                          node.journal.ledger_keys().values()],
-                         "demo": self.demo is not None})
+                         "demo": self.demo is not None,
+                         "staff": node.counter.staff.view()})
         self._check_clock()
 
     def _sync_status(self, status) -> None:
@@ -394,6 +400,7 @@ class TerminalBridge(QObject):
         from terminal import tally
 
         def work(counter) -> str:
+            counter.require("z_close" if close else "x_report")
             if close:
                 check_closable(counter.health)
                 sheet, _ = tally.z_close(counter.journal, counted if counted >= 0 else None)
@@ -405,10 +412,69 @@ class TerminalBridge(QObject):
             path = folder / f"{sheet.business_date}-{kind}-{sheet.last_seq}.pdf"
             tally.export(sheet, "pdf", path, counter.state.merchant().get("name", ""),
                          self.language)
+            if close:
+                counter.staff.sign_out()  # a Z close ends the shift: sign in again
             return "\n".join(f"{label}  {value}" for label, value in
                              tally.rows(sheet, self.language)) + f"\n→ {path}"
 
         self._run("tally", work)
+
+    # --- staff (terminal.staff) -----------------------------------------------------------
+
+    @Slot()
+    def staff_view(self) -> None:
+        self._run("staff", lambda c: c.staff.view())
+
+    @Slot(str, str)
+    def sign_in(self, staff_id: str, pin: str) -> None:
+        def work(counter):
+            counter.staff.sign_in(staff_id, pin)
+            return counter.staff.view()
+
+        self._run("staff", work)
+
+    @Slot()
+    def sign_out(self) -> None:
+        def work(counter):
+            counter.staff.sign_out()
+            return counter.staff.view()
+
+        self._run("staff", work)
+
+    @Slot(str, str)
+    def approve(self, staff_id: str, pin: str) -> None:
+        """A manager's PIN for the action the window sends next (its queued signal)."""
+        self._run("approve", lambda c: c.staff.approve(staff_id, pin).public())
+
+    @Slot(str)
+    def admin_unlock(self, pin: str) -> None:
+        if self.node is None:
+            # The services could not start (a damaged state.db holds the staff too): the
+            # admin screen opens for the ways out only; every counter action is refused.
+            self.done.emit("admin_unlock", {"limited": True})
+            return
+
+        def work(counter):
+            member = counter.staff.unlock_admin(pin)
+            return {"limited": False, "by": member.public() if member else None}
+
+        self._run("admin_unlock", work)
+
+    @Slot(bool)
+    def set_training(self, on: bool) -> None:
+        def work(counter):
+            counter.set_training(on)
+            return counter.staff.view()
+
+        self._run("staff", work)
+
+    @Slot(str, str, str)
+    def create_staff(self, name: str, role: str, pin: str) -> None:
+        def work(counter):
+            counter.create_staff(name, role, pin)
+            return counter.staff.view()
+
+        self._run("staff", work)
 
     @Slot()
     def sync_now(self) -> None:

@@ -1,0 +1,182 @@
+"""Staff through the real counter window on the real demo (its ready-made staff, PINs
+from the demo panel): what each role may and may not do, the manager's PIN asked on the
+same screen, a member locked after wrong PINs, the admin screen locking itself, the
+"really?" before a void, and training mode's banner and 練習 receipts."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.staff import DEMO_MANAGER_PIN, DEMO_STAFF
+from terminal import staff as staff_rules
+from terminal.policy import REASONS
+from tests.terminal.ui.helpers import (
+    DONE_MS,
+    confirm,
+    first,
+    settle,
+    sign_in,
+    staff_id,
+    type_amount,
+    unlock_admin,
+)
+
+
+@pytest.fixture(scope="module")
+def demo_base(tmp_path_factory):
+    return tmp_path_factory.mktemp("demo-staff")
+
+
+def pay(win, amount: int) -> None:
+    type_amount(win, win.shop, amount)
+    win.shop.buttons["pay"].click()
+    win.present("card", first(win, "card"))
+
+
+def test_the_demo_says_its_staff_and_their_pins(qtbot, window):
+    lines = [window.demo_list.item(row).text() for row in range(window.demo_list.count())]
+    for name, _, pin in DEMO_STAFF:
+        assert any(name in line and f"PIN {pin}" in line for line in lines)
+
+
+def test_a_cashier_pays_but_may_not_top_up(qtbot, window):
+    sign_in(qtbot, window, "cashier")
+    assert "Signed in" in window.staff_bar.message.text()
+    pay(window, 400)
+    assert settle(qtbot, window.shop) == "approved"
+    assert window.last_outcome.record["body"]["staff"] == staff_id(window, "cashier")
+    window.modes["booth"].click()
+    type_amount(window, window.booth, 1_000)
+    window.booth.buttons["charge"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.booth) == "refused"
+    assert "A cashier may not do this" in window.booth.result.detail.text()
+
+
+def test_a_booth_tops_up_but_may_not_take_a_payment(qtbot, window):
+    sign_in(qtbot, window, "booth")
+    window.modes["booth"].click()
+    type_amount(window, window.booth, 1_000)
+    window.booth.buttons["charge"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.booth) == "approved"
+    window.modes["shop"].click()
+    pay(window, 400)
+    assert settle(qtbot, window.shop) == "refused"
+    assert "A booth may not do this" in window.shop.result.detail.text()
+
+
+def test_a_void_asks_really_then_a_managers_pin_on_the_same_screen(qtbot, window):
+    """The cashier voids a ¥600 sale: "really?" with what it gives back in large type (the
+    wallet's part, after the demo's coupons), then the staff bar
+    asks a manager's PIN; a wrong one is said, the manager's approves and the void is made,
+    naming the cashier and the approving manager."""
+    sign_in(qtbot, window, "cashier")
+    pay(window, 600)
+    assert settle(qtbot, window.shop) == "approved"
+    sale, paid = window.last_outcome.tx_id, window.last_outcome.amount  # after coupons
+    window.shop.buttons["refunds"].click()
+    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
+    window.sales.setCurrentRow(0)
+    window.void_button.click()
+    assert window.confirm.amount.text() == f"¥{paid:,}"  # what the void gives back
+    confirm(window)
+    assert settle(qtbot, window.shop) == "refused"
+    bar = window.staff_bar
+    assert bar.mode == "approve" and "Manager's PIN" in bar.message.text()
+    assert [bar.who.itemData(i) for i in range(bar.who.count())] == \
+        [staff_id(window, "manager")]  # only managers approve
+    bar.pin.setText("9999")
+    bar.ok.click()
+    qtbot.waitUntil(lambda: "not right" in bar.message.text(), timeout=DONE_MS)
+    bar.pin.setText(DEMO_MANAGER_PIN)
+    bar.ok.click()
+    qtbot.waitUntil(lambda: window.last_outcome.kind == "void", timeout=DONE_MS)
+    body = window.last_outcome.record["body"]
+    assert body["of"] == sale and body["staff"] == staff_id(window, "cashier")
+    assert body["approver"] == staff_id(window, "manager")
+
+
+def test_escape_answers_really_with_no(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    sign_in(qtbot, window, "manager")
+    pay(window, 300)
+    assert settle(qtbot, window.shop) == "approved"
+    seq = window.bridge.node.journal.last_seq
+    window.shop.buttons["refunds"].click()
+    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
+    window.sales.setCurrentRow(0)
+    window.void_button.click()
+    assert window.confirm.isVisible()
+    QTest.keyClick(window, Qt.Key.Key_Escape)  # delivered through the scanner's filter
+    qtbot.waitUntil(lambda: not window.confirm.isVisible(), timeout=DONE_MS)
+    assert window.bridge.node.journal.last_seq == seq  # nothing voided
+
+
+def test_wrong_pins_lock_the_member(qtbot, window):
+    """MAX_STAFF_PIN_TRIES wrong PINs for the booth member: locked, and the right PIN is
+    refused too until the lock ends; the cashier is not locked."""
+    bar = window.staff_bar
+    bar.out.click()
+    qtbot.waitUntil(lambda: bar.signed_in is None, timeout=DONE_MS)
+    bar.who.setCurrentIndex(bar.who.findData(staff_id(window, "booth")))
+    for _ in range(staff_rules.MAX_STAFF_PIN_TRIES):
+        bar.message.clear()
+        bar.pin.setText("0001")
+        bar.ok.click()
+        qtbot.waitUntil(lambda: bool(bar.message.text()), timeout=DONE_MS)
+    assert "locked" in bar.message.text()
+    booth_pin = next(p for _, r, p in DEMO_STAFF if r == "booth")
+    bar.message.clear()
+    bar.pin.setText(booth_pin)
+    bar.ok.click()
+    qtbot.waitUntil(lambda: bool(bar.message.text()), timeout=DONE_MS)
+    assert bar.signed_in is None and "locked" in bar.message.text()
+    sign_in(qtbot, window, "cashier")
+
+
+def test_the_admin_screen_needs_a_managers_pin_and_locks_itself(qtbot, window):
+    sign_in(qtbot, window, "cashier")
+    window.modes["admin"].click()
+    window.pin.setText(next(p for _, r, p in DEMO_STAFF if r == "cashier"))
+    window.unlock_button.click()
+    qtbot.waitUntil(lambda: "not right" in window.pin_message.text(), timeout=DONE_MS)
+    assert window.admin_panel.isHidden()
+    unlock_admin(qtbot, window)
+    window.modes["shop"].click()  # left: locked
+    assert window.admin_panel.isHidden()
+    unlock_admin(qtbot, window)
+    assert window.admin_idle.isActive()  # and it locks itself when left idle:
+    window.admin_idle.timeout.emit()
+    assert window.admin_panel.isHidden() and not window.lookup_row.isVisible()
+
+
+def test_training_mode_banner_and_training_records(qtbot, window):
+    """The manager switches training on: the banner is on every screen, a sale is decided,
+    its receipt says 練習, its record is a training record and the balance is untouched."""
+    sign_in(qtbot, window, "manager")
+    unlock_admin(qtbot, window)
+    window.staff_admin.training_button.click()
+    qtbot.waitUntil(lambda: window.training_banner.isVisible(), timeout=DONE_MS)
+    for mode in ("shop", "booth", "admin"):
+        window.modes[mode].click()
+        assert window.training_banner.isVisible()
+    window.modes["shop"].click()
+    pay(window, 700)
+    assert settle(qtbot, window.shop) == "approved"
+    assert window.last_outcome.record["type"] == "training"
+    qtbot.waitUntil(lambda: "練習" in window.shop.result.receipt.text(), timeout=DONE_MS)
+    unlock_admin(qtbot, window)
+    window.staff_admin.training_button.click()
+    qtbot.waitUntil(lambda: not window.training_banner.isVisible(), timeout=DONE_MS)
+
+
+def test_a_cashier_cannot_switch_training_on(qtbot, window):
+    sign_in(qtbot, window, "cashier")
+    unlock_admin(qtbot, window)  # a manager opened the screen for the cashier
+    window.staff_admin.training_button.click()
+    qtbot.waitUntil(lambda: "may not" in window.staff_bar.message.text(), timeout=DONE_MS)
+    assert not window.training_banner.isVisible()
+    assert REASONS["not_allowed"].split("{")[0] in window.staff_bar.message.text()
