@@ -9,7 +9,7 @@ takes the focus when the bar asks, Enter sends, Esc (the window's) cancels.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +27,11 @@ CONFIRM_AMOUNT_POINT_SIZE = 48
 STAFF_POINT_SIZE = 14
 BANNER_POINT_SIZE = 18
 ROLES = ("cashier", "booth", "manager")
+
+
+def tr(text: str) -> str:
+    """The window's words (one translation context for the counter's screens)."""
+    return QCoreApplication.translate("MainWindow", text)
 
 
 def pin_field(name: str) -> QLineEdit:
@@ -76,8 +81,8 @@ class StaffBar(QWidget):
         self.hide()
 
     def retranslate(self) -> None:
-        self.ok.setText(self.tr("OK"))
-        self.out.setText(self.tr("Sign out"))
+        self.ok.setText(tr("OK"))
+        self.out.setText(tr("Sign out"))
         self.show_view({"staff": self.staff, "signed_in": self.signed_in,
                         "enforcing": bool(self.staff)})
 
@@ -87,7 +92,7 @@ class StaffBar(QWidget):
         for member in self.staff:
             if managers_only and member["role"] != "manager":
                 continue
-            self.who.addItem(f"{member['name']} ({self.tr(member['role'])})", member["staff"])
+            self.who.addItem(f"{member['name']} ({tr(member['role'])})", member["staff"])
         index = self.who.findData(current)
         if index >= 0:
             self.who.setCurrentIndex(index)
@@ -103,13 +108,13 @@ class StaffBar(QWidget):
             return
         self.show()
         if self.signed_in:
-            self.message.setText(self.tr("Signed in: {0} ({1})").format(
-                self.signed_in["name"], self.tr(self.signed_in["role"])))
+            self.message.setText(tr("Signed in: {0} ({1})").format(
+                self.signed_in["name"], tr(self.signed_in["role"])))
             for widget in (self.who, self.pin, self.ok):
                 widget.hide()
             self.out.show()
         else:
-            self.message.setText(self.tr("Sign in: choose your name, type your PIN."))
+            self.message.setText(tr("Sign in: choose your name, type your PIN."))
             self._fill(managers_only=False)
             for widget in (self.who, self.pin, self.ok):
                 widget.show()
@@ -119,7 +124,7 @@ class StaffBar(QWidget):
         """A manager's PIN for the action that waits (sent again once approved)."""
         self.mode = "approve"
         self.show()
-        text = self.tr("Manager's PIN, please: {0}").format(why)
+        text = tr("Manager's PIN, please: {0}").format(why)
         if amount:
             text += f"  {yen(amount)}"
         self.message.setText(text)
@@ -156,7 +161,7 @@ class TrainingBanner(QLabel):
         self.hide()
 
     def retranslate(self) -> None:
-        self.setText("練習 " + self.tr("TRAINING: sales here are practice, never posted"))
+        self.setText("練習 " + tr("TRAINING: sales here are practice, never posted"))
 
 
 class ConfirmPanel(QWidget):
@@ -186,12 +191,12 @@ class ConfirmPanel(QWidget):
         self.hide()
 
     def retranslate(self) -> None:
-        self.yes.setText(self.tr("Yes, do it"))
-        self.no.setText(self.tr("Cancel"))
+        self.yes.setText(tr("Yes, do it"))
+        self.no.setText(tr("Cancel"))
 
     def ask(self, what: str, amount: int | None, then) -> None:
         self.what.setText(what)
-        self.amount.setText(yen(amount) if amount else self.tr("all that is left"))
+        self.amount.setText(yen(amount) if amount else tr("all that is left"))
         self._then = then
         self.show()
         self.yes.setFocus()
@@ -240,19 +245,19 @@ class StaffAdmin(QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.training_button.setText(self.tr("Training mode"))
-        self.add_button.setText(self.tr("Add staff"))
-        self.name.setPlaceholderText(self.tr("Name"))
-        self.pin.setPlaceholderText(self.tr("PIN (4-6 digits)"))
+        self.training_button.setText(tr("Training mode"))
+        self.add_button.setText(tr("Add staff"))
+        self.name.setPlaceholderText(tr("Name"))
+        self.pin.setPlaceholderText(tr("PIN (4-6 digits)"))
         for index, role in enumerate(ROLES):
-            self.role.setItemText(index, self.tr(role))
+            self.role.setItemText(index, tr(role))
 
     def first_setup(self, on: bool) -> None:
         """No staff yet: only a manager can be made, and training waits for one."""
         self.training_button.setVisible(not on)
         if on:
             self.role.setCurrentIndex(self.role.findData("manager"))
-            self.info.setText(self.tr("No staff yet: anyone can do anything at this "
+            self.info.setText(tr("No staff yet: anyone can do anything at this "
                                       "counter. Make the first manager here."))
         self.role.setEnabled(not on)
 

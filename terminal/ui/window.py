@@ -1310,10 +1310,10 @@ class MainWindow(QMainWindow):
             for member in (info.get("staff") or {}).get("staff", []):
                 pin = DEMO_PINS.get(member["name"])
                 if pin:  # the demo's ready-made staff, their PINs said on screen
-                    self.demo_list.addItem(QListWidgetItem(self.tr("Staff {0} ({1}): PIN {2}")
-                                                           .format(member["name"],
-                                                                   self.tr(member["role"]),
-                                                                   pin)))
+                    item = QListWidgetItem(self.tr("Staff {0} ({1}): PIN {2}").format(
+                        member["name"], self.tr(member["role"]), pin))
+                    item.setData(Qt.ItemDataRole.UserRole, ("staff", member["staff"]))
+                    self.demo_list.addItem(item)
             for person in info["customers"]:
                 if person["kind"] == "card":
                     label = self.tr("Card") + "  " + cards.printed(person["value"])
@@ -1345,7 +1345,10 @@ class MainWindow(QMainWindow):
         if item.data(Qt.ItemDataRole.UserRole) is None:
             return  # a note, not a customer
         kind, value = item.data(Qt.ItemDataRole.UserRole)
-        if kind == "phone":
+        if kind == "staff":  # chosen in the staff bar; the PIN is typed there
+            self.staff_bar.who.setCurrentIndex(self.staff_bar.who.findData(value))
+            self.staff_bar.pin.setFocus()
+        elif kind == "phone":
             self.request_phone.emit(value)  # the phone's live code comes back as `token`
         else:
             self.present(kind, value)
