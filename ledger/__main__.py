@@ -22,6 +22,7 @@
     python -m ledger seed-demo --db URL [--wallets N]
     python -m ledger check --db URL
     python -m ledger report tally --date D [--merchant M] --format csv|xlsx|pdf --out FILE
+                               [--by-staff]      (also the day by staff member)
     python -m ledger report reconcile --date D          (exit 1 when anything differs)
     python -m ledger report settlement --month YYYY-MM --plan 1|2|3 [--format F --out FILE]
     python -m ledger report kpi --from D --to D [--merchant M] --format csv|pdf --out FILE
@@ -199,6 +200,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                            args.merchant or "", args.lang)
         print(f"tally of {args.date}: {len(days)} terminal(s), net sales "
               f"¥{merged.net_sales:,} -> {out}")
+        if args.by_staff:  # who took what: count, yen, how many a manager approved
+            table, names = reports.tally_by_staff(db, args.date, args.merchant)
+            for who, what, count, amount, approved in sheet.staff_rows(table, names,
+                                                                       args.lang):
+                print(f"{who}  {what}  {count}  ¥{amount:,}  approved {approved}")
     elif args.kind == "reconcile":
         found = reports.reconcile(db, args.date)
         headers, rows = reports.reconcile_table(found)
@@ -370,6 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--lang", choices=("ja", "en"), default="ja")
+    r.add_argument("--by-staff", action="store_true",
+                   help="also print the day by staff member: count, yen, approved")
     r = kinds.add_parser("reconcile", parents=[common])
     r.add_argument("--date", required=True)
     r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv")

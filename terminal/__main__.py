@@ -6,7 +6,7 @@
     python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
                                                (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
-    python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE
+    python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE [--by-staff]
     python -m terminal close [--counted YEN]   close the day (Z) with a signed day_close
     python -m terminal journal verify|export  export: what verifies, and how to re-enroll
     python -m terminal repair rebuild-state    a damaged state.db: a fresh snapshot
@@ -211,10 +211,17 @@ def _cmd_tally(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BROKEN
+        records = tally.day_records(journal, args.date) if args.by_staff else []
     state = StateStore(args.data)
     shop = state.merchant().get("name", "")
+    names = {m["staff"]: m["name"] for key in ("staff_local", "staff")
+             for m in state.get(key) or []}
     state.close()
     tally.export(sheet, args.format, args.out, shop, args.lang)
+    if args.by_staff:  # printed beside the sheet: who took what
+        for who, what, count, amount, approved in tally.staff_rows(
+                tally.by_staff(records), names, args.lang):
+            print(f"{who}  {what}  {count}  ¥{amount:,}  approved {approved}")
     print(f"tally of {sheet.business_date} ({'closed' if sheet.closed else 'open'}) written "
           f"to {args.out}")
     return EXIT_OK
@@ -295,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     tal.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
     tal.add_argument("--out", type=Path, required=True)
     tal.add_argument("--lang", choices=("ja", "en"), default="ja")
+    tal.add_argument("--by-staff", action="store_true",
+                     help="also print the day by staff member: count, yen, approved")
     tal.set_defaults(func=_cmd_tally)
 
     close = sub.add_parser("close", help="close the day (Z): a signed day_close record")

@@ -13,7 +13,14 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sync.tally import Tally, compute, export, rows  # noqa: F401 - the terminal's API too
+from sync.tally import (  # noqa: F401 - the terminal's API too
+    Tally,
+    by_staff,
+    compute,
+    export,
+    rows,
+    staff_rows,
+)
 from terminal.errors import TerminalError
 from terminal.journal import Journal
 
@@ -73,3 +80,15 @@ def for_date(journal: Journal, business_date: str) -> Tally:
     if current.business_date == business_date:
         return current
     raise TallyError(f"no business day {business_date} in this terminal's journal")
+
+
+def day_records(journal: Journal, business_date: str | None = None) -> list[dict]:
+    """The records of a business day (the open day when no date is given), for sections
+    computed apart from the sheet (sync.tally.by_staff)."""
+    runs = _day_runs(journal)
+    if business_date is None:
+        return runs[-1][1]
+    for close, records in runs:
+        if close is not None and close["body"].get("business_date") == business_date:
+            return records
+    return runs[-1][1]

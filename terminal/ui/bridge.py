@@ -401,6 +401,7 @@ class TerminalBridge(QObject):
 
         def work(counter) -> str:
             counter.require("z_close" if close else "x_report")
+            records = tally.day_records(counter.journal)  # the open day's, by staff below
             if close:
                 check_closable(counter.health)
                 sheet, _ = tally.z_close(counter.journal, counted if counted >= 0 else None)
@@ -414,8 +415,14 @@ class TerminalBridge(QObject):
                          self.language)
             if close:
                 counter.staff.sign_out()  # a Z close ends the shift: sign in again
+            names = {m["staff"]: m["name"] for m in counter.staff.listing()}
+            staff = [f"{who}  {what}  {count}  ¥{amount:,}" + (f"  ✔{approved}" if approved
+                                                              else "")
+                     for who, what, count, amount, approved in tally.staff_rows(
+                         tally.by_staff(records), names, self.language)]
             return "\n".join(f"{label}  {value}" for label, value in
-                             tally.rows(sheet, self.language)) + f"\n→ {path}"
+                             tally.rows(sheet, self.language)) + "\n" + \
+                "\n".join(staff) + f"\n→ {path}"
 
         self._run("tally", work)
 

@@ -88,5 +88,18 @@ def test_grants_forced_past_the_caps_are_flagged(ledger_server, tmp_path):
         assert term.wallet("W-1")["lots"]  # posted all the same: the grants happened
         staff = {m["staff"]: m["role"] for m in term.snapshot()["staff"]}
         assert staff == {manager: "manager", "S-NEW": "cashier"}
+        # the ledger's tally by staff: 佐藤 granted 6,000 pt, 青木 3,000 pt (approved by
+        # someone), and 100 pt were granted by nobody named
+        day = journal.last_at.date().isoformat()
+        report = subprocess.run(
+            [sys.executable, "-m", "ledger", "report", "tally", "--db", ledger_server.db_url,
+             "--home", str(tmp_path / "cli"), "--date", day, "--merchant", "M-SHOP",
+             "--format", "csv", "--out", str(tmp_path / "tally.csv"), "--by-staff",
+             "--lang", "en"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert report.returncode == 0, report.stderr
+        lines = report.stdout.splitlines()
+        assert "佐藤  Points granted  1  ¥6,000  approved 0" in lines
+        assert "青木  Points granted  1  ¥3,000  approved 1" in lines
+        assert "No staff named  Points granted  1  ¥100  approved 0" in lines
     finally:
         term.close()

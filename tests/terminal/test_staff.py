@@ -224,3 +224,35 @@ def test_desk_listing_hides_pins(tmp_path):
     listing = StaffDesk.listing(till.counter.staff)
     assert [m["role"] for m in listing] == ["manager", "booth", "cashier"]
     assert all(set(m) == {"staff", "name", "role"} for m in listing)
+
+
+def test_the_day_by_staff_member_adds_up_to_the_sheet(tmp_path):
+    """Cashier: ¥500 + ¥300 paid, a ¥100 refund; booth: a ¥1,000 top-up; manager: a
+    ¥3,500 refund of the ¥5,000 sale (no approval asked of a manager), and a training
+    sale that is in no line. By staff, payments add up to ¥5,800 as on the sheet."""
+    from terminal import tally
+
+    till, _ = staffed_till(tmp_path, balance=30_000)
+    c = till.counter
+    c.staff.sign_in("S-cashier", PINS["cashier"])
+    first_sale = c.pay(customer(till), 500)
+    c.pay(customer(till), 300)
+    c.refund(first_sale.tx_id, 100)
+    c.staff.sign_in("S-booth", PINS["booth"])
+    c.charge(customer(till), 1_000)
+    c.staff.sign_in("S-manager", PINS["manager"])
+    big = c.pay(customer(till), 5_000)
+    c.refund(big.tx_id, 3_500)
+    c.set_training(True)
+    c.pay(customer(till), 900)
+    table = tally.by_staff(tally.day_records(till.journal))
+    assert table["S-cashier"]["payment"] == {"n": 2, "yen": 800, "approved": 0}
+    assert table["S-cashier"]["refund"] == {"n": 1, "yen": 100, "approved": 0}
+    assert table["S-booth"] == {"charge": {"n": 1, "yen": 1_000, "approved": 0}}
+    assert table["S-manager"]["refund"]["yen"] == 3_500
+    sheet = tally.x_report(till.journal)
+    for rtype in ("payment", "refund", "charge"):
+        assert sum(t.get(rtype, {}).get("yen", 0) for t in table.values()) == sheet.yen[rtype]
+    assert sheet.yen["payment"] == 5_800 and sheet.counts["training"] == 1
+    rows = tally.staff_rows(table, {"S-cashier": "Cashier"}, "en")
+    assert ("Cashier", "Payments", 2, 800, 0) in rows
