@@ -19,7 +19,7 @@
     python -m ledger admin flags
     python -m ledger admin show-key                          (the fingerprint terminals pin)
     python -m ledger admin rotate-key                        (a new key, signed by the old)
-    python -m ledger seed-demo --db URL [--wallets N]
+    python -m ledger seed-demo --db URL [--wallets N] [--staff]
     python -m ledger check --db URL
     python -m ledger report tally --date D [--merchant M] --format csv|xlsx|pdf --out FILE
                                [--by-staff]      (also the day by staff member)
@@ -174,7 +174,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    _print(demo.seed_demo(open_db(args), args.wallets, args.seed).text())
+    _print(demo.seed_demo(open_db(args), args.wallets, args.seed, staff=args.staff).text())
     return 0
 
 
@@ -365,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed-demo", parents=[common], help="fill a demo region")
     seed.add_argument("--wallets", type=int, default=demo.DEFAULT_WALLETS)
+    seed.add_argument("--staff", action="store_true",
+                      help="give every shop the demo's staff (their PINs: sync.staff)")
     seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
     seed.set_defaults(func=cmd_seed_demo)
 

@@ -114,6 +114,18 @@ def new_member(name: str, role: str, pin: str) -> dict[str, Any]:
         raise Refused("bad_staff", detail=str(exc)) from exc
 
 
+def sign_in_demo(desk: StaffDesk, role: str = "manager") -> Member:
+    """Sign in the demo's ready-made member of `role` (sync.staff.DEMO_STAFF), for the
+    demo's own drivers (simulate); Refused('staff_unknown') at a shop without them."""
+    from sync.staff import DEMO_STAFF
+
+    pins_by_name = {name: pin for name, r, pin in DEMO_STAFF if r == role}
+    for member in desk.members().values():
+        if member.role == role and member.name in pins_by_name:
+            return desk.sign_in(member.staff_id, pins_by_name[member.name])
+    raise Refused("staff_unknown")
+
+
 class StaffDesk:
     """Who is signed in at one terminal and what they may do. `store` is the StateStore
     (meta get/put and its seal key); `now` gives Unix seconds (tests pass their own)."""
