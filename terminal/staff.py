@@ -222,8 +222,9 @@ class StaffDesk:
 
     def unlock_admin(self, pin: str) -> Member | None:
         """The admin screen's PIN: a manager's (the one signed in, if a manager is; else
-        any manager's). Wrong PINs count against the admin screen itself (`ADMIN_TRIES_ID`)
-        and lock it as a member's would. None in first-setup mode (no staff yet)."""
+        any manager's, who is then signed in: the manager takes over the counter, and what
+        the admin screen does is theirs). Wrong PINs count against the admin screen itself
+        (`ADMIN_TRIES_ID`) and lock it as a member's would. None in first-setup mode."""
         if not self.enforcing:
             return None
         me = self.current()
@@ -239,6 +240,7 @@ class StaffDesk:
             if member.role == "manager" and pins.matches(pin, member.pin, self.store.pin_key):
                 tries.pop(ADMIN_TRIES_ID, None)
                 self.store.put(TRIES_KEY, tries)
+                self.signed_in, self.last_action, self._approver = member, self.now(), None
                 return member
         count = mine["count"] + 1
         if count >= MAX_STAFF_PIN_TRIES:

@@ -117,6 +117,12 @@ class TerminalBridge(QObject):
         from terminal.printer import PrinterUnavailable, config_from, make_printer
 
         try:
+            if self.node is not None:
+                self.node.counter.require("printer")  # a manager's (terminal.staff)
+        except Refused as exc:
+            self.refused.emit("printer_setup", exc.code, exc.message, exc.details)
+            return
+        try:
             config = config_from(kind, address, columns)
             printer = make_printer(config, self._data_dir)
         except PrinterUnavailable as exc:
@@ -463,7 +469,8 @@ class TerminalBridge(QObject):
 
         def work(counter):
             member = counter.staff.unlock_admin(pin)
-            return {"limited": False, "by": member.public() if member else None}
+            return {"limited": False, "by": member.public() if member else None,
+                    "view": counter.staff.view()}
 
         self._run("admin_unlock", work)
 

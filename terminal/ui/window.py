@@ -1481,6 +1481,8 @@ class MainWindow(QMainWindow):
         self.request_admin_unlock.emit(pin)
 
     def _opened_admin(self, result: dict) -> None:
+        if result.get("view"):
+            self._staff_done("staff", result["view"])  # the manager is signed in now
         self.pin_message.clear()
         self.admin_panel.show()
         self.admin_idle.start()

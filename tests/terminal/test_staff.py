@@ -256,3 +256,21 @@ def test_the_day_by_staff_member_adds_up_to_the_sheet(tmp_path):
     assert sheet.yen["payment"] == 5_800 and sheet.counts["training"] == 1
     rows = tally.staff_rows(table, {"S-cashier": "Cashier"}, "en")
     assert ("Cashier", "Payments", 2, 800, 0) in rows
+
+
+def test_the_admin_screen_takes_a_managers_pin_only(tmp_path):
+    """A cashier's PIN does not open it; a manager's does and signs that manager in; wrong
+    PINs lock the admin screen itself after MAX_STAFF_PIN_TRIES (kept in state.db)."""
+    till, clock = staffed_till(tmp_path)
+    desk = till.counter.staff
+    desk.sign_in("S-cashier", PINS["cashier"])
+    assert code_of(lambda: desk.unlock_admin(PINS["cashier"])) == "staff_pin_wrong"
+    assert desk.unlock_admin(PINS["manager"]).role == "manager"
+    assert desk.current().staff_id == "S-manager"
+    desk.sign_out()
+    for _ in range(staff_rules.MAX_STAFF_PIN_TRIES - 1):
+        assert code_of(lambda: desk.unlock_admin("0000")) == "staff_pin_wrong"
+    assert code_of(lambda: desk.unlock_admin("0000")) == "staff_locked"
+    assert code_of(lambda: desk.unlock_admin(PINS["manager"])) == "staff_locked"
+    clock.t += staff_rules.STAFF_LOCK_S + 1
+    assert desk.unlock_admin(PINS["manager"]).role == "manager"
