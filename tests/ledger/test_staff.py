@@ -103,3 +103,27 @@ def test_grants_forced_past_the_caps_are_flagged(ledger_server, tmp_path):
         assert "No staff named  Points granted  1  ¥100  approved 0" in lines
     finally:
         term.close()
+
+
+def test_training_records_are_kept_apart(ledger_db, tmp_path):
+    """A training sale of ¥700 (as a counter in training mode writes it) is stored, posts
+    nothing (W-1 keeps its ¥3,000 charged lot) and is in no money line of the tally."""
+    from ledger import reports
+    from tests.ledger.test_ingest import Region
+
+    region = Region(ledger_db, tmp_path)
+    shop = region.terminal()
+    shop.append("training", {"kind": "payment", "amount": 700, "wallet": "W-1",
+                             "decision": "offline", "credential": {"kind": "card", "id": "x"},
+                             "lots": [{"lot": region.charged, "amount": 700}]})
+    region.push(shop)
+    assert region.lot(region.charged) == 3_000
+    with ledger_db.reading() as conn:
+        assert conn.value("SELECT count(*) FROM records WHERE type = 'training'") == 1
+        assert conn.value("SELECT count(*) FROM postings") == conn.value(
+            "SELECT count(*) FROM postings WHERE entry NOT LIKE ?", (f"{shop.terminal_id}/%",))
+    day = shop.last_at.date().isoformat()
+    sheet = next(t for t in reports.tally(ledger_db, day) if t.terminal_id == shop.terminal_id)
+    assert sheet.counts == {"training": 1} and sheet.yen == {} and sheet.net_sales == 0
+    assert not service.list_flags(ledger_db)
+    region.assert_consistent()
