@@ -421,6 +421,7 @@ class TerminalBridge(QObject):
                          self.language)
             if close:
                 counter.staff.sign_out()  # a Z close ends the shift: sign in again
+                self.done.emit("staff", counter.staff.view())
             names = {m["staff"]: m["name"] for m in counter.staff.listing()}
             staff = [f"{who}  {what}  {count}  ¥{amount:,}" + (f"  ✔{approved}" if approved
                                                               else "")
