@@ -73,12 +73,26 @@ REASONS.update({
 })
 
 
-class ApprovalNeeded(Refused):
-    """The action needs a manager's PIN (`approve`), then the same action again."""
+# Why an action needs a manager, by key (the window says them in its language).
+WHY = {
+    "void": "a void",
+    "float_out": "cash out of the drawer",
+    "z_close": "the Z close",
+    "reopen": "reopening a closed day",
+    "settings": "a change of settings",
+    "refund": "a refund above ¥{limit:,}",
+    "grant": "a grant above {limit:,} pt",
+    "grant_outside": "a grant outside a running campaign",
+}
 
-    def __init__(self, action: str, amount: int, why: str) -> None:
-        super().__init__("approval_needed", why=why)
-        self.details.update(action=action, amount=amount)
+
+class ApprovalNeeded(Refused):
+    """The action needs a manager's PIN (`approve`), then the same action again. Details:
+    `why` (English), `why_key` (a key of WHY) and its `limit`, `action`, `amount`."""
+
+    def __init__(self, action: str, amount: int, why_key: str, limit: int = 0) -> None:
+        super().__init__("approval_needed", why=WHY[why_key].format(limit=limit))
+        self.details.update(action=action, amount=amount, why_key=why_key, limit=limit)
         self.action = action
         self.amount = amount
 
@@ -263,18 +277,20 @@ class StaffDesk:
     def config(self) -> dict[str, int]:
         return staff_config(self._config())
 
-    def why_approval(self, action: str, amount: int, in_campaign: bool = True) -> str | None:
-        """Why `action` of `amount` (yen or points) needs a manager, or None."""
+    def why_approval(self, action: str, amount: int, in_campaign: bool = True
+                     ) -> tuple[str, int] | None:
+        """Why `action` of `amount` (yen or points) needs a manager, as (WHY key, limit),
+        or None."""
         config = self.config
         if action in APPROVABLE:
-            return action.replace("_", " ")
+            return action, 0
         if action == "refund" and amount > config["approve_refund_above"]:
-            return f"a refund above ¥{config['approve_refund_above']:,}"
+            return "refund", config["approve_refund_above"]
         if action == "grant":
             if not in_campaign:
-                return "a grant outside a running campaign"
+                return "grant_outside", 0
             if amount > config["approve_grant_above"]:
-                return f"a grant above {config['approve_grant_above']:,} pt"
+                return "grant", config["approve_grant_above"]
         return None
 
     def require(self, action: str, amount: int = 0, in_campaign: bool = True
@@ -296,7 +312,7 @@ class StaffDesk:
             return member, None
         approver, self._approver = self._approver, None
         if approver is None:
-            raise ApprovalNeeded(action, amount, why)
+            raise ApprovalNeeded(action, amount, *why)
         return member, approver
 
     def check_grant_caps(self, points: int, day: str) -> None:

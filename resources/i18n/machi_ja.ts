@@ -4,6 +4,38 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>a void</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>cash out of the drawer</source>
+        <translation>ドロワーからの出金</translation>
+    </message>
+    <message>
+        <source>the Z close</source>
+        <translation>Z締め</translation>
+    </message>
+    <message>
+        <source>reopening a closed day</source>
+        <translation>締めた営業日の再開</translation>
+    </message>
+    <message>
+        <source>a change of settings</source>
+        <translation>設定の変更</translation>
+    </message>
+    <message>
+        <source>a refund above ¥{limit:,}</source>
+        <translation>¥{limit:,}を超える返金</translation>
+    </message>
+    <message>
+        <source>a grant above {limit:,} pt</source>
+        <translation>{limit:,} ptを超える付与</translation>
+    </message>
+    <message>
+        <source>a grant outside a running campaign</source>
+        <translation>実施中のキャンペーン外の付与</translation>
+    </message>
+    <message>
         <source>Sign out</source>
         <translation>サインアウト</translation>
     </message>

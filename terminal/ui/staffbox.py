@@ -34,6 +34,21 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("MainWindow", text)
 
 
+def why_words(key: str, limit: int) -> str:
+    """Why an action needs a manager (terminal.staff.WHY), in the screen's language."""
+    words = {
+        "void": tr("a void"),
+        "float_out": tr("cash out of the drawer"),
+        "z_close": tr("the Z close"),
+        "reopen": tr("reopening a closed day"),
+        "settings": tr("a change of settings"),
+        "refund": tr("a refund above ¥{limit:,}"),
+        "grant": tr("a grant above {limit:,} pt"),
+        "grant_outside": tr("a grant outside a running campaign"),
+    }
+    return words.get(key, key).format(limit=limit)
+
+
 def pin_field(name: str) -> QLineEdit:
     field = QLineEdit()
     field.setObjectName(name)
@@ -120,13 +135,14 @@ class StaffBar(QWidget):
                 widget.show()
             self.out.hide()
 
-    def ask_approval(self, why: str, amount: int) -> None:
-        """A manager's PIN for the action that waits (sent again once approved)."""
+    def ask_approval(self, why: str, amount: int, points: bool = False) -> None:
+        """A manager's PIN for the action that waits (sent again once approved); its
+        `amount` in yen, or in points for a grant."""
         self.mode = "approve"
         self.show()
         text = tr("Manager's PIN, please: {0}").format(why)
         if amount:
-            text += f"  {yen(amount)}"
+            text += f"  {amount:,} pt" if points else f"  {yen(amount)}"
         self.message.setText(text)
         self._fill(managers_only=True)
         for widget in (self.who, self.pin, self.ok):

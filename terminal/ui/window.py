@@ -57,7 +57,13 @@ from terminal.printer import PRINTER_KINDS
 from terminal.printer import address_of as printer_address_of
 from terminal.sounds import SoundPlayer
 from terminal.ui import campaigns as campaign_words
-from terminal.ui.staffbox import ConfirmPanel, StaffAdmin, StaffBar, TrainingBanner
+from terminal.ui.staffbox import (
+    ConfirmPanel,
+    StaffAdmin,
+    StaffBar,
+    TrainingBanner,
+    why_words,
+)
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
 WORKER_STOP_MS = 10_000
@@ -1241,6 +1247,8 @@ class MainWindow(QMainWindow):
         if action == "offers":
             return  # the inputs stay as they were; the next result asks again
         template = REASONS.get(code)
+        if code == "approval_needed" and "why_key" in details:  # said in the screen's words
+            details = {**details, "why": why_words(details["why_key"], details["limit"])}
         if template is not None:
             # the same English template the policy used, looked up in the translation
             message = QCoreApplication.translate("Refusal", template).format(**details)
@@ -1540,7 +1548,8 @@ class MainWindow(QMainWindow):
                 self.staff_admin.info.setText("✘ " + message)
             return True
         if code == "approval_needed":
-            self.staff_bar.ask_approval(details.get("why", ""), details.get("amount", 0))
+            self.staff_bar.ask_approval(details.get("why", ""), details.get("amount", 0),
+                                        details.get("action") == "grant")
             error, self._approval_error = getattr(self, "_approval_error", ""), ""
             if error:
                 self.staff_bar.message.setText("✘ " + error + "  " +

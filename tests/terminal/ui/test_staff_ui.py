@@ -65,6 +65,28 @@ def test_a_booth_tops_up_but_may_not_take_a_payment(qtbot, window):
     assert "A booth may not do this" in window.shop.result.detail.text()
 
 
+def test_a_booths_manual_grant_asks_a_manager(qtbot, window):
+    """The booth's grant button grants outside any campaign: the bar asks a manager's PIN,
+    saying why and the points; once given, the same grant is made, naming both."""
+    sign_in(qtbot, window, "booth")
+    window.modes["booth"].click()
+    type_amount(window, window.booth, 500)
+    window.booth.buttons["grant"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.booth) == "refused"
+    bar = window.staff_bar
+    assert "a grant outside a running campaign" in bar.message.text()
+    assert "500 pt" in bar.message.text()
+    bar.pin.setText(DEMO_MANAGER_PIN)
+    bar.ok.click()
+    qtbot.waitUntil(lambda: window.last_outcome is not None and
+                    window.last_outcome.kind == "grant", timeout=DONE_MS)
+    body = window.last_outcome.record["body"]
+    assert body["amount"] == 500 and body["staff"] == staff_id(window, "booth")
+    assert body["approver"] == staff_id(window, "manager")
+    window.modes["shop"].click()
+
+
 def test_a_void_asks_really_then_a_managers_pin_on_the_same_screen(qtbot, window):
     """The cashier voids a ¥600 sale: "really?" with what it gives back in large type (the
     wallet's part, after the demo's coupons), then the staff bar
