@@ -201,3 +201,28 @@ def test_opening_the_admin_screen_signs_the_manager_in(qtbot, window):
     unlock_admin(qtbot, window)
     qtbot.waitUntil(lambda: (window.staff_bar.signed_in or {}).get("role") == "manager",
                     timeout=DONE_MS)
+
+
+def test_a_manager_adds_a_cashier_at_the_counter(qtbot, window):
+    """A shop without ledger access: the manager adds 花子 (cashier, PIN 5550) on the admin
+    screen; she can sign in at once, and a `staff` record carries her (PIN hashed) to the
+    ledger."""
+    unlock_admin(qtbot, window)
+    admin = window.staff_admin
+    admin.name.setText("花子")
+    admin.role.setCurrentIndex(admin.role.findData("cashier"))
+    admin.pin.setText("5550")
+    admin.add_button.click()
+    bar = window.staff_bar
+    qtbot.waitUntil(lambda: any(m["name"] == "花子" for m in bar.staff), timeout=DONE_MS)
+    made = window.bridge.node.journal.recent("staff", 1)
+    assert made  # the signed record, on its way to the ledger
+    record = window.bridge.node.journal.record_by_tx(made[0]["tx_id"])
+    assert record["body"]["member"]["name"] == "花子" and "5550" not in str(record)
+    hanako = next(m["staff"] for m in bar.staff if m["name"] == "花子")
+    bar.out.click()
+    qtbot.waitUntil(lambda: bar.signed_in is None, timeout=DONE_MS)
+    bar.who.setCurrentIndex(bar.who.findData(hanako))
+    bar.pin.setText("5550")
+    bar.ok.click()
+    qtbot.waitUntil(lambda: (bar.signed_in or {}).get("staff") == hanako, timeout=DONE_MS)
