@@ -85,6 +85,8 @@ PRINTER_COLUMN_CHOICES = (32, 42, 48)  # 58 mm Font A, 80 mm Font B, 80 mm Font 
 PIN_CODES = ("pin_required", "pin_wrong")  # refusals answered by asking for the PIN
 # The admin screen locks itself this long after its last use (and whenever it is left).
 ADMIN_IDLE_LOCK_MS = 2 * 60 * 1000
+# How often the window asks whether the sign-in lapsed (the shop's idle time, in the core).
+STAFF_CHECK_MS = 30_000
 # Requests sent again once a manager's PIN has approved them (terminal.staff approvals).
 APPROVABLE_REQUESTS = ("request_refund", "request_grant", "request_cash", "request_tally")
 DEMO_PINS = {name: pin for name, _, pin in DEMO_STAFF}
@@ -225,6 +227,7 @@ class MainWindow(QMainWindow):
     request_admin_unlock = Signal(str)
     request_training = Signal(bool)
     request_create_staff = Signal(str, str, str)
+    request_staff_view = Signal()
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
@@ -619,6 +622,11 @@ class MainWindow(QMainWindow):
         self.request_admin_unlock.connect(b.admin_unlock)
         self.request_training.connect(b.set_training)
         self.request_create_staff.connect(b.create_staff)
+        self.request_staff_view.connect(b.staff_view)
+        self.staff_check = QTimer(self)  # a lapsed sign-in shown without waiting for a sale
+        self.staff_check.setInterval(STAFF_CHECK_MS)
+        self.staff_check.timeout.connect(self.request_staff_view.emit)
+        self.staff_check.start()
         b.health.connect(self._on_health)
         b.ready.connect(self._on_ready)
         b.done.connect(self._on_done)

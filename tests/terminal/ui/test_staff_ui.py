@@ -226,3 +226,19 @@ def test_a_manager_adds_a_cashier_at_the_counter(qtbot, window):
     bar.pin.setText("5550")
     bar.ok.click()
     qtbot.waitUntil(lambda: (bar.signed_in or {}).get("staff") == hanako, timeout=DONE_MS)
+
+
+def test_a_lapsed_sign_in_is_shown_without_waiting_for_a_sale(qtbot, window):
+    """The shop's idle time passes (the core's clock moved on past staff_idle_s): the next
+    check says so in the bar, which asks for a PIN again."""
+    sign_in(qtbot, window, "cashier")
+    desk = window.bridge.node.counter.staff
+    idle = desk.config["staff_idle_s"]
+    was = desk.now
+    desk.now = lambda: was() + idle + 1
+    try:
+        window.staff_check.timeout.emit()
+        qtbot.waitUntil(lambda: window.staff_bar.signed_in is None, timeout=DONE_MS)
+        assert window.staff_bar.pin.isVisible()
+    finally:
+        desk.now = was
