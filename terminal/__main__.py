@@ -3,7 +3,8 @@
     python -m terminal enroll --ledger URL --code CODE
     python -m terminal sync                    push and pull once; exit 1 if anything was refused
     python -m terminal status [--quick]        exit 1 when the storage is damaged
-    python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
+    python -m terminal balance --card N | --nfc UID | --wallet W [--offline] [--staff S]
+                                    (--staff: signed in as S, the PIN from standard input)
                                                (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
     python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE [--by-staff]
@@ -173,12 +174,20 @@ def _print_status(config, journal: Journal, state, counter) -> None:
                   f"{lease['used']} of {lease['count']} used ({lease['status']})")
 
 
+def _sign_in(node, staff_id: str | None) -> None:
+    """Sign `staff_id` in at this counter (terminal.staff), the PIN read from standard
+    input (never the command line); a shop with staff asks it of every action."""
+    if staff_id:
+        node.counter.staff.sign_in(staff_id, sys.stdin.readline().strip())
+
+
 def _cmd_balance(args: argparse.Namespace) -> int:
     from terminal.counter import Presented
     from terminal.policy import Refused
 
     with _node(args) as node:
         try:
+            _sign_in(node, args.staff)
             if args.wallet:  # no credential: whoever holds the data directory looks it up
                 view, decision = node.counter.look_up_wallet(args.wallet)
             else:
@@ -287,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--wallet", help="a wallet id: the admin's look-up (read only; an id "
                      "is no credential, and nothing in this command line pays)")
     balance.add_argument("--offline", action="store_true", help="do not ask the ledger")
+    balance.add_argument("--staff", help="sign in as this staff member (the PIN from "
+                         "standard input); a shop with staff asks it")
     balance.set_defaults(func=_cmd_balance)
 
     sim = sub.add_parser("simulate", help="drive the counter with the snapshot's cards")
