@@ -1145,6 +1145,11 @@ class MainWindow(QMainWindow):
         if action in ("staff", "approve", "admin_unlock"):
             self._staff_done(action, result)
             return
+        bar = self.staff_bar
+        if bar.mode == "approve" and hasattr(result, "kind"):
+            # another transaction was made: the approval asked before is not wanted
+            bar.show_view({"staff": bar.staff, "signed_in": bar.signed_in, "enforcing": True})
+            self._last_request = None
         if action == "recent_sales":
             self._list_sales(result)
             return
@@ -1533,7 +1538,11 @@ class MainWindow(QMainWindow):
             return
         if action == "approve":
             return  # the action sent after it answers
-        self.staff_bar.show_view(result)
+        bar = self.staff_bar
+        if bar.mode == "approve" and result.get("signed_in") == bar.signed_in:
+            bar.staff = result.get("staff") or []  # a check: the PIN asked stays asked
+        else:
+            bar.show_view(result)
         self.training_banner.setVisible(bool(result.get("training")))
         self.staff_admin.training_button.setChecked(bool(result.get("training")))
         self.staff_admin.first_setup(not result.get("enforcing"))
