@@ -9,6 +9,7 @@
     python -m ledger admin issue-value --wallet W --pocket P --amount YEN --funder F
     python -m ledger admin create-campaign --file rules.json
     python -m ledger admin set-card-pin --card N (--pin-stdin | --clear) [--pin-above YEN]
+    python -m ledger admin set-merchant-setting --merchant M --name KEY --value N
     python -m ledger admin create-staff --merchant M --name N --role cashier|booth|manager
                                                              (the PIN from standard input)
     python -m ledger admin block-card --card N [--new-card [N]]
@@ -118,6 +119,8 @@ def cmd_admin(args: argparse.Namespace) -> int:
     elif action == "create-card":
         _print(service.create_card(db, args.wallet, args.number, args.nfc_uid,
                                    _read_pin() if args.pin_stdin else None, args.pin_above))
+    elif action == "set-merchant-setting":
+        _print(service.set_merchant_setting(db, args.merchant, args.name, args.value))
     elif action == "create-staff":
         _print(service.create_staff(db, args.merchant, args.name, args.role, _read_pin()))
     elif action == "set-card-pin":
@@ -313,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "line, where other users and the shell history would see it)")
     a.add_argument("--pin-above", type=int, default=pins.DEFAULT_PIN_ABOVE,
                    help="payments above this many yen ask for the PIN (0: every payment)")
+    a = actions.add_parser("set-merchant-setting", parents=[common],
+                           help="an offline limit, approval limit or grant cap of a merchant")
+    a.add_argument("--merchant", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--value", type=int, required=True)
     a = actions.add_parser("create-staff", parents=[common],
                            help="a staff member of a merchant; the PIN is read from "
                                 "standard input")

@@ -188,6 +188,31 @@ def create_merchant(db: Database, merchant_id: str, name: str, merchant_class: s
             "fee_plan": fee_plan, "config": merged}
 
 
+def set_merchant_setting(db: Database, merchant_id: str, name: str, value: int) -> dict:
+    """Change one of a merchant's settings (offline limits, staff approvals and grant caps:
+    sync.staff); its terminals take it with their next snapshot."""
+    from sync.staff import DEFAULT_STAFF_CONFIG
+
+    if name not in DEFAULT_MERCHANT_CONFIG and name not in DEFAULT_STAFF_CONFIG:
+        known = ", ".join(sorted({**DEFAULT_MERCHANT_CONFIG, **DEFAULT_STAFF_CONFIG}))
+        raise LedgerError(f"no merchant setting {name!r}; the settings are {known}")
+    if type(value) is not int or value < 0:
+        raise LedgerError(f"merchant setting {name} must be a whole number >= 0")
+
+    def work(conn: Connection) -> dict:
+        text = conn.value(f"SELECT config FROM merchants WHERE merchant_id = ?{conn.for_update}",
+                          (merchant_id,))
+        if text is None:
+            raise LedgerError(f"no merchant {merchant_id}", 404, "not_found")
+        config = {**json.loads(text), name: value}
+        conn.execute("UPDATE merchants SET config = ?, updated_us = ? WHERE merchant_id = ?",
+                     (json.dumps(config, sort_keys=True), now_us(), merchant_id))
+        _admin_op(conn, "set_merchant_setting", {"merchant": merchant_id, name: value})
+        return config
+
+    return {"merchant_id": merchant_id, "config": db.transaction(work)}
+
+
 def _code_hash(code: str) -> str:
     normal = code.strip().upper().replace("-", "").replace(" ", "")
     return hashlib.sha256(b"machi-pos/enroll/v1\n" + normal.encode("utf-8")).hexdigest()

@@ -127,3 +127,35 @@ def test_training_records_are_kept_apart(ledger_db, tmp_path):
     assert sheet.counts == {"training": 1} and sheet.yen == {} and sheet.net_sales == 0
     assert not service.list_flags(ledger_db)
     region.assert_consistent()
+
+
+def test_a_merchants_limits_are_set_at_the_ledger_and_reach_its_terminals(
+        ledger_server, db_url, tmp_path):
+    """`admin set-merchant-setting` changes one limit (here the grant cap to 2,000 pt);
+    the terminal's next snapshot has it, and the ledger's re-check of a 2,500 pt grant uses
+    it; an unknown name or a negative value is refused with the reason."""
+    db = ledger_server.db()
+    service.create_merchant(db, "M-SHOP", "八百屋", "small", 1)
+    service.create_wallet(db, "card", "W-1")
+    home = tmp_path / "cli-home"
+    done = admin(db_url, home, "set-merchant-setting", "--merchant", "M-SHOP", "--name",
+                 "grant_cap", "--value", "2000")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["config"]["grant_cap"] == 2_000
+    bad = admin(db_url, home, "set-merchant-setting", "--merchant", "M-SHOP", "--name",
+                "grant_kap", "--value", "1")
+    assert bad.returncode == 1 and "no merchant setting 'grant_kap'" in bad.stderr
+    negative = admin(db_url, home, "set-merchant-setting", "--merchant", "M-SHOP", "--name",
+                     "grant_cap", "--value", "-1")
+    assert negative.returncode == 1 and "whole number >= 0" in negative.stderr
+    term = Terminal(ledger_server.url, tmp_path / "t1").enroll(
+        service.create_terminal(db, "M-SHOP")["code"])
+    try:
+        assert term.snapshot()["merchant"]["config"]["grant_cap"] == 2_000
+        grant(term.journal, 2_500)
+        grant(term.journal, 2_000)
+        term.push()
+        assert [(f["kind"], f["detail"]["cap"]) for f in service.list_flags(db)] == \
+            [("grant_over_cap", 2_000)]
+    finally:
+        term.close()
