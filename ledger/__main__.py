@@ -9,6 +9,9 @@
     python -m ledger admin issue-value --wallet W --pocket P --amount YEN --funder F
     python -m ledger admin create-campaign --file rules.json
     python -m ledger admin set-card-pin --card N (--pin-stdin | --clear) [--pin-above YEN]
+    python -m ledger admin set-merchant-setting --merchant M --name KEY --value N
+    python -m ledger admin create-staff --merchant M --name N --role cashier|booth|manager
+                                                             (the PIN from standard input)
     python -m ledger admin block-card --card N [--new-card [N]]
     python -m ledger admin move-balance --from W --to W
     python -m ledger admin revoke-terminal --terminal T
@@ -17,9 +20,10 @@
     python -m ledger admin flags
     python -m ledger admin show-key                          (the fingerprint terminals pin)
     python -m ledger admin rotate-key                        (a new key, signed by the old)
-    python -m ledger seed-demo --db URL [--wallets N]
+    python -m ledger seed-demo --db URL [--wallets N] [--staff]
     python -m ledger check --db URL
     python -m ledger report tally --date D [--merchant M] --format csv|xlsx|pdf --out FILE
+                               [--by-staff]      (also the day by staff member)
     python -m ledger report reconcile --date D          (exit 1 when anything differs)
     python -m ledger report settlement --month YYYY-MM --plan 1|2|3 [--format F --out FILE]
     python -m ledger report kpi --from D --to D [--merchant M] --format csv|pdf --out FILE
@@ -117,6 +121,10 @@ def cmd_admin(args: argparse.Namespace) -> int:
     elif action == "create-card":
         _print(service.create_card(db, args.wallet, args.number, args.nfc_uid,
                                    _read_pin() if args.pin_stdin else None, args.pin_above))
+    elif action == "set-merchant-setting":
+        _print(service.set_merchant_setting(db, args.merchant, args.name, args.value))
+    elif action == "create-staff":
+        _print(service.create_staff(db, args.merchant, args.name, args.role, _read_pin()))
     elif action == "set-card-pin":
         _print(service.set_card_pin(db, args.card, None if args.clear else _read_pin(),
                                     args.pin_above))
@@ -171,7 +179,7 @@ def cmd_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    _print(demo.seed_demo(open_db(args), args.wallets, args.seed).text())
+    _print(demo.seed_demo(open_db(args), args.wallets, args.seed, staff=args.staff).text())
     return 0
 
 
@@ -191,6 +199,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                            else "", args.lang)
         print(f"tally of {args.date}: {len(days)} terminal(s), net sales "
               f"¥{merged.net_sales:,} -> {out}")
+        if args.by_staff:  # who took what: count, yen, how many a manager approved
+            table, names = reports.tally_by_staff(db, args.date, args.merchant)
+            for who, what, count, amount, approved in sheet.staff_rows(table, names,
+                                                                       args.lang):
+                print(f"{who}  {what}  {count}  ¥{amount:,}  approved {approved}")
     elif args.kind == "reconcile":
         found = reports.reconcile(db, args.date)
         headers, rows = reports.reconcile_table(found)
@@ -311,6 +324,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "line, where other users and the shell history would see it)")
     a.add_argument("--pin-above", type=int, default=pins.DEFAULT_PIN_ABOVE,
                    help="payments above this many yen ask for the PIN (0: every payment)")
+    a = actions.add_parser("set-merchant-setting", parents=[common],
+                           help="an offline limit, approval limit or grant cap of a merchant")
+    a.add_argument("--merchant", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--value", type=int, required=True)
+    a = actions.add_parser("create-staff", parents=[common],
+                           help="a staff member of a merchant; the PIN is read from "
+                                "standard input")
+    a.add_argument("--merchant", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--role", required=True, choices=service.bodies.STAFF_ROLES)
     a = actions.add_parser("set-card-pin", parents=[common])
     a.add_argument("--card", required=True)
     pin_source = a.add_mutually_exclusive_group(required=True)
@@ -357,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed-demo", parents=[common], help="fill a demo region")
     seed.add_argument("--wallets", type=int, default=demo.DEFAULT_WALLETS)
+    seed.add_argument("--staff", action="store_true",
+                      help="give every shop the demo's staff (their PINs: sync.staff)")
     seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
     seed.set_defaults(func=cmd_seed_demo)
 
@@ -369,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--lang", choices=("ja", "en"), default="ja")
+    r.add_argument("--by-staff", action="store_true",
+                   help="also print the day by staff member: count, yen, approved")
     r = kinds.add_parser("reconcile", parents=[common])
     r.add_argument("--date", required=True)
     r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv")

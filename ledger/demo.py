@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ledger import service
 from ledger.db import Connection, Database
 from sync import cards
+from sync.staff import DEMO_STAFF
 
 DEFAULT_WALLETS = 300
 DEFAULT_SEED = 20261122
@@ -115,17 +116,21 @@ def _already_seeded(conn: Connection) -> bool:
 
 def seed_demo(
     db: Database, wallets: int = DEFAULT_WALLETS, seed: int = DEFAULT_SEED,
-    campaigns: bool = True,
+    campaigns: bool = True, staff: bool = False,
 ) -> DemoSummary:
     """Fill an empty ledger with the demo region (refuses a ledger that already has it);
     `campaigns=False` leaves the town's campaigns out (the wallets' voucher and point lots
-    stay), for tests of the plain engine whose figures no coupon should change."""
+    stay), for tests of the plain engine whose figures no coupon should change. `staff`:
+    every shop gets the ready-made staff of sync.staff.DEMO_STAFF (the demo window signs in
+    with them); without, the shops are in first-setup mode (terminal.staff)."""
     with db.reading() as conn:
         if _already_seeded(conn):
             raise service.LedgerError("this ledger already holds the demo region", 409, "exists")
     rng = random.Random(seed)
     for merchant_id, name, merchant_class, plan in MERCHANTS:
         service.create_merchant(db, merchant_id, name, merchant_class, plan)
+        for staff_name, role, pin in DEMO_STAFF if staff else ():  # PINs on the screen
+            service.create_staff(db, merchant_id, staff_name, role, pin)
     for rules in CAMPAIGNS if campaigns else ():
         service.create_campaign(db, rules)
     card_numbers, issued = [], 0

@@ -65,6 +65,16 @@ ACTIONS = {
     "clock_backwards": "The terminal's record times went backwards (its clock was turned "
                        "back, or its software is old or altered): check the terminal's clock "
                        "and software; read this sale's time with care.",
+    "grant_over_cap": "A manual point grant above the merchant's cap per grant (the counter "
+                      "refuses it, so it was forced past it): ask the shop who granted it.",
+    "grant_day_cap": "Manual point grants at one terminal above the day's cap: ask the shop "
+                     "who granted them and why.",
+    "approver_not_manager": "A record names an approver who is no manager of that shop: "
+                            "inspect the terminal.",
+    "unknown_staff": "A record names a staff member the ledger does not know: inspect the "
+                     "terminal (its staff record may not have arrived).",
+    "staff_not_by_manager": "A staff member made at a counter by someone who is no manager: "
+                            "not stored; ask the shop.",
     "clock_outside_window": "A record dated after the ledger received it, or before the "
                             "terminal was enrolled: set the terminal's clock right (and check "
                             "it is not being moved); read the sale's day with care.",

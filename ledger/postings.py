@@ -43,6 +43,7 @@ import orjson
 
 from ledger.db import Connection, RetryableError
 from sync import bodies, campaigns, canonical, givebacks, ids
+from sync import staff as staff_rules
 
 WALLET_BALANCE_CAP = 50_000  # yen per wallet (DESIGN §2; the Payment Services Act)
 ADMIN_PART = "admin"
@@ -209,6 +210,9 @@ class Batch:
         self.tokens_looked_up: set[tuple[str, int]] = set()
         self.new_token_uses: list[tuple[str, int, str, str, str]] = []
         self.settled_claims: list[str] = []
+        # Staff: the merchant's members by id -> role (read once), and its staff settings.
+        self._staff_roles: dict[str, str] | None = None
+        self._staff_config: dict[str, int] | None = None
 
     # --- loading --------------------------------------------------------------------------
 
@@ -464,11 +468,78 @@ class Batch:
                 self.flag("bad_body", rec, reason=str(exc))
                 self.entries.append((entry, at_us))
                 return
+        self._check_staff(rec)
         handler = getattr(self, f"_post_{rec['type']}", None)
         if handler is not None:
             handler(rec, entry)
         assert sum(amount for _, amount in entry.postings) == 0, f"unbalanced {entry_id}"
         self.entries.append((entry, at_us))
+
+    # --- staff ----------------------------------------------------------------------------
+
+    def staff_roles(self) -> dict[str, str]:
+        if self._staff_roles is None:
+            self._staff_roles = dict(self.conn.all(
+                "SELECT staff_id, role FROM staff WHERE merchant_id = ?", (self.merchant_id,)))
+        return self._staff_roles
+
+    def staff_config(self) -> dict[str, int]:
+        if self._staff_config is None:
+            text = self.conn.value("SELECT config FROM merchants WHERE merchant_id = ?",
+                                   (self.merchant_id,))
+            self._staff_config = staff_rules.staff_config(json.loads(text) if text else None)
+        return self._staff_config
+
+    def _check_staff(self, rec: dict) -> None:
+        """A record naming an approver who is no manager of this merchant is flagged (it is
+        posted: the sale happened); so is a member the ledger does not know."""
+        body = rec["body"]
+        roles = self.staff_roles()
+        if "staff" in body and body["staff"] not in roles:
+            self.flag("unknown_staff", rec, staff=body["staff"])
+        if "approver" in body and roles.get(body["approver"]) != "manager":
+            self.flag("approver_not_manager", rec, approver=body["approver"],
+                      role=roles.get(body["approver"]))
+
+    def _post_staff(self, rec: dict, entry: Entry) -> None:
+        """A member a manager made at the counter: stored for the merchant (and sent to its
+        other terminals), unless made by someone who is no manager of a shop that has staff
+        already (flagged, not stored) or already known."""
+        member = rec["body"]["member"]
+        roles = self.staff_roles()
+        if member["staff"] in roles:
+            return
+        if roles and roles.get(rec["body"].get("staff")) != "manager":
+            self.flag("staff_not_by_manager", rec, member=member["staff"],
+                      staff=rec["body"].get("staff"))
+            return
+        from ledger.service import insert_staff
+
+        insert_staff(self.conn, self.merchant_id, member, f"{rec['terminal_id']}/{rec['seq']}")
+        roles[member["staff"]] = member["role"]
+
+    def _check_grant_caps(self, rec: dict) -> None:
+        """A manual grant over the merchant's cap per grant, or over its cap per day at one
+        terminal (this terminal's manual grants of the same calendar day before it), is
+        flagged: the counter refuses both, so such a record was forced past it."""
+        body, config = rec["body"], self.staff_config()
+        if not staff_rules.manual_grant(body):
+            return
+        if body["amount"] > config["grant_cap"]:
+            self.flag("grant_over_cap", rec, body.get("wallet"), points=body["amount"],
+                      cap=config["grant_cap"])
+        day = rec["at"][:10]
+        before = 0
+        for (text,) in self.conn.all(
+                "SELECT record FROM records WHERE terminal_id = ? AND type = 'grant' "
+                "AND seq < ? AND at >= ? AND at < ?",
+                (rec["terminal_id"], rec["seq"], day, day + "~")):
+            earlier = json.loads(text)
+            if earlier["at"][:10] == day and staff_rules.manual_grant(earlier["body"]):
+                before += earlier["body"].get("amount", 0)
+        if before + body["amount"] > config["grant_day_cap"]:
+            self.flag("grant_day_cap", rec, body.get("wallet"), points=body["amount"],
+                      day_before=before, cap=config["grant_day_cap"])
 
     def _draw(self, rec: dict, entry: Entry, wallet: Wallet, lines: list[dict],
               pockets: tuple[str, ...] = bodies.YEN_POCKETS, check_class: bool = True) -> int:
@@ -781,6 +852,7 @@ class Batch:
 
     def _post_grant(self, rec: dict, entry: Entry) -> None:
         body = rec["body"]
+        self._check_grant_caps(rec)
         wallet = self._credit_lots(rec, entry, "grant")
         if "gift" in body:  # a gift code redeemed at a booth into the wallet
             gift = body["gift"]

@@ -89,6 +89,25 @@ def tally(db: Database, business_date: str, merchant_id: str | None = None) -> l
     return out
 
 
+def tally_by_staff(db: Database, business_date: str, merchant_id: str | None = None
+                   ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[str, str]]:
+    """The business date's records of the same terminals as `tally`, by staff member
+    (sync.tally.by_staff, summed over terminals), and the members' names."""
+    table: dict[str, dict[str, dict[str, int]]] = {}
+    for terminal_id, _ in _terminals(db, merchant_id):
+        run = [rec for day in _runs(_records(db, terminal_id))  # every shift of the day
+               if day.business_date == business_date for rec in day.records]
+        for staff, types in sheet.by_staff(run).items():
+            for rtype, line in types.items():
+                into = table.setdefault(staff, {}).setdefault(
+                    rtype, {"n": 0, "yen": 0, "approved": 0})
+                for key, value in line.items():
+                    into[key] += value
+    with db.reading() as conn:
+        names = dict(conn.all("SELECT staff_id, name FROM staff"))
+    return table, names
+
+
 FIGURES = ("first_seq", "last_seq", "counts", "yen", "by_pocket", "by_decision", "float_in",
            "float_out", "cash_expected")
 

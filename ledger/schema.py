@@ -258,6 +258,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "may not be spent before it; NULL: usable at once)",
         ["ALTER TABLE lots ADD COLUMN usable_from TEXT"],
     ),
+    (
+        8,
+        "staff: members per merchant with their role and salted PIN hash (sync.pins), made "
+        "at the ledger or by a manager at a counter (a `staff` record)",
+        [
+            """CREATE TABLE staff (
+                staff_id TEXT PRIMARY KEY,
+                merchant_id TEXT NOT NULL REFERENCES merchants (merchant_id),
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                pin TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                created_us BIGINT NOT NULL,
+                updated_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX staff_merchant ON staff (merchant_id)",
+        ],
+    ),
 ]
 
 

@@ -188,6 +188,31 @@ def create_merchant(db: Database, merchant_id: str, name: str, merchant_class: s
             "fee_plan": fee_plan, "config": merged}
 
 
+def set_merchant_setting(db: Database, merchant_id: str, name: str, value: int) -> dict:
+    """Change one of a merchant's settings (offline limits, staff approvals and grant caps:
+    sync.staff); its terminals take it with their next snapshot."""
+    from sync.staff import DEFAULT_STAFF_CONFIG
+
+    if name not in DEFAULT_MERCHANT_CONFIG and name not in DEFAULT_STAFF_CONFIG:
+        known = ", ".join(sorted({**DEFAULT_MERCHANT_CONFIG, **DEFAULT_STAFF_CONFIG}))
+        raise LedgerError(f"no merchant setting {name!r}; the settings are {known}")
+    if type(value) is not int or value < 0:
+        raise LedgerError(f"merchant setting {name} must be a whole number >= 0")
+
+    def work(conn: Connection) -> dict:
+        text = conn.value(f"SELECT config FROM merchants WHERE merchant_id = ?{conn.for_update}",
+                          (merchant_id,))
+        if text is None:
+            raise LedgerError(f"no merchant {merchant_id}", 404, "not_found")
+        config = {**json.loads(text), name: value}
+        conn.execute("UPDATE merchants SET config = ?, updated_us = ? WHERE merchant_id = ?",
+                     (json.dumps(config, sort_keys=True), now_us(), merchant_id))
+        _admin_op(conn, "set_merchant_setting", {"merchant": merchant_id, name: value})
+        return config
+
+    return {"merchant_id": merchant_id, "config": db.transaction(work)}
+
+
 def _code_hash(code: str) -> str:
     normal = code.strip().upper().replace("-", "").replace(" ", "")
     return hashlib.sha256(b"machi-pos/enroll/v1\n" + normal.encode("utf-8")).hexdigest()
@@ -351,6 +376,51 @@ def _pin_text(pin: str | None, above: int) -> str | None:
         return canonical.dumps(pins.make(pin, above)).decode()
     except pins.PinError as exc:
         raise LedgerError(f"PIN: {exc}") from exc
+
+
+def create_staff(db: Database, merchant_id: str, name: str, role: str, pin: str) -> dict:
+    """A staff member of a merchant (a salted scrypt hash of the PIN is kept); the merchant's
+    terminals get the member in their next snapshot."""
+    if role not in bodies.STAFF_ROLES:
+        raise LedgerError(f"role must be one of {', '.join(bodies.STAFF_ROLES)}")
+    try:
+        stored = pins.make(pin, 0)
+    except pins.PinError as exc:
+        raise LedgerError(f"PIN: {exc}") from exc
+    member = {"staff": "S-" + ids.new_id(), "name": (name or "").strip(), "role": role,
+              "pin": stored}
+    try:
+        bodies.check("staff", {"member": member})
+    except bodies.BodyError as exc:
+        raise LedgerError(str(exc)) from exc
+
+    def work(conn: Connection) -> None:
+        if conn.one("SELECT 1 FROM merchants WHERE merchant_id = ?", (merchant_id,)) is None:
+            raise LedgerError(f"no merchant {merchant_id}", 404, "not_found")
+        insert_staff(conn, merchant_id, member, "admin")
+        _admin_op(conn, "create_staff", {"staff": member["staff"], "merchant": merchant_id,
+                                         "role": role})
+
+    db.transaction(work)
+    return {"staff": member["staff"], "merchant": merchant_id, "name": member["name"],
+            "role": role}
+
+
+def insert_staff(conn: Connection, merchant_id: str, member: dict, origin: str) -> None:
+    now = now_us()
+    conn.execute(
+        "INSERT INTO staff (staff_id, merchant_id, name, role, pin, origin, created_us, "
+        "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (member["staff"], merchant_id, member["name"], member["role"],
+         canonical.dumps(member["pin"]).decode(), origin, now, now))
+
+
+def staff_of(conn: Connection, merchant_id: str) -> list[dict]:
+    """A merchant's staff as snapshots carry them (with their PIN hashes)."""
+    return [{"staff": sid, "name": name, "role": role, "pin": json.loads(pin)}
+            for sid, name, role, pin in conn.all(
+                "SELECT staff_id, name, role, pin FROM staff WHERE merchant_id = ? "
+                "ORDER BY staff_id", (merchant_id,))]
 
 
 def create_card(db: Database, wallet_id: str, card_id: str | None = None,
@@ -878,6 +948,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         campaign_rows = _page(conn, "campaigns", "campaign_id", "rules", position["campaigns"],
                               limit)
         merchant = merchant_view(conn, merchant_id) if merchant_id else None
+        staff = staff_of(conn, merchant_id) if merchant_id else []
         ledger_keys = ledger_public_keys(conn)
     feeds = {"wallets": wallets, "cards": card_rows, "campaigns": campaign_rows}
     next_position = {feed: _advance(position[feed], rows, horizon) for feed, rows in feeds.items()}
@@ -897,5 +968,6 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         "cards": [card_view((c, w, s, u, v, pin)) for c, _, w, s, u, v, pin in card_rows],
         "campaigns": [json.loads(rules) for _, _, rules in campaign_rows],
         "merchant": merchant,
+        "staff": staff,  # the merchant's whole staff, every page (a handful of rows)
         "ledger_keys": ledger_keys,
     }

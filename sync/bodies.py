@@ -10,6 +10,11 @@ ids made on a terminal are sortable ids, so they are unique before any sync.
 value (start, stamp, key_rotate, training) are not looked into here; of a day_close only the
 shift fields (`shift`, `day_closed`, `approved_by`), when present: closes made before shifts
 existed have none of them.
+
+Any record may name the staff member who made it (`staff`) and the manager who approved it
+(`approver`), both staff ids inside the signed body; records from before staff existed name
+neither and still post. A `staff` record carries a member made at the counter (`member`:
+staff id, name, role, PIN hash as sync.pins stores it).
 """
 
 from __future__ import annotations
@@ -390,6 +395,34 @@ def _day_close(body: dict) -> None:
         _id(body["approved_by"], "approved_by")
 
 
+STAFF_ROLES = ("cashier", "booth", "manager")
+MAX_STAFF_NAME_CHARS = 40
+
+
+def _named_staff(body: dict) -> None:
+    for name in ("staff", "approver"):
+        if name in body:
+            _id(body[name], name)
+
+
+def _staff(body: dict) -> None:
+    member = body.get("member")
+    if not isinstance(member, dict):
+        raise BodyError("member must be an object")
+    _id(member.get("staff"), "member.staff")
+    name = member.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_STAFF_NAME_CHARS:
+        raise BodyError(f"member.name is 1 to {MAX_STAFF_NAME_CHARS} characters")
+    if member.get("role") not in STAFF_ROLES:
+        raise BodyError(f"member.role must be one of {', '.join(STAFF_ROLES)}")
+    from sync import pins
+
+    try:
+        pins.check_stored(member.get("pin"))
+    except pins.PinError as exc:
+        raise BodyError(f"member.pin: {exc}") from exc
+
+
 _CHECKS = {
     "day_close": _day_close,
     "payment": _payment,
@@ -402,6 +435,7 @@ _CHECKS = {
     "gift": _gift,
     "ticket": _ticket,
     "exchange": _exchange,
+    "staff": _staff,
 }
 
 
@@ -409,6 +443,7 @@ def check(rtype: str, body: Any) -> None:
     """Raise BodyError unless `body` follows the rules of `rtype`."""
     if not isinstance(body, dict):
         raise BodyError("body is not an object")
+    _named_staff(body)
     checker = _CHECKS.get(rtype)
     if checker is not None:
         checker(body)

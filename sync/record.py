@@ -38,6 +38,7 @@ RECORD_TYPES = frozenset(
         "day_close",
         "key_rotate",
         "training",
+        "staff",
     }
 )
 FIELDS = frozenset(

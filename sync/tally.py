@@ -595,3 +595,50 @@ def export(tally: Tally, fmt: str, path: Path, shop_name: str = "", lang: str = 
     if fmt == "csv":
         return to_csv(tally, path, lang)
     raise TallyError(f"unknown format {fmt!r}: csv, xlsx or pdf")
+
+
+# --- by staff member (a section of its own, apart from the sheet's figures) ----------------
+
+# Records that name no staff member (made before staff, or in a shop's first setup).
+NO_STAFF = "-"
+
+
+def by_staff(records: list[dict]) -> dict[str, dict[str, dict[str, int]]]:
+    """The day's money records by the staff member who made them (the body's `staff`):
+    staff id -> record type -> {"n": count, "yen": yen, "approved": how many a manager
+    approved}. Training records are left out, as from the sheet; the yen of each type add
+    up to the sheet's line of that type."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for rec in records:
+        rtype, body = rec["type"], rec["body"]
+        if rtype not in MONEY_TYPES:
+            continue
+        if rtype == "ticket":
+            amount = body.get("ride_value", 0)
+        elif rtype == "exchange":
+            amount = body.get("value", 0)
+        else:
+            amount = body.get("amount", 0) if isinstance(body.get("amount"), int) else 0
+        staff = body.get("staff") if isinstance(body.get("staff"), str) else NO_STAFF
+        line = out.setdefault(staff, {}).setdefault(rtype, {"n": 0, "yen": 0, "approved": 0})
+        line["n"] += 1
+        line["yen"] += amount
+        line["approved"] += 1 if "approver" in body else 0
+    return out
+
+
+def staff_rows(table: dict[str, dict[str, dict[str, int]]], names: dict[str, str],
+               lang: str = "ja") -> list[tuple[str, str, int, int, int]]:
+    """(member's name, record type's name, count, yen, approved) per member and type, in
+    the order of the sheet's types; `names` maps staff ids to names."""
+    index = 0 if lang == "ja" else 1
+    unnamed = ("担当者なし", "No staff named")[index]
+    rows = []
+    for staff in sorted(table, key=lambda s: (s == NO_STAFF, names.get(s, s))):
+        who = unnamed if staff == NO_STAFF else names.get(staff, staff)
+        for rtype in MONEY_TYPES:
+            line = table[staff].get(rtype)
+            if line:
+                rows.append((who, TYPE_NAMES[rtype][index], line["n"], line["yen"],
+                             line["approved"]))
+    return rows

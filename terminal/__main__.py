@@ -3,10 +3,11 @@
     python -m terminal enroll --ledger URL --code CODE
     python -m terminal sync                    push and pull once; exit 1 if anything was refused
     python -m terminal status [--quick]        exit 1 when the storage is damaged
-    python -m terminal balance --card N | --nfc UID | --wallet W [--offline]
+    python -m terminal balance --card N | --nfc UID | --wallet W [--offline] [--staff S]
+                                    (--staff: signed in as S, the PIN from standard input)
                                                (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
-    python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE
+    python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE [--by-staff]
     python -m terminal close [--counted YEN] [--shift] [--approved-by STAFF]
                                                close the day (Z) or a shift with a signed
                                                day_close; a second Z the same day is refused
@@ -195,12 +196,20 @@ def _print_status(config, journal: Journal, state, counter) -> None:
                   f"{lease['used']} of {lease['count']} used ({lease['status']})")
 
 
+def _sign_in(node, staff_id: str | None) -> None:
+    """Sign `staff_id` in at this counter (terminal.staff), the PIN read from standard
+    input (never the command line); a shop with staff asks it of every action."""
+    if staff_id:
+        node.counter.staff.sign_in(staff_id, sys.stdin.readline().strip())
+
+
 def _cmd_balance(args: argparse.Namespace) -> int:
     from terminal.counter import Presented
     from terminal.policy import Refused
 
     with _node(args) as node:
         try:
+            _sign_in(node, args.staff)
             if args.wallet:  # no credential: whoever holds the data directory looks it up
                 view, decision = node.counter.look_up_wallet(args.wallet)
             else:
@@ -246,10 +255,17 @@ def _cmd_tally(args: argparse.Namespace) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BROKEN
+        records = tally.day_records(journal, args.date) if args.by_staff else []
     state = StateStore(args.data)
     tally.name_sheet(sheet, state)
+    names = {m["staff"]: m["name"] for key in ("staff_local", "staff")
+             for m in state.get(key) or []}
     state.close()
     tally.export(sheet, args.format, args.out, sheet.shop_name, args.lang)
+    if args.by_staff:  # printed beside the sheet: who took what
+        for who, what, count, amount, approved in tally.staff_rows(
+                tally.by_staff(records), names, args.lang):
+            print(f"{who}  {what}  {count}  ¥{amount:,}  approved {approved}")
     print(f"tally of {sheet.business_date} ({'closed' if sheet.closed else 'open'}) written "
           f"to {args.out}")
     return EXIT_OK
@@ -328,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--wallet", help="a wallet id: the admin's look-up (read only; an id "
                      "is no credential, and nothing in this command line pays)")
     balance.add_argument("--offline", action="store_true", help="do not ask the ledger")
+    balance.add_argument("--staff", help="sign in as this staff member (the PIN from "
+                         "standard input); a shop with staff asks it")
     balance.set_defaults(func=_cmd_balance)
 
     sim = sub.add_parser("simulate", help="drive the counter with the snapshot's cards")
@@ -343,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     tal.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
     tal.add_argument("--out", type=Path, required=True)
     tal.add_argument("--lang", choices=("ja", "en"), default="ja")
+    tal.add_argument("--by-staff", action="store_true",
+                     help="also print the day by staff member: count, yen, approved")
     tal.set_defaults(func=_cmd_tally)
 
     close = sub.add_parser("close", help="close the day (Z): a signed day_close record")

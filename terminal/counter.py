@@ -30,6 +30,7 @@ from terminal.health import JOURNAL, STATE, StorageHealth
 from terminal.journal import Appended, Journal
 from terminal.offers import Offers
 from terminal.policy import Limits, Refused
+from terminal.staff import Member, StaffDesk
 from terminal.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -232,6 +233,10 @@ class Counter:
         self._open_claims: set[str] = set()
         # Pools the ledger said are empty, by (campaign, pool): not asked again until then.
         self._empty_pools: dict[tuple[str, str], float] = {}
+        # Who is signed in and what needs a manager (terminal.staff); who does the action
+        # under way and who approved it, named in its record by _commit.
+        self.staff = StaffDesk(state, lambda: self.merchant.get("config"))
+        self._who: tuple[Member | None, Member | None] = (None, None)
 
     # --- context --------------------------------------------------------------------------
 
@@ -247,11 +252,31 @@ class Counter:
     def merchant_class(self) -> str:
         return self.merchant.get("class", "small")
 
+    def require(self, action: str, amount: int = 0, in_campaign: bool = True) -> None:
+        """The staff rules (terminal.staff) for an action about to be done here: Refused
+        (not signed in, not this role's) or ApprovalNeeded (a manager's PIN first, given
+        with `staff.approve`). The member and the approver are named in the next record."""
+        try:
+            self._who = self.staff.require(action, amount, in_campaign)
+        except Refused as exc:
+            self._refuse(action, exc, None, amount if type(amount) is int else 0, "offline")
+            raise
+
     def _commit(self, rtype: str, body: dict[str, Any], tx_id: str | None = None) -> Appended:
-        """Sign and keep the record; `tx_id`: the one an online check claimed things for."""
+        """Sign and keep the record; `tx_id`: the one an online check claimed things for.
+        The record names the staff member who did it and the manager who approved it; in
+        training mode it is kept as a `training` record that moves nothing."""
+        member, approver = self._who
+        self._who = (None, None)
+        if member is not None:
+            body = {**body, "staff": member.staff_id}
+        if approver is not None:
+            body["approver"] = approver.staff_id
         # The ledger posts only bodies that follow the shared rules; one that does not is a
         # bug here, and must stop before it is signed rather than be flagged at the ledger.
         bodies.check(rtype, body)
+        if self.staff.training:
+            rtype, body = "training", {**body, "kind": rtype}
         try:
             self._check_storage()
             try:
@@ -419,7 +444,8 @@ class Counter:
     # --- the online check: the ledger decides --------------------------------------------
 
     def _may_ask(self) -> bool:
-        return self.client is not None and self.online_hint and \
+        # Training sales are decided on the snapshot: nothing is claimed at the ledger.
+        return self.client is not None and self.online_hint and not self.staff.training and \
             time.monotonic() >= self._quiet_until
 
     def _ask(self, question: dict[str, Any]) -> dict[str, Any] | None:
@@ -651,6 +677,7 @@ class Counter:
         other diners' cards or app codes at a restaurant, each stamped on its own card when
         their share reaches the rally's threshold (the party is at least them and the
         payer)."""
+        self.require("pay", amount)
         wallet_id, decision = None, "offline"
         try:
             policy.check_amount(amount)
@@ -799,6 +826,7 @@ class Counter:
             policy.check_amount(amount)
             if amount > left:
                 raise Refused("over_refund", left=left)
+            self._who = self.staff.require(kind, amount)
         except Refused as exc:
             self._refuse(kind, exc, None, amount or 0, "offline")
             raise
@@ -879,6 +907,7 @@ class Counter:
     def charge(self, presented: Presented, cash: int) -> Outcome:
         """Cash top-up: always allowed, offline too, up to the wallet balance cap. A premium
         charge campaign adds its bonus (trimmed to the cap and to its per-wallet limit)."""
+        self.require("charge", cash)
         wallet_id = None
         try:
             policy.check_amount(cash)
@@ -925,6 +954,11 @@ class Counter:
         """Grant points (1 pt = ¥1) funded by `funder`, e.g. for a bus ride or volunteering."""
         try:
             policy.check_amount(points)
+            running = campaign is not None and self._running(campaign)
+            self._who = self.staff.require("grant", points, running)
+            # Manual grants have a cap per grant and per day at this terminal, approved or
+            # not (the ledger checks them again and flags any over).
+            self.staff.check_grant_caps(points, self._today().isoformat())
             wallet_id = self.resolve(presented)
         except Refused as exc:
             self._refuse("grant", exc, None, points if type(points) is int else 0, "offline")
@@ -935,9 +969,19 @@ class Counter:
             bodies.check("grant", {"amount": points, "wallet": wallet_id, "lots": [lot]})
         except bodies.BodyError as exc:
             raise Refused("bad_credential", detail=str(exc)) from exc
+        training = self.staff.training
         done = self._commit("grant", {"amount": points, "wallet": wallet_id, "lots": [lot]})
+        if not training:
+            self.staff.note_grant(points, self._today().isoformat())
         return Outcome("grant", done.seq, done.tx_id, points, wallet_id, "",
                        {"points": points}, self.view(wallet_id).total, done.record)
+
+    def _running(self, campaign_id: str) -> bool:
+        """Whether a campaign of that id runs here today."""
+        offers = self.offers()
+        rule = offers.rule(campaign_id)
+        return rule is not None and campaigns.active(rule, offers.day, offers.merchant_id,
+                                                     offers.merchant_class)
 
     # --- campaigns at the booth and the counter ---------------------------------------------
 
@@ -964,6 +1008,7 @@ class Counter:
     def buy_voucher(self, presented: Presented, campaign_id: str, price: int) -> Outcome:
         """Sell a premium voucher set for cash: e.g. pay ¥10,000, get ¥6,000 usable at every
         shop and ¥9,000 only at small shops, each part with its own expiry."""
+        self.require("campaign_sale")
         wallet_id = None
         offers = self.offers()
         try:
@@ -1027,6 +1072,7 @@ class Counter:
     def grant_campaign(self, presented: Presented, campaign_id: str) -> Outcome:
         """What a point-grant or ticket campaign gives for one action: e.g. 200 pt for a bus
         ride (at most twice a month), or 10 on-demand transit rides."""
+        self.require("campaign_sale")
         wallet_id = None
         offers = self.offers()
         try:
@@ -1058,6 +1104,7 @@ class Counter:
 
     def use_ticket(self, presented: Presented) -> Outcome:
         """One ride (or visit) from the wallet's tickets: scan and done, like a payment."""
+        self.require("ride")
         wallet_id, decision = None, "offline"
         offers = self.offers()
         try:
@@ -1095,6 +1142,7 @@ class Counter:
 
     def exchange(self, presented: Presented, campaign_id: str, steps: int = 1) -> Outcome:
         """Turn points into voucher value at the campaign's rate (e.g. 1,000 pt → ¥1,000)."""
+        self.require("campaign_sale")
         wallet_id = None
         offers = self.offers()
         try:
@@ -1156,6 +1204,7 @@ class Counter:
     def pay_gift(self, code_text: str, amount: int, excluded: int = 0) -> Outcome:
         """A gift code spent at the counter: it pays up to its value, once; no change is
         given, and `rest` says what is left of the sale to pay another way."""
+        self.require("pay", amount)
         offers = self.offers()
         try:
             policy.check_amount(amount)
@@ -1185,6 +1234,7 @@ class Counter:
 
     def redeem_gift(self, presented: Presented, code_text: str) -> Outcome:
         """A gift code put into a wallet at a booth, as the campaign's voucher value."""
+        self.require("campaign_sale")
         wallet_id = None
         offers = self.offers()
         try:
@@ -1218,6 +1268,7 @@ class Counter:
                    pin_above: int = pins.DEFAULT_PIN_ABOVE) -> Outcome:
         """Put a new card on a new wallet (or an existing one, e.g. a replaced card), with
         the PIN its holder chose, if any (only its salted hash is kept)."""
+        self.require("card_issue")
         try:
             number = cards.normalize(card_number)
         except cards.CardNumberError as exc:
@@ -1241,6 +1292,7 @@ class Counter:
 
     def balance(self, presented: Presented) -> tuple[WalletView, str]:
         """The wallet's value and how it is known ('online' fresh, or 'offline' snapshot)."""
+        self.require("balance")
         try:
             who, decision, _ = self._identify_online(presented, ids.new_id(),
                                                      claim_token=False)
@@ -1281,6 +1333,7 @@ class Counter:
         """An admin's look-up of a wallet by its id (the admin screen, behind its PIN; the
         command line of the terminal's own data directory): what it holds, read only. An id
         is no credential, so no service that moves value takes one."""
+        self.require("lookup")
         wallet_id = wallet_id.strip() if isinstance(wallet_id, str) else ""
         if not bodies.ID_RE.fullmatch(wallet_id):
             raise Refused("bad_wallet_id")
@@ -1304,6 +1357,34 @@ class Counter:
         policy.check_amount(amount)
         if direction not in ("in", "out"):
             raise Refused("bad_amount", max=policy.MAX_TRANSACTION_YEN)
+        self.require("float_" + direction, amount)
         done = self._commit("cash_move", {"amount": amount, "direction": direction,
                                           "reason": reason[:200]})
         return Outcome("cash_move", done.seq, done.tx_id, amount, record=done.record)
+
+    # --- staff --------------------------------------------------------------------------
+
+    def create_staff(self, name: str, role: str, pin: str) -> Outcome:
+        """A staff member made by a manager at this counter (a shop with no ledger access):
+        usable here at once, and sent to the ledger as a signed `staff` record. The first
+        member of a shop with none yet must be a manager."""
+        from terminal import staff as staff_rules
+
+        if not self.staff.enforcing and role != "manager":
+            raise Refused("bad_staff", detail="the first staff member is a manager")
+        self.require("create_staff")
+        item = staff_rules.new_member(name, role, pin)
+        was_training, self.staff.training = self.staff.training, False
+        try:
+            done = self._commit("staff", {"member": item})
+        finally:
+            self.staff.training = was_training
+        self.staff.add_local(item)
+        return Outcome("staff", done.seq, done.tx_id, 0, record=done.record)
+
+    def set_training(self, on: bool) -> None:
+        """Training mode (a manager's): sales are decided and printed as 練習 and kept as
+        training records, never posted to wallets nor counted in tallies."""
+        self.require("training")
+        self._who = (None, None)
+        self.staff.training = bool(on)

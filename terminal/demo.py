@@ -95,7 +95,7 @@ class DemoRegion:
         terminal's data directory."""
         self.ledger_home.mkdir(parents=True, exist_ok=True)
         if not (self.ledger_home / "ledger.db").exists():
-            self._ledger("seed-demo", "--wallets", str(DEMO_WALLETS))
+            self._ledger("seed-demo", "--wallets", str(DEMO_WALLETS), "--staff")
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         log = open(self.ledger_home / "serve.log", "ab")  # noqa: SIM115 - the child keeps it

@@ -57,6 +57,10 @@ def run(node, sales: int, seed: int = 1, sync: bool = True) -> SimulationReport:
     report = SimulationReport()
     if not people:
         return report
+    if node.counter.staff.enforcing:  # the demo's shop has staff: its manager sells
+        from terminal.staff import sign_in_demo
+
+        sign_in_demo(node.counter.staff)
     paid: list[str] = []
     started = time.perf_counter()
     for n in range(sales):

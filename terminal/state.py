@@ -149,6 +149,12 @@ class StateStore:
                                 "them; open the state store with it")
         return json.dumps(pins.seal(card["pin"], self.pin_key))
 
+    def _sealed_member(self, member: dict) -> dict:
+        if self.pin_key is None:
+            raise PinKeyMissing("a snapshot with staff PINs needs the terminal's key to seal "
+                                "them; open the state store with it")
+        return {**member, "pin": pins.seal(member["pin"], self.pin_key)}
+
     def _upgrade(self) -> None:
         """A state.db from before version 3: its columns added (version 3: lots'
         `usable_from`), and one from before version 2 has its snapshot tables copied into
@@ -228,6 +234,8 @@ class StateStore:
                 [(c["id"], json.dumps(c, ensure_ascii=False)) for c in page.get("campaigns", [])],
             )
             meta = {"cursor": page["cursor"]}
+            if "staff" in page:  # the merchant's staff, whole, PINs sealed (terminal.staff)
+                meta["staff"] = [self._sealed_member(m) for m in page["staff"]]
             if page.get("merchant"):
                 meta["merchant"] = page["merchant"]
             if not page.get("more"):

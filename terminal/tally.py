@@ -22,6 +22,7 @@ from sync import bodies
 from sync.tally import (  # noqa: F401 - the terminal's API too
     Run,
     Tally,
+    by_staff,
     closes_day,
     compute,
     day_runs,
@@ -30,6 +31,7 @@ from sync.tally import (  # noqa: F401 - the terminal's API too
     figures,
     rows,
     shift_of,
+    staff_rows,
 )
 from terminal.errors import TerminalError
 from terminal.journal import Journal
@@ -166,3 +168,13 @@ def for_date(journal: Journal, business_date: str) -> Tally:
     if sheet is None:
         raise TallyError(f"no business day {business_date} in this terminal's journal")
     return sheet
+
+
+def day_records(journal: Journal, business_date: str | None = None) -> list[dict]:
+    """The records of a business day, every shift of it (the open shift when no date is
+    given), for sections computed apart from the sheet (sync.tally.by_staff)."""
+    all_runs = runs(journal)
+    if business_date is None:
+        return all_runs[-1].records
+    return [rec for run in all_runs if run.business_date == business_date
+            for rec in run.records]

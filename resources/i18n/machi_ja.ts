@@ -4,6 +4,114 @@
 <context>
     <name>MainWindow</name>
     <message>
+        <source>a void</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>cash out of the drawer</source>
+        <translation>ドロワーからの出金</translation>
+    </message>
+    <message>
+        <source>the Z close</source>
+        <translation>Z締め</translation>
+    </message>
+    <message>
+        <source>reopening a closed day</source>
+        <translation>締めた営業日の再開</translation>
+    </message>
+    <message>
+        <source>a change of settings</source>
+        <translation>設定の変更</translation>
+    </message>
+    <message>
+        <source>a refund above ¥{limit:,}</source>
+        <translation>¥{limit:,}を超える返金</translation>
+    </message>
+    <message>
+        <source>a grant above {limit:,} pt</source>
+        <translation>{limit:,} ptを超える付与</translation>
+    </message>
+    <message>
+        <source>a grant outside a running campaign</source>
+        <translation>実施中のキャンペーン外の付与</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>サインアウト</translation>
+    </message>
+    <message>
+        <source>Signed in: {0} ({1})</source>
+        <translation>サインイン中: {0}（{1}）</translation>
+    </message>
+    <message>
+        <source>Sign in: choose your name, type your PIN.</source>
+        <translation>サインイン: 名前を選び、PINを入力してください。</translation>
+    </message>
+    <message>
+        <source>Manager's PIN, please: {0}</source>
+        <translation>店長のPINを入力してください: {0}</translation>
+    </message>
+    <message>
+        <source>TRAINING: sales here are practice, never posted</source>
+        <translation>練習モード: ここでの販売は練習で、計上されません</translation>
+    </message>
+    <message>
+        <source>Yes, do it</source>
+        <translation>はい、実行します</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <source>all that is left</source>
+        <translation>残額すべて</translation>
+    </message>
+    <message>
+        <source>Training mode</source>
+        <translation>練習モード</translation>
+    </message>
+    <message>
+        <source>Add staff</source>
+        <translation>スタッフを追加</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <source>PIN (4-6 digits)</source>
+        <translation>PIN（4〜6桁）</translation>
+    </message>
+    <message>
+        <source>No staff yet: anyone can do anything at this counter. Make the first manager here.</source>
+        <translation>スタッフが未登録です。この端末では誰でも何でもできます。ここで最初の店長を登録してください。</translation>
+    </message>
+    <message>
+        <source>Void this sale?</source>
+        <translation>この取引を取り消しますか？</translation>
+    </message>
+    <message>
+        <source>Refund?</source>
+        <translation>返金しますか？</translation>
+    </message>
+    <message>
+        <source>Staff {0} ({1}): PIN {2}</source>
+        <translation>スタッフ {0}（{1}）: PIN {2}</translation>
+    </message>
+    <message>
+        <source>cashier</source>
+        <translation>レジ係</translation>
+    </message>
+    <message>
+        <source>booth</source>
+        <translation>窓口係</translation>
+    </message>
+    <message>
+        <source>manager</source>
+        <translation>店長</translation>
+    </message>
+    <message>
         <source>Machi POS</source>
         <translation>まちPOS</translation>
     </message>
@@ -300,10 +408,6 @@ Data: {1}</source>
     <message>
         <source>{0} · {1} records not yet sent · {2} · terminal {3}</source>
         <translation>{0} · 未送信 {1}件 · {2} · 端末 {3}</translation>
-    </message>
-    <message>
-        <source>Wrong PIN.</source>
-        <translation>PINが違います。</translation>
     </message>
     <message>
         <source>online</source>
@@ -736,6 +840,46 @@ Data: {1}</source>
 </context>
 <context>
     <name>Refusal</name>
+    <message>
+        <source>Please sign in with your staff PIN first.</source>
+        <translation>先にスタッフPINでサインインしてください。</translation>
+    </message>
+    <message>
+        <source>A {role} may not do this ({action}).</source>
+        <translation>{role}はこの操作（{action}）はできません。</translation>
+    </message>
+    <message>
+        <source>This needs a manager: {why}</source>
+        <translation>店長の承認が必要です: {why}</translation>
+    </message>
+    <message>
+        <source>That PIN is not right ({left} tries left).</source>
+        <translation>PINが違います（あと{left}回）。</translation>
+    </message>
+    <message>
+        <source>Too many wrong PINs: {name} is locked for {minutes} minutes.</source>
+        <translation>PINの誤りが多すぎます: {name}は{minutes}分間ロックされています。</translation>
+    </message>
+    <message>
+        <source>No such staff member here.</source>
+        <translation>このスタッフはこの端末に登録されていません。</translation>
+    </message>
+    <message>
+        <source>Only a manager can approve this.</source>
+        <translation>承認できるのは店長だけです。</translation>
+    </message>
+    <message>
+        <source>One grant may be at most {cap:,} pt.</source>
+        <translation>1回の付与は{cap:,} ptまでです。</translation>
+    </message>
+    <message>
+        <source>Grants here today may be at most {cap:,} pt ({left:,} pt left).</source>
+        <translation>本日この端末での付与は{cap:,} ptまでです（残り{left:,} pt）。</translation>
+    </message>
+    <message>
+        <source>Staff: {detail}</source>
+        <translation>スタッフ: {detail}</translation>
+    </message>
     <message>
         <source>The amount must be a whole number of yen from 1 to {max:,}.</source>
         <translation>金額は1円から{max:,}円までの整数で入力してください。</translation>

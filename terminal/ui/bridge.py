@@ -9,6 +9,7 @@ thread through `status`, a queued signal too. Nothing here can make the screen w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
@@ -46,6 +47,8 @@ TALLY_DIR = "tallies"
 PRINT_QUEUE_MAX = 20
 UNPRINTED_KEPT = 50  # receipts that did not print, kept in memory for reprint
 PRINTER_STOP_TIMEOUT_S = 10
+# What a training sale's receipt says above its title (terminal.staff's training mode).
+TRAINING_MARK = "練習 TRAINING"
 # The campaign kinds the window offers actions or inputs for (`offers`).
 OFFER_KINDS = ("stamp_rally", "ticket", "premium_voucher", "point_grant", "exchange",
                "gift_code")
@@ -123,6 +126,12 @@ class TerminalBridge(QObject):
         from terminal.printer import PrinterUnavailable, config_from, make_printer
 
         try:
+            if self.node is not None:
+                self.node.counter.require("printer")  # a manager's (terminal.staff)
+        except Refused as exc:
+            self.refused.emit("printer_setup", exc.code, exc.message, exc.details)
+            return
+        try:
             config = config_from(kind, address, columns)
             printer = make_printer(config, self._data_dir)
         except PrinterUnavailable as exc:
@@ -178,6 +187,8 @@ class TerminalBridge(QObject):
         receipt = build_receipt(outcome, self.node.state.merchant(), self.node.terminal_id,
                                 self.language,
                                 tendered=tendered if outcome.kind == "charge" else None)
+        if outcome.record.get("type") == "training":  # decided and printed, marked 練習
+            receipt = dataclasses.replace(receipt, title=f"{TRAINING_MARK} {receipt.title}")
         self._print(receipt)
 
     @Slot(str)
@@ -215,7 +226,8 @@ class TerminalBridge(QObject):
                          "printer_status": self.printer.status() if self.printer else "",
                          "ledger_keys": [keys.fingerprint(k) for k in
                                          node.journal.ledger_keys().values()],
-                         "demo": self.demo is not None})
+                         "demo": self.demo is not None,
+                         "staff": node.counter.staff.view()})
         self._check_clock()
 
     def _sync_status(self, status) -> None:
@@ -529,6 +541,64 @@ class TerminalBridge(QObject):
         self._run("reprint", work)
         if made:  # after `done`, as a sale's receipt follows its result
             self._print(made[0])
+
+    # --- staff (terminal.staff) -----------------------------------------------------------
+
+    @Slot()
+    def staff_view(self) -> None:
+        self._run("staff", lambda c: c.staff.view())
+
+    @Slot(str, str)
+    def sign_in(self, staff_id: str, pin: str) -> None:
+        def work(counter):
+            counter.staff.sign_in(staff_id, pin)
+            return counter.staff.view()
+
+        self._run("staff", work)
+
+    @Slot()
+    def sign_out(self) -> None:
+        def work(counter):
+            counter.staff.sign_out()
+            return counter.staff.view()
+
+        self._run("staff", work)
+
+    @Slot(str, str)
+    def approve(self, staff_id: str, pin: str) -> None:
+        """A manager's PIN for the action the window sends next (its queued signal)."""
+        self._run("approve", lambda c: c.staff.approve(staff_id, pin).public())
+
+    @Slot(str)
+    def admin_unlock(self, pin: str) -> None:
+        if self.node is None:
+            # The services could not start (a damaged state.db holds the staff too): the
+            # admin screen opens for the ways out only; every counter action is refused.
+            self.done.emit("admin_unlock", {"limited": True})
+            return
+
+        def work(counter):
+            member = counter.staff.unlock_admin(pin)
+            return {"limited": False, "by": member.public() if member else None,
+                    "view": counter.staff.view()}
+
+        self._run("admin_unlock", work)
+
+    @Slot(bool)
+    def set_training(self, on: bool) -> None:
+        def work(counter):
+            counter.set_training(on)
+            return counter.staff.view()
+
+        self._run("staff", work)
+
+    @Slot(str, str, str)
+    def create_staff(self, name: str, role: str, pin: str) -> None:
+        def work(counter):
+            counter.create_staff(name, role, pin)
+            return counter.staff.view()
+
+        self._run("staff", work)
 
     @Slot()
     def sync_now(self) -> None:

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from sync import cards, giftcodes
 from sync.pins import PIN_MAX_DIGITS
+from sync.staff import DEMO_STAFF
 from terminal import receipt as paper
 from terminal.clock import CLOCK_BEHIND_TOLERANCE_S
 from terminal.credentials import SCAN
@@ -58,6 +59,13 @@ from terminal.printer import address_of as printer_address_of
 from terminal.sounds import SoundPlayer
 from terminal.ui import campaigns as campaign_words
 from terminal.ui.day import ROW_MIN_PX, DayControls, HistoryPanel, TenderBox
+from terminal.ui.staffbox import (
+    ConfirmPanel,
+    StaffAdmin,
+    StaffBar,
+    TrainingBanner,
+    why_words,
+)
 from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
 
 WORKER_STOP_MS = 10_000
@@ -77,7 +85,13 @@ PARTY_POINT_SIZE = 20
 PIN_POINT_SIZE = 24
 PRINTER_COLUMN_CHOICES = (32, 42, 48)  # 58 mm Font A, 80 mm Font B, 80 mm Font A
 PIN_CODES = ("pin_required", "pin_wrong")  # refusals answered by asking for the PIN
-ADMIN_PIN = "0000"  # the demo's PIN; a real counter sets its own in the admin screen
+# The admin screen locks itself this long after its last use (and whenever it is left).
+ADMIN_IDLE_LOCK_MS = 2 * 60 * 1000
+# How often the window asks whether the sign-in lapsed (the shop's idle time, in the core).
+STAFF_CHECK_MS = 30_000
+# Requests sent again once a manager's PIN has approved them (terminal.staff approvals).
+APPROVABLE_REQUESTS = ("request_refund", "request_grant", "request_cash", "request_tally")
+DEMO_PINS = {name: pin for name, _, pin in DEMO_STAFF}
 AGE_BANDS = ("", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
 AREAS = ("", "中央", "北部", "南部", "東部", "西部")
 
@@ -214,6 +228,13 @@ class MainWindow(QMainWindow):
     request_day_sales = Signal()
     request_reprint = Signal(int)
     request_rebuild = Signal()
+    request_sign_in = Signal(str, str)
+    request_sign_out = Signal()
+    request_approve = Signal(str, str)
+    request_admin_unlock = Signal(str)
+    request_training = Signal(bool)
+    request_create_staff = Signal(str, str, str)
+    request_staff_view = Signal()
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
@@ -360,6 +381,11 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(header)
+        # Staff (terminal.ui.staffbox): who is signed in or a PIN asked, training, "really?"
+        self.staff_bar, self.training_banner = StaffBar(), TrainingBanner()
+        self.confirm = ConfirmPanel()
+        for widget in (self.training_banner, self.staff_bar, self.confirm):
+            layout.addWidget(widget)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.status_line)
         self.setCentralWidget(central)
@@ -502,6 +528,11 @@ class MainWindow(QMainWindow):
         grid.addWidget(self._build_lookup(), 4, 0, 1, 2)
         self.day_controls = DayControls()
         grid.addWidget(self.day_controls, 10, 0, 1, 2)
+        self.staff_admin = StaffAdmin()
+        grid.addWidget(self.staff_admin, 11, 0, 1, 2)
+        self.admin_idle = QTimer(self)
+        self.admin_idle.setSingleShot(True)
+        self.admin_idle.setInterval(ADMIN_IDLE_LOCK_MS)
         self.admin_panel.hide()
         self.setup_panel = QWidget()
         self.setup_title = QLabel()
@@ -668,6 +699,17 @@ class MainWindow(QMainWindow):
         self.request_reprint.connect(b.reprint)
         b.printed.connect(self.history.mark)
         self.request_rebuild.connect(b.rebuild_state)
+        self.request_sign_in.connect(b.sign_in)
+        self.request_sign_out.connect(b.sign_out)
+        self.request_approve.connect(b.approve)
+        self.request_admin_unlock.connect(b.admin_unlock)
+        self.request_training.connect(b.set_training)
+        self.request_create_staff.connect(b.create_staff)
+        self.request_staff_view.connect(b.staff_view)
+        self.staff_check = QTimer(self)  # a lapsed sign-in shown without waiting for a sale
+        self.staff_check.setInterval(STAFF_CHECK_MS)
+        self.staff_check.timeout.connect(self.request_staff_view.emit)
+        self.staff_check.start()
         b.health.connect(self._on_health)
         b.ready.connect(self._on_ready)
         b.done.connect(self._on_done)
@@ -715,6 +757,19 @@ class MainWindow(QMainWindow):
             lambda: self.request_enroll.emit(self.ledger_url.text(), self.enroll_code.text(),
                                              self.ledger_fingerprint.text()))
         self.mode_buttons.idClicked.connect(self.stack.setCurrentIndex)
+        self.mode_buttons.idClicked.connect(self._left_admin)
+        self.staff_bar.sign_in.connect(self.request_sign_in.emit)
+        self.staff_bar.sign_out.connect(self.request_sign_out.emit)
+        self.staff_bar.approve.connect(self._approve)
+        self.staff_admin.training.connect(self.request_training.emit)
+        self.staff_admin.create.connect(self.request_create_staff.emit)
+        self.admin_idle.timeout.connect(self._lock)
+        for button in self.admin_panel.findChildren(QPushButton):
+            button.clicked.connect(self._admin_used)
+        self._last_request: tuple | None = None  # what a manager's PIN would approve
+        for name in APPROVABLE_REQUESTS:
+            signal = getattr(self, name)
+            signal.connect(lambda *args, signal=signal: self._remember(signal, args))
         self.lang_button.clicked.connect(self._toggle_language)
         s, o = self.shop.buttons, self.booth.buttons
         s["pay"].clicked.connect(lambda: self._await("pay", self.shop))
@@ -768,6 +823,8 @@ class MainWindow(QMainWindow):
 
     def retranslate(self) -> None:
         tr = self.tr
+        for widget in (self.staff_bar, self.training_banner, self.confirm, self.staff_admin):
+            widget.retranslate()
         self.setWindowTitle(tr("Machi POS"))
         self.modes["shop"].setText(tr("Shop"))
         self.modes["booth"].setText(tr("Booth"))
@@ -973,6 +1030,9 @@ class MainWindow(QMainWindow):
         self.booth.result.show_state("waiting", prompt, "", self.tr("Esc cancels."))
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Escape and self.confirm.isVisible():
+            self.confirm.hide()  # "really?" answered no
+            return
         if event.key() == Qt.Key.Key_Escape and self.waiting is not None:
             screen = self.waiting["screen"]
             self.waiting = None
@@ -1125,9 +1185,16 @@ class MainWindow(QMainWindow):
         if item is None:
             self.shop.result.show_state("refused", self.tr("Choose a sale first."))
             return
-        self.waiting = {"action": "refund", "screen": self.shop, "amount": 0}
-        self.request_refund.emit(item.data(Qt.ItemDataRole.UserRole),
-                                 0 if void else self.shop.pad.amount, void)
+        tx_id, amount = item.data(Qt.ItemDataRole.UserRole), self.shop.pad.amount
+        what = self.tr("Void this sale?") if void else self.tr("Refund?")
+
+        def send() -> None:
+            self.waiting = {"action": "refund", "screen": self.shop, "amount": 0}
+            self.request_refund.emit(tx_id, 0 if void else amount, void)
+
+        # "Really?" with the amount in large type: the whole sale for a void
+        self.confirm.ask(what, item.data(Qt.ItemDataRole.UserRole + 1) if void else amount,
+                         send)
 
     def _pin_field(self, name: str) -> QLineEdit:
         field = QLineEdit()
@@ -1181,6 +1248,14 @@ class MainWindow(QMainWindow):
 
     @Slot(str, object)
     def _on_done(self, action: str, result: Any) -> None:
+        if action in ("staff", "approve", "admin_unlock"):
+            self._staff_done(action, result)
+            return
+        bar = self.staff_bar
+        if bar.mode == "approve" and hasattr(result, "kind"):
+            # another transaction was made: the approval asked before is not wanted
+            bar.show_view({"staff": bar.staff, "signed_in": bar.signed_in, "enforcing": True})
+            self._last_request = None
         if action == "recent_sales":
             self._list_sales(result)
             return
@@ -1279,6 +1354,7 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(f"#{sale['seq']}  {sale['at'][11:16]}  {yen(sale['amount'])}")
             item.setData(Qt.ItemDataRole.UserRole, sale["tx_id"])
             item.setSizeHint(QSize(0, ROW_MIN_PX))  # a row a finger can tap
+            item.setData(Qt.ItemDataRole.UserRole + 1, sale["amount"])
             self.sales.addItem(item)
         self.shop.result.show_state("waiting", self.tr("Choose a sale; type an amount for a "
                                                        "partial refund."))
@@ -1297,11 +1373,15 @@ class MainWindow(QMainWindow):
         if action == "offers":
             return  # the inputs stay as they were; the next result asks again
         template = REASONS.get(code)
+        if code == "approval_needed" and "why_key" in details:  # said in the screen's words
+            details = {**details, "why": why_words(details["why_key"], details["limit"])}
         if template is not None:
             # the same English template the policy used, looked up in the translation
             message = QCoreApplication.translate("Refusal", template).format(**details)
         if action == "lookup":
             self.lookup_info.setText("✘ " + message)  # the admin screen's: no sale waits
+            return
+        if self._staff_refused(action, code, message, details):
             return
         screen = self._screen_for(action)
         self.waiting = None
@@ -1357,8 +1437,17 @@ class MainWindow(QMainWindow):
             self.reader_states["printer"] = info["printer_status"]
             self._show_readers()
         self._refresh_offers()
+        if info.get("staff"):
+            self._staff_done("staff", info["staff"])
         if info.get("demo"):
             self.demo_list.clear()
+            for member in (info.get("staff") or {}).get("staff", []):
+                pin = DEMO_PINS.get(member["name"])
+                if pin:  # the demo's ready-made staff, their PINs said on screen
+                    item = QListWidgetItem(self.tr("Staff {0} ({1}): PIN {2}").format(
+                        member["name"], self.tr(member["role"]), pin))
+                    item.setData(Qt.ItemDataRole.UserRole, ("staff", member["staff"]))
+                    self.demo_list.addItem(item)
             for person in info["customers"]:
                 if person["kind"] == "card":
                     label = self.tr("Card") + "  " + cards.printed(person["value"])
@@ -1390,7 +1479,10 @@ class MainWindow(QMainWindow):
         if item.data(Qt.ItemDataRole.UserRole) is None:
             return  # a note, not a customer
         kind, value = item.data(Qt.ItemDataRole.UserRole)
-        if kind == "phone":
+        if kind == "staff":  # chosen in the staff bar; the PIN is typed there
+            self.staff_bar.who.setCurrentIndex(self.staff_bar.who.findData(value))
+            self.staff_bar.pin.setFocus()
+        elif kind == "phone":
             self.request_phone.emit(value)  # the phone's live code comes back as `token`
         else:
             self.present(kind, value)
@@ -1517,14 +1609,84 @@ class MainWindow(QMainWindow):
     # --- admin ------------------------------------------------------------------------
 
     def _unlock(self) -> None:
-        if self.pin.text() == ADMIN_PIN:
-            self.pin_message.clear()
-            self.admin_panel.show()
-            self.pin.clear()
-            self.request_verify.emit()
+        """A manager's PIN opens the admin screen (asked of the core: wrong PINs count)."""
+        pin = self.pin.text()
+        self.pin.clear()
+        self.request_admin_unlock.emit(pin)
+
+    def _opened_admin(self, result: dict) -> None:
+        if result.get("view"):
+            self._staff_done("staff", result["view"])  # the manager is signed in now
+        self.pin_message.clear()
+        self.admin_panel.show()
+        self.admin_idle.start()
+        self.request_verify.emit()
+
+    def _admin_used(self) -> None:
+        if not self.admin_panel.isHidden():
+            self.admin_idle.start()  # restarted: it locks that long after the last use
+
+    def _left_admin(self, index: int) -> None:
+        if self.stack.widget(index) is not self.admin:
+            self._lock()
+
+    # --- staff ------------------------------------------------------------------------
+
+    def _remember(self, signal, args: tuple) -> None:
+        self._last_request = (signal, args)
+
+    def _approve(self, staff_id: str, pin: str) -> None:
+        """The manager's PIN, then the request that waited for it, in that order (both
+        queued to the bridge's thread)."""
+        self.request_approve.emit(staff_id, pin)
+        bar = self.staff_bar
+        bar.show_view({"staff": bar.staff, "signed_in": bar.signed_in, "enforcing": True})
+        if self._last_request is not None:
+            signal, args = self._last_request
+            signal.emit(*args)
+
+    def _staff_done(self, action: str, result: Any) -> None:
+        if action == "admin_unlock":
+            self._opened_admin(result)
+            return
+        if action == "approve":
+            return  # the action sent after it answers
+        bar = self.staff_bar
+        if bar.mode == "approve" and result.get("signed_in") == bar.signed_in:
+            bar.staff = result.get("staff") or []  # a check: the PIN asked stays asked
         else:
-            self.pin.clear()
-            self.pin_message.setText(self.tr("Wrong PIN."))
+            bar.show_view(result)
+        self.training_banner.setVisible(bool(result.get("training")))
+        self.staff_admin.training_button.setChecked(bool(result.get("training")))
+        self.staff_admin.first_setup(not result.get("enforcing"))
+        if not self.admin_panel.isHidden():
+            self.staff_admin.info.setText("\n".join(
+                f"{m['name']} ({self.tr(m['role'])})" for m in result.get("staff", [])))
+
+    def _staff_refused(self, action: str, code: str, message: str, details: dict) -> bool:
+        """Refusals the staff bar answers: True when it took this one."""
+        if action == "admin_unlock":
+            self.pin_message.setText("✘ " + message)
+            return True
+        if action == "approve":
+            self._approval_error = message  # said again when the action asks once more
+            return True
+        if action == "staff":
+            self.staff_bar.message.setText("✘ " + message)
+            self.staff_admin.training_button.setChecked(not self.training_banner.isHidden())
+            if action == "staff" and not self.admin_panel.isHidden():
+                self.staff_admin.info.setText("✘ " + message)
+            return True
+        if code == "approval_needed":
+            self.staff_bar.ask_approval(details.get("why", ""), details.get("amount", 0),
+                                        details.get("action") == "grant")
+            error, self._approval_error = getattr(self, "_approval_error", ""), ""
+            if error:
+                self.staff_bar.message.setText("✘ " + error + "  " +
+                                               self.staff_bar.message.text())
+        elif code == "not_signed_in":
+            self.staff_bar.ask_sign_in(message)
+        return False
 
     def _close_day(self, shift: bool = False) -> None:
         """The Z close (or a shift close). A second close on the day of a Z is refused by
@@ -1572,6 +1734,7 @@ class MainWindow(QMainWindow):
                     "business day, {1}.").format(*result[2]))
 
     def _lock(self) -> None:
+        self.admin_idle.stop()
         self.admin_panel.hide()
         self.lookup_id.clear()
         self.lookup_info.clear()

@@ -7,7 +7,7 @@ import pytest
 
 from terminal.ui import app as uiapp
 from terminal.ui.window import MainWindow
-from tests.terminal.ui.helpers import READY_MS
+from tests.terminal.ui.helpers import READY_MS, sign_in
 
 
 @pytest.fixture
@@ -17,5 +17,6 @@ def window(qtbot, demo_base):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: bool(win.info) and bool(win.offers), timeout=READY_MS)
+    sign_in(qtbot, win, "manager")  # the demo's manager may do everything
     yield win
     win.close()

@@ -78,3 +78,40 @@ def points_of(qtbot, win, who: str) -> int:
     assert settle(qtbot, win.booth) == "approved"
     found = re.search(r"Points: ¥([\d,]+)", win.booth.result.detail.text())
     return int(found.group(1).replace(",", "")) if found else 0
+
+
+def staff_id(win, role: str) -> str:
+    """The demo shop's member of `role` (the demo has one of each)."""
+    return next(m["staff"] for m in win.staff_bar.staff if m["role"] == role)
+
+
+def sign_in(qtbot, win, role: str = "manager") -> None:
+    """Sign the demo's member of `role` in through the staff bar, with the PIN the demo
+    panel shows."""
+    from sync.staff import DEMO_STAFF
+
+    bar = win.staff_bar
+    if bar.signed_in is not None:
+        bar.out.click()
+        qtbot.waitUntil(lambda: bar.signed_in is None, timeout=DONE_MS)
+    pin = next(p for _, r, p in DEMO_STAFF if r == role)
+    bar.who.setCurrentIndex(bar.who.findData(staff_id(win, role)))
+    bar.pin.setText(pin)
+    bar.ok.click()
+    qtbot.waitUntil(lambda: (bar.signed_in or {}).get("role") == role, timeout=DONE_MS)
+
+
+def unlock_admin(qtbot, win, pin: str | None = None) -> None:
+    """Open the admin screen with a manager's PIN (the demo's) and wait until it is open."""
+    from sync.staff import DEMO_MANAGER_PIN
+
+    win.modes["admin"].click()
+    win.pin.setText(pin or DEMO_MANAGER_PIN)
+    win.unlock_button.click()
+    qtbot.waitUntil(lambda: not win.admin_panel.isHidden(), timeout=DONE_MS)
+
+
+def confirm(win) -> None:
+    """Answer the "really?" of a void or refund with yes."""
+    assert win.confirm.isVisible()
+    win.confirm.yes.click()

@@ -10,6 +10,7 @@ import pytest
 from tests.terminal.ui.helpers import (
     DONE_MS,
     choose,
+    confirm,
     demo,
     points_of,
     settle,
@@ -196,6 +197,7 @@ def test_a_voided_sale_gives_the_coupon_back(qtbot, window):
     window.sales.setCurrentRow(0)
     assert f"#{sale.seq} " in window.sales.currentItem().text()
     window.void_button.click()
+    confirm(window)
     assert settle(qtbot, window.shop) == "approved"
     assert "北斗市 冬のクーポン: taken back" in window.shop.result.campaigns.text()
     # typed again: the coupon is once a day, and the voided sale no longer counts

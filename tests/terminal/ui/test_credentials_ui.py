@@ -17,8 +17,14 @@ from PySide6.QtTest import QTest
 from sync import tokens
 from terminal.policy import REASONS
 from terminal.ui import app as uiapp
-from terminal.ui.window import ADMIN_PIN
-from tests.terminal.ui.helpers import DONE_MS, demo, first, settle, type_amount
+from tests.terminal.ui.helpers import (
+    DONE_MS,
+    demo,
+    first,
+    settle,
+    type_amount,
+    unlock_admin,
+)
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +169,7 @@ def test_the_admin_looks_a_wallet_up_by_id_and_cannot_pay(qtbot, window):
     phone = demo(window, "phone")[0]
     window.modes["admin"].click()
     assert not window.lookup_row.isVisible()  # locked: no look-up before the admin PIN
-    window.pin.setText(ADMIN_PIN)
-    window.unlock_button.click()
+    unlock_admin(qtbot, window)
     assert window.lookup_row.isVisible()
     seq = window.bridge.node.journal.last_seq
     window.lookup_id.setText(phone)

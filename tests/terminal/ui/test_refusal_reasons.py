@@ -14,7 +14,15 @@ from PySide6.QtCore import Qt
 
 from sync import cards
 from terminal.policy import REASONS
-from tests.terminal.ui.helpers import DONE_MS, choose, demo, points_of, settle, type_amount
+from tests.terminal.ui.helpers import (
+    DONE_MS,
+    choose,
+    confirm,
+    demo,
+    points_of,
+    settle,
+    type_amount,
+)
 
 EXCHANGE_POINTS = 1_000
 
@@ -107,6 +115,7 @@ def test_a_refund_beyond_what_is_left(qtbot, window):
     window.sales.setCurrentRow(0)
     type_amount(window, window.shop, paid + 100)
     window.refund_button.click()
+    confirm(window)
     assert settle(qtbot, window.shop) == "refused"
     assert REASONS["over_refund"].format(left=paid) in said(window, window.shop)
 

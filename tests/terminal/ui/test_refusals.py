@@ -30,15 +30,18 @@ from sync.refwallet import ReferenceWallet
 from terminal.demo import ROOT, DemoRegion
 from terminal.journal import DB_FILE
 from terminal.policy import MAX_EXCHANGE_STEPS, MAX_TRANSACTION_YEN, REASONS
-from terminal.ui.window import ADMIN_PIN, MainWindow
+from terminal.ui.window import MainWindow
 from tests.terminal.ui.helpers import (
     DONE_MS,
     READY_MS,
     choose,
+    confirm,
     demo,
     issued,
     settle,
+    sign_in,
     type_amount,
+    unlock_admin,
 )
 
 CLI_TIMEOUT_S = 120
@@ -119,11 +122,9 @@ def gift_code_of(base, campaign_id: str) -> str:
     return office(base, "create-gift-codes", "--campaign", campaign_id, "--count", "1").strip()
 
 
-def sync_now(win) -> None:
+def sync_now(qtbot, win) -> None:
     """Admin screen: unlock, then "Sync now" (push, and pull the snapshot)."""
-    win.modes["admin"].click()
-    win.pin.setText(ADMIN_PIN)
-    win.unlock_button.click()
+    unlock_admin(qtbot, win)
     assert not win.admin_panel.isHidden()
     win.sync_button.click()
 
@@ -180,9 +181,11 @@ def test_a_sale_partly_refunded_cannot_be_voided(qtbot, window):
     open_the_sale()
     type_amount(window, window.shop, 100)
     window.refund_button.click()
+    confirm(window)
     assert settle(qtbot, window.shop) == "approved"
     open_the_sale()
     window.void_button.click()
+    confirm(window)
     refused(qtbot, window.shop, reason("not_refundable",
                                        detail="part of it was refunded already"))
 
@@ -291,7 +294,7 @@ def test_a_card_reported_lost_is_refused_after_the_next_sync(qtbot, window, demo
     number = card_from_end(window, 2)
     blocked = json.loads(office(demo_base, "block-card", "--card", number))
     assert blocked["status"] == "blocked"
-    sync_now(window)
+    sync_now(qtbot, window)
     qtbot.waitUntil(lambda: window.bridge.node.state.card(number)[1] == "blocked",
                     timeout=DONE_MS)
     window.modes["shop"].click()
@@ -346,7 +349,7 @@ def test_gift_codes_of_an_ended_campaign_and_of_one_not_heard_of_yet(qtbot, wind
                                                                       demo_base, tmp_path):
     new_campaign(demo_base, tmp_path, gift_rules("last-year-gift", "2025-01-01", "2025-03-31"))
     code = gift_code_of(demo_base, "last-year-gift")
-    sync_now(window)
+    sync_now(qtbot, window)
     qtbot.waitUntil(lambda: any(rule["id"] == "last-year-gift"
                                 for rule in window.bridge.node.state.campaigns()),
                     timeout=DONE_MS)
@@ -364,7 +367,7 @@ def test_a_campaign_whose_stock_ran_out(qtbot, window, demo_base, tmp_path):
     new_campaign(demo_base, tmp_path, {
         "id": "one-only", "kind": "point_grant", "name": name, "starts": "2026-01-01",
         "ends": "2099-12-31", "funder": "town-office", "points": 100, "quantity": 1})
-    sync_now(window)
+    sync_now(qtbot, window)
     journal = window.bridge.demo.terminal_dir / DB_FILE
 
     def leased() -> bool:  # the one unit lent to this terminal, kept in its journal
@@ -404,6 +407,7 @@ def test_a_wallet_spent_offline_after_its_balance_moved_is_suspended(qtbot, wind
     again.show()
     qtbot.waitUntil(lambda: bool(again.info) and bool(again.offers), timeout=READY_MS)
     assert again.bridge.node.state.wallet(wallet).status == "denied"
+    sign_in(qtbot, again, "cashier")  # switched on again: nobody is signed in
     pay(again, "card", number, 500)
     # the template's words around its detail (the terminal knows the status, not the why)
     before, after = REASONS["denied"].split("{detail}")
