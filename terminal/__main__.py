@@ -8,10 +8,10 @@
                                                (--wallet: the admin's look-up, read only)
     python -m terminal simulate --sales N [--offline] [--seed S]
     python -m terminal tally [--date YYYY-MM-DD] --format csv|xlsx|pdf --out FILE [--by-staff]
-    python -m terminal close [--counted YEN] [--shift] [--approved-by STAFF]
-                                               close the day (Z) or a shift with a signed
+    python -m terminal close [--counted YEN] [--shift] [--staff S [--approver M]]
+                             [--approved-by M]  close the day (Z) or a shift with a signed
                                                day_close; a second Z the same day is refused
-                                               unless a manager approved it
+                                               unless a manager approved it (PINs on stdin)
     python -m terminal journal verify|export  export: what verifies, and how to re-enroll
     python -m terminal repair rebuild-state    a damaged state.db: a fresh snapshot
 
@@ -273,14 +273,17 @@ def _cmd_tally(args: argparse.Namespace) -> int:
 
 def _cmd_close(args: argparse.Namespace) -> int:
     from terminal import tally
+    from terminal.policy import Refused
 
     health.check_closable(health.StorageHealth(args.data))  # damage found before, kept
-    with Journal.open(args.data, keystore.load_key(args.data, keystore.passphrase_from_env())
-                      ) as journal:
+    with _node(args, offline=True) as node:
         try:
-            sheet, rec = tally.z_close(journal, args.counted, shift=args.shift,
-                                       approved_by=args.approved_by)
-        except tally.SecondClose as exc:
+            _sign_in(node, args.staff)
+            if args.approver:  # the manager's PIN: the next line of standard input
+                node.counter.staff.approve(args.approver, sys.stdin.readline().strip())
+            sheet, rec = node.counter.close_day(args.counted, args.shift, args.approved_by,
+                                                again=bool(args.approver))
+        except (tally.SecondClose, Refused) as exc:
             print(f"refused [{exc.code}]: {exc.message}", file=sys.stderr)
             return EXIT_BROKEN
     difference = sheet.cash_difference
@@ -370,8 +373,14 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--counted", type=int, help="the cash counted in the drawer, yen")
     close.add_argument("--shift", action="store_true", help="close this shift only: the "
                        "business day stays open and its sheet covers every shift")
-    close.add_argument("--approved-by", help="the manager who approved a second close on the "
-                       "day of a Z close (it closes the late sales as another shift)")
+    close.add_argument("--staff", help="the staff member closing (a shop with staff): "
+                       "the PIN is read from standard input")
+    close.add_argument("--approver", help="the manager approving the close (a cashier's, or "
+                       "a second close on the day of a Z): the PIN is the next line of "
+                       "standard input")
+    close.add_argument("--approved-by", help="a shop with no staff yet: the manager who "
+                       "approved a second close on the day of a Z close (it closes the late "
+                       "sales as another shift)")
     close.set_defaults(func=_cmd_close)
 
     repair = sub.add_parser("repair", help="ways out of damaged storage (see `status`)")

@@ -26,11 +26,11 @@ from sync.client import ONLINE_CHECK_TIMEOUT_S, LedgerClient, RefusedError, Sync
 from terminal import credentials, leases, policy
 from terminal.clock import BadLedgerTime, TrustedClock
 from terminal.errors import JournalError, JournalFull
-from terminal.health import JOURNAL, STATE, StorageHealth
+from terminal.health import JOURNAL, STATE, StorageHealth, check_closable
 from terminal.journal import Appended, Journal
 from terminal.offers import Offers
 from terminal.policy import Limits, Refused
-from terminal.staff import Member, StaffDesk
+from terminal.staff import ApprovalNeeded, Member, StaffDesk
 from terminal.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,9 @@ class Counter:
         self._open_claims: set[str] = set()
         # Pools the ledger said are empty, by (campaign, pool): not asked again until then.
         self._empty_pools: dict[tuple[str, str], float] = {}
+        # A second close of a day already closed was refused for want of an approval: the
+        # approval given next is for it (close_day).
+        self._close_again_asked = False
         # Who is signed in and what needs a manager (terminal.staff); who does the action
         # under way and who approved it, named in its record by _commit.
         self.staff = StaffDesk(state, lambda: self.merchant.get("config"))
@@ -1361,6 +1364,47 @@ class Counter:
         done = self._commit("cash_move", {"amount": amount, "direction": direction,
                                           "reason": reason[:200]})
         return Outcome("cash_move", done.seq, done.tx_id, amount, record=done.record)
+
+    def close_day(self, counted: int | None = None, shift: bool = False,
+                  approved_by: str | None = None, again: bool = False) -> tuple[Any, dict]:
+        """The Z close (or a shift close, `shift`) as a staff action: it needs a manager, or
+        a manager's approval, and ends the shift (whoever was signed in signs in again). Its
+        record names who closed and who approved.
+
+        A close on the calendar day of a Z (most often the Z pressed twice) needs a
+        manager's approval given after it was refused: ApprovalNeeded `z_close_again`, its
+        details naming the first close (`first_close`), even when a manager is signed in;
+        approved, it closes the records since as another shift of that business day
+        (terminal.tally.z_close). `again`: the approval was given for a second close
+        knowingly (the CLI's --approver), not after a refusal. In first-setup mode (no staff
+        yet) nobody can approve: `approved_by` (the CLI's --approved-by) stands for it."""
+        from terminal import tally
+
+        self.require("z_close")
+        member, approver = self._who
+        self._who = (None, None)
+        check_closable(self.health)
+        asked, self._close_again_asked = self._close_again_asked or again, False
+        if self.staff.enforcing:
+            again = approver or self.staff.take_approval()
+            approved_by = again.staff_id if asked and again is not None else None
+        names = {"staff": member.staff_id} if member is not None else {}
+        if approver is not None:
+            names["approver"] = approver.staff_id
+        try:
+            done = tally.z_close(self.journal, counted, shift=shift, approved_by=approved_by,
+                                 names=names)
+        except tally.SecondClose as exc:
+            if not self.staff.enforcing:
+                raise
+            self._close_again_asked = True
+            needed = ApprovalNeeded("z_close", 0, "z_close_again")
+            needed.details["first_close"] = exc.first  # the window says it in its words
+            needed.message += f" ({tally.describe_close(exc.first)})"
+            self._refuse("z_close", needed, None, 0, "offline")
+            raise needed from exc
+        self.staff.sign_out()  # a close ends the shift: the next one signs in
+        return done
 
     # --- staff --------------------------------------------------------------------------
 

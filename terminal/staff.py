@@ -78,6 +78,7 @@ WHY = {
     "void": "a void",
     "float_out": "cash out of the drawer",
     "z_close": "the Z close",
+    "z_close_again": "closing a business day already closed (Z) again",
     "reopen": "reopening a closed day",
     "settings": "a change of settings",
     "refund": "a refund above ¥{limit:,}",
@@ -233,6 +234,12 @@ class StaffDesk:
             raise Refused("not_a_manager")
         self._approver = member
         return member
+
+    def take_approval(self) -> Member | None:
+        """The manager's approval given for the next action, used up here: for a step that
+        needs one even from a manager (a second close of a day already closed)."""
+        approver, self._approver = self._approver, None
+        return approver
 
     def unlock_admin(self, pin: str) -> Member | None:
         """The admin screen's PIN: a manager's (the one signed in, if a manager is; else

@@ -107,13 +107,15 @@ def x_report(journal: Journal) -> Tally:
 
 
 def z_close(journal: Journal, cash_counted: int | None = None, *, shift: bool = False,
-            approved_by: str | None = None) -> tuple[Tally, dict]:
+            approved_by: str | None = None, names: dict[str, str] | None = None
+            ) -> tuple[Tally, dict]:
     """Close the open shift: sign a day_close record with its figures. `shift=False` (a Z)
     closes the business day too, so later sales belong to the next one; `shift=True` leaves
     the day open for the next shift. A close on the calendar day of a Z close raises
     SecondClose unless `approved_by` names the manager who approved it; approved, it closes
     the records since as another shift of that business day. Returns the tally and the
-    committed record."""
+    committed record. `names`: the staff member who closed and the manager who approved
+    the close (`staff`, `approver`: Counter.close_day), put in the record."""
     if cash_counted is not None and (type(cash_counted) is not int or cash_counted < 0):
         raise TallyError("counted cash is a whole number of yen, 0 or more")
     if approved_by is not None and (not isinstance(approved_by, str) or not approved_by):
@@ -134,7 +136,7 @@ def z_close(journal: Journal, cash_counted: int | None = None, *, shift: bool = 
     tally = compute(journal.terminal_id, run.records, business_date, True, journal.totals)
     tally.cash_counted = cash_counted
     tally.shift, tally.day_closed, tally.approved_by = number, not shift, approved_by
-    body = tally.close_body()
+    body = {**tally.close_body(), **(names or {})}
     bodies.check("day_close", body)
     done = journal.append("day_close", body)
     # Quantities lent for the day go back: the sync worker returns them once every record

@@ -16,6 +16,10 @@
         <translation>Z締め</translation>
     </message>
     <message>
+        <source>closing a business day already closed (Z) again</source>
+        <translation>締め済みの営業日をもう一度締めること</translation>
+    </message>
+    <message>
         <source>reopening a closed day</source>
         <translation>締めた営業日の再開</translation>
     </message>

@@ -30,7 +30,6 @@ from terminal.errors import StorageDamaged, TerminalError
 from terminal.health import (
     Damage,
     HealthReport,
-    check_closable,
     free_bytes,
     storage_refusal,
 )
@@ -450,26 +449,31 @@ class TerminalBridge(QObject):
         if close:
             self.close_day(counted, False, "")
             return
-        self._run("tally", lambda counter: self._sheet_text(counter, False))
+
+        def work(counter) -> str:
+            counter.require("x_report")
+            return self._sheet_text(counter, False)
+
+        self._run("tally", work)
 
     @Slot(int, bool, str)
     def close_day(self, counted: int, shift: bool, approved_by: str) -> None:
-        """The Z close (or a shift close, `shift`); a second close on the day of a Z is
-        answered `second_close` with what the first covered, unless `approved_by` names
-        the manager who approved it."""
+        """The Z close (or a shift close, `shift`) through the counter (Counter.close_day):
+        a manager's, and a second close on the day of a Z is refused `approval_needed`
+        with what the first covered until a manager approves it. `approved_by`: a shop in
+        first-setup mode only (no staff to approve)."""
         from terminal import tally
 
         def work(counter):
-            check_closable(counter.health)
             try:
-                tally.z_close(counter.journal, counted if counted >= 0 else None, shift=shift,
-                              approved_by=approved_by or None)
-            except tally.SecondClose as exc:
+                counter.close_day(counted if counted >= 0 else None, shift, approved_by or None)
+            except tally.SecondClose as exc:  # first-setup mode: nobody to approve it
                 first = exc.first["body"]
                 return ("second_close", {
                     "first": tally.describe_close(exc.first, self.language),
                     "day": str(first.get("business_date")),
                     "next": tally.x_report(counter.journal).business_date})
+            self.done.emit("staff", counter.staff.view())  # the close signed them out
             notice = tally.after_close_notice(counter.journal)
             return ("closed", self._sheet_text(counter, True), notice or ())
 
@@ -478,16 +482,23 @@ class TerminalBridge(QObject):
     def _sheet_text(self, counter, closed: bool) -> str:
         from terminal import tally
 
-        sheet = tally.for_date(counter.journal, tally.runs(counter.journal)[-2].business_date) \
-            if closed else tally.x_report(counter.journal)
+        day = tally.runs(counter.journal)[-2].business_date if closed else None
+        sheet = tally.for_date(counter.journal, day) if closed else \
+            tally.x_report(counter.journal)
+        records = tally.day_records(counter.journal, day)  # by staff member, below
         tally.name_sheet(sheet, counter.state)
         folder = self._data_dir / TALLY_DIR
         folder.mkdir(exist_ok=True)
         kind = "Z" if closed else "X"
         path = folder / f"{sheet.business_date}-{kind}-{sheet.last_seq}.pdf"
         tally.export(sheet, "pdf", path, sheet.shop_name, self.language)
+        names = {m["staff"]: m["name"] for m in counter.staff.listing()}
+        staff = [f"{who}  {what}  {count}  ¥{amount:,}" + (f"  ✔{approved}" if approved else "")
+                 for who, what, count, amount, approved in tally.staff_rows(
+                     tally.by_staff(records), names, self.language)]
         text = "\n".join(f"{label}  {value}" for label, value in
-                         tally.rows(sheet, self.language)) + f"\n→ {path}"
+                         tally.rows(sheet, self.language)) + "\n" + "\n".join(staff) + \
+            f"\n→ {path}"
         notice = tally.after_close_notice(counter.journal)
         if closed and notice is not None:
             text += "\n" + ("営業日 {0} を締めました。これからの売上は次の営業日 {1} に入ります。"

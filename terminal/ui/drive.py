@@ -21,6 +21,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from sync import cards
+from sync.staff import DEMO_MANAGER_PIN
 from terminal.ui import app as uiapp
 from terminal.ui.window import MainWindow
 
@@ -101,6 +102,14 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
 
     _wait(lambda: bool(win.info), READY_TIMEOUT_MS)
     shot("shop-ready")
+    bar = win.staff_bar  # the demo's manager signs in, with the PIN the demo panel shows
+    _wait(lambda: bool(bar.staff))
+    bar.who.setCurrentIndex(bar.who.findData(
+        next(m["staff"] for m in bar.staff if m["role"] == "manager")))
+    bar.pin.setText(DEMO_MANAGER_PIN)
+    bar.ok.click()
+    _wait(lambda: bar.signed_in is not None)
+    shot("shop-signed-in")
     _amount(win.shop, 1_500)
     win.shop.buttons["pay"].click()
     shot("shop-waiting-for-card")
@@ -160,7 +169,7 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     win.pin_entry.returnPressed.emit()
     _wait(lambda: _settled(win.shop))
     win.modes["admin"].click()
-    win.pin.setText("0000")
+    win.pin.setText(DEMO_MANAGER_PIN)
     win.unlock_button.click()
     _wait(lambda: "journal" in win.verify_info.text())
     shot("admin")

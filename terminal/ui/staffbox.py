@@ -40,6 +40,7 @@ def why_words(key: str, limit: int) -> str:
         "void": tr("a void"),
         "float_out": tr("cash out of the drawer"),
         "z_close": tr("the Z close"),
+        "z_close_again": tr("closing a business day already closed (Z) again"),
         "reopen": tr("reopening a closed day"),
         "settings": tr("a change of settings"),
         "refund": tr("a refund above ¥{limit:,}"),

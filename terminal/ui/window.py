@@ -51,6 +51,7 @@ from sync import cards, giftcodes
 from sync.pins import PIN_MAX_DIGITS
 from sync.staff import DEMO_STAFF
 from terminal import receipt as paper
+from terminal import tally
 from terminal.clock import CLOCK_BEHIND_TOLERANCE_S
 from terminal.credentials import SCAN
 from terminal.policy import MAX_PARTY, REASONS
@@ -90,7 +91,8 @@ ADMIN_IDLE_LOCK_MS = 2 * 60 * 1000
 # How often the window asks whether the sign-in lapsed (the shop's idle time, in the core).
 STAFF_CHECK_MS = 30_000
 # Requests sent again once a manager's PIN has approved them (terminal.staff approvals).
-APPROVABLE_REQUESTS = ("request_refund", "request_grant", "request_cash", "request_tally")
+APPROVABLE_REQUESTS = ("request_refund", "request_grant", "request_cash", "request_tally",
+                       "request_close")
 DEMO_PINS = {name: pin for name, _, pin in DEMO_STAFF}
 AGE_BANDS = ("", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
 AREAS = ("", "中央", "北部", "南部", "東部", "西部")
@@ -1374,7 +1376,12 @@ class MainWindow(QMainWindow):
             return  # the inputs stay as they were; the next result asks again
         template = REASONS.get(code)
         if code == "approval_needed" and "why_key" in details:  # said in the screen's words
-            details = {**details, "why": why_words(details["why_key"], details["limit"])}
+            why = why_words(details["why_key"], details["limit"])
+            if "first_close" in details:  # a second close: what the first one covered
+                from terminal.ui import app
+
+                why += " — " + tally.describe_close(details["first_close"], app.language())
+            details = {**details, "why": why}
         if template is not None:
             # the same English template the policy used, looked up in the translation
             message = QCoreApplication.translate("Refusal", template).format(**details)
@@ -1690,8 +1697,8 @@ class MainWindow(QMainWindow):
 
     def _close_day(self, shift: bool = False) -> None:
         """The Z close (or a shift close). A second close on the day of a Z is refused by
-        the terminal, saying what the first covered; going on needs a manager's approval,
-        passed as `approved_by` (empty here: the staff approval step supplies it)."""
+        the counter, saying what the first covered, and the staff bar asks a manager's PIN
+        (Counter.close_day); with no staff yet it is refused outright."""
         text = self.counted.text().replace(",", "").replace("¥", "").strip()
         if not text.isdigit():
             self.verify_info.setText(self.tr("Count the cash in the drawer and enter it first."))

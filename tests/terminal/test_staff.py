@@ -274,3 +274,34 @@ def test_the_admin_screen_takes_a_managers_pin_only(tmp_path):
     assert code_of(lambda: desk.unlock_admin(PINS["manager"])) == "staff_locked"
     clock.t += staff_rules.STAFF_LOCK_S + 1
     assert desk.unlock_admin(PINS["manager"]).role == "manager"
+
+
+def test_the_z_close_is_a_managers_and_a_second_one_needs_an_approval(tmp_path):
+    """A cashier's Z needs a manager's PIN; the close names both and signs the cashier out
+    (a close ends the shift). The Z pressed again the same day is refused
+    `approval_needed` saying what the first covered, even for the manager signed in, and
+    nothing is written; the manager's PIN given after that refusal closes the sales since
+    as shift 2 of the same business day, naming the approver."""
+    till, _ = staffed_till(tmp_path)
+    c = till.counter
+    c.staff.sign_in("S-cashier", PINS["cashier"])
+    c.pay(customer(till), 600)
+    with pytest.raises(ApprovalNeeded):
+        c.close_day(600)
+    c.staff.approve("S-manager", PINS["manager"])
+    sheet, first = c.close_day(600)
+    assert (first["body"]["staff"], first["body"]["approver"]) == ("S-cashier", "S-manager")
+    assert c.staff.current() is None  # the shift is over
+    c.staff.sign_in("S-manager", PINS["manager"])
+    seq = till.journal.last_seq
+    with pytest.raises(ApprovalNeeded) as info:
+        c.close_day(0)
+    assert info.value.details["why_key"] == "z_close_again"
+    assert f"seq {first['body']['first_seq']}..{first['body']['last_seq']}" in \
+        info.value.message
+    assert till.journal.last_seq == seq  # nothing written
+    c.staff.approve("S-manager", PINS["manager"])
+    _, second = c.close_day(0)
+    assert (second["body"]["business_date"], second["body"]["shift"]) == \
+        (first["body"]["business_date"], 2)
+    assert second["body"]["approved_by"] == "S-manager"

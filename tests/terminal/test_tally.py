@@ -108,8 +108,13 @@ def test_sheets_in_three_formats(counter, tmp_path):
 
 
 def test_cli_close_and_tally(counter, data_dir, tmp_path):
+    from terminal.node import TerminalConfig
+
     a_day(counter)
     counter.journal.close()
+    counter.state.close()
+    # enrolled with a ledger that is not there: the close is the counter's, made offline
+    TerminalConfig("T-TALLY-1", "http://127.0.0.1:9", "M-1").save(data_dir)
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "terminal", *args, "--data", str(data_dir)],

@@ -12,10 +12,20 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from sync.staff import DEMO_MANAGER_PIN
 from terminal.journal import Journal
 from terminal.ui.day import ROW_MIN_PX
 from tests.terminal.loopback_printer import LoopbackPrinter
-from tests.terminal.ui.helpers import DONE_MS, first, settle, type_amount
+from tests.terminal.ui.helpers import (
+    confirm,
+    DONE_MS,
+    first,
+    settle,
+    sign_in,
+    staff_id,
+    type_amount,
+    unlock_admin,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +58,7 @@ def test_todays_receipts_show_voids_and_reprint_marked(qtbot, window):
     assert window.sales.visualItemRect(window.sales.item(0)).height() >= ROW_MIN_PX
     window.sales.setCurrentRow(0)  # the newest: the ¥777 sale
     window.void_button.click()
+    confirm(window)  # "really?", answered by the manager signed in
     assert settle(qtbot, window.shop) == "approved"
 
     QTest.keyClick(window, Qt.Key.Key_F11)
@@ -105,9 +116,7 @@ def test_a_receipt_the_printer_could_not_print_is_kept_for_reprint(qtbot, window
     in, Enter on it in the list reprints it (再発行) and the printer shows ready again."""
     with LoopbackPrinter(6, paper="out") as device:
         try:
-            window.modes["admin"].click()
-            window.pin.setText("0000")
-            window.unlock_button.click()
+            unlock_admin(qtbot, window)
             window.printer_kind.setCurrentIndex(window.printer_kind.findData("network"))
             window.printer_address.setText(f"127.0.0.1:{device.port}")
             window.printer_button.click()
@@ -139,33 +148,44 @@ def test_a_receipt_the_printer_could_not_print_is_kept_for_reprint(qtbot, window
                             timeout=DONE_MS)
 
 
-def test_second_z_is_refused_saying_what_the_first_covered(qtbot, window):
+def test_second_z_asks_a_manager_saying_what_the_first_covered(qtbot, window):
+    """The Z pressed twice: the second is refused and the staff bar asks a manager's PIN,
+    saying what the first close covered, even of the manager signed in; nothing is written
+    until then. Approved, it closes the sales since as shift 2 of the same business day,
+    naming who closed and who approved."""
     pay(qtbot, window, 450)
-    window.modes["admin"].click()
-    window.pin.setText("0000")
-    window.unlock_button.click()
+    unlock_admin(qtbot, window)
     window.counted.setText("0")
     window.z_button.click()
     qtbot.waitUntil(lambda: ".pdf" in window.verify_info.text(), timeout=DONE_MS)
     assert "Sales from now on belong to the next business day" in window.verify_info.text()
     closes = day_closes(window)
     day = closes[-1]["body"]["business_date"]
+    assert closes[-1]["body"]["staff"] == staff_id(window, "manager")
     assert f"Business day {day} is closed. Sales from now on belong to the next business " \
         "day" in window.shop.result.headline.text()  # said on the counter too
+    qtbot.waitUntil(lambda: window.staff_bar.signed_in is None, timeout=DONE_MS)  # shift over
+    sign_in(qtbot, window, "manager")
     window.counted.setText("0")
     window.z_button.click()  # pressed twice
-    qtbot.waitUntil(lambda: "Not closed" in window.day_controls.info.text(), timeout=DONE_MS)
-    said = window.day_controls.info.text()
-    assert f"the close of {day} shift 1" in said and "manager's approval" in said
+    bar = window.staff_bar
+    qtbot.waitUntil(lambda: bar.mode == "approve", timeout=DONE_MS)
+    said = bar.message.text()
+    assert "closing a business day already closed (Z) again" in said
+    assert f"the close of {day} shift 1" in said
     assert f"seq {closes[-1]['body']['first_seq']}..{closes[-1]['body']['last_seq']}" in said
     assert len(day_closes(window)) == len(closes)  # nothing written
+    bar.pin.setText(DEMO_MANAGER_PIN)
+    bar.ok.click()
+    qtbot.waitUntil(lambda: len(day_closes(window)) == len(closes) + 1, timeout=DONE_MS)
+    second = day_closes(window)[-1]["body"]
+    assert (second["business_date"], second["shift"]) == (day, 2)
+    assert second["approved_by"] == staff_id(window, "manager")
 
 
 def test_the_days_sheet_is_exported_and_says_where(qtbot, window, tmp_path):
     sale = pay(qtbot, window, 300)  # the next business day's first sale
-    window.modes["admin"].click()
-    window.pin.setText("0000")
-    window.unlock_button.click()
+    unlock_admin(qtbot, window)
     for fmt in ("csv", "xlsx", "pdf"):
         window.day_controls.format.setCurrentIndex(window.day_controls.format.findData(fmt))
         window.day_controls.export_button.click()
