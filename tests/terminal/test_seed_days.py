@@ -368,3 +368,144 @@ def test_seed_002_tomamae_kpis_for_a_day(town):
     assert [town.balance(town.wallet_of(card.replace(" ", "")))["total"]
             for card in (k1, k2)] == [3_000, 1_500]
     assert not town.flags()
+
+
+MAKINOHARA = {"id": "makinohara-rally", "kind": "stamp_rally",
+              "name": "RIDE ON MAKINOHARA スタンプラリー", "funder": "makinohara-city",
+              "threshold": 600, "double_tag": "banquet", "stamps_to_complete": 3,
+              "max_completions": 6,
+              "prize": {"value": 1_000, "quantity": 3_000, "expires": "2030-12-31"},
+              "shop_discount": {"off": 200, "first": 100},
+              "restaurants": ["M-IROHA"], "lodgings": ["M-SAGARA-HOTEL"],
+              "no_discount": ["M-BIG"],
+              "shop_names": {"M-IROHA": "いろは亭", "M-SAGARA-HOTEL": "相良ホテル"}}
+
+
+def test_seed_004_makinohara_rally_for_a_day(town):
+    """Seed 004 (RIDE ON MAKINOHARA 開催要領), the rule of docs/campaigns.md (funder
+    makinohara-city, plan 2 for every shop):
+    「参加店舗における1回の支払いが600円以上の場合に、支払いをした人に限り1スタンプ」;
+    「飲食店については、1人当たり600円以上の飲食での1スタンプ付与を可」 (いろは亭 is the
+    restaurant: each diner's share is the bill split evenly); 「各店舗先着100スタンプについて、
+    1スタンプにつき200円をお買い物総額から割り引きます」; 「割引対象外の店舗もあります」
+    (M-BIG); 「宿泊業者におけるスタンプは、宴会利用に限り2個」 (相良ホテル, tag banquet);
+    「異なる店舗のスタンプを3個集めて…1,000円分と交換」; 「1カード上で同じ店舗のスタンプは
+    発行されません」.
+
+    Booth: cards A, B, C, D, E, ¥10,000 cash each = ¥50,000; Z counted ¥50,000. Every shop's
+    terminal is enrolled (its snapshot pulled) before the day's first sale.
+
+    Café (any shop):  c1 A ¥1,000 ≥ 600 → 1 stamp, ¥200 off, pays ¥800
+                      c2 B ¥500 < 600 → nothing, pays ¥500
+      payments 2, ¥1,300; rally uses 1, stamps 1, discount ¥200.
+    いろは亭 (restaurant):
+      i1 A ¥1,800, diners C and D (party 3, ¥600 each) → A, C, D a stamp each, 3 × ¥200 =
+         ¥600 off, A pays ¥1,200
+      i2 B ¥1,500, party 3 with diner E (¥500 each < 600) → only the payer B (¥1,500 ≥
+         600): 1 stamp, ¥200 off, B pays ¥1,300; E nothing
+      payments 2, ¥2,500; uses 4, stamps 4, discount ¥800.
+    相良ホテル (lodging):
+      h1 E ¥8,000 banquet → 2 stamps, ¥400 off (2 of the shop's first 100), pays ¥7,600
+      h2 A ¥1,000 offline (the hotel knows A's stamps only as at its enrolment: none) →
+         1 stamp, ¥200 off, pays ¥800, complete false; A holds café + いろは亭 + hotel: the
+         ledger completes the card when the record arrives and grants the ¥1,000 prize
+         (owed_prizes 1), seen in A's premium_common at the hotel's next pull
+      payments 2, ¥8,400; uses 2, stamps 3, discount ¥600; 3 of the hotel's 100 used.
+    M-BIG (no discount): b1 D ¥2,000 → 1 stamp, no discount, pays ¥2,000.
+
+    Campaigns report: stamps 1 + 4 + 3 + 1 = 9, discounts 200 + 800 + 600 = ¥1,600,
+    1 completion made by the ledger (owed_prizes 1), issued ¥1,000 (the prize); the city
+    pays 1,600 + 1,000 = ¥2,600.
+    Settlement (plan 2, 1.88 % of turnover + campaign, rounded down):
+      café 1,300 + 200 = 1,500 → fee 28 (28.2), payout 1,472
+      いろは亭 2,500 + 800 = 3,300 → fee 62 (62.04), payout 3,238
+      hotel 8,400 + 600 = 9,000 → fee 169 (169.2), payout 8,831
+      M-BIG 2,000 + 0 → fee 37 (37.6), payout 1,963
+    Balances: A 10,000 − 800 − 1,200 − 800 + 1,000 = ¥8,200; B 10,000 − 500 − 1,300 =
+    ¥8,200; C ¥10,000; D ¥8,000; E ¥2,400.
+    Liability: charged issued ¥50,000, spent 800 + 500 + 1,200 + 1,300 + 7,600 + 800 +
+    2,000 = ¥14,200, outstanding ¥35,800 (funder cash); premium_common issued ¥1,000 (the
+    prize), outstanding ¥1,000 (makinohara-city); total ¥36,800 = the balances' sum."""
+    from terminal.node import Node
+
+    town.merchant("M-BOOTH", "牧之原市 窓口", plan=2)
+    town.merchant("M-CAFE", "カフェ牧之原", plan=2)
+    town.merchant("M-IROHA", "いろは亭", plan=2)
+    town.merchant("M-SAGARA-HOTEL", "相良ホテル", plan=2)
+    town.merchant("M-BIG", "牧之原スーパー", plan=2)
+    town.campaign(MAKINOHARA)
+    a, b, c, d, e = (town.card() for _ in range(5))
+    booth = town.till("M-BOOTH")
+    for card in (a, b, c, d, e):
+        booth.do("charge", credential=card, amount=10_000)
+    booth_sheet = booth.close_day(counted=50_000)
+    cafe, iroha = town.till("M-CAFE"), town.till("M-IROHA")
+    hotel, big = town.till("M-SAGARA-HOTEL"), town.till("M-BIG")
+
+    c1 = cafe.do("sale", credential=a, amount=1_000)
+    assert (c1["amount"], c1["campaigns"][0]["stamps"], c1["campaigns"][0]["discount"]) == \
+        (800, 1, 200)
+    assert cafe.do("sale", credential=b, amount=500)["campaigns"] == []
+    i1 = iroha.do("sale", credential=a, amount=1_800, diners=[c, d])
+    assert (i1["amount"], i1["price"]) == (1_200, 1_800)
+    assert sorted((entry.get("diner", ""), entry["stamps"], entry["discount"])
+                  for entry in i1["campaigns"]) == sorted(
+        [("", 1, 200)] + [(town.wallet_of(card), 1, 200) for card in (c, d)])
+    i2 = iroha.do("sale", credential=b, amount=1_500, people=3, diners=[e])
+    assert (i2["amount"], len(i2["campaigns"])) == (1_300, 1)
+    assert "diner" not in i2["campaigns"][0]
+    h1 = hotel.do("sale", credential=e, amount=8_000, tags=["banquet"])
+    assert (h1["amount"], h1["campaigns"][0]["stamps"], h1["campaigns"][0]["discount"],
+            h1["campaigns"][0]["units"]) == (7_600, 2, 400, 2)
+    h2 = hotel.do("sale", credential=a, amount=1_000, offline=True)
+    assert (h2["decision"], h2["amount"]) == ("offline", 800)
+    assert h2["campaigns"][0]["complete"] is False and h2["notes"]
+    b1 = big.do("sale", credential=d, amount=2_000)
+    assert (b1["amount"], b1["campaigns"][0]["stamps"]) == (2_000, 1)
+    assert not b1["campaigns"][0].get("discount")
+
+    hotel.sync()  # the offline record goes up; the ledger completes A's card
+    assert town.balance(town.wallet_of(a))["usage"]["makinohara-rally"]["done"] == 1
+    with Node(hotel.data, offline=True) as node:  # what the hotel knows after that pull
+        assert node.counter.view(town.wallet_of(a)).pockets["premium_common"] == 1_000
+
+    x_report = hotel.sheet()
+    sheets = {till: till.close_day(counted=0) for till in (cafe, iroha, hotel, big)}
+    day = booth_sheet.business_date
+    assert x_report.campaigns == sheets[hotel].campaigns
+    assert booth_sheet.yen == {"charge": 50_000} and booth_sheet.cash_difference == 0
+    expected = {cafe: ({"payment": 1_300}, {"uses": 1, "stamps": 1, "discount": 200}),
+                iroha: ({"payment": 2_500}, {"uses": 4, "stamps": 4, "discount": 800}),
+                hotel: ({"payment": 8_400}, {"uses": 2, "stamps": 3, "discount": 600}),
+                big: ({"payment": 2_000}, {"uses": 1, "stamps": 1})}
+    for till, (yen, rally) in expected.items():
+        assert (sheets[till].yen, sheets[till].campaigns) == \
+            (yen, {"makinohara-rally": rally}), till.merchant_id
+    assert sheets[hotel].by_decision == {"online": 7_600, "offline": 800}
+    for till, sheet in ((booth, booth_sheet), *sheets.items()):
+        assert_same_sheet(sheet, town.ledger_sheet(till, day))
+
+    rally = town.campaigns(day)["makinohara-rally"]
+    assert (rally.stamps, rally.discounts, rally.owed_prizes, rally.issued) == \
+        (9, 1_600, 1, 1_000)
+    assert rally.funders == {"makinohara-city": 2_600}
+    with town.db.reading() as conn:
+        assert conn.value("SELECT sum(used) FROM leases WHERE campaign_id = ? AND pool = ?",
+                          ("makinohara-rally", "shop.M-SAGARA-HOTEL")) == 3
+        assert conn.value("SELECT coalesce(sum(used), 0) FROM leases WHERE campaign_id = ? "
+                          "AND pool = ?", ("makinohara-rally", "shop.M-BIG")) == 0
+    settled = town.settlement(day[:7], 2)
+    assert {m: (settled[m].turnover, settled[m].campaign, settled[m].fee, settled[m].payout)
+            for m in ("M-CAFE", "M-IROHA", "M-SAGARA-HOTEL", "M-BIG")} == {
+        "M-CAFE": (1_300, 200, 28, 1_472), "M-IROHA": (2_500, 800, 62, 3_238),
+        "M-SAGARA-HOTEL": (8_400, 600, 169, 8_831), "M-BIG": (2_000, 0, 37, 1_963)}
+    totals = [town.balance(town.wallet_of(card))["total"] for card in (a, b, c, d, e)]
+    assert totals == [8_200, 8_200, 10_000, 8_000, 2_400]
+    owed = town.liability(day)
+    assert {p: (f.issued, f.spent, f.outstanding) for p, f in owed.pockets.items()
+            if f.issued or f.spent} == {"charged": (50_000, 14_200, 35_800),
+                                        "premium_common": (1_000, 0, 1_000)}
+    assert {f: figures.outstanding for f, figures in owed.funders.items()
+            if figures.outstanding} == {"cash": 35_800, "makinohara-city": 1_000}
+    assert sum(totals) == 35_800 + 1_000
+    assert not town.flags()
