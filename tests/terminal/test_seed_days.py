@@ -7,6 +7,8 @@ figure with the hand computation in each test's docstring, made from the seed do
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.terminal.seedday import Town, assert_same_sheet
@@ -508,4 +510,141 @@ def test_seed_004_makinohara_rally_for_a_day(town):
     assert {f: figures.outstanding for f, figures in owed.funders.items()
             if figures.outstanding} == {"cash": 35_800, "makinohara-city": 1_000}
     assert sum(totals) == 35_800 + 1_000
+    assert not town.flags()
+
+
+def koko_rule(campaign_id: str, today: date, use_in: int, periods: list[tuple[int, int]]
+              ) -> dict:
+    """Seed 003's campaign (docs/campaigns.md) with its dates moved to `today`: the use
+    period starts `use_in` days from today, the sale periods are (from, to) days from today."""
+    def day(offset: int) -> str:
+        return (today + timedelta(days=offset)).isoformat()
+
+    return {"id": campaign_id, "kind": "premium_voucher", "name": "ココクーポン",
+            "funder": "shiga-pref", "starts": day(-40), "ends": day(60),
+            "sets": [{"price": 5_000, "common": 3_000, "exclusive": 4_500},
+                     {"price": 10_000, "common": 6_000, "exclusive": 9_000}],
+            "common_expires": day(60), "exclusive_expires": day(60),
+            "exclusive_classes": ["small"], "min_spend": 1_500, "quantity": 90_000,
+            "quantity_unit": 10_000, "use_starts": day(use_in),
+            "sale_periods": [{"id": str(n), "starts": day(a), "ends": day(b)}
+                             for n, (a, b) in enumerate(periods, 1)],
+            "per_wallet": {"max": 1, "per": "sale_period"}, "channels": ["app"]}
+
+
+def test_seed_003_shiga_koko_vouchers_for_a_day(town):
+    """Seed 003 (湖国のお店応援！ココクーポン), the rule of docs/campaigns.md with its dates
+    moved to today (T): `koko` is the 2次販売 the seed announces — 「利用期間：令和4年1月8日
+    ～」 began three days ago, today is in sale period 2 (「2次販売：1月11日～1月28日」) —
+    and `koko-early` the same rule on a day of its 1次販売, before its use period (T+7), as
+    on 12月20日 before 1月8日. Sets 「① 7,500円 (販売額 5,000円) 全店共通 3,000円・専用
+    4,500円」 and 「② 15,000円 (販売額 10,000円) 共通 6,000円・専用 9,000円」; 「専用：中小規模
+    店 でのみ利用可能」 (M-SMALL small, M-LARGE large); 「約90,000セット(10,000円換算)」:
+    quantity 90,000 units of ¥10,000, a ① half a unit (2 parts a unit); 「販売期ごとに1人
+    あたり…いずれか1回購入可」; 「ココクーポン専用アプリから購入」: app wallets only;
+    「1回あたり1,500円以上の支払いが対象」. Value pays restricted (専用) first (DESIGN §2).
+
+    Booth 1: v1 P1 ② koko ¥10,000 (2 parts); v2 P2 ① koko ¥5,000 (1 part); v3 card K ①:
+      refused app_only; v4 P3 ① koko-early ¥5,000 (1 part; its lots usable from T+7).
+      Cash ¥20,000; 日計表 charge 3 ¥20,000; koko uses 2 (¥15,000 of sets), koko-early 1.
+    Booth 2 (online, the ledger knows booth 1's records): v5 P1 ① koko: refused
+      campaign_limit (P1 bought in this sale period at booth 1); v6 P4 ① koko ¥5,000.
+      Cash ¥5,000.
+    M-SMALL: s1 P1 ¥12,000 = exclusive 9,000 + common 3,000; s2 P2 ¥1,000: refused
+      below_min_spend (min ¥1,500); s3 P3 ¥2,000: refused voucher_not_usable_yet (day T+7);
+      s4 P2 ¥1,500 = exclusive 1,500; s5 P4 ¥7,500 = exclusive 4,500 + common 3,000.
+      Payments 3, ¥21,000: exclusive 15,000, common 6,000.
+    M-LARGE: l1 P1 ¥3,000 = common 3,000; l2 P2 ¥2,000 = common 2,000 (its exclusive ¥4,500
+      − 1,500 is not usable at a large shop). Payments 2, ¥5,000 common.
+
+    Campaigns report: koko 3 sets, 2 + 1 + 1 = 4 parts = 2 units (¥20,000 of sale price);
+    value made 15,000 + 7,500 + 7,500 = ¥30,000 for ¥20,000 cash: the prefecture pays the
+    ¥10,000 premium. koko-early 1 set, 1 part, ¥7,500 for ¥5,000: ¥2,500.
+    Settlement (plan 2, 1.88 %): M-SMALL 21,000 → fee 394 (394.8), payout 20,606; M-LARGE
+    5,000 → fee 94, payout 4,906; the booths have no turnover: nothing.
+    Balances: P1 15,000 − 12,000 − 3,000 = 0; P2 7,500 − 1,500 − 2,000 = ¥4,000 (common
+    1,000, exclusive 3,000); P3 ¥7,500 (waiting for T+7); P4 0.
+    Liability: sold (cash, each set's price split in proportion) common 4,000 + 2,000 +
+    2,000 + 2,000 = ¥10,000, exclusive 6,000 + 3,000 + 3,000 + 3,000 = ¥15,000; issued
+    common 6,000 + 3,000 × 3 = ¥15,000, exclusive 9,000 + 4,500 × 3 = ¥22,500; spent common
+    3,000 + 3,000 + 2,000 + 3,000 = ¥11,000, exclusive 9,000 + 1,500 + 4,500 = ¥15,000;
+    outstanding common ¥4,000, exclusive ¥7,500 (= P2 + P3), all funded by shiga-pref."""
+    today = date.today()
+    town.merchant("M-BOOTH1", "ココクーポン 窓口1", plan=2)
+    town.merchant("M-BOOTH2", "ココクーポン 窓口2", plan=2)
+    town.merchant("M-SMALL", "近江商店", "small", plan=2)
+    town.merchant("M-LARGE", "滋賀百貨店", "large", plan=2)
+    town.campaign(koko_rule("koko", today, -3, [(-40, -25), (-2, 10), (20, 30)]))
+    town.campaign(koko_rule("koko-early", today, 7, [(-2, 3)]))
+    p1, p2, p3, p4 = (town.phone() for _ in range(4))
+    card = town.card()
+    booth1, booth2 = town.till("M-BOOTH1"), town.till("M-BOOTH2")
+    v1 = booth1.do("voucher", credential=p1.code(), campaign="koko", price=10_000)
+    assert v1["paid_by"] == {"premium_common": 6_000, "premium_exclusive": 9_000}
+    assert v1["campaigns"][0].get("units") == 2
+    v2 = booth1.do("voucher", credential=p2.code(), campaign="koko", price=5_000)
+    assert "units" not in v2["campaigns"][0]  # one part: half a unit
+    assert booth1.do("voucher", credential=card, campaign="koko", price=5_000,
+                     expect="refused")["code"] == "app_only"
+    booth1.do("voucher", credential=p3.code(), campaign="koko-early", price=5_000)
+    assert booth2.do("voucher", credential=p1.code(), campaign="koko", price=5_000,
+                     expect="refused")["code"] == "campaign_limit"
+    booth2.do("voucher", credential=p4.code(), campaign="koko", price=5_000)
+    booth_sheets = {till: till.close_day(counted=cash)
+                    for till, cash in ((booth1, 20_000), (booth2, 5_000))}
+
+    small, large = town.till("M-SMALL"), town.till("M-LARGE")
+    assert small.do("sale", credential=p1.code(), amount=12_000)["paid_by"] == \
+        {"premium_exclusive": 9_000, "premium_common": 3_000}
+    short = small.do("sale", credential=p2.code(), amount=1_000, expect="refused")
+    assert (short["code"], short["details"]["min"]) == ("below_min_spend", 1_500)
+    early = small.do("sale", credential=p3.code(), amount=2_000, expect="refused")
+    assert (early["code"], early["details"]["day"]) == \
+        ("voucher_not_usable_yet", (today + timedelta(days=7)).isoformat())
+    assert early["details"]["day"] in early["message"]
+    assert small.do("sale", credential=p2.code(), amount=1_500)["paid_by"] == \
+        {"premium_exclusive": 1_500}
+    assert small.do("sale", credential=p4.code(), amount=7_500)["paid_by"] == \
+        {"premium_exclusive": 4_500, "premium_common": 3_000}
+    assert large.do("sale", credential=p1.code(), amount=3_000)["paid_by"] == \
+        {"premium_common": 3_000}
+    assert large.do("sale", credential=p2.code(), amount=2_000)["paid_by"] == \
+        {"premium_common": 2_000}
+    sheets = {till: till.close_day(counted=0) for till in (small, large)}
+    day = booth_sheets[booth1].business_date
+
+    assert (booth_sheets[booth1].counts, booth_sheets[booth1].yen) == \
+        ({"charge": 3}, {"charge": 20_000})
+    assert booth_sheets[booth1].campaigns == {
+        "koko": {"uses": 2, "vouchers": 15_000}, "koko-early": {"uses": 1, "vouchers": 5_000}}
+    assert (booth_sheets[booth2].yen, booth_sheets[booth2].campaigns) == \
+        ({"charge": 5_000}, {"koko": {"uses": 1, "vouchers": 5_000}})
+    assert [sheet.cash_difference for sheet in booth_sheets.values()] == [0, 0]
+    assert (sheets[small].counts, sheets[small].net_sales, sheets[small].by_pocket) == \
+        ({"payment": 3}, 21_000, {"premium_exclusive": 15_000, "premium_common": 6_000})
+    assert (sheets[large].net_sales, sheets[large].by_pocket) == \
+        (5_000, {"premium_common": 5_000})
+    for till, sheet in (*booth_sheets.items(), *sheets.items()):
+        assert_same_sheet(sheet, town.ledger_sheet(till, day))
+
+    figures = town.campaigns(day)
+    koko, koko_early = figures["koko"], figures["koko-early"]
+    assert (koko.uses, koko.units_sold, koko.quantity_unit) == (3, 4, 10_000)
+    assert (koko.issued, koko.funders) == (30_000, {"shiga-pref": 10_000})
+    # the stock: 90,000 units of ¥10,000 are 180,000 parts (a ① is one part)
+    assert (koko.pools["all"][1], koko.pool_units["all"][1]) == (180_000, "90,000")
+    assert (koko_early.uses, koko_early.units_sold, koko_early.issued,
+            koko_early.funders) == (1, 1, 7_500, {"shiga-pref": 2_500})
+    settled = town.settlement(day[:7], 2)
+    assert {m: (settled[m].turnover, settled[m].fee, settled[m].payout) for m in settled} == {
+        "M-SMALL": (21_000, 394, 20_606), "M-LARGE": (5_000, 94, 4_906),
+        "M-BOOTH1": (0, 0, 0), "M-BOOTH2": (0, 0, 0)}
+    totals = [town.balance(phone.wallet_id)["total"] for phone in (p1, p2, p3, p4)]
+    assert totals == [0, 4_000, 7_500, 0]
+    owed = town.liability(day)
+    assert {p: (f.sold, f.issued, f.spent, f.outstanding) for p, f in owed.pockets.items()
+            if f.issued} == {"premium_common": (10_000, 15_000, 11_000, 4_000),
+                             "premium_exclusive": (15_000, 22_500, 15_000, 7_500)}
+    assert {f: figures.outstanding for f, figures in owed.funders.items()
+            if figures.outstanding} == {"shiga-pref": 11_500}
     assert not town.flags()
