@@ -3,7 +3,7 @@
 the terminals' 日計表 after the Z close, the ledger's tally of the same day, its campaigns
 report, settlement and KPIs, and the wallets' balances at the ledger, compared figure by
 figure with the hand computation in each test's docstring, made from the seed documents
-(../shared/seeds). Seeds 003 and 004 follow when their rules are merged."""
+(../shared/seeds), and the town's liability report (ledger/liability.py)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,10 @@ def test_seed_000_hokuto_coupons_for_a_day(town):
     ¥293 (15,630 × 1.88 % = 293.8), payout ¥15,337; café ¥2,700 + 300 = ¥3,000, fee ¥56,
     payout ¥2,944.
     Balances at the ledger: A 10,000 − 4,500 − 1,000 + 1,000 = ¥5,500; B 10,000 − 480 −
-    2,850 + 850 − 1,200 = ¥6,320; C ¥6,500; D 3,000 − 2,000 − 800 = ¥200; E ¥1,300."""
+    2,850 + 850 − 1,200 = ¥6,320; C ¥6,500; D 3,000 − 2,000 − 800 = ¥200; E ¥1,300.
+    Liability (charged money only): issued ¥35,000, spent 14,330 − 1,000 − 850 + 2,700 =
+    ¥15,180 (net of the void and the refund), outstanding ¥19,820 = the balances' sum, the
+    holders' own cash."""
     town.merchant("M-BOOTH", "北斗市商工会 窓口")
     town.merchant("M-GAS", "北斗石油", plan=2)
     town.merchant("M-CAFE", "カフェ北斗", plan=2)
@@ -138,6 +141,11 @@ def test_seed_000_hokuto_coupons_for_a_day(town):
     totals = {card: town.balance(town.wallet_of(card))["total"] for card in (a, b, c, d)}
     assert totals == {a: 5_500, b: 6_320, c: 6_500, d: 200}
     assert town.balance(town.wallet_of("8000000000001233"))["total"] == 1_300
+    owed = town.liability(day)
+    assert {p: (f.issued, f.spent, f.outstanding) for p, f in owed.pockets.items()
+            if f.issued} == {"charged": (35_000, 15_180, 19_820)}
+    assert {f: x.outstanding for f, x in owed.funders.items() if x.outstanding} == \
+        {"cash": 19_820}
     assert not town.flags()
 
 
@@ -174,7 +182,10 @@ def test_seed_001_lovesaijo_fee_plans_for_a_day(town):
       no turnover: nothing under any plan, plan 1's ¥1,100 base included (#16 rule 5: the
       base is paid toward the 協力金 on 取引額, and there is none).
     Balances: W1 40,000 − 40,000 + 10,000 + 400 − 400 + 4 = ¥10,004; W2 ¥4; W3 350 + 50 =
-    ¥400; W4 250 + 150 = ¥400."""
+    ¥400; W4 250 + 150 = ¥400.
+    Liability: charged issued ¥160,000, spent 70,000 + 60,000 + 19,400 = ¥149,400,
+    outstanding ¥10,600 (cash); points issued ¥1,608, spent ¥1,400, outstanding ¥208
+    (saijo-council); 10,600 + 208 = ¥10,808 = the balances' sum."""
     town.merchant("M-BOOTH", "LOVESAIJO 窓口")
     town.merchant("M-BIG", "西条スーパー")
     town.merchant("M-MID", "西条書店")
@@ -245,6 +256,11 @@ def test_seed_001_lovesaijo_fee_plans_for_a_day(town):
     assert any("M-BIG" in row and "68900" in row.replace(",", "") for row in rows), rows
     totals = [town.balance(town.wallet_of(card))["total"] for card in (w1, w2, w3, w4)]
     assert totals == [10_004, 4, 400, 400]
+    owed = town.liability(day)
+    assert {p: (f.issued, f.spent, f.outstanding) for p, f in owed.pockets.items()
+            if f.issued} == {"charged": (160_000, 149_400, 10_600), "points": (1_608, 1_400, 208)}
+    assert {f: x.outstanding for f, x in owed.funders.items() if x.outstanding} == \
+        {"cash": 10_600, "saijo-council": 208}
     assert not town.flags()
 
 
@@ -282,7 +298,10 @@ def test_seed_002_tomamae_kpis_for_a_day(town):
     Campaigns: volunteer 2 uses, 1,000 pt issued by the town; rides 10 granted, 1 taken,
     the town pays ¥500; the gift code: 1 use, ¥3,000 spent, paid by the hometown-tax fund.
     Balances: A 10,000 − 1,200 − 800 − 5,000 + 10,000 pt = ¥13,000; K1 5,000 + 1,000 −
-    2,000 − 1,000 = ¥3,000; K2 5,000 − 3,500 = ¥1,500."""
+    2,000 − 1,000 = ¥3,000; K2 5,000 − 3,500 = ¥1,500.
+    Liability (rides are counts, the gift code no wallet's: neither is in it): charged
+    issued ¥20,000, spent ¥12,500, outstanding ¥7,500 (cash); points issued ¥11,000, spent
+    ¥1,000, outstanding ¥10,000 (tomamae-town); ¥17,500 = the balances' sum."""
     town.merchant("M-TOWN", "苫前町役場 窓口")
     town.merchant("M-SHOP", "苫前商店")
     town.merchant("M-COOP", "Aコープ苫前", "large")
@@ -369,6 +388,11 @@ def test_seed_002_tomamae_kpis_for_a_day(town):
     assert town.balance(phone.wallet_id)["total"] == 13_000
     assert [town.balance(town.wallet_of(card.replace(" ", "")))["total"]
             for card in (k1, k2)] == [3_000, 1_500]
+    owed = town.liability(day)
+    assert {p: (f.issued, f.spent, f.outstanding) for p, f in owed.pockets.items()
+            if f.issued} == {"charged": (20_000, 12_500, 7_500), "points": (11_000, 1_000, 10_000)}
+    assert {f: x.outstanding for f, x in owed.funders.items() if x.outstanding} == \
+        {"cash": 7_500, "tomamae-town": 10_000}
     assert not town.flags()
 
 
@@ -471,10 +495,11 @@ def test_seed_004_makinohara_rally_for_a_day(town):
     with Node(hotel.data, offline=True) as node:  # what the hotel knows after that pull
         assert node.counter.view(town.wallet_of(a)).pockets["premium_common"] == 1_000
 
-    x_report = hotel.sheet()
+    x_report = hotel.sheet()  # the X report of the open day
     sheets = {till: till.close_day(counted=0) for till in (cafe, iroha, hotel, big)}
     day = booth_sheet.business_date
-    assert x_report.campaigns == sheets[hotel].campaigns
+    assert (x_report.closed, x_report.yen, x_report.campaigns) == \
+        (False, sheets[hotel].yen, sheets[hotel].campaigns)
     assert booth_sheet.yen == {"charge": 50_000} and booth_sheet.cash_difference == 0
     expected = {cafe: ({"payment": 1_300}, {"uses": 1, "stamps": 1, "discount": 200}),
                 iroha: ({"payment": 2_500}, {"uses": 4, "stamps": 4, "discount": 800}),
@@ -610,8 +635,11 @@ def test_seed_003_shiga_koko_vouchers_for_a_day(town):
         {"premium_common": 3_000}
     assert large.do("sale", credential=p2.code(), amount=2_000)["paid_by"] == \
         {"premium_common": 2_000}
+    x_report = small.sheet()  # the X report of the open day
     sheets = {till: till.close_day(counted=0) for till in (small, large)}
     day = booth_sheets[booth1].business_date
+    assert (x_report.closed, x_report.counts, x_report.yen, x_report.by_pocket) == \
+        (False, sheets[small].counts, sheets[small].yen, sheets[small].by_pocket)
 
     assert (booth_sheets[booth1].counts, booth_sheets[booth1].yen) == \
         ({"charge": 3}, {"charge": 20_000})
