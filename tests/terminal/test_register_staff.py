@@ -194,3 +194,17 @@ def test_the_http_endpoint_takes_staff_approver_and_diners(town):
     finally:
         proc.terminate()
         proc.wait(START_TIMEOUT_S)
+
+
+def test_a_real_process_reads_the_pins_from_stdin(town):
+    """`python -m terminal void ... --staff S --approver M` as a child process, both PINs
+    on standard input (never in its argument list)."""
+    code, sale = town.shop.run("sale", "--credential", town.cards[1], "--amount", "300",
+                               "--staff", town.cashier, stdin=CASHIER_PIN + "\n")
+    assert (code, sale["status"]) == (register.EXIT_APPROVED, "approved")
+    code, void = town.shop.run("void", "--tx", sale["tx_id"], "--staff", town.cashier,
+                               "--approver", town.manager,
+                               stdin=f"{CASHIER_PIN}\n{MANAGER_PIN}\n")
+    assert (code, void["kind"]) == (register.EXIT_APPROVED, "void")
+    recorded = body_of(town.shop, void["tx_id"])
+    assert (recorded["staff"], recorded["approver"]) == (town.cashier, town.manager)
