@@ -10,8 +10,10 @@ shape is checked (a field of the wrong type is bad input; an amount of 0 is the 
 
     action      counter service                 request fields
     sale        Counter.pay / Counter.pay_gift  credential | nfc, amount, excluded, people,
-                                                tags, card_pin (a gift code as credential
-                                                pays as at the window: up to its value)
+                                                tags, card_pin, diners (the other diners'
+                                                scanned codes, a rally's party; a gift code
+                                                as credential pays as at the window: up to
+                                                its value)
     charge      Counter.charge                  credential | nfc, amount (the cash)
     voucher     Counter.buy_voucher             credential | nfc, campaign, price
     grant       Counter.grant_campaign          credential | nfc, campaign
@@ -45,9 +47,17 @@ keyed on the same codes). The counter's online checks answer within
 `sync.client.ONLINE_CHECK_TIMEOUT_S` or the sale decides offline, so no request waits on
 the network for long.
 
-Staff (#17): when staff sign-in lands, each action names its staff member — `--staff ID`
-with the PIN from standard input or an environment variable, and `"staff"` / `"staff_pin"`
-in a request — checked in `perform` before the service is called. Not built here.
+Staff (#17, terminal.staff): every action may name its staff member (`"staff"` and
+`"staff_pin"`; on the command line `--staff ID`, the PIN from standard input or
+$MACHI_STAFF_PIN, never an argument) and a manager who approves it (`"approver"` and
+`"approver_pin"`; `--approver ID`, the PIN from standard input or $MACHI_APPROVER_PIN).
+`perform` signs the member in (and the approver, with `staff.approve`, for this action
+only) before the service is called, and signs out after it: each request is one member's,
+nothing carries over to the next. The service then asks the staff rules itself
+(`Counter.require`): an action the member's role may do only with a manager's approval is
+refused `approval_needed` (its `why` in the message and details) unless an approver is
+given; a wrong PIN is refused `staff_pin_wrong`, an unknown id `staff_unknown`. A shop with
+no staff yet (first-setup mode) enforces nothing, and a request there names no one.
 """
 
 from __future__ import annotations
@@ -62,7 +72,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sync import giftcodes
+from sync import bodies, giftcodes
 from sync.client import SyncError
 from sync.keyfile import KeyFileError
 from terminal import credentials, health
@@ -87,13 +97,17 @@ DEFAULT_GRANT_FUNDER = "town-office"
 MAX_TAGS = 16
 MAX_TAG_CHARS = 40
 MAX_TEXT_CHARS = credentials.MAX_SCAN_CHARS
+# Other diners a sale may name (a party at a restaurant: the payer and at most these).
+MAX_DINERS = bodies.MAX_DINERS
 
 # The fields each action takes, and of which type; those in REQUIRED must be there.
-_STR, _INT, _TAGS = "text", "whole number", "list of words"
+_STR, _INT, _TAGS, _TEXTS = "text", "whole number", "list of words", "list of texts"
 CREDENTIAL_FIELDS = {"credential": _STR, "nfc": _STR}
+# Who does the action and who approves it (every action takes them; terminal.staff).
+STAFF_FIELDS = {"staff": _STR, "staff_pin": _STR, "approver": _STR, "approver_pin": _STR}
 FIELDS: dict[str, dict[str, str]] = {
     "sale": {**CREDENTIAL_FIELDS, "amount": _INT, "excluded": _INT, "people": _INT,
-             "tags": _TAGS, "card_pin": _STR},
+             "tags": _TAGS, "card_pin": _STR, "diners": _TEXTS},
     "charge": {**CREDENTIAL_FIELDS, "amount": _INT},
     "voucher": {**CREDENTIAL_FIELDS, "campaign": _STR, "price": _INT},
     "grant": {**CREDENTIAL_FIELDS, "campaign": _STR, "points": _INT, "funder": _STR},
@@ -106,6 +120,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "redeem": {**CREDENTIAL_FIELDS, "gift": _STR},
     "cash": {"amount": _INT, "direction": _STR, "reason": _STR},
 }
+for _fields in FIELDS.values():
+    _fields.update(STAFF_FIELDS)
 REQUIRED: dict[str, tuple[str, ...]] = {
     "sale": ("amount",), "charge": ("amount",), "voucher": ("campaign", "price"),
     "grant": (), "refund": ("tx",), "void": ("tx",), "issue-card": ("card",), "ride": (),
@@ -181,6 +197,10 @@ def check_request(action: str, request: Any) -> dict[str, Any]:
                 isinstance(tag, str) and 0 < len(tag) <= MAX_TAG_CHARS for tag in value)):
             raise BadInput(f"{key} must be a list of at most {MAX_TAGS} words of 1 to "
                            f"{MAX_TAG_CHARS} characters", key)
+        if kind == _TEXTS and not (isinstance(value, list) and len(value) <= MAX_DINERS and all(
+                isinstance(text, str) and 0 < len(text) <= MAX_TEXT_CHARS for text in value)):
+            raise BadInput(f"{key} must be a list of at most {MAX_DINERS} texts of 1 to "
+                           f"{MAX_TEXT_CHARS} characters", key)
     for key in REQUIRED[action]:
         if key not in given:
             raise BadInput(f"{action} needs {key}", key)
@@ -191,6 +211,10 @@ def check_request(action: str, request: Any) -> dict[str, Any]:
     if action == "grant" and ("campaign" in given) == ("points" in given):
         raise BadInput("grant needs campaign (a point or ticket campaign) or points (with "
                        "an optional funder), one of them", "campaign")
+    for who in ("staff", "approver"):
+        if (who in given) != (f"{who}_pin" in given):
+            raise BadInput(f"{who} and {who}_pin go together (the id and that member's PIN)",
+                           f"{who}_pin" if who in given else who)
     if action == "grant" and "funder" in given and "points" not in given:
         raise BadInput("funder goes with points (a campaign names its own funder)", "funder")
     return given
@@ -217,7 +241,9 @@ def _call(counter: Counter, action: str, request: dict[str, Any]) -> Outcome:
                                     request.get("excluded", 0))
         return counter.pay(_presented(request), request["amount"], request.get("excluded", 0),
                            request.get("people", 1), frozenset(request.get("tags", ())),
-                           request.get("card_pin"))
+                           request.get("card_pin"),
+                           [Presented(credentials.SCAN, text)
+                            for text in request.get("diners", ())])
     if action == "charge":
         return counter.charge(_presented(request), request["amount"])
     if action == "voucher":
@@ -284,9 +310,6 @@ def perform(counter: Counter, terminal_id: str, action: str, request: Any,
             lang: str = "ja") -> Answer:
     """Check the request's shape, call the counter's service, and say what happened. Called
     on the counter's owner thread (the command line's, or the HTTP endpoint's one)."""
-    # Staff (#17): the signed-in staff member is checked here, before any service is called
-    # (request fields "staff" and "staff_pin"; on the command line --staff ID with the PIN
-    # from standard input or an environment variable, never an argument).
     try:
         if lang not in LANGS:
             raise BadInput(f"the receipt's language is one of {', '.join(LANGS)}", "lang")
@@ -295,12 +318,21 @@ def perform(counter: Counter, terminal_id: str, action: str, request: Any,
         return bad_input(action, exc)
     try:
         try:
+            # Staff (#17): the member named is signed in, and the approver holds for this
+            # action only, before the service is called; the service asks the staff rules
+            # (Counter.require: not signed in, not this role's, approval_needed).
+            if "staff" in given:
+                counter.staff.sign_in(given["staff"], given["staff_pin"])
+            if "approver" in given:
+                counter.staff.approve(given["approver"], given["approver_pin"])
             outcome = _call(counter, action, given)
         except (sqlite3.Error, OSError) as exc:  # a full disk, a damaged file: as the window
             refusal = health.storage_refusal(counter.health, exc)
             if refusal is None:
                 raise
             raise refusal from exc
+        finally:
+            counter.staff.sign_out()  # the next request names its own member
     except Refused as exc:
         return refused(action, exc)
     except (TerminalError, SyncError, KeyFileError) as exc:
@@ -320,6 +352,11 @@ def perform(counter: Counter, terminal_id: str, action: str, request: Any,
 # Where a card's PIN comes from on the command line (never an argument: other users see the
 # process list): standard input with --pin-stdin, else this environment variable.
 CARD_PIN_ENV = "MACHI_CARD_PIN"
+# The staff member's and the approving manager's PINs: these environment variables, else
+# the next line of standard input each (the staff PIN's line first, then the approver's,
+# then a card's PIN with --pin-stdin).
+STAFF_PIN_ENV = "MACHI_STAFF_PIN"
+APPROVER_PIN_ENV = "MACHI_APPROVER_PIN"
 EXIT_CODES_HELP = (f"exit codes: {EXIT_APPROVED} approved, {EXIT_REFUSED} refused by the "
                    f"counter, {EXIT_BAD_INPUT} bad input, {EXIT_ERROR} the terminal cannot act; "
                    "the outcome is printed as one JSON object on stdout either way")
@@ -356,6 +393,10 @@ def add_commands(sub, data_help: str, default_data) -> list[argparse.ArgumentPar
         parser.add_argument("--no-push", action="store_true",
                             help="do not send the record to the ledger after the action (it "
                             "waits for `python -m terminal sync`)")
+        parser.add_argument("--staff", metavar="ID", help="the staff member doing it (their "
+                            f"PIN: ${STAFF_PIN_ENV}, else the first line of standard input)")
+        parser.add_argument("--approver", metavar="ID", help="a manager approving it (their "
+                            f"PIN: ${APPROVER_PIN_ENV}, else the next line of standard input)")
         parser.set_defaults(func=run_cli, register_action=action)
         parser.error = _one_line_error.__get__(parser)  # type: ignore[method-assign]
         made.append(parser)
@@ -381,6 +422,9 @@ def add_commands(sub, data_help: str, default_data) -> list[argparse.ArgumentPar
                       help="the party's size (a rally's threshold is per person)")
     sale.add_argument("--tag", action="append", dest="tags", metavar="WORD",
                       help="a word a campaign rule may ask for, e.g. banquet (repeatable)")
+    sale.add_argument("--diner", action="append", dest="diners", metavar="TEXT",
+                      help="another diner's card number or app code as scanned: a rally "
+                      "stamps each diner's card for their share (repeatable)")
     sale.add_argument("--pin-stdin", action="store_true", help="read the card's PIN from "
                       f"standard input (else ${CARD_PIN_ENV}, if set)")
 
@@ -452,10 +496,24 @@ def _pin(args: argparse.Namespace) -> str | None:
     return os.environ.get(CARD_PIN_ENV) or None
 
 
+def _staff_pin(flag: str, env: str) -> str:
+    pin = os.environ.get(env)
+    if pin:
+        return pin
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise BadInput(f"--{flag}: no PIN in ${env} or on standard input", f"{flag}_pin")
+    return line
+
+
 def request_from_args(action: str, args: argparse.Namespace) -> dict[str, Any]:
     """The same request the HTTP endpoint takes, from the command line's options."""
     request = {field: getattr(args, field) for field in FIELDS[action]
                if getattr(args, field, None) is not None}
+    if args.staff is not None:
+        request["staff_pin"] = _staff_pin("staff", STAFF_PIN_ENV)
+    if args.approver is not None:
+        request["approver_pin"] = _staff_pin("approver", APPROVER_PIN_ENV)
     if action in ("sale", "issue-card"):
         pin = _pin(args)
         if pin is not None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger import certs, kpi, reports, service
+from ledger import liability as liability_report
 from ledger.server import HOME_ENV
 from sync import keyfile, keys, tokens
 from sync import tally as sheet_module
@@ -47,13 +48,14 @@ SUBPROCESS_TIMEOUT_S = 60
 
 
 def argv_of(action: str, options: dict[str, Any]) -> list[str]:
-    """`--name value` per option (`tags=[...]` repeats `--tag`; True is a bare flag)."""
+    """`--name value` per option (`tags=[...]` repeats `--tag`, `diners=[...]` `--diner`;
+    True is a bare flag)."""
     argv = [action]
     for name, value in options.items():
         flag = "--" + name.replace("_", "-")
-        if name == "tags":
-            for tag in value:
-                argv += ["--tag", tag]
+        if name in ("tags", "diners"):  # repeated: --tag WORD, --diner TEXT
+            for item in value:
+                argv += ["--" + name[:-1], item]
         elif value is True:
             argv.append(flag)
         elif value is not None and value is not False:
@@ -218,10 +220,10 @@ class Town:
     def kpi(self, day: str) -> dict:
         return kpi.kpi(self.db, day, day)
 
-    def liability(self) -> Any:
-        """`ledger report liability` when this ledger has it (#16 rule 6), else None."""
-        report = getattr(reports, "liability", None)
-        return None if report is None else report(self.db)
+    def liability(self, on: str | None = None) -> liability_report.Liability:
+        """`ledger report liability` (#16 rule 6): the value owed to holders, by pocket and
+        by funder, expiry judged on `on` (default today)."""
+        return liability_report.liability(self.db, on)
 
     def balance(self, wallet_id: str) -> dict:
         return service.wallet_view(self.db, wallet_id)
