@@ -939,3 +939,37 @@ def test_a_void_of_a_stamp_the_ledger_completed_takes_the_prize_back(region):
     figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
     assert figures["maki"].owed_prizes == 0 and figures["maki"].issued == 0
     region.assert_consistent()
+
+
+def test_a_void_of_an_earlier_stamp_keeps_the_completion_its_prize_paid_for(region):
+    """Three offline stamps (M-SMALL, M-LARGE, M-BOOTH at ¥600) meet at the ledger: the
+    third record (M-BOOTH's) completes W-1's card and gets the ¥1,000 prize (the pool's one
+    unit). Then the *first* sale (M-SMALL's) is voided. The prize was granted to M-BOOTH's
+    record and stays (as when a terminal completed the card and an earlier stamp is voided),
+    so the completion must stay too: were the card reopened with M-LARGE's and M-BOOTH's
+    stamps, a new ¥600 stamp at M-SMALL would complete it a second time from the same two
+    stamps (「異なる店舗のスタンプを3個集めて応募」: one prize per three stamps). After the
+    void and a new M-SMALL stamp: done 1, the card holds [M-SMALL] only; the city paid
+    ¥1,000 once; W-1's charged lot: ¥3,000 − 3 × ¥600 + ¥600 back − ¥600 = ¥1,200."""
+    service.create_campaign(region.db, MAKINOHARA)
+    sales = []
+    for shop in ("M-SMALL", "M-LARGE", "M-BOOTH"):
+        term = region.terminal(shop)
+        sales.append((term, maki_pay(term, region.charged, 600, [stamp_entry(shop)])))
+        region.push(term)
+    assert region.balance("funder:city") == -1_000
+    term, sale = sales[0]
+    term.append("void", {
+        "amount": 600, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 600}],
+        "campaigns": [{**stamp_entry("M-SMALL"), "undo": True, "day": DAY}]})
+    region.push(term)
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [] and usage["done"] == 1
+    maki_pay(term, region.charged, 600, [stamp_entry("M-SMALL")])
+    region.push(term)
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [["M-SMALL", 1]] and usage["done"] == 1
+    assert all_flag_kinds(region) == set()
+    assert region.balance("funder:city") == -1_000 and region.lot(region.charged) == 1_200
+    region.assert_consistent()
