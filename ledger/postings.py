@@ -689,7 +689,9 @@ class Batch:
         if body.get("campaigns"):
             self._undo_campaigns(rec, entry, wallet)
         self._take_back(rec, entry, wallet, settled)
-        if rec["type"] == "void":
+        if rec["type"] == "void" or body.get("campaigns") or bodies.diners(body):
+            # A void, or the refund that gives back all that was left of the sale (it undoes
+            # the campaigns as a void does: terminal.counter.refund).
             self._take_back_owed_prizes(rec, entry, body["of"])
         for diner in bodies.diners(body):
             # The other diners' stamps and prizes: nothing was paid from their wallets, so

@@ -973,3 +973,49 @@ def test_a_void_of_an_earlier_stamp_keeps_the_completion_its_prize_paid_for(regi
     assert all_flag_kinds(region) == set()
     assert region.balance("funder:city") == -1_000 and region.lot(region.charged) == 1_200
     region.assert_consistent()
+
+
+def test_a_refund_of_all_of_a_sale_takes_back_the_prize_and_the_discount(region):
+    """A refund that gives back all that is left of a sale takes its campaigns back as a
+    void does (terminal.counter.refund). Three offline stamps meet at the ledger: ¥600 at
+    M-BOOTH and M-LARGE, then ¥600 at the restaurant M-SMALL with ¥200 off (「1スタンプにつき
+    200円」: W-1 pays ¥400), whose record completes W-1's card: the ledger grants the ¥1,000
+    prize. M-SMALL refunds ¥200, later the ¥200 left, the second refund undoing the stamp.
+    The completion is undone (the card holds M-BOOTH's and M-LARGE's stamps again), so the
+    prize goes too (else one new stamp would complete the card again: a second prize), and
+    the city owes M-SMALL nothing for the ¥200 discount (its settlement: turnover ¥400 −
+    ¥400 = 0, campaign 0). The campaigns report counts 2 stamps, 2 uses, no discount, no
+    prize. W-1's charged lot: ¥3,000 − ¥600 − ¥600 − ¥400 + ¥400 = ¥1,800."""
+    service.create_campaign(region.db, MAKINOHARA)
+    sales = []
+    for shop in ("M-BOOTH", "M-LARGE", "M-SMALL"):
+        term = region.terminal(shop)
+        extra = {}
+        if shop == "M-SMALL":
+            extra = {"discount": 200, "lease": service.request_lease(
+                region.db, term.terminal_id, "maki", "shop.M-SMALL", 10)["lease"]["lease_id"]}
+        entry = stamp_entry(shop, **extra)
+        sales.append((term, entry, maki_pay(term, region.charged, 600, [entry])))
+        region.push(term)
+    assert region.balance("funder:city") == -1_200
+    term, entry, sale = sales[-1]
+    term.append("refund", {"amount": 200, "wallet": "W-1", "of": sale.tx_id,
+                           "lots": [{"lot": region.charged, "amount": 200}]})
+    term.append("refund", {
+        "amount": 200, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 200}],
+        "campaigns": [{**entry, "undo": True, "day": DAY}]})
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [["M-BOOTH", 1], ["M-LARGE", 1]] and usage["done"] == 0
+    assert not [lot for lot in service.wallet_view(region.db, "W-1")["lots"]
+                if lot.get("campaign") == "maki" and lot["remaining"]]
+    assert region.balance("funder:city") == 0 and region.lot(region.charged) == 1_800
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    maki = figures["maki"]
+    assert (maki.stamps, maki.uses, maki.discounts, maki.owed_prizes, maki.issued) == \
+        (2, 2, 0, 0, 0)
+    small = {s.merchant_id: s for s in reports.settlement(region.db, DAY[:7], 1)}["M-SMALL"]
+    assert (small.turnover, small.campaign) == (0, 0)
+    region.assert_consistent()
