@@ -331,8 +331,8 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
             item = of(entry.get("campaign", ""))
             sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
             item.uses += sign
-            if "lease" in entry:  # units stay spent when a void takes the entry back
-                item.units_sold += entry.get("units", 1)
+            if "lease" in entry:  # a void's undone entry gives its units back (seed 000)
+                item.units_sold += sign * entry.get("units", 1)
             item.stamps += sign * entry.get("stamps", 0)
             item.completions += sign if entry.get("complete") else 0
             if entry.get("discount"):

@@ -1016,6 +1016,8 @@ def test_a_refund_of_all_of_a_sale_takes_back_the_prize_and_the_discount(region)
     maki = figures["maki"]
     assert (maki.stamps, maki.uses, maki.discounts, maki.owed_prizes, maki.issued) == \
         (2, 2, 0, 0, 0)
+    # The discount's unit of the shop's first 100 went back to its lease: none used.
+    assert maki.units_sold == 0
     small = {s.merchant_id: s for s in reports.settlement(region.db, DAY[:7], 1)}["M-SMALL"]
     assert (small.turnover, small.campaign) == (0, 0)
     region.assert_consistent()
