@@ -683,9 +683,23 @@ def rally_stamps(rule: dict, base: int, people: int, tags: frozenset[str] | set[
     return 2 if double else 1
 
 
+def card_stamps(card: list[list]) -> int:
+    """The stamps a card counts toward completing it: 「異なる店舗のスタンプを3個集めて」 and
+    「1カード上で同じ店舗のスタンプは発行されません」 — each shop's first stamp entry (two for a
+    banquet), never a second one from the same shop (two offline terminals of one shop both
+    stamping it; the ledger flags that stamped_here_already)."""
+    seen: set = set()
+    total = 0
+    for shop, n in card:
+        if shop not in seen:
+            seen.add(shop)
+            total += n
+    return total
+
+
 def card_complete(rule: dict, usage: dict | None) -> bool:
     """Whether the current card holds the stamps that complete it."""
-    return sum(n for _, n in rally_card(usage)) >= rule["stamps_to_complete"]
+    return card_stamps(rally_card(usage)) >= rule["stamps_to_complete"]
 
 
 def complete_card(usage: dict) -> dict[str, Any]:
@@ -772,7 +786,7 @@ def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
                                               {rule.get("double_tag")} if entry.get("double")
                                               else set(), merchant_id, diner):
                 problems.append("stamps_not_earned")
-            earned = sum(n for _, n in card) + entry["stamps"]
+            earned = card_stamps(card + [[entry.get("shop"), entry["stamps"]]])
             # A completion the terminal could not see (the card's other stamps were not all
             # known to it) is not wrong: the ledger completes the card (ledger.postings).
             if entry.get("complete") and earned < rule["stamps_to_complete"]:

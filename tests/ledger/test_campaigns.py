@@ -1021,3 +1021,37 @@ def test_a_refund_of_all_of_a_sale_takes_back_the_prize_and_the_discount(region)
     small = {s.merchant_id: s for s in reports.settlement(region.db, DAY[:7], 1)}["M-SMALL"]
     assert (small.turnover, small.campaign) == (0, 0)
     region.assert_consistent()
+
+
+def test_a_card_stamped_twice_at_one_shop_is_not_completed_by_the_ledger(region):
+    """「異なる店舗のスタンプを3個集めて」 and 「1カード上で同じ店舗のスタンプは発行されません」:
+    two offline terminals of the restaurant M-SMALL each stamp W-2's card (once as the
+    payer, once as a diner of W-1's party of two paying ¥1,300: ¥650 a share), neither
+    knowing the other's stamp, then M-LARGE stamps it (¥600). The card holds stamps of two
+    shops only: the second M-SMALL stamp is flagged stamped_here_already, and the ledger
+    must not complete the card from it, nor grant the ¥1,000 prize (the city pays
+    nothing); usage done 0. A third shop's stamp (M-BOOTH, ¥600) then completes it: done 1,
+    one prize (city −¥1,000)."""
+    service.create_campaign(region.db, MAKINOHARA)
+    w2_lot = service.issue_value(region.db, "W-2", "charged", 3_000, "opening")
+    first = region.terminal("M-SMALL")
+    maki_pay(first, w2_lot, 600, [stamp_entry("M-SMALL")], wallet="W-2")
+    second = region.terminal("M-SMALL")
+    maki_pay(second, region.charged, 1_300, [stamp_entry("M-SMALL", people=2)],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-SMALL", people=2)]}])
+    large = region.terminal("M-LARGE")
+    maki_pay(large, w2_lot, 600, [stamp_entry("M-LARGE")], wallet="W-2")
+    for term in (first, second, large):
+        region.push(term)
+    assert [f["wallet_id"] for f in region.flags("campaign_stamped_here_already")] == ["W-2"]
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage.get("done", 0) == 0
+    assert region.balance("funder:city") == 0
+    booth = region.terminal("M-BOOTH")
+    maki_pay(booth, w2_lot, 600, [stamp_entry("M-BOOTH")], wallet="W-2")
+    region.push(booth)
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage["done"] == 1 and usage["card"] == []
+    assert region.balance("funder:city") == -1_000
+    region.assert_consistent()
