@@ -723,6 +723,14 @@ class Batch:
             line = {"lot": lot.lot_id, "amount": lot.amount}
             self._take_back(rec, entry, wallet, givebacks.settle(
                 [], [line], {lot.lot_id: lot.remaining}))
+            # Its unit goes back to the prize pool (「先着で3,000回分」: the next completion
+            # gets it), as a void gives a terminal's prize unit back to its lease.
+            rule = self.rule(lot.campaign) if lot.campaign else None
+            if rule is not None and (rule.get("prize") or {}).get("quantity"):
+                key = (rule["id"], campaigns.POOL_PRIZE)
+                if key in self.pool_granted:
+                    self.pool_granted[key] -= 1
+                self.pool_adds[key] = self.pool_adds.get(key, 0) - 1
 
     _post_refund = _post_giveback
     _post_void = _post_giveback

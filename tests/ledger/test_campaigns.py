@@ -938,6 +938,9 @@ def test_a_void_of_a_stamp_the_ledger_completed_takes_the_prize_back(region):
     assert region.balance("funder:city") == 0 and region.lot(region.charged) == 1_800
     figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
     assert figures["maki"].owed_prizes == 0 and figures["maki"].issued == 0
+    # The prize goes back to the pool too (「先着で3,000回分」: the next completion gets it).
+    assert service.pool_view(region.db, "maki") == [
+        {"pool": "prize", "total": 1, "granted": 0}]
     region.assert_consistent()
 
 
@@ -1016,6 +1019,8 @@ def test_a_refund_of_all_of_a_sale_takes_back_the_prize_and_the_discount(region)
     maki = figures["maki"]
     assert (maki.stamps, maki.uses, maki.discounts, maki.owed_prizes, maki.issued) == \
         (2, 2, 0, 0, 0)
+    assert [p for p in service.pool_view(region.db, "maki") if p["pool"] == "prize"] == [
+        {"pool": "prize", "total": 1, "granted": 0}]
     # The discount's unit of the shop's first 100 went back to its lease: none used.
     assert maki.units_sold == 0
     small = {s.merchant_id: s for s in reports.settlement(region.db, DAY[:7], 1)}["M-SMALL"]
