@@ -639,8 +639,12 @@ class Batch:
                 entry.post(receivable, off)
                 entry.post(f"funder:{funder}", -off)
         base = body.get("price", body["amount"]) - body.get("excluded", 0)
-        self._check_campaigns(rec, wallet.wallet_id, diner["campaigns"], base, entry=entry,
-                              diner=True)
+        # 「1人当たり600円以上」: the party is at least the payer and every diner named,
+        # whatever `people` the entry says (the share is judged as the counter judges it).
+        party = 1 + len(bodies.diners(body))
+        items = [{**item, "people": max(item.get("people", 1), party)}
+                 if "stamps" in item else item for item in diner["campaigns"]]
+        self._check_campaigns(rec, wallet.wallet_id, items, base, entry=entry, diner=True)
         for line in diner.get("grants", ()):
             self._credit_line(rec, entry, wallet.wallet_id, line, "grant")
 

@@ -1060,3 +1060,19 @@ def test_a_card_stamped_twice_at_one_shop_is_not_completed_by_the_ledger(region)
     assert usage["done"] == 1 and usage["card"] == []
     assert region.balance("funder:city") == -1_000
     region.assert_consistent()
+
+
+def test_a_diners_share_counts_the_whole_party(region):
+    """「1人当たり600円以上の飲食」: the share is the bill split among the party, and the party
+    is at least the payer and each diner named. A record stamping the diner W-2 on a ¥1,000
+    bill while saying `people: 1` gives W-2 a share of ¥1,000 // 2 = ¥500 < ¥600: the
+    ledger flags W-2's stamp stamps_not_earned (the payer's ¥1,000 payment earns its own)."""
+    service.create_campaign(region.db, MAKINOHARA)
+    service.issue_value(region.db, "W-2", "charged", 1_000, "opening")
+    term = region.terminal()
+    maki_pay(term, region.charged, 1_000, [stamp_entry("M-SMALL")],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-SMALL")]}])
+    region.push(term)
+    assert [f["wallet_id"] for f in region.flags("campaign_stamps_not_earned")] == ["W-2"]
+    region.assert_consistent()
