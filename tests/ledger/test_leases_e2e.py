@@ -165,7 +165,9 @@ def test_the_first_sale_after_a_z_close_gets_its_coupon(town):
 
     online = town.reopen()
     online.sync_once()
-    tally.z_close(online.journal)  # closed, and no sync round since
+    # closed again the same calendar day (a manager's approval: terminal.tally.SecondClose),
+    # and no sync round since
+    tally.z_close(online.journal, approved_by="MGR-1")
     assert online.journal.units_left("hokuto", POOL, 0) == 0
     first = online.counter.pay(town.card, 600)
     assert first.decision == "online" and first.amount == 450
