@@ -989,10 +989,10 @@ class Batch:
                 self.usage_changed.add(key)
                 if rule["kind"] == "stamp_rally" and "stamps" in item and entry is not None \
                         and not item.get("undo"):
-                    self._rally_owed(rec, entry, rule, item, wallet_id, key)
+                    self._rally_owed(rec, entry, rule, item, wallet_id, key, problems)
 
     def _rally_owed(self, rec: dict, entry: Entry, rule: dict, item: dict, wallet_id: str,
-                    key: tuple[str, str]) -> None:
+                    key: tuple[str, str], problems: list[str] = ()) -> None:
         """A prize is never lost: a card the terminal completed without a prize unit
         (`prize_owed`: its lease ran dry), or one the ledger finds full when the records
         meet (a stamp made offline where the card's stamps from other shops were not all
@@ -1000,7 +1000,10 @@ class Batch:
         from the pool while the pool has one (「先着で3,000回分」)."""
         usage = self.usage[key]
         if item.get("complete"):
-            owed = bool(item.get("prize_owed"))
+            # A completion the card did not have (two offline terminals both completing it)
+            # or past the rally's limit is flagged; the ledger grants no prize for it itself.
+            owed = bool(item.get("prize_owed")) and not (
+                {"completion_wrong", "rally_finished"} & set(problems))
         else:
             most = rule.get("max_completions")
             if not campaigns.card_complete(rule, usage) or (

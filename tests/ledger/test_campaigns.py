@@ -1076,3 +1076,30 @@ def test_a_diners_share_counts_the_whole_party(region):
     region.push(term)
     assert [f["wallet_id"] for f in region.flags("campaign_stamps_not_earned")] == ["W-2"]
     region.assert_consistent()
+
+
+def test_a_completion_the_ledger_finds_wrong_gets_no_prize_from_the_pool(region):
+    """W-1's card holds M-SMALL's and M-LARGE's stamps. Two offline terminals of M-BOOTH,
+    both with that snapshot and no prize unit on hand, each complete the card with the
+    prize owed (`prize_owed`). The first is right: the ledger grants the ¥1,000 prize from
+    the pool (10 here). The second completes a card that holds no stamp by then (its
+    stamp is the new card's first): flagged completion_wrong, and the ledger must not
+    grant a second prize itself (「異なる店舗のスタンプを3個集めて…先着で3,000回分」): the city
+    pays ¥1,000 once, the pool counts 1 given."""
+    service.create_campaign(region.db, {**MAKINOHARA, "prize": {
+        "value": 1000, "quantity": 10, "expires": ENDS}})
+    for shop in ("M-SMALL", "M-LARGE"):
+        term = region.terminal(shop)
+        maki_pay(term, region.charged, 600, [stamp_entry(shop)])
+        region.push(term)
+    first, second = region.terminal("M-BOOTH"), region.terminal("M-BOOTH")
+    for term in (first, second):
+        maki_pay(term, region.charged, 600, [stamp_entry("M-BOOTH", complete=True,
+                                                         prize_owed=True)])
+    region.push(first)
+    region.push(second)
+    assert all_flag_kinds(region) == {"campaign_completion_wrong"}
+    assert region.balance("funder:city") == -1_000
+    assert [p for p in service.pool_view(region.db, "maki") if p["pool"] == "prize"] == [
+        {"pool": "prize", "total": 10, "granted": 1}]
+    region.assert_consistent()
