@@ -760,3 +760,15 @@ def test_a_diner_card_unknown_here_refuses_the_payment_and_says_so(tmp_path):
     assert info.value.code == "diner_refused" and "not known" in info.value.message
     assert till.journal.last_seq == seq
     assert till.counter.pay(CARD, 1_300).amount == 1_100
+
+
+def test_a_card_with_one_shops_stamp_twice_is_not_completed_by_a_third(tmp_path):
+    """The ledger's snapshot shows M-A's stamp twice on the card (two offline terminals of
+    M-A both stamped it; the ledger flagged the second): the card counts stamps of different
+    shops only (「異なる店舗のスタンプを3個集めて」), so M-C's stamp is the second that counts:
+    no completion, no ¥1,000 prize."""
+    till = rally_till(tmp_path, "M-C", {"n": 2, "card": [["M-A", 1], ["M-A", 1]]})
+    done = till.counter.pay(CARD, 700)
+    stamp = entry_of(done, "stamp_rally")
+    assert stamp["stamps"] == 1 and not stamp["complete"] and "prize" not in stamp
+    assert not done.record["body"].get("grants")
