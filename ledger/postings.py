@@ -60,6 +60,9 @@ TOKEN_TYPES = ("payment", "ticket")
 # The origin of a rally prize lot the ledger granted itself (a completion owed).
 OWED_PRIZE_ORIGIN = "rally_prize"
 OWED_PRIZE_LOT = "LP-"  # its lot id: LP-<the payment's tx id>-<n>
+# Problems of a rally stamp that mean the rules did not give it: it is not put on the card.
+STAMP_NOT_EARNED = ("stamps_not_earned", "out_of_period", "shop_not_taking_part",
+                    "rally_finished")
 # What a flag says a lease use was wrong about (campaign_quantity).
 LEASE_PROBLEMS = ("no_lease", "unknown_lease", "another_terminal", "another_pool",
                   "beyond_lease", "after_return")
@@ -985,9 +988,17 @@ class Batch:
                 continue
             self._count_units(rec, rule, item, flagged)
             if wallet_id:
-                self.usage[key] = campaigns.apply(usage, item, day)
+                folded = item
+                if rule["kind"] == "stamp_rally" and "stamps" in item and \
+                        not item.get("undo") and not item.get("complete") and \
+                        set(problems) & set(STAMP_NOT_EARNED):
+                    # A stamp the rules did not give (flagged above) goes on no card: the
+                    # ledger completes no card and grants no prize from it. (A completion
+                    # the terminal made and paid a prize for is kept, flagged.)
+                    folded = {k: v for k, v in item.items() if k != "stamps"}
+                self.usage[key] = campaigns.apply(usage, folded, day)
                 self.usage_changed.add(key)
-                if rule["kind"] == "stamp_rally" and "stamps" in item and entry is not None \
+                if rule["kind"] == "stamp_rally" and "stamps" in folded and entry is not None \
                         and not item.get("undo"):
                     self._rally_owed(rec, entry, rule, item, wallet_id, key, problems)
 

@@ -1103,3 +1103,29 @@ def test_a_completion_the_ledger_finds_wrong_gets_no_prize_from_the_pool(region)
     assert [p for p in service.pool_view(region.db, "maki") if p["pool"] == "prize"] == [
         {"pool": "prize", "total": 10, "granted": 1}]
     region.assert_consistent()
+
+
+def test_a_stamp_the_ledger_finds_not_earned_does_not_complete_a_card(region):
+    """W-2's card holds M-SMALL's and M-BOOTH's stamps. A terminal at M-LARGE (no
+    restaurant: 「飲食店では1人当たり600円以上」 does not apply there) stamps W-2 as a diner
+    of W-1's ¥1,300 bill: flagged stamps_not_earned. That stamp must not count on W-2's card:
+    the ledger does not complete the card from it nor grant the ¥1,000 prize (the city
+    pays nothing); the card keeps its two earned stamps, and a third shop's earned stamp
+    would complete it."""
+    service.create_campaign(region.db, MAKINOHARA)
+    w2_lot = service.issue_value(region.db, "W-2", "charged", 2_000, "opening")
+    for shop in ("M-SMALL", "M-BOOTH"):
+        term = region.terminal(shop)
+        maki_pay(term, w2_lot, 600, [stamp_entry(shop)], wallet="W-2")
+        region.push(term)
+    large = region.terminal("M-LARGE")
+    maki_pay(large, region.charged, 1_300, [stamp_entry("M-LARGE", people=2)],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-LARGE", people=2)]}])
+    region.push(large)
+    assert [f["wallet_id"] for f in region.flags("campaign_stamps_not_earned")] == ["W-2"]
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage.get("done", 0) == 0
+    assert usage["card"] == [["M-SMALL", 1], ["M-BOOTH", 1]]
+    assert region.balance("funder:city") == 0
+    region.assert_consistent()
