@@ -60,6 +60,9 @@ TOKEN_TYPES = ("payment", "ticket")
 # The origin of a rally prize lot the ledger granted itself (a completion owed).
 OWED_PRIZE_ORIGIN = "rally_prize"
 OWED_PRIZE_LOT = "LP-"  # its lot id: LP-<the payment's tx id>-<n>
+# Problems of a rally stamp that mean the rules did not give it: it is not put on the card.
+STAMP_NOT_EARNED = ("stamps_not_earned", "out_of_period", "shop_not_taking_part",
+                    "rally_finished")
 # What a flag says a lease use was wrong about (campaign_quantity).
 LEASE_PROBLEMS = ("no_lease", "unknown_lease", "another_terminal", "another_pool",
                   "beyond_lease", "after_return")
@@ -639,8 +642,12 @@ class Batch:
                 entry.post(receivable, off)
                 entry.post(f"funder:{funder}", -off)
         base = body.get("price", body["amount"]) - body.get("excluded", 0)
-        self._check_campaigns(rec, wallet.wallet_id, diner["campaigns"], base, entry=entry,
-                              diner=True)
+        # 「1人当たり600円以上」: the party is at least the payer and every diner named,
+        # whatever `people` the entry says (the share is judged as the counter judges it).
+        party = 1 + len(bodies.diners(body))
+        items = [{**item, "people": max(item.get("people", 1), party)}
+                 if "stamps" in item else item for item in diner["campaigns"]]
+        self._check_campaigns(rec, wallet.wallet_id, items, base, entry=entry, diner=True)
         for line in diner.get("grants", ()):
             self._credit_line(rec, entry, wallet.wallet_id, line, "grant")
 
@@ -689,7 +696,9 @@ class Batch:
         if body.get("campaigns"):
             self._undo_campaigns(rec, entry, wallet)
         self._take_back(rec, entry, wallet, settled)
-        if rec["type"] == "void":
+        if rec["type"] == "void" or body.get("campaigns") or bodies.diners(body):
+            # A void, or the refund that gives back all that was left of the sale (it undoes
+            # the campaigns as a void does: terminal.counter.refund).
             self._take_back_owed_prizes(rec, entry, body["of"])
         for diner in bodies.diners(body):
             # The other diners' stamps and prizes: nothing was paid from their wallets, so
@@ -721,6 +730,14 @@ class Batch:
             line = {"lot": lot.lot_id, "amount": lot.amount}
             self._take_back(rec, entry, wallet, givebacks.settle(
                 [], [line], {lot.lot_id: lot.remaining}))
+            # Its unit goes back to the prize pool (「先着で3,000回分」: the next completion
+            # gets it), as a void gives a terminal's prize unit back to its lease.
+            rule = self.rule(lot.campaign) if lot.campaign else None
+            if rule is not None and (rule.get("prize") or {}).get("quantity"):
+                key = (rule["id"], campaigns.POOL_PRIZE)
+                if key in self.pool_granted:
+                    self.pool_granted[key] -= 1
+                self.pool_adds[key] = self.pool_adds.get(key, 0) - 1
 
     _post_refund = _post_giveback
     _post_void = _post_giveback
@@ -971,14 +988,22 @@ class Batch:
                 continue
             self._count_units(rec, rule, item, flagged)
             if wallet_id:
-                self.usage[key] = campaigns.apply(usage, item, day)
+                folded = item
+                if rule["kind"] == "stamp_rally" and "stamps" in item and \
+                        not item.get("undo") and not item.get("complete") and \
+                        set(problems) & set(STAMP_NOT_EARNED):
+                    # A stamp the rules did not give (flagged above) goes on no card: the
+                    # ledger completes no card and grants no prize from it. (A completion
+                    # the terminal made and paid a prize for is kept, flagged.)
+                    folded = {k: v for k, v in item.items() if k != "stamps"}
+                self.usage[key] = campaigns.apply(usage, folded, day)
                 self.usage_changed.add(key)
-                if rule["kind"] == "stamp_rally" and "stamps" in item and entry is not None \
+                if rule["kind"] == "stamp_rally" and "stamps" in folded and entry is not None \
                         and not item.get("undo"):
-                    self._rally_owed(rec, entry, rule, item, wallet_id, key)
+                    self._rally_owed(rec, entry, rule, item, wallet_id, key, problems)
 
     def _rally_owed(self, rec: dict, entry: Entry, rule: dict, item: dict, wallet_id: str,
-                    key: tuple[str, str]) -> None:
+                    key: tuple[str, str], problems: list[str] = ()) -> None:
         """A prize is never lost: a card the terminal completed without a prize unit
         (`prize_owed`: its lease ran dry), or one the ledger finds full when the records
         meet (a stamp made offline where the card's stamps from other shops were not all
@@ -986,7 +1011,10 @@ class Batch:
         from the pool while the pool has one (「先着で3,000回分」)."""
         usage = self.usage[key]
         if item.get("complete"):
-            owed = bool(item.get("prize_owed"))
+            # A completion the card did not have (two offline terminals both completing it)
+            # or past the rally's limit is flagged; the ledger grants no prize for it itself.
+            owed = bool(item.get("prize_owed")) and not (
+                {"completion_wrong", "rally_finished"} & set(problems))
         else:
             most = rule.get("max_completions")
             if not campaigns.card_complete(rule, usage) or (

@@ -205,7 +205,9 @@ def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
     """Yen a shop is owed by campaign funders for one of its records (its receivable beyond
     what wallets paid): funded discounts, gift codes taken, rides given; by funder."""
     body, owed = rec["body"], {}
-    if rec["type"] in ("payment", "void"):  # a void's entries take its sale's back
+    # A void's entries take its sale's back; so do those of the refund that gives back all
+    # that was left of a sale (terminal.counter.refund); a partial refund carries none.
+    if rec["type"] in ("payment", "void", "refund"):
         for entry in bodies.all_entries(body):  # the other diners' stamps' discounts too
             funder = _funder(rules, entry.get("campaign", ""), entry.get("funder"))
             if entry.get("discount") and funder != campaigns.SHOP_FUNDED:
@@ -287,7 +289,8 @@ class CampaignFigures:
             self.funders[funder] = self.funders.get(funder, 0) + yen
 
 
-CAMPAIGN_RECORD_TYPES = ("payment", "charge", "grant", "gift", "ticket", "exchange", "void")
+CAMPAIGN_RECORD_TYPES = ("payment", "charge", "grant", "gift", "ticket", "exchange", "void",
+                         "refund")
 
 
 def campaign_report(db: Database, date_from: str = "0000-01-01",
@@ -321,14 +324,15 @@ def campaign_report(db: Database, date_from: str = "0000-01-01",
     for (text,) in texts:
         rec = json.loads(text)
         body, rtype = rec["body"], rec["type"]
-        if rtype == "void":
-            voided.add(body.get("of"))
+        if rtype == "void" or (rtype == "refund" and (body.get("campaigns") or
+                                                       bodies.diners(body))):
+            voided.add(body.get("of"))  # its campaigns undone, the prizes taken back
         for entry in bodies.all_entries(body):
             item = of(entry.get("campaign", ""))
             sign = -1 if entry.get("undo") is True else 1  # a void takes its sale's back
             item.uses += sign
-            if "lease" in entry:  # units stay spent when a void takes the entry back
-                item.units_sold += entry.get("units", 1)
+            if "lease" in entry:  # a void's undone entry gives its units back (seed 000)
+                item.units_sold += sign * entry.get("units", 1)
             item.stamps += sign * entry.get("stamps", 0)
             item.completions += sign if entry.get("complete") else 0
             if entry.get("discount"):

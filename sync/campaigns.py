@@ -549,6 +549,7 @@ def fold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
             out["last"] = out.get("card", [])
             out["card"] = []
             out["done"] = out.get("done", 0) + 1
+            out.pop("lx", None)  # this completion is the terminal's, not the ledger's
         else:
             out.setdefault("card", []).append([entry["shop"], entry["stamps"]])
     # Counts are kept for this month and the one before, by month and by day: a record made
@@ -598,11 +599,15 @@ def unfold(usage: dict | None, entry: dict, day: str) -> dict[str, Any]:
             stamp = [entry.get("shop"), entry["stamps"]]
             if stamp in card:
                 del card[len(card) - 1 - card[::-1].index(stamp)]
-            elif out.get("owed") and isinstance(out.get("last"), list) and \
-                    stamp in out["last"]:
+            elif out.get("owed") and out.get("lx") == stamp and \
+                    isinstance(out.get("last"), list) and stamp in out["last"]:
                 # The ledger completed the card when this stamp's record met the others
-                # (`complete_card`): that completion is undone with it, and the card's
-                # other stamps are put back.
+                # (`complete_card`): that completion is undone with it (its void takes the
+                # prize back), and the card's other stamps are put back. Only the completing
+                # stamp's: an earlier stamp's void leaves the completion and its prize, as
+                # when a terminal completed the card — else the two stamps left would
+                # complete the card again with one new stamp, a second prize.
+                del out["lx"]
                 last = out.pop("last")
                 del last[len(last) - 1 - last[::-1].index(stamp)]
                 out["card"] = last + card
@@ -678,9 +683,23 @@ def rally_stamps(rule: dict, base: int, people: int, tags: frozenset[str] | set[
     return 2 if double else 1
 
 
+def card_stamps(card: list[list]) -> int:
+    """The stamps a card counts toward completing it: 「異なる店舗のスタンプを3個集めて」 and
+    「1カード上で同じ店舗のスタンプは発行されません」 — each shop's first stamp entry (two for a
+    banquet), never a second one from the same shop (two offline terminals of one shop both
+    stamping it; the ledger flags that stamped_here_already)."""
+    seen: set = set()
+    total = 0
+    for shop, n in card:
+        if shop not in seen:
+            seen.add(shop)
+            total += n
+    return total
+
+
 def card_complete(rule: dict, usage: dict | None) -> bool:
     """Whether the current card holds the stamps that complete it."""
-    return sum(n for _, n in rally_card(usage)) >= rule["stamps_to_complete"]
+    return card_stamps(rally_card(usage)) >= rule["stamps_to_complete"]
 
 
 def complete_card(usage: dict) -> dict[str, Any]:
@@ -688,6 +707,8 @@ def complete_card(usage: dict) -> dict[str, Any]:
     not see: stamps from other shops it did not know of). Counted in `owed` as well."""
     out = copy_usage(usage)
     out["last"] = out.get("card", [])
+    if out["last"]:  # the stamp whose record filled the card: its void undoes this
+        out["lx"] = list(out["last"][-1])
     out["card"] = []
     out["done"] = out.get("done", 0) + 1
     out["owed"] = out.get("owed", 0) + 1
@@ -765,7 +786,7 @@ def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
                                               {rule.get("double_tag")} if entry.get("double")
                                               else set(), merchant_id, diner):
                 problems.append("stamps_not_earned")
-            earned = sum(n for _, n in card) + entry["stamps"]
+            earned = card_stamps(card + [[entry.get("shop"), entry["stamps"]]])
             # A completion the terminal could not see (the card's other stamps were not all
             # known to it) is not wrong: the ledger completes the card (ledger.postings).
             if entry.get("complete") and earned < rule["stamps_to_complete"]:

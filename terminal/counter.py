@@ -749,7 +749,9 @@ class Counter:
         for presented in diners:
             try:
                 other = self.identify(presented)
-                usage = self.view(other.wallet_id).usage
+                # A wallet denied as a payer (it owes, or is suspended) collects no stamp
+                # or prize as a diner either.
+                usage = self._checked_view(other.wallet_id).usage
             except Refused as exc:
                 raise Refused("diner_refused", detail=exc.message) from exc
             if other.wallet_id in seen:

@@ -219,7 +219,7 @@ class Offers:
         if any(shop == self.merchant_id for shop, _ in card):
             plan.skip(rule, "stamped_here")
             return None
-        complete = sum(n for _, n in card) + stamps >= rule["stamps_to_complete"]
+        complete = campaigns.card_stamps(card) + stamps >= rule["stamps_to_complete"]
         entry: dict[str, Any] = {"campaign": rule["id"], "kind": rule["kind"], "stamps": stamps,
                                  "shop": self.merchant_id, "people": max(1, people),
                                  "double": stamps == 2, "complete": complete,

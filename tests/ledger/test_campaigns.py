@@ -938,4 +938,194 @@ def test_a_void_of_a_stamp_the_ledger_completed_takes_the_prize_back(region):
     assert region.balance("funder:city") == 0 and region.lot(region.charged) == 1_800
     figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
     assert figures["maki"].owed_prizes == 0 and figures["maki"].issued == 0
+    # The prize goes back to the pool too (「先着で3,000回分」: the next completion gets it).
+    assert service.pool_view(region.db, "maki") == [
+        {"pool": "prize", "total": 1, "granted": 0}]
+    region.assert_consistent()
+
+
+def test_a_void_of_an_earlier_stamp_keeps_the_completion_its_prize_paid_for(region):
+    """Three offline stamps (M-SMALL, M-LARGE, M-BOOTH at ¥600) meet at the ledger: the
+    third record (M-BOOTH's) completes W-1's card and gets the ¥1,000 prize (the pool's one
+    unit). Then the *first* sale (M-SMALL's) is voided. The prize was granted to M-BOOTH's
+    record and stays (as when a terminal completed the card and an earlier stamp is voided),
+    so the completion must stay too: were the card reopened with M-LARGE's and M-BOOTH's
+    stamps, a new ¥600 stamp at M-SMALL would complete it a second time from the same two
+    stamps (「異なる店舗のスタンプを3個集めて応募」: one prize per three stamps). After the
+    void and a new M-SMALL stamp: done 1, the card holds [M-SMALL] only; the city paid
+    ¥1,000 once; W-1's charged lot: ¥3,000 − 3 × ¥600 + ¥600 back − ¥600 = ¥1,200."""
+    service.create_campaign(region.db, MAKINOHARA)
+    sales = []
+    for shop in ("M-SMALL", "M-LARGE", "M-BOOTH"):
+        term = region.terminal(shop)
+        sales.append((term, maki_pay(term, region.charged, 600, [stamp_entry(shop)])))
+        region.push(term)
+    assert region.balance("funder:city") == -1_000
+    term, sale = sales[0]
+    term.append("void", {
+        "amount": 600, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 600}],
+        "campaigns": [{**stamp_entry("M-SMALL"), "undo": True, "day": DAY}]})
+    region.push(term)
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [] and usage["done"] == 1
+    maki_pay(term, region.charged, 600, [stamp_entry("M-SMALL")])
+    region.push(term)
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [["M-SMALL", 1]] and usage["done"] == 1
+    assert all_flag_kinds(region) == set()
+    assert region.balance("funder:city") == -1_000 and region.lot(region.charged) == 1_200
+    region.assert_consistent()
+
+
+def test_a_refund_of_all_of_a_sale_takes_back_the_prize_and_the_discount(region):
+    """A refund that gives back all that is left of a sale takes its campaigns back as a
+    void does (terminal.counter.refund). Three offline stamps meet at the ledger: ¥600 at
+    M-BOOTH and M-LARGE, then ¥600 at the restaurant M-SMALL with ¥200 off (「1スタンプにつき
+    200円」: W-1 pays ¥400), whose record completes W-1's card: the ledger grants the ¥1,000
+    prize. M-SMALL refunds ¥200, later the ¥200 left, the second refund undoing the stamp.
+    The completion is undone (the card holds M-BOOTH's and M-LARGE's stamps again), so the
+    prize goes too (else one new stamp would complete the card again: a second prize), and
+    the city owes M-SMALL nothing for the ¥200 discount (its settlement: turnover ¥400 −
+    ¥400 = 0, campaign 0). The campaigns report counts 2 stamps, 2 uses, no discount, no
+    prize. W-1's charged lot: ¥3,000 − ¥600 − ¥600 − ¥400 + ¥400 = ¥1,800."""
+    service.create_campaign(region.db, MAKINOHARA)
+    sales = []
+    for shop in ("M-BOOTH", "M-LARGE", "M-SMALL"):
+        term = region.terminal(shop)
+        extra = {}
+        if shop == "M-SMALL":
+            extra = {"discount": 200, "lease": service.request_lease(
+                region.db, term.terminal_id, "maki", "shop.M-SMALL", 10)["lease"]["lease_id"]}
+        entry = stamp_entry(shop, **extra)
+        sales.append((term, entry, maki_pay(term, region.charged, 600, [entry])))
+        region.push(term)
+    assert region.balance("funder:city") == -1_200
+    term, entry, sale = sales[-1]
+    term.append("refund", {"amount": 200, "wallet": "W-1", "of": sale.tx_id,
+                           "lots": [{"lot": region.charged, "amount": 200}]})
+    term.append("refund", {
+        "amount": 200, "wallet": "W-1", "of": sale.tx_id,
+        "lots": [{"lot": region.charged, "amount": 200}],
+        "campaigns": [{**entry, "undo": True, "day": DAY}]})
+    region.push(term)
+    assert all_flag_kinds(region) == set()
+    usage = service.wallet_view(region.db, "W-1")["usage"]["maki"]
+    assert usage["card"] == [["M-BOOTH", 1], ["M-LARGE", 1]] and usage["done"] == 0
+    assert not [lot for lot in service.wallet_view(region.db, "W-1")["lots"]
+                if lot.get("campaign") == "maki" and lot["remaining"]]
+    assert region.balance("funder:city") == 0 and region.lot(region.charged) == 1_800
+    figures = {c.campaign_id: c for c in reports.campaign_report(region.db)}
+    maki = figures["maki"]
+    assert (maki.stamps, maki.uses, maki.discounts, maki.owed_prizes, maki.issued) == \
+        (2, 2, 0, 0, 0)
+    assert [p for p in service.pool_view(region.db, "maki") if p["pool"] == "prize"] == [
+        {"pool": "prize", "total": 1, "granted": 0}]
+    # The discount's unit of the shop's first 100 went back to its lease: none used.
+    assert maki.units_sold == 0
+    small = {s.merchant_id: s for s in reports.settlement(region.db, DAY[:7], 1)}["M-SMALL"]
+    assert (small.turnover, small.campaign) == (0, 0)
+    region.assert_consistent()
+
+
+def test_a_card_stamped_twice_at_one_shop_is_not_completed_by_the_ledger(region):
+    """「異なる店舗のスタンプを3個集めて」 and 「1カード上で同じ店舗のスタンプは発行されません」:
+    two offline terminals of the restaurant M-SMALL each stamp W-2's card (once as the
+    payer, once as a diner of W-1's party of two paying ¥1,300: ¥650 a share), neither
+    knowing the other's stamp, then M-LARGE stamps it (¥600). The card holds stamps of two
+    shops only: the second M-SMALL stamp is flagged stamped_here_already, and the ledger
+    must not complete the card from it, nor grant the ¥1,000 prize (the city pays
+    nothing); usage done 0. A third shop's stamp (M-BOOTH, ¥600) then completes it: done 1,
+    one prize (city −¥1,000)."""
+    service.create_campaign(region.db, MAKINOHARA)
+    w2_lot = service.issue_value(region.db, "W-2", "charged", 3_000, "opening")
+    first = region.terminal("M-SMALL")
+    maki_pay(first, w2_lot, 600, [stamp_entry("M-SMALL")], wallet="W-2")
+    second = region.terminal("M-SMALL")
+    maki_pay(second, region.charged, 1_300, [stamp_entry("M-SMALL", people=2)],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-SMALL", people=2)]}])
+    large = region.terminal("M-LARGE")
+    maki_pay(large, w2_lot, 600, [stamp_entry("M-LARGE")], wallet="W-2")
+    for term in (first, second, large):
+        region.push(term)
+    assert [f["wallet_id"] for f in region.flags("campaign_stamped_here_already")] == ["W-2"]
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage.get("done", 0) == 0
+    assert region.balance("funder:city") == 0
+    booth = region.terminal("M-BOOTH")
+    maki_pay(booth, w2_lot, 600, [stamp_entry("M-BOOTH")], wallet="W-2")
+    region.push(booth)
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage["done"] == 1 and usage["card"] == []
+    assert region.balance("funder:city") == -1_000
+    region.assert_consistent()
+
+
+def test_a_diners_share_counts_the_whole_party(region):
+    """「1人当たり600円以上の飲食」: the share is the bill split among the party, and the party
+    is at least the payer and each diner named. A record stamping the diner W-2 on a ¥1,000
+    bill while saying `people: 1` gives W-2 a share of ¥1,000 // 2 = ¥500 < ¥600: the
+    ledger flags W-2's stamp stamps_not_earned (the payer's ¥1,000 payment earns its own)."""
+    service.create_campaign(region.db, MAKINOHARA)
+    service.issue_value(region.db, "W-2", "charged", 1_000, "opening")
+    term = region.terminal()
+    maki_pay(term, region.charged, 1_000, [stamp_entry("M-SMALL")],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-SMALL")]}])
+    region.push(term)
+    assert [f["wallet_id"] for f in region.flags("campaign_stamps_not_earned")] == ["W-2"]
+    region.assert_consistent()
+
+
+def test_a_completion_the_ledger_finds_wrong_gets_no_prize_from_the_pool(region):
+    """W-1's card holds M-SMALL's and M-LARGE's stamps. Two offline terminals of M-BOOTH,
+    both with that snapshot and no prize unit on hand, each complete the card with the
+    prize owed (`prize_owed`). The first is right: the ledger grants the ¥1,000 prize from
+    the pool (10 here). The second completes a card that holds no stamp by then (its
+    stamp is the new card's first): flagged completion_wrong, and the ledger must not
+    grant a second prize itself (「異なる店舗のスタンプを3個集めて…先着で3,000回分」): the city
+    pays ¥1,000 once, the pool counts 1 given."""
+    service.create_campaign(region.db, {**MAKINOHARA, "prize": {
+        "value": 1000, "quantity": 10, "expires": ENDS}})
+    for shop in ("M-SMALL", "M-LARGE"):
+        term = region.terminal(shop)
+        maki_pay(term, region.charged, 600, [stamp_entry(shop)])
+        region.push(term)
+    first, second = region.terminal("M-BOOTH"), region.terminal("M-BOOTH")
+    for term in (first, second):
+        maki_pay(term, region.charged, 600, [stamp_entry("M-BOOTH", complete=True,
+                                                         prize_owed=True)])
+    region.push(first)
+    region.push(second)
+    assert all_flag_kinds(region) == {"campaign_completion_wrong"}
+    assert region.balance("funder:city") == -1_000
+    assert [p for p in service.pool_view(region.db, "maki") if p["pool"] == "prize"] == [
+        {"pool": "prize", "total": 10, "granted": 1}]
+    region.assert_consistent()
+
+
+def test_a_stamp_the_ledger_finds_not_earned_does_not_complete_a_card(region):
+    """W-2's card holds M-SMALL's and M-BOOTH's stamps. A terminal at M-LARGE (no
+    restaurant: 「飲食店では1人当たり600円以上」 does not apply there) stamps W-2 as a diner
+    of W-1's ¥1,300 bill: flagged stamps_not_earned. That stamp must not count on W-2's card:
+    the ledger does not complete the card from it nor grant the ¥1,000 prize (the city
+    pays nothing); the card keeps its two earned stamps, and a third shop's earned stamp
+    would complete it."""
+    service.create_campaign(region.db, MAKINOHARA)
+    w2_lot = service.issue_value(region.db, "W-2", "charged", 2_000, "opening")
+    for shop in ("M-SMALL", "M-BOOTH"):
+        term = region.terminal(shop)
+        maki_pay(term, w2_lot, 600, [stamp_entry(shop)], wallet="W-2")
+        region.push(term)
+    large = region.terminal("M-LARGE")
+    maki_pay(large, region.charged, 1_300, [stamp_entry("M-LARGE", people=2)],
+             diners=[{"wallet": "W-2", "credential": {"kind": "card", "id": "W-2"},
+                      "campaigns": [stamp_entry("M-LARGE", people=2)]}])
+    region.push(large)
+    assert [f["wallet_id"] for f in region.flags("campaign_stamps_not_earned")] == ["W-2"]
+    usage = service.wallet_view(region.db, "W-2")["usage"]["maki"]
+    assert usage.get("done", 0) == 0
+    assert usage["card"] == [["M-SMALL", 1], ["M-BOOTH", 1]]
+    assert region.balance("funder:city") == 0
     region.assert_consistent()

@@ -760,3 +760,34 @@ def test_a_diner_card_unknown_here_refuses_the_payment_and_says_so(tmp_path):
     assert info.value.code == "diner_refused" and "not known" in info.value.message
     assert till.journal.last_seq == seq
     assert till.counter.pay(CARD, 1_300).amount == 1_100
+
+
+def test_a_card_with_one_shops_stamp_twice_is_not_completed_by_a_third(tmp_path):
+    """The ledger's snapshot shows M-A's stamp twice on the card (two offline terminals of
+    M-A both stamped it; the ledger flagged the second): the card counts stamps of different
+    shops only (「異なる店舗のスタンプを3個集めて」), so M-C's stamp is the second that counts:
+    no completion, no ¥1,000 prize."""
+    till = rally_till(tmp_path, "M-C", {"n": 2, "card": [["M-A", 1], ["M-A", 1]]})
+    done = till.counter.pay(CARD, 700)
+    stamp = entry_of(done, "stamp_rally")
+    assert stamp["stamps"] == 1 and not stamp["complete"] and "prize" not in stamp
+    assert not done.record["body"].get("grants")
+
+
+@pytest.mark.parametrize("change, why", [({"debt": 1_000}, "owes ¥1,000"),
+                                         ({"status": "suspended"}, "suspended")])
+def test_a_diner_whose_wallet_is_denied_refuses_the_payment(tmp_path, change, why):
+    """A wallet that owes (a voided sale's prize it had spent) or is suspended is denied at
+    the counter as a payer; shown as a diner it must not collect stamps (or a ¥1,000 prize)
+    either: the payment is refused `diner_refused`, naming why, and nothing is written."""
+    from terminal.policy import Refused
+
+    till = Till(tmp_path, merchant="M-R")
+    till.snapshot([RALLY], [wallet([cash(30_000)]),
+                            {**wallet([cash(5_000, "L-cash2")], wallet_id=DINER), **change}])
+    till.lease("rally", "shop.M-R", 100)
+    seq = till.journal.last_seq
+    with pytest.raises(Refused) as info:
+        till.counter.pay(CARD, 1_300, diners=[Presented("card", card_of(DINER))])
+    assert info.value.code == "diner_refused" and why in info.value.message
+    assert till.journal.last_seq == seq
