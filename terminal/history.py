@@ -82,12 +82,30 @@ def day_sales(journal: Journal) -> list[Sale]:
         amount = rec["body"].get("amount", 0)
         amount = amount if type(amount) is int else 0
         back, voided = taken.get(rec["tx_id"], (0, False))
-        status = "voided" if voided else ("refunded" if back and back >= amount else
-                                          "part_refunded" if back else "")
-        out.append(Sale(rec["seq"], rec["tx_id"], rec["type"], rec["at"], amount, status,
-                        back))
+        out.append(Sale(rec["seq"], rec["tx_id"], rec["type"], rec["at"], amount,
+                        _status(amount, back, voided), back))
         if len(out) >= MAX_LISTED:
             break
+    return out
+
+
+def _status(amount: int, back: int, voided: bool) -> str:
+    return "voided" if voided else ("refunded" if back and back >= amount else
+                                    "part_refunded" if back else "")
+
+
+def recent_payments(journal: Journal, limit: int) -> list[Sale]:
+    """The newest payments of any day (the refund list), newest first, each saying whether
+    it was voided or refunded (in part or whole) since."""
+    out = []
+    for row in journal.recent("payment", limit):
+        back, voided = 0, False
+        for rec in journal.givebacks_of(row["tx_id"]):
+            amount = rec["body"].get("amount", 0)
+            back += amount if type(amount) is int else 0
+            voided = voided or rec["type"] == "void"
+        out.append(Sale(row["seq"], row["tx_id"], "payment", row["at"], row["amount"],
+                        _status(row["amount"], back, voided), back))
     return out
 
 

@@ -431,7 +431,9 @@ class TerminalBridge(QObject):
 
     @Slot()
     def recent_sales(self) -> None:
-        self._run("recent_sales", lambda c: c.journal.recent("payment", RECENT_SALES))
+        from terminal import history
+
+        self._run("recent_sales", lambda c: history.recent_payments(c.journal, RECENT_SALES))
 
     @Slot()
     def verify(self) -> None:

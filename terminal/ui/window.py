@@ -1350,13 +1350,17 @@ class MainWindow(QMainWindow):
                                  "\n".join(lines), campaign_words.lines(result),
                                  ["・" + campaign_words.note(n) for n in result.notes])
 
-    def _list_sales(self, sales: list[dict]) -> None:
+    def _list_sales(self, sales: list) -> None:
         self.sales.clear()
-        for sale in sales:
-            item = QListWidgetItem(f"#{sale['seq']}  {sale['at'][11:16]}  {yen(sale['amount'])}")
-            item.setData(Qt.ItemDataRole.UserRole, sale["tx_id"])
+        for sale in sales:  # history.Sale: voided and refunded ones marked, as in F11's list
+            item = QListWidgetItem(self.history.row_text(sale))
+            item.setData(Qt.ItemDataRole.UserRole, sale.tx_id)
             item.setSizeHint(QSize(0, ROW_MIN_PX))  # a row a finger can tap
-            item.setData(Qt.ItemDataRole.UserRole + 1, sale["amount"])
+            item.setData(Qt.ItemDataRole.UserRole + 1, sale.amount)
+            if sale.status in ("voided", "refunded"):
+                font = item.font()
+                font.setStrikeOut(True)
+                item.setFont(font)
             self.sales.addItem(item)
         self.shop.result.show_state("waiting", self.tr("Choose a sale; type an amount for a "
                                                        "partial refund."))

@@ -17,8 +17,8 @@ from terminal.journal import Journal
 from terminal.ui.day import ROW_MIN_PX
 from tests.terminal.loopback_printer import LoopbackPrinter
 from tests.terminal.ui.helpers import (
-    confirm,
     DONE_MS,
+    confirm,
     first,
     settle,
     sign_in,
@@ -60,6 +60,12 @@ def test_todays_receipts_show_voids_and_reprint_marked(qtbot, window):
     window.void_button.click()
     confirm(window)  # "really?", answered by the manager signed in
     assert settle(qtbot, window.shop) == "approved"
+    window.shop.buttons["refunds"].click()  # the refund list says it too
+    qtbot.waitUntil(lambda: window.sales.count() > 1 and "【" in window.sales.item(0).text(),
+                    timeout=DONE_MS)
+    assert "【VOIDED】" in window.sales.item(0).text()
+    assert window.sales.item(0).font().strikeOut()
+    assert "【" not in window.sales.item(1).text()  # the ¥1,234 sale stands
 
     QTest.keyClick(window, Qt.Key.Key_F11)
     qtbot.waitUntil(lambda: window.history.list.count() > 0, timeout=DONE_MS)
