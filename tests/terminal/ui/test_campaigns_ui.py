@@ -195,7 +195,7 @@ def test_a_voided_sale_gives_the_coupon_back(qtbot, window):
     window.shop.buttons["refunds"].click()
     qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
     window.sales.setCurrentRow(0)
-    assert f"#{sale.seq} " in window.sales.currentItem().text()
+    assert f"No.{sale.seq} " in window.sales.currentItem().text()
     window.void_button.click()
     confirm(window)
     assert settle(qtbot, window.shop) == "approved"

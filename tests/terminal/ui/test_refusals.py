@@ -176,7 +176,7 @@ def test_a_sale_partly_refunded_cannot_be_voided(qtbot, window):
         qtbot.waitUntil(lambda: window.shop.result.property("state") == "waiting" and
                         window.sales.isVisible() and window.sales.count() > 0, timeout=DONE_MS)
         window.sales.setCurrentRow(0)
-        assert window.sales.currentItem().text().startswith(f"#{sale.seq} ")
+        assert window.sales.currentItem().text().startswith(f"No.{sale.seq} ")
 
     open_the_sale()
     type_amount(window, window.shop, 100)
