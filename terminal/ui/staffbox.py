@@ -248,12 +248,12 @@ class StaffAdmin(QWidget):
         self.add_button = touch_button("", "action_add_staff")
         self.info = QLabel()
         self.info.setWordWrap(True)
+        # one row: the admin screen is already taller than a 768-px screen (issue #18)
         row = QHBoxLayout()
-        for widget in (self.name, self.role, self.pin, self.add_button):
+        for widget in (self.training_button, self.name, self.role, self.pin, self.add_button):
             row.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.training_button)
         layout.addLayout(row)
         layout.addWidget(self.info)
         self.training_button.clicked.connect(
