@@ -1401,6 +1401,7 @@ class Counter:
             needed = ApprovalNeeded("z_close", 0, "z_close_again")
             needed.details["first_close"] = exc.first  # the window says it in its words
             needed.message += f" ({tally.describe_close(exc.first)})"
+            self.staff.asked(needed)
             self._refuse("z_close", needed, None, 0, "offline")
             raise needed from exc
         self.staff.sign_out()  # a close ends the shift: the next one signs in

@@ -152,7 +152,12 @@ class StaffDesk:
         self.now = now
         self.signed_in: Member | None = None
         self.last_action = 0.0
-        self._approver: Member | None = None
+        # A manager's approval given (`approve`) and the action it was given for: (approver,
+        # action, amount), the action None when approved with nothing asked (used up or
+        # dropped by the next action, whatever it is).
+        self._approval: tuple[Member, str | None, int] | None = None
+        # The action last refused for want of an approval (ApprovalNeeded): (action, amount).
+        self._asked: tuple[str, int] | None = None
         self.training = False
 
     # --- the staff list -------------------------------------------------------------------
@@ -212,13 +217,13 @@ class StaffDesk:
         member = self._check_pin(staff_id, pin)
         self.signed_in = member
         self.last_action = self.now()
-        self._approver = None
+        self._approval = self._asked = None
         return member
 
     def sign_out(self) -> None:
         """Sign-out, a shift change (Z close), or the window's idle lock."""
         self.signed_in = None
-        self._approver = None
+        self._approval = self._asked = None
 
     def current(self) -> Member | None:
         """The member signed in, or None once the shop's idle time has passed."""
@@ -227,19 +232,44 @@ class StaffDesk:
             self.sign_out()
         return self.signed_in
 
-    def approve(self, staff_id: str, pin: str) -> Member:
-        """A manager's PIN for the next action (only that one)."""
+    def asked(self, needed: ApprovalNeeded) -> ApprovalNeeded:
+        """Note the action `needed` refused: a manager's PIN given next approves that one
+        action, up to that amount, and nothing else."""
+        self._asked = (needed.action, needed.amount)
+        return needed
+
+    def approve(self, staff_id: str, pin: str, action: str | None = None,
+                amount: int = 0) -> Member:
+        """A manager's PIN for the next action (only that one): the one last refused for
+        want of it (`asked`), or `action` of up to `amount` when given (the command line's
+        --approver, given before the action). An approval given for one action is dropped,
+        unused, by any other action, or by the same action for a larger amount: a refund
+        approved at ¥3,500 never approves a void of ¥50,000 later."""
         member = self._check_pin(staff_id, pin)
         if member.role != "manager":
             raise Refused("not_a_manager")
-        self._approver = member
+        bound = (action, amount) if action is not None else self._asked
+        self._approval = (member, *bound) if bound else (member, None, 0)
+        self._asked = None
+        return member
+
+    def _approval_for(self, action: str, amount: int) -> Member | None:
+        """The pending approval if it was given for `action` of at least `amount`; it is
+        taken either way (an approval is for the next action only)."""
+        approval, self._approval = self._approval, None
+        if approval is None:
+            return None
+        member, approved_action, approved_amount = approval
+        if approved_action is not None and (approved_action != action
+                                            or amount > approved_amount):
+            return None
         return member
 
     def take_approval(self) -> Member | None:
         """The manager's approval given for the next action, used up here: for a step that
         needs one even from a manager (a second close of a day already closed)."""
-        approver, self._approver = self._approver, None
-        return approver
+        approval, self._approval = self._approval, None
+        return approval[0] if approval is not None else None
 
     def unlock_admin(self, pin: str) -> Member | None:
         """The admin screen's PIN: a manager's (the one signed in, if a manager is; else
@@ -261,7 +291,8 @@ class StaffDesk:
             if member.role == "manager" and pins.matches(pin, member.pin, self.store.pin_key):
                 tries.pop(ADMIN_TRIES_ID, None)
                 self.store.put(TRIES_KEY, tries)
-                self.signed_in, self.last_action, self._approver = member, self.now(), None
+                self.signed_in, self.last_action = member, self.now()
+                self._approval = self._asked = None
                 return member
         count = mine["count"] + 1
         if count >= MAX_STAFF_PIN_TRIES:
@@ -315,11 +346,14 @@ class StaffDesk:
             raise Refused("not_allowed", role=member.role, action=action)
         self.last_action = self.now()
         why = self.why_approval(action, amount, in_campaign)
+        approver = self._approval_for(action, amount)
         if why is None or member.role == "manager":
+            if approver is not None and member.role == "manager":
+                # kept for a step that needs one even from a manager (close_day)
+                self._approval = (approver, action, amount)
             return member, None
-        approver, self._approver = self._approver, None
         if approver is None:
-            raise ApprovalNeeded(action, amount, *why)
+            raise self.asked(ApprovalNeeded(action, amount, *why))
         return member, approver
 
     def check_grant_caps(self, points: int, day: str) -> None:

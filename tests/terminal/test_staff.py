@@ -305,3 +305,36 @@ def test_the_z_close_is_a_managers_and_a_second_one_needs_an_approval(tmp_path):
     assert (second["body"]["business_date"], second["body"]["shift"]) == \
         (first["body"]["business_date"], 2)
     assert second["body"]["approved_by"] == "S-manager"
+
+
+def test_an_approval_is_for_the_action_it_was_asked_for(tmp_path):
+    """A manager approves the cashier's refund of ¥3,500 (above the ¥3,000 default). That
+    approval does not approve a void of another sale of ¥9,000 instead, nor a larger
+    refund of the same sale (¥5,000), and is dropped by them; an approval left unused
+    while the cashier goes on selling (a ¥100 payment) is gone by the time a void is tried
+    later."""
+    till, _ = staffed_till(tmp_path)
+    c = till.counter
+    c.staff.sign_in("S-cashier", PINS["cashier"])
+    small = c.pay(customer(till), 3_500)
+    big = c.pay(customer(till), 9_000)
+    with pytest.raises(ApprovalNeeded):
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    with pytest.raises(ApprovalNeeded):  # another action: not approved
+        c.refund(big.tx_id, void=True)
+    with pytest.raises(ApprovalNeeded):  # and the approval was dropped by it
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    with pytest.raises(ApprovalNeeded):  # the same action, for more
+        c.refund(big.tx_id, 5_000)
+    with pytest.raises(ApprovalNeeded):
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    c.pay(customer(till), 100)  # the cashier goes on selling: the approval is not kept
+    with pytest.raises(ApprovalNeeded):
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    done = c.refund(small.tx_id, 3_500)  # asked, approved, done: named
+    assert done.record["body"]["approver"] == "S-manager"
+    assert not till.journal.givebacks_of(big.tx_id)  # the big sale was never voided
