@@ -275,7 +275,8 @@ class StaffDesk:
         """The admin screen's PIN: a manager's (the one signed in, if a manager is; else
         any manager's, who is then signed in: the manager takes over the counter, and what
         the admin screen does is theirs). Wrong PINs count against the admin screen itself
-        (`ADMIN_TRIES_ID`) and lock it as a member's would. None in first-setup mode."""
+        (`ADMIN_TRIES_ID`) and lock it as a member's would; a manager locked out at sign-in
+        is locked out here too. None in first-setup mode."""
         if not self.enforcing:
             return None
         me = self.current()
@@ -289,6 +290,10 @@ class StaffDesk:
                           minutes=max(1, round((mine["until"] - now) / 60)))
         for member in self.members().values():
             if member.role == "manager" and pins.matches(pin, member.pin, self.store.pin_key):
+                locked = tries.get(member.staff_id, {}).get("until", 0)
+                if locked > now:  # a member's lock-out holds here too
+                    raise Refused("staff_locked", name=member.name,
+                                  minutes=max(1, round((locked - now) / 60)))
                 tries.pop(ADMIN_TRIES_ID, None)
                 self.store.put(TRIES_KEY, tries)
                 self.signed_in, self.last_action = member, self.now()

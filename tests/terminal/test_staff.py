@@ -338,3 +338,23 @@ def test_an_approval_is_for_the_action_it_was_asked_for(tmp_path):
     done = c.refund(small.tx_id, 3_500)  # asked, approved, done: named
     assert done.record["body"]["approver"] == "S-manager"
     assert not till.journal.givebacks_of(big.tx_id)  # the big sale was never voided
+
+
+def test_a_locked_manager_is_not_let_in_through_the_admin_screen(tmp_path):
+    """MAX_STAFF_PIN_TRIES wrong PINs at sign-in lock the manager for STAFF_LOCK_S. The
+    admin screen's PIN box takes any manager's PIN: the locked manager's own PIN must not
+    open it (nor sign that manager in) until the lock has passed — else the lock-out is
+    worth nothing, the admin screen having its own count of tries."""
+    till, clock = staffed_till(tmp_path)
+    desk = till.counter.staff
+    for _ in range(staff_rules.MAX_STAFF_PIN_TRIES):
+        with pytest.raises(Refused):
+            desk.sign_in("S-manager", "0000")
+    assert code_of(lambda: desk.sign_in("S-manager", PINS["manager"])) == "staff_locked"
+    assert code_of(lambda: desk.unlock_admin(PINS["manager"])) == "staff_locked"
+    assert desk.current() is None
+    desk.sign_in("S-cashier", PINS["cashier"])
+    assert code_of(lambda: desk.unlock_admin(PINS["manager"])) == "staff_locked"
+    assert desk.current().staff_id == "S-cashier"
+    clock.t += staff_rules.STAFF_LOCK_S + 1
+    assert desk.unlock_admin(PINS["manager"]).staff_id == "S-manager"
