@@ -492,7 +492,8 @@ class Batch:
 
     def _check_staff(self, rec: dict) -> None:
         """A record naming an approver who is no manager of this merchant is flagged (it is
-        posted: the sale happened); so is a member the ledger does not know."""
+        posted: the sale happened); so is a member the ledger does not know, and an action
+        that needs a manager done by a member who is not one, with no approver named."""
         body = rec["body"]
         roles = self.staff_roles()
         if "staff" in body and body["staff"] not in roles:
@@ -500,6 +501,14 @@ class Batch:
         if "approver" in body and roles.get(body["approver"]) != "manager":
             self.flag("approver_not_manager", rec, approver=body["approver"],
                       role=roles.get(body["approver"]))
+        # What a member who is no manager may do only with a manager's PIN, named by no
+        # approver: the record did not come through the counter's staff rules.
+        role = roles.get(body.get("staff"))
+        if role is not None and role != "manager" and "approver" not in body:
+            why = staff_rules.approval_wanted(rec["type"], body, self.staff_config())
+            if why is not None:
+                self.flag("approval_missing", rec, body.get("wallet"), staff=body["staff"],
+                          role=role, why=why)
 
     def _post_staff(self, rec: dict, entry: Entry) -> None:
         """A member a manager made at the counter: stored for the merchant (and sent to its

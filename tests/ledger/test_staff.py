@@ -159,3 +159,47 @@ def test_a_merchants_limits_are_set_at_the_ledger_and_reach_its_terminals(
             [("grant_over_cap", 2_000)]
     finally:
         term.close()
+
+
+def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, tmp_path):
+    """Records signed by the terminal's key but never through its counter's staff rules
+    (terminal.staff): what a cashier or a booth member may only do with a manager's PIN,
+    pushed naming no approver. Defaults: a refund above ¥3,000 and a manual grant above
+    1,000 pt or outside a campaign need a manager, as do every void, float out and Z.
+    Flagged (posted all the same: they happened): the cashier's void of a ¥2,000 sale,
+    refund of ¥3,001 of a ¥3,500 sale, cash out and Z; the booth member's 500 pt grant
+    with no campaign. Not flagged: the cashier's refund of ¥300 (within the limit), the
+    manager's cash out (a manager needs nobody), the sales naming nobody (old style)."""
+    from tests.ledger.test_ingest import Region, pay
+
+    region = Region(ledger_db, tmp_path)
+    manager = service.create_staff(ledger_db, "M-SMALL", "佐藤", "manager", "4711")["staff"]
+    cashier = service.create_staff(ledger_db, "M-SMALL", "青木", "cashier", "1234")["staff"]
+    booth = service.create_staff(ledger_db, "M-SMALL", "鈴木", "booth", "5678")["staff"]
+    shop = region.terminal()
+    sale = pay(shop, "W-1", [(region.charged, 2_000)])
+    void = shop.append("void", {"amount": 2_000, "wallet": "W-1", "of": sale.tx_id,
+                                "lots": [{"lot": region.charged, "amount": 2_000}],
+                                "staff": cashier})
+    other = pay(shop, "W-1", [(region.exclusive, 3_500)])
+    shop.append("refund", {"amount": 300, "wallet": "W-1", "of": other.tx_id,
+                           "lots": [{"lot": region.exclusive, "amount": 300}],
+                           "staff": cashier})
+    refund = shop.append("refund", {"amount": 3_001, "wallet": "W-1", "of": other.tx_id,
+                                    "lots": [{"lot": region.exclusive, "amount": 3_001}],
+                                    "staff": cashier})
+    out = shop.append("cash_move", {"amount": 1_000, "direction": "out", "reason": "",
+                                    "staff": cashier})
+    shop.append("cash_move", {"amount": 1_000, "direction": "out", "reason": "",
+                              "staff": manager})
+    lot = bodies.new_lot("L-G8", "points", 500, 0, "town")
+    grant_ = shop.append("grant", {"amount": 500, "wallet": "W-2", "lots": [lot],
+                                   "staff": booth})
+    from terminal import tally
+
+    _, close = tally.z_close(shop, None, names={"staff": cashier})
+    region.push(shop)
+    flagged = sorted((f["seq"], f["detail"]["why"]) for f in region.flags("approval_missing"))
+    assert flagged == [(void.seq, "void"), (refund.seq, "refund"), (out.seq, "float_out"),
+                       (grant_.seq, "grant_outside"), (close["seq"], "z_close")]
+    assert region.lot(region.charged) == 3_000  # the void posted: the ¥2,000 came back
