@@ -358,3 +358,23 @@ def test_a_locked_manager_is_not_let_in_through_the_admin_screen(tmp_path):
     assert desk.current().staff_id == "S-cashier"
     clock.t += staff_rules.STAFF_LOCK_S + 1
     assert desk.unlock_admin(PINS["manager"]).staff_id == "S-manager"
+
+
+def test_a_training_sale_does_not_use_up_a_real_gift_code(tmp_path):
+    """A gift code (ふるさとギフト, ¥3,000) shown during training is decided and kept as a
+    training record only: once training mode is off, the same code still pays ¥2,000 for
+    real (the training sale took nothing of it), and only then is it used up."""
+    from sync import giftcodes
+    from tests.terminal.test_campaigns import GIFT, LEDGER_KEY
+
+    till = Till(tmp_path)
+    till.snapshot([GIFT])
+    c = till.counter
+    code = giftcodes.make(LEDGER_KEY, "furusato", 3_000)
+    c.set_training(True)
+    practice = c.pay_gift(code.text(), 2_000)
+    assert practice.record["type"] == "training"
+    c.set_training(False)
+    real = c.pay_gift(code.text(), 2_000)
+    assert real.record["type"] == "gift" and real.amount == 2_000
+    assert code_of(lambda: c.pay_gift(code.text(), 2_000)) == "gift_used"
