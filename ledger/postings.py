@@ -522,6 +522,13 @@ class Batch:
             self.flag("staff_not_by_manager", rec, member=member["staff"],
                       staff=rec["body"].get("staff"))
             return
+        # Staff ids are unique across the ledger: one naming another merchant's member
+        # would otherwise stop this terminal's every push on the key's constraint.
+        owner = self.conn.value("SELECT merchant_id FROM staff WHERE staff_id = ?",
+                                (member["staff"],))
+        if owner is not None:
+            self.flag("staff_id_taken", rec, member=member["staff"], merchant=owner)
+            return
         from ledger.service import insert_staff
 
         insert_staff(self.conn, self.merchant_id, member, f"{rec['terminal_id']}/{rec['seq']}")

@@ -203,3 +203,26 @@ def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, t
     assert flagged == [(void.seq, "void"), (refund.seq, "refund"), (out.seq, "float_out"),
                        (grant_.seq, "grant_outside"), (close["seq"], "z_close")]
     assert region.lot(region.charged) == 3_000  # the void posted: the ¥2,000 came back
+
+
+def test_a_staff_record_reusing_another_merchants_member_id_is_flagged(ledger_db, tmp_path):
+    """A `staff` record from the small shop's terminal, made by its manager, naming as the
+    new member the id of the large shop's manager (staff ids are unique across the
+    ledger): not stored (the large shop's manager stays theirs, a manager), flagged, and
+    the records around it post as usual (the ¥500 payment after it)."""
+    from tests.ledger.test_ingest import Region, pay
+
+    region = Region(ledger_db, tmp_path)
+    manager = service.create_staff(ledger_db, "M-SMALL", "佐藤", "manager", "4711")["staff"]
+    theirs = service.create_staff(ledger_db, "M-LARGE", "田中", "manager", "9999")["staff"]
+    shop = region.terminal()
+    forged = shop.append("staff", {"member": {"staff": theirs, "name": "偽", "role": "cashier",
+                                              "pin": pins.make("1111", 0)},
+                                   "staff": manager})
+    pay(shop, "W-1", [(region.charged, 500)])
+    region.push(shop)
+    assert region.lot(region.charged) == 2_500
+    with ledger_db.reading() as conn:
+        assert conn.all("SELECT merchant_id, role FROM staff WHERE staff_id = ?",
+                        (theirs,)) == [("M-LARGE", "manager")]
+    assert [f["seq"] for f in region.flags("staff_id_taken")] == [forged.seq]
