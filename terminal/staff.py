@@ -158,6 +158,9 @@ class StaffDesk:
         self._approval: tuple[Member, str | None, int] | None = None
         # The action last refused for want of an approval (ApprovalNeeded): (action, amount).
         self._asked: tuple[str, int] | None = None
+        # A manager who signed in through the admin screen, and who was signed in before
+        # (None: nobody): the counter is theirs again when the admin screen locks.
+        self._handed_over: tuple[Member, Member | None] | None = None
         self.training = False
 
     # --- the staff list -------------------------------------------------------------------
@@ -215,14 +218,14 @@ class StaffDesk:
 
     def sign_in(self, staff_id: str, pin: str) -> Member:
         member = self._check_pin(staff_id, pin)
-        self.signed_in = member
+        self.signed_in, self._handed_over = member, None
         self.last_action = self.now()
         self._approval = self._asked = None
         return member
 
     def sign_out(self) -> None:
         """Sign-out, a shift change (Z close), or the window's idle lock."""
-        self.signed_in = None
+        self.signed_in = self._handed_over = None
         self._approval = self._asked = None
 
     def current(self) -> Member | None:
@@ -273,10 +276,11 @@ class StaffDesk:
 
     def unlock_admin(self, pin: str) -> Member | None:
         """The admin screen's PIN: a manager's (the one signed in, if a manager is; else
-        any manager's, who is then signed in: the manager takes over the counter, and what
-        the admin screen does is theirs). Wrong PINs count against the admin screen itself
-        (`ADMIN_TRIES_ID`) and lock it as a member's would; a manager locked out at sign-in
-        is locked out here too. None in first-setup mode."""
+        any manager's, who is then signed in: the manager takes over the counter while the
+        admin screen is open, and what it does is theirs; `lock_admin` hands it back).
+        Wrong PINs count against the admin screen itself (`ADMIN_TRIES_ID`) and lock it as
+        a member's would; a manager locked out at sign-in is locked out here too. None in
+        first-setup mode."""
         if not self.enforcing:
             return None
         me = self.current()
@@ -296,6 +300,7 @@ class StaffDesk:
                                   minutes=max(1, round((locked - now) / 60)))
                 tries.pop(ADMIN_TRIES_ID, None)
                 self.store.put(TRIES_KEY, tries)
+                self._handed_over = (member, self.current())
                 self.signed_in, self.last_action = member, self.now()
                 self._approval = self._asked = None
                 return member
@@ -307,6 +312,17 @@ class StaffDesk:
         tries[ADMIN_TRIES_ID] = {"count": count, "until": 0}
         self.store.put(TRIES_KEY, tries)
         raise Refused("staff_pin_wrong", left=MAX_STAFF_PIN_TRIES - count)
+
+    def lock_admin(self) -> None:
+        """The admin screen locked (left, or idle): a manager who signed in through it hands
+        the counter back to whoever was signed in before (or signs out if nobody was), so
+        the cashier who called the manager over does not go on with a manager's rights."""
+        handed, self._handed_over = self._handed_over, None
+        if handed is None or self.signed_in is None or \
+                self.signed_in.staff_id != handed[0].staff_id:
+            return
+        self.signed_in, self.last_action = handed[1], self.now()
+        self._approval = self._asked = None
 
     def view(self) -> dict[str, Any]:
         """What the screens show: who is signed in, who can sign in, the mode."""

@@ -378,3 +378,27 @@ def test_a_training_sale_does_not_use_up_a_real_gift_code(tmp_path):
     real = c.pay_gift(code.text(), 2_000)
     assert real.record["type"] == "gift" and real.amount == 2_000
     assert code_of(lambda: c.pay_gift(code.text(), 2_000)) == "gift_used"
+
+
+def test_the_admin_screen_hands_the_counter_back_when_it_locks(tmp_path):
+    """The cashier calls the manager to the admin screen; the manager's PIN signs the
+    manager in while it is open. When it locks (left or idle) the counter is the
+    cashier's again: a void then asks a manager's PIN as before, instead of going through
+    in the manager's name. Nobody signed in before: nobody after."""
+    till, _ = staffed_till(tmp_path)
+    c = till.counter
+    c.staff.sign_in("S-cashier", PINS["cashier"])
+    sale = c.pay(customer(till), 800)
+    assert c.staff.unlock_admin(PINS["manager"]).staff_id == "S-manager"
+    c.staff.lock_admin()
+    assert c.staff.current().staff_id == "S-cashier"
+    with pytest.raises(ApprovalNeeded):
+        c.refund(sale.tx_id, void=True)
+    c.staff.sign_out()
+    c.staff.unlock_admin(PINS["manager"])
+    c.staff.lock_admin()
+    assert c.staff.current() is None
+    c.staff.sign_in("S-manager", PINS["manager"])  # a manager signed in opens it: stays
+    c.staff.unlock_admin(PINS["manager"])
+    c.staff.lock_admin()
+    assert c.staff.current().staff_id == "S-manager"
