@@ -501,6 +501,12 @@ class Batch:
         if "approver" in body and roles.get(body["approver"]) != "manager":
             self.flag("approver_not_manager", rec, approver=body["approver"],
                       role=roles.get(body["approver"]))
+        # A second close of a day names who approved it (`approved_by`): a manager, once
+        # the shop has staff (before, in first setup, it is whatever name was typed).
+        approved_by = body.get("approved_by") if rec["type"] == "day_close" else None
+        if roles and approved_by is not None and roles.get(approved_by) != "manager":
+            self.flag("approver_not_manager", rec, approver=approved_by,
+                      role=roles.get(approved_by))
         # What a member who is no manager may do only with a manager's PIN, named by no
         # approver: the record did not come through the counter's staff rules.
         role = roles.get(body.get("staff"))

@@ -226,3 +226,24 @@ def test_a_staff_record_reusing_another_merchants_member_id_is_flagged(ledger_db
         assert conn.all("SELECT merchant_id, role FROM staff WHERE staff_id = ?",
                         (theirs,)) == [("M-LARGE", "manager")]
     assert [f["seq"] for f in region.flags("staff_id_taken")] == [forged.seq]
+
+
+def test_a_second_close_approved_by_no_manager_is_flagged(ledger_db, tmp_path):
+    """A Z, then a second close the same day (a shift of the same business day), which the
+    counter writes only with a manager's approval (`approved_by`). Pushed naming the
+    cashier as the one who approved it: flagged approver_not_manager, as an `approver`
+    who is no manager is. The first Z, by the manager, is not."""
+    from terminal import tally
+    from tests.ledger.test_ingest import Region, pay
+
+    region = Region(ledger_db, tmp_path)
+    manager = service.create_staff(ledger_db, "M-SMALL", "佐藤", "manager", "4711")["staff"]
+    cashier = service.create_staff(ledger_db, "M-SMALL", "青木", "cashier", "1234")["staff"]
+    shop = region.terminal()
+    pay(shop, "W-1", [(region.charged, 300)])
+    tally.z_close(shop, names={"staff": manager})
+    pay(shop, "W-1", [(region.charged, 200)])
+    _, second = tally.z_close(shop, approved_by=cashier, names={"staff": manager})
+    region.push(shop)
+    assert [(f["seq"], f["detail"]["approver"]) for f in
+            region.flags("approver_not_manager")] == [(second["seq"], cashier)]
