@@ -511,7 +511,8 @@ class Batch:
         # approver: the record did not come through the counter's staff rules.
         role = roles.get(body.get("staff"))
         if role is not None and role != "manager" and "approver" not in body:
-            why = staff_rules.approval_wanted(rec["type"], body, self.staff_config())
+            before = self.given_back.get(body.get("of"), 0) if rec["type"] == "refund" else 0
+            why = staff_rules.approval_wanted(rec["type"], body, self.staff_config(), before)
             if why is not None:
                 self.flag("approval_missing", rec, body.get("wallet"), staff=body["staff"],
                           role=role, why=why)

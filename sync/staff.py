@@ -31,14 +31,17 @@ def manual_grant(body: dict[str, Any]) -> bool:
     return not body.get("campaigns") and "gift" not in body
 
 
-def approval_wanted(rtype: str, body: dict[str, Any], config: dict[str, int]) -> str | None:
+def approval_wanted(rtype: str, body: dict[str, Any], config: dict[str, int],
+                    before: int = 0) -> str | None:
     """Why a record of `rtype` made by a member who is no manager must name a manager's
     approval, as the counter asks for one (terminal.staff.why_approval; keys of its WHY),
     or None. The ledger flags such a record naming no approver: it did not come through
-    the counter's rules. `config`: the merchant's (staff_config)."""
+    the counter's rules. `config`: the merchant's (staff_config); `before`: for a
+    refund, what was given back of the same sale already (a refund in parts is judged by
+    all it gives back)."""
     if rtype == "void":
         return "void"
-    if rtype == "refund" and body.get("amount", 0) > config["approve_refund_above"]:
+    if rtype == "refund" and before + body.get("amount", 0) > config["approve_refund_above"]:
         return "refund"
     if rtype == "cash_move" and body.get("direction") == "out":
         return "float_out"

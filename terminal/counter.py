@@ -829,7 +829,8 @@ class Counter:
             policy.check_amount(amount)
             if amount > left:
                 raise Refused("over_refund", left=left)
-            self._who = self.staff.require(kind, amount)
+            # a refund in parts is judged by all it gives back of the sale
+            self._who = self.staff.require(kind, amount, before=paid - left)
         except Refused as exc:
             self._refuse(kind, exc, None, amount or 0, "offline")
             raise

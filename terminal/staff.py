@@ -336,14 +336,15 @@ class StaffDesk:
     def config(self) -> dict[str, int]:
         return staff_config(self._config())
 
-    def why_approval(self, action: str, amount: int, in_campaign: bool = True
-                     ) -> tuple[str, int] | None:
+    def why_approval(self, action: str, amount: int, in_campaign: bool = True,
+                     before: int = 0) -> tuple[str, int] | None:
         """Why `action` of `amount` (yen or points) needs a manager, as (WHY key, limit),
-        or None."""
+        or None. `before`: what was refunded of the same sale already (a refund in parts
+        is judged by all it gives back)."""
         config = self.config
         if action in APPROVABLE:
             return action, 0
-        if action == "refund" and amount > config["approve_refund_above"]:
+        if action == "refund" and before + amount > config["approve_refund_above"]:
             return "refund", config["approve_refund_above"]
         if action == "grant":
             if not in_campaign:
@@ -352,11 +353,12 @@ class StaffDesk:
                 return "grant", config["approve_grant_above"]
         return None
 
-    def require(self, action: str, amount: int = 0, in_campaign: bool = True
-                ) -> tuple[Member | None, Member | None]:
+    def require(self, action: str, amount: int = 0, in_campaign: bool = True,
+                before: int = 0) -> tuple[Member | None, Member | None]:
         """Who does `action` and who approved it: (staff, approver), both None in
         first-setup mode. Raises Refused (not signed in, not this role's) or ApprovalNeeded.
-        An approval given by `approve` is used up by the action it was given for."""
+        An approval given by `approve` is used up by the action it was given for. `before`:
+        for a refund, what was given back of the same sale already."""
         assert action in ACTIONS, action
         if not self.enforcing:
             return None, None
@@ -366,7 +368,7 @@ class StaffDesk:
         if action not in PERMISSIONS[member.role] and action not in APPROVABLE:
             raise Refused("not_allowed", role=member.role, action=action)
         self.last_action = self.now()
-        why = self.why_approval(action, amount, in_campaign)
+        why = self.why_approval(action, amount, in_campaign, before)
         approver = self._approval_for(action, amount)
         if why is None or member.role == "manager":
             if approver is not None and member.role == "manager":

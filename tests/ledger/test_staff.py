@@ -167,9 +167,11 @@ def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, t
     pushed naming no approver. Defaults: a refund above ¥3,000 and a manual grant above
     1,000 pt or outside a campaign need a manager, as do every void, float out and Z.
     Flagged (posted all the same: they happened): the cashier's void of a ¥2,000 sale,
-    refund of ¥3,001 of a ¥3,500 sale, cash out and Z; the booth member's 500 pt grant
-    with no campaign. Not flagged: the cashier's refund of ¥300 (within the limit), the
-    manager's cash out (a manager needs nobody), the sales naming nobody (old style)."""
+    refund of ¥3,001 of a ¥3,500 sale and ¥1 more of it in a part of its own (¥300 +
+    ¥3,001 + ¥1 given back of that sale: a refund in parts is judged by its sum), cash out
+    and Z; the booth member's 500 pt grant with no campaign. Not flagged: the cashier's
+    refund of ¥300 (within the limit), the manager's cash out (a manager needs nobody),
+    the sales naming nobody (old style)."""
     from tests.ledger.test_ingest import Region, pay
 
     region = Region(ledger_db, tmp_path)
@@ -190,6 +192,9 @@ def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, t
                                     "staff": cashier})
     out = shop.append("cash_move", {"amount": 1_000, "direction": "out", "reason": "",
                                     "staff": cashier})
+    part = shop.append("refund", {"amount": 1, "wallet": "W-1", "of": other.tx_id,
+                                  "lots": [{"lot": region.exclusive, "amount": 1}],
+                                  "staff": cashier})
     shop.append("cash_move", {"amount": 1_000, "direction": "out", "reason": "",
                               "staff": manager})
     lot = bodies.new_lot("L-G8", "points", 500, 0, "town")
@@ -201,7 +206,8 @@ def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, t
     region.push(shop)
     flagged = sorted((f["seq"], f["detail"]["why"]) for f in region.flags("approval_missing"))
     assert flagged == [(void.seq, "void"), (refund.seq, "refund"), (out.seq, "float_out"),
-                       (grant_.seq, "grant_outside"), (close["seq"], "z_close")]
+                       (part.seq, "refund"), (grant_.seq, "grant_outside"),
+                       (close["seq"], "z_close")]
     assert region.lot(region.charged) == 3_000  # the void posted: the ¥2,000 came back
 
 
