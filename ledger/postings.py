@@ -512,10 +512,24 @@ class Batch:
         role = roles.get(body.get("staff"))
         if role is not None and role != "manager" and "approver" not in body:
             before = self.given_back.get(body.get("of"), 0) if rec["type"] == "refund" else 0
-            why = staff_rules.approval_wanted(rec["type"], body, self.staff_config(), before)
+            why = staff_rules.approval_wanted(rec["type"], body, self.staff_config(), before,
+                                              self._grant_in_campaign(rec))
             if why is not None:
                 self.flag("approval_missing", rec, body.get("wallet"), staff=body["staff"],
                           role=role, why=why)
+
+    def _grant_in_campaign(self, rec: dict) -> bool | None:
+        """Whether a grant's lot names a campaign running at this shop on the record's day
+        (as the counter asks: Counter.grant); None for any other record."""
+        if rec["type"] != "grant":
+            return None
+        day = rec["at"][:10]
+        for lot in rec["body"].get("lots", []):
+            rule = self.rule(lot["campaign"]) if lot.get("campaign") else None
+            if rule is not None and campaigns.active(rule, day, self.merchant_id or "",
+                                                     self.merchant_class or ""):
+                return True
+        return False
 
     def _post_staff(self, rec: dict, entry: Entry) -> None:
         """A member a manager made at the counter: stored for the merchant (and sent to its

@@ -169,12 +169,16 @@ def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, t
     Flagged (posted all the same: they happened): the cashier's void of a ¥2,000 sale,
     refund of ¥3,001 of a ¥3,500 sale and ¥1 more of it in a part of its own (¥300 +
     ¥3,001 + ¥1 given back of that sale: a refund in parts is judged by its sum), cash out
-    and Z; the booth member's 500 pt grant with no campaign. Not flagged: the cashier's
+    and Z; the booth member's 500 pt grants with no campaign and naming one that runs
+    nowhere (the counter asks a manager for a grant outside a running campaign). Not
+    flagged: the booth member's 500 pt grant in the running 冬のクーポン campaign, the cashier's
     refund of ¥300 (within the limit), the manager's cash out (a manager needs nobody),
     the sales naming nobody (old style)."""
+    from tests.ledger.test_campaigns import COUPON
     from tests.ledger.test_ingest import Region, pay
 
     region = Region(ledger_db, tmp_path)
+    service.create_campaign(ledger_db, COUPON)  # runs at every shop on the records' day
     manager = service.create_staff(ledger_db, "M-SMALL", "佐藤", "manager", "4711")["staff"]
     cashier = service.create_staff(ledger_db, "M-SMALL", "青木", "cashier", "1234")["staff"]
     booth = service.create_staff(ledger_db, "M-SMALL", "鈴木", "booth", "5678")["staff"]
@@ -200,6 +204,11 @@ def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, t
     lot = bodies.new_lot("L-G8", "points", 500, 0, "town")
     grant_ = shop.append("grant", {"amount": 500, "wallet": "W-2", "lots": [lot],
                                    "staff": booth})
+    lot = bodies.new_lot("L-G9", "points", 500, 0, "town", campaign="no-such-campaign")
+    named = shop.append("grant", {"amount": 500, "wallet": "W-2", "lots": [lot],
+                                  "staff": booth})
+    lot = bodies.new_lot("L-G10", "points", 500, 0, "city", campaign=COUPON["id"])
+    shop.append("grant", {"amount": 500, "wallet": "W-2", "lots": [lot], "staff": booth})
     from terminal import tally
 
     _, close = tally.z_close(shop, None, names={"staff": cashier})
@@ -207,7 +216,7 @@ def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, t
     flagged = sorted((f["seq"], f["detail"]["why"]) for f in region.flags("approval_missing"))
     assert flagged == [(void.seq, "void"), (refund.seq, "refund"), (out.seq, "float_out"),
                        (part.seq, "refund"), (grant_.seq, "grant_outside"),
-                       (close["seq"], "z_close")]
+                       (named.seq, "grant_outside"), (close["seq"], "z_close")]
     assert region.lot(region.charged) == 3_000  # the void posted: the ¥2,000 came back
 
 
