@@ -71,6 +71,11 @@ ACTIONS = {
                      "who granted them and why.",
     "approver_not_manager": "A record names an approver who is no manager of that shop: "
                             "inspect the terminal.",
+    "approval_missing": "A cashier's or booth member's void, refund above the limit, cash "
+                        "out, Z close or manual grant that needs a manager, with no approver "
+                        "named (the counter asks one, so it was forced past it): ask the shop.",
+    "staff_id_taken": "A staff member made at a counter with the id of another shop's "
+                      "member: not stored; inspect the terminal.",
     "unknown_staff": "A record names a staff member the ledger does not know: inspect the "
                      "terminal (its staff record may not have arrived).",
     "staff_not_by_manager": "A staff member made at a counter by someone who is no manager: "

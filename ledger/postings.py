@@ -495,7 +495,8 @@ class Batch:
 
     def _check_staff(self, rec: dict) -> None:
         """A record naming an approver who is no manager of this merchant is flagged (it is
-        posted: the sale happened); so is a member the ledger does not know."""
+        posted: the sale happened); so is a member the ledger does not know, and an action
+        that needs a manager done by a member who is not one, with no approver named."""
         body = rec["body"]
         roles = self.staff_roles()
         if "staff" in body and body["staff"] not in roles:
@@ -503,6 +504,35 @@ class Batch:
         if "approver" in body and roles.get(body["approver"]) != "manager":
             self.flag("approver_not_manager", rec, approver=body["approver"],
                       role=roles.get(body["approver"]))
+        # A second close of a day names who approved it (`approved_by`): a manager, once
+        # the shop has staff (before, in first setup, it is whatever name was typed).
+        approved_by = body.get("approved_by") if rec["type"] == "day_close" else None
+        if roles and approved_by is not None and roles.get(approved_by) != "manager":
+            self.flag("approver_not_manager", rec, approver=approved_by,
+                      role=roles.get(approved_by))
+        # What a member who is no manager may do only with a manager's PIN, named by no
+        # approver: the record did not come through the counter's staff rules.
+        role = roles.get(body.get("staff"))
+        if role is not None and role != "manager" and "approver" not in body:
+            before = self.given_back.get(body.get("of"), 0) if rec["type"] == "refund" else 0
+            why = staff_rules.approval_wanted(rec["type"], body, self.staff_config(), before,
+                                              self._grant_in_campaign(rec))
+            if why is not None:
+                self.flag("approval_missing", rec, body.get("wallet"), staff=body["staff"],
+                          role=role, why=why)
+
+    def _grant_in_campaign(self, rec: dict) -> bool | None:
+        """Whether a grant's lot names a campaign running at this shop on the record's day
+        (as the counter asks: Counter.grant); None for any other record."""
+        if rec["type"] != "grant":
+            return None
+        day = rec["at"][:10]
+        for lot in rec["body"].get("lots", []):
+            rule = self.rule(lot["campaign"]) if lot.get("campaign") else None
+            if rule is not None and campaigns.active(rule, day, self.merchant_id or "",
+                                                     self.merchant_class or ""):
+                return True
+        return False
 
     def _post_staff(self, rec: dict, entry: Entry) -> None:
         """A member a manager made at the counter: stored for the merchant (and sent to its
@@ -515,6 +545,13 @@ class Batch:
         if roles and roles.get(rec["body"].get("staff")) != "manager":
             self.flag("staff_not_by_manager", rec, member=member["staff"],
                       staff=rec["body"].get("staff"))
+            return
+        # Staff ids are unique across the ledger: one naming another merchant's member
+        # would otherwise stop this terminal's every push on the key's constraint.
+        owner = self.conn.value("SELECT merchant_id FROM staff WHERE staff_id = ?",
+                                (member["staff"],))
+        if owner is not None:
+            self.flag("staff_id_taken", rec, member=member["staff"], merchant=owner)
             return
         from ledger.service import insert_staff
 

@@ -123,12 +123,25 @@ class Difference:
 def reconcile(db: Database, business_date: str) -> list[Difference]:
     """Each terminal's closes of a business day against the ledger's own records: every
     record of the day covered by a close (else: which seqs are not, or which are missing),
-    and each close's figures equal to what the ledger computes from that close's records."""
+    and each close's figures equal to what the ledger computes from that close's records,
+    and its business day and shift those the rule gives (sync.tally.rule_day): a close
+    naming another day is reported on both days."""
     found: list[Difference] = []
     for terminal_id, _ in _terminals(db, None):
         records = _records(db, terminal_id)
         held = records[-1]["seq"] if records else 0
+        previous = None
         for run in _runs(records):
+            if run.close is not None:
+                # The day and shift a close names are checked against the rule, not taken
+                # on its word: one naming another day would move its sales to that day's
+                # sheet and leave both days reconciled.
+                rule, previous = sheet.rule_day(previous, run), run.close
+                named = (run.business_date, run.shift)
+                if rule is not None and named != rule and business_date in (named[0], rule[0]):
+                    found.append(Difference(
+                        terminal_id, f"shift {run.shift}: business day and shift",
+                        f"{named[0]} shift {named[1]}", f"{rule[0]} shift {rule[1]}"))
             if run.business_date != business_date:
                 continue
             if run.close is None:

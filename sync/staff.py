@@ -31,6 +31,33 @@ def manual_grant(body: dict[str, Any]) -> bool:
     return not body.get("campaigns") and "gift" not in body
 
 
+def approval_wanted(rtype: str, body: dict[str, Any], config: dict[str, int],
+                    before: int = 0, in_campaign: bool | None = None) -> str | None:
+    """Why a record of `rtype` made by a member who is no manager must name a manager's
+    approval, as the counter asks for one (terminal.staff.why_approval; keys of its WHY),
+    or None. The ledger flags such a record naming no approver: it did not come through
+    the counter's rules. `config`: the merchant's (staff_config); `before`: for a
+    refund, what was given back of the same sale already (a refund in parts is judged by
+    all it gives back); `in_campaign`: whether a manual grant's campaign runs at that shop
+    that day (None: whether its lot names one)."""
+    if rtype == "void":
+        return "void"
+    if rtype == "refund" and before + body.get("amount", 0) > config["approve_refund_above"]:
+        return "refund"
+    if rtype == "cash_move" and body.get("direction") == "out":
+        return "float_out"
+    if rtype == "day_close":
+        return "z_close"
+    if rtype == "grant" and manual_grant(body):
+        if in_campaign is None:
+            in_campaign = any(lot.get("campaign") for lot in body.get("lots", []))
+        if not in_campaign:
+            return "grant_outside"
+        if body.get("amount", 0) > config["approve_grant_above"]:
+            return "grant"
+    return None
+
+
 # The demo region's ready-made staff at every demo shop: (name, role, PIN). The PINs are
 # shown on the demo's screen; a real shop's come from `ledger admin create-staff`.
 DEMO_STAFF = (("店長 佐藤", "manager", "2580"), ("レジ 青木", "cashier", "1470"),

@@ -91,6 +91,25 @@ def next_business_day(last_close: dict | None, calendar_date: str) -> tuple[str,
     return max(calendar_date, following), 1
 
 
+def rule_day(previous: dict | None, run: Run) -> tuple[str, int] | None:
+    """The (business date, shift) a closed `run` must name by the rule its terminal applied
+    (terminal.tally.z_close): what follows `previous` (the close before it) for records
+    from the run's first record's date (the close's own, for an empty run), except that a
+    close on the calendar day of a Z is another shift of the Z's business day (a second
+    close, approved). None for a close made before shifts existed (no `shift`): not
+    checked."""
+    close = run.close
+    assert close is not None, "an open run names no day"
+    if "shift" not in close["body"]:
+        return None
+    closed_on = str(close.get("at", ""))[:10]
+    if previous is not None and closes_day(previous) and \
+            str(previous.get("at", ""))[:10] == closed_on:
+        return str(previous["body"].get("business_date", "")), shift_of(previous) + 1
+    return next_business_day(previous, run.records[0]["at"][:10] if run.records
+                             else closed_on)
+
+
 def day_runs(records: list[dict], today: str) -> list[Run]:
     """`records` (a terminal's, in seq order) cut into runs; the last one is the open run (its
     business day from its first record's date, or `today` when it has none)."""

@@ -280,7 +280,8 @@ def _cmd_close(args: argparse.Namespace) -> int:
         try:
             _sign_in(node, args.staff)
             if args.approver:  # the manager's PIN: the next line of standard input
-                node.counter.staff.approve(args.approver, sys.stdin.readline().strip())
+                node.counter.staff.approve(args.approver, sys.stdin.readline().strip(),
+                                          action="z_close")
             sheet, rec = node.counter.close_day(args.counted, args.shift, args.approved_by,
                                                 again=bool(args.approver))
         except (tally.SecondClose, Refused) as exc:

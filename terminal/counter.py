@@ -831,7 +831,8 @@ class Counter:
             policy.check_amount(amount)
             if amount > left:
                 raise Refused("over_refund", left=left)
-            self._who = self.staff.require(kind, amount)
+            # a refund in parts is judged by all it gives back of the sale
+            self._who = self.staff.require(kind, amount, before=paid - left)
         except Refused as exc:
             self._refuse(kind, exc, None, amount or 0, "offline")
             raise
@@ -1403,6 +1404,7 @@ class Counter:
             needed = ApprovalNeeded("z_close", 0, "z_close_again")
             needed.details["first_close"] = exc.first  # the window says it in its words
             needed.message += f" ({tally.describe_close(exc.first)})"
+            self.staff.asked(needed)
             self._refuse("z_close", needed, None, 0, "offline")
             raise needed from exc
         self.staff.sign_out()  # a close ends the shift: the next one signs in

@@ -152,7 +152,15 @@ class StaffDesk:
         self.now = now
         self.signed_in: Member | None = None
         self.last_action = 0.0
-        self._approver: Member | None = None
+        # A manager's approval given (`approve`) and the action it was given for: (approver,
+        # action, amount), the action None when approved with nothing asked (used up or
+        # dropped by the next action, whatever it is).
+        self._approval: tuple[Member, str | None, int] | None = None
+        # The action last refused for want of an approval (ApprovalNeeded): (action, amount).
+        self._asked: tuple[str, int] | None = None
+        # A manager who signed in through the admin screen, and who was signed in before
+        # (None: nobody): the counter is theirs again when the admin screen locks.
+        self._handed_over: tuple[Member, Member | None] | None = None
         self.training = False
 
     # --- the staff list -------------------------------------------------------------------
@@ -210,15 +218,15 @@ class StaffDesk:
 
     def sign_in(self, staff_id: str, pin: str) -> Member:
         member = self._check_pin(staff_id, pin)
-        self.signed_in = member
+        self.signed_in, self._handed_over = member, None
         self.last_action = self.now()
-        self._approver = None
+        self._approval = self._asked = None
         return member
 
     def sign_out(self) -> None:
         """Sign-out, a shift change (Z close), or the window's idle lock."""
-        self.signed_in = None
-        self._approver = None
+        self.signed_in = self._handed_over = None
+        self._approval = self._asked = None
 
     def current(self) -> Member | None:
         """The member signed in, or None once the shop's idle time has passed."""
@@ -227,25 +235,52 @@ class StaffDesk:
             self.sign_out()
         return self.signed_in
 
-    def approve(self, staff_id: str, pin: str) -> Member:
-        """A manager's PIN for the next action (only that one)."""
+    def asked(self, needed: ApprovalNeeded) -> ApprovalNeeded:
+        """Note the action `needed` refused: a manager's PIN given next approves that one
+        action, up to that amount, and nothing else."""
+        self._asked = (needed.action, needed.amount)
+        return needed
+
+    def approve(self, staff_id: str, pin: str, action: str | None = None,
+                amount: int = 0) -> Member:
+        """A manager's PIN for the next action (only that one): the one last refused for
+        want of it (`asked`), or `action` of up to `amount` when given (the command line's
+        --approver, given before the action). An approval given for one action is dropped,
+        unused, by any other action, or by the same action for a larger amount: a refund
+        approved at ¥3,500 never approves a void of ¥50,000 later."""
         member = self._check_pin(staff_id, pin)
         if member.role != "manager":
             raise Refused("not_a_manager")
-        self._approver = member
+        bound = (action, amount) if action is not None else self._asked
+        self._approval = (member, *bound) if bound else (member, None, 0)
+        self._asked = None
+        return member
+
+    def _approval_for(self, action: str, amount: int) -> Member | None:
+        """The pending approval if it was given for `action` of at least `amount`; it is
+        taken either way (an approval is for the next action only)."""
+        approval, self._approval = self._approval, None
+        if approval is None:
+            return None
+        member, approved_action, approved_amount = approval
+        if approved_action is not None and (approved_action != action
+                                            or amount > approved_amount):
+            return None
         return member
 
     def take_approval(self) -> Member | None:
         """The manager's approval given for the next action, used up here: for a step that
         needs one even from a manager (a second close of a day already closed)."""
-        approver, self._approver = self._approver, None
-        return approver
+        approval, self._approval = self._approval, None
+        return approval[0] if approval is not None else None
 
     def unlock_admin(self, pin: str) -> Member | None:
         """The admin screen's PIN: a manager's (the one signed in, if a manager is; else
-        any manager's, who is then signed in: the manager takes over the counter, and what
-        the admin screen does is theirs). Wrong PINs count against the admin screen itself
-        (`ADMIN_TRIES_ID`) and lock it as a member's would. None in first-setup mode."""
+        any manager's, who is then signed in: the manager takes over the counter while the
+        admin screen is open, and what it does is theirs; `lock_admin` hands it back).
+        Wrong PINs count against the admin screen itself (`ADMIN_TRIES_ID`) and lock it as
+        a member's would; a manager locked out at sign-in is locked out here too. None in
+        first-setup mode."""
         if not self.enforcing:
             return None
         me = self.current()
@@ -259,9 +294,15 @@ class StaffDesk:
                           minutes=max(1, round((mine["until"] - now) / 60)))
         for member in self.members().values():
             if member.role == "manager" and pins.matches(pin, member.pin, self.store.pin_key):
+                locked = tries.get(member.staff_id, {}).get("until", 0)
+                if locked > now:  # a member's lock-out holds here too
+                    raise Refused("staff_locked", name=member.name,
+                                  minutes=max(1, round((locked - now) / 60)))
                 tries.pop(ADMIN_TRIES_ID, None)
                 self.store.put(TRIES_KEY, tries)
-                self.signed_in, self.last_action, self._approver = member, self.now(), None
+                self._handed_over = (member, self.current())
+                self.signed_in, self.last_action = member, self.now()
+                self._approval = self._asked = None
                 return member
         count = mine["count"] + 1
         if count >= MAX_STAFF_PIN_TRIES:
@@ -271,6 +312,17 @@ class StaffDesk:
         tries[ADMIN_TRIES_ID] = {"count": count, "until": 0}
         self.store.put(TRIES_KEY, tries)
         raise Refused("staff_pin_wrong", left=MAX_STAFF_PIN_TRIES - count)
+
+    def lock_admin(self) -> None:
+        """The admin screen locked (left, or idle): a manager who signed in through it hands
+        the counter back to whoever was signed in before (or signs out if nobody was), so
+        the cashier who called the manager over does not go on with a manager's rights."""
+        handed, self._handed_over = self._handed_over, None
+        if handed is None or self.signed_in is None or \
+                self.signed_in.staff_id != handed[0].staff_id:
+            return
+        self.signed_in, self.last_action = handed[1], self.now()
+        self._approval = self._asked = None
 
     def view(self) -> dict[str, Any]:
         """What the screens show: who is signed in, who can sign in, the mode."""
@@ -284,14 +336,15 @@ class StaffDesk:
     def config(self) -> dict[str, int]:
         return staff_config(self._config())
 
-    def why_approval(self, action: str, amount: int, in_campaign: bool = True
-                     ) -> tuple[str, int] | None:
+    def why_approval(self, action: str, amount: int, in_campaign: bool = True,
+                     before: int = 0) -> tuple[str, int] | None:
         """Why `action` of `amount` (yen or points) needs a manager, as (WHY key, limit),
-        or None."""
+        or None. `before`: what was refunded of the same sale already (a refund in parts
+        is judged by all it gives back)."""
         config = self.config
         if action in APPROVABLE:
             return action, 0
-        if action == "refund" and amount > config["approve_refund_above"]:
+        if action == "refund" and before + amount > config["approve_refund_above"]:
             return "refund", config["approve_refund_above"]
         if action == "grant":
             if not in_campaign:
@@ -300,11 +353,12 @@ class StaffDesk:
                 return "grant", config["approve_grant_above"]
         return None
 
-    def require(self, action: str, amount: int = 0, in_campaign: bool = True
-                ) -> tuple[Member | None, Member | None]:
+    def require(self, action: str, amount: int = 0, in_campaign: bool = True,
+                before: int = 0) -> tuple[Member | None, Member | None]:
         """Who does `action` and who approved it: (staff, approver), both None in
         first-setup mode. Raises Refused (not signed in, not this role's) or ApprovalNeeded.
-        An approval given by `approve` is used up by the action it was given for."""
+        An approval given by `approve` is used up by the action it was given for. `before`:
+        for a refund, what was given back of the same sale already."""
         assert action in ACTIONS, action
         if not self.enforcing:
             return None, None
@@ -314,12 +368,15 @@ class StaffDesk:
         if action not in PERMISSIONS[member.role] and action not in APPROVABLE:
             raise Refused("not_allowed", role=member.role, action=action)
         self.last_action = self.now()
-        why = self.why_approval(action, amount, in_campaign)
+        why = self.why_approval(action, amount, in_campaign, before)
+        approver = self._approval_for(action, amount)
         if why is None or member.role == "manager":
+            if approver is not None and member.role == "manager":
+                # kept for a step that needs one even from a manager (close_day)
+                self._approval = (approver, action, amount)
             return member, None
-        approver, self._approver = self._approver, None
         if approver is None:
-            raise ApprovalNeeded(action, amount, *why)
+            raise self.asked(ApprovalNeeded(action, amount, *why))
         return member, approver
 
     def check_grant_caps(self, points: int, day: str) -> None:

@@ -597,6 +597,18 @@ class TerminalBridge(QObject):
 
         self._run("admin_unlock", work)
 
+    @Slot()
+    def admin_lock(self) -> None:
+        """The admin screen locked: a manager signed in by it hands the counter back."""
+        if self.node is None:
+            return
+
+        def work(counter):
+            counter.staff.lock_admin()
+            return counter.staff.view()
+
+        self._run("staff", work)
+
     @Slot(bool)
     def set_training(self, on: bool) -> None:
         def work(counter):

@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
     request_sign_out = Signal()
     request_approve = Signal(str, str)
     request_admin_unlock = Signal(str)
+    request_admin_lock = Signal()
     request_training = Signal(bool)
     request_create_staff = Signal(str, str, str)
     request_staff_view = Signal()
@@ -705,6 +706,7 @@ class MainWindow(QMainWindow):
         self.request_sign_out.connect(b.sign_out)
         self.request_approve.connect(b.approve)
         self.request_admin_unlock.connect(b.admin_unlock)
+        self.request_admin_lock.connect(b.admin_lock)
         self.request_training.connect(b.set_training)
         self.request_create_staff.connect(b.create_staff)
         self.request_staff_view.connect(b.staff_view)
@@ -1745,6 +1747,8 @@ class MainWindow(QMainWindow):
                     "business day, {1}.").format(*result[2]))
 
     def _lock(self) -> None:
+        if not self.admin_panel.isHidden():  # a manager signed in by it hands back
+            self.request_admin_lock.emit()
         self.admin_idle.stop()
         self.admin_panel.hide()
         self.lookup_id.clear()

@@ -302,3 +302,30 @@ def test_report_tally_of_two_lanes_keeps_campaigns_and_each_lanes_cash(region, t
     assert rows[f"{first} 現金 実査額"][8] == "5000"
     assert rows[f"{second} 現金 実査額"][8] == "2900"
     assert rows["現金 実査額"][8] == "7900" and rows["過不足"][8] == "-100"
+
+
+def test_a_close_naming_the_wrong_business_day_is_found(region):
+    """2026-11-22: ¥300, the day's Z. 2026-11-23: ¥100, then a close whose figures are right
+    for its records but which names business day 2026-11-22, shift 2 (no approval, and the
+    Z before it was made the day before: the rule says 2026-11-23, shift 1). The ledger
+    must not take its word: the ¥100 would be on 11-22's sheet and on none of 11-23's,
+    with reconcile clean on both days. Reconcile names it on both days."""
+    from datetime import timedelta
+
+    from sync import tally as sheet
+
+    term = region.terminal()
+    pay(term, "W-1", [(region.charged, 300)])
+    terminal_tally.z_close(term)
+    term._clock.now += timedelta(days=1)
+    pay(term, "W-1", [(region.charged, 100)])
+    run = terminal_tally.runs(term)[-1]
+    assert (run.business_date, run.shift) == ("2026-11-23", 1)
+    forged = sheet.compute(term.terminal_id, run.records, "2026-11-22", True, term.totals)
+    forged.shift, forged.day_closed = 2, True
+    term.append("day_close", forged.close_body())
+    region.push(term)
+    for day in ("2026-11-22", "2026-11-23"):
+        found = reports.reconcile(region.db, day)
+        assert [(d.what, d.terminal_says, d.ledger_says) for d in found] == [
+            ("shift 2: business day and shift", "2026-11-22 shift 2", "2026-11-23 shift 1")]

@@ -159,3 +159,106 @@ def test_a_merchants_limits_are_set_at_the_ledger_and_reach_its_terminals(
             [("grant_over_cap", 2_000)]
     finally:
         term.close()
+
+
+def test_an_action_that_needs_a_manager_done_without_one_is_flagged(ledger_db, tmp_path):
+    """Records signed by the terminal's key but never through its counter's staff rules
+    (terminal.staff): what a cashier or a booth member may only do with a manager's PIN,
+    pushed naming no approver. Defaults: a refund above ¥3,000 and a manual grant above
+    1,000 pt or outside a campaign need a manager, as do every void, float out and Z.
+    Flagged (posted all the same: they happened): the cashier's void of a ¥2,000 sale,
+    refund of ¥3,001 of a ¥3,500 sale and ¥1 more of it in a part of its own (¥300 +
+    ¥3,001 + ¥1 given back of that sale: a refund in parts is judged by its sum), cash out
+    and Z; the booth member's 500 pt grants with no campaign and naming one that runs
+    nowhere (the counter asks a manager for a grant outside a running campaign). Not
+    flagged: the booth member's 500 pt grant in the running 冬のクーポン campaign, the cashier's
+    refund of ¥300 (within the limit), the manager's cash out (a manager needs nobody),
+    the sales naming nobody (old style)."""
+    from tests.ledger.test_campaigns import COUPON
+    from tests.ledger.test_ingest import Region, pay
+
+    region = Region(ledger_db, tmp_path)
+    service.create_campaign(ledger_db, COUPON)  # runs at every shop on the records' day
+    manager = service.create_staff(ledger_db, "M-SMALL", "佐藤", "manager", "4711")["staff"]
+    cashier = service.create_staff(ledger_db, "M-SMALL", "青木", "cashier", "1234")["staff"]
+    booth = service.create_staff(ledger_db, "M-SMALL", "鈴木", "booth", "5678")["staff"]
+    shop = region.terminal()
+    sale = pay(shop, "W-1", [(region.charged, 2_000)])
+    void = shop.append("void", {"amount": 2_000, "wallet": "W-1", "of": sale.tx_id,
+                                "lots": [{"lot": region.charged, "amount": 2_000}],
+                                "staff": cashier})
+    other = pay(shop, "W-1", [(region.exclusive, 3_500)])
+    shop.append("refund", {"amount": 300, "wallet": "W-1", "of": other.tx_id,
+                           "lots": [{"lot": region.exclusive, "amount": 300}],
+                           "staff": cashier})
+    refund = shop.append("refund", {"amount": 3_001, "wallet": "W-1", "of": other.tx_id,
+                                    "lots": [{"lot": region.exclusive, "amount": 3_001}],
+                                    "staff": cashier})
+    out = shop.append("cash_move", {"amount": 1_000, "direction": "out", "reason": "",
+                                    "staff": cashier})
+    part = shop.append("refund", {"amount": 1, "wallet": "W-1", "of": other.tx_id,
+                                  "lots": [{"lot": region.exclusive, "amount": 1}],
+                                  "staff": cashier})
+    shop.append("cash_move", {"amount": 1_000, "direction": "out", "reason": "",
+                              "staff": manager})
+    lot = bodies.new_lot("L-G8", "points", 500, 0, "town")
+    grant_ = shop.append("grant", {"amount": 500, "wallet": "W-2", "lots": [lot],
+                                   "staff": booth})
+    lot = bodies.new_lot("L-G9", "points", 500, 0, "town", campaign="no-such-campaign")
+    named = shop.append("grant", {"amount": 500, "wallet": "W-2", "lots": [lot],
+                                  "staff": booth})
+    lot = bodies.new_lot("L-G10", "points", 500, 0, "city", campaign=COUPON["id"])
+    shop.append("grant", {"amount": 500, "wallet": "W-2", "lots": [lot], "staff": booth})
+    from terminal import tally
+
+    _, close = tally.z_close(shop, None, names={"staff": cashier})
+    region.push(shop)
+    flagged = sorted((f["seq"], f["detail"]["why"]) for f in region.flags("approval_missing"))
+    assert flagged == [(void.seq, "void"), (refund.seq, "refund"), (out.seq, "float_out"),
+                       (part.seq, "refund"), (grant_.seq, "grant_outside"),
+                       (named.seq, "grant_outside"), (close["seq"], "z_close")]
+    assert region.lot(region.charged) == 3_000  # the void posted: the ¥2,000 came back
+
+
+def test_a_staff_record_reusing_another_merchants_member_id_is_flagged(ledger_db, tmp_path):
+    """A `staff` record from the small shop's terminal, made by its manager, naming as the
+    new member the id of the large shop's manager (staff ids are unique across the
+    ledger): not stored (the large shop's manager stays theirs, a manager), flagged, and
+    the records around it post as usual (the ¥500 payment after it)."""
+    from tests.ledger.test_ingest import Region, pay
+
+    region = Region(ledger_db, tmp_path)
+    manager = service.create_staff(ledger_db, "M-SMALL", "佐藤", "manager", "4711")["staff"]
+    theirs = service.create_staff(ledger_db, "M-LARGE", "田中", "manager", "9999")["staff"]
+    shop = region.terminal()
+    forged = shop.append("staff", {"member": {"staff": theirs, "name": "偽", "role": "cashier",
+                                              "pin": pins.make("1111", 0)},
+                                   "staff": manager})
+    pay(shop, "W-1", [(region.charged, 500)])
+    region.push(shop)
+    assert region.lot(region.charged) == 2_500
+    with ledger_db.reading() as conn:
+        assert conn.all("SELECT merchant_id, role FROM staff WHERE staff_id = ?",
+                        (theirs,)) == [("M-LARGE", "manager")]
+    assert [f["seq"] for f in region.flags("staff_id_taken")] == [forged.seq]
+
+
+def test_a_second_close_approved_by_no_manager_is_flagged(ledger_db, tmp_path):
+    """A Z, then a second close the same day (a shift of the same business day), which the
+    counter writes only with a manager's approval (`approved_by`). Pushed naming the
+    cashier as the one who approved it: flagged approver_not_manager, as an `approver`
+    who is no manager is. The first Z, by the manager, is not."""
+    from terminal import tally
+    from tests.ledger.test_ingest import Region, pay
+
+    region = Region(ledger_db, tmp_path)
+    manager = service.create_staff(ledger_db, "M-SMALL", "佐藤", "manager", "4711")["staff"]
+    cashier = service.create_staff(ledger_db, "M-SMALL", "青木", "cashier", "1234")["staff"]
+    shop = region.terminal()
+    pay(shop, "W-1", [(region.charged, 300)])
+    tally.z_close(shop, names={"staff": manager})
+    pay(shop, "W-1", [(region.charged, 200)])
+    _, second = tally.z_close(shop, approved_by=cashier, names={"staff": manager})
+    region.push(shop)
+    assert [(f["seq"], f["detail"]["approver"]) for f in
+            region.flags("approver_not_manager")] == [(second["seq"], cashier)]

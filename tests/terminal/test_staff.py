@@ -305,3 +305,120 @@ def test_the_z_close_is_a_managers_and_a_second_one_needs_an_approval(tmp_path):
     assert (second["body"]["business_date"], second["body"]["shift"]) == \
         (first["body"]["business_date"], 2)
     assert second["body"]["approved_by"] == "S-manager"
+
+
+def test_an_approval_is_for_the_action_it_was_asked_for(tmp_path):
+    """A manager approves the cashier's refund of ¥3,500 (above the ¥3,000 default). That
+    approval does not approve a void of another sale of ¥9,000 instead, nor a larger
+    refund of the same sale (¥5,000), and is dropped by them; an approval left unused
+    while the cashier goes on selling (a ¥100 payment) is gone by the time a void is tried
+    later."""
+    till, _ = staffed_till(tmp_path)
+    c = till.counter
+    c.staff.sign_in("S-cashier", PINS["cashier"])
+    small = c.pay(customer(till), 3_500)
+    big = c.pay(customer(till), 9_000)
+    with pytest.raises(ApprovalNeeded):
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    with pytest.raises(ApprovalNeeded):  # another action: not approved
+        c.refund(big.tx_id, void=True)
+    with pytest.raises(ApprovalNeeded):  # and the approval was dropped by it
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    with pytest.raises(ApprovalNeeded):  # the same action, for more
+        c.refund(big.tx_id, 5_000)
+    with pytest.raises(ApprovalNeeded):
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    c.pay(customer(till), 100)  # the cashier goes on selling: the approval is not kept
+    with pytest.raises(ApprovalNeeded):
+        c.refund(small.tx_id, 3_500)
+    c.staff.approve("S-manager", PINS["manager"])
+    done = c.refund(small.tx_id, 3_500)  # asked, approved, done: named
+    assert done.record["body"]["approver"] == "S-manager"
+    assert not till.journal.givebacks_of(big.tx_id)  # the big sale was never voided
+
+
+def test_a_locked_manager_is_not_let_in_through_the_admin_screen(tmp_path):
+    """MAX_STAFF_PIN_TRIES wrong PINs at sign-in lock the manager for STAFF_LOCK_S. The
+    admin screen's PIN box takes any manager's PIN: the locked manager's own PIN must not
+    open it (nor sign that manager in) until the lock has passed — else the lock-out is
+    worth nothing, the admin screen having its own count of tries."""
+    till, clock = staffed_till(tmp_path)
+    desk = till.counter.staff
+    for _ in range(staff_rules.MAX_STAFF_PIN_TRIES):
+        with pytest.raises(Refused):
+            desk.sign_in("S-manager", "0000")
+    assert code_of(lambda: desk.sign_in("S-manager", PINS["manager"])) == "staff_locked"
+    assert code_of(lambda: desk.unlock_admin(PINS["manager"])) == "staff_locked"
+    assert desk.current() is None
+    desk.sign_in("S-cashier", PINS["cashier"])
+    assert code_of(lambda: desk.unlock_admin(PINS["manager"])) == "staff_locked"
+    assert desk.current().staff_id == "S-cashier"
+    clock.t += staff_rules.STAFF_LOCK_S + 1
+    assert desk.unlock_admin(PINS["manager"]).staff_id == "S-manager"
+
+
+def test_a_training_sale_does_not_use_up_a_real_gift_code(tmp_path):
+    """A gift code (ふるさとギフト, ¥3,000) shown during training is decided and kept as a
+    training record only: once training mode is off, the same code still pays ¥2,000 for
+    real (the training sale took nothing of it), and only then is it used up."""
+    from sync import giftcodes
+    from tests.terminal.test_campaigns import GIFT, LEDGER_KEY
+
+    till = Till(tmp_path)
+    till.snapshot([GIFT])
+    c = till.counter
+    code = giftcodes.make(LEDGER_KEY, "furusato", 3_000)
+    c.set_training(True)
+    practice = c.pay_gift(code.text(), 2_000)
+    assert practice.record["type"] == "training"
+    c.set_training(False)
+    real = c.pay_gift(code.text(), 2_000)
+    assert real.record["type"] == "gift" and real.amount == 2_000
+    assert code_of(lambda: c.pay_gift(code.text(), 2_000)) == "gift_used"
+
+
+def test_the_admin_screen_hands_the_counter_back_when_it_locks(tmp_path):
+    """The cashier calls the manager to the admin screen; the manager's PIN signs the
+    manager in while it is open. When it locks (left or idle) the counter is the
+    cashier's again: a void then asks a manager's PIN as before, instead of going through
+    in the manager's name. Nobody signed in before: nobody after."""
+    till, _ = staffed_till(tmp_path)
+    c = till.counter
+    c.staff.sign_in("S-cashier", PINS["cashier"])
+    sale = c.pay(customer(till), 800)
+    assert c.staff.unlock_admin(PINS["manager"]).staff_id == "S-manager"
+    c.staff.lock_admin()
+    assert c.staff.current().staff_id == "S-cashier"
+    with pytest.raises(ApprovalNeeded):
+        c.refund(sale.tx_id, void=True)
+    c.staff.sign_out()
+    c.staff.unlock_admin(PINS["manager"])
+    c.staff.lock_admin()
+    assert c.staff.current() is None
+    c.staff.sign_in("S-manager", PINS["manager"])  # a manager signed in opens it: stays
+    c.staff.unlock_admin(PINS["manager"])
+    c.staff.lock_admin()
+    assert c.staff.current().staff_id == "S-manager"
+
+
+def test_a_refund_split_in_parts_under_the_limit_still_asks_a_manager(tmp_path):
+    """A ¥9,000 sale; the limit is ¥3,000 (default). The cashier refunds ¥3,000 alone (the
+    sale's refunds come to ¥3,000: no manager), then ¥1 more: ¥3,001 given back of that
+    sale is above the limit, so the second part asks a manager's PIN — else three parts of
+    ¥3,000 would give back the whole ¥9,000 with nobody asked. The prompt says the part
+    asked for (¥1)."""
+    till, _ = staffed_till(tmp_path)
+    c = till.counter
+    c.staff.sign_in("S-cashier", PINS["cashier"])
+    sale = c.pay(customer(till), 9_000)
+    c.refund(sale.tx_id, 3_000)
+    with pytest.raises(ApprovalNeeded) as info:
+        c.refund(sale.tx_id, 1)
+    assert info.value.details["amount"] == 1
+    c.staff.approve("S-manager", PINS["manager"])
+    assert c.refund(sale.tx_id, 1).record["body"]["approver"] == "S-manager"
+    other = c.pay(customer(till), 2_000)  # another sale's refunds are counted apart
+    assert "approver" not in c.refund(other.tx_id, 2_000).record["body"]

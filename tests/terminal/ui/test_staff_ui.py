@@ -203,6 +203,19 @@ def test_opening_the_admin_screen_signs_the_manager_in(qtbot, window):
                     timeout=DONE_MS)
 
 
+def test_leaving_the_admin_screen_gives_the_counter_back(qtbot, window):
+    """The manager signed in by the admin screen leaves it (back to the shop screen): the
+    cashier who was signed in before is again, with a cashier's rights."""
+    sign_in(qtbot, window, "cashier")
+    unlock_admin(qtbot, window)
+    qtbot.waitUntil(lambda: (window.staff_bar.signed_in or {}).get("role") == "manager",
+                    timeout=DONE_MS)
+    window.modes["shop"].click()
+    qtbot.waitUntil(lambda: (window.staff_bar.signed_in or {}).get("role") == "cashier",
+                    timeout=DONE_MS)
+    assert window.bridge.node.counter.staff.current().role == "cashier"
+
+
 def test_a_manager_adds_a_cashier_at_the_counter(qtbot, window):
     """A shop without ledger access: the manager adds 花子 (cashier, PIN 5550) on the admin
     screen; she can sign in at once, and a `staff` record carries her (PIN hashed) to the
