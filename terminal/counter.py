@@ -1389,7 +1389,7 @@ class Counter:
         check_closable(self.health)
         asked, self._close_again_asked = self._close_again_asked or again, False
         if self.staff.enforcing:
-            again = approver or self.staff.take_approval()
+            again = approver or self.staff.take_approval("z_close")
             approved_by = again.staff_id if asked and again is not None else None
         names = {"staff": member.staff_id} if member is not None else {}
         if approver is not None:
@@ -1401,7 +1401,7 @@ class Counter:
             if not self.staff.enforcing:
                 raise
             self._close_again_asked = True
-            needed = ApprovalNeeded("z_close", 0, "z_close_again")
+            needed = self.staff.asked(ApprovalNeeded("z_close", 0, "z_close_again"))
             needed.details["first_close"] = exc.first  # the window says it in its words
             needed.message += f" ({tally.describe_close(exc.first)})"
             self.staff.asked(needed)

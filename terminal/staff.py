@@ -268,11 +268,11 @@ class StaffDesk:
             return None
         return member
 
-    def take_approval(self) -> Member | None:
-        """The manager's approval given for the next action, used up here: for a step that
-        needs one even from a manager (a second close of a day already closed)."""
-        approval, self._approval = self._approval, None
-        return approval[0] if approval is not None else None
+    def take_approval(self, action: str, amount: int = 0) -> Member | None:
+        """The manager's approval given for `action` (of up to `amount`), used up here: for
+        a step that needs one even from a manager (a second close of a day already closed).
+        An approval given for anything else is dropped."""
+        return self._approval_for(action, amount)
 
     def unlock_admin(self, pin: str) -> Member | None:
         """The admin screen's PIN: a manager's (the one signed in, if a manager is; else
