@@ -397,6 +397,11 @@ def create_staff(db: Database, merchant_id: str, name: str, role: str, pin: str)
     def work(conn: Connection) -> None:
         if conn.one("SELECT 1 FROM merchants WHERE merchant_id = ?", (merchant_id,)) is None:
             raise LedgerError(f"no merchant {merchant_id}", 404, "not_found")
+        # PINs are unique within a shop: the admin screen takes any manager's PIN, so a
+        # cashier sharing one would open it as that manager.
+        if any(pins.matches(pin, other["pin"]) for other in staff_of(conn, merchant_id)):
+            raise LedgerError("another member of this merchant has that PIN; choose another",
+                              409, "pin_taken")
         insert_staff(conn, merchant_id, member, "admin")
         _admin_op(conn, "create_staff", {"staff": member["staff"], "merchant": merchant_id,
                                          "role": role})

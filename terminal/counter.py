@@ -1421,6 +1421,9 @@ class Counter:
         if not self.staff.enforcing and role != "manager":
             raise Refused("bad_staff", detail="the first staff member is a manager")
         self.require("create_staff")
+        if self.staff.pin_taken(pin):
+            raise Refused("bad_staff", detail="another member of this shop has that PIN; "
+                          "choose another")
         item = staff_rules.new_member(name, role, pin)
         was_training, self.staff.training = self.staff.training, False
         try:

@@ -184,6 +184,13 @@ class StaffDesk:
         """False in first-setup mode (no staff yet): nothing is asked."""
         return bool(self.members())
 
+    def pin_taken(self, pin: str) -> bool:
+        """Whether a member of this shop already has `pin`: PINs are unique within a shop,
+        or a cashier whose PIN is a manager's would open the admin screen as that manager
+        (`unlock_admin` takes any manager's PIN)."""
+        return any(pins.matches(pin, member.pin, self.store.pin_key)
+                   for member in self.members().values())
+
     def add_local(self, item: dict[str, Any]) -> None:
         """Keep a member made at this counter (its PIN sealed) until the snapshot has it."""
         assert self.store.pin_key is not None, "staff PINs need the terminal's seal key"

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ledger import service
 from sync import bodies, pins
 from tests.ledger.helpers import Terminal
@@ -262,3 +264,18 @@ def test_a_second_close_approved_by_no_manager_is_flagged(ledger_db, tmp_path):
     region.push(shop)
     assert [(f["seq"], f["detail"]["approver"]) for f in
             region.flags("approver_not_manager")] == [(second["seq"], cashier)]
+
+
+def test_a_pin_another_member_of_the_merchant_has_is_refused(ledger_db):
+    """PINs are unique within a merchant (the admin screen takes any manager's PIN, so a
+    cashier with the manager's would open it as the manager); another merchant's members
+    may have it."""
+    service.create_merchant(ledger_db, "M-SHOP", "さくら商店", "small", 1)
+    service.create_merchant(ledger_db, "M-OTHER", "魚屋", "small", 1)
+    service.create_staff(ledger_db, "M-SHOP", "佐藤", "manager", "4711")
+    with pytest.raises(service.LedgerError) as info:
+        service.create_staff(ledger_db, "M-SHOP", "青木", "cashier", "4711")
+    assert info.value.code == "pin_taken"
+    service.create_staff(ledger_db, "M-OTHER", "魚", "manager", "4711")
+    with ledger_db.reading() as conn:
+        assert len(service.staff_of(conn, "M-SHOP")) == 1

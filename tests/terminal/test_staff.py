@@ -90,6 +90,11 @@ def test_first_setup_mode_until_the_first_manager(tmp_path):
     c.staff.sign_in(member["staff"], "2222")
     cashier = c.create_staff("Aoki", "cashier", "1111").record
     assert cashier["body"]["staff"] == member["staff"]  # made by the manager signed in
+    # PINs are unique in a shop: a cashier with the manager's PIN would open the admin
+    # screen as the manager (it takes any manager's PIN)
+    seq = till.journal.last_seq
+    assert code_of(lambda: c.create_staff("Ito", "cashier", "2222")) == "bad_staff"
+    assert till.journal.last_seq == seq
 
 
 def test_wrong_pins_lock_the_member_across_a_restart(tmp_path):
