@@ -71,3 +71,18 @@ def test_the_proxy_sends_to_where_the_unit_serves():
 
     size = re.search(r"client_max_body_size (\d+)m;", proxy)
     assert size and int(size.group(1)) * 1024 * 1024 >= MAX_BODY_BYTES
+
+
+def test_every_ledger_command_and_admin_action_is_in_the_readme():
+    readme = " ".join((DEPLOY.parent / "README.md").read_text("utf-8").split())
+    parser = cli.build_parser()
+    commands = _subparser(parser, "admin")
+    assert commands is not None
+    missing = [f"python -m ledger {name}" for name in
+               next(a for a in parser._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+               if f"python -m ledger {name}" not in readme]
+    missing += [f"admin {name}" for name in next(
+        a for a in commands._actions if isinstance(a, argparse._SubParsersAction)).choices
+        if f"admin {name}" not in readme]
+    assert not missing, f"undocumented in README.md: {missing}"
