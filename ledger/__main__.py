@@ -187,18 +187,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ[observe.LOG_LEVEL_ENV] = args.log_level
     if args.log_file:
         os.environ[observe.LOG_FILE_ENV] = str(args.log_file.resolve())
+    figures = None
     if args.workers > 1:  # each worker's figures in files here, summed at /metrics
         import tempfile
 
-        os.environ[observe.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="machi-ledger-metrics-")
+        figures = tempfile.mkdtemp(prefix="machi-ledger-metrics-")
+        os.environ[observe.MULTIPROC_ENV] = figures
     scheme = "https" if args.tls_cert else "http"
     print(f"ledger on {scheme}://{args.host}:{args.port} ({db.engine}), key "
           f"{keys.fingerprint(key.public_key())}, admin token in "
           f"{args.home / service.ADMIN_TOKEN_FILE}", flush=True)
     tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)} \
         if args.tls_cert else {}
-    uvicorn.run("ledger.server:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False, **tls)
+    try:
+        uvicorn.run("ledger.server:app_from_env", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, log_level=args.log_level,
+                    access_log=False, **tls)
+    finally:
+        if figures:
+            import shutil
+
+            shutil.rmtree(figures, ignore_errors=True)
     return 0
 
 

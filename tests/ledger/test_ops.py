@@ -290,3 +290,22 @@ def test_the_log_has_a_line_per_request_and_batch_and_no_secret(tmp_path):
     assert "machi_ledger_ingest_seconds_count 1.0" in text
     assert "machi_ledger_snapshot_page_items_count 1.0" in text
     assert "machi_ledger_verifier_helper_up" in text
+
+
+def test_metrics_are_summed_over_worker_processes(tmp_path):
+    """Two workers: /metrics counts the requests both answered (multiprocess mode), the
+    one /healthz the start-up probe got plus the ones sent here."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    migrate(Database(url))
+    server = LedgerProcess(url, tmp_path / "home", workers=2).start()
+    sent = 12
+    try:
+        with requests.Session() as http:
+            for _ in range(sent):
+                assert http.get(server.url + "/healthz", timeout=HTTP_TIMEOUT_S).ok
+        text = requests.get(server.url + "/metrics", timeout=HTTP_TIMEOUT_S, headers={
+            "authorization": f"Bearer {server.admin_token}"}).text
+    finally:
+        server.stop()
+    assert (f'machi_ledger_requests_total{{route="/healthz",status="200"}} {float(sent + 1)}'
+            in text)
