@@ -242,10 +242,12 @@ class RequestLog:
             terminal = _header(scope, auth.HEADER_TERMINAL.lower().encode())
             if not record.TERMINAL_ID_RE.fullmatch(terminal):
                 terminal = ""  # what a client claims is logged only if it is an id
-            observe.REQUESTS.labels(route, str(status or 500)).inc()
-            observe.log.info("request %s", observe.fields(
-                method=scope["method"], route=route, status=status or "none",
-                ms=f"{(time.perf_counter() - began) * 1000:.1f}", terminal=terminal))
+            # no answer started: the client went away (LastResort logged that line)
+            observe.REQUESTS.labels(route, str(status) if status else "gone").inc()
+            if status:
+                observe.log.info("request %s", observe.fields(
+                    method=scope["method"], route=route, status=status,
+                    ms=f"{(time.perf_counter() - began) * 1000:.1f}", terminal=terminal))
 
 
 def _unexpected(exc: BaseException) -> JSONResponse:
