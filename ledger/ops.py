@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ledger.db import Database, DatabaseError, redact_url
+from sync import files
 
 # What a backup file starts with, by engine (SQLite's header; pg_dump's custom format).
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -25,6 +26,8 @@ PG_DUMP_MAGIC = b"PGDMP"
 SQLITE_BACKUP_PAGES = 1024
 # pg_dump / pg_restore of a town's ledger: minutes at most; a hung one is an error.
 PG_TOOL_TIMEOUT_S = 3600
+# Backup files are the owner's only (they hold PIN hashes and every wallet).
+BACKUP_FILE_MODE = 0o600
 # A card number in a listing shows only its last digits (the list goes to screens, files).
 CARD_SHOWN_DIGITS = 4
 
@@ -202,8 +205,10 @@ def backup(url: str, out: Path) -> str:
     partial = out.with_name(out.name + ".partial")
     db = Database(url)
     try:
+        partial.unlink(missing_ok=True)
+        # a backup holds what the ledger holds (PIN hashes, wallets): its owner's only
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_FILE_MODE))
         if db.engine == "sqlite":
-            partial.unlink(missing_ok=True)
             source = sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)
             try:
                 target = sqlite3.connect(partial)
@@ -217,6 +222,7 @@ def backup(url: str, out: Path) -> str:
             clean, _env = _pg_target(url)
             _run_pg([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
                      f"--file={partial}", f"--dbname={clean}"], url)
+        os.chmod(partial, BACKUP_FILE_MODE)  # pg_dump may have made it anew
         os.replace(partial, out)
     except sqlite3.Error as exc:
         raise OpsError(f"backup of {db.path} failed: {exc}") from exc
@@ -267,6 +273,7 @@ def restore(source: Path, url: str, force: bool = False) -> str:
                 raise OpsError(f"cannot write {db.path}: no directory {db.path.parent}")
             for stale in (Path(f"{db.path}-wal"), Path(f"{db.path}-shm")):
                 stale.unlink(missing_ok=True)
+            files.private_db(db.path)  # owner-only, as the ledger makes its database
             src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
             try:
                 target = sqlite3.connect(db.path)

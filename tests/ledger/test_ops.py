@@ -228,6 +228,8 @@ def test_backup_and_restore_keep_a_ledger_whole(db_url, tmp_path, request):
     out = tmp_path / "ledger.backup"
     made = run("backup", "--db", db_url, "--out", str(out))
     assert made.returncode == 0, made.stderr
+    assert out.stat().st_mode & 0o777 == 0o600  # PIN hashes, wallets: the owner's only
+    assert not list(tmp_path.glob("*.partial"))
     if db_url.startswith("sqlite"):
         fresh = f"sqlite:///{tmp_path / 'restored.db'}"
     else:
@@ -309,3 +311,14 @@ def test_metrics_are_summed_over_worker_processes(tmp_path):
         server.stop()
     assert (f'machi_ledger_requests_total{{route="/healthz",status="200"}} {float(sent + 1)}'
             in text)
+
+
+def test_without_pg_dump_a_postgres_backup_is_one_clear_line(tmp_path, monkeypatch):
+    """A machine with no PostgreSQL client programs (none installed, none on PATH)."""
+    from ledger import ops
+
+    monkeypatch.setattr(ops.glob, "glob", lambda pattern: [])
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ops.OpsError, match=r"^pg_dump is not installed \(PostgreSQL client"):
+        ops.backup("postgresql://machi:secret@127.0.0.1:1/ledger", tmp_path / "b.backup")
+    assert not list(tmp_path.iterdir())  # no half file left
