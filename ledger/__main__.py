@@ -42,7 +42,9 @@ else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
 ~/.local/share/machi-pos/ledger), which also holds the ledger's signing key and admin token.
 `check`, `report`, `admin` and `backup` never make a database: a SQLite file that is not there
 is an error (exit 2); `migrate`, `serve`, `seed-demo` and `restore` make one.
-Exit codes: 0 done, 1 refused or inconsistent (the message says why), 2 bad command line.
+Exit codes: 0 done, 1 refused or inconsistent (the message says why, in one line on standard
+error), 2 bad command line or no such database. A reader that stops reading (`... | head -1`)
+ends the command quietly with 1.
 """
 
 from __future__ import annotations
@@ -632,26 +634,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: object) -> str:
+    """A message on one line (a driver's error may add a hint on a line of its own)."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except service.LedgerError as exc:
-        print(f"refused: {exc.message}", file=sys.stderr)
+        print(f"refused: {_one_line(exc.message)}", file=sys.stderr)
         return EXIT_REFUSED
     except (ops.OpsError, DatabaseError, keyfile.KeyFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
     except ValueError as exc:  # a report's own refusal (ReportError, TallyError), bad dates
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"refused: {_one_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
     except OSError as exc:  # a file that cannot be written or read, a port in use
         if isinstance(exc, BrokenPipeError):
             raise
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"error:{where} {exc.strerror or exc}", file=sys.stderr)
+        print(f"error:{where} {_one_line(exc.strerror or exc)}", file=sys.stderr)
         return EXIT_REFUSED
 
 

@@ -103,6 +103,8 @@ def bad_inputs(tmp: Path, url: str) -> list[tuple[list[str], str]]:
         (["admin", "show-wallet", "--db", url, "--wallet", "W-NONE"], "no wallet"),
         (["admin", "list-cards", "--db", url, "--wallet", "W-NONE"], "no wallet"),
         (["check", "--db", "mysql://nope"], "unknown database URL"),
+        (["check", "--db", "postgresql://machi@127.0.0.1:1/ledger"],
+         "cannot connect to PostgreSQL"),
         (["check", "--db", "sqlite:///"], "names a file"),
         (["check", "--db", missing], "no ledger database"),
         (["report", "flags", "--db", missing], "no ledger database"),
