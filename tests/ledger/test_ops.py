@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -188,6 +187,7 @@ def test_seed_demo_shows_progress_on_a_terminal_only(tmp_path):
     piped = run("seed-demo", "--db", f"sqlite:///{tmp_path / 'a.db'}", "--wallets", "150",
                 "--home", str(tmp_path / "h"))
     assert piped.returncode == 0 and piped.stderr == ""
+    pty = pytest.importorskip("pty", reason="a pseudo-terminal is POSIX-only")
     leader, follower = pty.openpty()
     done = subprocess.run([sys.executable, "-m", "ledger", "seed-demo", "--db",
                            f"sqlite:///{tmp_path / 'b.db'}", "--wallets", "150", "--home",
