@@ -21,7 +21,12 @@
     python -m ledger admin show-key                          (the fingerprint terminals pin)
     python -m ledger admin rotate-key                        (a new key, signed by the old)
     python -m ledger seed-demo --db URL [--wallets N] [--staff]
+    python -m ledger admin list-merchants|list-terminals|list-cards|list-staff [--json]
+    python -m ledger admin show-wallet --wallet W [--json]
     python -m ledger check --db URL
+    python -m ledger migrate --db URL                        (makes a new ledger database)
+    python -m ledger backup --db URL --out FILE
+    python -m ledger restore --from FILE --db URL [--force]
     python -m ledger report tally --date D [--merchant M] --format csv|xlsx|pdf --out FILE
                                [--by-staff]      (also the day by staff member)
     python -m ledger report reconcile --date D          (exit 1 when anything differs)
@@ -35,19 +40,24 @@
 The database is `--db URL` (sqlite:///file.db or postgresql://...), else $MACHI_LEDGER_DB,
 else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
 ~/.local/share/machi-pos/ledger), which also holds the ledger's signing key and admin token.
-Exit codes: 0 done, 1 refused or inconsistent (the message says why), 2 bad command line.
+`check`, `report`, `admin` and `backup` never make a database: a SQLite file that is not there
+is an error (exit 2); `migrate`, `serve`, `seed-demo` and `restore` make one.
+Exit codes: 0 done, 1 refused or inconsistent (the message says why, in one line on standard
+error), 2 bad command line or no such database. A reader that stops reading (`... | head -1`)
+ends the command quietly with 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
 import sys
 from pathlib import Path
 
-from ledger import check, demo, service
+from ledger import check, demo, observe, ops, service
 from ledger.db import Database, DatabaseError
 from ledger.schema import migrate
 from ledger.server import DB_ENV, HOME_ENV
@@ -55,6 +65,75 @@ from sync import keyfile, keys, pins
 
 DEFAULT_PORT = 8700
 DEFAULT_HOST = "127.0.0.1"
+# Exit codes (see the docstring).
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """The command line names something that is not there (exit 2, like argparse's)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a bad command line told in one line (not the whole usage)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def iso_date(text: str) -> str:
+    """argparse type: a calendar day, YYYY-MM-DD."""
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def month(text: str) -> str:
+    """argparse type: a month, YYYY-MM (2024-13 is not one)."""
+    try:
+        if len(text) != 7:
+            raise ValueError
+        return dt.date.fromisoformat(f"{text}-01").isoformat()[:7]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a month (YYYY-MM): {text!r}") from None
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port, 1-65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (1-65535): {text!r}")
+    return value
+
+
+def positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return value
+
+
+def writable_file(text: str) -> Path:
+    """argparse type: a file to write, in a directory that exists (checked before the work)."""
+    path = Path(text)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text}: no directory {parent}")
+    if not os.access(parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: {parent} is not writable")
+    return path
 
 
 def default_home() -> Path:
@@ -65,8 +144,18 @@ def default_home() -> Path:
     return base / "machi-pos" / "ledger"
 
 
-def open_db(args: argparse.Namespace) -> Database:
-    url = args.db or os.environ.get(DB_ENV) or f"sqlite:///{args.home / 'ledger.db'}"
+def db_url(args: argparse.Namespace) -> str:
+    return args.db or os.environ.get(DB_ENV) or f"sqlite:///{args.home / 'ledger.db'}"
+
+
+def open_db(args: argparse.Namespace, create: bool = False) -> Database:
+    """The ledger's database, migrated. Only commands that make a ledger (`create`) may
+    start from nothing; the others name a missing SQLite file as an error."""
+    url = db_url(args)
+    if not create:
+        missing = ops.missing_database(url)
+        if missing:
+            raise UsageError(missing)
     db = Database(url)
     migrate(db)
     return db
@@ -89,7 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for given in (args.tls_cert, args.tls_key):
         if given is not None and not given.is_file():
             raise service.LedgerError(f"no such file: {given}")
-    db = open_db(args)
+    db = open_db(args, create=True)
     home = service.LedgerHome(args.home)
     key = home.signing_key()
     service.register_ledger_key(db, key)
@@ -97,14 +186,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     db.close()
     os.environ[DB_ENV] = db.url
     os.environ[HOME_ENV] = str(args.home)
+    os.environ[observe.LOG_LEVEL_ENV] = args.log_level
+    if args.log_file:
+        os.environ[observe.LOG_FILE_ENV] = str(args.log_file.resolve())
+    figures = None
+    if args.workers > 1:  # each worker's figures in files here, summed at /metrics
+        import tempfile
+
+        figures = tempfile.mkdtemp(prefix="machi-ledger-metrics-")
+        os.environ[observe.MULTIPROC_ENV] = figures
     scheme = "https" if args.tls_cert else "http"
     print(f"ledger on {scheme}://{args.host}:{args.port} ({db.engine}), key "
           f"{keys.fingerprint(key.public_key())}, admin token in "
           f"{args.home / service.ADMIN_TOKEN_FILE}", flush=True)
     tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)} \
         if args.tls_cert else {}
-    uvicorn.run("ledger.server:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False, **tls)
+    try:
+        uvicorn.run("ledger.server:app_from_env", factory=True, host=args.host,
+                    port=args.port, workers=args.workers, log_level=args.log_level,
+                    access_log=False, **tls)
+    finally:
+        if figures:
+            import shutil
+
+            shutil.rmtree(figures, ignore_errors=True)
     return 0
 
 
@@ -164,6 +269,19 @@ def cmd_admin(args: argparse.Namespace) -> int:
             print(code.text())
     elif action == "flags":
         _print(service.list_flags(db, args.limit))
+    elif action in LISTINGS:
+        rows = LISTINGS[action](db, getattr(args, "merchant", None) or
+                                getattr(args, "wallet", None))
+        _print(rows if args.json else ops.table(rows))
+    elif action == "show-wallet":
+        found = ops.show_wallet(db, args.wallet)
+        if args.json:
+            _print(found)
+        else:
+            holds, cards = found.pop("holds"), found.pop("cards")
+            print(ops.table([found]))
+            print(ops.table(holds) if holds else "holds nothing")
+            print(ops.table(cards) if cards else "no cards")
     elif action == "show-key":
         key = service.LedgerHome(args.home).signing_key()
         service.register_ledger_key(db, key)
@@ -178,8 +296,34 @@ def cmd_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+LISTINGS = {
+    "list-merchants": lambda db, _: ops.list_merchants(db),
+    "list-terminals": ops.list_terminals,
+    "list-cards": ops.list_cards,
+    "list-staff": ops.list_staff,
+}
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    print(ops.backup(db_url(args), args.out))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    print(ops.restore(args.source, db_url(args), args.force))
+    return 0
+
+
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    _print(demo.seed_demo(open_db(args), args.wallets, args.seed, staff=args.staff).text())
+    progress = None
+    if sys.stderr.isatty():  # a person watching; quiet when piped or run by a program
+        def progress(done: int, total: int) -> None:
+            print(f"\rwallets {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+    summary = demo.seed_demo(open_db(args, create=True), args.wallets, args.seed,
+                             staff=args.staff, progress=progress)
+    if progress is not None:
+        print(f"\rwallets {args.wallets:,}/{args.wallets:,}", file=sys.stderr)
+    _print(summary.text())
     return 0
 
 
@@ -188,6 +332,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sync import tally as sheet
 
     db = open_db(args)
+    if getattr(args, "merchant", None):
+        ops.require_merchant(db, args.merchant)
     if args.kind == "tally":
         days = reports.tally(db, args.date, args.merchant)
         if not days:
@@ -275,48 +421,59 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    db = Database(args.db or os.environ.get(DB_ENV) or f"sqlite:///{args.home / 'ledger.db'}")
+    db = Database(db_url(args))
     applied = migrate(db)
     print(f"migrations applied: {applied or 'none (up to date)'}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--db", help="database URL (sqlite:///file.db or postgresql://...)")
     common.add_argument("--home", type=Path, default=default_home(),
                         help="the ledger's directory: key, admin token, default database")
-    parser = argparse.ArgumentParser(prog="python -m ledger", description=__doc__,
+    parser = Parser(prog="python -m ledger", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", parents=[common], help="run the HTTP service")
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--workers", type=int, default=1, help="processes (one per core)")
-    serve.add_argument("--log-level", default="warning")
+    def command(group, name: str, text: str) -> argparse.ArgumentParser:
+        return group.add_parser(name, parents=[common], help=text, description=text)
+
+    serve = command(sub, "serve", "run the HTTP service")
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to listen on")
+    serve.add_argument("--port", type=port, default=DEFAULT_PORT, help="TCP port (1-65535)")
+    serve.add_argument("--workers", type=positive, default=1,
+                       help="processes (one per core)")
+    serve.add_argument("--log-level", default="info", choices=observe.LOG_LEVELS,
+                       help="least important log line written (info: a line per request "
+                            "and per ingest batch)")
+    serve.add_argument("--log-file", type=writable_file,
+                       help="write the log here, rotated by size (default: standard error)")
     serve.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM, "
                        "with its chain); see the README for running behind a reverse proxy")
     serve.add_argument("--tls-key", type=Path, help="the certificate's private key (PEM)")
     serve.set_defaults(func=cmd_serve)
 
-    admin = sub.add_parser("admin", help="administer merchants, terminals, wallets, cards")
-    actions = admin.add_subparsers(dest="action", required=True)
-    a = actions.add_parser("create-merchant", parents=[common])
-    a.add_argument("--id", required=True)
-    a.add_argument("--name", required=True)
-    a.add_argument("--class", dest="merchant_class", required=True, choices=("small", "large"))
-    a.add_argument("--plan", type=int, required=True, choices=(1, 2, 3))
-    a = actions.add_parser("create-terminal", parents=[common])
-    a.add_argument("--merchant", required=True)
-    a = actions.add_parser("create-wallet", parents=[common])
-    a.add_argument("--kind", required=True, choices=service.WALLET_KINDS)
-    a.add_argument("--id")
-    a.add_argument("--age-band")
-    a.add_argument("--area")
-    a = actions.add_parser("create-card", parents=[common])
-    a.add_argument("--wallet", required=True)
+    admin = sub.add_parser("admin", help="administer merchants, terminals, wallets, cards",
+                           description="administer merchants, terminals, wallets, cards")
+    actions = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = command(actions, "create-merchant", "register a shop with its class and fee plan")
+    a.add_argument("--id", required=True, help="merchant id, e.g. M-SAKURA")
+    a.add_argument("--name", required=True, help="the shop's name as printed")
+    a.add_argument("--class", dest="merchant_class", required=True, choices=("small", "large"),
+                   help="small or large shop (which value it may take)")
+    a.add_argument("--plan", type=int, required=True, choices=(1, 2, 3), help="fee plan")
+    a = command(actions, "create-terminal",
+                "add a terminal to a merchant; prints its one-time enrollment code")
+    a.add_argument("--merchant", required=True, help="merchant id")
+    a = command(actions, "create-wallet", "make a wallet (an app or a card); prints its id")
+    a.add_argument("--kind", required=True, choices=service.WALLET_KINDS, help="app or card")
+    a.add_argument("--id", help="the wallet id (default: a new one)")
+    a.add_argument("--age-band", help="the holder's age band, for the KPIs (e.g. 70s)")
+    a.add_argument("--area", help="the holder's area, for the KPIs")
+    a = command(actions, "create-card", "issue a card on a wallet; prints its number")
+    a.add_argument("--wallet", required=True, help="wallet id")
     a.add_argument("--number", help="a printed card's number (default: a new one)")
     a.add_argument("--nfc-uid", help="the card's NFC UID / FeliCa IDm, hex")
     a.add_argument("--pin-stdin", action="store_true",
@@ -324,133 +481,200 @@ def build_parser() -> argparse.ArgumentParser:
                         "line, where other users and the shell history would see it)")
     a.add_argument("--pin-above", type=int, default=pins.DEFAULT_PIN_ABOVE,
                    help="payments above this many yen ask for the PIN (0: every payment)")
-    a = actions.add_parser("set-merchant-setting", parents=[common],
-                           help="an offline limit, approval limit or grant cap of a merchant")
-    a.add_argument("--merchant", required=True)
-    a.add_argument("--name", required=True)
-    a.add_argument("--value", type=int, required=True)
-    a = actions.add_parser("create-staff", parents=[common],
-                           help="a staff member of a merchant; the PIN is read from "
-                                "standard input")
-    a.add_argument("--merchant", required=True)
-    a.add_argument("--name", required=True)
-    a.add_argument("--role", required=True, choices=service.bodies.STAFF_ROLES)
-    a = actions.add_parser("set-card-pin", parents=[common])
-    a.add_argument("--card", required=True)
+    a = command(actions, "set-merchant-setting",
+                "an offline limit, approval limit or grant cap of a merchant")
+    a.add_argument("--merchant", required=True, help="merchant id")
+    a.add_argument("--name", required=True, help="the setting's name")
+    a.add_argument("--value", type=int, required=True, help="its value (yen or count)")
+    a = command(actions, "create-staff",
+                "a staff member of a merchant; the PIN is read from standard input")
+    a.add_argument("--merchant", required=True, help="merchant id")
+    a.add_argument("--name", required=True, help="the member's name")
+    a.add_argument("--role", required=True, choices=service.bodies.STAFF_ROLES,
+                   help="what the member may do")
+    a = command(actions, "set-card-pin", "set or clear a card's PIN")
+    a.add_argument("--card", required=True, help="card number")
     pin_source = a.add_mutually_exclusive_group(required=True)
     pin_source.add_argument("--pin-stdin", action="store_true",
                             help="read the new PIN from standard input")
     pin_source.add_argument("--clear", action="store_true", help="remove the card's PIN")
-    a.add_argument("--pin-above", type=int, default=pins.DEFAULT_PIN_ABOVE)
-    a = actions.add_parser("issue-value", parents=[common])
-    a.add_argument("--wallet", required=True)
-    a.add_argument("--pocket", required=True, choices=service.bodies.POCKETS)
-    a.add_argument("--amount", type=int, required=True)
-    a.add_argument("--funder", required=True)
-    a.add_argument("--expires", help="YYYY-MM-DD")
+    a.add_argument("--pin-above", type=int, default=pins.DEFAULT_PIN_ABOVE,
+                   help="payments above this many yen ask for the PIN")
+    a = command(actions, "issue-value", "put value (points, vouchers, ...) on a wallet")
+    a.add_argument("--wallet", required=True, help="wallet id")
+    a.add_argument("--pocket", required=True, choices=service.bodies.POCKETS,
+                   help="which pocket the value goes in")
+    a.add_argument("--amount", type=positive, required=True, help="yen")
+    a.add_argument("--funder", required=True, help="who pays for it (e.g. council)")
+    a.add_argument("--expires", type=iso_date, help="last day it may be spent (YYYY-MM-DD)")
     a.add_argument("--classes", help="comma-separated merchant classes (default: all)")
-    a.add_argument("--campaign")
-    a = actions.add_parser("create-campaign", parents=[common])
-    a.add_argument("--file", required=True)
-    a = actions.add_parser("block-card", parents=[common])
-    a.add_argument("--card", required=True)
+    a.add_argument("--campaign", help="the campaign it comes from")
+    a = command(actions, "create-campaign", "add a campaign from its rules (a JSON file)")
+    a.add_argument("--file", required=True, help="the rules, JSON")
+    a = command(actions, "block-card", "block a lost card, optionally with a new one")
+    a.add_argument("--card", required=True, help="card number")
     a.add_argument("--new-card", nargs="?", const="", help="put a new card (or this number) "
                                                            "on the same wallet")
-    a = actions.add_parser("move-balance", parents=[common])
-    a.add_argument("--from", dest="from_wallet", required=True)
-    a.add_argument("--to", dest="to_wallet", required=True)
-    a = actions.add_parser("revoke-terminal", parents=[common])
-    a.add_argument("--terminal", required=True)
-    a = actions.add_parser("issue-certificate", parents=[common])
-    a.add_argument("--wallet", required=True)
+    a = command(actions, "move-balance", "move everything one wallet holds to another")
+    a.add_argument("--from", dest="from_wallet", required=True, help="wallet id")
+    a.add_argument("--to", dest="to_wallet", required=True, help="wallet id")
+    a = command(actions, "revoke-terminal", "stop a terminal (lost, stolen, retired)")
+    a.add_argument("--terminal", required=True, help="terminal id")
+    a = command(actions, "issue-certificate",
+                "certify an app's device key for offline payments")
+    a.add_argument("--wallet", required=True, help="wallet id")
     a.add_argument("--device-key", required=True, help="the app's public key, hex")
-    a.add_argument("--offline-limit", type=int, default=5_000)
-    a = actions.add_parser("create-gift-codes", parents=[common])
+    a.add_argument("--offline-limit", type=int, default=5_000,
+                   help="yen the app may pay offline")
+    a = command(actions, "create-gift-codes", "make gift codes of a gift_code campaign")
     a.add_argument("--campaign", required=True, help="a gift_code campaign")
-    a.add_argument("--count", type=int, required=True)
+    a.add_argument("--count", type=positive, required=True, help="how many codes")
     a.add_argument("--value", type=int, help="yen per code (default: the campaign's value)")
-    a.add_argument("--pdf", type=Path, help="also write printable QR gift cards (A4) here")
-    a = actions.add_parser("flags", parents=[common])
-    a.add_argument("--limit", type=int, default=100)
-    actions.add_parser("show-key", parents=[common],
-                       help="the ledger's signing key and its fingerprint (an installer "
-                            "compares it with what a terminal says at enrollment)")
-    actions.add_parser("rotate-key", parents=[common],
-                       help="make a new signing key, vouched for by the current one")
+    a.add_argument("--pdf", type=writable_file,
+                   help="also write printable QR gift cards (A4) here")
+    a = command(actions, "flags", "the newest flags the ledger raised (JSON)")
+    a.add_argument("--limit", type=positive, default=100, help="at most this many")
+    command(actions, "show-key", "the ledger's signing key and its fingerprint (an installer "
+            "compares it with what a terminal says at enrollment)")
+    command(actions, "rotate-key", "make a new signing key, vouched for by the current one")
+    a = command(actions, "list-merchants", "the merchants: class, plan, terminals, staff")
+    a.add_argument("--json", action="store_true", help="JSON instead of a table")
+    a = command(actions, "list-terminals", "the terminals: merchant, status, last record")
+    a.add_argument("--merchant", help="only this merchant's")
+    a.add_argument("--json", action="store_true", help="JSON instead of a table")
+    a = command(actions, "list-cards", "the cards (numbers masked): wallet, status, PIN")
+    a.add_argument("--wallet", help="only this wallet's")
+    a.add_argument("--json", action="store_true", help="JSON instead of a table")
+    a = command(actions, "list-staff", "the staff: merchant, name, role (never a PIN)")
+    a.add_argument("--merchant", help="only this merchant's")
+    a.add_argument("--json", action="store_true", help="JSON instead of a table")
+    a = command(actions, "show-wallet", "one wallet: status, what it holds, its cards")
+    a.add_argument("--wallet", required=True, help="wallet id")
+    a.add_argument("--json", action="store_true", help="JSON instead of tables")
     admin.set_defaults(func=cmd_admin)
 
-    seed = sub.add_parser("seed-demo", parents=[common], help="fill a demo region")
-    seed.add_argument("--wallets", type=int, default=demo.DEFAULT_WALLETS)
+    seed = command(sub, "seed-demo", "fill a demo region (a new ledger only)")
+    seed.add_argument("--wallets", type=positive, default=demo.DEFAULT_WALLETS,
+                      help="how many demo wallets")
     seed.add_argument("--staff", action="store_true",
                       help="give every shop the demo's staff (their PINs: sync.staff)")
-    seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED)
+    seed.add_argument("--seed", type=int, default=demo.DEFAULT_SEED,
+                      help="random seed (the same seed, the same region)")
     seed.set_defaults(func=cmd_seed_demo)
 
-    report = sub.add_parser("report", help="tally, reconcile, settlement, kpi, flags, campaigns, "
-                                                   "liability")
-    kinds = report.add_subparsers(dest="kind", required=True)
-    r = kinds.add_parser("tally", parents=[common])
-    r.add_argument("--date", required=True)
-    r.add_argument("--merchant")
-    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
-    r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--lang", choices=("ja", "en"), default="ja")
+    report = sub.add_parser("report", help="tally, reconcile, settlement, kpi, flags, "
+                            "campaigns, liability", description="reports from ledger data")
+    kinds = report.add_subparsers(dest="kind", required=True, metavar="REPORT")
+    out_help = "write the report to this file"
+    r = command(kinds, "tally", "the day's 日計表 (tally sheet), by merchant or for the town")
+    r.add_argument("--date", type=iso_date, required=True, help="the day, YYYY-MM-DD")
+    r.add_argument("--merchant", help="only this merchant")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf", help="file type")
+    r.add_argument("--out", type=writable_file, required=True, help=out_help)
+    r.add_argument("--lang", choices=("ja", "en"), default="ja", help="the sheet's language")
     r.add_argument("--by-staff", action="store_true",
                    help="also print the day by staff member: count, yen, approved")
-    r = kinds.add_parser("reconcile", parents=[common])
-    r.add_argument("--date", required=True)
-    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv")
-    r.add_argument("--out", type=Path)
-    r = kinds.add_parser("settlement", parents=[common])
-    r.add_argument("--month", required=True, help="YYYY-MM")
-    r.add_argument("--plan", type=int, choices=(1, 2, 3), required=True)
-    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv")
-    r.add_argument("--out", type=Path)
-    r = kinds.add_parser("kpi", parents=[common])
-    r.add_argument("--from", dest="date_from", required=True)
-    r.add_argument("--to", dest="date_to", required=True)
-    r.add_argument("--merchant")
-    r.add_argument("--format", choices=("csv", "pdf"), default="pdf")
-    r.add_argument("--out", type=Path, required=True)
-    r = kinds.add_parser("campaigns", parents=[common])
-    r.add_argument("--from", dest="date_from", default="0000-01-01")
-    r.add_argument("--to", dest="date_to", default="9999-12-31")
-    r.add_argument("--format", choices=("csv", "xlsx", "pdf", "json"), default="csv")
-    r.add_argument("--out", type=Path)
-    r = kinds.add_parser("liability", parents=[common],
-                         help="outstanding value by pocket and funder, expiring next month, "
-                              "voucher money sold/spent/expired")
-    r.add_argument("--on", help="the day expiry is judged (YYYY-MM-DD, default today)")
-    r.add_argument("--format", choices=("csv", "xlsx", "pdf", "json"), default="csv")
-    r.add_argument("--out", type=Path)
-    r = kinds.add_parser("flags", parents=[common])
-    r.add_argument("--from", dest="date_from", default="0000-01-01")
-    r.add_argument("--to", dest="date_to", default="9999-12-31")
+    r = command(kinds, "reconcile",
+                "each terminal's closes against the ledger's records (exit 1 on a difference)")
+    r.add_argument("--date", type=iso_date, required=True, help="the day, YYYY-MM-DD")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv", help="file type")
+    r.add_argument("--out", type=writable_file, help=out_help)
+    r = command(kinds, "settlement", "what each merchant is paid for a month, by fee plan")
+    r.add_argument("--month", type=month, required=True, help="YYYY-MM")
+    r.add_argument("--plan", type=int, choices=(1, 2, 3), required=True, help="fee plan")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="csv", help="file type")
+    r.add_argument("--out", type=writable_file, help=out_help)
+    r = command(kinds, "kpi", "the town's KPIs over a period")
+    r.add_argument("--from", dest="date_from", type=iso_date, required=True,
+                   help="first day, YYYY-MM-DD")
+    r.add_argument("--to", dest="date_to", type=iso_date, required=True,
+                   help="last day, YYYY-MM-DD")
+    r.add_argument("--merchant", help="only this merchant")
+    r.add_argument("--format", choices=("csv", "pdf"), default="pdf", help="file type")
+    r.add_argument("--out", type=writable_file, required=True, help=out_help)
+    r = command(kinds, "campaigns", "what each campaign did and who funds it")
+    r.add_argument("--from", dest="date_from", type=iso_date, default="0001-01-01",
+                   help="first day, YYYY-MM-DD")
+    r.add_argument("--to", dest="date_to", type=iso_date, default="9999-12-31",
+                   help="last day, YYYY-MM-DD")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf", "json"), default="csv",
+                   help="file type")
+    r.add_argument("--out", type=writable_file, help=out_help)
+    r = command(kinds, "liability", "outstanding value by pocket and funder, expiring next "
+                "month, voucher money sold/spent/expired")
+    r.add_argument("--on", type=iso_date,
+                   help="the day expiry is judged (YYYY-MM-DD, default today)")
+    r.add_argument("--format", choices=("csv", "xlsx", "pdf", "json"), default="csv",
+                   help="file type")
+    r.add_argument("--out", type=writable_file, help=out_help)
+    r = command(kinds, "flags", "the flags raised in a period, each with what to do")
+    r.add_argument("--from", dest="date_from", type=iso_date, default="0001-01-01",
+                   help="first day, YYYY-MM-DD")
+    r.add_argument("--to", dest="date_to", type=iso_date, default="9999-12-31",
+                   help="last day, YYYY-MM-DD")
     report.set_defaults(func=cmd_report)
 
-    chk = sub.add_parser("check", parents=[common], help="check the ledger's invariants")
-    chk.add_argument("--json", action="store_true")
+    chk = command(sub, "check", "check the ledger's invariants (exit 1 if broken)")
+    chk.add_argument("--json", action="store_true", help="the report as JSON")
     chk.set_defaults(func=cmd_check)
 
-    mig = sub.add_parser("migrate", parents=[common], help="apply pending migrations")
+    mig = command(sub, "migrate", "make a new ledger database or apply pending migrations")
     mig.set_defaults(func=cmd_migrate)
+
+    back = command(sub, "backup", "copy the ledger's database to a file (while it runs)")
+    back.add_argument("--out", type=writable_file, required=True, help="the backup file")
+    back.set_defaults(func=cmd_backup)
+
+    rest = command(sub, "restore", "put a backup into a database (an empty one, or --force)")
+    rest.add_argument("--from", dest="source", type=Path, required=True,
+                      help="the backup file")
+    rest.add_argument("--force", action="store_true",
+                      help="replace what the database holds")
+    rest.set_defaults(func=cmd_restore)
     return parser
+
+
+def _one_line(text: object) -> str:
+    """A message on one line (a driver's error may add a hint on a line of its own)."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except service.LedgerError as exc:
+        print(f"refused: {_one_line(exc.message)}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (ops.OpsError, DatabaseError, keyfile.KeyFileError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_REFUSED
+    except ValueError as exc:  # a report's own refusal (ReportError, TallyError), bad dates
+        print(f"refused: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_REFUSED
+    except OSError as exc:  # a file that cannot be written or read, a port in use
+        if isinstance(exc, BrokenPipeError):
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error:{where} {_one_line(exc.strerror or exc)}", file=sys.stderr)
+        return EXIT_REFUSED
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        return args.func(args)
-    except service.LedgerError as exc:
-        print(f"refused: {exc.message}", file=sys.stderr)
-        return 1
-    except ValueError as exc:  # a report's own refusal (ReportError, TallyError), bad dates
-        print(f"refused: {exc}", file=sys.stderr)
-        return 1
-    except (DatabaseError, keyfile.KeyFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        code = run(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader went away (`... | head -1`): what it wanted it has; say nothing more,
+        # and let no flush at exit write to the closed pipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_REFUSED
 
 
 if __name__ == "__main__":

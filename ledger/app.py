@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -34,10 +35,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger import certs, liability, online, service
+from ledger import certs, liability, observe, online, service
 from ledger.db import Database, DatabaseError
 from ledger.ingest import MAX_BATCH_RECORDS, Ingestor
 from ledger.service import LedgerError
+from ledger.verifier import process_verifier
 from sync import auth, bodies, keys, record
 
 log = logging.getLogger(__name__)
@@ -208,7 +210,44 @@ JOURNAL_SCHEMA = {
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
+    observe.REFUSALS.labels(code).inc()
     return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+class RequestLog:
+    """Outermost: one log line and one count per request, with its route (the template, not
+    the path, so ids do not make new series), status, time and the terminal it says it is
+    from. Nothing of its headers or body: never a token, signature, PIN or key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = 0
+
+        async def watched(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            terminal = _header(scope, auth.HEADER_TERMINAL.lower().encode())
+            if not record.TERMINAL_ID_RE.fullmatch(terminal):
+                terminal = ""  # what a client claims is logged only if it is an id
+            # no answer started: the client went away (LastResort logged that line)
+            observe.REQUESTS.labels(route, str(status) if status else "gone").inc()
+            if status:
+                observe.log.info("request %s", observe.fields(
+                    method=scope["method"], route=route, status=status,
+                    ms=f"{(time.perf_counter() - began) * 1000:.1f}", terminal=terminal))
 
 
 def _unexpected(exc: BaseException) -> JSONResponse:
@@ -459,7 +498,9 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
     app.add_middleware(LastResort)
     app.add_middleware(AnswerSigner, key=ledger_key, rotations=lambda: service.rotations(db))
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(RequestLog)
     _install_document(app)
+    metrics = observe.registry(db)
 
     @app.exception_handler(LedgerError)
     async def _ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
@@ -534,6 +575,15 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         if not given.startswith("Bearer ") or not service.token_matches(given[7:], admin_token):
             raise LedgerError("admin endpoints need the admin bearer token", 401, "unauthorized")
 
+    @app.get("/metrics", responses={**_refusals(401), 200: {
+        "description": "Prometheus text format", "content": {"text/plain": {}}}})
+    async def metrics_text(request: Request) -> Response:
+        """The ledger's figures for Prometheus; the admin bearer token only (ledger.observe
+        says why not loopback-only)."""
+        admin(request)
+        body, kind = await run_in_threadpool(observe.exposition, metrics, process_verifier())
+        return Response(body, media_type=kind)
+
     @app.get("/healthz", responses=_refusals())
     async def healthz() -> dict:
         return {"status": "ok", "engine": db.engine, "api": API_VERSION}
@@ -572,6 +622,8 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
                        cursor: str = Query("", max_length=CURSOR_MAX_CHARS)) -> Response:
         terminal_id = await terminal_of(request, await read_body(request))
         result = await run_in_threadpool(service.snapshot, db, terminal_id, cursor or None)
+        observe.SNAPSHOT_ITEMS.observe(sum(len(result.get(feed) or ())
+                                           for feed in ("wallets", "cards", "campaigns")))
         return _json(result)
 
     @app.get("/v1/wallets/{wallet_id}", responses=_refusals(400, 401, 403, 404))

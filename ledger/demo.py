@@ -11,6 +11,7 @@ of the seeds. Deterministic for a given seed.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger import service
@@ -19,6 +20,8 @@ from sync import cards
 from sync.staff import DEMO_STAFF
 
 DEFAULT_WALLETS = 300
+# How often (in wallets made) seed_demo tells its progress callback.
+PROGRESS_EVERY_WALLETS = 100
 DEFAULT_SEED = 20261122
 CARD_SHARE = 0.4  # LOVESAIJO: card users are a large, older minority
 AGE_BANDS = ("10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
@@ -117,12 +120,14 @@ def _already_seeded(conn: Connection) -> bool:
 def seed_demo(
     db: Database, wallets: int = DEFAULT_WALLETS, seed: int = DEFAULT_SEED,
     campaigns: bool = True, staff: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DemoSummary:
     """Fill an empty ledger with the demo region (refuses a ledger that already has it);
     `campaigns=False` leaves the town's campaigns out (the wallets' voucher and point lots
     stay), for tests of the plain engine whose figures no coupon should change. `staff`:
     every shop gets the ready-made staff of sync.staff.DEMO_STAFF (the demo window signs in
-    with them); without, the shops are in first-setup mode (terminal.staff)."""
+    with them); without, the shops are in first-setup mode (terminal.staff). `progress` is
+    told (wallets made, wallets) as it goes."""
     with db.reading() as conn:
         if _already_seeded(conn):
             raise service.LedgerError("this ledger already holds the demo region", 409, "exists")
@@ -135,6 +140,8 @@ def seed_demo(
         service.create_campaign(db, rules)
     card_numbers, issued = [], 0
     for index in range(wallets):
+        if progress is not None and index % PROGRESS_EVERY_WALLETS == 0:
+            progress(index, wallets)
         is_card = rng.random() < CARD_SHARE
         wallet_id = f"W-DEMO-{index + 1:05d}"
         service.create_wallet(

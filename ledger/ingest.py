@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from ledger import observe
 from ledger.db import Connection, Database
 from ledger.postings import Batch
 from ledger.schema import now_us
@@ -63,6 +64,29 @@ BEHIND_POLL_S = 0.005
 # a record made offline before one push may reach the ledger only after it.)
 CLOCK_WINDOW_TOLERANCE_S = 300
 _US_PER_S = 1_000_000
+
+
+def _observe(terminal_id: str, outcomes: list[Outcome], flagged: list[str],
+             seconds: float) -> None:
+    """A batch's log line and metrics (counts only: nothing of the records)."""
+    created = sum(1 for o in outcomes if o.status == "created")
+    duplicates = sum(1 for o in outcomes if o.status == "exists")
+    rejected = [o.reason or "rejected" for o in outcomes
+                if o.status not in ("created", "exists")]
+    observe.RECORDS.labels("created").inc(created)
+    observe.RECORDS.labels("duplicate").inc(duplicates)
+    observe.RECORDS.labels("rejected").inc(len(rejected))
+    for reason in rejected:
+        observe.REFUSALS.labels(reason).inc()
+    forks = rejected.count("fork")
+    if forks:
+        observe.FORKS.inc(forks)
+    for kind in flagged:
+        observe.BATCH_FLAGS.labels(kind).inc()
+    observe.INGEST_SECONDS.observe(seconds)
+    observe.log.info("ingest %s", observe.fields(
+        terminal=terminal_id, records=len(outcomes), accepted=created, duplicates=duplicates,
+        rejected=len(rejected), forks=forks, flags=len(flagged), ms=f"{seconds * 1000:.1f}"))
 
 
 class IngestError(LedgerError):
@@ -335,6 +359,7 @@ class Ingestor:
 
     def ingest(self, terminal_id: str, raw_records: list[Any]) -> dict[str, Any]:
         """Take a batch: each record a JSON value, or the bytes of one NDJSON line."""
+        began = time.perf_counter()
         if len(raw_records) > MAX_BATCH_RECORDS:
             raise IngestError(f"a batch holds at most {MAX_BATCH_RECORDS} records", 413)
         with self.db.reading() as conn:
@@ -365,12 +390,13 @@ class Ingestor:
             deadline = time.monotonic() + BEHIND_WAIT_S
             while True:
                 try:
-                    outcomes, chain = self.db.transaction(
+                    outcomes, chain, flagged = self.db.transaction(
                         lambda conn: self._apply(conn, terminal_id, items, ready,
                                                  time.monotonic() < deadline))
                     break
                 except _Behind:
                     time.sleep(BEHIND_POLL_S)
+        _observe(terminal_id, outcomes, flagged, time.perf_counter() - began)
         head = None
         if chain.seq:
             head = record.sign_head(terminal_id, chain.seq, chain.hash, self.ledger_key)
@@ -389,7 +415,8 @@ class Ingestor:
             raise IngestError(f"the terminal is {state.status}", 403, state.status)
 
     def _apply(self, conn: Connection, terminal_id: str, items: list[Outcome],
-               ready, may_wait: bool = False) -> tuple[list[Outcome], record.Chain]:
+               ready, may_wait: bool = False
+               ) -> tuple[list[Outcome], record.Chain, list[str]]:
         locked = load_terminal(conn, terminal_id, lock=True)
         self._check_state(locked)
         assert locked is not None
@@ -406,10 +433,11 @@ class Ingestor:
         batch.load_campaigns(fresh)
         batch.load_tokens(fresh)
         outcomes: list[Outcome] = []
+        flagged: list[str] = []
         for start in range(0, len(items), POST_CHUNK_RECORDS):
             run = [walk.step(ready(position))
                    for position in range(start, min(len(items), start + POST_CHUNK_RECORDS))]
-            self._write_run(conn, batch, terminal_id, run, now)
+            flagged += self._write_run(conn, batch, terminal_id, run, now)
             outcomes += run
         chain = walk.chain
         forks = [o for o in outcomes if o.reason == "fork"]
@@ -424,12 +452,13 @@ class Ingestor:
                 (chain.seq, chain.hash, json.dumps(chain.totals, sort_keys=True),
                  chain.public_key_hex, status, reason, terminal_id),
             )
-        return outcomes, chain
+        return outcomes, chain, flagged
 
     @staticmethod
     def _write_run(conn: Connection, batch: Batch, terminal_id: str, run: list[Outcome],
-                   now: int) -> None:
-        """Store, post and write one run of walked records."""
+                   now: int) -> list[str]:
+        """Store, post and write one run of walked records; returns the kinds of the flags
+        it raised."""
         created = [o for o in run if o.status == "created"]
         conn.insert_rows(
             "records", ("terminal_id", "seq", "tx_id", "type", "at", "hash", "record",
@@ -447,4 +476,6 @@ class Ingestor:
                 batch.flag("fork", o.rec, seq_hash=o.hash)
             elif o.reason == "bad_signature":
                 batch.flag("bad_signature", o.rec)
+        kinds = [f.kind for f in batch.flags]
         batch.write(conn, now)
+        return kinds

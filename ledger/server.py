@@ -7,12 +7,12 @@ factory so several worker processes (one per core) can serve one ledger.
 from __future__ import annotations
 
 import gc
-import logging
 import os
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from ledger import observe
 from ledger.app import create_app
 from ledger.db import Database
 from ledger.service import LedgerHome
@@ -27,10 +27,10 @@ GC_THRESHOLDS = (50_000, 20, 50)
 
 
 def app_from_env() -> FastAPI:
-    # A worker process of its own starts with no logging set up: the ledger's warnings
-    # (a connection replaced, a client gone mid-body) and tracebacks are logged as by
-    # `python -m ledger` itself (in a single-process server this is already done).
-    logging.basicConfig(level=logging.WARNING)
+    # A worker process of its own starts with no logging set up: the ledger's lines (a
+    # request, an ingest batch, a connection replaced, a client gone mid-body) and
+    # tracebacks go where `serve` said, from the level it said (observe.setup_from_env).
+    observe.setup_from_env()
     home = LedgerHome(Path(os.environ[HOME_ENV]))
     app = create_app(Database(os.environ[DB_ENV]), home.signing_key(), home.admin_token())
     # The helper that checks records is started now, not by the first large batch.

@@ -709,6 +709,7 @@ def ledger_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def test_gift_codes_and_campaign_report_from_the_cli(tmp_path):
     rules = tmp_path / "gift.json"
     rules.write_text(json.dumps(GIFT, ensure_ascii=False), encoding="utf-8")
+    assert ledger_cli(tmp_path, "migrate").returncode == 0  # admin never makes a database
     assert ledger_cli(tmp_path, "admin", "create-campaign", "--file", str(rules)).returncode == 0
     made = ledger_cli(tmp_path, "admin", "create-gift-codes", "--campaign", "gift", "--count",
                       "3", "--pdf", str(tmp_path / "gift.pdf"))

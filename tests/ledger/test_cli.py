@@ -27,6 +27,8 @@ def ledger(tmp_path: Path, *args: str, db: str | None = None) -> subprocess.Comp
 
 
 def test_operator_session(tmp_path):
+    # an office makes its ledger first: admin commands never make a database
+    assert ledger(tmp_path, "migrate").returncode == 0
     made = ledger(tmp_path, "admin", "create-merchant", "--id", "M-1", "--name", "八百屋",
                   "--class", "small", "--plan", "1")
     assert made.returncode == 0, made.stderr
@@ -71,6 +73,7 @@ def test_operator_session(tmp_path):
     ],
 )
 def test_refusals_are_one_clear_line(tmp_path, args, words):
+    assert ledger(tmp_path, "migrate").returncode == 0
     result = ledger(tmp_path, *args)
     assert result.returncode == 1
     assert words in result.stderr and "Traceback" not in result.stderr

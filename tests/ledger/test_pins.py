@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from ledger import service
+from ledger.db import Database
+from ledger.schema import migrate
 from ledger.service import LedgerError
 from sync import bodies, cards, pins
 from tests.ledger.test_ingest import Region
@@ -72,6 +74,7 @@ def test_the_pin_is_read_from_standard_input(tmp_path):
              f"sqlite:///{tmp_path / 'ledger.db'}", "--home", str(tmp_path / "home"),
              *args[1:]], cwd=ROOT, capture_output=True, text=True, input=stdin, timeout=120)
 
+    migrate(Database(f"sqlite:///{tmp_path / 'ledger.db'}"))  # admin never makes one
     wallet = admin("create-wallet", "--kind", "card").stdout.strip()
     made = admin("create-card", "--wallet", wallet, "--pin-stdin", "--pin-above", "1000",
                  stdin="8642\n")
