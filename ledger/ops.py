@@ -193,6 +193,20 @@ def _run_pg(args: list[str], url: str) -> None:
                        f"{last.replace(url, redact_url(url))}")
 
 
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database through the online backup API (the source
+    opened read-only, so a live ledger goes on writing)."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=SQLITE_BACKUP_PAGES)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
 def backup(url: str, out: Path) -> str:
     """Copy the ledger at `url` to the file `out` (written beside it, then renamed, so a
     failed backup never leaves a half file under the name). Returns what was done."""
@@ -209,15 +223,7 @@ def backup(url: str, out: Path) -> str:
         # a backup holds what the ledger holds (PIN hashes, wallets): its owner's only
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_FILE_MODE))
         if db.engine == "sqlite":
-            source = sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)
-            try:
-                target = sqlite3.connect(partial)
-                try:
-                    source.backup(target, pages=SQLITE_BACKUP_PAGES)
-                finally:
-                    target.close()
-            finally:
-                source.close()
+            _sqlite_copy(db.path, partial)
         else:
             clean, _env = _pg_target(url)
             _run_pg([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
@@ -274,15 +280,7 @@ def restore(source: Path, url: str, force: bool = False) -> str:
             for stale in (Path(f"{db.path}-wal"), Path(f"{db.path}-shm")):
                 stale.unlink(missing_ok=True)
             files.private_db(db.path)  # owner-only, as the ledger makes its database
-            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-            try:
-                target = sqlite3.connect(db.path)
-                try:
-                    src.backup(target, pages=SQLITE_BACKUP_PAGES)
-                finally:
-                    target.close()
-            finally:
-                src.close()
+            _sqlite_copy(source, db.path)
         else:
             clean, _env = _pg_target(url)
             args = [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
