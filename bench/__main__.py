@@ -17,14 +17,22 @@ BENCHMARKS = {
 }
 
 
+EXIT_USAGE = 2
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHMARKS:
-        print("usage: python -m bench NAME [--json FILE] [options]\n\nbenchmarks:")
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: python -m bench NAME [--json FILE] [options]   (NAME --help: its "
+              "options)\n\nbenchmarks:")
         for name, (_, about) in BENCHMARKS.items():
             print(f"  {name:10} {about}")
-        return 0 if not argv or argv[0] in ("-h", "--help") else 2
+        return 0
+    if argv[0] not in BENCHMARKS:  # one line, as every command line here says a bad word
+        print(f"python -m bench: error: no benchmark {argv[0]!r}: one of "
+              f"{', '.join(BENCHMARKS)} (see python -m bench --help)", file=sys.stderr)
+        return EXIT_USAGE
     module = importlib.import_module(BENCHMARKS[argv[0]][0])
-    return module.main(argv[1:])
+    return int(module.main(argv[1:]))
 
 
 if __name__ == "__main__":

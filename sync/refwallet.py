@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from sync import cards, keyfile, keys, tokens
+from sync import cards, clitools, keyfile, keys, tokens
 
 DEVICE_KEY_FILE = "device.key"
 WALLET_FILE = "wallet.json"
@@ -67,7 +67,7 @@ class ReferenceWallet:
     def certify(self, ledger_url: str, wallet_id: str, admin_token: str,
                 offline_limit: int | None = None) -> dict:
         """Ask the ledger to certify this device for `wallet_id`."""
-        body = {"device_public_key": self.device_key().public_key().hex}
+        body: dict[str, str | int] = {"device_public_key": self.device_key().public_key().hex}
         if offline_limit is not None:
             body["offline_limit"] = offline_limit
         try:
@@ -160,46 +160,85 @@ def cards_pdf(numbers: list[str], out: Path, title: str = "まちポイントカ
     page.save()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sync.refwallet", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("new", "certify", "token"):
-        cmd = sub.add_parser(name)
+def build_parser() -> argparse.ArgumentParser:
+    parser = clitools.Parser(prog="python -m sync.refwallet", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    texts = {"new": "make the wallet's device key in DIR (prints its public key)",
+             "certify": "have the ledger certify the device key for a wallet (admin token in "
+                        f"${ADMIN_TOKEN_ENV})",
+             "token": "print a fresh payment token (the QR code's text), the next counter"}
+    for name, text in texts.items():
+        cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("--dir", type=Path, required=True, help="the wallet's directory")
         if name == "certify":
-            cmd.add_argument("--ledger", required=True)
-            cmd.add_argument("--wallet", required=True)
-            cmd.add_argument("--offline-limit", type=int)
+            cmd.add_argument("--ledger", required=True,
+                             help="the ledger's URL, http://host:port or https://host:port")
+            cmd.add_argument("--wallet", required=True, help="the wallet id, e.g. W-DEMO-00001")
+            cmd.add_argument("--offline-limit", type=clitools.yen,
+                             help="yen the app may pay offline (default: the ledger's)")
         if name == "token":
-            cmd.add_argument("--png", type=Path, help="also write the QR code here")
-    pdf = sub.add_parser("cards-pdf")
-    pdf.add_argument("--out", type=Path, required=True)
-    pdf.add_argument("--card", action="append", required=True, help="a card number")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "new":
-            print(ReferenceWallet(args.dir).create().hex)
-        elif args.command == "certify":
-            token = os.environ.get(ADMIN_TOKEN_ENV)
-            if not token:
-                raise WalletError(f"set {ADMIN_TOKEN_ENV} to the ledger's admin token")
+            cmd.add_argument("--png", type=clitools.writable_file,
+                             help="also write the QR code here (PNG)")
+    text = "printable demo cards (A4 PDF): QR code, barcode and number of each card"
+    pdf = sub.add_parser("cards-pdf", help=text, description=text)
+    pdf.add_argument("--out", type=clitools.writable_file, required=True,
+                     help="the PDF file to write")
+    pdf.add_argument("--card", action="append", required=True,
+                     help="a card number (repeat for more cards)")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "new":
+        print(ReferenceWallet(args.dir).create().hex)
+    elif args.command == "certify":
+        token = os.environ.get(ADMIN_TOKEN_ENV)
+        if not token:
+            raise WalletError(f"set {ADMIN_TOKEN_ENV} to the ledger's admin token")
+        if not args.ledger.startswith(("http://", "https://")):
+            raise WalletError("the ledger URL must be http://host:port or https://host:port, "
+                              f"not {args.ledger!r}")
+        with clitools.working(f"asking {args.ledger} for a certificate"):
             answer = ReferenceWallet(args.dir).certify(args.ledger, args.wallet, token,
                                                        args.offline_limit)
-            print(f"certified for {answer['wallet']} until {answer['expires']} "
-                  f"(offline limit ¥{answer['offline_limit']:,})")
-        elif args.command == "token":
-            text = ReferenceWallet(args.dir).token()
-            if args.png:
-                write_qr_png(text, args.png)
-            print(text)
-        elif args.command == "cards-pdf":
+        print(f"certified for {answer['wallet']} until {answer['expires']} "
+              f"(offline limit ¥{answer['offline_limit']:,})")
+    elif args.command == "token":
+        text = ReferenceWallet(args.dir).token()
+        if args.png:
+            write_qr_png(text, args.png)
+        print(text)
+    elif args.command == "cards-pdf":
+        with clitools.working(f"drawing {len(args.card):,} cards"):
             cards_pdf(args.card, args.out)
-            print(f"{len(args.card)} cards written to {args.out}")
-    except (WalletError, keyfile.KeyFileError, cards.CardNumberError, tokens.TokenError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        print(f"{len(args.card)} cards written to {args.out}")
     return 0
+
+
+def _one_line(text: object) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 refused (the message says why, one line on standard error),
+    2 a bad command line."""
+    def run() -> int:
+        args = build_parser().parse_args(argv)
+        try:
+            return _run(args)
+        except (WalletError, keyfile.KeyFileError, cards.CardNumberError,
+                tokens.TokenError) as exc:
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            return 1
+        except OSError as exc:  # a directory that is not there, a file that cannot be written
+            if isinstance(exc, BrokenPipeError):
+                raise
+            where = f" {exc.filename}:" if exc.filename else ""
+            print(f"error:{where} {_one_line(exc.strerror or exc)}", file=sys.stderr)
+            return 1
+
+    return clitools.quiet_on_broken_pipe(run)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from sync import keys
+from sync import clitools, keys
 from terminal import audit, health, keystore, paths
 from terminal.errors import JournalBroken, TerminalError
 from terminal.journal import Journal
@@ -65,8 +65,11 @@ def _journal_verify(args: argparse.Namespace) -> int:
     except JournalBroken as exc:
         print(f"journal BROKEN at seq {exc.seq}: {exc.reason} [{exc.code}]")
         return EXIT_BROKEN
-    except (TerminalError, OSError) as exc:
+    except TerminalError as exc:
         print(f"journal NOT verified: {exc}")
+        return EXIT_BROKEN
+    except OSError as exc:  # an exported file that is not there or cannot be read
+        print(f"error: cannot read {args.jsonl}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_BROKEN
     print(report.summary())
     return EXIT_OK
@@ -215,8 +218,8 @@ def _cmd_balance(args: argparse.Namespace) -> int:
             else:
                 view, decision = node.counter.balance(
                     Presented("card", args.card) if args.card else Presented("nfc", args.nfc))
-        except Refused as exc:
-            print(f"refused [{exc.code}]: {exc.message}")
+        except Refused as exc:  # an unknown card or wallet, a blocked one: one line
+            print(f"refused [{exc.code}]: {exc.message}", file=sys.stderr)
             return EXIT_BROKEN
     pockets = ", ".join(f"{p} ¥{v:,}" for p, v in sorted(view.pockets.items())) or "nothing"
     print(f"wallet {view.wallet_id} ({view.status}, {decision}): ¥{view.total:,} — {pockets}")
@@ -239,7 +242,7 @@ def _cmd_balance(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from terminal import simulate
 
-    with _node(args) as node:
+    with _node(args) as node, clitools.working(f"simulating {args.sales:,} sales"):
         report = simulate.run(node, args.sales, seed=args.seed, sync=not args.offline)
     print(report.text())
     return EXIT_OK
@@ -306,23 +309,30 @@ def _cmd_close(args: argparse.Namespace) -> int:
 
 def _cmd_repair(args: argparse.Namespace) -> int:
     from terminal import repair
+    from terminal.node import TerminalConfig
 
-    print(repair.rebuild_state(args.data, keystore.passphrase_from_env(),
-                               clock_sources=args.clock_sources))
+    TerminalConfig.load(args.data)  # a directory with no terminal in it: said before any move
+    with clitools.working("rebuilding the state from a fresh snapshot"):
+        done = repair.rebuild_state(args.data, keystore.passphrase_from_env(),
+                                    clock_sources=args.clock_sources)
+    print(done)
     return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m terminal", description=__doc__)
+    parser = clitools.Parser(prog="python -m terminal", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
-    sub = parser.add_subparsers(dest="command", required=True)
-    journal = sub.add_parser("journal", help="the signed journal")
-    jsub = journal.add_subparsers(dest="action", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    journal = sub.add_parser("journal", help="verify or export the signed journal",
+                             description="verify or export the signed journal")
+    jsub = journal.add_subparsers(dest="action", required=True, metavar="ACTION")
     data_help = f"the terminal's data directory (default {paths.default_data_dir()})"
 
     enroll = sub.add_parser("enroll", help="enroll this terminal with a ledger")
     enroll.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
-    enroll.add_argument("--ledger", required=True, help="the ledger's URL")
+    enroll.add_argument("--ledger", required=True,
+                        help="the ledger's URL, http://host:port or https://host:port")
     enroll.add_argument("--code", required=True, help="the one-time enrollment code")
     enroll.add_argument("--fingerprint", help="the ledger key's fingerprint, from its operator "
                         "(`python -m ledger admin show-key`): enrollment fails if it differs")
@@ -354,24 +364,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="drive the counter with the snapshot's cards")
     sim.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
-    sim.add_argument("--sales", type=int, required=True)
+    sim.add_argument("--sales", type=clitools.positive, required=True,
+                     help="how many sales (with a few refunds among them)")
     sim.add_argument("--offline", action="store_true", help="never contact the ledger")
-    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--seed", type=int, default=1,
+                     help="random seed (the same seed, the same customers and amounts)")
     sim.set_defaults(func=_cmd_simulate)
 
     tal = sub.add_parser("tally", help="the daily tally sheet (日計表) of a business date")
     tal.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
-    tal.add_argument("--date", help="YYYY-MM-DD (default: the open day so far, the X report)")
-    tal.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf")
-    tal.add_argument("--out", type=Path, required=True)
-    tal.add_argument("--lang", choices=("ja", "en"), default="ja")
+    tal.add_argument("--date", type=clitools.iso_date,
+                     help="YYYY-MM-DD (default: the open day so far, the X report)")
+    tal.add_argument("--format", choices=("csv", "xlsx", "pdf"), default="pdf",
+                     help="file type (default pdf)")
+    tal.add_argument("--out", type=clitools.writable_file, required=True,
+                     help="the file to write")
+    tal.add_argument("--lang", choices=("ja", "en"), default="ja",
+                     help="the sheet's language (default ja)")
     tal.add_argument("--by-staff", action="store_true",
                      help="also print the day by staff member: count, yen, approved")
     tal.set_defaults(func=_cmd_tally)
 
     close = sub.add_parser("close", help="close the day (Z): a signed day_close record")
     close.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
-    close.add_argument("--counted", type=int, help="the cash counted in the drawer, yen")
+    close.add_argument("--counted", type=clitools.yen,
+                       help="the cash counted in the drawer, yen")
     close.add_argument("--shift", action="store_true", help="close this shift only: the "
                        "business day stays open and its sheet covers every shift")
     close.add_argument("--staff", help="the staff member closing (a shop with staff): "
@@ -385,7 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     close.set_defaults(func=_cmd_close)
 
     repair = sub.add_parser("repair", help="ways out of damaged storage (see `status`)")
-    rsub = repair.add_subparsers(dest="action", required=True)
+    rsub = repair.add_subparsers(dest="action", required=True, metavar="ACTION")
     rebuild = rsub.add_parser("rebuild-state", help="move a damaged state.db aside and pull "
                               "a fresh snapshot (the journal and its unsent records stay)")
     rebuild.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
@@ -393,24 +410,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = jsub.add_parser("verify", help="walk the chain and every signature")
     verify.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
-    verify.add_argument("--jsonl", type=Path, help="verify an exported file instead")
+    verify.add_argument("--jsonl", type=Path, help="verify an exported file (JSON lines, "
+                        "from `journal export`) instead")
     verify.set_defaults(func=_journal_verify)
 
     export = jsub.add_parser("export", help="write the whole journal as JSON lines")
     export.add_argument("--data", type=Path, default=paths.default_data_dir(), help=data_help)
-    export.add_argument("--out", type=Path, required=True, help="file to write")
+    export.add_argument("--out", type=clitools.writable_file, required=True,
+                        help="file to write")
     export.set_defaults(func=_journal_export)
 
     from terminal import register, register_http
 
     register.add_commands(sub, data_help, paths.default_data_dir())
     register_http.add_command(sub, data_help, paths.default_data_dir())
+    clitools.describe(parser)
     return parser
 
 
 def main(argv: list[str] | None = None, clock_sources=None) -> int:
     """Run one command; `clock_sources` (terminal.clock.ClockSources) replace the machine's
-    clocks, for tests that move the wall clock."""
+    clocks, for tests that move the wall clock. A reader that goes away (`... | head -1`)
+    ends it quietly (clitools.quiet_on_broken_pipe)."""
+    return clitools.quiet_on_broken_pipe(lambda: _main(argv, clock_sources))
+
+
+def _main(argv: list[str] | None, clock_sources) -> int:
     from terminal import register
 
     parser = build_parser()
@@ -428,18 +453,34 @@ def main(argv: list[str] | None = None, clock_sources=None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.clock_sources = clock_sources
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, with what bad input, the network or the disk can cause told in one
+    line on standard error (exit 1); a bug still shows its traceback."""
     from sync.client import SyncError
     from sync.keyfile import KeyFileError
 
     try:
-        return args.func(args)
+        return int(args.func(args))
     except (TerminalError, SyncError, KeyFileError) as exc:
-        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        print(f"error: {_one_line(getattr(exc, 'message', exc))}", file=sys.stderr)
         return EXIT_BROKEN
     except sqlite3.Error as exc:  # a full disk, a damaged file: `status` says which
-        print(f"error: the terminal's storage failed ({exc}); run `python -m terminal status "
-              f"--data {args.data}` to see what is wrong", file=sys.stderr)
+        print(f"error: the terminal's storage failed ({_one_line(exc)}); run `python -m "
+              f"terminal status --data {args.data}` to see what is wrong", file=sys.stderr)
         return EXIT_BROKEN
+    except OSError as exc:  # a file that cannot be read or written, a missing directory
+        if isinstance(exc, BrokenPipeError):
+            raise
+        where = f" {exc.filename}:" if exc.filename else ""
+        print(f"error:{where} {_one_line(exc.strerror or exc)}", file=sys.stderr)
+        return EXIT_BROKEN
+
+
+def _one_line(text: object) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
 if __name__ == "__main__":

@@ -398,7 +398,7 @@ def add_commands(sub, data_help: str, default_data) -> list[argparse.ArgumentPar
         parser.add_argument("--approver", metavar="ID", help="a manager approving it (their "
                             f"PIN: ${APPROVER_PIN_ENV}, else the next line of standard input)")
         parser.set_defaults(func=run_cli, register_action=action)
-        parser.error = _one_line_error.__get__(parser)  # type: ignore[method-assign]
+        parser.error = _one_line_error.__get__(parser)
         made.append(parser)
         return parser
 

@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from sync import files
+from sync import clitools, files
 from terminal import register
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,8 @@ def serve(data_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
 def _cmd_serve(args: argparse.Namespace) -> int:
     def ready(server: RegisterServer) -> None:
         bound_host, bound_port = server.server_address[:2]
-        print(f"register endpoint on http://{bound_host}:{bound_port}/v1/ for terminal "
+        host = bound_host.decode() if isinstance(bound_host, bytes) else bound_host
+        print(f"register endpoint on http://{host}:{bound_port}/v1/ for terminal "
               f"{server.node.terminal_id}; token in {args.data / TOKEN_FILE}", flush=True)
 
     try:
@@ -256,7 +257,7 @@ def add_command(sub, data_help: str, default_data: Path) -> argparse.ArgumentPar
     parser.add_argument("--data", type=Path, default=default_data, help=data_help)
     parser.add_argument("--host", default=DEFAULT_HOST, help="a loopback address to listen "
                         f"on (default {DEFAULT_HOST}; any other is refused)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=clitools.listen_port, default=DEFAULT_PORT,
                         help=f"the port (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--lang", choices=("ja", "en"), default="ja",
                         help="the receipts' language (default ja)")

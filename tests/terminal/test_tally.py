@@ -135,7 +135,9 @@ def test_cli_close_and_tally(counter, data_dir, tmp_path):
     assert sheet.returncode == 0 and (tmp_path / "day.pdf").stat().st_size > 1000
     missing = run("tally", "--date", "2026-02-30", "--format", "csv", "--out",
                   str(tmp_path / "x.csv"))
-    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    # not a day: the command line is wrong (exit 2), said in one line before any work
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert missing.stderr.count("\n") == 1 and "not a day" in missing.stderr
     assert run("journal", "verify").returncode == 0
 
 
