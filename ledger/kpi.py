@@ -14,9 +14,11 @@ again and again (money moved through the scheme just under the limit). Each come
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ledger.db import Database
 from ledger.postings import WALLET_BALANCE_CAP
@@ -139,11 +141,14 @@ def kpi(db: Database, date_from: str, date_to: str, merchant_id: str | None = No
                               "repeat_rate_pct": round(100 * repeat / customers) if customers
                               else 0, "average_spend": shop["yen"] // max(1, shop["payments"])}
     total = sum(by_credential.values())
+    with db.reading() as conn:
+        shop_names = {m: n for m, n in conn.all("SELECT merchant_id, name FROM merchants")
+                      if m in per_shop}
     return {"from": date_from, "to": date_to, "users": users, "volume_by_month": dict(volume),
             "issued_by_pocket": dict(issued), "spent_by_pocket": dict(spent),
             "share_by_credential_pct": {k: round(100 * v / total) for k, v in
                                         by_credential.items()} if total else {},
-            "shops": per_shop}
+            "shops": per_shop, "shop_names": shop_names}
 
 
 def flags(db: Database, date_from: str, date_to: str) -> list[dict]:
@@ -201,8 +206,105 @@ def kpi_csv(report: dict, path: Path) -> Path:
     return cells.write_csv(path, rows)
 
 
-def kpi_pdf(report: dict, path: Path) -> Path:
-    """One page per subject, with bar charts (reportlab's own charts: nothing to install)."""
+# --- the charts' words (#18.5: no internal key on a page a person reads) ----------------------
+
+LANGS = ("ja", "en")
+SMALL_COUNT = 10  # a chart whose tallest bar is at most this is counted in steps of 1
+NOT_GIVEN = "?"  # a wallet without an age band or area, a payment without a credential kind
+KIND_NAMES = {"app": ("アプリ", "App"), "card": ("カード", "Card"),
+              "nfc": ("ICカード", "IC card"), "wallet": ("ウォレットID", "Wallet ID"),
+              "unknown": ("不明", "Unknown"),  # a wallet first met in a record (postings)
+              NOT_GIVEN: ("不明", "Unknown")}
+KPI_POCKET_NAMES = {**sheet.POCKET_NAMES, "tickets": ("回数券", "Tickets"),
+                    NOT_GIVEN: ("不明", "Unknown")}
+NOT_GIVEN_NAMES = ("未登録", "Not given")
+TITLES = {
+    "heading": ("地域通貨 KPI", "Regional currency KPIs"),
+    "by_kind": ("登録者数 (アプリ/カード)", "Registered users (app / card)"),
+    "by_age_band": ("登録者数 (年代)", "Registered users by age"),
+    "by_area": ("登録者数 (地域)", "Registered users by area"),
+    "volume_by_month": ("月別 決済額 (円)", "Payments by month (yen)"),
+    "issued_by_pocket": ("ポイント・プレミアム 発行額 (円)", "Points and premium issued (yen)"),
+    "spent_by_pocket": ("利用額 (財布の種類別, 円)", "Spent by kind of value (yen)"),
+    "share_by_credential_pct": ("決済の割合 (カード/アプリ, %)", "Share of payments (%)"),
+    "average_spend": ("店舗別 平均単価 (円)", "Average spend by shop (yen)"),
+    "no_data": ("データなし", "No data"),
+}
+_DECADE = re.compile(r"^(\d{1,2})0s$")  # "40s": the forties
+_AND_OVER = re.compile(r"^(\d{1,3})\+$")  # "80+": eighty and over
+MONTH_NAMES_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                  "Nov", "Dec")
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[LANGS.index(lang)]
+
+
+def age_band_name(band: str, lang: str = "ja") -> str:
+    """'40s' -> 40代 / 40-49, '80+' -> 80歳以上 / 80 and over, '?' -> 未登録 / Not given;
+    a band of another shape is the office's own word, shown as given."""
+    if band == NOT_GIVEN:
+        return _pick(NOT_GIVEN_NAMES, lang)
+    decade, over = _DECADE.match(band), _AND_OVER.match(band)
+    if decade:
+        low = int(decade.group(1)) * 10
+        return f"{low}代" if lang == "ja" else f"{low}-{low + 9}"
+    if over:
+        return f"{over.group(1)}歳以上" if lang == "ja" else f"{over.group(1)} and over"
+    return band
+
+
+def month_name(month: str, lang: str = "ja") -> str:
+    """'2026-11' -> 2026年11月 / Nov 2026."""
+    year, number = month.split("-")
+    if lang == "ja":
+        return f"{year}年{int(number)}月"
+    return f"{MONTH_NAMES_EN[int(number) - 1]} {year}"
+
+
+def charts(report: dict, lang: str = "ja") -> list[tuple[str, list[tuple[str, int]]]]:
+    """(title, [(label, value)]) of every chart of the KPI PDF, in the reader's words: kinds,
+    pockets and age bands by name, months as months, shops by their names. An area is the
+    office's own word (a wallet without one: 未登録)."""
+    assert lang in LANGS, lang
+
+    def named(table: dict, key: str) -> str:
+        return _pick(table[key], lang) if key in table else key
+
+    def area(key: str) -> str:
+        return _pick(NOT_GIVEN_NAMES, lang) if key == NOT_GIVEN else key
+
+    def ordered(table: dict) -> list[tuple[str, Any]]:  # the missing one last
+        return sorted(table.items(), key=lambda item: (item[0] == NOT_GIVEN, item[0]))
+
+    users = report["users"]
+    names = report.get("shop_names", {})
+    return [
+        (_pick(TITLES["by_kind"], lang),
+         [(named(KIND_NAMES, k), v) for k, v in ordered(users["by_kind"])]),
+        (_pick(TITLES["by_age_band"], lang),
+         [(age_band_name(k, lang), v) for k, v in ordered(users["by_age_band"])]),
+        (_pick(TITLES["by_area"], lang),
+         [(area(k), v) for k, v in ordered(users.get("by_area", {}))]),
+        (_pick(TITLES["volume_by_month"], lang),
+         [(month_name(k, lang), v) for k, v in ordered(report["volume_by_month"])]),
+        (_pick(TITLES["issued_by_pocket"], lang),
+         [(named(KPI_POCKET_NAMES, k), v) for k, v in
+          ordered(report["issued_by_pocket"])]),
+        (_pick(TITLES["spent_by_pocket"], lang),
+         [(named(KPI_POCKET_NAMES, k), v) for k, v in
+          ordered(report["spent_by_pocket"])]),
+        (_pick(TITLES["share_by_credential_pct"], lang),
+         [(named(KIND_NAMES, k), v) for k, v in
+          ordered(report["share_by_credential_pct"])]),
+        (_pick(TITLES["average_spend"], lang),
+         [(names.get(k, k), v["average_spend"]) for k, v in ordered(report["shops"])]),
+    ]
+
+
+def kpi_pdf(report: dict, path: Path, lang: str = "ja") -> Path:
+    """One page per subject, with bar charts (reportlab's own charts: nothing to install),
+    every title and label in `lang` (charts())."""
     from reportlab.graphics.charts.barcharts import VerticalBarChart
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
@@ -214,18 +316,12 @@ def kpi_pdf(report: dict, path: Path) -> Path:
     pdfmetrics.registerFont(UnicodeCIDFont(sheet.JAPANESE_FONT))
     page = canvas.Canvas(str(path), pagesize=A4)
     width, height = A4
-    page.setTitle("KPI")
-    charts = [("登録者数 (アプリ/カード)", report["users"]["by_kind"]),
-              ("登録者数 (年代)", report["users"]["by_age_band"]),
-              ("月別 決済額 (円)", report["volume_by_month"]),
-              ("ポイント・プレミアム 発行額 (円)", report["issued_by_pocket"]),
-              ("利用額 (財布の種類別, 円)", report["spent_by_pocket"]),
-              ("店舗別 平均単価 (円)", {k: v["average_spend"] for k, v in
-                                    report["shops"].items()})]
+    heading = _pick(TITLES["heading"], lang)
+    page.setTitle(heading)
     page.setFont(sheet.JAPANESE_FONT, 18)
-    page.drawString(50, height - 50, f"地域通貨 KPI  {report['from']} – {report['to']}")
+    page.drawString(50, height - 50, f"{heading}  {report['from']} – {report['to']}")
     y = height - 80
-    for title, data in charts:
+    for title, data in charts(report, lang):
         if y < 220:
             page.showPage()
             y = height - 50
@@ -234,15 +330,20 @@ def kpi_pdf(report: dict, path: Path) -> Path:
         if data:
             chart = VerticalBarChart()
             chart.x, chart.y, chart.width, chart.height = 40, 20, width - 180, 120
-            chart.data = [[int(v) for v in data.values()]]
-            chart.categoryAxis.categoryNames = [str(k) for k in data]
+            chart.data = [[int(value) for _, value in data]]
+            chart.categoryAxis.categoryNames = [label for label, _ in data]
             chart.categoryAxis.labels.fontName = sheet.JAPANESE_FONT
             chart.categoryAxis.labels.fontSize = 7
             chart.valueAxis.valueMin = 0
+            chart.valueAxis.labels.fontName = sheet.JAPANESE_FONT
+            chart.valueAxis.labelTextFormat = "{:,.0f}".format
+            if max(value for _, value in data) <= SMALL_COUNT:  # 1, 2, 3: no half steps
+                chart.valueAxis.valueStep = 1
             chart.bars[0].fillColor = colors.HexColor(BAR_COLOUR)
             drawing.add(chart)
         else:
-            drawing.add(String(40, 80, "データなし", fontName=sheet.JAPANESE_FONT, fontSize=10))
+            drawing.add(String(40, 80, _pick(TITLES["no_data"], lang),
+                               fontName=sheet.JAPANESE_FONT, fontSize=10))
         drawing.drawOn(page, 50, y - 170)
         y -= 190
     page.save()
