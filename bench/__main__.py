@@ -14,6 +14,7 @@ BENCHMARKS = {
     "tally": ("bench.tally", "daily tally of a 10,000-sale day as CSV, XLSX and PDF"),
     "ledger": ("bench.ledger", "ledger ingest over HTTP, SQLite and PostgreSQL, vs verify rate"),
     "sync": ("bench.sync", "terminal push of a backlog vs verify rate; snapshot apply"),
+    "storage": ("bench.storage", "sqlite3 vs sqlite-utils: journal append, snapshot, lookup"),
 }
 
 

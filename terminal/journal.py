@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from sync import canonical, files, ids, keys, record, tokens
 from sync.keyfile import fsync_dir
 from terminal import effects
@@ -226,14 +224,15 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def migrate(db: sqlite_utils.Database) -> None:
-    """Apply the migrations this file has not had yet, each in one transaction."""
-    conn = db.conn
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply the migrations this file has not had yet, each in one transaction. Plain
+    sqlite3, as every journal access: sqlite-utils' import alone costs the counter's start
+    more than the whole journal open (docs/dependencies.md)."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
-    done = {row["version"] for row in db.query("SELECT version FROM schema_migrations")}
+    done = {version for (version,) in conn.execute("SELECT version FROM schema_migrations")}
     for version, name, sql in MIGRATIONS:
         if version in done:
             continue
@@ -292,7 +291,6 @@ class Journal:
     ) -> None:
         self.data_dir = data_dir
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
         self._private_key = private_key
         self._public_key: keys.PublicKey | None = (
             private_key.public_key() if private_key else None
@@ -330,7 +328,7 @@ class Journal:
         for leftover in data_dir.glob(DB_FILE + ".new*"):
             leftover.unlink()
         conn = connect(tmp)
-        migrate(sqlite_utils.Database(conn))
+        migrate(conn)
         conn.execute(
             "INSERT INTO terminal (id, terminal_id, created_at) VALUES (1, ?, ?)",
             (terminal_id, _utc_now()),
@@ -356,15 +354,15 @@ class Journal:
             raise JournalError(f"no journal at {path}")
         try:
             conn = connect(path)
-            db = sqlite_utils.Database(conn)
-            if "schema_migrations" not in db.table_names():
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                            "'schema_migrations'").fetchone() is None:
                 conn.close()
                 raise JournalError(f"{path} is not a Machi POS journal")
             newest = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
             if newest is not None and newest > MIGRATIONS[-1][0]:
                 conn.close()
                 raise JournalError(f"{path} was written by a newer version of Machi POS")
-            migrate(db)
+            migrate(conn)
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{path} is not a readable journal: {exc}") from exc
         return cls(data_dir, conn, private_key, clock)

@@ -159,14 +159,16 @@ class StateStore:
         """A state.db from before version 3: its columns added (version 3: lots'
         `usable_from`), and one from before version 2 has its snapshot tables copied into
         the WITHOUT ROWID layout, in one transaction."""
+        import sqlite_utils  # here, not at the top: only an old file pays its import
+
         conn = self._conn
-        rowid_tables = [name for name in _V1_COLUMNS if conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
-            (name,)).fetchone()[0].rstrip().upper().endswith(")")]
+        # sqlite-utils reads the schema (docs/dependencies.md): no PRAGMA parsed by hand
+        db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
+        rowid_tables = [name for name in _V1_COLUMNS
+                        if not db.table(name).schema.rstrip().upper().endswith("WITHOUT ROWID")]
         for table, column, kind in _ADDED_COLUMNS:
-            have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            if column not in db.table(table).columns_dict:
+                db.table(table).add_column(column, kind)
         conn.execute("BEGIN IMMEDIATE")
         try:
             for table in rowid_tables:
@@ -346,7 +348,9 @@ class StateStore:
                     self._conn.execute(
                         "SELECT lot_id, pocket, remaining, expires, classes, campaign, "
                         "usable_from FROM lots WHERE wallet_id = ?", (wallet_id,))]
-        return SnapshotWallet(*row[:5], lots, json.loads(row[5]) if row[5] else {})
+        wallet_id, status, version, debt, basis_seq, usage = row
+        return SnapshotWallet(wallet_id, status, version, debt, basis_seq, lots,
+                              json.loads(usage) if usage else {})
 
     def card(self, card_id: str) -> tuple[str, str] | None:
         """(wallet id, status) for a printed card number, or None."""
