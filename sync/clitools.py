@@ -165,7 +165,8 @@ def working(what: str) -> Iterator[None]:
 
     console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=False) as shown:
+                  console=console, transient=False, redirect_stdout=False,
+                  redirect_stderr=False) as shown:
         task = shown.add_task(what, total=None)
         yield
         shown.update(task, description=f"{what}: done")

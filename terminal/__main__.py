@@ -61,7 +61,8 @@ def _journal_verify(args: argparse.Namespace) -> int:
             with open(args.jsonl, "rb") as fh:
                 report = audit.verify_lines(fh)
         else:
-            report = audit.verify_journal(args.data)
+            with clitools.working("verifying every record's chain and signature"):
+                report = audit.verify_journal(args.data)
     except JournalBroken as exc:
         print(f"journal BROKEN at seq {exc.seq}: {exc.reason} [{exc.code}]")
         return EXIT_BROKEN
@@ -79,7 +80,8 @@ def _journal_export(args: argparse.Namespace) -> int:
     from terminal.repair import REENROLL_STEPS
 
     try:
-        report = audit.export_lines(args.data, args.out)
+        with clitools.working(f"exporting the journal to {args.out}"):
+            report = audit.export_lines(args.data, args.out)
     except (TerminalError, OSError) as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return EXIT_BROKEN
@@ -106,8 +108,9 @@ def _node(args: argparse.Namespace, offline: bool = False):
 def _cmd_enroll(args: argparse.Namespace) -> int:
     from terminal.node import enroll
 
-    answer = enroll(args.data, args.ledger, args.code, keystore.passphrase_from_env(),
-                    ca_file=args.ca_file, fingerprint=args.fingerprint)
+    with clitools.working(f"enrolling with {args.ledger}"):
+        answer = enroll(args.data, args.ledger, args.code, keystore.passphrase_from_env(),
+                        ca_file=args.ca_file, fingerprint=args.fingerprint)
     merchant = answer["merchant"]
     print(f"enrolled as terminal {answer['terminal_id']} of {merchant['name']} "
           f"({merchant['merchant_id']}, {merchant['class']}); data in {args.data}")
@@ -118,7 +121,7 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    with _node(args) as node:
+    with _node(args) as node, clitools.working("pushing records and pulling the snapshot"):
         status = node.sync_once()
         counts = node.state.counts()
     if status.last_error and not status.online:
@@ -143,7 +146,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     config = TerminalConfig.load(args.data)
     health = StorageHealth(args.data)
-    health.run_check(verify=not args.quick)
+    with clitools.working("checking the journal and the state"):
+        health.run_check(verify=not args.quick)
     try:
         journal = Journal.open_read_only(args.data)
     except TerminalError as exc:
