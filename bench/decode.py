@@ -10,7 +10,6 @@ on clean and medium frames.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -28,6 +27,7 @@ from cardreader.decode import (
     make_camera_decoder,
 )
 from cardreader.errors import DecoderUnavailable
+from sync import clitools
 
 SEED = 20_261_122
 # The issue time stamped on the generated tokens (fixed, so frames are the same every run).
@@ -154,19 +154,19 @@ def _backends() -> tuple[dict[str, Decoder], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench decode", description=__doc__.split("\n")[0]
-    )
+    parser = clitools.Parser(prog="python -m bench decode", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--frames",
-        type=int,
+        type=clitools.positive,
         default=FRAMES_PER_DIFFICULTY,
         help="frames per difficulty (default %(default)s)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=REPEATS, help="timed decodes per frame (default %(default)s)"
+        "--repeats", type=clitools.positive, default=REPEATS,
+        help="timed decodes per frame (default %(default)s)",
     )
-    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--json", metavar="FILE", type=clitools.writable_file,
+                        help="also write the figures as JSON")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.repeats < 1:
         parser.error("--frames and --repeats must be at least 1")

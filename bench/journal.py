@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from bench.stats import ed25519_rates, filesystem_of, median, percentile, write_json
+from sync import clitools
 from terminal import keystore
 from terminal.journal import Journal, connect
 
@@ -74,10 +75,13 @@ def run(sales: int, workdir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench journal", description=__doc__)
-    parser.add_argument("--sales", type=int, default=DEFAULT_SALES)
+    parser = clitools.Parser(prog="python -m bench journal", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sales", type=clitools.positive, default=DEFAULT_SALES,
+                        help="sale commits timed (and as many bare commits)")
     parser.add_argument("--dir", type=Path, help="where to put the databases (a real disk)")
-    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--json", type=clitools.writable_file,
+                        help="also write the figures to this file")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="machi-bench-", dir=args.dir) as tmp:

@@ -31,7 +31,7 @@ from bench.stats import ed25519_rates, filesystem_of, write_json
 from ledger import check, demo, service
 from ledger.db import Database
 from ledger.schema import migrate
-from sync import bodies, ids
+from sync import bodies, clitools, ids
 from sync.client import LedgerClient, push_all
 from terminal import keystore, simulate
 from terminal.journal import Journal
@@ -176,14 +176,15 @@ def measure_snapshot(tmp: Path, wallets: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench sync", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=DEFAULT_RECORDS,
+    parser = clitools.Parser(prog="python -m bench sync", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=clitools.positive, default=DEFAULT_RECORDS,
                         help="records in the backlog pushed")
-    parser.add_argument("--wallets", type=int, default=DEFAULT_WALLETS,
+    parser.add_argument("--wallets", type=clitools.positive, default=DEFAULT_WALLETS,
                         help="wallets in the snapshot applied")
     parser.add_argument("--dir", type=Path, help="where to put the databases (a real disk)")
-    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--json", type=clitools.writable_file,
+                        help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.records < 1 or args.wallets < 1:
         parser.error("--records and --wallets must be at least 1")

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bench.stats import write_json
+from sync import clitools
 from terminal import keystore, tally
 from terminal.journal import Journal
 
@@ -43,10 +44,12 @@ def make_day(data_dir: Path, sales: int) -> Journal:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench tally", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sales", type=int, default=DEFAULT_SALES)
-    parser.add_argument("--json")
+    parser = clitools.Parser(prog="python -m bench tally", description=__doc__,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sales", type=clitools.positive, default=DEFAULT_SALES,
+                        help="sales in the day tallied")
+    parser.add_argument("--json", type=clitools.writable_file,
+                        help="also write the figures to this file")
     args = parser.parse_args(argv)
     figures = {}
     with tempfile.TemporaryDirectory(prefix="machi-bench-tally-") as tmp:
