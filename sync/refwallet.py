@@ -9,6 +9,7 @@ benchmarks (DESIGN §5), and printable demo cards for people without the app.
 
 The device key stays in DIR (owner-only key file); the certificate and the token counter sit
 in DIR/wallet.json. Each token uses the next counter, so a terminal refuses a replay.
+Exit codes: 0 done, 1 refused (one line on standard error says why), 2 a bad command line.
 """
 
 from __future__ import annotations

@@ -34,7 +34,10 @@ A register drives the counter (terminal.register; each prints one JSON object):
 
 Exit codes: 0 done; 1 refused, unreachable, the journal does not verify or the storage is
 damaged (the message says why); 2 the command line was wrong. The register's actions: 0
-approved, 3 refused by the counter, 2 bad input, 1 the terminal cannot act.
+approved, 3 refused by the counter, 2 bad input, 1 the terminal cannot act. Bad input is one
+line on standard error, never a traceback; a reader that stops reading (`... | head -1`)
+ends the command quietly; a long command shows a spinner on standard error when it is a
+terminal, and nothing when it is piped.
 """
 
 from __future__ import annotations
