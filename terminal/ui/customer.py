@@ -214,7 +214,6 @@ class CustomerDisplay(QWidget):
         layout.addWidget(self.thanks)
         layout.addStretch(1)
         self._size_fonts()
-        self._restyle()
         self.show_idle("")
 
     # --- look -----------------------------------------------------------------------
@@ -254,18 +253,37 @@ class CustomerDisplay(QWidget):
                                                 else TEXT_SCALE))))
         self.pocket_name_font = text_font(text, bold=True)
         self.expiry_font = text_font(int(px * SMALL_SCALE))
+        self._restyle()
 
     def _restyle(self) -> None:
+        """Colours by state and look, and the sizes again: the application's style sheets
+        (large type sets every QLabel's size) would otherwise override the fonts set here;
+        a parent's style sheet wins over the application's."""
         background, text, accent, figures = COLOURS[self._high_contrast][self._state]
         border = 6 if self._high_contrast else 4
         root = "QWidget#customer_display"
-        self.setStyleSheet(
+        sizes = "".join(
+            f" {root} QLabel#{name} {{ font-size: {font.pixelSize()}px;"
+            f" font-weight: {'bold' if font.bold() else 'normal'}; }}"
+            for name, font in (("cd_headline", self.headline.font()),
+                               ("cd_amount", self.amount.font()),
+                               ("cd_reason", self.reason.font()),
+                               ("cd_balance_title", self.balance_title.font()),
+                               ("cd_thanks", self.thanks.font()),
+                               ("cd_extras", self.extras.font()),
+                               ("cd_pocket_name", self.pocket_name_font),
+                               ("cd_pocket_expiry", self.expiry_font),
+                               ("cd_pocket_yen", self.digit_font)))
+        sheet = (
             f"{root} {{ background: {background}; border: {border}px solid {accent}; }}"
             f" {root} QLabel {{ color: {text}; background: transparent; border: none; }}"
             f" {root} QLabel#cd_headline {{ color: {accent}; }}"
             f" {root} QLabel#cd_pocket_yen {{ color: {figures}; }}"
             f" {root} QWidget#cd_pockets, {root} QWidget#cd_body, {root} QScrollArea,"
-            f" {root} QScrollArea > QWidget {{ background: transparent; border: none; }}")
+            f" {root} QScrollArea > QWidget {{ background: transparent; border: none; }}"
+            + sizes)
+        if sheet != self.styleSheet():
+            self.setStyleSheet(sheet)
 
     # --- states -----------------------------------------------------------------------
 

@@ -42,6 +42,9 @@ class LogView(QWidget):
         self.max_lines = max_lines
         self.title = QLabel()
         self.title.setObjectName("log_title")
+        title_font = self.title.font()
+        title_font.setBold(True)
+        self.title.setFont(title_font)
         self.info = QLabel()
         self.info.setObjectName("log_info")
         self.info.setTextFormat(Qt.TextFormat.PlainText)

@@ -112,6 +112,7 @@ class StatusLine(QWidget):
         for label in (self.state, self.pending, self.last_sync):
             row.addWidget(label)
         row.addWidget(self.failure, 1)
+        row.addStretch(0)  # keeps the line packed to the left while there is no failure
         row.addWidget(self.terminal)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QPoint, QRect, QTranslator
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QWidget
 
 from terminal.counter import Outcome, WalletView
@@ -115,12 +115,16 @@ def test_the_15_mm_arithmetic():
 
 
 def ink_height(label: QLabel, text: str) -> int:
-    """Rows of pixels `text` inks when `label` draws it (its own font and colours)."""
-    probe = QLabel(text)
-    probe.setFont(label.font())
-    probe.setStyleSheet("color: #000000; background: #ffffff;")
-    probe.adjustSize()
-    image = probe.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    """Rows of pixels `text` inks in `label`'s font (the one its style sheets left it)."""
+    metrics = QFontMetrics(label.font())
+    image = QImage(metrics.horizontalAdvance(text) + 8, metrics.height() + 8,
+                   QImage.Format.Format_RGB32)
+    image.fill(QColor("#ffffff"))
+    painter = QPainter(image)
+    painter.setFont(label.font())
+    painter.setPen(QColor("#000000"))
+    painter.drawText(4, 4 + metrics.ascent(), text)
+    painter.end()
     rows = [y for y in range(image.height())
             if any(QColor(image.pixel(x, y)).lightness() < 128 for x in range(image.width()))]
     return rows[-1] - rows[0] + 1 if rows else 0
@@ -312,3 +316,23 @@ def test_a_second_screen_gets_the_window_full_screen(tmp_path):
     said = json.loads(done.stdout.strip().splitlines()[-1])
     assert said == {"placed": True, "screen": "customer", "geometry": [1366, 0, 1024, 600],
                     "full": True, "digit_px": 60}
+
+
+@pytest.mark.parametrize("sheets", [("style.qss", "large_type.qss"),
+                                    ("style.qss", "high_contrast.qss", "large_type.qss")])
+def test_the_counters_style_sheets_do_not_shrink_the_digits(qtbot, qapp, sheets):
+    """The application's style sheets (large type sets every QLabel to 19 pt) apply to the
+    whole application, the display included: its own sizes must win."""
+    qapp.setStyleSheet("\n".join((ROOT / "resources" / name).read_text("utf-8")
+                                 for name in sheets))
+    try:
+        display = build(qtbot)
+        display.show_result(koko_outcome(), koko_wallet())
+        qtbot.wait(1)
+        for _, _, figure in display.pocket_labels:
+            assert digit_height(figure.font()) >= BALANCE_DIGIT_PX
+            assert ink_height(figure, "0") >= BALANCE_DIGIT_PX - 1
+        assert display.headline.font().pixelSize() > display.reason.font().pixelSize() > 0
+        assert not clipped(display)
+    finally:
+        qapp.setStyleSheet("")
