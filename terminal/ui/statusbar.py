@@ -106,18 +106,27 @@ class StatusLine(QWidget):
                       self.warnings):
             label.setFont(font)
             label.setTextFormat(Qt.TextFormat.PlainText)
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(16)
-        for label in (self.state, self.pending, self.last_sync):
-            row.addWidget(label)
-        row.addWidget(self.failure, 1)
-        row.addStretch(0)  # keeps the line packed to the left while there is no failure
-        row.addWidget(self.terminal)
+        # The sync's state on the first line, why it failed and the terminal on the second:
+        # all of it fits 1024 px in large type, each part wrapping before it is cut.
+        first = QHBoxLayout()
+        first.setContentsMargins(0, 0, 0, 0)
+        first.setSpacing(16)
+        first.addWidget(self.state)
+        first.addWidget(self.pending)
+        first.addWidget(self.last_sync, 1)
+        second = QHBoxLayout()
+        second.setContentsMargins(0, 0, 0, 0)
+        second.setSpacing(16)
+        second.addWidget(self.failure, 1)
+        second.addStretch(0)  # keeps the terminal to the right while nothing failed
+        second.addWidget(self.terminal)
+        for label in (self.pending, self.last_sync, self.terminal):
+            label.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.setSpacing(2)
-        layout.addLayout(row)
+        layout.addLayout(first)
+        layout.addLayout(second)
         layout.addWidget(self.warnings)
         self.ticker = QTimer(self)
         self.ticker.setInterval(AGE_TICK_MS)

@@ -170,3 +170,26 @@ def test_the_real_clock_is_the_default(qtbot):
     widget = StatusLine()
     qtbot.addWidget(widget)
     assert abs(widget.clock() - time.time()) < 60
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_fits_the_narrowest_counter_screen(line, japanese, qapp, large):
+    """The longest line it says (offline, thousands unsent, a dated last sync, a failure,
+    the terminal) fits 1024 px, the narrowest screen of #18.1, in large type too."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3] / "resources"
+    sheets = ["style.qss"] + (["large_type.qss"] if large else [])
+    qapp.setStyleSheet("\n".join((root / name).read_text("utf-8") for name in sheets))
+    try:
+        line.set_terminal_id("T-WN3X1Z09B2")
+        line.update_status(status(online=False, pending=12_345, last_success=NOON_TWO - 86_400,
+                                  last_error="x", failure_code="bad_answer",
+                                  failure_at=NOON_TWO - 30, refused=["seq 5: gap"]))
+        assert line.minimumSizeHint().width() <= 1024
+        line.resize(1024, line.heightForWidth(1024) if line.hasHeightForWidth()
+                    else line.sizeHint().height())
+        for label in (line.state, line.pending, line.last_sync, line.failure, line.terminal):
+            assert line.rect().contains(label.geometry())
+    finally:
+        qapp.setStyleSheet("")
