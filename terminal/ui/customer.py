@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QScreen
 from PySide6.QtWidgets import (
     QFrame,
@@ -56,6 +56,11 @@ TEXT_SCALE = 0.42  # pocket names, stamps, coupons
 SMALL_SCALE = 0.34  # expiries; the compact panel's secondary lines
 COMPACT_TEXT_SCALE = 0.36
 DIGITS = "0123456789"
+# A result stays this long, then the display goes back to the shop's welcome: the next
+# customer in the queue should not read this one's balance. The cashier's next amount
+# replaces it at once.
+RESULT_HOLD_MS = 20_000
+THANKS_HOLD_MS = 5_000  # the thank-you alone, then the welcome
 
 # Pocket names as the customer reads them (the counter's pockets: sync.bodies.YEN_POCKETS).
 POCKETS = {"charged": "Balance", "premium_common": "Vouchers (all shops)",
@@ -172,6 +177,10 @@ class CustomerDisplay(QWidget):
         self._high_contrast = False
         self._state = "idle"
         self._shown: tuple[str, tuple[Any, ...]] = ("idle", ("",))
+        self._shop = ""
+        self.hold = QTimer(self)  # back to the welcome after a result or the thank-you
+        self.hold.setSingleShot(True)
+        self.hold.timeout.connect(lambda: self.show_idle())
         self.headline = _label("cd_headline")
         self.amount = _label("cd_amount", wrap=False)
         self.reason = _label("cd_reason")
@@ -290,12 +299,17 @@ class CustomerDisplay(QWidget):
     def state(self) -> str:
         return self._state
 
-    def show_idle(self, shop: str) -> None:
-        self._shown = ("idle", (shop,))
+    def show_idle(self, shop: str | None = None) -> None:
+        """The shop's welcome (`shop`: its name; None keeps the last one)."""
+        if shop is not None:
+            self._shop = shop
+        self._shown = ("idle", (self._shop,))
+        self.hold.stop()
         self._render()
 
     def show_amount(self, amount: int) -> None:
         self._shown = ("amount", (amount,))
+        self.hold.stop()
         self._render()
 
     def show_result(self, outcome: Outcome, wallet: WalletView | None = None) -> None:
@@ -303,16 +317,19 @@ class CustomerDisplay(QWidget):
         counter sees it after this transaction) each pocket by expiry, the rides and the
         stamp rallies; without it the total left (`outcome.balance_after`)."""
         self._shown = ("approved", (outcome, wallet))
+        self.hold.start(RESULT_HOLD_MS)
         self._render()
 
     def show_refused(self, code: str, message: str = "") -> None:
         """Refused: the customer's words for `code`; `message` is the cashier's and is not
         shown (it may name limits and procedures meant for staff)."""
         self._shown = ("refused", (code, message))
+        self.hold.start(RESULT_HOLD_MS)
         self._render()
 
     def show_thanks(self) -> None:
         self._shown = ("thanks", ())
+        self.hold.start(THANKS_HOLD_MS)
         self._render()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name

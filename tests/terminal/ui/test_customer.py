@@ -336,3 +336,24 @@ def test_the_counters_style_sheets_do_not_shrink_the_digits(qtbot, qapp, sheets)
         assert not clipped(display)
     finally:
         qapp.setStyleSheet("")
+
+
+def test_a_result_goes_back_to_the_welcome(qtbot):
+    """The next customer does not read this one's balance: the result holds
+    RESULT_HOLD_MS, the thank-you THANKS_HOLD_MS, then the shop's welcome; the cashier's next
+    amount replaces either at once. (The timer's end is triggered here, not waited for.)"""
+    display = build(qtbot)
+    display.show_idle("ココ商店")
+    STATES["approved"](display)
+    assert display.hold.isActive() and display.hold.interval() == customer.RESULT_HOLD_MS
+    display.hold.timeout.emit()
+    assert display.state() == "idle" and display.reason.text() == "ココ商店"
+    STATES["refused"](display)
+    assert display.hold.interval() == customer.RESULT_HOLD_MS
+    STATES["amount"](display)
+    assert not display.hold.isActive() and display.state() == "amount"
+    display.show_thanks()
+    assert display.hold.interval() == customer.THANKS_HOLD_MS
+    display.hold.timeout.emit()
+    assert display.state() == "idle"
+    assert not [text for text in shown_texts(display) if "¥" in text]

@@ -193,6 +193,18 @@ def untranslated(wanted: set[tuple[str, str, str]]) -> list[str]:
     return out
 
 
+def test_the_check_fails_on_what_it_must():
+    """A sentence with no translation, one translated in another context only, and one whose
+    translation lost a placeholder are each reported."""
+    said = untranslated({("StatusLine", "No such sentence anywhere", "x.py:1"),
+                         ("LogView", "● Online", "x.py:2"),
+                         ("StatusLine", "{0} unsent", "x.py:3")})
+    assert len(said) == 2 and all("no finished translation" in s for s in said)
+    table = catalogue()
+    assert fields(table[("StatusLine", "{0} unsent")] or "") == ["0"]
+    assert fields("未送信") != fields("{0} unsent")
+
+
 def test_every_sentence_of_the_code_has_a_finished_japanese_translation():
     assert not untranslated(sentences_in_code() | sentences_in_tables())
 
