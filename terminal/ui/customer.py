@@ -19,7 +19,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
-from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QScreen
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QResizeEvent, QScreen
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -56,6 +56,11 @@ TEXT_SCALE = 0.42  # pocket names, stamps, coupons
 SMALL_SCALE = 0.34  # expiries; the compact panel's secondary lines
 COMPACT_TEXT_SCALE = 0.36
 DIGITS = "0123456789"
+# The compact panel is at least as wide as this balance in full-height digits (DESIGN §6's
+# default wallet cap is ¥50,000), plus room for the scroll bar; a larger one scrolls.
+PANEL_WIDEST_BALANCE = "¥88,888"
+PANEL_SLACK_PX = 24
+MIN_AMOUNT_PX = 24  # the amount shrinks to fit a narrow panel, never below this
 # A result stays this long, then the display goes back to the shop's welcome: the next
 # customer in the queue should not read this one's balance. The cashier's next amount
 # replaces it at once.
@@ -183,6 +188,8 @@ class CustomerDisplay(QWidget):
         self.hold.timeout.connect(lambda: self.show_idle())
         self.headline = _label("cd_headline")
         self.amount = _label("cd_amount", wrap=False)
+        # its width never widens the display: its font shrinks instead (_fitted_amount_font)
+        self.amount.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.reason = _label("cd_reason")
         self.balance_title = _label("cd_balance_title")
         self.pockets = QWidget()
@@ -209,7 +216,7 @@ class CustomerDisplay(QWidget):
         self.body_area.setWidget(body)
         self.body_area.setWidgetResizable(True)
         self.body_area.setFrameShape(QFrame.Shape.NoFrame)
-        self.body_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.thanks = _label("cd_thanks")
         layout = QVBoxLayout(self)
@@ -251,7 +258,8 @@ class CustomerDisplay(QWidget):
     def _size_fonts(self) -> None:
         px = self.balance_digit_px()
         self.digit_font = digit_font(px)
-        self.amount.setFont(digit_font(int(px * (1.0 if self.compact else AMOUNT_SCALE))))
+        self.amount_font = digit_font(int(px * (1.0 if self.compact else AMOUNT_SCALE)))
+        self.amount.setFont(self.amount_font)
         self.headline.setFont(text_font(int(px * HEADLINE_SCALE), bold=True))
         text = int(px * (COMPACT_TEXT_SCALE if self.compact else TEXT_SCALE))
         for label in (self.balance_title, self.thanks):
@@ -262,7 +270,27 @@ class CustomerDisplay(QWidget):
                                                 else TEXT_SCALE))))
         self.pocket_name_font = text_font(text, bold=True)
         self.expiry_font = text_font(int(px * SMALL_SCALE))
+        if self.compact:  # the widest balance a wallet usually holds fits without scrolling
+            margins = self.layout().contentsMargins()
+            self.setMinimumWidth(QFontMetrics(self.digit_font).horizontalAdvance(
+                PANEL_WIDEST_BALANCE) + margins.left() + margins.right() + PANEL_SLACK_PX)
         self._restyle()
+
+    def _fitted_amount_font(self) -> QFont:
+        """The amount's font, made smaller only when the amount is wider than the display
+        (a narrow panel and a large sale): the amount to pay is never cut."""
+        font = QFont(self.amount_font)
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        text = self.amount.text()
+        while room > 0 and text and font.pixelSize() > MIN_AMOUNT_PX and \
+                QFontMetrics(font).horizontalAdvance(text) > room:
+            font.setPixelSize(font.pixelSize() - 2)
+        return font
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._restyle()  # the amount's size follows the width
 
     def _restyle(self) -> None:
         """Colours by state and look, and the sizes again: the application's style sheets
@@ -275,7 +303,7 @@ class CustomerDisplay(QWidget):
             f" {root} QLabel#{name} {{ font-size: {font.pixelSize()}px;"
             f" font-weight: {'bold' if font.bold() else 'normal'}; }}"
             for name, font in (("cd_headline", self.headline.font()),
-                               ("cd_amount", self.amount.font()),
+                               ("cd_amount", self._fitted_amount_font()),
                                ("cd_reason", self.reason.font()),
                                ("cd_balance_title", self.balance_title.font()),
                                ("cd_thanks", self.thanks.font()),

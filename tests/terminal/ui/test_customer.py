@@ -357,3 +357,28 @@ def test_a_result_goes_back_to_the_welcome(qtbot):
     display.hold.timeout.emit()
     assert display.state() == "idle"
     assert not [text for text in shown_texts(display) if "¥" in text]
+
+
+def test_the_panel_at_its_narrowest(qtbot, japanese):
+    """At its minimum width the panel shows a full wallet (¥50,000, DESIGN §6's cap) in
+    full-height digits, and the largest sale the keypad takes (¥1,000,000) whole, in smaller
+    digits: the amount shrinks, the balance does not."""
+    from terminal.policy import DEFAULT_LIMITS, MAX_TRANSACTION_YEN
+
+    panel = build(qtbot, CustomerPanel, (100, PANEL_SIZE[1]))
+    assert panel.width() == panel.minimumWidth() > 100
+    full = koko_wallet()
+    full.lots = [{"lot": "l-charged", "pocket": "charged", "expires": None,
+                  "remaining": DEFAULT_LIMITS["wallet_balance_cap"], "classes": ["small"]}]
+    panel.show_result(koko_outcome(), full)
+    qtbot.wait(1)
+    (_, _, figure), = panel.pocket_labels
+    assert figure.text() == "¥50,000"
+    assert not clipped(panel)
+    assert panel.body_area.horizontalScrollBar().maximum() == 0
+    assert digit_height(figure.font()) >= BALANCE_DIGIT_PX
+    panel.show_amount(MAX_TRANSACTION_YEN)
+    qtbot.wait(1)
+    metrics = QFontMetrics(panel.amount.font())
+    assert metrics.horizontalAdvance(panel.amount.text()) <= panel.amount.width()
+    assert panel.amount.text() == "¥1,000,000"
