@@ -219,7 +219,7 @@ class CustomerDisplay(QWidget):
         self.body_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.body_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.thanks = _label("cd_thanks")
-        layout = QVBoxLayout(self)
+        layout = self.main_layout = QVBoxLayout(self)
         margin = 12 if compact else 24
         layout.setContentsMargins(margin, margin, margin, margin)
         layout.setSpacing(8)
@@ -271,7 +271,7 @@ class CustomerDisplay(QWidget):
         self.pocket_name_font = text_font(text, bold=True)
         self.expiry_font = text_font(int(px * SMALL_SCALE))
         if self.compact:  # the widest balance a wallet usually holds fits without scrolling
-            margins = self.layout().contentsMargins()
+            margins = self.main_layout.contentsMargins()
             self.setMinimumWidth(QFontMetrics(self.digit_font).horizontalAdvance(
                 PANEL_WIDEST_BALANCE) + margins.left() + margins.right() + PANEL_SLACK_PX)
         self._restyle()
@@ -280,7 +280,7 @@ class CustomerDisplay(QWidget):
         """The amount's font, made smaller only when the amount is wider than the display
         (a narrow panel and a large sale): the amount to pay is never cut."""
         font = QFont(self.amount_font)
-        margins = self.layout().contentsMargins()
+        margins = self.main_layout.contentsMargins()
         room = self.width() - margins.left() - margins.right()
         text = self.amount.text()
         while room > 0 and text and font.pixelSize() > MIN_AMOUNT_PX and \
