@@ -209,6 +209,16 @@ def test_every_sentence_of_the_code_has_a_finished_japanese_translation():
     assert not untranslated(sentences_in_code() | sentences_in_tables())
 
 
+def test_the_new_widgets_keep_no_translation_of_a_sentence_that_is_gone():
+    from terminal.ui import logview
+
+    contexts = {customer.CONTEXT, statusbar.CONTEXT, logview.CONTEXT}
+    wanted = {(context, text) for context, text, _ in
+              sentences_in_code() | sentences_in_tables()}
+    stale = [key for key in catalogue() if key[0] in contexts and key not in wanted]
+    assert not stale
+
+
 # --- (b) refusals --------------------------------------------------------------------
 
 RAISED = re.compile(r"\bRefused\(\s*[\"'](\w+)[\"']")
