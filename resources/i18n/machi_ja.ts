@@ -2,6 +2,303 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ja_JP" sourcelanguage="en">
 <context>
+    <name>CustomerDisplay</name>
+    <message>
+        <source>Welcome</source>
+        <translation>いらっしゃいませ</translation>
+    </message>
+    <message>
+        <source>Amount to pay</source>
+        <translation>お支払い金額</translation>
+    </message>
+    <message>
+        <source>Approved</source>
+        <translation>完了しました</translation>
+    </message>
+    <message>
+        <source>Not accepted</source>
+        <translation>ご利用いただけません</translation>
+    </message>
+    <message>
+        <source>Thank you very much</source>
+        <translation>ありがとうございました</translation>
+    </message>
+    <message>
+        <source>Remaining balance</source>
+        <translation>残高</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>合計</translation>
+    </message>
+    <message>
+        <source>valid until {0}</source>
+        <translation>有効期限 {0}</translation>
+    </message>
+    <message>
+        <source>usable from {0}</source>
+        <translation>{0} から利用可</translation>
+    </message>
+    <message>
+        <source>Rides left</source>
+        <translation>残り回数</translation>
+    </message>
+    <message>
+        <source>{0}: {1} of {2} stamps</source>
+        <translation>{0}: スタンプ {1}/{2}</translation>
+    </message>
+    <message>
+        <source>Coupons and campaigns</source>
+        <translation>ご利用のクーポン・キャンペーン</translation>
+    </message>
+    <message>
+        <source>Customer display</source>
+        <translation>お客様表示</translation>
+    </message>
+    <message>
+        <source>Paid {0}</source>
+        <translation>お支払い {0}</translation>
+    </message>
+    <message>
+        <source>Topped up {0}</source>
+        <translation>チャージ {0}</translation>
+    </message>
+    <message>
+        <source>Refunded {0}</source>
+        <translation>返金 {0}</translation>
+    </message>
+    <message>
+        <source>Cancelled {0}</source>
+        <translation>取消 {0}</translation>
+    </message>
+    <message>
+        <source>{0} points added</source>
+        <translation>{0} ポイント付与</translation>
+    </message>
+    <message>
+        <source>Ride recorded</source>
+        <translation>ご乗車を記録しました</translation>
+    </message>
+    <message>
+        <source>Exchanged: {0} added</source>
+        <translation>交換しました: {0} 入金</translation>
+    </message>
+    <message>
+        <source>Balance</source>
+        <translation>チャージ残高</translation>
+    </message>
+    <message>
+        <source>Vouchers (all shops)</source>
+        <translation>プレミアム商品券 (全店共通)</translation>
+    </message>
+    <message>
+        <source>Vouchers (small shops)</source>
+        <translation>プレミアム商品券 (中小店専用)</translation>
+    </message>
+    <message>
+        <source>Points</source>
+        <translation>ポイント</translation>
+    </message>
+    <message>
+        <source>Please ask the staff.</source>
+        <translation>係員にお尋ねください。</translation>
+    </message>
+    <message>
+        <source>Not enough balance.</source>
+        <translation>残高が不足しています。</translation>
+    </message>
+    <message>
+        <source>Not enough points.</source>
+        <translation>ポイントが不足しています。</translation>
+    </message>
+    <message>
+        <source>No rides left.</source>
+        <translation>残り回数がありません。</translation>
+    </message>
+    <message>
+        <source>This card cannot be used. Please ask at the booth.</source>
+        <translation>このカードはご利用いただけません。窓口にお尋ねください。</translation>
+    </message>
+    <message>
+        <source>This card cannot be used here yet. Please ask the staff.</source>
+        <translation>このカードはまだご利用いただけません。係員にお尋ねください。</translation>
+    </message>
+    <message>
+        <source>This account cannot be used now. Please ask at the booth.</source>
+        <translation>このアカウントは現在ご利用いただけません。窓口にお尋ねください。</translation>
+    </message>
+    <message>
+        <source>Please enter your PIN.</source>
+        <translation>暗証番号を入力してください。</translation>
+    </message>
+    <message>
+        <source>The PIN is not correct. Please try again.</source>
+        <translation>暗証番号が違います。もう一度お試しください。</translation>
+    </message>
+    <message>
+        <source>The PIN was wrong too often. Please ask at the booth.</source>
+        <translation>暗証番号の誤りが多すぎます。窓口にお尋ねください。</translation>
+    </message>
+    <message>
+        <source>This is more than the account can hold.</source>
+        <translation>残高の上限を超えます。</translation>
+    </message>
+    <message>
+        <source>This amount cannot be paid right now. Please ask the staff.</source>
+        <translation>この金額は今はお支払いいただけません。係員にお尋ねください。</translation>
+    </message>
+    <message>
+        <source>This gift code has been used already.</source>
+        <translation>このギフトコードは使用済みです。</translation>
+    </message>
+    <message>
+        <source>This gift code has expired.</source>
+        <translation>このギフトコードは有効期限が切れています。</translation>
+    </message>
+    <message>
+        <source>This voucher needs a larger purchase.</source>
+        <translation>この商品券のご利用には、もう少しお買い上げが必要です。</translation>
+    </message>
+    <message>
+        <source>This voucher cannot be used yet.</source>
+        <translation>この商品券はまだご利用いただけません。</translation>
+    </message>
+    <message>
+        <source>You have already used this offer.</source>
+        <translation>この特典はすでにご利用済みです。</translation>
+    </message>
+    <message>
+        <source>The code could not be read. Please show it again.</source>
+        <translation>読み取れませんでした。もう一度お見せください。</translation>
+    </message>
+    <message>
+        <source>This code cannot be used. Please show the card or the app's code.</source>
+        <translation>このコードはご利用いただけません。カードかアプリのコードをお見せください。</translation>
+    </message>
+</context>
+<context>
+    <name>StatusLine</name>
+    <message>
+        <source>{0} s ago</source>
+        <translation>{0}秒前</translation>
+    </message>
+    <message>
+        <source>{0} min ago</source>
+        <translation>{0}分前</translation>
+    </message>
+    <message>
+        <source>{0} h ago</source>
+        <translation>{0}時間前</translation>
+    </message>
+    <message>
+        <source>{0} d ago</source>
+        <translation>{0}日前</translation>
+    </message>
+    <message>
+        <source>no network connection</source>
+        <translation>ネットワークに接続できません</translation>
+    </message>
+    <message>
+        <source>the ledger did not answer in time</source>
+        <translation>台帳サーバーが時間内に応答しません</translation>
+    </message>
+    <message>
+        <source>the ledger's certificate could not be verified</source>
+        <translation>台帳サーバーの証明書を確認できません</translation>
+    </message>
+    <message>
+        <source>the ledger did not accept this terminal's key</source>
+        <translation>台帳サーバーがこの端末の鍵を受け付けません</translation>
+    </message>
+    <message>
+        <source>the ledger refused records</source>
+        <translation>台帳サーバーが記録を受け付けませんでした</translation>
+    </message>
+    <message>
+        <source>the ledger had an error</source>
+        <translation>台帳サーバーでエラーが発生しました</translation>
+    </message>
+    <message>
+        <source>the ledger's answer could not be read</source>
+        <translation>台帳サーバーの応答を読み取れません</translation>
+    </message>
+    <message>
+        <source>this terminal's clock is wrong</source>
+        <translation>この端末の時計がずれています</translation>
+    </message>
+    <message>
+        <source>an error in this terminal's sync</source>
+        <translation>この端末の同期処理でエラーが発生しました</translation>
+    </message>
+    <message>
+        <source>the last sync failed</source>
+        <translation>前回の同期に失敗しました</translation>
+    </message>
+    <message>
+        <source>terminal {0}</source>
+        <translation>端末 {0}</translation>
+    </message>
+    <message>
+        <source>◌ Starting…</source>
+        <translation>◌ 起動中…</translation>
+    </message>
+    <message>
+        <source>● Online</source>
+        <translation>● オンライン</translation>
+    </message>
+    <message>
+        <source>○ Offline</source>
+        <translation>○ オフライン</translation>
+    </message>
+    <message>
+        <source>{0} unsent</source>
+        <translation>未送信 {0}件</translation>
+    </message>
+    <message>
+        <source>never synced</source>
+        <translation>未同期</translation>
+    </message>
+    <message>
+        <source>last sync {0} ({1})</source>
+        <translation>最終同期 {0}（{1}）</translation>
+    </message>
+    <message>
+        <source>{0} ({1} records)</source>
+        <translation>{0}（{1}件）</translation>
+    </message>
+    <message>
+        <source>✘ {0}, {1}</source>
+        <translation>✘ {0}（{1}）</translation>
+    </message>
+    <message>
+        <source>✘ {0}</source>
+        <translation>✘ {0}</translation>
+    </message>
+</context>
+<context>
+    <name>LogView</name>
+    <message>
+        <source>Log</source>
+        <translation>ログ</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>再読み込み</translation>
+    </message>
+    <message>
+        <source>The log could not be read: {0}</source>
+        <translation>ログを読めません: {0}</translation>
+    </message>
+    <message>
+        <source>last {0} lines</source>
+        <translation>最新 {0} 行</translation>
+    </message>
+    <message>
+        <source>No log lines yet.</source>
+        <translation>ログはまだありません。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>a void</source>
