@@ -13,8 +13,9 @@ journal's unacknowledged records in batches and pulls snapshot deltas, backing o
 exponentially with jitter while the ledger is unreachable. Everything it needs to resume
 after a crash is on disk (the outbox, the kept heads, the snapshot cursor).
 
-The worker's `SyncStatus` tells the truth within STATUS_LATENCY_S of a change: while idle
-it probes the ledger every PROBE_INTERVAL_S (an unsigned GET /healthz, PROBE_TIMEOUT_S),
+The worker's `SyncStatus` tells the truth within STATUS_LATENCY_S of a change: a thread of
+its own probes the ledger every PROBE_INTERVAL_S (an unsigned GET /healthz, PROBE_TIMEOUT_S;
+also while a round waits on the ledger),
 the counter tells it of every new record (`notify`, with the unsent count), and every
 change of the status is handed to `on_status` at once. No exception ends the worker: a
 round that fails in any way is logged, said in the status (`failure_code`), and tried again
@@ -50,8 +51,8 @@ READ_TIMEOUT_S = 30.0
 # The status tells a change (the ledger gone or back, a new unsent record, a failure)
 # within this long: the probe's interval plus its timeout stay below it.
 STATUS_LATENCY_S = 2.0
-# While idle (nothing to push, no pull due) the worker asks the ledger's /healthz this often,
-# and gives it this long (connect and read): a probe is one small unsigned GET.
+# The worker's prober asks the ledger's /healthz this often, and gives it this long (connect
+# and read): a probe is one small unsigned GET on a kept-alive connection of its own.
 PROBE_INTERVAL_S = 1.0
 PROBE_TIMEOUT_S = 0.75
 # The online check during a sale: the counter never waits longer than this for the ledger.
@@ -766,10 +767,12 @@ def pull_all(client: LedgerClient, sink: SnapshotSink, outbox: Outbox) -> int:
 class SyncWorker:
     """Pushes and pulls on its own thread; never blocks its caller, never dies.
 
-    The loop: a round (push, then pull when due, then `after_sync`) when one is due (a new
-    record, the interval, a pull asked for), else a probe of the ledger (PROBE_INTERVAL_S).
-    After a failure that is the network's (`NETWORK_FAILURES`) rounds wait for a probe to
-    get through, then one runs at once; after any other failure they wait the backoff.
+    Two threads: "sync" runs a round (push, then pull when due, then `after_sync`) when one
+    is due (a new record, the interval, a pull asked for); "sync-probe" probes the ledger
+    every PROBE_INTERVAL_S, also while a round waits on a silent ledger, so the status says
+    so within STATUS_LATENCY_S rather than at the round's READ_TIMEOUT_S. After a failure
+    that is the network's (`NETWORK_FAILURES`) rounds wait for a probe to get through, then
+    one runs at once; after any other failure they wait the backoff.
     Whatever a round or a callback raises is caught here, logged with its traceback and
     said in the status; the loop goes on."""
 
@@ -795,6 +798,7 @@ class SyncWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._prober: threading.Thread | None = None
         self._lock = threading.Lock()
         self._status = SyncStatus(pending=outbox.pending_count(), acked_seq=outbox.acked_seq())
         self._last_pull = 0.0
@@ -811,8 +815,8 @@ class SyncWorker:
 
     @property
     def alive(self) -> bool:
-        """The worker's thread is running."""
-        return self._thread is not None and self._thread.is_alive()
+        """The worker's threads are running."""
+        return all(t is not None and t.is_alive() for t in (self._thread, self._prober))
 
     def _set(self, **changes: Any) -> SyncStatus:
         """Change the status; `on_status` hears of it when anything changed."""
@@ -843,14 +847,24 @@ class SyncWorker:
         assert self._thread is None, "the sync worker is already running"
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self._prober = threading.Thread(target=self._probe_loop, name="sync-probe",
+                                        daemon=True)
         self._thread.start()
+        self._prober.start()
 
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
+        """Stop both threads, waiting up to `timeout` for each; False when one is still in
+        a request (its outbox and client must then be left open: it ends by itself after
+        its timeout, as a daemon thread)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        stopped = True
+        for thread in (self._thread, self._prober):
+            if thread is not None:
+                thread.join(timeout)
+                stopped = stopped and not thread.is_alive()
+        self._thread = self._prober = None
+        return stopped
 
     def backoff_s(self) -> float:
         if not self._failures:
@@ -938,6 +952,15 @@ class SyncWorker:
             log.info("sync: the ledger answers again")
             self._failures = 0
             self._forced = True
+            self._wake.set()
+
+    def _probe_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.probe()
+            except Exception:  # noqa: BLE001 - the prober must outlive any one probe
+                log.exception("sync: a probe failed")
+            self._stop.wait(self._probe_interval)
 
     def _step(self) -> None:
         if self._on_tick is not None:
@@ -945,8 +968,6 @@ class SyncWorker:
                 self._on_tick()
             except Exception:  # noqa: BLE001 - the tick is not the round
                 log.exception("sync: the worker's tick failed")
-        if not self._round_due():
-            self.probe()
         if self._round_due() and not self._stop.is_set():
             self.run_once()
 

@@ -47,6 +47,9 @@ from terminal.state import STATE_FILE, StateStore
 
 CONFIG_FILE = "terminal.json"
 CA_FILE = "ledger-ca.pem"
+# Closing waits this long for the sync worker's round to end (a window that quits must not
+# hang on a silent ledger); a round still waiting then is left to end by its own timeout.
+CLOSE_WAIT_S = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -318,9 +321,12 @@ class Node:
 
     def close(self) -> None:
         if self.worker is not None:
-            self.worker.stop()
-            self.worker.client.close()
-            self._sync_journal.close()
+            if self.worker.stop(CLOSE_WAIT_S):
+                self.worker.client.close()
+                self._sync_journal.close()
+            else:  # a round still waits on a silent ledger: it ends by its own timeout
+                log.warning("sync: closing while a round still waits on the ledger; it is "
+                            "left to end by its timeout")
         if self.counter.client is not None:
             self.counter.client.close()
         self.journal.close()
