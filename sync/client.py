@@ -882,12 +882,13 @@ class SyncWorker:
                 time.monotonic() - self._last_pull >= self._pull_interval
         self._pull_requested = self._round_requested = self._forced = False
         self._set(last_attempt=time.time(), waiting_for=WAITING_PUSH)
+        started, acked_before, pages = time.monotonic(), self.status.acked_seq, 0
         try:
             refusals = push_all(self.client, self.outbox)
             if pull:
                 self._set(waiting_for=WAITING_PULL, pending=self.outbox.pending_count(),
                           acked_seq=self.outbox.acked_seq())
-                pull_all(self.client, self.sink, self.outbox)
+                pages = pull_all(self.client, self.sink, self.outbox)
                 self._last_pull = time.monotonic()
             if self._after_sync is not None and not refusals:
                 self._set(waiting_for=WAITING_LEASES)
@@ -901,9 +902,15 @@ class SyncWorker:
             raise
         self._failures = 0
         self._next_round = time.monotonic() + self._interval
+        acked = self.outbox.acked_seq()
+        # A round that sent records is logged; the quiet ones every interval only in debug.
+        log.log(logging.INFO if acked != acked_before or refusals else logging.DEBUG,
+                "sync: acknowledged up to seq %d (%d new), %d snapshot pages, %d refused, "
+                "in %.0f ms", acked, acked - acked_before, pages, len(refusals),
+                (time.monotonic() - started) * 1000)
         self._set(online=True, last_success=time.time(), refused=refusals,
                   last_error="; ".join(refusals), pending=self.outbox.pending_count(),
-                  acked_seq=self.outbox.acked_seq(), waiting_for="",
+                  acked_seq=acked, waiting_for="",
                   failure_code=REFUSED if refusals else "",
                   failure_at=time.time() if refusals else None)
         return self.status
