@@ -956,9 +956,11 @@ class SyncWorker:
                           last_error=exc.message[:MAX_ERROR_CHARS])
             return
         if before.failure_code in NETWORK_FAILURES:
+            # Heard again: online now (a round follows at once and says how it went).
             log.info("sync: the ledger answers again")
             self._failures = 0
             self._forced = True
+            self._set(online=True, failure_code="", failure_at=None)
             self._wake.set()
 
     def _probe_loop(self) -> None:
