@@ -317,7 +317,9 @@ class Node:
         """Push everything and pull the snapshot now, on this thread."""
         if self.worker is None:
             raise TerminalError("this terminal was opened offline")
-        return self.worker.run_once(pull=True)
+        status = self.worker.run_once(pull=True)
+        self.clock.heartbeat()  # as the worker's loop does on each turn
+        return status
 
     def close(self) -> None:
         if self.worker is not None:
