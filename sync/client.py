@@ -290,6 +290,23 @@ _CAMPAIGN_FIELDS: dict[str, Callable[[object], bool]] = {"id": _is_text}
 _STAFF_FIELDS: dict[str, Callable[[object], bool]] = {"pin": _is_stored_pin}
 
 
+def wallet_row_problem(wallet: object, where: str = "the wallet") -> str | None:
+    """What is wrong with one wallet as a snapshot page or the online check carries it (its
+    lots too), or None."""
+    problem = _field_problem(wallet, where, _WALLET_FIELDS, _WALLET_OPTIONAL)
+    if problem is not None or not isinstance(wallet, dict):
+        return problem
+    for m, lot in enumerate(wallet["lots"]):
+        problem = _field_problem(lot, f"{where}.lots[{m}]", _LOT_FIELDS, _LOT_OPTIONAL)
+        if problem is not None:
+            return problem
+    return None
+
+
+def card_row_problem(card: object, where: str = "the card") -> str | None:
+    return _field_problem(card, where, _CARD_FIELDS, _CARD_OPTIONAL)
+
+
 def snapshot_page_problem(page: dict[str, Any]) -> str | None:
     """What is wrong with a snapshot page as the terminal applies it (terminal.state), or
     None: every field it reads is there, of its type."""
@@ -302,11 +319,7 @@ def snapshot_page_problem(page: dict[str, Any]) -> str | None:
     if problem is not None:
         return problem
     for n, wallet in enumerate(page["wallets"]):
-        where = f"wallets[{n}]"
-        problem = _field_problem(wallet, where, _WALLET_FIELDS, _WALLET_OPTIONAL)
-        for m, lot in enumerate(wallet["lots"] if problem is None else []):
-            problem = problem or _field_problem(lot, f"{where}.lots[{m}]", _LOT_FIELDS,
-                                                _LOT_OPTIONAL)
+        problem = wallet_row_problem(wallet, f"wallets[{n}]")
         if problem is not None:
             return problem
     rows: list[tuple[str, list, dict, dict]] = [
@@ -504,6 +517,9 @@ class LedgerClient:
                              timeout=timeout)
         if view.get("wallet") != wallet_id or not isinstance(view.get("lots"), list):
             raise self._untrusted("the wallet answer does not match the question")
+        problem = wallet_row_problem(view)
+        if problem is not None:
+            raise self._untrusted(f"the wallet answer is malformed: {problem}")
         self._check_basis(view)
         return view
 
@@ -526,12 +542,18 @@ class LedgerClient:
                     or type(card.get("version")) is not int
                     or card.get(shown) != question.get("card", question.get("nfc"))):
                 raise self._untrusted("the check's card does not match the question")
+            problem = card_row_problem(card) if card is not None else None
+            if problem is not None:
+                raise self._untrusted(f"the check's card is malformed: {problem}")
             expected = card["wallet"] if card else None
         view = answer.get("wallet", False)
         if view is not None:
             if not isinstance(view, dict) or not isinstance(view.get("lots"), list) or \
                     expected is None or view.get("wallet") != expected:
                 raise self._untrusted("the check's wallet does not match the question")
+            problem = wallet_row_problem(view)
+            if problem is not None:
+                raise self._untrusted(f"the check's wallet is malformed: {problem}")
             self._check_basis(view)
         for name, words in CHECK_CLAIMS.items():
             if name in question and answer.get(name) not in words:

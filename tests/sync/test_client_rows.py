@@ -10,7 +10,7 @@ import copy
 import pytest
 
 from sync import pins
-from sync.client import snapshot_page_problem
+from sync.client import card_row_problem, snapshot_page_problem, wallet_row_problem
 
 PIN = pins.make("4321")
 PAGE = {
@@ -76,3 +76,16 @@ def test_optional_fields_may_be_absent_or_null():
     del page["wallets"][0]["lots"][0]["campaign"]
     del page["staff"], page["merchant"], page["more"]
     assert snapshot_page_problem(page) is None
+
+
+def test_the_online_checks_wallet_and_card_are_checked_the_same_way():
+    """The online check's fresh wallet and card are stored as one-row snapshot pages
+    (terminal.state.apply_wallet_view, apply_card): the same check, by name."""
+    wallet = {**copy.deepcopy(PAGE["wallets"][0]), "pockets": {}, "total": 5_000}
+    assert wallet_row_problem(wallet) is None
+    del wallet["lots"][0]["pocket"]
+    assert wallet_row_problem(wallet) == "the wallet.lots[0] has no 'pocket'"
+    card = copy.deepcopy(PAGE["cards"][0])
+    assert card_row_problem(card) is None
+    card["version"] = "1"
+    assert card_row_problem(card) == "the card has a malformed 'version'"
