@@ -31,6 +31,8 @@ SHOP = "M-SHOP"
 DEADLINE_S = 30.0
 POLL_S = 0.02
 OPENING_YEN = 20_000
+# How late a silent ledger's answers come: far past PROBE_TIMEOUT_S, within READ_TIMEOUT_S.
+LATE_S = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +132,27 @@ def test_status_says_offline_at_a_cut_counts_a_sale_at_once_and_comes_back(town,
         assert node.journal.acked_seq() == node.journal.last_seq
         assert node.worker.alive
     assert proxy.forwarded_count("POST /v1/journal") >= 1
+
+
+def test_a_silent_ledger_shows_while_a_round_still_waits_for_it(town, proxy, tmp_path):
+    """The ledger goes silent (every answer LATE_S late, far past the probe's timeout) just
+    as a round asks it for the snapshot: the status says so while the round still waits
+    (`waiting_for` "pull"), not only when the round's own READ_TIMEOUT_S runs out; the late
+    answer then lands, and with the line quick again the status is good."""
+    data = enrolled(town, tmp_path / "t", proxy.url)
+    with Node(data) as node:
+        worker = node.worker
+        assert worker is not None
+        worker.start()
+        wait_for(lambda: good(worker.status))
+        proxy.fault(Mode.DELAY, delay_s=LATE_S)
+        worker.notify(pull=True)
+        wait_for(lambda: worker.status.waiting_for == sync_client.WAITING_PULL
+                 and worker.status.failure_code in sync_client.NETWORK_FAILURES)
+        assert not worker.status.online
+        proxy.pass_through()
+        wait_for(lambda: good(worker.status))
+        assert worker.alive
 
 
 def test_a_bad_snapshot_row_is_refused_said_and_the_next_good_round_succeeds(town, tmp_path):
