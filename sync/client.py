@@ -13,6 +13,14 @@ journal's unacknowledged records in batches and pulls snapshot deltas, backing o
 exponentially with jitter while the ledger is unreachable. Everything it needs to resume
 after a crash is on disk (the outbox, the kept heads, the snapshot cursor).
 
+The worker's `SyncStatus` tells the truth within STATUS_LATENCY_S of a change: a thread of
+its own probes the ledger every PROBE_INTERVAL_S (an unsigned GET /healthz, PROBE_TIMEOUT_S;
+also while a round waits on the ledger),
+the counter tells it of every new record (`notify`, with the unsent count), and every
+change of the status is handed to `on_status` at once. No exception ends the worker: a
+round that fails in any way is logged, said in the status (`failure_code`), and tried again
+after a backoff.
+
 This module imports nothing of `terminal`: it works with any `Outbox` and `SnapshotSink`.
 """
 
@@ -34,12 +42,19 @@ import orjson
 import requests
 import urllib3
 
-from sync import auth, keys, record, trust
+from sync import auth, keys, pins, record, trust
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 30.0
+# The status tells a change (the ledger gone or back, a new unsent record, a failure)
+# within this long: the probe's interval plus its timeout stay below it.
+STATUS_LATENCY_S = 2.0
+# The worker's prober asks the ledger's /healthz this often, and gives it this long (connect
+# and read): a probe is one small unsigned GET on a kept-alive connection of its own.
+PROBE_INTERVAL_S = 1.0
+PROBE_TIMEOUT_S = 0.75
 # The online check during a sale: the counter never waits longer than this for the ledger.
 ONLINE_CHECK_TIMEOUT_S = 0.5
 # What the online check answers for each claim a sale may ask (ledger.online).
@@ -62,6 +77,8 @@ BACKOFF_MAX_S = 120.0
 # Snapshot pages pulled in one go before the worker yields to pushing again.
 MAX_PAGES_PER_PULL = 1_000
 STOP_TIMEOUT_S = 10.0
+# The longest failure message kept in the status.
+MAX_ERROR_CHARS = 300
 # The largest answer read: a snapshot page of SNAPSHOT_PAGE_MAX wallets is a few MB; an
 # answer larger than this is refused before it is held whole, let alone parsed.
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
@@ -69,12 +86,16 @@ ANSWER_READ_BYTES = 64 * 1024
 
 
 class SyncError(Exception):
-    """The ledger could not be reached, or its answer cannot be trusted."""
+    """The ledger could not be reached, or its answer cannot be trusted. `code` is the
+    precise reason (the ledger's own error code for a refusal); `status` the HTTP status
+    of the answer, when there was one; `failure_code(exc)` is the status bar's word."""
 
-    def __init__(self, message: str, code: str = "unreachable") -> None:
+    def __init__(self, message: str, code: str = "unreachable",
+                 status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.status = status
 
 
 class RefusedError(SyncError):
@@ -178,12 +199,12 @@ def _decoded(status: int, content: bytes) -> dict[str, Any]:
         raise SyncError(f"the ledger's answer is not JSON (HTTP {status}; cut "
                         "short?)", "bad_answer") from exc
     if status >= 500:
-        raise SyncError(f"the ledger failed (HTTP {status})", "server_error")
+        raise SyncError(f"the ledger failed (HTTP {status})", "server_error", status)
     if not isinstance(payload, dict):
         raise SyncError("the ledger's answer is not an object", "bad_answer")
     if status >= 400:
         raise RefusedError(f"the ledger refused: {payload.get('message', status)}",
-                           str(payload.get("error", "refused")))
+                           str(payload.get("error", "refused")), status)
     if status != 200:
         raise SyncError(f"the ledger answered HTTP {status}, not 200", "bad_answer")
     return payload
@@ -203,7 +224,7 @@ def _read_answer(reply: requests.Response, deadline: float) -> bytes:
     size = 0
     while True:
         if time.monotonic() > deadline:
-            raise SyncError("the ledger's answer did not arrive in time", "unreachable")
+            raise SyncError("the ledger's answer did not arrive in time", "timeout")
         chunk = reply.raw.read1(ANSWER_READ_BYTES)
         if not chunk:
             return b"".join(chunks)
@@ -211,6 +232,106 @@ def _read_answer(reply: requests.Response, deadline: float) -> bytes:
         if size > MAX_ANSWER_BYTES:
             raise SyncError("the ledger's answer is too large", "bad_answer")
         chunks.append(chunk)
+
+
+# --- the snapshot page, row by row ----------------------------------------------------------
+# A minimal check where the page is consumed (issue #18.8: one bad row raised a KeyError deep
+# in terminal.state). MERGE NOTE: the shared wire shapes and their checker (sync/wire.py, by
+# the wire part) take the place of `snapshot_page_problem` when they land.
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _field_problem(row: object, where: str, fields: dict[str, Callable[[object], bool]],
+                   optional: dict[str, Callable[[object], bool]] | None = None) -> str | None:
+    if not isinstance(row, dict):
+        return f"{where} is not an object"
+    for name, good in fields.items():
+        if name not in row:
+            return f"{where} has no {name!r}"
+        if not good(row[name]):
+            return f"{where} has a malformed {name!r}"
+    for name, good in (optional or {}).items():
+        if row.get(name) is not None and not good(row[name]):
+            return f"{where} has a malformed {name!r}"
+    return None
+
+
+def _is_stored_pin(pin: object) -> bool:
+    try:
+        pins.check_stored(pin)
+    except pins.PinError:
+        return False
+    return True
+
+
+_WALLET_FIELDS: dict[str, Callable[[object], bool]] = {
+    "wallet": _is_text, "status": _is_text, "version": _is_int, "debt": _is_int,
+    "lots": lambda v: isinstance(v, list)}
+_WALLET_OPTIONAL: dict[str, Callable[[object], bool]] = {"usage": lambda v: isinstance(v, dict)}
+_LOT_FIELDS: dict[str, Callable[[object], bool]] = {
+    "lot": _is_text, "pocket": _is_text, "remaining": _is_int, "expires": _is_text_or_none,
+    "classes": lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v)}
+_LOT_OPTIONAL: dict[str, Callable[[object], bool]] = {"campaign": _is_text,
+                                                      "usable_from": _is_text}
+_CARD_FIELDS: dict[str, Callable[[object], bool]] = {
+    "card": _is_text, "wallet": _is_text, "status": _is_text, "version": _is_int}
+_CARD_OPTIONAL: dict[str, Callable[[object], bool]] = {"nfc_uid": _is_text, "pin": _is_stored_pin}
+_CAMPAIGN_FIELDS: dict[str, Callable[[object], bool]] = {"id": _is_text}
+_STAFF_FIELDS: dict[str, Callable[[object], bool]] = {"pin": _is_stored_pin}
+
+
+def wallet_row_problem(wallet: object, where: str = "the wallet") -> str | None:
+    """What is wrong with one wallet as a snapshot page or the online check carries it (its
+    lots too), or None."""
+    problem = _field_problem(wallet, where, _WALLET_FIELDS, _WALLET_OPTIONAL)
+    if problem is not None or not isinstance(wallet, dict):
+        return problem
+    for m, lot in enumerate(wallet["lots"]):
+        problem = _field_problem(lot, f"{where}.lots[{m}]", _LOT_FIELDS, _LOT_OPTIONAL)
+        if problem is not None:
+            return problem
+    return None
+
+
+def card_row_problem(card: object, where: str = "the card") -> str | None:
+    return _field_problem(card, where, _CARD_FIELDS, _CARD_OPTIONAL)
+
+
+def snapshot_page_problem(page: dict[str, Any]) -> str | None:
+    """What is wrong with a snapshot page as the terminal applies it (terminal.state), or
+    None: every field it reads is there, of its type."""
+    problem = _field_problem(page, "the page", {
+        "cursor": _is_text, "server_time_ms": _is_int,
+        "wallets": lambda v: isinstance(v, list), "cards": lambda v: isinstance(v, list),
+        "campaigns": lambda v: isinstance(v, list)}, {
+        "more": lambda v: isinstance(v, bool), "merchant": lambda v: isinstance(v, dict),
+        "staff": lambda v: isinstance(v, list), "ledger_keys": lambda v: isinstance(v, list)})
+    if problem is not None:
+        return problem
+    for n, wallet in enumerate(page["wallets"]):
+        problem = wallet_row_problem(wallet, f"wallets[{n}]")
+        if problem is not None:
+            return problem
+    rows: list[tuple[str, list, dict, dict]] = [
+        ("cards", page["cards"], _CARD_FIELDS, _CARD_OPTIONAL),
+        ("campaigns", page["campaigns"], _CAMPAIGN_FIELDS, {}),
+        ("staff", page.get("staff") or [], _STAFF_FIELDS, {})]
+    for feed, items, fields, optional in rows:
+        for n, row in enumerate(items):
+            problem = _field_problem(row, f"{feed}[{n}]", fields, optional)
+            if problem is not None:
+                return problem
+    return None
 
 
 # Called with each ledger key learnt from a rotation statement, so that it is kept.
@@ -231,6 +352,7 @@ class LedgerClient:
         self.on_new_key = on_new_key
         self.last_answer_ms: int | None = None  # the ledger's time, from its last answer
         self._session = self._new_session()
+        self._probe_session: requests.Session | None = None  # probes' own connection
 
     def fork(self) -> LedgerClient:
         """Another client (of the same kind) for the same terminal and ledger, on a
@@ -242,6 +364,8 @@ class LedgerClient:
 
     def close(self) -> None:
         self._session.close()
+        if self._probe_session is not None:
+            self._probe_session.close()
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()
@@ -271,6 +395,11 @@ class LedgerClient:
             self._reset()
             raise SyncError("the ledger's TLS certificate is not trusted (or the link was "
                             "tampered with)", "tls") from exc
+        except (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError,
+                TimeoutError) as exc:
+            self._reset()
+            raise SyncError(f"the ledger did not answer {method} {path.split('?')[0]} within "
+                            f"{timeout:g} s", "timeout") from exc
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
                 ValueError) as exc:
             # urllib3's own errors (and OSError / ValueError) come from a stream read by
@@ -340,19 +469,57 @@ class LedgerClient:
         return answer
 
     def snapshot(self, cursor: str) -> dict[str, Any]:
+        """One snapshot page after `cursor`, every row checked (`snapshot_page_problem`):
+        a page with one malformed row is refused whole (SyncError "bad_answer"), and
+        nothing of it is applied."""
         path = "/v1/snapshot" + (f"?cursor={quote(cursor, safe='')}" if cursor else "")
         page = self._request("GET", path)
-        for name in ("cursor", "wallets", "cards", "campaigns", "server_time_ms"):
-            if name not in page:
-                raise self._untrusted(f"the snapshot page has no {name}")
+        problem = snapshot_page_problem(page)
+        if problem is not None:
+            log.warning("sync: refused a snapshot page: %s", problem)
+            raise self._untrusted(f"the snapshot page is malformed: {problem}")
         self._check_basis(page)
         return page
+
+    def probe(self, timeout: float = PROBE_TIMEOUT_S) -> None:
+        """Whether the ledger answers at all: GET /healthz within `timeout` (connect and
+        read), on a connection of its own. Unsigned, so it proves only that something
+        answers where the ledger is: it never makes the status say a sync worked.
+        SyncError ("unreachable", "timeout", "tls", "server_error") when it does not."""
+        if self._probe_session is None:
+            self._probe_session = self._new_session()
+        session = self._probe_session
+        try:
+            reply = session.get(self.base_url + "/healthz", timeout=(timeout, timeout),
+                                verify=session.verify, allow_redirects=False,
+                                headers={"accept-encoding": "identity"})
+            reply.close()
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
+                ValueError) as exc:
+            session.close()
+            self._probe_session = None  # a connection that failed is not used again
+            raise self._probe_failure(exc, timeout) from exc
+        if reply.status_code >= 500:
+            raise SyncError(f"the ledger failed (HTTP {reply.status_code})", "server_error",
+                            reply.status_code)
+
+    @staticmethod
+    def _probe_failure(exc: BaseException, timeout: float) -> SyncError:
+        if isinstance(exc, requests.exceptions.SSLError):
+            return SyncError("the ledger's TLS certificate is not trusted", "tls")
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return SyncError(f"the ledger did not answer a probe within {timeout:g} s",
+                             "timeout")
+        return SyncError(f"the ledger cannot be reached: {exc.__class__.__name__}")
 
     def wallet(self, wallet_id: str, timeout: float = ONLINE_CHECK_TIMEOUT_S) -> dict[str, Any]:
         view = self._request("GET", f"/v1/wallets/{quote(wallet_id, safe='')}",
                              timeout=timeout)
         if view.get("wallet") != wallet_id or not isinstance(view.get("lots"), list):
             raise self._untrusted("the wallet answer does not match the question")
+        problem = wallet_row_problem(view)
+        if problem is not None:
+            raise self._untrusted(f"the wallet answer is malformed: {problem}")
         self._check_basis(view)
         return view
 
@@ -375,12 +542,18 @@ class LedgerClient:
                     or type(card.get("version")) is not int
                     or card.get(shown) != question.get("card", question.get("nfc"))):
                 raise self._untrusted("the check's card does not match the question")
+            problem = card_row_problem(card) if card is not None else None
+            if problem is not None:
+                raise self._untrusted(f"the check's card is malformed: {problem}")
             expected = card["wallet"] if card else None
         view = answer.get("wallet", False)
         if view is not None:
             if not isinstance(view, dict) or not isinstance(view.get("lots"), list) or \
                     expected is None or view.get("wallet") != expected:
                 raise self._untrusted("the check's wallet does not match the question")
+            problem = wallet_row_problem(view)
+            if problem is not None:
+                raise self._untrusted(f"the check's wallet is malformed: {problem}")
             self._check_basis(view)
         for name, words in CHECK_CLAIMS.items():
             if name in question and answer.get(name) not in words:
@@ -429,14 +602,103 @@ class LedgerClient:
         return answer["returned"]
 
 
+# --- the status -------------------------------------------------------------------------
+
+# Why the last attempt failed, as one word the status bar translates (terminal.ui's status
+# bar words each one; keep this set and the table in SyncStatus's docstring in step).
+OFFLINE = "offline"
+TIMEOUT = "timeout"
+TLS = "tls"
+AUTH = "auth"
+REFUSED = "refused"
+SERVER = "server"
+BAD_ANSWER = "bad_answer"
+CLOCK = "clock"
+INTERNAL = "internal"
+FAILURE_CODES = (OFFLINE, TIMEOUT, TLS, AUTH, REFUSED, SERVER, BAD_ANSWER, CLOCK, INTERNAL)
+# What the worker is waiting on the ledger for (SyncStatus.waiting_for), "" when idle.
+WAITING_PUSH = "push"
+WAITING_PULL = "pull"
+WAITING_LEASES = "leases"
+WAITING_FOR = (WAITING_PUSH, WAITING_PULL, WAITING_LEASES)
+# The failure codes that mean "the ledger could not be heard": a probe that gets through
+# again ends them (and the backoff) at once. The others come back only with a good round.
+NETWORK_FAILURES = (OFFLINE, TIMEOUT)
+# SyncError codes (the client's own, and sync.auth's AnswerError codes) by failure code;
+# a RefusedError's code is the ledger's, judged by its HTTP status (`failure_code`).
+_FAILURE_OF_CODE = {
+    "unreachable": OFFLINE,
+    "timeout": TIMEOUT,
+    "tls": TLS,
+    "server_error": SERVER,
+    "bad_answer": BAD_ANSWER,
+    "bad_head": AUTH,
+    "unsigned_answer": AUTH,
+    "unknown_ledger_key": AUTH,
+    "bad_answer_signature": AUTH,
+    "bad_rotation": AUTH,
+    "fingerprint_mismatch": AUTH,
+    "clock": CLOCK,
+}
+# The ledger's refusal codes (sync.auth.AuthError) that say the terminal's clock is off.
+CLOCK_REFUSALS = ("skew",)
+HTTP_UNAUTHORIZED, HTTP_FORBIDDEN = 401, 403
+
+
+def failure_code(exc: BaseException) -> str:
+    """The status bar's word (one of FAILURE_CODES) for what ended a sync attempt."""
+    if not isinstance(exc, SyncError):
+        return INTERNAL  # not an expected failure: a bug, logged with its traceback
+    if isinstance(exc, RefusedError):
+        if exc.code in CLOCK_REFUSALS:
+            return CLOCK
+        if exc.status in (HTTP_UNAUTHORIZED, HTTP_FORBIDDEN):
+            return AUTH
+        return REFUSED
+    return _FAILURE_OF_CODE.get(exc.code, BAD_ANSWER)
+
+
 @dataclass(frozen=True)
 class SyncStatus:
+    """What the sync worker knows now; a new one goes to `on_status` on every change.
+
+    `online`: the ledger answered the last attempt or probe. `pending`: records not yet
+    acknowledged (raised at once by each new record). `acked_seq`: the highest seq the
+    ledger acknowledged. `last_success`: time.time() of the last good round (push and pull),
+    None before one. `last_attempt`: time.time() when the last round began. `waiting_for`:
+    what the worker waits on the ledger for now (WAITING_FOR: "push", "pull", "leases"), or
+    "" when idle. `last_error`: the last failure in English (logs, `terminal status`), or
+    the ledger's refusals of records; "" after a good round. `refused`: those refusals.
+
+    `failure_code`, why the last attempt failed ("" when it did not), is one of:
+
+    ============  ===========================================================================
+    offline       the ledger cannot be reached (no network, connection refused or cut)
+    timeout       the ledger was reached but did not answer in time
+    tls           the ledger's TLS certificate is not trusted (or the link was tampered with)
+    auth          the ledger does not accept this terminal (HTTP 401/403: not enrolled,
+                  revoked, bad signature), or its answer is not signed by a pinned key
+    refused       the ledger answered no (another 4xx) or refused records (`refused`)
+    server        the ledger failed (HTTP 5xx)
+    bad_answer    the ledger's answer is malformed (a snapshot page with a bad row...)
+    clock         the clocks disagree: the ledger refused this terminal's time (skew), or
+                  the ledger's time is not believable (terminal.clock)
+    internal      a bug in the terminal (logged with its traceback); the worker goes on
+    ============  ===========================================================================
+
+    `failure_at`: time.time() of that failure, None when there is none.
+    """
+
     online: bool = False
     pending: int = 0
     acked_seq: int = 0
     last_success: float | None = None  # time.time() of the last good exchange
     last_error: str = ""
     refused: list[str] = field(default_factory=list)
+    failure_code: str = ""
+    failure_at: float | None = None
+    last_attempt: float | None = None
+    waiting_for: str = ""
 
 
 def push_all(client: LedgerClient, outbox: Outbox, batch: int = PUSH_BATCH,
@@ -525,28 +787,47 @@ def pull_all(client: LedgerClient, sink: SnapshotSink, outbox: Outbox) -> int:
 
 
 class SyncWorker:
-    """Pushes and pulls on its own thread; never blocks its caller."""
+    """Pushes and pulls on its own thread; never blocks its caller, never dies.
+
+    Two threads: "sync" runs a round (push, then pull when due, then `after_sync`) when one
+    is due (a new record, the interval, a pull asked for); "sync-probe" probes the ledger
+    every PROBE_INTERVAL_S, also while a round waits on a silent ledger, so the status says
+    so within STATUS_LATENCY_S rather than at the round's READ_TIMEOUT_S. After a failure
+    that is the network's (`NETWORK_FAILURES`) rounds wait for a probe to get through, then
+    one runs at once; after any other failure they wait the backoff.
+    Whatever a round or a callback raises is caught here, logged with its traceback and
+    said in the status; the loop goes on."""
 
     def __init__(self, client: LedgerClient, outbox: Outbox, sink: SnapshotSink,
                  on_status: Callable[[SyncStatus], None] | None = None,
                  interval_s: float = SYNC_INTERVAL_S, pull_interval_s: float = PULL_INTERVAL_S,
-                 after_sync: Callable[[LedgerClient], None] | None = None) -> None:
+                 after_sync: Callable[[LedgerClient], None] | None = None,
+                 on_tick: Callable[[], None] | None = None,
+                 probe_interval_s: float = PROBE_INTERVAL_S) -> None:
         self.client = client
         # Runs after each good push and pull, on this worker's thread (leases of campaign
         # quantities); a SyncError from it counts as a failed round.
         self._after_sync = after_sync
+        # Runs on each turn of the loop, on this worker's thread (the trusted clock's
+        # heartbeat, which keeps its own pace); what it raises is logged, nothing more.
+        self._on_tick = on_tick
         self.outbox = outbox
         self.sink = sink
         self._on_status = on_status
         self._interval = interval_s
         self._pull_interval = pull_interval_s
+        self._probe_interval = probe_interval_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._prober: threading.Thread | None = None
         self._lock = threading.Lock()
         self._status = SyncStatus(pending=outbox.pending_count(), acked_seq=outbox.acked_seq())
         self._last_pull = 0.0
         self._pull_requested = False
+        self._round_requested = False
+        self._forced = False
+        self._next_round = 0.0  # time.monotonic() when a round is due (0: at once)
         self._failures = 0
 
     @property
@@ -554,30 +835,58 @@ class SyncWorker:
         with self._lock:
             return self._status
 
-    def _set(self, **changes: Any) -> None:
-        with self._lock:
-            self._status = replace(self._status, **changes)
-            status = self._status
-        if self._on_status is not None:
-            self._on_status(status)
+    @property
+    def alive(self) -> bool:
+        """The worker's threads are running."""
+        return all(t is not None and t.is_alive() for t in (self._thread, self._prober))
 
-    def notify(self, pull: bool = False) -> None:
-        """A new record is waiting: push soon (and pull the snapshot too, if asked)."""
+    def _set(self, **changes: Any) -> SyncStatus:
+        """Change the status; `on_status` hears of it when anything changed."""
+        with self._lock:
+            before = self._status
+            self._status = status = replace(before, **changes)
+        if status != before and self._on_status is not None:
+            try:
+                self._on_status(status)
+            except Exception:  # noqa: BLE001 - a listener's bug must not end a round
+                log.exception("sync: the status listener failed")
+        return status
+
+    def notify(self, pull: bool = False, pending: int | None = None) -> None:
+        """A new record is waiting (`pending`: the unsent count now, said in the status at
+        once): push soon. `pull`: someone asks for a sync now (pull the snapshot too),
+        even while the worker waits out a failure."""
+        if pending is not None:
+            self._set(pending=pending)
         if pull:
             self._pull_requested = True
+            self._forced = True
+        self._round_requested = True
         self._wake.set()
 
     def start(self) -> None:
+        """Start the worker's thread: it touches the network only there."""
         assert self._thread is None, "the sync worker is already running"
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self._prober = threading.Thread(target=self._probe_loop, name="sync-probe",
+                                        daemon=True)
         self._thread.start()
+        self._prober.start()
 
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
+        """Stop both threads, waiting up to `timeout` for each; False when one is still in
+        a request (its outbox and client must then be left open: it ends by itself after
+        its timeout, as a daemon thread)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        stopped = True
+        for thread in (self._thread, self._prober):
+            if thread is not None:
+                thread.join(timeout)
+                stopped = stopped and not thread.is_alive()
+        self._thread = self._prober = None
+        return stopped
 
     def backoff_s(self) -> float:
         if not self._failures:
@@ -587,38 +896,126 @@ class SyncWorker:
 
     def run_once(self, pull: bool | None = None) -> SyncStatus:
         """One push and one pull (when due, or when `pull` says so). Call it from one thread
-        at a time: the worker's own, or a caller's while the worker is not running."""
+        at a time: the worker's own, or a caller's while the worker is not running. A
+        SyncError is said in the status; anything else is raised (a bug) after the status
+        says so (failure_code "internal")."""
         if pull is None:
             pull = self._pull_requested or not self._last_pull or \
                 time.monotonic() - self._last_pull >= self._pull_interval
-        self._pull_requested = False
+        self._pull_requested = self._round_requested = self._forced = False
+        self._set(last_attempt=time.time(), waiting_for=WAITING_PUSH)
+        started, acked_before, pages = time.monotonic(), self.status.acked_seq, 0
         try:
             refusals = push_all(self.client, self.outbox)
             if pull:
-                pull_all(self.client, self.sink, self.outbox)
+                self._set(waiting_for=WAITING_PULL, pending=self.outbox.pending_count(),
+                          acked_seq=self.outbox.acked_seq())
+                pages = pull_all(self.client, self.sink, self.outbox)
                 self._last_pull = time.monotonic()
             if self._after_sync is not None and not refusals:
+                self._set(waiting_for=WAITING_LEASES)
                 self._after_sync(self.client)
         except SyncError as exc:
-            self._failures += 1
-            self._set(online=isinstance(exc, RefusedError), last_error=exc.message,
-                      pending=self.outbox.pending_count(), acked_seq=self.outbox.acked_seq())
-            log.info("sync: %s", exc.message)
+            self._failed(exc, online=isinstance(exc, RefusedError))
+            log.info("sync: %s [%s]", exc.message, exc.code)
             return self.status
+        except Exception as exc:
+            self._failed(exc)
+            raise
         self._failures = 0
+        self._next_round = time.monotonic() + self._interval
+        acked = self.outbox.acked_seq()
+        # A round that sent records is logged; the quiet ones every interval only in debug.
+        log.log(logging.INFO if acked != acked_before or refusals else logging.DEBUG,
+                "sync: acknowledged up to seq %d (%d new), %d snapshot pages, %d refused, "
+                "in %.0f ms", acked, acked - acked_before, pages, len(refusals),
+                (time.monotonic() - started) * 1000)
         self._set(online=True, last_success=time.time(), refused=refusals,
                   last_error="; ".join(refusals), pending=self.outbox.pending_count(),
-                  acked_seq=self.outbox.acked_seq())
+                  acked_seq=acked, waiting_for="",
+                  failure_code=REFUSED if refusals else "",
+                  failure_at=time.time() if refusals else None)
         return self.status
+
+    def _failed(self, exc: BaseException, online: bool = False) -> None:
+        """A round ended by `exc`: said in the status, the next round after the backoff."""
+        self._failures += 1
+        self._next_round = time.monotonic() + self.backoff_s()
+        code = failure_code(exc)
+        message = exc.message if isinstance(exc, SyncError) else \
+            f"sync failed: {exc.__class__.__name__}: {exc}"
+        changes: dict[str, Any] = dict(
+            online=online, last_error=message[:MAX_ERROR_CHARS], failure_code=code,
+            failure_at=time.time(), waiting_for="")
+        try:
+            changes.update(pending=self.outbox.pending_count(),
+                           acked_seq=self.outbox.acked_seq())
+        except Exception:  # noqa: BLE001 - the failure is said even when the outbox is not
+            log.exception("sync: the outbox cannot be read")
+        self._set(**changes)
+
+    def _round_due(self) -> bool:
+        if self._forced:
+            return True
+        if self.status.failure_code in NETWORK_FAILURES:
+            return False  # a probe that gets through starts the next round
+        now = time.monotonic()
+        if self._failures:
+            return now >= self._next_round  # the backoff is over
+        return self._round_requested or now >= self._next_round
+
+    def probe(self) -> None:
+        """Ask the ledger whether it is there; say a change in the status. When it answers
+        again after the network failed, a round runs at once (the backoff is over)."""
+        before = self.status
+        try:
+            self.client.probe()
+        except SyncError as exc:
+            code = failure_code(exc)
+            if before.online or before.failure_code != code:
+                log.info("sync: the ledger does not answer: %s [%s]", exc.message, code)
+                self._set(online=False, failure_code=code, failure_at=time.time(),
+                          last_error=exc.message[:MAX_ERROR_CHARS])
+            return
+        if before.failure_code in NETWORK_FAILURES:
+            # Heard again: online now (a round follows at once and says how it went).
+            log.info("sync: the ledger answers again")
+            self._failures = 0
+            self._forced = True
+            self._set(online=True, failure_code="", failure_at=None)
+            self._wake.set()
+
+    def _probe_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.probe()
+            except Exception:  # noqa: BLE001 - the prober must outlive any one probe
+                log.exception("sync: a probe failed")
+            self._stop.wait(self._probe_interval)
+
+    def _step(self) -> None:
+        if self._on_tick is not None:
+            try:
+                self._on_tick()
+            except Exception:  # noqa: BLE001 - the tick is not the round
+                log.exception("sync: the worker's tick failed")
+        if self._round_due() and not self._stop.is_set():
+            self.run_once()
+
+    def _sleep_s(self) -> float:
+        """Until the next turn of the loop: a probe, or the round due first."""
+        if self._round_due():
+            return 0.0
+        if self.status.failure_code in NETWORK_FAILURES:
+            return self._probe_interval
+        return max(0.0, min(self._probe_interval, self._next_round - time.monotonic()))
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()  # a notify during the step makes the next one come at once
             try:
-                self.run_once()
-            except Exception as exc:  # noqa: BLE001 - the worker must outlive any one round
-                self._failures += 1
-                log.exception("sync: a round failed")
-                self._set(online=False, last_error=f"sync failed: {exc.__class__.__name__}: "
-                                                   f"{exc}"[:300])
-            self._wake.wait(self.backoff_s())
-            self._wake.clear()
+                self._step()
+            except Exception:  # noqa: BLE001 - the worker must outlive any one round
+                log.exception("sync: a round failed")  # and run_once said it in the status
+                self._round_requested = False
+            self._wake.wait(self._sleep_s())

@@ -13,6 +13,12 @@ Every ledger answer that carries the ledger's signed time (enrollment, snapshot 
 online checks) anchors the trusted clock, which times the journal's records, the snapshot's
 age and app codes' freshness. The sync worker gets a journal connection of its own, and the
 counter a ledger client of its own, so the two threads never share a connection.
+
+Opening a Node never touches the network: the counter sells at once from the journal and
+the last snapshot, and the worker (`worker.start()`) syncs on its own thread. Each record
+the counter writes is logged (its type, seq, amount, how it was decided; never a credential
+or PIN) and raises the worker's unsent count at once; the worker's status also tells the
+counter when the ledger cannot be heard, so a sale does not wait for an online check then.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 import logging
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,17 +36,20 @@ from urllib.parse import urlsplit
 
 from sync import client as sync_client
 from sync import files, keys, pins, trust
-from terminal import keystore
+from terminal import keystore, logs
 from terminal.clock import BadLedgerTime, ClockSources, TrustedClock
 from terminal.counter import Counter
 from terminal.errors import JournalError, StorageDamaged, TerminalError
 from terminal.health import JOURNAL, STATE, StorageHealth
-from terminal.journal import DB_FILE, Journal
+from terminal.journal import DB_FILE, Appended, Journal
 from terminal.leases import LeaseKeeper
 from terminal.state import STATE_FILE, StateStore
 
 CONFIG_FILE = "terminal.json"
 CA_FILE = "ledger-ca.pem"
+# Closing waits this long for the sync worker's round to end (a window that quits must not
+# hang on a silent ledger); a round still waiting then is left to end by its own timeout.
+CLOSE_WAIT_S = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +191,7 @@ class _Sink:
             self.clock.anchor(page["server_time_ms"])
         except BadLedgerTime as exc:
             raise sync_client.SyncError(f"the snapshot page is refused: {exc}",
-                                        "bad_answer") from exc
+                                        "clock") from exc
         self.state.apply_snapshot(page, basis_seq)
         listed = [item for item in page.get("ledger_keys") or [] if isinstance(item, dict)]
         pinned = self.journal.ledger_keys()
@@ -195,15 +205,39 @@ class _Sink:
                             "key this terminal trusts", item.get("key_id"))
 
 
+def describe_record(done: Appended) -> str:
+    """One line for the log of what a record decided: type, seq, tx, amount (yen), how it
+    was decided, the credential's kind. Never the credential's value, a PIN or a key."""
+    body = done.record.get("body") or {}
+    rtype = done.record.get("type", "?")
+    parts = [f"{rtype} seq {done.seq} tx {done.tx_id}"]
+    if type(body.get("amount")) is int:
+        parts.append(f"amount ¥{body['amount']:,}")
+    if body.get("decision"):
+        parts.append(f"decided {body['decision']}")
+    credential = body.get("credential")
+    if isinstance(credential, dict) and credential.get("kind"):
+        parts.append(f"by {credential['kind']}")
+    if rtype == "training" and body.get("kind"):
+        parts.append(f"(training {body['kind']})")
+    return ", ".join(parts)
+
+
 class Node:
     """Open with `Node(data_dir)`; `offline=True` never contacts the ledger;
     `clock_sources` replace the machine's clocks (tests move the wall clock so)."""
 
     def __init__(self, data_dir: Path, passphrase: str | None = None, offline: bool = False,
-                 on_status=None, clock_sources: ClockSources | None = None) -> None:
+                 on_status: Callable[[sync_client.SyncStatus], None] | None = None,
+                 clock_sources: ClockSources | None = None) -> None:
         self.data_dir = data_dir
         self.config = TerminalConfig.load(data_dir)
-        key = keystore.load_key(data_dir, passphrase or keystore.passphrase_from_env())
+        passphrase = passphrase or keystore.passphrase_from_env()
+        key = keystore.load_key(data_dir, passphrase)
+        # The log's second guard (terminal.logs): the key, and its passphrase, never in it.
+        logs.forget_value(key.seed())
+        if passphrase:
+            logs.forget_value(passphrase)
         # Damage found while opening, and by the check `health.start()` runs (the window
         # starts it at once; `terminal status` runs it in full).
         self.health = StorageHealth(data_dir)
@@ -249,19 +283,31 @@ class Node:
             sink = _Sink(self.state, self._sync_journal, clients, self.clock)
             self.worker = sync_client.SyncWorker(
                 worker_client, self._sync_journal, sink,
-                on_status=lambda status: self._after_round(status, on_status),
+                on_status=lambda status: self._on_status(status, on_status),
                 after_sync=LeaseKeeper(self._sync_journal, self.state,
-                                       lambda: self.journal._clock().date().isoformat()))
+                                       lambda: self.journal._clock().date().isoformat()),
+                # On each turn of the worker's loop, online or not: the clock keeps its
+                # anchor moved on (at its own pace), so a reboot does not take the time back
+                # to the last pull.
+                on_tick=self.clock.heartbeat)
         self.counter = Counter(self.journal, self.state, counter_client,
-                               on_commit=lambda _done: self.worker and self.worker.notify(),
-                               clock=self.clock, health=self.health)
+                               on_commit=self._committed, clock=self.clock,
+                               health=self.health)
 
-    def _after_round(self, status: sync_client.SyncStatus, on_status) -> None:
-        """After each sync round, online or not (on the worker's thread): the clock keeps
-        its anchor moved on, so a reboot does not take the time back to the last pull."""
-        self.clock.heartbeat()
-        if on_status is not None:
-            on_status(status)
+    def _committed(self, done: Appended) -> None:
+        """A record is in the journal (on the counter's thread): log the decision, and
+        tell the worker, with the unsent count for the status at once."""
+        log.info("recorded %s", describe_record(done))
+        if self.worker is not None:
+            self.worker.notify(pending=self.journal.pending_count())
+
+    def _on_status(self, status: sync_client.SyncStatus,
+                   listener: Callable[[sync_client.SyncStatus], None] | None) -> None:
+        """Each new sync status: the counter skips its online check while the ledger
+        cannot be heard (a sale never waits for it then); then the caller's listener."""
+        self.counter.online_hint = status.failure_code not in sync_client.NETWORK_FAILURES
+        if listener is not None:
+            listener(status)
 
     @property
     def terminal_id(self) -> str:
@@ -271,13 +317,18 @@ class Node:
         """Push everything and pull the snapshot now, on this thread."""
         if self.worker is None:
             raise TerminalError("this terminal was opened offline")
-        return self.worker.run_once(pull=True)
+        status = self.worker.run_once(pull=True)
+        self.clock.heartbeat()  # as the worker's loop does on each turn
+        return status
 
     def close(self) -> None:
         if self.worker is not None:
-            self.worker.stop()
-            self.worker.client.close()
-            self._sync_journal.close()
+            if self.worker.stop(CLOSE_WAIT_S):
+                self.worker.client.close()
+                self._sync_journal.close()
+            else:  # a round still waits on a silent ledger: it ends by its own timeout
+                log.warning("sync: closing while a round still waits on the ledger; it is "
+                            "left to end by its timeout")
         if self.counter.client is not None:
             self.counter.client.close()
         self.journal.close()
