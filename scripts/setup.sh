@@ -96,9 +96,9 @@ machi_venv() {
 }
 
 machi_translations() {
-    # Qt's compiled translations (.qm) are built from the .ts sources in resources/i18n.
+    # Qt's compiled translations (.qm) are built from the .ts sources in terminal/resources/i18n.
     local ts qm
-    for ts in "$MACHI_ROOT"/resources/i18n/*.ts; do
+    for ts in "$MACHI_ROOT"/terminal/resources/i18n/*.ts; do
         [ -e "$ts" ] || continue
         qm="${ts%.ts}.qm"
         if [ ! -f "$qm" ] || [ "$ts" -nt "$qm" ]; then

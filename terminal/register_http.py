@@ -30,7 +30,6 @@ import ipaddress
 import json
 import logging
 import secrets
-import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from sync import files
+from sync.platform import procs
 from terminal import register
 
 log = logging.getLogger(__name__)
@@ -209,11 +209,10 @@ def serve(data_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     if node.worker is not None:
         node.worker.start()
 
-    def stop(_signum, _frame) -> None:
+    def stop() -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
-    previous = signal.signal(signal.SIGTERM, stop) \
-        if threading.current_thread() is threading.main_thread() else None
+    restore = procs.on_stop(stop)  # SIGTERM (and SIGBREAK on Windows), main thread only
     try:
         if ready is not None:
             ready(server)
@@ -223,14 +222,13 @@ def serve(data_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     finally:
         server.server_close()
         node.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        restore()
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     def ready(server: RegisterServer) -> None:
         bound_host, bound_port = server.server_address[:2]
-        print(f"register endpoint on http://{bound_host}:{bound_port}/v1/ for terminal "
+        print(f"register endpoint on http://{bound_host!s}:{bound_port}/v1/ for terminal "
               f"{server.node.terminal_id}; token in {args.data / TOKEN_FILE}", flush=True)
 
     try:
