@@ -1,8 +1,9 @@
 """Decode QR Code and Code 128 symbols from camera frames, and de-duplicate repeated reads.
 
-zxing-cpp is the main backend; pyzbar (libzbar) is an optional second one, imported only when
-asked for. Both are restricted to the two symbologies we issue: DESIGN §9 measured that
-enabling every format makes zxing-cpp about ten times slower on a 1280x720 frame.
+zxing-cpp is the main backend; pyzbar (libzbar) is an optional second one (the install's
+`pyzbar` extra), imported only when asked for. Both are restricted to the two symbologies
+we issue: DESIGN §9 measured that enabling every format makes zxing-cpp about ten times
+slower on a 1280x720 frame.
 """
 
 from __future__ import annotations
@@ -135,8 +136,8 @@ class PyzbarDecoder:
             # pyzbar raises ImportError both when it is missing and when libzbar.so is not
             # found; the message says which.
             raise DecoderUnavailable(
-                f"pyzbar cannot be used ({exc}); install the pyzbar package and the "
-                "libzbar0 system library"
+                f"pyzbar cannot be used ({exc}); it is optional: pip install "
+                "'machi-pos[pyzbar]' and the libzbar0 system library"
             ) from exc
         except OSError as exc:  # libzbar present but unloadable (wrong architecture, ...)
             raise DecoderUnavailable(f"libzbar cannot be loaded: {exc}") from exc
