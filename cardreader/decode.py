@@ -112,15 +112,16 @@ class ZxingDecoder:
         self._zxing = zxingcpp
         # A tuple of formats, not `a | b`: zxing-cpp 3 deprecates the operator form.
         self._formats = tuple(getattr(zxingcpp.BarcodeFormat, s) for s in symbologies)
-        self._options = {
-            "try_rotate": try_rotate,
-            "try_downscale": try_downscale,
-            "try_invert": try_invert,
-        }
+        self._try_rotate = try_rotate
+        self._try_downscale = try_downscale
+        self._try_invert = try_invert
 
     def decode(self, frame: np.ndarray) -> list[Decoded]:
         gray = to_gray(frame)
-        found = self._zxing.read_barcodes(gray, formats=self._formats, **self._options)
+        found = self._zxing.read_barcodes(
+            gray, formats=self._formats,  # type: ignore[arg-type]  # a tuple works (above)
+            try_rotate=self._try_rotate, try_downscale=self._try_downscale,
+            try_invert=self._try_invert)
         return [Decoded(text=b.text, symbology=b.format.name) for b in found if b.valid]
 
 
@@ -196,6 +197,8 @@ def make_decoder(name: str = "zxing") -> Decoder:
 
 def make_camera_decoder(name: str = "zxing") -> Decoder:
     """The named backend on the camera's schedule: QR every frame, Code 128 every Nth."""
+    qr: Decoder
+    linear: Decoder
     if name == "zxing":
         qr, linear = ZxingDecoder((QR_CODE,)), ZxingDecoder((CODE_128,))
     elif name == "pyzbar":

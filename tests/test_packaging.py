@@ -51,8 +51,15 @@ def figure(name: str, value: str) -> None:
 
 
 def folder_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*")
-               if f.is_file() and not f.is_symlink()) / 1e6  # each file once
+    """MB of the files under `path`, each once (symlinked files and directories -- a venv's
+    lib64, PyInstaller's library links -- are not counted again)."""
+    total = 0
+    for folder, _dirs, files in os.walk(path):  # does not follow directory links
+        for name in files:
+            file = Path(folder) / name
+            if not file.is_symlink():
+                total += file.stat().st_size
+    return total / 1e6
 
 
 def outside_env(home: Path) -> dict[str, str]:

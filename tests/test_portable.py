@@ -338,3 +338,9 @@ def test_the_linux_sound_player_is_aplay_when_installed(monkeypatch, tmp_path):
     assert sound.player_command() is None
     assert sound.missing_hint() == "aplay not found: install alsa-utils"
     assert sound.play_in_process(tmp_path / "x.wav") is None  # no in-process way on Linux
+
+
+def test_the_linux_only_test_list_names_real_files():
+    from tests.conftest import LINUX_ONLY_TESTS
+
+    assert [name for name in LINUX_ONLY_TESTS if not (ROOT / name).is_file()] == []
