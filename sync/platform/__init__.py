@@ -10,6 +10,7 @@ The rest of the project calls these and never asks which OS it runs on; POSIX-on
     sound     the program (or library) that plays a WAV file
     camera    which OpenCV capture backends to try, and whether a camera may be plugged in
     pipes     pipe sizes, and whether pipes work with `selectors`
+    boot      a clock that counts time asleep, and the id of this boot (the trusted clock)
 
 Run on Linux (this machine, every test); Windows and macOS branches are designed from the
 Python and OpenCV documentation and not yet run (README, "Where it runs").
