@@ -13,13 +13,17 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
 from cardreader.decode import Decoder, Deduplicator, make_camera_decoder
 from cardreader.errors import CameraUnavailable, DecoderUnavailable, EndOfFrames, FrameError
-from cardreader.events import MAX_PAYLOAD_CHARS, Credential, ThreadedReader
+from cardreader.events import MAX_PAYLOAD_CHARS, Credential, CredentialKind, ThreadedReader
+from sync.platform import camera as os_camera
+
+if TYPE_CHECKING:
+    import cv2  # imported when a source opens: loading OpenCV takes a while
 
 # What we ask the camera for: MJPG lets a USB 2 webcam deliver 1280x720 at 30 fps, where raw
 # YUYV is limited to ~10 fps at that size; 720p gives a 300-character QR enough pixels.
@@ -53,7 +57,10 @@ class FrameSource(Protocol):
 
 
 class OpenCVSource:
-    """A V4L2 camera (by index) or a video file / stream (by path) through cv2.VideoCapture.
+    """A camera (by index) or a video file / stream (by path) through cv2.VideoCapture.
+
+    A camera is opened through this OS's backends in turn (sync.platform.camera: V4L2 on
+    Linux; Media Foundation, then DirectShow on Windows; AVFoundation on macOS).
 
     For a file, `fps` paces reading like a camera would (None: the file's own frame rate,
     0: as fast as it decodes). A camera paces itself.
@@ -73,7 +80,7 @@ class OpenCVSource:
         self.name = f"camera:{device}" if self._is_camera else f"file:{self._device}"
         self._width, self._height, self._fourcc = width, height, fourcc
         self._fps = fps
-        self._capture = None
+        self._capture: cv2.VideoCapture | None = None
         self._pacer: _Pacer | None = None
         self._failures = 0
 
@@ -82,14 +89,23 @@ class OpenCVSource:
 
         if not self._is_camera and not os.path.isfile(self._device):
             raise CameraUnavailable(f"video file {self._device} does not exist")
-        capture = cv2.VideoCapture(self._device)
-        if not capture.isOpened():
-            capture.release()
+        capture: cv2.VideoCapture | None = None
+        if self._is_camera:
+            for backend in os_camera.backends():
+                capture = cv2.VideoCapture(self._device, backend)
+                if capture.isOpened():
+                    break
+                capture.release()
+        else:
+            capture = cv2.VideoCapture(self._device)
+        if capture is None or not capture.isOpened():
+            if capture is not None:
+                capture.release()
             what = f"camera {self._device}" if self._is_camera else f"video {self._device}"
             raise CameraUnavailable(f"{what} cannot be opened (missing, busy or no permission)")
         if self._is_camera:
             # Ask, don't insist: a camera that can't do MJPG 720p still works at what it can.
-            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*self._fourcc))
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*self._fourcc))
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
             capture.set(cv2.CAP_PROP_BUFFERSIZE, CAMERA_BUFFER_FRAMES)
@@ -309,7 +325,7 @@ class CameraReader(ThreadedReader):
                 if self._dedupe.is_new(symbol.kind, symbol.text, read_at):
                     self._emit(
                         Credential(
-                            kind=symbol.kind,
+                            kind=cast(CredentialKind, symbol.kind),
                             payload=symbol.text,
                             source=self.name,
                             read_at=read_at,

@@ -1,8 +1,9 @@
 """Decode QR Code and Code 128 symbols from camera frames, and de-duplicate repeated reads.
 
-zxing-cpp is the main backend; pyzbar (libzbar) is an optional second one, imported only when
-asked for. Both are restricted to the two symbologies we issue: DESIGN §9 measured that
-enabling every format makes zxing-cpp about ten times slower on a 1280x720 frame.
+zxing-cpp is the main backend; pyzbar (libzbar) is an optional second one (the install's
+`pyzbar` extra), imported only when asked for. Both are restricted to the two symbologies
+we issue: DESIGN §9 measured that enabling every format makes zxing-cpp about ten times
+slower on a 1280x720 frame.
 """
 
 from __future__ import annotations
@@ -111,15 +112,16 @@ class ZxingDecoder:
         self._zxing = zxingcpp
         # A tuple of formats, not `a | b`: zxing-cpp 3 deprecates the operator form.
         self._formats = tuple(getattr(zxingcpp.BarcodeFormat, s) for s in symbologies)
-        self._options = {
-            "try_rotate": try_rotate,
-            "try_downscale": try_downscale,
-            "try_invert": try_invert,
-        }
+        self._try_rotate = try_rotate
+        self._try_downscale = try_downscale
+        self._try_invert = try_invert
 
     def decode(self, frame: np.ndarray) -> list[Decoded]:
         gray = to_gray(frame)
-        found = self._zxing.read_barcodes(gray, formats=self._formats, **self._options)
+        found = self._zxing.read_barcodes(
+            gray, formats=self._formats,  # type: ignore[arg-type]  # a tuple works (above)
+            try_rotate=self._try_rotate, try_downscale=self._try_downscale,
+            try_invert=self._try_invert)
         return [Decoded(text=b.text, symbology=b.format.name) for b in found if b.valid]
 
 
@@ -135,8 +137,8 @@ class PyzbarDecoder:
             # pyzbar raises ImportError both when it is missing and when libzbar.so is not
             # found; the message says which.
             raise DecoderUnavailable(
-                f"pyzbar cannot be used ({exc}); install the pyzbar package and the "
-                "libzbar0 system library"
+                f"pyzbar cannot be used ({exc}); it is optional: pip install "
+                "'machi-pos[pyzbar]' and the libzbar0 system library"
             ) from exc
         except OSError as exc:  # libzbar present but unloadable (wrong architecture, ...)
             raise DecoderUnavailable(f"libzbar cannot be loaded: {exc}") from exc
@@ -195,6 +197,8 @@ def make_decoder(name: str = "zxing") -> Decoder:
 
 def make_camera_decoder(name: str = "zxing") -> Decoder:
     """The named backend on the camera's schedule: QR every frame, Code 128 every Nth."""
+    qr: Decoder
+    linear: Decoder
     if name == "zxing":
         qr, linear = ZxingDecoder((QR_CODE,)), ZxingDecoder((CODE_128,))
     elif name == "pyzbar":

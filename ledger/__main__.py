@@ -62,6 +62,7 @@ from ledger.db import Database, DatabaseError
 from ledger.schema import migrate
 from ledger.server import DB_ENV, HOME_ENV
 from sync import keyfile, keys, pins
+from sync.platform import dirs
 
 DEFAULT_PORT = 8700
 DEFAULT_HOST = "127.0.0.1"
@@ -140,8 +141,7 @@ def default_home() -> Path:
     env = os.environ.get(HOME_ENV)
     if env:
         return Path(env)
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "machi-pos" / "ledger"
+    return dirs.app_data_dir() / "ledger"
 
 
 def db_url(args: argparse.Namespace) -> str:

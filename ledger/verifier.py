@@ -19,7 +19,8 @@ for a place, then checks alone, which is also what keeps a fully loaded server f
 queueing on the helper. A helper that
 fails, dies or does not answer in time is dropped and what it owed is checked here; the
 answer never depends on the helper. The helper ends when its parent does, however
-the parent ends: its standard input closes.
+the parent ends: its standard input closes. Where pipes cannot be waited on with
+`selectors` (Windows: sync.platform.pipes) there is no helper and every batch checks alone.
 
 Wire format (both directions in this one module): a request is the count of records (4
 bytes, big-endian), the 32-byte public key, then per record its length (4 bytes) and its
@@ -28,7 +29,6 @@ bytes; the answer is one byte per record, its `check_record` flags.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import selectors
@@ -45,6 +45,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from sync import bodies, canonical, keys, record
+from sync.platform import pipes
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,6 @@ SHARE_CHUNK_CHECKS = 100
 # The pipe to the helper is made this large (Linux), so handing over a batch's share never
 # waits for the helper to catch up.
 PIPE_BYTES = 1 << 20
-F_SETPIPE_SZ = 1031  # linux/fcntl.h
 # Batches that may have records in the helper at once: one being written while the next
 # is read (a terminal pushes the next batch while the last is written). A third checks
 # alone, which also keeps a fully loaded server from queueing on one helper.
@@ -188,10 +188,8 @@ class _Helper:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.requests, self.answers = self.process.stdin, self.process.stdout
-        try:
-            fcntl.fcntl(self.requests.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
-        except OSError:
-            pass  # a smaller pipe: handing over may wait for the helper now and then
+        # Elsewhere a smaller pipe: handing over may wait for the helper now and then.
+        pipes.enlarge(self.requests.fileno(), PIPE_BYTES)
         self._send_lock = threading.Lock()  # one request written at a time, whole
         self._read_lock = threading.Lock()  # one reader hands out the answers
         self._owed: deque[list] = deque()  # [batch, answers still owed], in send order
@@ -319,6 +317,8 @@ class SharedVerifier:
                 self._drop(RuntimeError("the checking helper has ended"), self._helper)
             if time.monotonic() - self._failed_at < HELPER_RETRY_AFTER_S:
                 return None
+            if not pipes.SELECTABLE_PIPES:
+                return None  # Windows: `selectors` cannot wait on a pipe; batches check alone
             try:
                 self._helper = _Helper()
             except OSError as exc:

@@ -88,17 +88,19 @@ machi_venv() {
         return 0
     fi
     machi_say "installing Python packages into .venv ($extras)"
-    local spec="$MACHI_ROOT"
-    [ "$extras" = dev ] && spec="$MACHI_ROOT[dev]"
+    # app: the counter and the ledger its --demo runs; dev: what the tests need as well
+    # (pyzbar: the second barcode backend's tests; build, pyinstaller: the packaging tests)
+    local spec="$MACHI_ROOT[ledger]"
+    [ "$extras" = dev ] && spec="$MACHI_ROOT[ledger,pyzbar,dev]"
     "$MACHI_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null || return 1
     "$MACHI_VENV/bin/python" -m pip install -q -e "$spec" || return 1
     echo "$want" > "$stamp"
 }
 
 machi_translations() {
-    # Qt's compiled translations (.qm) are built from the .ts sources in resources/i18n.
+    # Qt's compiled translations (.qm) are built from the .ts sources in terminal/resources/i18n.
     local ts qm
-    for ts in "$MACHI_ROOT"/resources/i18n/*.ts; do
+    for ts in "$MACHI_ROOT"/terminal/resources/i18n/*.ts; do
         [ -e "$ts" ] || continue
         qm="${ts%.ts}.qm"
         if [ ! -f "$qm" ] || [ "$ts" -nt "$qm" ]; then

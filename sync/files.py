@@ -5,18 +5,20 @@ first opens them; SQLite gives a database's `-wal` and `-shm` files the database
 so they are owner-only too. A database left readable by others (by an older version, or a
 copy) is closed up when it is opened. Secrets (key files, the ledger's admin token) are read
 only when no other user can read them, as ssh does; the refusal says which chmod to run.
+How "owner-only" is made and checked on each OS is sync.platform.perms (POSIX modes; on
+Windows the file's access list).
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
-PRIVATE_DIR_MODE = 0o700
-PRIVATE_FILE_MODE = 0o600
-# Bits that let the group or other users in.
-OTHERS_BITS = 0o077
+from sync.platform import perms
+from sync.platform.perms import OTHERS_BITS, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
+
+__all__ = ["OTHERS_BITS", "PRIVATE_DIR_MODE", "PRIVATE_FILE_MODE", "UnsafeFileError",
+           "private_db", "private_dir", "read_secret", "write_private"]
 # SQLite's companions of a database in WAL mode.
 SQLITE_COMPANIONS = ("-wal", "-shm")
 # A secret here (a PEM key, a token) is a few hundred bytes; refuse to read anything larger.
@@ -40,20 +42,10 @@ def private_dir(path: Path) -> Path:
         probe = probe.parent
     for directory in reversed(missing):
         try:
-            directory.mkdir(mode=PRIVATE_DIR_MODE)
+            perms.make_private_dir(directory)
         except FileExistsError:
             continue  # made meanwhile by another process
-        os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode is narrowed by the umask only
     return path
-
-
-def _close_up(path: Path) -> None:
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return
-    if info.st_mode & OTHERS_BITS and info.st_uid == os.geteuid():
-        os.chmod(path, stat.S_IMODE(info.st_mode) & PRIVATE_FILE_MODE)
 
 
 def private_db(path: Path) -> Path:
@@ -69,7 +61,7 @@ def private_db(path: Path) -> Path:
     except FileExistsError:
         pass
     for candidate in (path, *(path.with_name(path.name + s) for s in SQLITE_COMPANIONS)):
-        _close_up(candidate)
+        perms.close_up(candidate)
     return path
 
 
@@ -88,13 +80,9 @@ def read_secret(path: Path, what: str = "secret") -> bytes:
     user owns. FileNotFoundError passes through."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        info = os.fstat(fd)
-        if info.st_mode & OTHERS_BITS:
-            raise UnsafeFileError(
-                f"the {what} {path} can be read by other users "
-                f"(mode {stat.S_IMODE(info.st_mode):o}); run: chmod 600 {path}")
-        if info.st_uid != os.geteuid():
-            raise UnsafeFileError(f"the {what} {path} belongs to another user")
+        problem = perms.secret_problem(fd, path, what)
+        if problem:
+            raise UnsafeFileError(problem)
         return os.read(fd, MAX_SECRET_BYTES)
     finally:
         os.close(fd)

@@ -12,7 +12,7 @@ ledger's signed time:
   unlike CLOCK_MONOTONIC, and no user can set it. The anchor was taken after the ledger
   wrote its time, so it runs behind the ledger's time by the answer's trip, never ahead.
 - **Across a restart.** The anchor is persisted in the state store with the kernel's boot id
-  (`/proc/sys/kernel/random/boot_id`). The same boot: the elapsed clock has run on, so the
+  (Linux's, sync.platform.boot; elsewhere none). The same boot: the elapsed clock has run on, so the
   stored pair is still an anchor. Another boot (or no boot id): the time elapsed since is
   unknown, and the stored ledger time is only a floor ("elapsed unknown"). While the
   terminal runs, the sync worker re-persists the anchor moved on by the elapsed clock
@@ -38,14 +38,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
+from sync.platform import boot
 from terminal.errors import TerminalError
 
 log = logging.getLogger(__name__)
 
-BOOT_ID_PATH = Path("/proc/sys/kernel/random/boot_id")
 # The state store's key for the persisted anchor.
 ANCHOR_KEY = "clock_anchor"
 # A wall clock this far behind the trusted time is only reported beyond it: the anchor
@@ -67,18 +66,6 @@ class AnchorStore(Protocol):
     def put(self, key: str, value: Any) -> None: ...
 
 
-def _boot_id() -> str | None:
-    try:
-        text = BOOT_ID_PATH.read_text("ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return text or None
-
-
-def _elapsed_s() -> float:
-    return time.clock_gettime(time.CLOCK_BOOTTIME)
-
-
 @dataclass(frozen=True)
 class ClockSources:
     """Where the time comes from; tests move the wall clock by giving their own.
@@ -89,10 +76,8 @@ class ClockSources:
     """
 
     wall: Callable[[], float] = time.time
-    elapsed: Callable[[], float] = _elapsed_s if hasattr(time, "CLOCK_BOOTTIME") \
-        else time.monotonic
-    boot_id: Callable[[], str | None] = _boot_id if hasattr(time, "CLOCK_BOOTTIME") \
-        else (lambda: None)
+    elapsed: Callable[[], float] = boot.elapsed_s  # sync.platform.boot: per OS
+    boot_id: Callable[[], str | None] = boot.boot_id
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,7 @@ ledger listens on a free port on 127.0.0.1; the terminal's config follows it the
 
 from __future__ import annotations
 
-import ctypes
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import requests
 
+from sync.platform import procs
 from sync.refwallet import DEVICE_KEY_FILE, WALLET_FILE, ReferenceWallet, WalletError
 from terminal.journal import DB_FILE
 from terminal.node import TerminalConfig, enroll
@@ -38,21 +37,10 @@ CLI_TIMEOUT_S = 120
 HEALTH_POLL_S = 0.1
 STOP_TIMEOUT_S = 5
 ROOT = Path(__file__).resolve().parents[1]
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class DemoError(Exception):
     """The demo ledger could not be started; the message says why."""
-
-
-def _die_with_parent() -> None:
-    """In the child: ask Linux to end it when the app dies, however the app dies (kill -9
-    included), so a demo ledger is never left running on its own."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: stop() and the app's own shutdown still end it
 
 
 def _free_port() -> int:
@@ -102,7 +90,9 @@ class DemoRegion:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ledger", "serve", "--db", self.db_url, "--home",
              str(self.ledger_home), "--port", str(port)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            # its own process group, ended with the app (on Linux even on kill -9)
+            **procs.child_options())
         self._wait_healthy()
         if not (self.terminal_dir / DB_FILE).exists():
             code = json.loads(self._ledger("admin", "create-terminal", "--merchant",
@@ -157,10 +147,6 @@ class DemoRegion:
         return (self.ledger_home / "admin.token").read_text().strip()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            procs.stop(self.process, STOP_TIMEOUT_S)
         self.process = None

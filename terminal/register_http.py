@@ -30,7 +30,6 @@ import ipaddress
 import json
 import logging
 import secrets
-import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from sync import clitools, files
+from sync.platform import procs
 from terminal import register
 
 log = logging.getLogger(__name__)
@@ -209,11 +209,10 @@ def serve(data_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     if node.worker is not None:
         node.worker.start()
 
-    def stop(_signum, _frame) -> None:
+    def stop() -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
-    previous = signal.signal(signal.SIGTERM, stop) \
-        if threading.current_thread() is threading.main_thread() else None
+    restore = procs.on_stop(stop)  # SIGTERM (and SIGBREAK on Windows), main thread only
     try:
         if ready is not None:
             ready(server)
@@ -223,8 +222,7 @@ def serve(data_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     finally:
         server.server_close()
         node.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        restore()
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

@@ -1,27 +1,28 @@
 """Approve and refuse sounds: the cashier may be looking at the customer, not the screen.
 
 The tones are made here (16-bit mono WAV, written once to the user's cache directory) and
-played by ALSA's `aplay` in a child process, so the UI thread never waits on a sound card.
-PySide6-Essentials has no QtMultimedia; `aplay` (Debian package alsa-utils, installed by the
-set-up) is on every Linux counter. Without it the window falls back to the system beep and
-the admin screen says why.
+played without the UI thread waiting on a sound card: by a child process (`aplay` on Linux,
+Debian package alsa-utils, installed by the set-up; `paplay`; `afplay` on macOS) or, on
+Windows, by winsound asynchronously (sync.platform.sound chooses). PySide6-Essentials has no
+QtMultimedia. Without a player the window falls back to the system beep and the admin screen
+says why.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import struct
 import subprocess
 import wave
 from pathlib import Path
 
+from sync.platform import dirs
+from sync.platform import sound as os_sound
+
 SAMPLE_RATE = 22_050
 AMPLITUDE = 0.35  # of full scale: audible at a counter, not startling
 FADE_S = 0.008  # ramps at each end of a tone, so it does not click
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "machi-pos"
-PLAYER = "aplay"
+CACHE_DIR = dirs.app_cache_dir()
 # (frequency Hz, seconds) per tone; 0 Hz is a pause. Approve rises, refuse falls and repeats.
 TONES = {
     "approve": ((880, 0.07), (0, 0.02), (1320, 0.11)),
@@ -60,13 +61,15 @@ class SoundPlayer:
     def __init__(self, directory: Path | None = None,
                  command: list[str] | None = None) -> None:
         self.directory = directory or CACHE_DIR / "sounds"
-        found = shutil.which(PLAYER)
-        self.command = command if command is not None else ([found, "-q"] if found else None)
+        # A command given (tests) is used as it is; else the OS's player, or its in-process
+        # way (Windows), which has no command.
+        self.command = command if command is not None else os_sound.player_command()
+        self._in_process = command is None and self.command is None and os_sound.IS_WINDOWS
         self._running: list[subprocess.Popen] = []
 
     @property
     def status(self) -> str:
-        return "ready" if self.command else f"{PLAYER} not found: install alsa-utils"
+        return "ready" if self.command or self._in_process else os_sound.missing_hint()
 
     def path(self, kind: str) -> Path:
         """The sound's WAV file, written the first time it is asked for."""
@@ -84,6 +87,7 @@ class SoundPlayer:
                 self.path(kind)
             except OSError:
                 self.command = None  # nowhere to keep the sounds: said on the admin screen
+                self._in_process = False
                 return
 
     def play(self, kind: str) -> bool:
@@ -92,7 +96,11 @@ class SoundPlayer:
             raise ValueError(f"no sound {kind!r}")
         self._running = [proc for proc in self._running if proc.poll() is None]
         path = self.directory / f"{kind}.wav"
-        if not self.command or not path.exists():
+        if not path.exists():
+            return False
+        if self._in_process:
+            return bool(os_sound.play_in_process(path))
+        if not self.command:
             return False
         try:
             self._running.append(subprocess.Popen(

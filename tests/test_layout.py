@@ -41,7 +41,7 @@ def sources(package: str):
 
 
 def test_layout_exists():
-    for name in (*PACKAGES, "resources", "tests"):
+    for name in (*PACKAGES, "terminal/resources", "tests"):
         assert (ROOT / name).is_dir(), f"{name}/ is missing"
     assert (ROOT / "main.py").is_file()
     assert (ROOT / "terminal" / "ui" / "__init__.py").is_file()

@@ -1,23 +1,24 @@
 """Start the Qt application: Japanese by default (English switchable), the style sheets
 (high contrast and large type as options), and the counter window.
 
-Translations are Qt's: `resources/i18n/machi_ja.ts` is the source, compiled to `.qm` by the
+Translations are Qt's: `terminal/resources/i18n/machi_ja.ts` is the source, compiled to `.qm` by the
 set-up (pyside6-lrelease). Without the `.qm` the app runs in English and says so in the log.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtWidgets import QApplication
 
+from sync.platform import procs
+from terminal import paths
 from terminal.ui.window import MainWindow
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RESOURCES = paths.resource_dir()  # inside the package: a wheel and a frozen app carry it
 STYLE_FILE = RESOURCES / "style.qss"
 STYLE_OPTIONS = {"high_contrast": RESOURCES / "high_contrast.qss",
                  "large_type": RESOURCES / "large_type.qss"}
@@ -86,5 +87,5 @@ def run(data_dir: Path, demo_base: Path | None = None, argv: list[str] | None = 
     # SIGTERM (a service manager stopping the counter) closes the window properly: the
     # journal and sync threads stop and the demo ledger with them. Python sees the signal
     # when the event loop hands it control, which the window's status timer does each second.
-    signal.signal(signal.SIGTERM, lambda *_: window.close())
+    procs.on_stop(window.close)  # SIGTERM (and SIGBREAK on Windows)
     return app.exec()

@@ -5,15 +5,12 @@ signals. A reader that is missing says so once in the status; nothing waits on i
 
 from __future__ import annotations
 
-import glob
-
 from PySide6.QtCore import QObject, Signal
 
 from cardreader.camera import CameraReader, OpenCVSource
-from cardreader.events import Credential, ReaderStatus
+from cardreader.events import Credential, ReaderStatus, ThreadedReader
 from cardreader.pcsc import PcscReader
-
-CAMERA_DEVICES = "/dev/video*"
+from sync.platform import camera as os_camera
 
 
 class ReaderHub(QObject):
@@ -23,10 +20,10 @@ class ReaderHub(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.readers = []
+        self.readers: list[ThreadedReader] = []
 
     def start(self, camera: bool = True, nfc: bool = True) -> None:
-        if camera and glob.glob(CAMERA_DEVICES):
+        if camera and os_camera.may_be_present():
             self.readers.append(CameraReader(OpenCVSource(0)))
         elif camera:
             self.status.emit("camera", "unavailable", "no camera is plugged in")

@@ -168,3 +168,21 @@ def test_pyzbar_without_libzbar_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_zbar)
     with pytest.raises(DecoderUnavailable, match="libzbar0"):
         PyzbarDecoder()
+
+
+def test_pyzbar_not_installed_names_the_extra(monkeypatch):
+    """pyzbar is an extra (machi-pos[pyzbar]): without it the backend says how to add it,
+    and the default backend (zxing-cpp) is unaffected."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyzbar(name, *args, **kwargs):
+        if name.startswith("pyzbar"):
+            raise ModuleNotFoundError("No module named 'pyzbar'", name="pyzbar")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyzbar)
+    with pytest.raises(DecoderUnavailable, match=r"machi-pos\[pyzbar\]"):
+        PyzbarDecoder()
+    assert make_camera_decoder("zxing").decode(qr_frame())[0].text == TOKEN

@@ -1,4 +1,4 @@
-"""The Japanese translation (resources/i18n/machi_ja.ts) covers every English sentence the
+"""The Japanese translation (terminal/resources/i18n/machi_ja.ts) covers every English sentence the
 counter can show: each literal `tr(...)` in terminal/ui, each refusal reason, each campaign
 note and the campaign words the receipt prints; a translation keeps its placeholders. A
 sentence left out would reach a Japanese cashier in English."""
@@ -18,7 +18,7 @@ from terminal.offers import SKIP_REASONS
 from terminal.policy import REASONS
 
 ROOT = Path(__file__).resolve().parents[3]
-TS_FILE = ROOT / "resources" / "i18n" / "machi_ja.ts"
+TS_FILE = ROOT / "terminal" / "resources" / "i18n" / "machi_ja.ts"
 UI_DIR = ROOT / "terminal" / "ui"
 NAMES_OF_THEMSELVES = ("English",)  # the language switch names the language in itself
 
