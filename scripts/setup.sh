@@ -17,8 +17,9 @@ libxcb-xfixes0 libxcb-xkb1"
 # The tests and screenshots: a virtual screen, PDF tools to look at exports (poppler-data
 # holds the Japanese CMaps pdftotext needs to read the exported sheets back; apt only
 # recommends it, and recommends are not installed), and the PostgreSQL server programs the
-# ledger's tests start throwaway clusters with.
-MACHI_DEV_PACKAGES="xvfb poppler-utils poppler-data postgresql"
+# ledger's tests start throwaway clusters with, and Debian's Chromium with its driver for the
+# office console's browser tests (Selenium drives the system browser; nothing is downloaded).
+MACHI_DEV_PACKAGES="xvfb poppler-utils poppler-data postgresql chromium chromium-driver"
 
 machi_say() { printf '[machi-pos] %s\n' "$*" >&2; }
 
