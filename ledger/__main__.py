@@ -31,7 +31,7 @@
                                [--by-staff]      (also the day by staff member)
     python -m ledger report reconcile --date D          (exit 1 when anything differs)
     python -m ledger report settlement --month YYYY-MM --plan 1|2|3 [--format F --out FILE]
-    python -m ledger report kpi --from D --to D [--merchant M] --format csv|pdf --out FILE
+    python -m ledger report kpi --from D --to D [--merchant M] --format csv|pdf [--lang L] --out F
     python -m ledger report flags [--from D --to D]     (each with what to do)
     python -m ledger report campaigns [--from D --to D] [--format csv|xlsx|pdf|json --out FILE]
     python -m ledger report liability [--on D] [--format csv|xlsx|pdf|json --out FILE]
@@ -364,7 +364,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         figures = kpi.kpi(db, args.date_from, args.date_to, args.merchant)
         if args.format == "pdf":
-            kpi.kpi_pdf(figures, args.out)
+            kpi.kpi_pdf(figures, args.out, lang=args.lang)
         else:
             kpi.kpi_csv(figures, args.out)
         print(f"KPIs {args.date_from}..{args.date_to} -> {args.out}")
@@ -591,6 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last day, YYYY-MM-DD")
     r.add_argument("--merchant", help="only this merchant")
     r.add_argument("--format", choices=("csv", "pdf"), default="pdf", help="file type")
+    r.add_argument("--lang", choices=("ja", "en"), default="ja",
+                   help="the PDF charts' language (Japanese unless asked)")
     r.add_argument("--out", type=writable_file, required=True, help=out_help)
     r = command(kinds, "campaigns", "what each campaign did and who funds it")
     r.add_argument("--from", dest="date_from", type=iso_date, default="0001-01-01",

@@ -111,3 +111,22 @@ def test_age_bands_and_months_in_words():
         ["10-19", "80 and over", "Not given"]
     assert kpi.month_name("2027-01") == "2027年1月"
     assert kpi.month_name("2027-01", "en") == "Jan 2027"
+
+
+def test_the_cli_asks_for_the_charts_language(figures, ledger_db, tmp_path):
+    """`report kpi --lang en` gives the English charts, and Japanese is the default."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    import sys
+
+    texts = {}
+    for lang in ("ja", "en", None):
+        out = tmp_path / f"cli-{lang}.pdf"
+        args = [sys.executable, "-m", "ledger", "report", "kpi", "--db", ledger_db.url,
+                "--from", EVERY_DAY[0], "--to", EVERY_DAY[1], "--format", "pdf",
+                "--out", str(out)] + (["--lang", lang] if lang else [])
+        subprocess.run(args, check=True, capture_output=True)
+        texts[lang] = subprocess.run(["pdftotext", str(out), "-"], capture_output=True,
+                                     text=True, check=True).stdout
+    assert "Registered users by age" in texts["en"] and "Registered users by age" not in texts["ja"]
+    assert "年代" in texts["ja"] and texts[None] == texts["ja"]
