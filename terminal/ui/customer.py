@@ -9,7 +9,7 @@ terminal has one screen only.
 
 The customer never reads internal codes: a refusal is said in the customer's words
 (`CUSTOMER_WORDS`, keyed by the refusal's code), the cashier's message stays on the
-cashier's screen. Japanese first (context "CustomerDisplay" in resources/i18n/machi_ja.ts),
+cashier's screen. Japanese first (context "CustomerDisplay" in terminal/resources/i18n/machi_ja.ts),
 English when the interface is English.
 """
 

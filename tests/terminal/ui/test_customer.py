@@ -27,6 +27,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QLabel, QWidget
 
 from terminal.counter import Outcome, WalletView
+from terminal.paths import resource_dir
 from terminal.policy import REASONS
 from terminal.ui import customer
 from terminal.ui.customer import (
@@ -42,7 +43,7 @@ from terminal.ui.customer import (
 )
 
 ROOT = Path(__file__).resolve().parents[3]
-QM_FILE = ROOT / "resources" / "i18n" / "machi_ja.qm"
+QM_FILE = resource_dir() / "i18n" / "machi_ja.qm"
 DISPLAY_SIZE = (1366, 768)  # the display full screen on the reference screen
 PANEL_SIZE = (480, 700)  # the compact panel beside a cashier's 1366x768 screen
 SEED_USABLE = ("2022-01-08", "2022-02-28")
@@ -323,7 +324,7 @@ def test_a_second_screen_gets_the_window_full_screen(tmp_path):
 def test_the_counters_style_sheets_do_not_shrink_the_digits(qtbot, qapp, sheets):
     """The application's style sheets (large type sets every QLabel to 19 pt) apply to the
     whole application, the display included: its own sizes must win."""
-    qapp.setStyleSheet("\n".join((ROOT / "resources" / name).read_text("utf-8")
+    qapp.setStyleSheet("\n".join((resource_dir() / name).read_text("utf-8")
                                  for name in sheets))
     try:
         display = build(qtbot)

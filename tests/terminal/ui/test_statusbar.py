@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QTranslator
 
 from sync.client import SyncStatus
+from terminal.paths import resource_dir
 from terminal.ui import statusbar
 from terminal.ui.statusbar import AGE_TICK_MS, FAILURE_WORDS, StatusLine, age_words
 from tests.terminal.ui.test_customer import QM_FILE
@@ -176,9 +177,8 @@ def test_the_real_clock_is_the_default(qtbot):
 def test_fits_the_narrowest_counter_screen(line, japanese, qapp, large):
     """The longest line it says (offline, thousands unsent, a dated last sync, a failure,
     the terminal) fits 1024 px, the narrowest screen of #18.1, in large type too."""
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[3] / "resources"
+    root = resource_dir()
     sheets = ["style.qss"] + (["large_type.qss"] if large else [])
     qapp.setStyleSheet("\n".join((root / name).read_text("utf-8") for name in sheets))
     try:

@@ -5,7 +5,7 @@ here.
 class (context: the class), a module's own `tr`/`_tr` helper (context: the one its body
 passes to `QCoreApplication.translate`), `QCoreApplication.translate("Context", "…")` —
 and every table of sentences the new widgets translate by key, has a finished Japanese
-translation in resources/i18n/machi_ja.ts, in that context, keeping its placeholders.
+translation in terminal/resources/i18n/machi_ja.ts, in that context, keeping its placeholders.
 
 (b) Every refusal code raised anywhere (`Refused("code", …)` in terminal/ and sync/, the
 token and gift-code errors) has a sentence in terminal.policy.REASONS, and that sentence a
@@ -45,11 +45,12 @@ from PySide6.QtWidgets import (
 )
 
 import terminal.staff  # noqa: F401 - adds the staff refusals to REASONS
+from terminal.paths import resource_dir
 from terminal.policy import REASONS
 from terminal.ui import customer, statusbar
 
 ROOT = Path(__file__).resolve().parents[3]
-TS_FILE = ROOT / "resources" / "i18n" / "machi_ja.ts"
+TS_FILE = resource_dir() / "i18n" / "machi_ja.ts"
 UI_DIR = ROOT / "terminal" / "ui"
 CODE_DIRS = (ROOT / "terminal", ROOT / "sync")
 # Words a Japanese screen writes in Latin letters: the yen sign's neighbours, what is
