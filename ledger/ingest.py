@@ -33,6 +33,7 @@ import orjson
 
 from ledger import observe
 from ledger.db import Connection, Database
+from ledger.errors import LedgerPackageError
 from ledger.postings import Batch
 from ledger.schema import now_us
 from ledger.service import LedgerError
@@ -92,10 +93,14 @@ def _observe(terminal_id: str, outcomes: list[Outcome], flagged: list[str],
 class IngestError(LedgerError):
     """A batch refused as a whole (HTTP 4xx): a LedgerError like every other refusal."""
 
+    code = "batch_refused"
 
-class _Behind(Exception):
+
+class _Behind(LedgerPackageError):
     """The batch begins past the end of the stored chain (the batch before it may still be
     on its way): the transaction is given up, to be tried again shortly."""
+
+    code = "behind"
 
 
 @dataclass

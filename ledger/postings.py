@@ -42,6 +42,7 @@ from typing import Any
 import orjson
 
 from ledger.db import Connection, RetryableError
+from ledger.schema import now_us
 from sync import bodies, campaigns, canonical, givebacks, ids
 from sync import staff as staff_rules
 
@@ -553,8 +554,6 @@ class Batch:
         if owner is not None:
             self.flag("staff_id_taken", rec, member=member["staff"], merchant=owner)
             return
-        from ledger.service import insert_staff
-
         insert_staff(self.conn, self.merchant_id, member, f"{rec['terminal_id']}/{rec['seq']}")
         roles[member["staff"]] = member["role"]
 
@@ -1334,3 +1333,13 @@ class Batch:
                  canonical.dumps(pin).decode() if pin else None),
             )
 
+
+def insert_staff(conn: Connection, merchant_id: str, member: dict, origin: str) -> None:
+    """A staff member as the ledger keeps it: made by an admin (`origin` "admin") or at a
+    counter (a `staff` record; `origin` its terminal/seq)."""
+    now = now_us()
+    conn.execute(
+        "INSERT INTO staff (staff_id, merchant_id, name, role, pin, origin, created_us, "
+        "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (member["staff"], merchant_id, member["name"], member["role"],
+         canonical.dumps(member["pin"]).decode(), origin, now, now))

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.db import Connection, Database
-from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
+from ledger.errors import LedgerPackageError
+from ledger.postings import ADMIN_PART, Batch, Entry, Lot, insert_staff, wallet_account
 from ledger.schema import now_us
 from sync import (
     bodies,
@@ -33,6 +34,7 @@ from sync import (
     keys,
     pins,
     trust,
+    vocab,
 )
 
 LEDGER_KEY_FILE = "ledger.key"
@@ -57,10 +59,10 @@ DEFAULT_MERCHANT_CONFIG = {
     "small_payment_when_stale": 1_000,
     "wallet_balance_cap": 50_000,
 }
-MERCHANT_CLASSES = bodies.MERCHANT_CLASSES
+MERCHANT_CLASSES = vocab.MERCHANT_CLASSES
 FEE_PLANS = (1, 2, 3)
-WALLET_KINDS = ("app", "card")
-CAMPAIGN_KINDS = campaigns.KINDS
+WALLET_KINDS = vocab.WALLET_KINDS
+CAMPAIGN_KINDS = vocab.CAMPAIGN_KINDS
 # Leases of campaign quantities: a lease lives a day; one its terminal never gave back is
 # taken back (as what the ledger counted of it) this long after it expired, which leaves an
 # offline terminal time to push the records of units it took before the end.
@@ -72,14 +74,15 @@ MAX_GIFT_CODES = 10_000  # codes made by one command
 ID_MAX = 64
 
 
-class LedgerError(Exception):
+class LedgerError(LedgerPackageError):
     """An expected refusal; `status` is the HTTP status, `code` the stable reason."""
 
-    def __init__(self, message: str, status: int = 400, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.message = message
+    code = "bad_request"
+
+    def __init__(self, message: str, status: int = 400, code: str = "bad_request",
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, code, details)
         self.status = status
-        self.code = code
 
 
 def _check_id(value: Any, what: str) -> str:
@@ -409,15 +412,6 @@ def create_staff(db: Database, merchant_id: str, name: str, role: str, pin: str)
     db.transaction(work)
     return {"staff": member["staff"], "merchant": merchant_id, "name": member["name"],
             "role": role}
-
-
-def insert_staff(conn: Connection, merchant_id: str, member: dict, origin: str) -> None:
-    now = now_us()
-    conn.execute(
-        "INSERT INTO staff (staff_id, merchant_id, name, role, pin, origin, created_us, "
-        "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (member["staff"], merchant_id, member["name"], member["role"],
-         canonical.dumps(member["pin"]).decode(), origin, now, now))
 
 
 def staff_of(conn: Connection, merchant_id: str) -> list[dict]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sync.errors import SyncPackageError
+
 try:
     import orjson
 except ImportError:  # optional: the standard library makes the very same bytes, slower
@@ -24,8 +26,10 @@ MAX_DEPTH = 32
 MAX_DOCUMENT_BYTES = 1 << 20
 
 
-class CanonicalError(ValueError):
+class CanonicalError(SyncPackageError, ValueError):
     """A value that has no canonical encoding, or bytes that are not canonical."""
+
+    code = "not_canonical"
 
     def __init__(self, message: str, path: str = "$") -> None:
         super().__init__(f"{message} (at {path})")

@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync import cells
+from sync import cells, vocab
+from sync.errors import SyncPackageError
 
 CSV_ENCODING = cells.CSV_ENCODING
 JAPANESE_FONT = "HeiseiKakuGo-W5"
 PDF_ROW_PT = 18  # one figure's line
-MONEY_TYPES = ("payment", "refund", "void", "charge", "grant", "cash_move", "gift", "ticket",
-               "exchange")
+MONEY_TYPES = vocab.MONEY_RECORD_TYPES
 # What a day's campaign entries add up to, per campaign (yen, points, stamps, rides, units).
 CAMPAIGN_FIGURES = (("uses", "件", "uses"), ("discount", "値引", "discount"),
                     ("stamps", "スタンプ", "stamps"), ("completions", "完成", "completed"),
@@ -44,8 +44,10 @@ TYPE_NAMES = {"payment": ("お支払い", "Payments"), "refund": ("返金", "Ref
 
 
 
-class TallyError(ValueError):
+class TallyError(SyncPackageError, ValueError):
     """A sheet that cannot be made; the message says why."""
+
+    code = "tally"
 
 
 # --- business days and shifts ----------------------------------------------------------------

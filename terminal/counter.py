@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, tokens
+from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, tokens, vocab
 from sync.client import ONLINE_CHECK_TIMEOUT_S, LedgerClient, RefusedError, SyncError
 from terminal import credentials, leases, policy
 from terminal.clock import BadLedgerTime, TrustedClock
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 # typist), worked out by terminal.credentials. A wallet id is none of these: every app code
 # carries it in clear, so naming it proves nothing (DESIGN §10); an admin looks a wallet up
 # by its id with `look_up_wallet`, which reads and never pays.
-CREDENTIAL_KINDS = ("card", "nfc", "app")
+CREDENTIAL_KINDS = vocab.COUNTER_CREDENTIAL_KINDS
 # After an online check fails, sales decide offline this long before asking again.
 OFFLINE_QUIET_S = 10.0
 MAX_CREDENTIAL_CHARS = 512

@@ -27,13 +27,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sync import bodies
+from sync import bodies, vocab
 
 Effect = tuple[str, str, Any, Any, int, Any, Any, Any, Any, Any]
 
 # Record types whose `campaigns` are entries a campaign made (a day close's `campaigns` is
 # the day's per-campaign tally, not entries).
-CAMPAIGN_RECORDS = ("payment", "charge", "grant", "ticket", "exchange", "gift", "void")
+CAMPAIGN_RECORDS = vocab.CAMPAIGN_ENTRY_RECORD_TYPES
 
 
 def _drawn(wallet: str, lines: list[dict]) -> list[Effect]:

@@ -36,11 +36,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sync import vocab
 from terminal.counter import Outcome
+from terminal.errors import TerminalError
 
 LANGS = ("ja", "en")
-KINDS = ("payment", "refund", "void", "charge", "grant", "card_issue", "cash_move", "gift",
-         "ticket", "exchange")
+KINDS = vocab.RECEIPT_RECORD_TYPES
 TEXT_COLUMNS = 32  # a 58 mm roll in Font A; 80 mm rolls take 48
 ESCPOS_COLUMNS = 48  # 80 mm roll, 576 dots, Font A 12 x 24
 SHORT_TX_CHARS = 8  # the random tail of a 26-character id: enough to find it by eye
@@ -55,7 +56,7 @@ WIDE = ("W", "F", "A")
 
 Part = tuple[str, str]  # words, and the yen or points beside them ("" when none)
 
-POCKET_ORDER = ("charged", "premium_common", "premium_exclusive", "points")
+POCKET_ORDER = vocab.YEN_POCKETS
 
 # What each campaign did, in words. The screen uses the same templates: the English ones
 # go through Qt's translation (context "Campaign" in resources/i18n), whose Japanese must be
@@ -145,8 +146,10 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-class ReceiptError(ValueError):
+class ReceiptError(TerminalError, ValueError):
     """An outcome that cannot be made into a receipt (unknown kind or language)."""
+
+    code = "bad_receipt"
 
 
 @dataclass(frozen=True)
