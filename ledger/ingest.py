@@ -45,7 +45,7 @@ from ledger.verifier import (
     SharedVerifier,
     process_verifier,
 )
-from sync import canonical, keys, record
+from sync import canonical, keys, record, wire
 
 MAX_BATCH_RECORDS = 5_000
 # Records walked, posted and written in one go inside the transaction: small enough that
@@ -405,12 +405,12 @@ class Ingestor:
         head = None
         if chain.seq:
             head = record.sign_head(terminal_id, chain.seq, chain.hash, self.ledger_key)
-        return {
+        return dict(wire.check_push_answer({
             "terminal_id": terminal_id,
             "acked_seq": chain.seq,
             "head": head,
             "results": [o.answer() for o in outcomes],
-        }
+        }, len(outcomes)))
 
     @staticmethod
     def _check_state(state: TerminalState | None) -> None:

@@ -35,6 +35,7 @@ from sync import (
     pins,
     trust,
     vocab,
+    wire,
 )
 
 LEDGER_KEY_FILE = "ledger.key"
@@ -294,7 +295,7 @@ def merchant_view(conn: Connection, merchant_id: str) -> dict:
             "config": json.loads(row[4])}
 
 
-def enroll(db: Database, code: Any, public_key_hex: Any) -> dict:
+def enroll(db: Database, code: Any, public_key_hex: Any) -> wire.EnrollAnswer:
     if not isinstance(code, str) or not isinstance(public_key_hex, str):
         raise LedgerError("enrollment needs a code and a public key (hex)")
     try:
@@ -327,7 +328,7 @@ def enroll(db: Database, code: Any, public_key_hex: Any) -> dict:
             "server_time_ms": now_us() // 1000,
         }
 
-    return db.transaction(work)
+    return wire.check_enroll_answer(db.transaction(work))
 
 
 def terminal_key(db: Database, terminal_id: str) -> tuple[str, str] | None:
@@ -623,7 +624,7 @@ def _check_units(value: Any, what: str, least: int) -> int:
 
 
 def request_lease(db: Database, terminal_id: str, campaign_id: Any, pool: Any, units: Any,
-                  now: int | None = None, request_id: str | None = None) -> dict:
+                  now: int | None = None, request_id: str | None = None) -> wire.LeaseAnswer:
     """Lend a terminal up to `units` of a campaign's pool, first come first served: never
     more than the pool's total is out (open leases) or used (closed ones). Expired leases
     never given back are taken back first, as what the ledger counted of them.
@@ -690,7 +691,7 @@ def request_lease(db: Database, terminal_id: str, campaign_id: Any, pool: Any, u
                      (total, granted + grant, campaign_id, pool))
         return {"lease": _lease_view(lease_id, campaign_id, pool, grant, expires)}
 
-    return db.transaction(work)
+    return wire.check_lease_answer(db.transaction(work))
 
 
 def _lock_pool(conn: Connection, campaign_id: str, pool: str, total: int) -> int:
@@ -703,7 +704,7 @@ def _lock_pool(conn: Connection, campaign_id: str, pool: str, total: int) -> int
 
 
 def return_lease(db: Database, terminal_id: str, lease_id: Any, used: Any,
-                 now: int | None = None) -> dict:
+                 now: int | None = None) -> wire.LeaseReturnAnswer:
     """A terminal gives back what it did not use of its lease; the ledger keeps the larger
     of what the terminal says it used and what it counted from the records. Returning a
     lease again answers the same and changes nothing."""
@@ -728,7 +729,7 @@ def return_lease(db: Database, terminal_id: str, lease_id: Any, used: Any,
                      (count - consumed, campaign_id, pool))
         return {"returned": max(0, count - consumed)}
 
-    return db.transaction(work)
+    return wire.check_lease_return_answer(db.transaction(work))
 
 
 def pool_view(db: Database, campaign_id: str) -> list[dict]:
@@ -831,14 +832,14 @@ def _basis_seq(conn: Connection, terminal_id: str | None) -> int:
                           (terminal_id,), default=0))
 
 
-def wallet_view(db: Database, wallet_id: str, terminal_id: str | None = None) -> dict:
+def wallet_view(db: Database, wallet_id: str, terminal_id: str | None = None) -> wire.WalletView:
     """One wallet's fresh balance by lot, its debt and campaign usage; `basis_seq` says up
     to which of the asking terminal's records it holds (the terminal adds its later ones)."""
     with db.reading(snapshot=True) as conn:
         view = read_wallet(conn, wallet_id, terminal_id)
     if view is None:
         raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
-    return view
+    return wire.check_wallet_view(view)
 
 
 def read_wallet(conn: Connection, wallet_id: str, terminal_id: str | None) -> dict | None:
@@ -922,7 +923,7 @@ def _advance(after: list, rows: list[tuple], horizon: int) -> list:
 
 
 def snapshot(db: Database, terminal_id: str, cursor: str | None,
-             limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> dict:
+             limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> wire.SnapshotPage:
     """What changed since `cursor`: wallets (with their lots and debt), cards (a PIN hash
     only with an active card: nothing else can be paid with), campaigns;
     plus the terminal's merchant settings, the ledger keys, the server's time, and
@@ -956,7 +957,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         len(rows) == limit and next_position[feed] == [rows[-1][1], rows[-1][0]]
         for feed, rows in feeds.items()
     )
-    return {
+    return wire.check_snapshot_page({
         "cursor": _encode_cursor(next_position),
         "more": more,
         "basis_seq": basis_seq,
@@ -969,4 +970,4 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         "merchant": merchant,
         "staff": staff,  # the merchant's whole staff, every page (a handful of rows)
         "ledger_keys": ledger_keys,
-    }
+    }, rows=False)  # the rows: checked in tests (tests/sync/test_wire.py)
