@@ -25,6 +25,7 @@ from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, toke
 from sync.client import ONLINE_CHECK_TIMEOUT_S, LedgerClient, RefusedError, SyncError
 from terminal import credentials, leases, policy
 from terminal.clock import BadLedgerTime, TrustedClock
+from terminal.effects import Note
 from terminal.errors import JournalError, JournalFull
 from terminal.health import JOURNAL, STATE, StorageHealth, check_closable
 from terminal.journal import Appended, Journal
@@ -138,7 +139,8 @@ class Outcome:
     record: dict[str, Any] = field(default_factory=dict)
     # What each campaign did: the record's entries, each with the campaign's `name`.
     campaigns: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # campaigns that did not apply, and why
+    # What the cashier is told: campaigns that did not apply and why, value kept back.
+    notes: list[Note] = field(default_factory=list)
     price: int | None = None  # goods total before campaign discounts (payments)
     rest: int = 0  # gift codes: what is left of the sale to pay another way
 
@@ -846,7 +848,7 @@ class Counter:
         wallet_id = original["body"]["wallet"]
         body: dict[str, Any] = {"amount": amount, "wallet": wallet_id, "of": tx_id,
                                 "lots": lines}
-        notes = []
+        notes: list[Note] = []
         if void or amount == left:  # nothing of the sale is left: nor of its campaigns
             # What the grants still hold decides what is kept from the money given back:
             # asked of the ledger when it answers (another terminal may have spent them).
@@ -859,19 +861,17 @@ class Counter:
                        done.record, _named(body.get("campaigns", []), self.offers()), notes)
 
     def _takeback_notes(self, wallet_id: str, lines: list[dict],
-                        grants_back: list[dict]) -> list[str]:
+                        grants_back: list[dict]) -> list[Note]:
         """What the cashier is told when granted value the void takes back was spent
         already: it is kept from the money given back, and what that does not cover is owed
         (sync.givebacks; the ledger posts the same)."""
         holds = {lot["lot"]: lot["remaining"] for lot in self.view(wallet_id).lots}
         settled = givebacks.settle(lines, grants_back, holds)
-        notes = []
+        notes: list[Note] = []
         if settled.netted:
-            notes.append(f"¥{settled.netted:,} of what the sale granted was spent already: "
-                         "kept from the money given back.")
+            notes.append(Note("grant_spent_kept", {"yen": settled.netted}))
         if settled.debt:
-            notes.append(f"¥{settled.debt:,} more was spent than the sale gives back: the "
-                         "wallet owes it and is suspended until it is settled.")
+            notes.append(Note("grant_spent_owed", {"yen": settled.debt}))
         return notes
 
     def _undo_campaigns(self, original: dict) -> dict[str, Any]:
