@@ -119,6 +119,7 @@ class TerminalState:
     def chain(self) -> record.Chain:
         chain = record.Chain(self.terminal_id, public_key_hex=self.public_key)
         if self.last_seq:
+            assert self.last_hash is not None  # stored with every record's seq
             chain.seq, chain.hash, chain.totals = self.last_seq, self.last_hash, self.last_totals
         return chain
 
@@ -166,7 +167,8 @@ def load_terminal(conn: Connection, terminal_id: str, lock: bool) -> TerminalSta
     )
     if row is None:
         return None
-    return TerminalState(*row[:7], json.loads(row[7]), row[8], row[9])
+    return TerminalState(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                         json.loads(row[7]), row[8], row[9])
 
 
 def _time_us(at: Any) -> int | None:
@@ -432,8 +434,8 @@ class Ingestor:
         walk = _Walk(locked, _stored_hashes(conn, terminal_id, items, locked.last_seq), now)
         batch = Batch(conn, terminal_id, (locked.merchant_id, locked.merchant_class))
         # Every row the batch may touch is loaded (and locked) first, in one global order.
-        fresh = [o.rec for o in items
-                 if not o.status and o.seq > locked.last_seq and _postable(o.rec)]
+        fresh = [o.rec for o in items if not o.status and o.rec is not None and
+                 o.seq is not None and o.seq > locked.last_seq and _postable(o.rec)]
         batch.load(*Batch.references(fresh))
         batch.load_campaigns(fresh)
         batch.load_tokens(fresh)

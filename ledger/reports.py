@@ -220,7 +220,8 @@ def held_gifts(db: Database) -> set[tuple[str, int]]:
 def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
     """Yen a shop is owed by campaign funders for one of its records (its receivable beyond
     what wallets paid): funded discounts, gift codes taken, rides given; by funder."""
-    body, owed = rec["body"], {}
+    body = rec["body"]
+    owed: dict[str, int] = {}
     # A void's entries take its sale's back; so do those of the refund that gives back all
     # that was left of a sale (terminal.counter.refund); a partial refund carries none.
     if rec["type"] in ("payment", "void", "refund"):

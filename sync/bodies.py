@@ -265,7 +265,8 @@ def _giveback(body: dict) -> None:
         if "units" in entry and "lease" not in entry:
             raise BodyError("an undone campaign entry gives back units only to a lease")
         try:
-            date.fromisoformat(entry.get("day"))
+            day = entry.get("day")
+            date.fromisoformat(day if isinstance(day, str) else "")
         except (TypeError, ValueError) as exc:
             raise BodyError("an undone campaign entry says the day it was made") from exc
     if "grants_back" in body:

@@ -115,8 +115,8 @@ def _day(rules: dict, name: str, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     try:
-        date.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
+        date.fromisoformat(value if isinstance(value, str) else "")
+    except ValueError as exc:
         raise RuleError(f"{name} must be a date YYYY-MM-DD") from exc
     return value
 
@@ -135,6 +135,7 @@ def _tiers(value: Any, where: str) -> list[dict]:
         if not isinstance(tier, dict):
             raise RuleError(f"each of {where} is {{\"min\": yen, \"off\": yen}}")
         low, off = _yen(tier, "min", 1), _yen(tier, "off", 1)
+        assert low is not None and off is not None  # required: _yen raised otherwise
         if off >= low:
             raise RuleError(f"{where}: a tier's discount must be less than its threshold")
     return sorted(value, key=lambda tier: tier["min"])
@@ -207,6 +208,7 @@ def _check_voucher(rules: dict) -> None:
             raise RuleError("each set is {\"price\", \"common\", \"exclusive\"}")
         price, common, exclusive = (_yen(item, "price", 1), _yen(item, "common"),
                                     _yen(item, "exclusive"))
+        assert price is not None and common is not None and exclusive is not None
         if common + exclusive < price:
             raise RuleError("a voucher set cannot be worth less than its price")
     if len({item["price"] for item in sets}) != len(sets):
@@ -779,8 +781,9 @@ def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
                     rule["max_completions"]:
                 problems.append("rally_finished")
             if entry["stamps"] > rally_stamps(rule, base, entry.get("people", 1),
-                                              {rule.get("double_tag")} if entry.get("double")
-                                              else set(), merchant_id, diner):
+                                              {rule["double_tag"]} if entry.get("double")
+                                              and rule.get("double_tag") else set(),
+                                              merchant_id, diner):
                 problems.append("stamps_not_earned")
             earned = card_stamps(card + [[entry.get("shop"), entry["stamps"]]])
             # A completion the terminal could not see (the card's other stamps were not all

@@ -16,7 +16,7 @@ from sync.errors import SyncPackageError
 try:
     import orjson
 except ImportError:  # optional: the standard library makes the very same bytes, slower
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 # Integers beyond ±(2**53 - 1) lose precision in JavaScript and in many JSON readers.
 MAX_SAFE_INTEGER = 2**53 - 1

@@ -240,7 +240,7 @@ class Counter:
         self._close_again_asked = False
         # Who is signed in and what needs a manager (terminal.staff); who does the action
         # under way and who approved it, named in its record by _commit.
-        self.staff = StaffDesk(state, lambda: self.merchant.get("config"))
+        self.staff = StaffDesk(state, lambda: self.merchant.get("config") or {})
         self._who: tuple[Member | None, Member | None] = (None, None)
 
     # --- context --------------------------------------------------------------------------
@@ -381,11 +381,11 @@ class Counter:
             number = cards.normalize(value)
         except cards.CardNumberError as exc:
             raise Refused("bad_credential", detail=str(exc)) from exc
-        found = self.state.card(number)
-        if found is not None:
-            if found[1] != "active":
+        printed = self.state.card(number)
+        if printed is not None:
+            if printed[1] != "active":
                 raise Refused("card_blocked")
-            return found[0], number
+            return printed[0], number
         local = self.journal.card_wallet(number)
         if local is None:
             raise Refused("unknown_card")
@@ -536,6 +536,7 @@ class Counter:
                        answer["wallet"].get("basis_seq", basis))
         if answer.get("token") == "used":
             raise Refused("replayed")
+        assert who is not None  # found in the snapshot, or the ledger named the card
         return who, "online", answer
 
     def _claim_gift(self, code: giftcodes.GiftCode, tx_id: str) -> str:
@@ -822,7 +823,7 @@ class Counter:
             if original is None or original["type"] != "payment":
                 raise Refused("not_found")
             paid = original["body"]["amount"]
-            given = {}
+            given: dict[str, int] = {}
             for earlier in self.journal.givebacks_of(tx_id):
                 for line in earlier["body"]["lots"]:
                     given[line["lot"]] = given.get(line["lot"], 0) + line["amount"]
@@ -1389,8 +1390,8 @@ class Counter:
         check_closable(self.health)
         asked, self._close_again_asked = self._close_again_asked or again, False
         if self.staff.enforcing:
-            again = approver or self.staff.take_approval("z_close")
-            approved_by = again.staff_id if asked and again is not None else None
+            approval = approver or self.staff.take_approval("z_close")
+            approved_by = approval.staff_id if asked and approval is not None else None
         names = {"staff": member.staff_id} if member is not None else {}
         if approver is not None:
             names["approver"] = approver.staff_id

@@ -12,7 +12,7 @@ campaign that would need a unit this terminal has not got is skipped, never over
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,7 +120,7 @@ class Offers:
     # --- a payment ------------------------------------------------------------------------
 
     def for_payment(self, usage: dict[str, dict], amount: int, excluded: int, people: int,
-                    tags: frozenset[str], diners: list[tuple[str, dict[str, dict]]] = (),
+                    tags: frozenset[str], diners: Sequence[tuple[str, dict[str, dict]]] = (),
                     offline: bool = False) -> Plan:
         """`diners`: the other diners' (wallet, usage), each stamped on their own card by
         their share at a restaurant; `offline`: the sale decides on the snapshot."""
@@ -167,7 +167,7 @@ class Offers:
         plan.entries.append(entry)
         plan.discount += off
 
-    def _diners(self, plan: Plan, rule: dict, diners: list[tuple[str, dict[str, dict]]],
+    def _diners(self, plan: Plan, rule: dict, diners: Sequence[tuple[str, dict[str, dict]]],
                 base: int, people: int, tags: frozenset[str]) -> None:
         if not diners:
             return

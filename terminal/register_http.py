@@ -233,7 +233,8 @@ def serve(data_dir: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
 def _cmd_serve(args: argparse.Namespace) -> int:
     def ready(server: RegisterServer) -> None:
         bound_host, bound_port = server.server_address[:2]
-        print(f"register endpoint on http://{bound_host}:{bound_port}/v1/ for terminal "
+        host_text = bound_host.decode() if isinstance(bound_host, bytes) else bound_host
+        print(f"register endpoint on http://{host_text}:{bound_port}/v1/ for terminal "
               f"{server.node.terminal_id}; token in {args.data / TOKEN_FILE}", flush=True)
 
     try:

@@ -349,7 +349,8 @@ class StateStore:
                     self._conn.execute(
                         "SELECT lot_id, pocket, remaining, expires, classes, campaign, "
                         "usable_from FROM lots WHERE wallet_id = ?", (wallet_id,))]
-        return SnapshotWallet(*row[:5], lots, json.loads(row[5]) if row[5] else {})
+        return SnapshotWallet(row[0], row[1], row[2], row[3], row[4], lots,
+                              json.loads(row[5]) if row[5] else {})
 
     def card(self, card_id: str) -> tuple[str, str] | None:
         """(wallet id, status) for a printed card number, or None."""

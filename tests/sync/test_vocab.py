@@ -59,7 +59,7 @@ def whole_sets_spelled(path: Path) -> list[str]:
     for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
         if isinstance(node, ast.Tuple | ast.List | ast.Set) and len(node.elts) >= 2 and all(
                 isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
-            words = {e.value for e in node.elts}
+            words = {e.value for e in node.elts if isinstance(e, ast.Constant)}
             found += [f"{name}@{node.lineno}" for name, shared in SETS.items()
                       if words == set(shared)]
     return found

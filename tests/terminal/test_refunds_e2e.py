@@ -85,7 +85,9 @@ def spent_out(node: Node, wallet_id: str, sale) -> str:
     """The lot the sale drew, now spent out and gone from the terminal's snapshot."""
     [line] = sale.record["body"]["lots"]
     assert line["amount"] == sale.amount
-    assert line["lot"] not in {lot["lot"] for lot in node.state.wallet(wallet_id).lots}
+    stored = node.state.wallet(wallet_id)
+    assert stored is not None
+    assert line["lot"] not in {lot["lot"] for lot in stored.lots}
     return line["lot"]
 
 
