@@ -7,7 +7,9 @@ demo's Hokuto coupon (seed 000: 「5,000 円(税込)以上で 1,500円割引」)
 set; a terminal enrolls, pushes its start record and a payment of ¥1,200, pulls the
 snapshot, reads the wallet (¥5,000 − ¥1,200 = ¥3,800 charged + ¥500 points = ¥4,300),
 checks a sale online, releases it (nothing was claimed: 0 released), takes a lease of 3
-coupons and returns it unused (3 back)."""
+coupons and returns it unused (3 back), claims a voucher set online, then leases the shop's
+whole stock (the demo gives the coupon a quantity of 400 a shop) and asks once more
+(none left)."""
 
 from __future__ import annotations
 
@@ -63,6 +65,12 @@ def answers(ledger_server, tmp_path) -> dict[str, Any]:
                                        "units": 3})
     out["lease_return"] = post("/v1/leases/return",
                                {"lease_id": out["lease"]["lease"]["lease_id"], "used": 0})
+    out["claim"] = post("/v1/check", {"tx": ids.new_id(), "card": card, "campaign": {
+        "id": "koko-voucher", "day": "2026-11-22", "units": 1}})
+    every = post("/v1/leases", {"campaign": "hokuto-coupon", "pool": "shop.M-SAKURA",
+                                "units": 1_000})
+    out["lease_all"], out["lease_none"] = every, post("/v1/leases", {
+        "campaign": "hokuto-coupon", "pool": "shop.M-SAKURA", "units": 1})
     term.close()
     db.close()
     return out
@@ -95,6 +103,10 @@ def test_the_real_ledgers_answers_pass_their_checkers(answers):
     lease = wire.check_lease_answer(answers["lease"])["lease"]
     assert lease is not None and lease["count"] == 3
     assert wire.check_lease_return_answer(answers["lease_return"])["returned"] == 3
+    assert wire.check_check_answer(answers["claim"]).get("campaign") == "claimed"
+    everything = wire.check_lease_answer(answers["lease_all"])["lease"]
+    assert everything is not None and everything["count"] == 400  # the shop's whole stock
+    assert wire.check_lease_answer(answers["lease_none"]) == {"lease": None, "left": 0}
     enrolled = wire.check_enroll_answer(answers["enroll"])
     assert set(enrolled) == every_key(wire.EnrollAnswer)
 
