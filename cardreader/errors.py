@@ -6,15 +6,21 @@ Bugs are assertions, not these.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CardReaderError(Exception):
     """Base of every expected failure in `cardreader`."""
 
     code = "cardreader_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str = "", code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class DecoderUnavailable(CardReaderError):

@@ -33,6 +33,7 @@ import orjson
 
 from ledger import observe
 from ledger.db import Connection, Database
+from ledger.errors import LedgerPackageError
 from ledger.postings import Batch
 from ledger.schema import now_us
 from ledger.service import LedgerError
@@ -44,7 +45,7 @@ from ledger.verifier import (
     SharedVerifier,
     process_verifier,
 )
-from sync import canonical, keys, record
+from sync import canonical, keys, record, wire
 
 MAX_BATCH_RECORDS = 5_000
 # Records walked, posted and written in one go inside the transaction: small enough that
@@ -92,10 +93,14 @@ def _observe(terminal_id: str, outcomes: list[Outcome], flagged: list[str],
 class IngestError(LedgerError):
     """A batch refused as a whole (HTTP 4xx): a LedgerError like every other refusal."""
 
+    code = "batch_refused"
 
-class _Behind(Exception):
+
+class _Behind(LedgerPackageError):
     """The batch begins past the end of the stored chain (the batch before it may still be
     on its way): the transaction is given up, to be tried again shortly."""
+
+    code = "behind"
 
 
 @dataclass
@@ -114,6 +119,7 @@ class TerminalState:
     def chain(self) -> record.Chain:
         chain = record.Chain(self.terminal_id, public_key_hex=self.public_key)
         if self.last_seq:
+            assert self.last_hash is not None  # stored with every record's seq
             chain.seq, chain.hash, chain.totals = self.last_seq, self.last_hash, self.last_totals
         return chain
 
@@ -161,7 +167,8 @@ def load_terminal(conn: Connection, terminal_id: str, lock: bool) -> TerminalSta
     )
     if row is None:
         return None
-    return TerminalState(*row[:7], json.loads(row[7]), row[8], row[9])
+    return TerminalState(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                         json.loads(row[7]), row[8], row[9])
 
 
 def _time_us(at: Any) -> int | None:
@@ -400,12 +407,12 @@ class Ingestor:
         head = None
         if chain.seq:
             head = record.sign_head(terminal_id, chain.seq, chain.hash, self.ledger_key)
-        return {
+        return dict(wire.check_push_answer({
             "terminal_id": terminal_id,
             "acked_seq": chain.seq,
             "head": head,
             "results": [o.answer() for o in outcomes],
-        }
+        }, len(outcomes)))
 
     @staticmethod
     def _check_state(state: TerminalState | None) -> None:
@@ -427,8 +434,8 @@ class Ingestor:
         walk = _Walk(locked, _stored_hashes(conn, terminal_id, items, locked.last_seq), now)
         batch = Batch(conn, terminal_id, (locked.merchant_id, locked.merchant_class))
         # Every row the batch may touch is loaded (and locked) first, in one global order.
-        fresh = [o.rec for o in items
-                 if not o.status and o.seq > locked.last_seq and _postable(o.rec)]
+        fresh = [o.rec for o in items if not o.status and o.rec is not None and
+                 o.seq is not None and o.seq > locked.last_seq and _postable(o.rec)]
         batch.load(*Batch.references(fresh))
         batch.load_campaigns(fresh)
         batch.load_tokens(fresh)

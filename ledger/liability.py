@@ -35,11 +35,11 @@ from datetime import date
 from pathlib import Path
 
 from ledger.db import Database
-from sync import bodies
+from sync import bodies, vocab
 
 # The pockets the council's report lists, in its order; others found are listed after.
-POCKETS = ("charged", "premium_common", "premium_exclusive", "points")
-VOUCHER_POCKETS = ("premium_common", "premium_exclusive")
+POCKETS = vocab.YEN_POCKETS
+VOUCHER_POCKETS = vocab.VOUCHER_POCKETS
 # Wallet accounts that are not yen owed to holders: rides, and what holders owe.
 NOT_LIABILITY = (bodies.TICKET_POCKET, "debt", "ride_debt")
 FUNDER_CASH = "cash"  # charged money: the holders' own

@@ -32,7 +32,7 @@ from ledger import service
 from ledger.db import Connection, Database
 from ledger.schema import now_us
 from ledger.service import LedgerError
-from sync import campaigns
+from sync import campaigns, wire
 
 # A campaign claim whose record has not arrived within this long stops counting. A sale
 # refused after its check is released at once by its terminal; a claim that is neither
@@ -61,7 +61,12 @@ def _card(conn: Connection, card: str | None, nfc: str | None) -> dict | None:
 
 
 def check(db: Database, terminal_id: str, question: dict[str, Any]) -> dict[str, Any]:
-    """Answer one online check (fields as `ledger.app.OnlineCheck`)."""
+    """Answer one online check (fields as `ledger.app.OnlineCheck`), in the shape
+    sync.wire.CheckAnswer."""
+    return dict(wire.check_check_answer(_check(db, terminal_id, question)))
+
+
+def _check(db: Database, terminal_id: str, question: dict[str, Any]) -> dict[str, Any]:
     tx_id = question["tx"]
     answer: dict[str, Any] = {"tx": tx_id}
     wallet_id = question.get("wallet")
@@ -188,4 +193,4 @@ def release(db: Database, terminal_id: str, tx_id: str) -> dict[str, Any]:
                          (tx_id, terminal_id))
         return int(before or 0) + int(gifts or 0)
 
-    return {"tx": tx_id, "released": db.transaction(work)}
+    return dict(wire.check_release_answer({"tx": tx_id, "released": db.transaction(work)}))

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ledger.db import Database, DatabaseError, redact_url
+from ledger.errors import LedgerPackageError
 from sync import files
 
 # What a backup file starts with, by engine (SQLite's header; pg_dump's custom format).
@@ -32,8 +33,10 @@ BACKUP_FILE_MODE = 0o600
 CARD_SHOWN_DIGITS = 4
 
 
-class OpsError(Exception):
+class OpsError(LedgerPackageError):
     """An expected failure of an operations command; the message is one line."""
+
+    code = "ops"
 
 
 def missing_database(url: str) -> str | None:

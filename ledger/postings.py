@@ -36,12 +36,14 @@ need; a batch of plain payments loads nothing more.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from ledger.db import Connection, RetryableError
+from ledger.schema import now_us
 from sync import bodies, campaigns, canonical, givebacks, ids
 from sync import staff as staff_rules
 
@@ -178,6 +180,8 @@ class Batch:
     def __init__(self, conn: Connection, part: str, merchant: tuple[str, str] | None) -> None:
         self.conn = conn
         self.part = part
+        self.merchant_id: str | None
+        self.merchant_class: str | None
         self.merchant_id, self.merchant_class = merchant or (None, None)
         self.lots: dict[str, Lot] = {}
         self.wallets: dict[str, Wallet] = {}
@@ -186,7 +190,8 @@ class Batch:
         self.entries: list[tuple[Entry, int]] = []
         self.flags: list[Flag] = []
         self.givebacks: list[tuple[str, str, int]] = []
-        self.cards: list[tuple[str, str, str | None]] = []
+        # (card id, wallet id, NFC UID, PIN as sync.pins stores it)
+        self.cards: list[tuple[str, str, str | None, dict | None]] = []
         # Lot ids `load` looked for: one that it did not find needs no second look (a
         # batch's own writes come only at `write`, after every posting).
         self.lots_looked_up: set[str] = set()
@@ -278,7 +283,10 @@ class Batch:
                                                           set[str]]:
         """Campaign, wallet, lease and gift code ids that a run of records' campaign entries,
         gift codes and ticket / exchange bodies refer to (nothing for plain records)."""
-        campaign_ids, wallet_ids, lease_ids, codes = set(), set(), set(), set()
+        campaign_ids: set[str] = set()
+        lease_ids: set[str] = set()
+        wallet_ids: set[str] = set()
+        codes: set[str] = set()
         for rec in records:
             body = rec["body"]
             entries, gift = body.get("campaigns"), body.get("gift")
@@ -553,8 +561,7 @@ class Batch:
         if owner is not None:
             self.flag("staff_id_taken", rec, member=member["staff"], merchant=owner)
             return
-        from ledger.service import insert_staff
-
+        assert self.merchant_id is not None  # a terminal's batch: its merchant is known
         insert_staff(self.conn, self.merchant_id, member, f"{rec['terminal_id']}/{rec['seq']}")
         roles[member["staff"]] = member["role"]
 
@@ -626,6 +633,7 @@ class Batch:
             rule = self.rule(lot.campaign) if lot is not None and lot.campaign else None
             if rule is not None and rule["kind"] == "premium_voucher" and \
                     base < rule.get("min_spend", 0):
+                assert lot is not None  # a rule is looked up only for a known lot
                 self.flag("campaign_min_spend", rec, wallet_id, campaign=lot.campaign,
                           problem="min_spend", lot=lot.lot_id, base=base,
                           min_spend=rule["min_spend"])
@@ -1040,7 +1048,7 @@ class Batch:
                     self._rally_owed(rec, entry, rule, item, wallet_id, key, problems)
 
     def _rally_owed(self, rec: dict, entry: Entry, rule: dict, item: dict, wallet_id: str,
-                    key: tuple[str, str], problems: list[str] = ()) -> None:
+                    key: tuple[str, str], problems: Sequence[str] = ()) -> None:
         """A prize is never lost: a card the terminal completed without a prize unit
         (`prize_owed`: its lease ran dry), or one the ledger finds full when the records
         meet (a stamp made offline where the card's stamps from other shops were not all
@@ -1199,7 +1207,8 @@ class Batch:
     def write(self, conn: Connection, now: int) -> None:
         """Write what was posted since the last `write` (a batch may write in runs, within
         one transaction) and start afresh from it."""
-        rows, deltas = [], {}
+        rows: list[tuple] = []
+        deltas: dict[str, int] = {}
         for entry, at_us in self.entries:
             for n, (account, amount) in enumerate(entry.postings):
                 rows.append((entry.entry, n, account, amount, self.part, at_us))
@@ -1230,12 +1239,16 @@ class Batch:
         """Everything posted so far is stored: what comes next changes the stored rows."""
         self.entries, self.cards, self.givebacks, self.flags = [], [], [], []
         self.new_token_uses, self.settled_claims = [], []
-        for item in (*self.wallets.values(), *self.lots.values()):
-            item.new = item.dirty = False
+        for wallet in self.wallets.values():
+            wallet.new = wallet.dirty = False
+        for lot in self.lots.values():
+            lot.new = lot.dirty = False
         self.usage_stored |= self.usage_changed
         self.usage_changed = set()
-        for held in (*self.leases.values(), *self.gift_codes.values()):
-            held.dirty = False
+        for lease in self.leases.values():
+            lease.dirty = False
+        for code in self.gift_codes.values():
+            code.dirty = False
         self.pool_adds = {}
 
     def _write_wallets(self, conn: Connection, now: int) -> None:
@@ -1334,3 +1347,13 @@ class Batch:
                  canonical.dumps(pin).decode() if pin else None),
             )
 
+
+def insert_staff(conn: Connection, merchant_id: str, member: dict, origin: str) -> None:
+    """A staff member as the ledger keeps it: made by an admin (`origin` "admin") or at a
+    counter (a `staff` record; `origin` its terminal/seq)."""
+    now = now_us()
+    conn.execute(
+        "INSERT INTO staff (staff_id, merchant_id, name, role, pin, origin, created_us, "
+        "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (member["staff"], merchant_id, member["name"], member["role"],
+         canonical.dumps(member["pin"]).decode(), origin, now, now))

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.db import Database
+from ledger.errors import LedgerPackageError
 from ledger.postings import OWED_PRIZE_LOT, OWED_PRIZE_ORIGIN
-from sync import bodies, campaigns, cells
+from sync import bodies, campaigns, cells, vocab
 from sync import tally as sheet
 
 # Fee plans of the LOVESAIJO review (seed 001): (basis points of turnover, monthly base that
@@ -32,8 +33,10 @@ BP = 10_000
 REPORT_FORMATS = ("csv", "xlsx", "pdf")
 
 
-class ReportError(ValueError):
+class ReportError(LedgerPackageError, ValueError):
     """A report that cannot be made; the message says why."""
+
+    code = "report"
 
 
 def _records(db: Database, terminal_id: str) -> list[dict]:
@@ -217,7 +220,8 @@ def held_gifts(db: Database) -> set[tuple[str, int]]:
 def campaign_share(rec: dict, rules: dict[str, dict]) -> dict[str, int]:
     """Yen a shop is owed by campaign funders for one of its records (its receivable beyond
     what wallets paid): funded discounts, gift codes taken, rides given; by funder."""
-    body, owed = rec["body"], {}
+    body = rec["body"]
+    owed: dict[str, int] = {}
     # A void's entries take its sale's back; so do those of the refund that gives back all
     # that was left of a sale (terminal.counter.refund); a partial refund carries none.
     if rec["type"] in ("payment", "void", "refund"):
@@ -302,8 +306,7 @@ class CampaignFigures:
             self.funders[funder] = self.funders.get(funder, 0) + yen
 
 
-CAMPAIGN_RECORD_TYPES = ("payment", "charge", "grant", "gift", "ticket", "exchange", "void",
-                         "refund")
+CAMPAIGN_RECORD_TYPES = (*vocab.CAMPAIGN_ENTRY_RECORD_TYPES, vocab.RecordType.REFUND.value)
 
 
 def campaign_report(db: Database, date_from: str = "0000-01-01",

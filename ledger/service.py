@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.db import Connection, Database
-from ledger.postings import ADMIN_PART, Batch, Entry, Lot, wallet_account
+from ledger.errors import LedgerPackageError
+from ledger.postings import ADMIN_PART, Batch, Entry, Lot, insert_staff, wallet_account
 from ledger.schema import now_us
 from sync import (
     bodies,
@@ -33,6 +34,8 @@ from sync import (
     keys,
     pins,
     trust,
+    vocab,
+    wire,
 )
 
 LEDGER_KEY_FILE = "ledger.key"
@@ -57,10 +60,10 @@ DEFAULT_MERCHANT_CONFIG = {
     "small_payment_when_stale": 1_000,
     "wallet_balance_cap": 50_000,
 }
-MERCHANT_CLASSES = bodies.MERCHANT_CLASSES
+MERCHANT_CLASSES = vocab.MERCHANT_CLASSES
 FEE_PLANS = (1, 2, 3)
-WALLET_KINDS = ("app", "card")
-CAMPAIGN_KINDS = campaigns.KINDS
+WALLET_KINDS = vocab.WALLET_KINDS
+CAMPAIGN_KINDS = vocab.CAMPAIGN_KINDS
 # Leases of campaign quantities: a lease lives a day; one its terminal never gave back is
 # taken back (as what the ledger counted of it) this long after it expired, which leaves an
 # offline terminal time to push the records of units it took before the end.
@@ -72,14 +75,15 @@ MAX_GIFT_CODES = 10_000  # codes made by one command
 ID_MAX = 64
 
 
-class LedgerError(Exception):
+class LedgerError(LedgerPackageError):
     """An expected refusal; `status` is the HTTP status, `code` the stable reason."""
 
-    def __init__(self, message: str, status: int = 400, code: str = "bad_request") -> None:
-        super().__init__(message)
-        self.message = message
+    code = "bad_request"
+
+    def __init__(self, message: str, status: int = 400, code: str = "bad_request",
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, code, details)
         self.status = status
-        self.code = code
 
 
 def _check_id(value: Any, what: str) -> str:
@@ -291,7 +295,7 @@ def merchant_view(conn: Connection, merchant_id: str) -> dict:
             "config": json.loads(row[4])}
 
 
-def enroll(db: Database, code: Any, public_key_hex: Any) -> dict:
+def enroll(db: Database, code: Any, public_key_hex: Any) -> wire.EnrollAnswer:
     if not isinstance(code, str) or not isinstance(public_key_hex, str):
         raise LedgerError("enrollment needs a code and a public key (hex)")
     try:
@@ -324,7 +328,7 @@ def enroll(db: Database, code: Any, public_key_hex: Any) -> dict:
             "server_time_ms": now_us() // 1000,
         }
 
-    return db.transaction(work)
+    return wire.check_enroll_answer(db.transaction(work))
 
 
 def terminal_key(db: Database, terminal_id: str) -> tuple[str, str] | None:
@@ -409,15 +413,6 @@ def create_staff(db: Database, merchant_id: str, name: str, role: str, pin: str)
     db.transaction(work)
     return {"staff": member["staff"], "merchant": merchant_id, "name": member["name"],
             "role": role}
-
-
-def insert_staff(conn: Connection, merchant_id: str, member: dict, origin: str) -> None:
-    now = now_us()
-    conn.execute(
-        "INSERT INTO staff (staff_id, merchant_id, name, role, pin, origin, created_us, "
-        "updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (member["staff"], merchant_id, member["name"], member["role"],
-         canonical.dumps(member["pin"]).decode(), origin, now, now))
 
 
 def staff_of(conn: Connection, merchant_id: str) -> list[dict]:
@@ -629,7 +624,7 @@ def _check_units(value: Any, what: str, least: int) -> int:
 
 
 def request_lease(db: Database, terminal_id: str, campaign_id: Any, pool: Any, units: Any,
-                  now: int | None = None, request_id: str | None = None) -> dict:
+                  now: int | None = None, request_id: str | None = None) -> wire.LeaseAnswer:
     """Lend a terminal up to `units` of a campaign's pool, first come first served: never
     more than the pool's total is out (open leases) or used (closed ones). Expired leases
     never given back are taken back first, as what the ledger counted of them.
@@ -696,7 +691,7 @@ def request_lease(db: Database, terminal_id: str, campaign_id: Any, pool: Any, u
                      (total, granted + grant, campaign_id, pool))
         return {"lease": _lease_view(lease_id, campaign_id, pool, grant, expires)}
 
-    return db.transaction(work)
+    return wire.check_lease_answer(db.transaction(work))
 
 
 def _lock_pool(conn: Connection, campaign_id: str, pool: str, total: int) -> int:
@@ -709,7 +704,7 @@ def _lock_pool(conn: Connection, campaign_id: str, pool: str, total: int) -> int
 
 
 def return_lease(db: Database, terminal_id: str, lease_id: Any, used: Any,
-                 now: int | None = None) -> dict:
+                 now: int | None = None) -> wire.LeaseReturnAnswer:
     """A terminal gives back what it did not use of its lease; the ledger keeps the larger
     of what the terminal says it used and what it counted from the records. Returning a
     lease again answers the same and changes nothing."""
@@ -734,7 +729,7 @@ def return_lease(db: Database, terminal_id: str, lease_id: Any, used: Any,
                      (count - consumed, campaign_id, pool))
         return {"returned": max(0, count - consumed)}
 
-    return db.transaction(work)
+    return wire.check_lease_return_answer(db.transaction(work))
 
 
 def pool_view(db: Database, campaign_id: str) -> list[dict]:
@@ -837,14 +832,14 @@ def _basis_seq(conn: Connection, terminal_id: str | None) -> int:
                           (terminal_id,), default=0))
 
 
-def wallet_view(db: Database, wallet_id: str, terminal_id: str | None = None) -> dict:
+def wallet_view(db: Database, wallet_id: str, terminal_id: str | None = None) -> wire.WalletView:
     """One wallet's fresh balance by lot, its debt and campaign usage; `basis_seq` says up
     to which of the asking terminal's records it holds (the terminal adds its later ones)."""
     with db.reading(snapshot=True) as conn:
         view = read_wallet(conn, wallet_id, terminal_id)
     if view is None:
         raise LedgerError(f"no wallet {wallet_id}", 404, "not_found")
-    return view
+    return wire.check_wallet_view(view)
 
 
 def read_wallet(conn: Connection, wallet_id: str, terminal_id: str | None) -> dict | None:
@@ -928,7 +923,7 @@ def _advance(after: list, rows: list[tuple], horizon: int) -> list:
 
 
 def snapshot(db: Database, terminal_id: str, cursor: str | None,
-             limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> dict:
+             limit: int = SNAPSHOT_PAGE_MAX, overlap_us: int | None = None) -> wire.SnapshotPage:
     """What changed since `cursor`: wallets (with their lots and debt), cards (a PIN hash
     only with an active card: nothing else can be paid with), campaigns;
     plus the terminal's merchant settings, the ledger keys, the server's time, and
@@ -962,7 +957,7 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         len(rows) == limit and next_position[feed] == [rows[-1][1], rows[-1][0]]
         for feed, rows in feeds.items()
     )
-    return {
+    return wire.check_snapshot_page({
         "cursor": _encode_cursor(next_position),
         "more": more,
         "basis_seq": basis_seq,
@@ -975,4 +970,4 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         "merchant": merchant,
         "staff": staff,  # the merchant's whole staff, every page (a handful of rows)
         "ledger_keys": ledger_keys,
-    }
+    }, rows=False)  # the rows: checked in tests (tests/sync/test_wire.py)

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sync import canonical, keys
+from sync.errors import SyncPackageError
 
 HEADER_TERMINAL = "X-Machi-Terminal"
 HEADER_TIME = "X-Machi-Time"
@@ -50,8 +51,10 @@ MAX_REMEMBERED_NONCES = 500_000
 MAX_ROTATIONS_HEADER_CHARS = 8 * 1024
 
 
-class AuthError(Exception):
+class AuthError(SyncPackageError):
     """A request that does not prove it comes from the terminal it names."""
+
+    code = "unauthorized"
 
     def __init__(self, message: str, code: str = "unauthorized") -> None:
         super().__init__(message)
@@ -228,9 +231,11 @@ def sign_answer(key: keys.PrivateKey, terminal_id: str, digest: str, status: int
     return headers
 
 
-class AnswerError(Exception):
+class AnswerError(SyncPackageError):
     """An answer that cannot be believed: unsigned, signed by a key not pinned, bound to
     another request, or altered."""
+
+    code = "unsigned_answer"
 
     def __init__(self, message: str, code: str = "unsigned_answer") -> None:
         super().__init__(message)

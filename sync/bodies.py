@@ -23,17 +23,17 @@ import re
 from datetime import date
 from typing import Any
 
-POCKETS = ("charged", "premium_common", "premium_exclusive", "points", "tickets")
-# Pockets that hold yen; `tickets` holds rides (a count), never spent as money.
-YEN_POCKETS = ("charged", "premium_common", "premium_exclusive", "points")
-TICKET_POCKET = "tickets"
-MERCHANT_CLASSES = ("small", "large")
-# How the customer was identified: a printed card, an app QR token, an NFC card. "wallet" (an
-# id given directly) is only in records made before terminals stopped taking wallet ids as
-# credentials (DESIGN §10); the ledger still reads those journals.
-CREDENTIAL_KINDS = ("card", "app", "nfc", "wallet")
-DECISIONS = ("online", "offline")
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from sync import vocab
+from sync.errors import SyncPackageError
+
+# The words (pockets, merchant classes, credential kinds, decisions) are sync.vocab's.
+POCKETS = vocab.POCKETS
+YEN_POCKETS = vocab.YEN_POCKETS
+TICKET_POCKET = vocab.Pocket.TICKETS.value
+MERCHANT_CLASSES = vocab.MERCHANT_CLASSES
+CREDENTIAL_KINDS = vocab.CREDENTIAL_KINDS
+DECISIONS = vocab.DECISIONS
+ID_RE = vocab.ID_RE
 MAX_LOTS_PER_RECORD = 64
 MAX_CAMPAIGN_ENTRIES = 16
 # Whole-number fields a campaign entry may carry (yen, stamps, people).
@@ -43,7 +43,7 @@ ENTRY_NUMBERS = ("discount", "stamps", "people", "bonus", "points", "prize", "se
                  "rides")
 
 
-class BodyError(ValueError):
+class BodyError(SyncPackageError, ValueError):
     """A record body that breaks the rules of its type."""
 
     code = "bad_body"
@@ -126,8 +126,6 @@ def new_lot(lot_id: str, pocket: str, amount: int, paid: int, funder: str | None
 
 def campaign_entries(body: dict) -> list[dict]:
     """The record's campaign entries (what each campaign did), checked for shape."""
-    from sync.campaigns import KINDS
-
     entries = body.get("campaigns", [])
     if not isinstance(entries, list) or len(entries) > MAX_CAMPAIGN_ENTRIES:
         raise BodyError(f"campaigns must be a list of at most {MAX_CAMPAIGN_ENTRIES}")
@@ -135,8 +133,8 @@ def campaign_entries(body: dict) -> list[dict]:
         if not isinstance(entry, dict):
             raise BodyError("each campaign entry is an object")
         _id(entry.get("campaign"), "campaign")
-        if entry.get("kind") not in KINDS:
-            raise BodyError(f"campaign kind must be one of {', '.join(KINDS)}")
+        if entry.get("kind") not in vocab.CAMPAIGN_KINDS:
+            raise BodyError(f"campaign kind must be one of {', '.join(vocab.CAMPAIGN_KINDS)}")
         for name in ENTRY_NUMBERS:
             if name in entry:
                 _int(entry, name, 0)
@@ -267,7 +265,8 @@ def _giveback(body: dict) -> None:
         if "units" in entry and "lease" not in entry:
             raise BodyError("an undone campaign entry gives back units only to a lease")
         try:
-            date.fromisoformat(entry.get("day"))
+            day = entry.get("day")
+            date.fromisoformat(day if isinstance(day, str) else "")
         except (TypeError, ValueError) as exc:
             raise BodyError("an undone campaign entry says the day it was made") from exc
     if "grants_back" in body:

@@ -57,17 +57,17 @@ from datetime import date
 from math import gcd
 from typing import Any
 
-KINDS = (
-    "threshold_coupon", "premium_voucher", "premium_charge", "point_grant", "stamp_rally",
-    "cash_back", "gift_code", "ticket", "exchange",
-)
+from sync import vocab
+from sync.errors import SyncPackageError
+
+KINDS = vocab.CAMPAIGN_KINDS
 PERIODS = ("campaign", "month", "day", "sale_period")
 # What a voucher set may be sold onto: an app wallet, or a card (printed or NFC).
-CHANNELS = ("app", "card")
-CHANNEL_OF_CREDENTIAL = {"app": "app", "card": "card", "nfc": "card"}
+CHANNELS = vocab.WALLET_KINDS
+CHANNEL_OF_CREDENTIAL = vocab.WALLET_KIND_OF_CREDENTIAL
 CAP_PERIODS = ("payment", "month", "campaign")
-MERCHANT_CLASSES = ("small", "large")
-VALUE_POCKETS = ("premium_common", "premium_exclusive", "points")
+MERCHANT_CLASSES = vocab.MERCHANT_CLASSES
+VALUE_POCKETS = vocab.CAMPAIGN_POCKETS
 SHOP_FUNDED = "merchant"  # a funder that means "the shop itself pays for it"
 # Pools of a campaign's quantities: the campaign's own, a rally's prizes, and per shop.
 POOL_ALL = "all"
@@ -85,8 +85,10 @@ MAX_UNIT_PARTS = 100
 RALLY_SHOP_LISTS = ("restaurants", "lodgings", "no_discount")
 
 
-class RuleError(ValueError):
+class RuleError(SyncPackageError, ValueError):
     """Campaign rules that cannot be run; the message names the field."""
+
+    code = "bad_rules"
 
 
 # --- validating ----------------------------------------------------------------------------
@@ -113,8 +115,8 @@ def _day(rules: dict, name: str, required: bool = False) -> str | None:
     if value is None and not required:
         return None
     try:
-        date.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
+        date.fromisoformat(value if isinstance(value, str) else "")
+    except ValueError as exc:
         raise RuleError(f"{name} must be a date YYYY-MM-DD") from exc
     return value
 
@@ -133,30 +135,27 @@ def _tiers(value: Any, where: str) -> list[dict]:
         if not isinstance(tier, dict):
             raise RuleError(f"each of {where} is {{\"min\": yen, \"off\": yen}}")
         low, off = _yen(tier, "min", 1), _yen(tier, "off", 1)
+        assert low is not None and off is not None  # required: _yen raised otherwise
         if off >= low:
             raise RuleError(f"{where}: a tier's discount must be less than its threshold")
     return sorted(value, key=lambda tier: tier["min"])
 
 
 def _id_list(rules: dict, name: str) -> None:
-    from sync.bodies import ID_RE
-
     value = rules.get(name)
     if value is None:
         return
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_SHOPS or not all(
-            isinstance(item, str) and ID_RE.fullmatch(item) for item in value):
+            isinstance(item, str) and vocab.ID_RE.fullmatch(item) for item in value):
         raise RuleError(f"{name} must be a non-empty list of ids")
 
 
 def validate(rules: Any) -> dict[str, Any]:
     """The rules, checked; raises RuleError naming the first field that is wrong."""
-    from sync.bodies import ID_RE
-
     if not isinstance(rules, dict):
         raise RuleError("campaign rules must be a JSON object")
     rules = copy.deepcopy(rules)
-    if not isinstance(rules.get("id"), str) or not ID_RE.fullmatch(rules["id"]):
+    if not isinstance(rules.get("id"), str) or not vocab.ID_RE.fullmatch(rules["id"]):
         raise RuleError("id must be an id: letters, digits, . _ - (up to 64)")
     kind = rules.get("kind")
     if kind not in KINDS:
@@ -174,7 +173,7 @@ def validate(rules: Any) -> dict[str, Any]:
                                 or not set(classes) <= set(MERCHANT_CLASSES)):
         raise RuleError(f"classes must be a non-empty list from {', '.join(MERCHANT_CLASSES)}")
     funder = rules.get("funder")
-    if not isinstance(funder, str) or not ID_RE.fullmatch(funder):
+    if not isinstance(funder, str) or not vocab.ID_RE.fullmatch(funder):
         raise RuleError("funder must be an id: who pays for what the campaign gives")
     if funder == SHOP_FUNDED and kind != "threshold_coupon":
         raise RuleError("only a threshold coupon can be paid for by the shop itself")
@@ -209,6 +208,7 @@ def _check_voucher(rules: dict) -> None:
             raise RuleError("each set is {\"price\", \"common\", \"exclusive\"}")
         price, common, exclusive = (_yen(item, "price", 1), _yen(item, "common"),
                                     _yen(item, "exclusive"))
+        assert price is not None and common is not None and exclusive is not None
         if common + exclusive < price:
             raise RuleError("a voucher set cannot be worth less than its price")
     if len({item["price"] for item in sets}) != len(sets):
@@ -243,14 +243,12 @@ def _sale_periods(rules: dict) -> None:
         if rules["per_wallet"].get("per") == "sale_period":
             raise RuleError("per_wallet per sale_period needs sale_periods")
         return
-    from sync.bodies import ID_RE
-
     if not isinstance(periods, list) or not 1 <= len(periods) <= MAX_TIERS:
         raise RuleError(f"sale_periods must be a list of 1..{MAX_TIERS} periods")
     last = ""
     for period in periods:
         if not isinstance(period, dict) or not isinstance(period.get("id"), str) or \
-                not ID_RE.fullmatch(period["id"]):
+                not vocab.ID_RE.fullmatch(period["id"]):
             raise RuleError("each sale period is {\"id\", \"starts\", \"ends\"}")
         starts, ends = _day(period, "starts", True), _day(period, "ends", True)
         assert starts is not None and ends is not None
@@ -783,8 +781,9 @@ def check_entry(rule: dict | None, entry: dict, day: str, merchant_id: str,
                     rule["max_completions"]:
                 problems.append("rally_finished")
             if entry["stamps"] > rally_stamps(rule, base, entry.get("people", 1),
-                                              {rule.get("double_tag")} if entry.get("double")
-                                              else set(), merchant_id, diner):
+                                              {rule["double_tag"]} if entry.get("double")
+                                              and rule.get("double_tag") else set(),
+                                              merchant_id, diner):
                 problems.append("stamps_not_earned")
             earned = card_stamps(card + [[entry.get("shop"), entry["stamps"]]])
             # A completion the terminal could not see (the card's other stamps were not all

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sync.errors import SyncPackageError
+
 try:
     import orjson
 except ImportError:  # optional: the standard library makes the very same bytes, slower
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 # Integers beyond ±(2**53 - 1) lose precision in JavaScript and in many JSON readers.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -24,8 +26,10 @@ MAX_DEPTH = 32
 MAX_DOCUMENT_BYTES = 1 << 20
 
 
-class CanonicalError(ValueError):
+class CanonicalError(SyncPackageError, ValueError):
     """A value that has no canonical encoding, or bytes that are not canonical."""
+
+    code = "not_canonical"
 
     def __init__(self, message: str, path: str = "$") -> None:
         super().__init__(f"{message} (at {path})")

@@ -10,14 +10,18 @@ from __future__ import annotations
 import re
 import secrets
 
+from sync.errors import SyncPackageError
+
 CARD_DIGITS = 16
 # The first digit marks our cards apart from bank cards (which start 2-6) at a glance.
 CARD_PREFIX = "8"
 _SEPARATORS = re.compile(r"[\s-]")
 
 
-class CardNumberError(ValueError):
+class CardNumberError(SyncPackageError, ValueError):
     """Text that is not a valid card number."""
+
+    code = "bad_card_number"
 
 
 def luhn_digit(body: str) -> str:

@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from sync import keys
+from sync.errors import SyncPackageError
 from sync.tokens import KEY_ID_PREFIX_BYTES, b45decode, b45encode
 
 GIFT_PREFIX = "MG1:"
@@ -36,7 +37,11 @@ REASONS = {
 }
 
 
-class GiftCodeError(ValueError):
+class GiftCodeError(SyncPackageError, ValueError):
+    """A gift code that cannot be taken; `code` (a key of REASONS) says why."""
+
+    code = "bad_gift_code"
+
     def __init__(self, code: str) -> None:
         self.code = code
         super().__init__(REASONS[code])

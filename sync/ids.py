@@ -13,6 +13,8 @@ import re
 import threading
 import time
 
+from sync.errors import SyncPackageError
+
 TIME_BITS = 48
 RANDOM_BITS = 80
 ID_LENGTH = 26
@@ -23,8 +25,10 @@ _MAX_RANDOM = (1 << RANDOM_BITS) - 1
 _MAX_TIME = (1 << TIME_BITS) - 1
 
 
-class IdError(ValueError):
+class IdError(SyncPackageError, ValueError):
     """Text that is not a well-formed id."""
+
+    code = "bad_id"
 
 
 def encode(value: int) -> str:

@@ -15,12 +15,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync import files, keys
+from sync.errors import SyncPackageError
 
 KEY_FILE_MODE = files.PRIVATE_FILE_MODE
 MIN_PASSPHRASE_CHARS = 8
 
 
-class KeyFileError(Exception):
+class KeyFileError(SyncPackageError):
     """The key file is missing, unsafe or unreadable."""
 
     code = "key_file"

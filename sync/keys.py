@@ -17,6 +17,8 @@ import hashlib
 import nacl.exceptions
 import nacl.signing
 
+from sync.errors import SyncPackageError
+
 PUBLIC_KEY_BYTES = 32
 SEED_BYTES = 32
 SIGNATURE_BYTES = 64
@@ -30,12 +32,16 @@ CONTEXT_ANSWER = b"machi-pos/answer/v1\n"
 CONTEXT_ROTATION = b"machi-pos/key-rotation/v1\n"
 
 
-class KeyFormatError(ValueError):
+class KeyFormatError(SyncPackageError, ValueError):
     """A malformed public key, key id or seed."""
 
+    code = "bad_key"
 
-class SignatureError(ValueError):
+
+class SignatureError(SyncPackageError, ValueError):
     """A signature that does not verify."""
+
+    code = "bad_signature"
 
 
 class PublicKey:

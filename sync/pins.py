@@ -28,6 +28,8 @@ import hmac
 import secrets
 from typing import Any
 
+from sync.errors import SyncPackageError
+
 PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 6
 SALT_BYTES = 16
@@ -55,8 +57,10 @@ MAX_PIN_ABOVE = 1_000_000
 MAX_PIN_TRIES = 3
 
 
-class PinError(ValueError):
+class PinError(SyncPackageError, ValueError):
     """A PIN or a stored PIN that is not well formed; the message says what is wrong."""
+
+    code = "bad_pin"
 
 
 def check_format(pin: object) -> str:

@@ -18,29 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sync import canonical, ids, keys
+from sync import canonical, ids, keys, vocab
+from sync.errors import SyncPackageError
 
 RECORD_VERSION = 1
-RECORD_TYPES = frozenset(
-    {
-        "start",
-        "payment",
-        "refund",
-        "void",
-        "charge",
-        "grant",
-        "card_issue",
-        "stamp",
-        "gift",
-        "ticket",
-        "exchange",
-        "cash_move",
-        "day_close",
-        "key_rotate",
-        "training",
-        "staff",
-    }
-)
+RECORD_TYPES = vocab.RECORD_TYPES
 FIELDS = frozenset(
     {"v", "terminal_id", "seq", "tx_id", "key_id", "prev", "at", "type", "body", "totals", "sig"}
 )
@@ -55,7 +37,7 @@ MAX_RECORD_AMOUNT = 10**10
 GENESIS_LABEL = b"machi-pos/genesis/v1\n"
 
 
-class RecordError(ValueError):
+class RecordError(SyncPackageError, ValueError):
     """A record that breaks the contract. `code` is stable and is what the UI translates."""
 
     code = "malformed"

@@ -14,13 +14,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sync import cells
+from sync import cells, vocab
+from sync.errors import SyncPackageError
 
 CSV_ENCODING = cells.CSV_ENCODING
 JAPANESE_FONT = "HeiseiKakuGo-W5"
 PDF_ROW_PT = 18  # one figure's line
-MONEY_TYPES = ("payment", "refund", "void", "charge", "grant", "cash_move", "gift", "ticket",
-               "exchange")
+MONEY_TYPES = vocab.MONEY_RECORD_TYPES
 # What a day's campaign entries add up to, per campaign (yen, points, stamps, rides, units).
 CAMPAIGN_FIGURES = (("uses", "件", "uses"), ("discount", "値引", "discount"),
                     ("stamps", "スタンプ", "stamps"), ("completions", "完成", "completed"),
@@ -44,8 +44,10 @@ TYPE_NAMES = {"payment": ("お支払い", "Payments"), "refund": ("返金", "Ref
 
 
 
-class TallyError(ValueError):
+class TallyError(SyncPackageError, ValueError):
     """A sheet that cannot be made; the message says why."""
+
+    code = "tally"
 
 
 # --- business days and shifts ----------------------------------------------------------------
@@ -298,7 +300,9 @@ def day_sheet(terminal_id: str, runs: list[Run], business_date: str,
     if not mine:
         return None
     records = [rec for run in mine for rec in run.records]
-    closed = all(run.close is not None for run in mine) and closes_day(mine[-1].close)
+    last = mine[-1].close
+    closed = all(run.close is not None for run in mine) and last is not None and \
+        closes_day(last)
     tally = compute(terminal_id, records, business_date, closed, perpetual)
     if mine[0].close is not None and not mine[0].records:
         tally.first_seq = tally.first_seq or mine[0].close["seq"]
@@ -424,9 +428,9 @@ def figures(tally: Tally, lang: str = "ja") -> list[Figure]:
             out.append(Figure(breakdown, of_payments + name(POCKET_NAMES, pocket), None,
                               amount, unit["yen"]))
     for decision, amount in sorted(tally.by_decision.items()):
-        label = {"online": ("オンライン判定", "decided online"),
-                 "offline": ("オフライン判定", "decided offline")}.get(decision, (decision,) * 2)
-        out.append(Figure(breakdown, of_payments + (label[0] if ja else label[1]), None, amount,
+        both = {"online": ("オンライン判定", "decided online"),
+                "offline": ("オフライン判定", "decided offline")}.get(decision, (decision,) * 2)
+        out.append(Figure(breakdown, of_payments + (both[0] if ja else both[1]), None, amount,
                           unit["yen"]))
     out.append(Figure(sales, "売上(返金・取消後)" if ja else "Net sales", None, tally.net_sales,
                       unit["yen"]))
@@ -437,8 +441,8 @@ def figures(tally: Tally, lang: str = "ja") -> list[Figure]:
                 label = f"{campaign_name(tally, campaign)} {ja_label if ja else en_label}"
                 figure_unit = unit["yen"] if key in YEN_FIGURES else \
                     unit[CAMPAIGN_UNITS.get(key, "n")]
-                count, amount = (table[key], None) if key == "uses" else (None, table[key])
-                out.append(Figure(campaign_section, label, count, amount, figure_unit))
+                uses, total = (table[key], None) if key == "uses" else (None, table[key])
+                out.append(Figure(campaign_section, label, uses, total, figure_unit))
     cash = "現金" if ja else "Cash"
     out += [Figure(cash, "釣銭 入金" if ja else "Float in", None, tally.float_in, unit["yen"]),
             Figure(cash, "釣銭 出金" if ja else "Float out", None, tally.float_out, unit["yen"]),
@@ -485,9 +489,9 @@ def table(tally: Tally, lang: str = "ja") -> list[list[Any]]:
     numbers = {s.shift for s in tally.shifts} or {tally.shift}
     whole: int | str = numbers.pop() if len(numbers) == 1 else shift_text(tally, lang)
     head = [tally.shop_name, tally.shop_id, tally.terminal_id, tally.business_date]
-    return [list(HEADERS["ja" if lang == "ja" else "en"])] + [
-        head + [f.shift if f.shift != "" else whole, f.section, f.item, f.count, f.amount,
-                f.unit] for f in figures(tally, lang)]
+    rows: list[list[Any]] = [list(HEADERS["ja" if lang == "ja" else "en"])]
+    return rows + [[*head, f.shift if f.shift != "" else whole, f.section, f.item, f.count,
+                    f.amount, f.unit] for f in figures(tally, lang)]
 
 
 def _money(amount: int | None, unit: str) -> str:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sync import keys
+from sync.errors import SyncPackageError
 
 TOKEN_PREFIX = "MP1:"
 CERT_VERSION = 1
@@ -64,7 +65,11 @@ REASONS = {
 }
 
 
-class TokenError(ValueError):
+class TokenError(SyncPackageError, ValueError):
+    """A token that cannot be taken; `code` (a key of REASONS) says why."""
+
+    code = "bad_token"
+
     def __init__(self, code: str, detail: str = "") -> None:
         self.code = code
         self.detail = detail

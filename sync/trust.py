@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sync import canonical, keys
+from sync.errors import SyncPackageError
 
 ROTATION_VERSION = 1
 ROTATION_FIELDS = frozenset({"v", "key_id", "public_key", "by", "at_ms", "sig"})
@@ -22,8 +23,10 @@ ROTATION_FIELDS = frozenset({"v", "key_id", "public_key", "by", "at_ms", "sig"})
 MAX_ROTATION_CHAIN = 32
 
 
-class TrustError(ValueError):
+class TrustError(SyncPackageError, ValueError):
     """A key the terminal must not trust; `code` is stable."""
+
+    code = "untrusted_key"
 
     def __init__(self, message: str, code: str = "untrusted_key") -> None:
         super().__init__(message)

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, tokens
+from sync import bodies, campaigns, cards, giftcodes, givebacks, ids, pins, tokens, vocab
 from sync.client import ONLINE_CHECK_TIMEOUT_S, LedgerClient, RefusedError, SyncError
 from terminal import credentials, leases, policy
 from terminal.clock import BadLedgerTime, TrustedClock
+from terminal.effects import Note
 from terminal.errors import JournalError, JournalFull
 from terminal.health import JOURNAL, STATE, StorageHealth, check_closable
 from terminal.journal import Appended, Journal
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 # typist), worked out by terminal.credentials. A wallet id is none of these: every app code
 # carries it in clear, so naming it proves nothing (DESIGN §10); an admin looks a wallet up
 # by its id with `look_up_wallet`, which reads and never pays.
-CREDENTIAL_KINDS = ("card", "nfc", "app")
+CREDENTIAL_KINDS = vocab.COUNTER_CREDENTIAL_KINDS
 # After an online check fails, sales decide offline this long before asking again.
 OFFLINE_QUIET_S = 10.0
 MAX_CREDENTIAL_CHARS = 512
@@ -138,7 +139,8 @@ class Outcome:
     record: dict[str, Any] = field(default_factory=dict)
     # What each campaign did: the record's entries, each with the campaign's `name`.
     campaigns: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # campaigns that did not apply, and why
+    # What the cashier is told: campaigns that did not apply and why, value kept back.
+    notes: list[Note] = field(default_factory=list)
     price: int | None = None  # goods total before campaign discounts (payments)
     rest: int = 0  # gift codes: what is left of the sale to pay another way
 
@@ -238,7 +240,7 @@ class Counter:
         self._close_again_asked = False
         # Who is signed in and what needs a manager (terminal.staff); who does the action
         # under way and who approved it, named in its record by _commit.
-        self.staff = StaffDesk(state, lambda: self.merchant.get("config"))
+        self.staff = StaffDesk(state, lambda: self.merchant.get("config") or {})
         self._who: tuple[Member | None, Member | None] = (None, None)
 
     # --- context --------------------------------------------------------------------------
@@ -379,11 +381,11 @@ class Counter:
             number = cards.normalize(value)
         except cards.CardNumberError as exc:
             raise Refused("bad_credential", detail=str(exc)) from exc
-        found = self.state.card(number)
-        if found is not None:
-            if found[1] != "active":
+        printed = self.state.card(number)
+        if printed is not None:
+            if printed[1] != "active":
                 raise Refused("card_blocked")
-            return found[0], number
+            return printed[0], number
         local = self.journal.card_wallet(number)
         if local is None:
             raise Refused("unknown_card")
@@ -534,6 +536,7 @@ class Counter:
                        answer["wallet"].get("basis_seq", basis))
         if answer.get("token") == "used":
             raise Refused("replayed")
+        assert who is not None  # found in the snapshot, or the ledger named the card
         return who, "online", answer
 
     def _claim_gift(self, code: giftcodes.GiftCode, tx_id: str) -> str:
@@ -820,7 +823,7 @@ class Counter:
             if original is None or original["type"] != "payment":
                 raise Refused("not_found")
             paid = original["body"]["amount"]
-            given = {}
+            given: dict[str, int] = {}
             for earlier in self.journal.givebacks_of(tx_id):
                 for line in earlier["body"]["lots"]:
                     given[line["lot"]] = given.get(line["lot"], 0) + line["amount"]
@@ -846,7 +849,7 @@ class Counter:
         wallet_id = original["body"]["wallet"]
         body: dict[str, Any] = {"amount": amount, "wallet": wallet_id, "of": tx_id,
                                 "lots": lines}
-        notes = []
+        notes: list[Note] = []
         if void or amount == left:  # nothing of the sale is left: nor of its campaigns
             # What the grants still hold decides what is kept from the money given back:
             # asked of the ledger when it answers (another terminal may have spent them).
@@ -859,19 +862,17 @@ class Counter:
                        done.record, _named(body.get("campaigns", []), self.offers()), notes)
 
     def _takeback_notes(self, wallet_id: str, lines: list[dict],
-                        grants_back: list[dict]) -> list[str]:
+                        grants_back: list[dict]) -> list[Note]:
         """What the cashier is told when granted value the void takes back was spent
         already: it is kept from the money given back, and what that does not cover is owed
         (sync.givebacks; the ledger posts the same)."""
         holds = {lot["lot"]: lot["remaining"] for lot in self.view(wallet_id).lots}
         settled = givebacks.settle(lines, grants_back, holds)
-        notes = []
+        notes: list[Note] = []
         if settled.netted:
-            notes.append(f"¥{settled.netted:,} of what the sale granted was spent already: "
-                         "kept from the money given back.")
+            notes.append(Note("grant_spent_kept", {"yen": settled.netted}))
         if settled.debt:
-            notes.append(f"¥{settled.debt:,} more was spent than the sale gives back: the "
-                         "wallet owes it and is suspended until it is settled.")
+            notes.append(Note("grant_spent_owed", {"yen": settled.debt}))
         return notes
 
     def _undo_campaigns(self, original: dict) -> dict[str, Any]:
@@ -1389,8 +1390,8 @@ class Counter:
         check_closable(self.health)
         asked, self._close_again_asked = self._close_again_asked or again, False
         if self.staff.enforcing:
-            again = approver or self.staff.take_approval("z_close")
-            approved_by = again.staff_id if asked and again is not None else None
+            approval = approver or self.staff.take_approval("z_close")
+            approved_by = approval.staff_id if asked and approval is not None else None
         names = {"staff": member.staff_id} if member is not None else {}
         if approver is not None:
             names["approver"] = approver.staff_id

@@ -15,6 +15,12 @@ ref):
            its sale's units back)
     gift   the gift code in `card` was taken for `amount` yen
 
+`Note` is the other kind of effect: what the counter tells the cashier about a sale's
+campaigns (one that did not apply, and why; a void that keeps back granted value already
+spent), as a code with its parameters. Only the receipt (terminal.receipt.NOTE_WORDS) and
+the UI (terminal.ui.effectwords) put it in words; notes live in `counter.Outcome` only,
+never in a signed record body, so old journals are untouched.
+
 The terminal's view of a wallet is the ledger's snapshot plus the effects of its own
 records the snapshot had not yet seen. A refund or void's lot rows (money back, positive;
 grants taken back, negative) are folded together as the ledger posts them
@@ -25,15 +31,58 @@ such bodies; the ledger flags them).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
-from sync import bodies
+from sync import bodies, vocab
 
 Effect = tuple[str, str, Any, Any, int, Any, Any, Any, Any, Any]
 
+# Every note's code and the parameters it carries (`name`: the campaign's name, data in the
+# town's words; yen and counts: integers, formatted by whoever words them).
+NOTE_PARAMS: dict[str, tuple[str, ...]] = {
+    "sold_out": ("name",),  # no unit of the campaign's quantity left at this terminal
+    "wallet_limit": ("name",),  # the customer has had it as often as the rules allow
+    "stamped_here": ("name",),  # the card already has this shop's stamp
+    "rally_finished": ("name", "max"),  # completed the rally `max` times already
+    # Not skips: the card completed but the prize waits for the ledger's confirmation.
+    "completion_owed": ("name",),
+    "completion_offline": ("name",),
+    "diner_no_stamp": ("name", "share", "threshold"),  # yen a person under the threshold
+    "diners_not_here": ("name",),  # only restaurants stamp the other diners' cards
+    # A void of a sale whose granted value was partly spent (sync.givebacks): `yen` kept
+    # from the money given back; `yen` more spent than given back, owed by the wallet.
+    "grant_spent_kept": ("yen",),
+    "grant_spent_owed": ("yen",),
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """What the cashier is told about a sale's campaigns: a code of NOTE_PARAMS and exactly
+    its parameters."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        assert self.code in NOTE_PARAMS, f"unknown note {self.code!r}"
+        assert set(self.params) == set(NOTE_PARAMS[self.code]), \
+            f"note {self.code!r} takes {NOTE_PARAMS[self.code]}, not {sorted(self.params)}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "params": dict(self.params)}
+
+
+def shown_params(note: Note) -> dict[str, str]:
+    """The parameters as text to put into a template: yen and counts with thousands
+    separators (「¥1,500」), names as they are."""
+    return {key: f"{value:,}" if type(value) is int else str(value)
+            for key, value in note.params.items()}
+
 # Record types whose `campaigns` are entries a campaign made (a day close's `campaigns` is
 # the day's per-campaign tally, not entries).
-CAMPAIGN_RECORDS = ("payment", "charge", "grant", "ticket", "exchange", "gift", "void")
+CAMPAIGN_RECORDS = vocab.CAMPAIGN_ENTRY_RECORD_TYPES
 
 
 def _drawn(wallet: str, lines: list[dict]) -> list[Effect]:

@@ -1,10 +1,14 @@
 """Expected failures of the terminal, as exception classes with stable codes.
 
-`code` is what the UI and logs key translations on; the message is the English text.
-Bugs are assertions, not these.
+`TerminalError` is the root of every expected failure in `terminal` (one root a package,
+as sync.errors.SyncPackageError is sync's). `code` is what the UI and logs key translations
+on; the message is the English text; `details` the values it was made from. Bugs are
+assertions, not these.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class TerminalError(Exception):
@@ -12,9 +16,13 @@ class TerminalError(Exception):
 
     code = "terminal_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str = "", code: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if code is not None:
+            self.code = code
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class JournalError(TerminalError):

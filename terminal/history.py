@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sync import vocab
 from terminal import receipt as paper
 from terminal.counter import Outcome
 from terminal.errors import TerminalError
@@ -148,7 +149,7 @@ def outcome_of(rec: dict, names: dict[str, str] | None = None) -> Outcome:
     entries = [{**entry, "name": names.get(entry.get("campaign", ""), entry.get("campaign", ""))}
                for entry in body.get("campaigns", []) or [] if isinstance(entry, dict)]
     amount = body.get("amount", 0)
-    decision = body.get("decision") if body.get("decision") in ("online", "offline") else ""
+    decision = body["decision"] if body.get("decision") in vocab.DECISIONS else ""
     price = body.get("price")
     return Outcome(rec["type"], rec["seq"], rec["tx_id"], amount if type(amount) is int else 0,
                    body.get("wallet") if isinstance(body.get("wallet"), str) else None,

@@ -12,31 +12,23 @@ campaign that would need a unit this terminal has not got is skipped, never over
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sync import bodies, campaigns, ids
+from terminal.effects import Note
 from terminal.journal import Journal
 from terminal.state import StateStore
 
-# Why a campaign did nothing for a sale, shown to the cashier (translated by code).
-SKIP_REASONS = {
-    "sold_out": "{name}: none left at this terminal.",
-    "wallet_limit": "{name}: this customer has had it as often as the rules allow.",
-    "stamped_here": "{name}: this card already has this shop's stamp.",
-    "rally_finished": "{name}: this customer has finished the rally {max} times already.",
-    # Not a skip: the card completed here but no prize unit is on hand (the lease ran dry)
-    # or the stamp was made offline; the ledger confirms the completion and grants the
-    # prize from the pool, and the customer's app or card shows it at the next pull.
-    "completion_owed": "{name}: the card is complete; completion will be confirmed "
-                       "(the prize comes with the next update).",
-    "completion_offline": "{name}: stamped offline; if the card's other stamps complete it, "
-                          "completion will be confirmed.",
-    "diner_no_stamp": "{name}: a diner's share ¥{share} is under ¥{threshold}: no stamp "
-                      "for the other diners.",
-    "diners_not_here": "{name}: only restaurants stamp the other diners' cards.",
-}
+# Why a campaign did nothing for a sale: a terminal.effects.Note, worded by the receipt and
+# the UI. (completion_owed and completion_offline are not skips: the card completed here but
+# no prize unit is on hand, or the stamp was made offline; the ledger confirms the
+# completion and grants the prize from the pool, and the customer's app or card shows it at
+# the next pull.)
+# Left empty for terminal/ui/campaigns.py's old `note()`, which imports it until the merger
+# swaps that for terminal.ui.effectwords.effect_text; then this goes.
+SKIP_REASONS: dict[str, str] = {}
 
 
 @dataclass
@@ -53,8 +45,8 @@ class Plan:
     def skip(self, rule: dict, code: str, **details: Any) -> None:
         self.skipped.append((rule["id"], code, {"name": rule["name"], **details}))
 
-    def notes(self) -> list[str]:
-        return [SKIP_REASONS[code].format(**details) for _, code, details in self.skipped]
+    def notes(self) -> list[Note]:
+        return [Note(code, details) for _, code, details in self.skipped]
 
 
 def now_ms() -> int:
@@ -128,7 +120,7 @@ class Offers:
     # --- a payment ------------------------------------------------------------------------
 
     def for_payment(self, usage: dict[str, dict], amount: int, excluded: int, people: int,
-                    tags: frozenset[str], diners: list[tuple[str, dict[str, dict]]] = (),
+                    tags: frozenset[str], diners: Sequence[tuple[str, dict[str, dict]]] = (),
                     offline: bool = False) -> Plan:
         """`diners`: the other diners' (wallet, usage), each stamped on their own card by
         their share at a restaurant; `offline`: the sale decides on the snapshot."""
@@ -175,7 +167,7 @@ class Offers:
         plan.entries.append(entry)
         plan.discount += off
 
-    def _diners(self, plan: Plan, rule: dict, diners: list[tuple[str, dict[str, dict]]],
+    def _diners(self, plan: Plan, rule: dict, diners: Sequence[tuple[str, dict[str, dict]]],
                 base: int, people: int, tags: frozenset[str]) -> None:
         if not diners:
             return
@@ -183,8 +175,8 @@ class Offers:
             plan.skip(rule, "diners_not_here")
             return
         if base // people < rule["threshold"]:
-            plan.skip(rule, "diner_no_stamp", share=f"{base // people:,}",
-                      threshold=f"{rule['threshold']:,}")
+            plan.skip(rule, "diner_no_stamp", share=base // people,
+                      threshold=rule["threshold"])
             return
         for wallet_id, usage in diners:
             grants_before = len(plan.grants)

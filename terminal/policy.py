@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sync import giftcodes, tokens
+from sync import giftcodes, tokens, vocab
+from terminal.errors import TerminalError
 
 # Per-merchant settings (names as the ledger sends them) and the defaults of DESIGN §6.
 DEFAULT_LIMITS = {
@@ -27,8 +28,8 @@ MAX_TRANSACTION_YEN = 1_000_000
 MAX_PARTY = 200
 # Voucher steps one exchange may make at once (a typo guard).
 MAX_EXCHANGE_STEPS = 100
-VOUCHER_POCKETS = ("premium_common", "premium_exclusive")
-TICKET_POCKET = "tickets"
+VOUCHER_POCKETS = vocab.VOUCHER_POCKETS
+TICKET_POCKET = vocab.Pocket.TICKETS.value
 
 REASONS = {
     "bad_amount": "The amount must be a whole number of yen from 1 to {max:,}.",
@@ -97,14 +98,15 @@ REASONS = {
 }
 
 
-class Refused(Exception):
-    """A sale, charge or look-up the terminal will not do; `code` is stable."""
+class Refused(TerminalError):
+    """A sale, charge or look-up the terminal will not do; `code` is stable (a key of
+    REASONS), `details` fill its message in."""
+
+    code = "refused"
 
     def __init__(self, code: str, **details: Any) -> None:
-        self.code = code
-        self.details = details
-        self.message = REASONS[code].format(**details) if code in REASONS else code
-        super().__init__(self.message)
+        message = REASONS[code].format(**details) if code in REASONS else code
+        super().__init__(message, code, details)
 
 
 @dataclass(frozen=True)

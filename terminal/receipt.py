@@ -36,11 +36,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sync import vocab
 from terminal.counter import Outcome
+from terminal.effects import Note, shown_params
+from terminal.errors import TerminalError
 
 LANGS = ("ja", "en")
-KINDS = ("payment", "refund", "void", "charge", "grant", "card_issue", "cash_move", "gift",
-         "ticket", "exchange")
+KINDS = vocab.RECEIPT_RECORD_TYPES
 TEXT_COLUMNS = 32  # a 58 mm roll in Font A; 80 mm rolls take 48
 ESCPOS_COLUMNS = 48  # 80 mm roll, 576 dots, Font A 12 x 24
 SHORT_TX_CHARS = 8  # the random tail of a 26-character id: enough to find it by eye
@@ -50,12 +52,15 @@ MASK_STARS = 4  # as many as a tail needs to read as hidden, not as the whole id
 MAX_SHOP_CHARS = 60
 MAX_ID_CHARS = 64
 MAX_NOTE_CHARS = 80
+# A worded campaign note: its longest template (about 100 characters) with an 80-character
+# campaign name and figures.
+MAX_CAMPAIGN_NOTE_CHARS = 240
 MAX_CAMPAIGN_NAME_CHARS = 80  # as sync.campaigns.MAX_NAME
 WIDE = ("W", "F", "A")
 
 Part = tuple[str, str]  # words, and the yen or points beside them ("" when none)
 
-POCKET_ORDER = ("charged", "premium_common", "premium_exclusive", "points")
+POCKET_ORDER = vocab.YEN_POCKETS
 
 # What each campaign did, in words. The screen uses the same templates: the English ones
 # go through Qt's translation (context "Campaign" in resources/i18n), whose Japanese must be
@@ -86,6 +91,52 @@ CAMPAIGN_WORDS: dict[str, dict[str, str]] = {
         "c/diner": "other diner's card", "c/prize_owed": "Card complete! Prize to be confirmed",
     },
 }
+
+# What the counter tells the cashier about a sale's campaigns (terminal.effects.Note), one
+# template a code. The screen words them the same (terminal.ui.effectwords: these English
+# templates, translated in context "effectwords" to these Japanese ones; tests check).
+NOTE_WORDS: dict[str, dict[str, str]] = {
+    "ja": {
+        "sold_out": "{name}: この端末の割当分がなくなりました。",
+        "wallet_limit": "{name}: このお客様はすでに上限まで受けています。",
+        "stamped_here": "{name}: このカードにはすでにこのお店のスタンプがあります。",
+        "rally_finished": "{name}: このお客様はすでに{max}回ラリーを達成しています。",
+        "completion_owed": "{name}: カードが完成しました。達成は確認後に確定します"
+                           "（賞品は次回の更新で届きます）。",
+        "completion_offline": "{name}: オフラインでスタンプを付与しました。ほかのお店の"
+                              "スタンプでカードが完成していれば、達成は確認後に確定します。",
+        "diner_no_stamp": "{name}: 1人当たり¥{share}で¥{threshold}に届かないため、"
+                          "ほかの方へのスタンプはありません。",
+        "diners_not_here": "{name}: ほかの方のカードへのスタンプは飲食店のみです。",
+        "grant_spent_kept": "この取引で付与した分のうち¥{yen}はすでに使われているため、"
+                            "返金額から差し引きました。",
+        "grant_spent_owed": "返金額より¥{yen}多く使われています。ウォレットの未払いとなり、"
+                            "精算されるまで停止されます。",
+    },
+    "en": {
+        "sold_out": "{name}: none left at this terminal.",
+        "wallet_limit": "{name}: this customer has had it as often as the rules allow.",
+        "stamped_here": "{name}: this card already has this shop's stamp.",
+        "rally_finished": "{name}: this customer has finished the rally {max} times already.",
+        "completion_owed": "{name}: the card is complete; completion will be confirmed "
+                           "(the prize comes with the next update).",
+        "completion_offline": "{name}: stamped offline; if the card's other stamps complete "
+                              "it, completion will be confirmed.",
+        "diner_no_stamp": "{name}: a diner's share ¥{share} is under ¥{threshold}: no stamp "
+                          "for the other diners.",
+        "diners_not_here": "{name}: only restaurants stamp the other diners' cards.",
+        "grant_spent_kept": "¥{yen} of what the sale granted was spent already: kept from "
+                            "the money given back.",
+        "grant_spent_owed": "¥{yen} more was spent than the sale gives back: the wallet owes "
+                            "it and is suspended until it is settled.",
+    },
+}
+
+
+def note_text(note: Note, lang: str) -> str:
+    """A note in words, in Japanese ("ja") or English ("en")."""
+    return NOTE_WORDS[lang][note.code].format(**shown_params(note))
+
 
 TEXT: dict[str, dict[str, str]] = {
     "ja": {
@@ -145,8 +196,10 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-class ReceiptError(ValueError):
+class ReceiptError(TerminalError, ValueError):
     """An outcome that cannot be made into a receipt (unknown kind or language)."""
+
+    code = "bad_receipt"
 
 
 @dataclass(frozen=True)
@@ -271,6 +324,7 @@ class Receipt:
     price: int | None = None  # goods total before campaign discounts
     rest: int = 0  # a gift code's sale: what is left to pay another way
     campaigns: tuple[tuple[Part, ...], ...] = field(default=())  # see `campaign_lines`
+    notes: tuple[str, ...] = field(default=())  # the counter's notes, worded (`note_text`)
     reprint: bool = False  # printed again from the journal: marked 再発行
     tendered: int | None = None  # cash handed over for a top-up (change = tendered - amount)
 
@@ -292,10 +346,11 @@ class Receipt:
         return yen(self.amount)
 
     def _campaign_blocks(self) -> list[Block]:
-        if not self.campaigns:
+        if not self.campaigns and not self.notes:
             return []
         return [Block("text", self.words["campaigns"])] + [
-            Block("item", text, value) for line in self.campaigns for text, value in line]
+            Block("item", text, value) for line in self.campaigns for text, value in line] + [
+            Block("text", note) for note in self.notes]
 
     def date_text(self) -> str:
         words = self.words
@@ -513,13 +568,15 @@ def build_receipt(outcome: Outcome, merchant: dict[str, Any], terminal_id: str,
         lang=lang, kind=outcome.kind, title=title, shop=shop, when=_when(outcome, now),
         terminal_id=clean(terminal_id, MAX_ID_CHARS), seq=outcome.seq,
         tx_id=clean(outcome.tx_id, MAX_ID_CHARS), amount=outcome.amount,
-        decision=outcome.decision if outcome.decision in ("online", "offline") else "",
+        decision=outcome.decision if outcome.decision in vocab.DECISIONS else "",
         paid_by=tuple((words.get(p, p), v) for p, v in ordered),
         balance_after=outcome.balance_after,
         details=tuple(_details(outcome, body, words)), variant=named,
         price=outcome.price if type(outcome.price) is int else None,
         rest=_int(outcome.rest),
         campaigns=tuple(tuple(line) for line in campaign_lines(outcome, words)),
+        notes=tuple(clean(note_text(note, lang), MAX_CAMPAIGN_NOTE_CHARS)
+                    for note in outcome.notes),
         reprint=reprint, tendered=tendered)
 
 

@@ -30,7 +30,8 @@ The answer (`Answer.body`):
 
     {"status": "approved", "action", "kind", "tx_id", "seq", "decision", "amount", "price",
      "rest", "wallet" (its tail only, as on the receipt), "paid_by" {pocket: yen},
-     "balance_after", "campaigns" [what each campaign did, with its name], "notes",
+     "balance_after", "campaigns" [what each campaign did, with its name], "notes" [{"code",
+     "params"} each: terminal.effects.Note; the receipt words them],
      "receipt" {"text": [lines], "structured": {...}}}
     {"status": "refused", "action", "code", "message", "details"}    the counter's refusal
     {"status": "bad_input", "action", "field", "message"}             the request is wrong
@@ -302,7 +303,7 @@ def outcome_body(action: str, outcome: Outcome, merchant: dict[str, Any], termin
         "price": outcome.price, "rest": outcome.rest, "wallet": _tail(outcome.wallet_id),
         "paid_by": dict(outcome.paid_by), "balance_after": outcome.balance_after,
         "campaigns": [dict(entry) for entry in outcome.campaigns],
-        "notes": list(outcome.notes),
+        "notes": [note.as_json() for note in outcome.notes],  # {code, params}
         "receipt": {"text": receipt.text_lines(), "structured": structured}}
 
 

@@ -39,6 +39,7 @@ from typing import Any
 from sync import clitools, files
 from sync.platform import procs
 from terminal import register
+from terminal.errors import TerminalError
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,10 @@ REQUEST_TIMEOUT_S = 5.0  # a connection that sends nothing for this long is clos
 PATH_PREFIX = "/v1/"
 
 
-class EndpointError(Exception):
+class EndpointError(TerminalError):
     """The endpoint cannot start (a non-loopback address, an unsafe token file)."""
+
+    code = "endpoint"
 
 
 def check_host(host: str) -> str:

@@ -91,6 +91,8 @@ class ApprovalNeeded(Refused):
     """The action needs a manager's PIN (`approve`), then the same action again. Details:
     `why` (English), `why_key` (a key of WHY) and its `limit`, `action`, `amount`."""
 
+    code = "approval_needed"
+
     def __init__(self, action: str, amount: int, why_key: str, limit: int = 0) -> None:
         super().__init__("approval_needed", why=WHY[why_key].format(limit=limit))
         self.details.update(action=action, amount=amount, why_key=why_key, limit=limit)

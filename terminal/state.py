@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sync import files, pins
+from sync import files, pins, wire
 from terminal.errors import TerminalError
 from terminal.journal import BUSY_TIMEOUT_MS, connect_read_only
 
@@ -222,7 +222,10 @@ class StateStore:
     # --- applying snapshots ---------------------------------------------------------------
 
     def apply_snapshot(self, page: dict[str, Any], basis_seq: int) -> None:
-        """Apply one snapshot page; rows older than what is stored are skipped."""
+        """Apply one snapshot page; rows older than what is stored are skipped. A page not
+        of the agreed shape (sync.wire.SnapshotPage) raises WireError ("bad_answer")
+        naming the row and field, and nothing of it is kept."""
+        wire.check_snapshot_page(page)
         wallets = page.get("wallets", [])
         for chunk in _chunks(wallets):
             self._apply_wallets(chunk, basis_seq)

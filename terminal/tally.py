@@ -40,6 +40,8 @@ from terminal.journal import Journal
 class TallyError(TerminalError):
     """A tally that cannot be made (no such day, a bad count); the message says why."""
 
+    code = "tally"
+
 
 class SecondClose(TallyError):
     """A close on the calendar day of a Z close, without a manager's approval: most likely

@@ -81,3 +81,98 @@ def test_opencv_is_the_headless_wheel():
     assert "opencv-python-headless" in installed
     for qt_opencv in ("opencv-python", "opencv-contrib-python"):
         assert qt_opencv not in installed, f"{qt_opencv} bundles Qt plugins that crash PySide6"
+
+
+# --- import cycles -------------------------------------------------------------------------
+
+# Cycles still allowed, each a set of modules that import each other. Removed by the UI core
+# redesign (issue 18 point 8: look and language state move out of app.py); the merger
+# empties this.
+ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset({
+    frozenset({"terminal.ui.app", "terminal.ui.window"}),  # removed by the UI core redesign
+})
+
+
+def module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
+    """module -> the project modules it imports (lazy imports included). `from p import n`
+    is an edge to the module p.n when there is one, else to p."""
+    modules = {module_name(root, path): path for package in packages
+               for path in sorted((root / package).rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges: set[str] = set()
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = name.split(".")
+                    anchor = anchor[:len(anchor) - node.level + (1 if is_package else 0)]
+                    base = ".".join(anchor + ([base] if base else []))
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules
+                           else base for alias in node.names]
+            edges.update(t for t in targets if t in modules and t != name)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    found = [component for component in cycles(import_graph(ROOT, PACKAGES))
+             if frozenset(component) not in ALLOWED_CYCLES]
+    assert not found, "import cycles:\n" + "\n".join(" <-> ".join(sorted(c)) for c in found)
+
+
+def test_the_cycle_finder_finds_lazy_and_relative_cycles(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from pkg import b\n")
+    (package / "b.py").write_text("from . import c\n")
+    (package / "c.py").write_text("import pkg.a\n")
+    (package / "d.py").write_text("from pkg.a import f\n")
+    graph = import_graph(tmp_path, ("pkg",))
+    assert graph["pkg.d"] == {"pkg.a"}
+    assert cycles(graph) == [{"pkg.a", "pkg.b", "pkg.c"}]

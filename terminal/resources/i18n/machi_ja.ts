@@ -1419,38 +1419,46 @@ Data: {1}</source>
     </message>
 </context>
 <context>
-    <name>Note</name>
+    <name>effectwords</name>
     <message>
         <source>{name}: none left at this terminal.</source>
         <translation>{name}: この端末の割当分がなくなりました。</translation>
     </message>
     <message>
-        <source>{name}: this card already has this shop's stamp.</source>
+        <source>{name}: this customer has had it as often as the rules allow.</source>
+        <translation>{name}: このお客様はすでに上限まで受けています。</translation>
+    </message>
+    <message>
+        <source>{name}: this card already has this shop&apos;s stamp.</source>
         <translation>{name}: このカードにはすでにこのお店のスタンプがあります。</translation>
-    </message>
-    <message>
-        <source>{name}: the card is complete; completion will be confirmed (the prize comes with the next update).</source>
-        <translation>{name}: カードが完成しました。達成は確認後に確定します（賞品は次回の更新で届きます）。</translation>
-    </message>
-    <message>
-        <source>{name}: stamped offline; if the card's other stamps complete it, completion will be confirmed.</source>
-        <translation>{name}: オフラインでスタンプを付与しました。ほかのお店のスタンプでカードが完成していれば、達成は確認後に確定します。</translation>
-    </message>
-    <message>
-        <source>{name}: a diner's share ¥{share} is under ¥{threshold}: no stamp for the other diners.</source>
-        <translation>{name}: 1人当たり¥{share}で¥{threshold}に届かないため、ほかの方へのスタンプはありません。</translation>
-    </message>
-    <message>
-        <source>{name}: only restaurants stamp the other diners' cards.</source>
-        <translation>{name}: ほかの方のカードへのスタンプは飲食店のみです。</translation>
     </message>
     <message>
         <source>{name}: this customer has finished the rally {max} times already.</source>
         <translation>{name}: このお客様はすでに{max}回ラリーを達成しています。</translation>
     </message>
     <message>
-        <source>{name}: this customer has had it as often as the rules allow.</source>
-        <translation>{name}: このお客様はすでに上限まで受けています。</translation>
+        <source>{name}: the card is complete; completion will be confirmed (the prize comes with the next update).</source>
+        <translation>{name}: カードが完成しました。達成は確認後に確定します（賞品は次回の更新で届きます）。</translation>
+    </message>
+    <message>
+        <source>{name}: stamped offline; if the card&apos;s other stamps complete it, completion will be confirmed.</source>
+        <translation>{name}: オフラインでスタンプを付与しました。ほかのお店のスタンプでカードが完成していれば、達成は確認後に確定します。</translation>
+    </message>
+    <message>
+        <source>{name}: a diner&apos;s share ¥{share} is under ¥{threshold}: no stamp for the other diners.</source>
+        <translation>{name}: 1人当たり¥{share}で¥{threshold}に届かないため、ほかの方へのスタンプはありません。</translation>
+    </message>
+    <message>
+        <source>{name}: only restaurants stamp the other diners&apos; cards.</source>
+        <translation>{name}: ほかの方のカードへのスタンプは飲食店のみです。</translation>
+    </message>
+    <message>
+        <source>¥{yen} of what the sale granted was spent already: kept from the money given back.</source>
+        <translation>この取引で付与した分のうち¥{yen}はすでに使われているため、返金額から差し引きました。</translation>
+    </message>
+    <message>
+        <source>¥{yen} more was spent than the sale gives back: the wallet owes it and is suspended until it is settled.</source>
+        <translation>返金額より¥{yen}多く使われています。ウォレットの未払いとなり、精算されるまで停止されます。</translation>
     </message>
 </context>
 <context>
