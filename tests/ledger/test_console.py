@@ -169,14 +169,15 @@ def test_an_operator_acts_and_the_audit_trail_says_who(ledger_db, console):
     # an operator may not revoke (an admin's)
     assert console.post(f"/console/terminals/{terminal}/revoke",
                         data={"csrf": token}).status_code == 403
-    reply = console.post("/console/wallets/W-1/pin", data={"csrf": token,
-                                                         "card": card_ref(console.card), "pin": "4321"})
+    reply = console.post("/console/wallets/W-1/pin", data={
+        "csrf": token, "card": card_ref(console.card), "pin": "4321"})
     assert reply.status_code == 200 and "4321" not in reply.text
     reply = console.post("/console/wallets/W-1/block", data={
         "csrf": token, "card": card_ref(console.card), "replace": "1", "new_card": ""})
     assert reply.status_code == 200 and console.card not in reply.text
     with ledger_db.reading() as conn:
-        assert conn.value("SELECT status FROM cards WHERE card_id = ?", (console.card,)) == "blocked"
+        assert conn.value("SELECT status FROM cards WHERE card_id = ?",
+                          (console.card,)) == "blocked"
         assert conn.value("SELECT COUNT(*) FROM cards WHERE wallet_id = 'W-1' AND "
                           "status = 'active'") == 1
     trail = console.get("/console/audit").text
