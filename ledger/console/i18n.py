@@ -170,3 +170,80 @@ WORDS: dict[str, tuple[str, str]] = {
 def word(key: str, lang: str) -> str:
     pair = WORDS[key]
     return pair[0] if lang == "ja" else pair[1]
+
+# The audit log's actions, as people read them.
+ACTIONS: dict[str, tuple[str, str]] = {
+    "sign_in": ("ログイン", "signed in"),
+    "sign_out": ("ログアウト", "signed out"),
+    "sign_in_failed": ("ログイン失敗", "failed sign-in"),
+    "locked_out": ("ロック", "locked out"),
+    "create_office_user": ("ユーザー作成", "office user created"),
+    "update_office_user": ("ユーザー更新", "office user updated"),
+    "create_terminal": ("端末追加", "terminal created"),
+    "revoke_terminal": ("端末停止", "terminal revoked"),
+    "block_card": ("カード停止", "card blocked"),
+    "set_card_pin": ("暗証番号設定", "PIN set"),
+    "clear_card_pin": ("暗証番号解除", "PIN cleared"),
+    "resolve_flag": ("要確認の対応", "flag resolved"),
+    "create_campaign": ("キャンペーン登録", "campaign created"),
+}
+
+# What to do about each kind of flag, in Japanese: ledger.kpi.ACTIONS says it in English
+# (its CLI report); a kind without a line here is shown with kpi's English text.
+FLAG_ACTIONS_JA: dict[str, str] = {
+    "overdraft": "利用者に連絡して不足分の精算を依頼してください。精算までウォレットは利用できま"
+                 "せん。",
+    "fork": "端末を点検してください (バックアップから戻した、ディスクを複製した等)。端末は停止中"
+            "です。",
+    "bad_signature": "記録が送信中または端末上で改ざんされました。点検してください。",
+    "unknown_lot": "台帳にない残高が使われました。端末の同期状態を確認してください。",
+    "takeback_short": "取消した売上の還元分が既に使われていたため、返金額から差し引き、負担者に戻"
+                      "しました。"
+                      "未精算額 (debt) が残る場合は利用者の負担です (精算までウォレットは利用不可"
+                      ")。",
+    "class_violation": "中小店専用の商品券が大型店で使われました。店舗に注意を促してください。",
+    "expired_lot": "期限切れの残高が使われました。端末の時計を確認してください。",
+    "over_refund": "支払額を超える返金です。店舗にレシートを確認してください。",
+    "over_cap": "上限を超えたウォレットです。チャージ窓口の入金を確認してください。",
+    "velocity": "1時間に多数の支払いがありました。利用者に連絡し、紛失なら利用停止してください。",
+    "two_shops": "数分の間に別の店で同じウォレットが使われました。カードの複製の可能性: 利用者に"
+                 "連絡してください。",
+    "near_cap": "上限直前のチャージが繰り返されています。資金洗浄の可能性: 確認してください。",
+    "wrong_pocket": "残高が別の種類として使われました。端末の同期状態を確認してください。",
+    "campaign_quantity": "貸出を超えてキャンペーンが使われました。在庫の超過の可能性: 端末の貸出"
+                         "を確認してください。",
+    "campaign_wallet_limit": "ルールの回数を超えてキャンペーンが使われました。端末の同期の古さを"
+                             "確認してください。",
+    "campaign_out_of_period": "期間外にキャンペーンが使われました。端末の時計を確認してください。",
+    "campaign_stamped_here_already": "同じ店のスタンプが1枚のカードに2回押されました。店舗に注意"
+                                     "を促してください。",
+    "campaign_prize_sold_out": "景品がなくなった後にスタンプカードが完成しました。利用者に景品終"
+                               "了を伝えてください。",
+    "campaign_wrong_funder": "ルールと異なる負担者の記録です。ルールの負担者に請求しました。端末"
+                             "を点検してください。",
+    "gift_code_reused": "同じギフトコードが2回使われました (オフライン端末)。両店舗に確認してくだ"
+                        "さい。"
+                        "2回目の支払いは保留され、店舗には支払われません。",
+    "app_token_reused": "同じアプリのコードで2回支払われました (スクリーンショット?)。利用者に連"
+                        "絡し、"
+                        "複製されていればアプリを停止してください。",
+    "unknown_gift_code": "台帳が発行していないギフトコードです。偽造の可能性: 記録を点検してくだ"
+                         "さい。",
+    "clock_backwards": "端末の記録時刻が戻りました (時計の変更、古いまたは改変されたソフト)。"
+                       "端末の時計とソフトを確認し、この売上の時刻に注意してください。",
+    "grant_over_cap": "1回の上限を超える手動ポイント付与です。店舗に付与した人を確認してください。",
+    "grant_day_cap": "1日の上限を超える手動ポイント付与です。店舗に理由を確認してください。",
+    "approver_not_manager": "承認者が店長ではない記録です。端末を点検してください。",
+    "approval_missing": "店長の承認が必要な操作に承認者がありません。店舗に確認してください。",
+    "staff_id_taken": "他店のスタッフと同じIDでスタッフが作られました (保存せず)。端末を点検して"
+                      "ください。",
+    "unknown_staff": "台帳にないスタッフの記録です。端末を点検してください。",
+    "staff_not_by_manager": "店長以外がスタッフを作成しました (保存せず)。店舗に確認してください。",
+    "clock_outside_window": "受信より後、または端末登録より前の日時の記録です。端末の時計を合わせ、"
+                            "売上日に注意してください。",
+}
+
+
+def action_word(action: str, lang: str) -> str:
+    pair = ACTIONS.get(action)
+    return action if pair is None else pair[0] if lang == "ja" else pair[1]

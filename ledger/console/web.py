@@ -20,6 +20,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -52,6 +53,9 @@ MAX_FORM_BYTES = 256 * 1024  # a campaign's rules file is a few kB
 # An active terminal from which no record has arrived for this long is shown as behind
 # (a shop that trades every day sends its records at least daily).
 BEHIND_AFTER_S = 26 * 60 * 60
+# The office's day as the console judges "today" (YYYY-MM-DD): the server's date unless
+# this says otherwise (a demo or a test replaying a past day's records).
+TODAY_ENV = "MACHI_CONSOLE_TODAY"
 SHOPS_SHOWN = 500
 HISTORY_SHOWN = 200
 FLAGS_SHOWN = 500
@@ -68,6 +72,7 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "cache-control": "no-store",
 }
+QR_SCALE = 6  # SVG units per module (the page sizes it; the view box keeps it square)
 CHART_WIDTH = 640
 CHART_BAR_HEIGHT = 26
 CHART_LABEL_WIDTH = 170
@@ -131,8 +136,8 @@ def bar_chart(title: str, data: dict[str, int], unit: str = "") -> Markup:
 def qr_svg(text: str) -> Markup:
     """The enrollment code as a QR code, inline SVG (segno: no image files, no script)."""
     code = segno.make(text, error="m")
-    svg = code.svg_inline(scale=6, dark="#000", light="#fff", omitsize=False)
-    return Markup(svg)
+    return Markup(code.svg_inline(scale=QR_SCALE, dark="#000", light="#fff", omitsize=True,
+                                  svgclass="qrcode"))
 
 
 # --- forms ------------------------------------------------------------------------------------
@@ -242,7 +247,8 @@ def shop(db: Database, merchant_id: str, month: str) -> dict | None:
         staff = [{"name": r[0], "role": r[1]} for r in conn.all(  # never the PIN hash
             "SELECT name, role FROM staff WHERE merchant_id = ? ORDER BY staff_id",
             (merchant_id,))]
-    return {"shop": found, "terminals": terminals, "staff": staff, "settlement": settled,
+    return {"shop": found, "terminals": terminals, "staff": staff,
+            "settlement": reports.settlement_table(settled),
             "days": days[:31], "month": month}
 
 
@@ -340,7 +346,8 @@ def campaign_page(db: Database, campaign_id: str) -> dict | None:
             "usage": (headers, rows)}
 
 
-def flag_list(db: Database, kind: str, state: str) -> tuple[list[dict], list[str]]:
+def flag_list(db: Database, kind: str, state: str, lang: str = i18n.DEFAULT_LANG
+              ) -> tuple[list[dict], list[str]]:
     with db.reading() as conn:
         kinds = [r[0] for r in conn.all("SELECT DISTINCT kind FROM flags ORDER BY kind")]
         rows = conn.all(
@@ -354,7 +361,14 @@ def flag_list(db: Database, kind: str, state: str) -> tuple[list[dict], list[str
     return [{"id": r[0], "kind": r[1], "terminal": r[2] or "", "seq": r[3] or "",
              "wallet": r[4] or "", "detail": json.dumps(json.loads(r[5]), ensure_ascii=False),
              "at": _when(r[6]), "resolved": _when(r[7]), "by": r[8] or "",
-             "comment": r[9] or "", "action": kpi.ACTIONS.get(r[1], "")} for r in rows], kinds
+             "comment": r[9] or "", "action": _flag_action(r[1], lang)} for r in rows], kinds
+
+
+def _flag_action(kind: str, lang: str) -> str:
+    """What to do about a flag: ledger.kpi's words (the CLI's), in Japanese where said."""
+    if lang == "ja" and kind in i18n.FLAG_ACTIONS_JA:
+        return i18n.FLAG_ACTIONS_JA[kind]
+    return kpi.ACTIONS.get(kind, "")
 
 
 def resolve_flag(db: Database, flag_id: str, user: str, comment: str) -> bool:
@@ -481,7 +495,10 @@ REPORT_KINDS = ("tally", "reconcile", "settlement", "liability", "kpi")
 def create_console(db: Database, today: Callable[[], str] | None = None) -> FastAPI:
     """The console as an ASGI app, to mount at /console. `today` gives the office's day
     (YYYY-MM-DD; the server's local date unless a test says)."""
-    this_day = today or (lambda: date.today().isoformat())
+    fixed = os.environ.get(TODAY_ENV, "")
+    if fixed:
+        date.fromisoformat(fixed)  # a wrong day stops the server at once, not a page later
+    this_day = today or (lambda: fixed or date.today().isoformat())
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
                       autoescape=select_autoescape(("html",)), trim_blocks=True,
                       lstrip_blocks=True)
@@ -506,10 +523,14 @@ def create_console(db: Database, today: Callable[[], str] | None = None) -> Fast
         lang = lang_of(request)
         body = env.get_template(template).render(
             t=lambda key: i18n.word(key, lang), lang=lang, session=session,
+            pocket=lambda name: pocket_name(name, lang),
             root=base(request), path=request.url.path, query=str(request.url.query),
             may=(lambda action: session is not None and session.may(action)),
             notice=request.query_params.get("done", ""), **values)
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+    def pocket_name(pocket: str, lang: str) -> str:
+        return liability.POCKET_NAMES.get(pocket, pocket) if lang == "ja" else pocket
 
     async def current(request: Request) -> Session | None:
         signed = request.cookies.get(COOKIE, "")
@@ -756,7 +777,7 @@ def create_console(db: Database, today: Callable[[], str] | None = None) -> Fast
     async def flags(request: Request, kind: str = "", state: str = "open") -> Response:
         session = await signed_in(request)
         state = state if state in ("open", "resolved", "all") else "open"
-        rows, kinds = await run_in_threadpool(flag_list, db, kind, state)
+        rows, kinds = await run_in_threadpool(flag_list, db, kind, state, lang_of(request))
         return page(request, "flags.html", session, rows=rows, kinds=kinds, kind=kind,
                     state=state)
 
@@ -778,6 +799,7 @@ def create_console(db: Database, today: Callable[[], str] | None = None) -> Fast
                                        action or None)
         for row in rows:
             row["when"] = _when(row["at_us"])
+            row["what"] = i18n.action_word(row["action"], lang_of(request))
         return page(request, "audit.html", session, rows=rows, action=action)
 
     @console.get("/reports")
@@ -830,15 +852,17 @@ def create_console(db: Database, today: Callable[[], str] | None = None) -> Fast
                     item.unlink()
                 folder.rmdir()
             word = lambda key: i18n.word(key, lang_of(request))  # noqa: E731
-            values["charts"] = [
-                bar_chart(word("volume_by_month"), figures["volume_by_month"]),
-                bar_chart(word("users_by_kind"), figures["users"]["by_kind"]),
-                bar_chart(word("users_by_age"), figures["users"]["by_age_band"]),
-                bar_chart(word("users_by_area"), figures["users"]["by_area"]),
-                bar_chart(word("share_by_credential"), figures["share_by_credential_pct"], "%"),
-                bar_chart(word("repeat_rate"), {k: v["repeat_rate_pct"] for k, v in
-                                                figures["shops"].items()}, "%"),
+            charts = [
+                ("volume_by_month", figures["volume_by_month"], ""),
+                ("users_by_kind", figures["users"]["by_kind"], ""),
+                ("users_by_age", dict(sorted(figures["users"]["by_age_band"].items())), ""),
+                ("users_by_area", figures["users"]["by_area"], ""),
+                ("share_by_credential", figures["share_by_credential_pct"], "%"),
+                ("repeat_rate", {k: v["repeat_rate_pct"] for k, v in
+                                 figures["shops"].items()}, "%"),
             ]
+            values["charts"] = [(word(key), bar_chart(word(key), data, unit))
+                                for key, data, unit in charts]
         else:
             title, headers, rows = await run_in_threadpool(table_report, db, kind, args)
             values.update(title=title, headers=headers, rows=rows)
