@@ -64,6 +64,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "pool": ("在庫", "Pool"),
     "total": ("総数", "Total"),
     "granted": ("払出済", "Granted"),
+    "used": ("使用済", "Used"),
     "open_leases": ("貸出中の数", "Units on open leases"),
     "liability": ("未使用残高", "Liability"),
     "outstanding": ("未使用残高 合計", "Outstanding"),

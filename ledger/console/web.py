@@ -35,6 +35,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger import kpi, liability, ops, reports, service
 from ledger.console import accounts, i18n
@@ -565,6 +566,13 @@ def create_console(db: Database, today: Callable[[], str] | None = None) -> Fast
     async def _refused(request: Request, exc: Refused) -> HTMLResponse:
         return page(request, "error.html", await current(request), exc.status,
                     key=exc.key, detail=exc.detail)
+
+    @console.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+        # an unknown page or a wrong method: the console's error page, not the API's JSON
+        return page(request, "error.html", await current(request), exc.status_code,
+                    key="not_found" if exc.status_code == 404 else "invalid_input",
+                    detail="" if exc.status_code == 404 else str(exc.detail))
 
     @console.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, _: SignInNeeded) -> Response:

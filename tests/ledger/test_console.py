@@ -242,3 +242,11 @@ def test_office_user_from_the_cli(ledger_db, tmp_path):
          "--home", str(tmp_path), "--name", "x", "--role", "viewer"],
         input="short\n", capture_output=True, text=True, cwd=ROOT)
     assert weak.returncode != 0 and "password" in weak.stderr
+
+
+def test_an_unknown_page_is_the_consoles_404(console):
+    sign_in(console, "vera")
+    reply = console.get("/console/no-such-page")
+    assert reply.status_code == 404 and "見つかりません" in reply.text
+    assert console.get("/console/wallets/W-NOPE").status_code == 404
+    assert console.get("/console/reports/settlement?month=2026-13").status_code == 400
