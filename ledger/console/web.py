@@ -60,6 +60,7 @@ TODAY_ENV = "MACHI_CONSOLE_TODAY"
 SHOPS_SHOWN = 500
 HISTORY_SHOWN = 200
 FLAGS_SHOWN = 500
+MAX_COMMENT_CHARS = 500  # a flag's resolving comment
 CARD_REF_CHARS = 20
 DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8",
                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -372,8 +373,9 @@ def _flag_action(kind: str, lang: str) -> str:
     return kpi.ACTIONS.get(kind, "")
 
 
-def resolve_flag(db: Database, flag_id: str, user: str, comment: str) -> bool:
-    """Mark a flag resolved with the comment; False if it was resolved already."""
+def resolve_flag(db: Database, flag_id: str, session: Session, comment: str) -> bool:
+    """Mark a flag resolved with the comment, and write it to the audit trail in the same
+    transaction; False if it was resolved already (nothing written)."""
     def work(conn: Any) -> bool:
         row = conn.one(f"SELECT resolved_us FROM flags WHERE flag_id = ?{conn.for_update}",
                        (flag_id,))
@@ -384,7 +386,9 @@ def resolve_flag(db: Database, flag_id: str, user: str, comment: str) -> bool:
         now = now_us()
         conn.execute("UPDATE flags SET resolved_us = ? WHERE flag_id = ?", (now, flag_id))
         conn.execute("INSERT INTO flag_resolutions (flag_id, user_name, comment, resolved_us) "
-                     "VALUES (?, ?, ?, ?)", (flag_id, user, comment, now))
+                     "VALUES (?, ?, ?, ?)", (flag_id, session.user, comment, now))
+        accounts.audit(conn, session.user, session.role, "resolve_flag", flag_id,
+                       {"comment": comment})
         return True
 
     return bool(db.transaction(work))
@@ -787,17 +791,15 @@ def create_console(db: Database, today: Callable[[], str] | None = None) -> Fast
         state = state if state in ("open", "resolved", "all") else "open"
         rows, kinds = await run_in_threadpool(flag_list, db, kind, state, lang_of(request))
         return page(request, "flags.html", session, rows=rows, kinds=kinds, kind=kind,
-                    state=state)
+                    state=state, max_comment=MAX_COMMENT_CHARS)
 
     @console.post("/flags/{flag_id}/resolve")
     async def resolve(request: Request, flag_id: str) -> Response:
         session, form = await posted(request, "resolve_flag")
-        comment = _text(form, "comment")
+        comment = _text(form, "comment")[:MAX_COMMENT_CHARS]
         if not comment:
             raise Refused(400, "invalid_input", i18n.word("comment", lang_of(request)))
-        if await run_in_threadpool(resolve_flag, db, flag_id, session.user, comment):
-            await run_in_threadpool(accounts.record_change, db, session, "resolve_flag",
-                                    flag_id, {"comment": comment})
+        await run_in_threadpool(resolve_flag, db, flag_id, session, comment)
         return done(request, "/flags", "flag_resolved")
 
     @console.get("/audit")
