@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -830,14 +831,17 @@ def create_console(db: Database, today: Callable[[], str] | None = None) -> Fast
         fmt = query.get("format", "")
         if fmt:
             folder = Path(tempfile.mkdtemp(prefix="machi-console-"))
-            out = await run_in_threadpool(write_download, db, kind, args, fmt, folder)
+            # the tally sheet in the console's language (`report tally --lang`)
+            out = await run_in_threadpool(write_download, db, kind,
+                                          {**args, "lang": lang_of(request)}, fmt, folder)
             if out is None:
                 raise Refused(404, "no_records")
             data = out.read_bytes()
             for item in folder.iterdir():
                 item.unlink()
             folder.rmdir()
-            name = "_".join([kind, *[v for v in args.values() if v]]) + f".{fmt}"
+            name = re.sub(r"[^A-Za-z0-9._-]", "-",
+                          "_".join([kind, *[v for v in args.values() if v]])) + f".{fmt}"
             return Response(data, media_type=DOWNLOAD_TYPES[fmt], headers={
                 **SECURITY_HEADERS,
                 "content-disposition": f"attachment; filename=\"{name}\""})

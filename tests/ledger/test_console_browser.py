@@ -418,3 +418,12 @@ def test_english_and_the_lock_out_in_the_browser(site):
     assert b.css("html").get_attribute("lang") == "en" and "Overview" in b.text
     b.open("/console/reports")
     b.shot("reports-en")
+    # the day's sheet in English, as `report tally --lang en` writes it
+    b.open(f"/console/reports/tally?date={DAY}")
+    assert "Daily tally sheet" in b.text
+    ours = b.download(b.css("#download-csv"))
+    theirs = site.tmp / "tally-en.csv"
+    run = site.cli("report", "tally", "--date", DAY, "--lang", "en", "--format", "csv",
+                   "--out", str(theirs))
+    assert run.returncode == 0, run.stderr
+    assert ours.read_bytes() == theirs.read_bytes()
