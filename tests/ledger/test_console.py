@@ -250,3 +250,5 @@ def test_an_unknown_page_is_the_consoles_404(console):
     assert reply.status_code == 404 and "見つかりません" in reply.text
     assert console.get("/console/wallets/W-NOPE").status_code == 404
     assert console.get("/console/reports/settlement?month=2026-13").status_code == 400
+    # the console without its slash is the console
+    assert console.get("/console").url.endswith("/console/")
