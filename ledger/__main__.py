@@ -167,7 +167,12 @@ def _read_pin() -> str:
 
 
 def _read_password() -> str:
-    """An office user's password from standard input (one line), never the command line."""
+    """An office user's password from standard input (one line), never the command line;
+    typed at a terminal, it is not echoed."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
     return sys.stdin.readline().rstrip("\r\n")
 
 
