@@ -166,6 +166,16 @@ def _read_pin() -> str:
     return sys.stdin.readline().strip()
 
 
+def _read_password() -> str:
+    """An office user's password from standard input (one line), never the command line;
+    typed at a terminal, it is not echoed."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def _print(value) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2) if not isinstance(value, str) else value)
 
@@ -267,6 +277,13 @@ def cmd_admin(args: argparse.Namespace) -> int:
             reports.gift_codes_pdf(made, rules["name"], args.pdf, rules.get("expires"))
         for code in made:
             print(code.text())
+    elif action == "create-office-user":
+        from ledger.console import accounts
+
+        try:
+            _print(accounts.create_user(db, args.name, args.role, _read_password()))
+        except accounts.AccountError as exc:
+            raise service.LedgerError(exc.message) from exc
     elif action == "flags":
         _print(service.list_flags(db, args.limit))
     elif action in LISTINGS:
@@ -532,6 +549,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--value", type=int, help="yen per code (default: the campaign's value)")
     a.add_argument("--pdf", type=writable_file,
                    help="also write printable QR gift cards (A4) here")
+    a = command(actions, "create-office-user",
+                "an account for the town office's console (/console/); the password is read "
+                "from standard input. Run again to set a new password or role")
+    a.add_argument("--name", required=True, help="the user's sign-in name")
+    a.add_argument("--role", required=True, choices=("viewer", "operator", "admin"),
+                   help="viewer: reads; operator: also cards, PINs, flags, new terminals; "
+                        "admin: also revokes terminals and creates campaigns")
     a = command(actions, "flags", "the newest flags the ledger raised (JSON)")
     a.add_argument("--limit", type=positive, default=100, help="at most this many")
     command(actions, "show-key", "the ledger's signing key and its fingerprint (an installer "

@@ -723,4 +723,10 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
         return _json(await run_in_threadpool(certs.issue, db, ledger_key, wallet_id,
                                              body.device_public_key, body.offline_limit))
 
+    # The town office's console: pages for people, signed in with office accounts
+    # (ledger.console); the API above keeps its bearer token for scripts.
+    from ledger.console import MOUNT_PATH
+    from ledger.console.web import create_console
+
+    app.mount(MOUNT_PATH, create_console(db))
     return app

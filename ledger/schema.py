@@ -276,6 +276,52 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX staff_merchant ON staff (merchant_id)",
         ],
     ),
+    (
+        9,
+        "the town office's console: office users (scrypt password hash, failed sign-ins, "
+        "lock-out), server-side sessions (token hashed), the audit log of every change, "
+        "flag resolutions with their comment, the key that signs session cookies",
+        [
+            """CREATE TABLE office_users (
+                name TEXT PRIMARY KEY,
+                role TEXT NOT NULL,
+                password TEXT NOT NULL,
+                failed BIGINT NOT NULL,
+                locked_until_us BIGINT NOT NULL,
+                created_us BIGINT NOT NULL,
+                updated_us BIGINT NOT NULL
+            )""",
+            """CREATE TABLE office_sessions (
+                token_hash TEXT PRIMARY KEY,
+                user_name TEXT NOT NULL REFERENCES office_users (name),
+                csrf TEXT NOT NULL,
+                created_us BIGINT NOT NULL,
+                expires_us BIGINT NOT NULL
+            )""",
+            "CREATE INDEX office_sessions_user ON office_sessions (user_name)",
+            """CREATE TABLE office_audit (
+                audit_id TEXT PRIMARY KEY,
+                at_us BIGINT NOT NULL,
+                user_name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )""",
+            "CREATE INDEX office_audit_at ON office_audit (at_us)",
+            """CREATE TABLE flag_resolutions (
+                flag_id TEXT PRIMARY KEY REFERENCES flags (flag_id),
+                user_name TEXT NOT NULL,
+                comment TEXT NOT NULL,
+                resolved_us BIGINT NOT NULL
+            )""",
+            """CREATE TABLE office_keys (
+                name TEXT PRIMARY KEY,
+                secret TEXT NOT NULL,
+                created_us BIGINT NOT NULL
+            )""",
+        ],
+    ),
 ]
 
 
