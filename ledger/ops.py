@@ -83,7 +83,9 @@ def list_terminals(db: Database, merchant: str | None = None) -> list[dict]:
         _require(conn, "merchants", "merchant_id", merchant, "merchant")
         rows = conn.all(
             "SELECT terminal_id, merchant_id, status, status_reason, last_seq, enrolled_us "
-            "FROM terminals WHERE (? IS NULL OR merchant_id = ?) ORDER BY terminal_id",
+            # CAST: PostgreSQL cannot type a bare `? IS NULL`
+            "FROM terminals WHERE (CAST(? AS TEXT) IS NULL OR merchant_id = ?) "
+            "ORDER BY terminal_id",
             (merchant, merchant))
     return [{"terminal_id": r[0], "merchant_id": r[1], "status": r[2], "reason": r[3] or "",
              "last_seq": r[4], "enrolled": r[5] is not None} for r in rows]
@@ -94,7 +96,8 @@ def list_cards(db: Database, wallet: str | None = None) -> list[dict]:
         _require(conn, "wallets", "wallet_id", wallet, "wallet")
         rows = conn.all(
             "SELECT card_id, wallet_id, status, nfc_uid IS NOT NULL, pin IS NOT NULL "
-            "FROM cards WHERE (? IS NULL OR wallet_id = ?) ORDER BY wallet_id, card_id",
+            "FROM cards WHERE (CAST(? AS TEXT) IS NULL OR wallet_id = ?) "
+            "ORDER BY wallet_id, card_id",
             (wallet, wallet))
     return [{"card": mask_card(r[0]), "wallet_id": r[1], "status": r[2], "nfc": bool(r[3]),
              "pin": bool(r[4])} for r in rows]
@@ -105,7 +108,7 @@ def list_staff(db: Database, merchant: str | None = None) -> list[dict]:
         _require(conn, "merchants", "merchant_id", merchant, "merchant")
         rows = conn.all(  # never the PIN hash
             "SELECT staff_id, merchant_id, name, role FROM staff "
-            "WHERE (? IS NULL OR merchant_id = ?) ORDER BY merchant_id, staff_id",
+            "WHERE (CAST(? AS TEXT) IS NULL OR merchant_id = ?) ORDER BY merchant_id, staff_id",
             (merchant, merchant))
     return [{"staff_id": r[0], "merchant_id": r[1], "name": r[2], "role": r[3]} for r in rows]
 

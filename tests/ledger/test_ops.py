@@ -324,3 +324,23 @@ def test_without_pg_dump_a_postgres_backup_is_one_clear_line(tmp_path, monkeypat
     with pytest.raises(ops.OpsError, match=r"^pg_dump is not installed \(PostgreSQL client"):
         ops.backup("postgresql://machi:secret@127.0.0.1:1/ledger", tmp_path / "b.backup")
     assert not list(tmp_path.iterdir())  # no half file left
+
+
+def test_listings_filter_on_both_engines(ledger_db):
+    """A listing narrowed to one merchant or wallet works on PostgreSQL too (a bare
+    `? IS NULL` cannot be typed there), and the unfiltered listing still shows them all."""
+    from ledger import ops
+
+    service.create_merchant(ledger_db, "M-A", "A店", "small", 1)
+    service.create_merchant(ledger_db, "M-B", "B店", "small", 1)
+    service.create_terminal(ledger_db, "M-A")
+    service.create_terminal(ledger_db, "M-B")
+    service.create_wallet(ledger_db, "card", "W-A")
+    service.create_wallet(ledger_db, "card", "W-B")
+    service.create_card(ledger_db, "W-A")
+    service.create_card(ledger_db, "W-B")
+    assert {t["merchant_id"] for t in ops.list_terminals(ledger_db, "M-A")} == {"M-A"}
+    assert len(ops.list_terminals(ledger_db)) == 2
+    assert {c["wallet_id"] for c in ops.list_cards(ledger_db, "W-B")} == {"W-B"}
+    assert len(ops.list_cards(ledger_db)) == 2
+    assert ops.list_staff(ledger_db, "M-A") == []
