@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import sqlite3
 import statistics
@@ -104,10 +105,11 @@ class LedgerServer:
     def start(self) -> LedgerServer:
         root = Path(__file__).resolve().parents[1]
         with open(self.log_path, "wb") as log:
+            # A process group of its own: stop() ends the server and any worker it forked.
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ledger", "serve", "--db", self.db_url, "--home",
                  str(self.home), "--port", str(self.port), "--workers", str(self.workers)],
-                cwd=root, stdout=log, stderr=subprocess.STDOUT,
+                cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -122,13 +124,22 @@ class LedgerServer:
         raise RuntimeError("the ledger did not answer /healthz in time")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(SERVER_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """End the server's whole process group (SIGTERM, then SIGKILL if it lingers)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(SERVER_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # workers that outlived their parent
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
 
 # --- the records, made before any clock runs ---------------------------------------------
@@ -190,15 +201,15 @@ class Planner:
             held = sum(lot.remaining for lot in self.lots.get(wallet_id, []))
             if held + amount + bonus <= WALLET_BALANCE_CAP:
                 break
-        cash = {"lot": "L-" + ids.new_id(), "pocket": "charged", "amount": amount,
-                "paid": amount}
-        premium = {"lot": "L-" + ids.new_id(), "pocket": "premium_common", "amount": bonus,
+        cash_lot, premium_lot = "L-" + ids.new_id(), "L-" + ids.new_id()
+        cash = {"lot": cash_lot, "pocket": "charged", "amount": amount, "paid": amount}
+        premium = {"lot": premium_lot, "pocket": "premium_common", "amount": bonus,
                    "paid": 0, "funder": demo.TOWN, "campaign": "charge-bonus",
                    "expires": CHARGE_BONUS_ENDS}
-        for line in (cash, premium):
+        for lot_id, pocket, yen in ((cash_lot, "charged", amount),
+                                    (premium_lot, "premium_common", bonus)):
             self.lots.setdefault(wallet_id, []).append(
-                PlannedLot(line["lot"], line["pocket"], line["amount"],
-                           list(bodies.MERCHANT_CLASSES)))
+                PlannedLot(lot_id, pocket, yen, list(bodies.MERCHANT_CLASSES)))
         return {"amount": amount, "wallet": wallet_id, "lots": [cash, premium]}
 
 
