@@ -209,9 +209,10 @@ class ReplicatedPair:
     """A primary and its synchronous hot standby on this machine; `stop()` ends both (and
     is safe to call whatever state either is in)."""
 
-    def __init__(self) -> None:
-        self.primary = Cluster(fast=True, settings=PRIMARY_SETTINGS)
-        self.standby = Cluster(fast=True, settings=STANDBY_SETTINGS)
+    def __init__(self, fast: bool = True) -> None:
+        """`fast`: fsync off on both (tests); a benchmark keeps it on."""
+        self.primary = Cluster(fast=fast, settings=PRIMARY_SETTINGS)
+        self.standby = Cluster(fast=fast, settings=STANDBY_SETTINGS)
 
     def start(self) -> ReplicatedPair:
         try:
