@@ -60,7 +60,10 @@ SQLITE_CACHE_KIB = 64 * 1024
 # exponentially (with jitter) from the first delay.
 TX_RETRIES = 8
 TX_RETRY_FIRST_DELAY_S = 0.005
-PG_CONNECT_TIMEOUT_S = 10
+# libpq's connect_timeout, per host of a multi-host URL: a dead machine listed before the
+# primary (no answer, not even a refusal) costs each new connection this long, so keep it
+# short enough that a connection made after a failover lands well inside the reconnect wait.
+PG_CONNECT_TIMEOUT_S = 5
 # PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock detected.
 PG_RETRY_STATES = {"40001", "40P01"}
 # SQLSTATEs of a connection the server has ended or cannot serve: the class of connection

@@ -255,7 +255,8 @@ def test_three_ledger_servers_on_one_database(pair, servers, tmp_path):
         except BaseException as exc:  # noqa: BLE001 - told by the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(tills)]
+    threads = [threading.Thread(target=run, args=(i, t), daemon=True)
+               for i, t in enumerate(tills)]
     try:
         for thread in threads:
             thread.start()
@@ -329,8 +330,8 @@ def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    sellers = [threading.Thread(target=sell, args=(t,)) for t in tills]
-    syncers = [threading.Thread(target=sync, args=(t,)) for t in tills]
+    sellers = [threading.Thread(target=sell, args=(t,), daemon=True) for t in tills]
+    syncers = [threading.Thread(target=sync, args=(t,), daemon=True) for t in tills]
     try:
         for thread in sellers + syncers:
             thread.start()
