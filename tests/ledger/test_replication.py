@@ -64,11 +64,11 @@ FAILOVER_TERMINALS = 4
 FAILOVER_RECORDS = 120
 SALE_PAUSE_S = 0.02
 RETRY_PAUSE_S = 0.2
-# The primary is killed once this many batches have been acknowledged (mid-ingest), while
-# terminals hold the second half of their sales; the standby is promoted once each terminal
-# has sold this many of them with the database down (the time a failover takes to be
-# decided stands for itself: terminals sell meanwhile).
-KILL_AFTER_ACKED_BATCHES = 6
+# The primary is killed once every terminal has had sales acknowledged, at a moment a push
+# is on its way (mid-ingest); terminals keep the last AFTER_KILL_RECORDS of their sales for
+# after the kill. The standby is promoted once each terminal has sold SOLD_WHILE_DOWN of
+# them with the database down (the time a failover takes to be decided: terminals sell).
+AFTER_KILL_RECORDS = 40
 SOLD_WHILE_DOWN = 10
 # Bounds for waits that must end (never compared with figures).
 WAIT_LIMIT_S = 90
@@ -109,6 +109,34 @@ def servers():
         server.stop()
 
 
+class TimedOutbox:
+    """A journal as the sync client's outbox, noting when each head came back."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.terminal_id = journal.terminal_id
+        self.heads_at: list[tuple[float, int]] = []  # (when, the head's seq)
+
+    def pending(self, limit: int, after: int = 0) -> list[tuple[int, bytes]]:
+        return self.journal.pending(limit, after)
+
+    def keep_head(self, head: dict) -> None:
+        self.journal.keep_head(head)
+        self.heads_at.append((time.monotonic(), head["seq"]))
+
+    def pending_count(self) -> int:
+        return self.journal.pending_count()
+
+    def acked_seq(self) -> int:
+        return self.journal.acked_seq()
+
+    def heads(self) -> dict[int, dict]:
+        return self.journal.heads()
+
+    def close(self) -> None:
+        self.journal.close()
+
+
 class Till:
     """One terminal: its journal (a seller's connection and a sync connection) and its
     sync client, pointed at one ledger server or another."""
@@ -121,12 +149,13 @@ class Till:
         self.ledger_keys = {ledger_key.key_id: ledger_key}
         self.journal = Journal.create(data_dir, terminal_id, key)
         self.journal.add_ledger_key(ledger_key.hex)
-        self.outbox = Journal.open(data_dir)  # the sync thread's own connection
+        self.outbox = TimedOutbox(Journal.open(data_dir))  # the sync thread's connection
         self.plans = plans
         self.clients: dict[str, LedgerClient] = {}
-        self.acked: list[tuple[float, int]] = []  # (when, acked seq) after each good push
+        self.pushes = 0  # pushes that went through
         self.failed: list[tuple[float, str]] = []  # (when, code) of each failed push
         self.sold = 0
+        self.pushing = False  # a push is on its way
 
     def client(self, url: str) -> LedgerClient:
         if url not in self.clients:
@@ -138,14 +167,25 @@ class Till:
         self.sold += 1
 
     def push(self, url: str) -> bool:
+        """Push what is pending (nothing pending: nothing sent, True)."""
+        if self.outbox.pending_count() == 0:
+            return True
+        self.pushing = True
         try:
             refusals = push_all(self.client(url), self.outbox)
         except SyncError as exc:
             self.failed.append((time.monotonic(), exc.code))
             return False
+        finally:
+            self.pushing = False
         assert not refusals, (self.terminal_id, refusals)
-        self.acked.append((time.monotonic(), self.outbox.acked_seq()))
+        self.pushes += 1
         return True
+
+    def outage_s(self, killed_at: float, sold_at_kill: int) -> float:
+        """From the kill until the ledger acknowledged a sale this terminal made after it
+        (a batch the old primary committed may still be answered after the kill)."""
+        return next(at for at, seq in self.outbox.heads_at if seq > sold_at_kill) - killed_at
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -293,6 +333,8 @@ def test_three_ledger_servers_on_one_database(pair, servers, tmp_path):
         finally:
             standby.close()
     finally:
+        for thread in threads:
+            thread.join(WAIT_LIMIT_S)
         for till in tills:
             till.close()
 
@@ -305,13 +347,16 @@ def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
     errors: list[BaseException] = []
     selling_done = threading.Event()
     killed = threading.Event()
-    half = FAILOVER_RECORDS // 2
+    stop = threading.Event()  # the test ends (failed): terminals stop at once
+    before = FAILOVER_RECORDS - AFTER_KILL_RECORDS
 
     def sell(till: Till) -> None:
         try:
             for n, (rtype, body) in enumerate(till.plans):
-                if n == half:  # the rest is sold once the primary is gone
+                if n == before:  # the rest is sold once the primary is gone
                     assert killed.wait(WAIT_LIMIT_S)
+                if stop.is_set():
+                    return
                 till.sell(rtype, body)
                 time.sleep(SALE_PAUSE_S)
         except BaseException as exc:  # noqa: BLE001 - told by the main thread
@@ -320,7 +365,7 @@ def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
     def sync(till: Till) -> None:
         try:
             deadline = time.monotonic() + WAIT_LIMIT_S
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not stop.is_set():
                 if not till.push(server.url):
                     time.sleep(RETRY_PAUSE_S)
                     continue
@@ -336,19 +381,32 @@ def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
         for thread in sellers + syncers:
             thread.start()
         deadline = time.monotonic() + WAIT_LIMIT_S
-        while sum(len(t.acked) for t in tills) < KILL_AFTER_ACKED_BATCHES:
+
+        in_flight = 0
+
+        def mid_ingest() -> bool:
+            nonlocal in_flight
+            if not all(t.outbox.acked_seq() > 1 for t in tills):  # sales acknowledged
+                return False
+            # a push on its way, or (a busy machine: all sold and sent already) none to wait for
+            in_flight = sum(t.pushing for t in tills)
+            return in_flight > 0 or all(
+                t.sold == before and t.outbox.pending_count() == 0 for t in tills)
+
+        while not mid_ingest():
             assert time.monotonic() < deadline and not errors, errors
-            time.sleep(POLL_S)
+            time.sleep(POLL_S / 10)
         # What each terminal holds as acknowledged now must survive the primary.
         acked_before = {t.terminal_id: t.outbox.acked_seq() for t in tills}
+        sold_at_kill = [t.journal.last_seq for t in tills]
         killed_at = time.monotonic()
         pair.primary.kill()
         down_s = time.monotonic() - killed_at
         killed.set()
-        while any(t.sold < half + SOLD_WHILE_DOWN for t in tills):  # selling offline
+        while any(t.sold < before + SOLD_WHILE_DOWN for t in tills):  # selling offline
             assert time.monotonic() < deadline and not errors, errors
             time.sleep(POLL_S)
-        assert all(t.outbox.acked_seq() <= half + 1 for t in tills)  # nothing got through
+        assert all(t.outbox.acked_seq() <= before + 1 for t in tills)  # nothing got through
         pair.standby.promote()
         promoted_s = time.monotonic() - killed_at
         for thread in sellers:
@@ -359,10 +417,12 @@ def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
         assert not any(t.is_alive() for t in sellers + syncers), "a terminal hung"
         assert not errors, errors[0]
 
-        # Outage seen by each terminal: from the kill to its first acknowledgement after.
-        outages = [next(at for at, _ in t.acked if at > killed_at) - killed_at for t in tills]
+        # Outage seen by each terminal: from the kill to its first push that got through.
+        outages = [t.outage_s(killed_at, sold) for t, sold in zip(tills, sold_at_kill,
+                                                                  strict=True)]
         failed = sum(len(t.failed) for t in tills)
-        print(f"\nfailover: primary killed in {down_s:.2f} s, standby promoted "
+        print(f"\nfailover: primary killed ({in_flight} pushes on their way) in "
+              f"{down_s:.2f} s, standby promoted "
               f"{promoted_s:.2f} s after the kill (each terminal sold {SOLD_WHILE_DOWN}+ "
               f"meanwhile); outage seen by terminals {min(outages):.2f}-{max(outages):.2f} s "
               f"(per terminal: {', '.join(f'{o:.2f}' for o in outages)}); "
@@ -388,8 +448,11 @@ def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
         log = server.log_path.read_text()
         assert "Traceback" not in log, log[-3000:]
     finally:
+        stop.set()
         killed.set()
         selling_done.set()
+        for thread in sellers + syncers:
+            thread.join(WAIT_LIMIT_S)
         for till in tills:
             till.close()
 
