@@ -13,7 +13,10 @@ programs: a primary and a synchronous hot standby (bench.pgcluster.ReplicatedPai
   no record is there twice, `check` passes on the new primary, and each journal's records
   and head agree with the ledger's. The outage the terminals saw is printed.
 
-Everything started here is stopped by fixture finalizers, on failure too.
+- Reports read from the standby (`report ... --read-from URL`) say how stale it is.
+
+The PostgreSQL tests are slow-marked; everything they start is stopped by fixture
+finalizers, on failure too.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from bench import ledger as bench_ledger
-from bench.pgcluster import PostgresUnavailable, ReplicatedPair
+from bench.pgcluster import Cluster, PostgresUnavailable, ReplicatedPair, multi_host_url
 from ledger import demo, service
 from ledger.db import Database, replica_lag
 from ledger.schema import migrate
@@ -38,8 +42,6 @@ from sync import record
 from sync.client import LedgerClient, SyncError, push_all
 from terminal import keystore
 from terminal.journal import Journal
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 20261202
@@ -256,6 +258,7 @@ def assert_journals_match_ledger(url: str, tills: list[Till]) -> None:
         db.close()
 
 
+@pytest.mark.slow
 def test_three_ledger_servers_on_one_database(pair, servers, tmp_path):
     url = pair.create_database("three")
     home = tmp_path / "ledger-home"
@@ -339,6 +342,7 @@ def test_three_ledger_servers_on_one_database(pair, servers, tmp_path):
             till.close()
 
 
+@pytest.mark.slow
 def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
     url = pair.create_database("failover")
     home = tmp_path / "ledger-home"
@@ -457,6 +461,7 @@ def test_failover_under_load_loses_and_doubles_nothing(pair, servers, tmp_path):
             till.close()
 
 
+@pytest.mark.slow
 def test_a_report_read_from_the_standby_says_how_stale_it_is(pair, tmp_path):
     url = pair.create_database("reports")
     db = Database(url)
@@ -480,3 +485,95 @@ def test_a_report_read_from_the_standby_says_how_stale_it_is(pair, tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     assert "reading from a primary: up to date" in done.stderr
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ledger", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+
+
+def test_read_from_checks_it_reads_a_ledger_of_this_schema(tmp_path):
+    """--read-from never migrates what it reads (a standby takes no writes): a database
+    that is no ledger, or a ledger at another schema, is refused in one line; a ledger at
+    this schema is read, and a database that is no standby is said to be up to date."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    db = Database(url)
+    migrate(db)
+    db.close()
+    done = run_cli("report", "flags", "--read-from", url)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "reading from a primary: up to date"
+
+    sqlite3.connect(tmp_path / "other.db").close()  # a database, but no ledger in it
+    done = run_cli("report", "flags", "--read-from", f"sqlite:///{tmp_path / 'other.db'}")
+    assert done.returncode == 1 and "no ledger schema at --read-from" in done.stderr
+
+    with sqlite3.connect(tmp_path / "ledger.db") as conn:  # a ledger one migration behind
+        conn.execute("DELETE FROM schema_migrations WHERE version = "
+                     "(SELECT max(version) FROM schema_migrations)")
+    done = run_cli("report", "flags", "--read-from", url)
+    assert done.returncode == 1 and "migrate its primary first" in done.stderr, done.stderr
+
+    done = run_cli("report", "flags", "--read-from", f"sqlite:///{tmp_path / 'none.db'}")
+    assert done.returncode == 2 and "no ledger database" in done.stderr
+
+
+@pytest.fixture
+def two_clusters():
+    """Two plain clusters (no replication between them), both stopped at the end."""
+    made: list[Cluster] = []
+    try:
+        for _ in range(2):
+            made.append(Cluster(fast=True))
+            made[-1].start()
+    except PostgresUnavailable as exc:
+        for cluster in made:
+            cluster.stop()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"replication tests skipped: {exc}")
+    yield made
+    for cluster in made:
+        cluster.stop()
+
+
+@pytest.mark.slow
+def test_a_write_that_finds_its_server_read_only_goes_to_the_one_that_is_not(two_clusters):
+    """An old primary that comes back as a standby keeps the sessions it had: a write on
+    one fails with SQLSTATE 25006. The ledger takes that as a lost connection and runs the
+    transaction again on a new one, which the multi-host URL (read-write) finds elsewhere."""
+    import psycopg
+
+    first, second = two_clusters
+    for cluster in two_clusters:
+        cluster.create_database("ro")
+        with psycopg.connect(cluster.url("ro"), autocommit=True) as conn:
+            conn.execute("CREATE TABLE t (n BIGINT PRIMARY KEY)")
+    db = Database(multi_host_url([first, second], "ro", "read-write"))
+    try:
+        db.transaction(lambda c: c.execute("INSERT INTO t (n) VALUES (1)"))
+        assert db.connection().raw.info.host == str(first.socket_dir)
+        with psycopg.connect(first.url(), autocommit=True) as conn:  # first turns read-only
+            conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+            conn.execute("SELECT pg_reload_conf()")
+        mine = db.connection().raw  # until the ledger's own session has read the new setting
+        deadline = time.monotonic() + WAIT_LIMIT_S
+        while mine.execute("SHOW default_transaction_read_only").fetchone() != ("on",):
+            mine.rollback()
+            assert time.monotonic() < deadline, "the setting never reached the session"
+            time.sleep(POLL_S)
+        mine.rollback()
+        runs = []
+
+        def write(conn) -> None:
+            runs.append(conn.raw.info.host)
+            conn.execute("INSERT INTO t (n) VALUES (2)")
+
+        db.transaction(write)
+        assert runs[-1] == str(second.socket_dir) and len(runs) >= 2
+        assert runs[0] == str(first.socket_dir)
+        for cluster, rows in ((first, [(1,)]), (second, [(2,)])):
+            with psycopg.connect(cluster.url("ro")) as conn:
+                assert conn.execute("SELECT n FROM t ORDER BY n").fetchall() == rows
+    finally:
+        db.close()
