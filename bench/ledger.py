@@ -97,6 +97,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class LedgerServer:
     """`python -m ledger serve` as a child process, on a free loopback port."""
 
@@ -112,11 +123,13 @@ class LedgerServer:
     def start(self) -> LedgerServer:
         root = Path(__file__).resolve().parents[1]
         with open(self.log_path, "wb") as log:
-            # A process group of its own: stop() ends the server and any worker it forked.
+            # A process group of its own: stop() ends the server and any worker it forked;
+            # and told to end should this process die without stopping it (a crash).
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ledger", "serve", "--db", self.db_url, "--home",
                  str(self.home), "--port", str(self.port), "--workers", str(self.workers)],
                 cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_end_with_parent,
             )
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
