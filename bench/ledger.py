@@ -14,6 +14,12 @@ is the ledger (`ledger check`: balanced entries, balances, lots, chains).
 
 Targets (DESIGN §9): SQLite ingest >= 0.5 x the single-core Ed25519 verify rate measured in
 the same run; PostgreSQL ingest >= 5,000 records/s.
+
+`--servers 1,3` also measures N ledger processes (standing for N machines) on one
+PostgreSQL, each batch of a terminal sent to the next server in turn; with `--standby` the
+same again on a primary with a synchronous standby (synchronous_commit = on: each batch's
+COMMIT waits for the standby's disk), through the multi-host URL the ledger uses there.
+docs/scaling.md has the figures.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import sqlite3
 import statistics
@@ -30,13 +37,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from bench.pgcluster import Cluster, PostgresUnavailable
+from bench.pgcluster import Cluster, PostgresUnavailable, ReplicatedPair
 from bench.stats import ed25519_rates, filesystem_of, write_json
 from ledger import check, demo, service
 from ledger.db import Database
@@ -89,6 +97,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class LedgerServer:
     """`python -m ledger serve` as a child process, on a free loopback port."""
 
@@ -104,10 +123,13 @@ class LedgerServer:
     def start(self) -> LedgerServer:
         root = Path(__file__).resolve().parents[1]
         with open(self.log_path, "wb") as log:
+            # A process group of its own: stop() ends the server and any worker it forked;
+            # and told to end should this process die without stopping it (a crash).
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ledger", "serve", "--db", self.db_url, "--home",
                  str(self.home), "--port", str(self.port), "--workers", str(self.workers)],
-                cwd=root, stdout=log, stderr=subprocess.STDOUT,
+                cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_end_with_parent,
             )
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -122,13 +144,22 @@ class LedgerServer:
         raise RuntimeError("the ledger did not answer /healthz in time")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(SERVER_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """End the server's whole process group (SIGTERM, then SIGKILL if it lingers)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(SERVER_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # workers that outlived their parent
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
 
 
 # --- the records, made before any clock runs ---------------------------------------------
@@ -190,15 +221,15 @@ class Planner:
             held = sum(lot.remaining for lot in self.lots.get(wallet_id, []))
             if held + amount + bonus <= WALLET_BALANCE_CAP:
                 break
-        cash = {"lot": "L-" + ids.new_id(), "pocket": "charged", "amount": amount,
-                "paid": amount}
-        premium = {"lot": "L-" + ids.new_id(), "pocket": "premium_common", "amount": bonus,
+        cash_lot, premium_lot = "L-" + ids.new_id(), "L-" + ids.new_id()
+        cash = {"lot": cash_lot, "pocket": "charged", "amount": amount, "paid": amount}
+        premium = {"lot": premium_lot, "pocket": "premium_common", "amount": bonus,
                    "paid": 0, "funder": demo.TOWN, "campaign": "charge-bonus",
                    "expires": CHARGE_BONUS_ENDS}
-        for line in (cash, premium):
+        for lot_id, pocket, yen in ((cash_lot, "charged", amount),
+                                    (premium_lot, "premium_common", bonus)):
             self.lots.setdefault(wallet_id, []).append(
-                PlannedLot(line["lot"], line["pocket"], line["amount"],
-                           list(bodies.MERCHANT_CLASSES)))
+                PlannedLot(lot_id, pocket, yen, list(bodies.MERCHANT_CLASSES)))
         return {"amount": amount, "wallet": wallet_id, "lots": [cash, premium]}
 
 
@@ -306,12 +337,16 @@ def _push(server_url: str, term: BenchTerminal, batch: int) -> dict:
     return reply.json()
 
 
-def timed_push(server_url: str, terminals: list[BenchTerminal]) -> tuple[float, list]:
-    """Push every batch with CLIENT_THREADS threads; returns seconds and the answers."""
-    shares = [terminals[i::CLIENT_THREADS] for i in range(CLIENT_THREADS)]
+def timed_push(server_urls: list[str], terminals: list[BenchTerminal],
+               threads: int = CLIENT_THREADS) -> tuple[float, list]:
+    """Push every batch with `threads` client threads; returns seconds and the answers.
+    With several servers a terminal sends each batch to the next server in turn (terminal
+    n's batch b to server (n + b) mod N), so every server takes every terminal's records."""
+    shares = [terminals[i::threads] for i in range(threads)]
+    order = {term.terminal_id: n for n, term in enumerate(terminals)}
     answers: list[tuple[BenchTerminal, int, dict]] = []
     errors: list[BaseException] = []
-    gate = threading.Barrier(CLIENT_THREADS + 1)
+    gate = threading.Barrier(threads + 1)
 
     def client(mine: list[BenchTerminal]) -> None:
         gate.wait()
@@ -320,16 +355,17 @@ def timed_push(server_url: str, terminals: list[BenchTerminal]) -> tuple[float, 
             for batch in range(batches):
                 for term in mine:
                     if batch < len(term.bodies):
-                        answers.append((term, batch, _push(server_url, term, batch)))
+                        url = server_urls[(order[term.terminal_id] + batch) % len(server_urls)]
+                        answers.append((term, batch, _push(url, term, batch)))
         except (RunFailed, requests.RequestException) as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=client, args=(mine,)) for mine in shares]
-    for thread in threads:
+    clients = [threading.Thread(target=client, args=(mine,)) for mine in shares]
+    for thread in clients:
         thread.start()
     gate.wait()
     start = time.perf_counter()
-    for thread in threads:
+    for thread in clients:
         thread.join()
     seconds = time.perf_counter() - start
     if errors:
@@ -352,13 +388,20 @@ def check_answers(answers: list, ledger_key: keys.PublicKey) -> None:
 
 
 def run_once(db_url: str, home: Path, workers: int, terminals: list[BenchTerminal],
-             ledger_key: keys.PublicKey, verify: bool) -> float:
-    """Records/s for one run on a fresh ledger at `db_url`."""
-    server = LedgerServer(db_url, home, workers).start()
+             ledger_key: keys.PublicKey, verify: bool, servers: int = 1,
+             threads: int = CLIENT_THREADS) -> float:
+    """Records/s for one run on a fresh ledger at `db_url`, with `servers` ledger
+    processes (of `workers` workers each) on it."""
+    started: list[LedgerServer] = []
     try:
-        seconds, answers = timed_push(server.url, terminals)
+        for _ in range(servers):
+            server = LedgerServer(db_url, home, workers)
+            started.append(server)
+            server.start()
+        seconds, answers = timed_push([s.url for s in started], terminals, threads)
     finally:
-        server.stop()
+        for server in started:
+            server.stop()
     check_answers(answers, ledger_key)
     total = sum(len(a["results"]) for _, _, a in answers)
     if verify:
@@ -416,6 +459,46 @@ def postgres_copy(cluster: Cluster, name: str) -> str:
     return cluster.url(name)
 
 
+def server_threads(servers: list[int]) -> int:
+    """Client threads for the --servers runs: one per server (at least CLIENT_THREADS), at
+    most one a terminal (a terminal's batches go in order), and the same count for every N
+    so that the runs compare."""
+    return min(TERMINALS, max(CLIENT_THREADS, *servers))
+
+
+def run_servers(args: argparse.Namespace, template: Path, home: Path,
+                terminals: list[BenchTerminal], ledger_key: keys.PublicKey,
+                figures: dict[str, Any]) -> None:
+    """Records/s with each count of servers in args.servers on one PostgreSQL (fsync on),
+    and with --standby on a primary with a synchronous standby."""
+    threads = server_threads(args.servers)
+    figures["servers_client_threads"] = threads
+    for topology in ("single", "standby") if args.standby else ("single",):
+        pair = cluster = None
+        try:
+            if topology == "standby":
+                pair = ReplicatedPair(fast=False).start()
+                cluster = pair.primary
+            else:
+                cluster = Cluster(fast=False).start()
+        except PostgresUnavailable as exc:
+            print(f"  {topology} postgres skipped: {exc}")
+            figures[f"servers_{topology}_skipped"] = str(exc)
+            continue
+        try:
+            postgres_template(cluster, template)
+            for count in args.servers:
+                url = postgres_copy(cluster, f"run_s{count}")
+                if pair is not None:
+                    pair.wait_replayed()
+                    url = pair.url(f"run_s{count}")
+                rate = run_once(url, home, args.server_workers, terminals, ledger_key,
+                                not args.no_check, servers=count, threads=threads)
+                figures[f"ingest_{topology}_s{count}_per_s"] = rate
+        finally:
+            (pair or cluster).stop()
+
+
 # --- the whole benchmark -----------------------------------------------------------------
 
 
@@ -467,6 +550,9 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         best = max(rates, key=rates.__getitem__)
         figures[f"ingest_{engine}_per_s"] = rates[best]
         figures[f"ingest_{engine}_workers"] = best
+    if args.servers:
+        run_servers(args, template, home, terminals, ledger_key, figures)
+        verify_rates.append(ed25519_rates()[1])
     verifies = statistics.median(verify_rates)
     figures["verify_per_s"] = verifies
     figures["verify_per_s_measured"] = verify_rates
@@ -490,7 +576,8 @@ def _workers(text: str) -> list[int]:
     return values
 
 
-def report(figures: dict[str, Any], workers: list[int]) -> None:
+def report(figures: dict[str, Any], workers: list[int], servers: Sequence[int] = (),
+           server_workers: int = 1) -> None:
     print(f"ledger ingest benchmark: {figures['records']:,} records from "
           f"{figures['terminals']} terminals in batches of {figures['batch_records']:,}, "
           f"{figures['client_threads']} client threads, HTTP on loopback, on "
@@ -523,6 +610,17 @@ def report(figures: dict[str, Any], workers: list[int]) -> None:
         verdict = "meets" if rate >= TARGET_POSTGRES_PER_S else "MISSES"
         print(f"  postgres: {rate:,.0f} records/s with {figures['ingest_postgres_workers']} "
               f"worker(s) ({verdict} the target >= {TARGET_POSTGRES_PER_S:,} records/s)")
+    for topology, label in (("single", "one PostgreSQL"),
+                            ("standby", "primary + sync standby")):
+        cells = []
+        for count in servers:
+            rate = figures.get(f"ingest_{topology}_s{count}_per_s")
+            if rate is not None:
+                cells.append(f"{count} server{'s' if count > 1 else ' '} {rate:7,.0f}/s "
+                             f"({rate / figures['verify_per_s']:.2f} x verify)")
+        if cells:
+            print(f"  {label:22} " + "   ".join(cells) + f"   ({server_workers} worker(s) "
+                  f"each, {figures['servers_client_threads']} client threads)")
     print(f"  (records made in {figures['prepare_s']:.1f} s before timing; whole run "
           f"{figures['total_s']:.1f} s)")
 
@@ -536,6 +634,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="wallets in the seeded demo region")
     parser.add_argument("--workers", type=_workers, default=list(DEFAULT_WORKERS),
                         help="server worker counts to measure, e.g. 1,2 (default)")
+    parser.add_argument("--servers", type=_workers, default=[],
+                        help="also measure this many ledger servers on one PostgreSQL, "
+                             "e.g. 1,3")
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="worker processes of each server in the --servers runs")
+    parser.add_argument("--standby", action="store_true",
+                        help="with --servers: also on a primary with a synchronous standby")
     engines = parser.add_mutually_exclusive_group()
     engines.add_argument("--sqlite-only", action="store_true")
     engines.add_argument("--postgres-only", action="store_true")
@@ -546,10 +651,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.records < TERMINALS * 2:
         parser.error(f"--records must be at least {TERMINALS * 2}")
+    if args.standby and not args.servers:
+        parser.error("--standby goes with --servers")
+    if args.server_workers < 1:
+        parser.error("--server-workers must be at least 1")
 
     with tempfile.TemporaryDirectory(prefix="machi-bench-", dir=args.dir) as tmp:
         figures = run(args, Path(tmp))
-    report(figures, args.workers)
+    report(figures, args.workers, args.servers, args.server_workers)
     write_json(args.json, figures)
     return 0
 

@@ -36,6 +36,7 @@
     python -m ledger report campaigns [--from D --to D] [--format csv|xlsx|pdf|json --out FILE]
     python -m ledger report liability [--on D] [--format csv|xlsx|pdf|json --out FILE]
                                               (the town's money: outstanding, expiring, sold)
+    python -m ledger report ... --read-from URL   (read from a standby; says how stale it is)
 
 The database is `--db URL` (sqlite:///file.db or postgresql://...), else $MACHI_LEDGER_DB,
 else a SQLite file in the ledger's home ($MACHI_LEDGER_HOME, else
@@ -58,8 +59,8 @@ import sys
 from pathlib import Path
 
 from ledger import check, demo, observe, ops, service
-from ledger.db import Database, DatabaseError
-from ledger.schema import migrate
+from ledger.db import Database, DatabaseError, replica_lag
+from ledger.schema import MIGRATIONS, migrate
 from ledger.server import DB_ENV, HOME_ENV
 from sync import keyfile, keys, pins
 from sync.platform import dirs
@@ -161,6 +162,28 @@ def open_db(args: argparse.Namespace, create: bool = False) -> Database:
     return db
 
 
+def open_reading(args: argparse.Namespace) -> Database:
+    """The database a report reads: --read-from (a standby, which takes no writes: it is
+    checked to be at this ledger's schema instead of migrated), else the ledger's own.
+    How stale a standby is goes to standard error, one line."""
+    if not getattr(args, "read_from", None):
+        return open_db(args)
+    missing = ops.missing_database(args.read_from)
+    if missing:
+        raise UsageError(missing)
+    db = Database(args.read_from)
+    with db.reading() as conn:
+        try:
+            version = conn.value("SELECT max(version) FROM schema_migrations", default=0)
+        except Exception as exc:  # noqa: BLE001 - no ledger there at all
+            raise DatabaseError(f"no ledger schema at --read-from: {exc}") from None
+    if version != MIGRATIONS[-1][0]:
+        raise DatabaseError(f"the database at --read-from is at schema {version}, this ledger "
+                            f"at {MIGRATIONS[-1][0]}: migrate its primary first")
+    print(replica_lag(db).text(), file=sys.stderr)
+    return db
+
+
 def _read_pin() -> str:
     """The PIN from standard input (one line): typed, piped, never on the command line."""
     return sys.stdin.readline().strip()
@@ -209,12 +232,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"ledger on {scheme}://{args.host}:{args.port} ({db.engine}), key "
           f"{keys.fingerprint(key.public_key())}, admin token in "
           f"{args.home / service.ADMIN_TOKEN_FILE}", flush=True)
-    tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)} \
-        if args.tls_cert else {}
     try:
         uvicorn.run("ledger.server:app_from_env", factory=True, host=args.host,
                     port=args.port, workers=args.workers, log_level=args.log_level,
-                    access_log=False, **tls)
+                    access_log=False,
+                    ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+                    ssl_keyfile=str(args.tls_key) if args.tls_key else None)
     finally:
         if figures:
             import shutil
@@ -348,7 +371,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from ledger import reports
     from sync import tally as sheet
 
-    db = open_db(args)
+    db = open_reading(args)
     if getattr(args, "merchant", None):
         ops.require_merchant(db, args.merchant)
     if args.kind == "tally":
@@ -406,18 +429,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif args.kind == "liability":
         from ledger import liability
 
-        found = liability.liability(db, args.on)
+        owed = liability.liability(db, args.on)
         if args.out:
-            liability.write(found, args.format, args.out)
-        for row in liability.table(found)[1]:
+            liability.write(owed, args.format, args.out)
+        for row in liability.table(owed)[1]:
             print("  ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
-        problems = found.check()
+        problems = owed.check()
         for problem in problems:
             print(f"does not add up: {problem}", file=sys.stderr)
         return 1 if problems else 0
     elif args.kind == "settlement":
-        items = reports.settlement(db, args.month, args.plan)
-        headers, rows = reports.settlement_table(items)
+        settled = reports.settlement(db, args.month, args.plan)
+        headers, rows = reports.settlement_table(settled)
         if args.out:
             reports.write_table(f"精算 {args.month} プラン{args.plan}", headers, rows,
                                 args.format, args.out)
@@ -638,6 +661,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first day, YYYY-MM-DD")
     r.add_argument("--to", dest="date_to", type=iso_date, default="9999-12-31",
                    help="last day, YYYY-MM-DD")
+    for r in kinds.choices.values():
+        r.add_argument("--read-from", metavar="URL",
+                       help="read from this database instead, e.g. a PostgreSQL standby "
+                            "(postgresql://...&target_session_attrs=read-only or any); how "
+                            "stale it is is said on standard error")
     report.set_defaults(func=cmd_report)
 
     chk = command(sub, "check", "check the ledger's invariants (exit 1 if broken)")

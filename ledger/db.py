@@ -13,8 +13,20 @@ it is run again on a new connection like one that lost a serialization race. One
 it during the COMMIT may or may not have happened: that is an error (503) for the client to
 send again, never a silent second run.
 
+A replicated PostgreSQL is named with a libpq multi-host URL, e.g.
+`postgresql://machi@/ledger?host=/run/pg-a,/run/pg-b&target_session_attrs=read-write` (or
+`host=a.example,b.example&port=5432,5432`): libpq tries the hosts in order and keeps the
+first that takes writes. When the primary dies the ledger's connections break; each is
+replaced by connecting again through the same list, backing off from PG_RECONNECT_PAUSE_S to
+PG_RECONNECT_PAUSE_MAX_S for up to PG_RECONNECT_WAIT_S, by which time the standby has
+usually been promoted; until then requests are answered 503 and terminals send again. A
+server found to take no writes (a standby, or an old primary come back as one: SQLSTATE
+25006) is treated as a lost connection too. Reads for reports may go to a standby
+(`replica_lag` says how far behind it is).
+
 No ordering relies on a global sequence: ids are made by the writer (sortable ids) and
 change feeds use per-row timestamps, so a distributed engine can serve the same SQL.
+docs/scaling.md has the tested topologies.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -47,18 +60,28 @@ SQLITE_CACHE_KIB = 64 * 1024
 # exponentially (with jitter) from the first delay.
 TX_RETRIES = 8
 TX_RETRY_FIRST_DELAY_S = 0.005
-PG_CONNECT_TIMEOUT_S = 10
+# libpq's connect_timeout, per host of a multi-host URL: a dead machine listed before the
+# primary (no answer, not even a refusal) costs each new connection this long, so keep it
+# short enough that a connection made after a failover lands well inside the reconnect wait.
+PG_CONNECT_TIMEOUT_S = 5
 # PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock detected.
 PG_RETRY_STATES = {"40001", "40P01"}
 # SQLSTATEs of a connection the server has ended or cannot serve: the class of connection
 # exceptions, and shutdown by an administrator, crash shutdown, "cannot connect now".
 PG_GONE_CLASS = "08"
 PG_GONE_STATES = {"57P01", "57P02", "57P03"}
+# "read_only_sql_transaction": a write reached a server that takes none (a standby, or a
+# demoted primary). With target_session_attrs=read-write a new connection finds the primary.
+PG_READ_ONLY_STATE = "25006"
 # Once the database has been reached, a lost connection is replaced by trying to connect
-# every PG_RECONNECT_PAUSE_S for up to PG_RECONNECT_WAIT_S (a restart takes seconds; a
-# terminal waits READ_TIMEOUT_S = 30 s for an answer), then the request is answered 503.
+# again, pausing PG_RECONNECT_PAUSE_S at first and twice as long after each failure (with
+# jitter, so a ledger's threads and several ledgers do not knock in step) up to
+# PG_RECONNECT_PAUSE_MAX_S, for up to PG_RECONNECT_WAIT_S (a restart or a promotion takes
+# seconds; a terminal waits READ_TIMEOUT_S = 30 s for an answer); then the request is
+# answered 503 database_unavailable, which a terminal sends again later.
 PG_RECONNECT_WAIT_S = 10.0
 PG_RECONNECT_PAUSE_S = 0.1
+PG_RECONNECT_PAUSE_MAX_S = 1.0
 
 
 # What a database URL's password is shown as wherever the URL is printed or logged.
@@ -328,6 +351,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url  # holds the password: print redact_url(url), never this
+        self.path: Path | None
         if url.startswith("sqlite:///"):
             self.engine = "sqlite"
             self.path = _sqlite_path(url)
@@ -354,12 +378,12 @@ class Database:
         if self.engine == "sqlite":
             assert self.path is not None
             files.private_db(self.path)
-            raw = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            raw.execute("PRAGMA journal_mode = WAL")
-            raw.execute("PRAGMA synchronous = FULL")
-            raw.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-            return Connection("sqlite", raw)
+            lite = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            lite.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            lite.execute("PRAGMA journal_mode = WAL")
+            lite.execute("PRAGMA synchronous = FULL")
+            lite.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            return Connection("sqlite", lite)
         import psycopg
 
         try:
@@ -372,16 +396,19 @@ class Database:
 
     def _open_waiting(self) -> Connection:
         """A new connection; if the database was reached before, waiting up to
-        PG_RECONNECT_WAIT_S for it to be back."""
+        PG_RECONNECT_WAIT_S for it to be back (or for a standby to be promoted)."""
         deadline = time.monotonic() + PG_RECONNECT_WAIT_S
+        pause = PG_RECONNECT_PAUSE_S
         while True:
             try:
                 conn = self._open()
             except DatabaseError as exc:
-                if not self._reached or time.monotonic() >= deadline:
+                left = deadline - time.monotonic()
+                if not self._reached or left <= 0:
                     raise
                 log.debug("database not back yet: %s", exc)
-                time.sleep(PG_RECONNECT_PAUSE_S)
+                time.sleep(min(left, pause * (0.5 + random.random())))
+                pause = min(pause * 2, PG_RECONNECT_PAUSE_MAX_S)
                 continue
             self._reached = True
             return conn
@@ -411,13 +438,16 @@ class Database:
         except Exception as exc:  # noqa: BLE001 - it is dead already; closing is tidying up
             log.debug("closing a dead connection: %s", exc)
 
-    def _lost(self, conn: Connection, exc: BaseException) -> bool:
-        """Whether `exc` means `conn` is gone (the server ended it or cannot be reached)."""
+    def _lost(self, conn: Connection, exc: BaseException, writing: bool = False) -> bool:
+        """Whether `exc` means `conn` is gone (the server ended it or cannot be reached),
+        or, for a write, that it reached a server that takes no writes."""
         if self.engine != "postgres" or not isinstance(exc, Exception):
             return False
         if conn.raw.closed or conn.raw.broken:
             return True
         state = getattr(exc, "sqlstate", None) or ""
+        if writing and state == PG_READ_ONLY_STATE:
+            return True
         return state.startswith(PG_GONE_CLASS) or state in PG_GONE_STATES
 
     def close(self) -> None:
@@ -480,7 +510,7 @@ class Database:
                         raise
                 return result
             except BaseException as exc:
-                if self._lost(conn, exc):
+                if self._lost(conn, exc, writing=True):
                     now = time.monotonic()
                     if reconnect_until is None:
                         reconnect_until = now + PG_RECONNECT_WAIT_S
@@ -533,3 +563,49 @@ class Database:
             elif began:
                 conn.raw.execute("ROLLBACK")
 
+
+
+# --- reading from a standby ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Replica:
+    """Where a database's reads come from: a primary (`standby` False: up to date), or a
+    standby and how far behind its primary it is."""
+
+    standby: bool
+    # Seconds between now and the last transaction the standby replayed, 0.0 when it has
+    # replayed all it received; None when it has replayed none since it started.
+    lag_s: float | None = None
+    # The commit time of that last transaction replayed (ISO 8601), if any.
+    replayed_at: str | None = None
+
+    def text(self) -> str:
+        if not self.standby:
+            return "reading from a primary: up to date"
+        if self.lag_s is None:
+            return "reading from a standby that has replayed no transaction yet: staleness unknown"
+        return (f"reading from a standby: {self.lag_s:.1f} s behind its primary (last "
+                f"transaction replayed committed at {self.replayed_at})")
+
+
+def replica_lag(db: Database) -> Replica:
+    """How stale reads from `db` are. A standby that has replayed everything it received
+    is 0 s behind (pg_last_xact_replay_timestamp would age on a quiet primary); otherwise
+    the age of the last transaction it replayed (PostgreSQL's usual replay lag measure).
+    SQLite and a primary are up to date."""
+    if db.engine != "postgres":
+        return Replica(standby=False)
+    with db.reading() as conn:
+        row = conn.one(
+            "SELECT pg_is_in_recovery(), pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), "
+            "extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), "
+            "pg_last_xact_replay_timestamp()")
+    assert row is not None
+    in_recovery, caught_up, age_s, replayed_at = row
+    if not in_recovery:
+        return Replica(standby=False)
+    stamp = replayed_at.isoformat(timespec="seconds") if replayed_at is not None else None
+    if caught_up:
+        return Replica(True, 0.0, stamp)
+    return Replica(True, None if age_s is None else max(float(age_s), 0.0), stamp)
