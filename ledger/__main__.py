@@ -60,9 +60,10 @@ from pathlib import Path
 
 from ledger import check, demo, observe, ops, service
 from ledger.db import Database, DatabaseError, replica_lag
+from ledger.errors import LedgerPackageError
 from ledger.schema import MIGRATIONS, migrate
 from ledger.server import DB_ENV, HOME_ENV
-from sync import keyfile, keys, pins
+from sync import keyfile, keys, pins, vocab
 from sync.platform import dirs
 
 DEFAULT_PORT = 8700
@@ -72,8 +73,10 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 
-class UsageError(Exception):
+class UsageError(LedgerPackageError):
     """The command line names something that is not there (exit 2, like argparse's)."""
+
+    code = "usage"
 
 
 class Parser(argparse.ArgumentParser):
@@ -501,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     a = command(actions, "create-merchant", "register a shop with its class and fee plan")
     a.add_argument("--id", required=True, help="merchant id, e.g. M-SAKURA")
     a.add_argument("--name", required=True, help="the shop's name as printed")
-    a.add_argument("--class", dest="merchant_class", required=True, choices=("small", "large"),
+    a.add_argument("--class", dest="merchant_class", required=True, choices=vocab.MERCHANT_CLASSES,
                    help="small or large shop (which value it may take)")
     a.add_argument("--plan", type=int, required=True, choices=(1, 2, 3), help="fee plan")
     a = command(actions, "create-terminal",

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from ledger.errors import LedgerPackageError
 from sync import files
 
 log = logging.getLogger(__name__)
@@ -128,22 +129,30 @@ def _without_secret(text: str, url: str) -> str:
     return text
 
 
-class DatabaseError(Exception):
+class DatabaseError(LedgerPackageError):
     """The database is unreachable, misconfigured or refused a statement."""
 
+    code = "database"
 
-class RetryableError(Exception):
+
+class RetryableError(LedgerPackageError):
     """Raised inside a transaction to ask for it to be run again."""
+
+    code = "retry"
 
 
 class ConnectionLost(DatabaseError):
     """The connection to the database broke (the server restarted, crashed or cannot be
     reached) where the work cannot simply be run again."""
 
+    code = "connection_lost"
+
 
 class CommitUnknown(ConnectionLost):
     """The connection broke while a COMMIT was on its way: the transaction may or may not
     have taken effect."""
+
+    code = "commit_unknown"
 
 
 def _sqlite_path(url: str) -> Path:

@@ -40,14 +40,6 @@ NOT_YET_ROOTED = {
                                   "code = 'bad_input'",
     "terminal.register.OneLineError": "clis: class OneLineError(TerminalError), "
                                       "code = 'one_line'",
-    "ledger.db.DatabaseError": "scale: class DatabaseError(LedgerPackageError), "
-                               "code = 'database'",
-    "ledger.db.RetryableError": "scale: class RetryableError(LedgerPackageError), "
-                                "code = 'retry'",
-    "ledger.db.ConnectionLost": "scale: code = 'connection_lost'",
-    "ledger.db.CommitUnknown": "scale: derive from the root, code = 'commit_unknown'",
-    "ledger.__main__.UsageError": "console: class UsageError(LedgerPackageError), "
-                                  "code = 'usage'",
 }
 
 

@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 from ledger.db import Connection, Database
+from ledger.errors import LedgerPackageError
 from ledger.schema import now_us
 from sync import ids
 
@@ -58,13 +59,13 @@ COOKIE_KEY_BYTES = 32
 AUDIT_SHOWN = 200
 
 
-class AccountError(Exception):
+class AccountError(LedgerPackageError):
     """A refused account operation (bad name, weak password, unknown role, locked)."""
 
+    code = "account"
+
     def __init__(self, message: str, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+        super().__init__(message, code)
 
 
 @dataclass(frozen=True)

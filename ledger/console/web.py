@@ -42,6 +42,7 @@ from ledger import kpi, liability, ops, reports, service
 from ledger.console import accounts, i18n
 from ledger.console.accounts import AccountError, Session
 from ledger.db import Database
+from ledger.errors import LedgerPackageError
 from ledger.schema import now_us
 from sync import cards
 from sync import tally as sheet
@@ -82,18 +83,22 @@ CHART_LABEL_WIDTH = 170
 CHART_COLOUR = kpi.BAR_COLOUR
 
 
-class Refused(Exception):
+class Refused(LedgerPackageError):
     """A request the console refuses: an HTTP status and a message key (i18n.WORDS)."""
 
+    code = "console_refused"
+
     def __init__(self, status: int, key: str, detail: str = "") -> None:
-        super().__init__(key)
+        super().__init__(key, details={"status": status, "detail": detail})
         self.status = status
         self.key = key
         self.detail = detail
 
 
-class SignInNeeded(Exception):
-    pass
+class SignInNeeded(LedgerPackageError):
+    """A page asked for without a signed-in session (answered with the sign-in page)."""
+
+    code = "sign_in_needed"
 
 
 def card_ref(card_id: str) -> str:
