@@ -20,9 +20,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from fastapi import FastAPI, Path, Query, Request
@@ -159,7 +159,8 @@ def _parsed(model: type[BaseModel], body: bytes) -> Any:
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else {}
+        errors = exc.errors()
+        first: dict[str, Any] = dict(errors[0]) if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ())) or "body"
         raise LedgerError(f"{where}: {first.get('msg', 'invalid request')}", 400,
                           "invalid") from exc
@@ -531,7 +532,8 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
+        errors = exc.errors()
+        first: dict[str, Any] = dict(errors[0]) if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _error(400, "invalid", f"{where}: {first.get('msg', 'invalid request')}")
 
@@ -622,8 +624,8 @@ def create_app(db: Database, ledger_key: keys.PrivateKey, admin_token: str) -> F
                        cursor: str = Query("", max_length=CURSOR_MAX_CHARS)) -> Response:
         terminal_id = await terminal_of(request, await read_body(request))
         result = await run_in_threadpool(service.snapshot, db, terminal_id, cursor or None)
-        observe.SNAPSHOT_ITEMS.observe(sum(len(result.get(feed) or ())
-                                           for feed in ("wallets", "cards", "campaigns")))
+        rows = [result.get(feed) or () for feed in ("wallets", "cards", "campaigns")]
+        observe.SNAPSHOT_ITEMS.observe(sum(len(cast(Sized, feed_rows)) for feed_rows in rows))
         return _json(result)
 
     @app.get("/v1/wallets/{wallet_id}", responses=_refusals(400, 401, 403, 404))

@@ -43,7 +43,7 @@ def missing_database(url: str) -> str | None:
     """Why `url` names no database to read (a SQLite file that does not exist), else None.
     Commands that only read or administer a ledger must not make an empty one."""
     db = Database(url)
-    if db.engine == "sqlite" and not db.path.is_file():
+    if db.engine == "sqlite" and not _sqlite_file(db).is_file():
         return (f"no ledger database at {db.path} (check --db; `python -m ledger migrate` "
                 "or `serve` makes a new one)")
     return None
@@ -229,7 +229,7 @@ def backup(url: str, out: Path) -> str:
         # a backup holds what the ledger holds (PIN hashes, wallets): its owner's only
         os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_FILE_MODE))
         if db.engine == "sqlite":
-            _sqlite_copy(db.path, partial)
+            _sqlite_copy(_sqlite_file(db), partial)
         else:
             clean, _env = _pg_target(url)
             _run_pg([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
@@ -243,11 +243,18 @@ def backup(url: str, out: Path) -> str:
     return f"backed up {redact_url(url)} ({db.engine}) to {out}: {out.stat().st_size:,} bytes"
 
 
+def _sqlite_file(db: Database) -> Path:
+    """The file of a SQLite ledger (a PostgreSQL one has none)."""
+    assert db.engine == "sqlite" and db.path is not None, db.engine
+    return db.path
+
+
 def _has_tables(db: Database) -> bool:
     if db.engine == "sqlite":
-        if not db.path.is_file() or db.path.stat().st_size == 0:
+        path = _sqlite_file(db)
+        if not path.is_file() or path.stat().st_size == 0:
             return False
-        conn = sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             return conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
                                 ).fetchone()[0] > 0
@@ -281,12 +288,13 @@ def restore(source: Path, url: str, force: bool = False) -> str:
             raise OpsError(f"{redact_url(url)} is not empty: restore refuses to write over "
                            "it (use --force to replace what it holds)")
         if db.engine == "sqlite":
-            if not db.path.parent.is_dir():
-                raise OpsError(f"cannot write {db.path}: no directory {db.path.parent}")
-            for stale in (Path(f"{db.path}-wal"), Path(f"{db.path}-shm")):
+            path = _sqlite_file(db)
+            if not path.parent.is_dir():
+                raise OpsError(f"cannot write {path}: no directory {path.parent}")
+            for stale in (Path(f"{path}-wal"), Path(f"{path}-shm")):
                 stale.unlink(missing_ok=True)
-            files.private_db(db.path)  # owner-only, as the ledger makes its database
-            _sqlite_copy(source, db.path)
+            files.private_db(path)  # owner-only, as the ledger makes its database
+            _sqlite_copy(source, path)
         else:
             clean, _env = _pg_target(url)
             args = [pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
