@@ -43,6 +43,7 @@ import requests
 import urllib3
 
 from sync import auth, keys, record, trust, wire
+from sync.errors import SyncPackageError
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +82,25 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 ANSWER_READ_BYTES = 64 * 1024
 
 
-class SyncError(Exception):
+class SyncError(SyncPackageError):
     """The ledger could not be reached, or its answer cannot be trusted. `code` is the
-    precise reason (the ledger's own error code for a refusal); `status` the HTTP status
-    of the answer, when there was one; `failure_code(exc)` is the status bar's word."""
+    precise reason (the ledger's own error code for a refusal; "unreachable", the class's,
+    when none is given); `status` the HTTP status of the answer, when there was one;
+    `failure_code(exc)` is the status bar's word."""
 
-    def __init__(self, message: str, code: str = "unreachable",
+    code = "unreachable"
+
+    def __init__(self, message: str, code: str | None = None,
                  status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+        super().__init__(message, code)
         self.status = status
 
 
 class RefusedError(SyncError):
-    """The ledger answered and said no (4xx), or refused records."""
+    """The ledger answered and said no (4xx), or refused records; `code` is the ledger's
+    own reason when it gave one."""
+
+    code = "refused"
 
 
 class Outbox(Protocol):
