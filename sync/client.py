@@ -58,9 +58,6 @@ PROBE_INTERVAL_S = 1.0
 PROBE_TIMEOUT_S = 0.75
 # The online check during a sale: the counter never waits longer than this for the ledger.
 ONLINE_CHECK_TIMEOUT_S = 0.5
-# What the online check answers for each claim a sale may ask (ledger.online).
-CHECK_NOT_CHECKED = wire.CHECK_NOT_CHECKED
-CHECK_CLAIMS = wire.CHECK_CLAIMS
 PUSH_BATCH = 1_000
 # Push batches on the wire at once: the ledger checks the next batch while it still writes
 # the one before (two: one being written, one being checked).
@@ -460,7 +457,7 @@ class LedgerClient:
         view = answer["wallet"]
         if view is not None and (expected is None or view["wallet"] != expected):
             raise self._untrusted("the check's wallet does not match the question")
-        for name in CHECK_CLAIMS:
+        for name in wire.CHECK_CLAIMS:
             # the checker knows the words; each claim asked must also be answered
             if name in question and name not in answer:
                 raise self._untrusted(f"the check answer says nothing valid of {name}")
