@@ -13,13 +13,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from cardreader.decode import Decoder, Deduplicator, make_camera_decoder
 from cardreader.errors import CameraUnavailable, DecoderUnavailable, EndOfFrames, FrameError
-from cardreader.events import MAX_PAYLOAD_CHARS, Credential, CredentialKind, ThreadedReader
+from cardreader.events import MAX_PAYLOAD_CHARS, Credential, ThreadedReader
 from sync.platform import camera as os_camera
 
 if TYPE_CHECKING:
@@ -325,7 +325,7 @@ class CameraReader(ThreadedReader):
                 if self._dedupe.is_new(symbol.kind, symbol.text, read_at):
                     self._emit(
                         Credential(
-                            kind=cast(CredentialKind, symbol.kind),
+                            kind=symbol.kind,
                             payload=symbol.text,
                             source=self.name,
                             read_at=read_at,

@@ -18,12 +18,13 @@ from typing import Protocol
 import numpy as np
 
 from cardreader.errors import DecoderUnavailable, FrameError
+from cardreader.events import CredentialKind
 
 # Symbology names as zxing-cpp spells them; they are also what Credential.symbology carries.
 QR_CODE = "QRCode"
 CODE_128 = "Code128"
 SUPPORTED_SYMBOLOGIES: tuple[str, ...] = (QR_CODE, CODE_128)
-KIND_BY_SYMBOLOGY = {QR_CODE: "qr", CODE_128: "barcode"}
+KIND_BY_SYMBOLOGY: dict[str, CredentialKind] = {QR_CODE: "qr", CODE_128: "barcode"}
 
 # zxing-cpp search options. Inverted (light-on-dark) codes are never shown by our wallet app
 # nor printed on our cards, and trying them doubles the time spent on frames without a code,
@@ -58,7 +59,7 @@ class Decoded:
     symbology: str
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> CredentialKind:
         return KIND_BY_SYMBOLOGY.get(self.symbology, "barcode")
 
 

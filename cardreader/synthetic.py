@@ -105,7 +105,7 @@ def perspective(frame: np.ndarray, jitter: float, rng: np.random.Generator) -> n
     import cv2
 
     h, w = frame.shape[:2]
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     moved = corners + rng.uniform(-jitter, jitter, (4, 2)).astype(np.float32) * [w, h]
     matrix = cv2.getPerspectiveTransform(corners, moved.astype(np.float32))
     return cv2.warpPerspective(frame, matrix, (w, h), borderMode=cv2.BORDER_REPLICATE)

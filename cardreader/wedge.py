@@ -166,8 +166,7 @@ class WedgeParser:
         return []
 
     def _finish(self, terminator: PassThrough) -> list[WedgeOutput]:
-        text = normalise("".join(k.key for k in self._held))
-        text = self._strip(text)
+        text = self._strip(normalise("".join(k.key for k in self._held)))
         if text is None or len(text) < self.min_length:
             return [*self._release(), terminator]
         scan = Scan(text=text, started_at=self._held[0].at, ended_at=terminator.at)

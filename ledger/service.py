@@ -970,4 +970,4 @@ def snapshot(db: Database, terminal_id: str, cursor: str | None,
         "merchant": merchant,
         "staff": staff,  # the merchant's whole staff, every page (a handful of rows)
         "ledger_keys": ledger_keys,
-    }, rows=False)  # the rows: checked in tests (tests/sync/test_wire.py)
+    }, rows=False)  # the rows: by each terminal, and in tests/ledger/test_wire.py

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sync.errors import SyncPackageError
 from sync.platform import perms
 from sync.platform.perms import OTHERS_BITS, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE
 
@@ -25,9 +26,11 @@ SQLITE_COMPANIONS = ("-wal", "-shm")
 MAX_SECRET_BYTES = 64 * 1024
 
 
-class UnsafeFileError(Exception):
+class UnsafeFileError(SyncPackageError):
     """A secret other users could read, or one that belongs to another user; the one-line
     message says what to do."""
+
+    code = "unsafe_file"
 
 
 def private_dir(path: Path) -> Path:

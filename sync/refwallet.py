@@ -24,6 +24,7 @@ from pathlib import Path
 import requests
 
 from sync import cards, clitools, keyfile, keys, tokens
+from sync.errors import SyncPackageError
 
 DEVICE_KEY_FILE = "device.key"
 WALLET_FILE = "wallet.json"
@@ -36,8 +37,10 @@ CARD_GAP = 18
 JAPANESE_FONT = "HeiseiKakuGo-W5"  # a CID font every PDF reader has: nothing to embed
 
 
-class WalletError(Exception):
+class WalletError(SyncPackageError):
     """The reference wallet cannot do what was asked; the message says why."""
+
+    code = "wallet"
 
 
 @dataclass

@@ -6,13 +6,14 @@ it receives, so a bad row becomes a `WireError` (code "bad_answer") that names t
 the field, never a KeyError deep in the code that reads it.
 
 A checker returns its argument, typed: `page = wire.check_snapshot_page(answer)`. It looks
-at shape only (keys, types, words from sync.vocab); what the values mean (a campaign's
-rules, a head's signature) is checked where they are used (sync.campaigns.validate,
-sync.record.verify_head). Fields a newer ledger adds are let through, so the two sides can
-be upgraded one at a time.
+at shape only (keys, types, words from sync.vocab, a stored PIN's form from sync.pins);
+what the values mean (a campaign's rules, a head's signature) is checked where they are
+used (sync.campaigns.validate, sync.record.verify_head). Fields a newer ledger adds are let
+through, so the two sides can be upgraded one at a time.
 
 A snapshot page may carry thousands of wallets: the row checkers are straight-line code,
-no schema interpreter (measured in tests/sync/test_wire.py).
+no schema interpreter (measured at sync.client.LedgerClient.snapshot, where the terminal
+checks each page once).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, NoReturn, NotRequired, TypedDict
 
-from sync import vocab
+from sync import pins, vocab
 from sync.errors import SyncPackageError
 
 BAD_ANSWER = "bad_answer"
@@ -108,6 +109,23 @@ def _day_or_none(row: dict[str, Any], name: str, where: str) -> None:
         _fail(f"{where}.{name}", "must be a date YYYY-MM-DD or null")
     if len(_GOOD_DAYS) < MAX_GOOD_DAYS:
         _GOOD_DAYS.add(value)
+
+
+def _stored_pin(row: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    """A stored PIN (sync.pins' form: salt, hash, amount, scrypt bounds): the state store
+    seals it as it comes, so one that is not well formed is the answer's fault, here."""
+    try:
+        return pins.check_stored(row.get(name))
+    except pins.PinError as exc:
+        _fail(f"{where}.{name}", exc.message)
+
+
+def _pin_fine(stored: Any) -> bool:
+    try:
+        pins.check_stored(stored)
+    except pins.PinError:
+        return False
+    return True
 
 
 def _bool(row: dict[str, Any], name: str, where: str) -> bool:
@@ -206,7 +224,7 @@ class CardRow(TypedDict):
     status: str  # CARD_STATUSES
     nfc_uid: NotRequired[str | None]
     version: int
-    pin: NotRequired[dict[str, Any]]  # only with an active card (sync.pins' stored form)
+    pin: NotRequired[dict[str, Any]]  # only with an active card (sync.pins.check_stored)
 
 
 def check_card_row(row: Any, where: str = "card") -> CardRow:
@@ -218,7 +236,7 @@ def check_card_row(row: Any, where: str = "card") -> CardRow:
         _fail(f"{where}.nfc_uid", "must be text or null")
     _int(row, "version", where)
     if "pin" in row:
-        _obj(row["pin"], f"{where}.pin")
+        _stored_pin(row, "pin", where)
         if row["status"] != CardStatus.ACTIVE:
             _fail(f"{where}.pin", "goes only with an active card")
     return row
@@ -266,7 +284,7 @@ class StaffRow(TypedDict):
     staff: str
     name: str
     role: str
-    pin: dict[str, Any]
+    pin: dict[str, Any]  # sync.pins.check_stored
 
 
 def check_staff_row(row: Any, where: str = "staff") -> StaffRow:
@@ -274,7 +292,7 @@ def check_staff_row(row: Any, where: str = "staff") -> StaffRow:
     _id(row, "staff", where)
     _text(row, "name", where)
     _text(row, "role", where)
-    _obj(row.get("pin"), f"{where}.pin")
+    _stored_pin(row, "pin", where)
     return row
 
 
@@ -332,8 +350,8 @@ def _card_fine(row: Any) -> bool:
             and row.get("status") in CARD_STATUSES
             and (row.get("nfc_uid") is None or type(row["nfc_uid"]) is str)
             and type(row.get("version")) is int and row["version"] >= 0
-            and ("pin" not in row or (type(row["pin"]) is dict
-                                      and row["status"] == CardStatus.ACTIVE)))
+            and ("pin" not in row or (row["status"] == CardStatus.ACTIVE
+                                      and _pin_fine(row["pin"]))))
 
 
 def _rows(rows: Any, where: str, fine: Callable[[Any], bool],

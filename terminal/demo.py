@@ -20,6 +20,7 @@ import requests
 
 from sync.platform import procs
 from sync.refwallet import DEVICE_KEY_FILE, WALLET_FILE, ReferenceWallet, WalletError
+from terminal.errors import TerminalError
 from terminal.journal import DB_FILE
 from terminal.node import TerminalConfig, enroll
 
@@ -39,8 +40,10 @@ STOP_TIMEOUT_S = 5
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class DemoError(Exception):
+class DemoError(TerminalError):
     """The demo ledger could not be started; the message says why."""
+
+    code = "demo"
 
 
 def _free_port() -> int:

@@ -216,12 +216,15 @@ class EscPosPrinter(Printer):
         """One real-time status byte (DLE EOT n), or None when none comes in time."""
         sock = getattr(device, "device", None) if self.connection == "Network" else None
         old = sock.gettimeout() if sock is not None else None
+        # A connection that cannot read back (python-escpos's own, or none) has no status.
+        unanswered: tuple[type[BaseException], ...] = (
+            *_escpos_errors(), AttributeError, NotImplementedError)
         try:
             if sock is not None:
                 sock.settimeout(STATUS_TIMEOUT_S)
             device._raw(DLE_EOT + bytes([n]))
             answer = device._read()
-        except (*_escpos_errors(), AttributeError, NotImplementedError):
+        except unanswered:
             return None
         finally:
             if sock is not None:

@@ -132,12 +132,14 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 MAX_QUOTED_CHARS = 40
 
 
-class BadInput(ValueError):
-    """A request of the wrong shape; `field` names what is wrong (one line)."""
+class BadInput(TerminalError, ValueError):
+    """A request of the wrong shape; `field` names what is wrong (one line; also in
+    `details`)."""
+
+    code = "bad_input"
 
     def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, details={"field": field})
         self.field = field
 
 
@@ -371,8 +373,10 @@ def _whole(text: str) -> int:
     return int(cleaned)
 
 
-class OneLineError(Exception):
+class OneLineError(TerminalError):
     """A command line that cannot be read: one line on stderr, exit EXIT_BAD_INPUT."""
+
+    code = "one_line"
 
 
 def _one_line_error(parser: argparse.ArgumentParser, message: str) -> None:

@@ -156,37 +156,44 @@ def test_a_silent_ledger_shows_while_a_round_still_waits_for_it(town, proxy, tmp
 
 
 def test_a_bad_snapshot_row_is_refused_said_and_the_next_good_round_succeeds(town, tmp_path):
-    """A campaign row without its id in a (signed, real) snapshot page used to raise a
-    KeyError in the state store that ended the sync thread. Now the page is refused whole
-    ("bad_answer", the row named), nothing of it applied, the worker lives on, and once
-    the ledger serves good pages again the next round (after the backoff) succeeds."""
+    """A card row whose stored PIN is not of its form (here a hash of one byte) in a
+    (signed, real) snapshot page used to raise a PinError in the state store, which seals
+    each PIN as it comes, and that ended the round as a bug. Now the page is refused whole
+    where it arrives ("bad_answer", the row and field named by sync.wire), nothing of it
+    applied, the worker lives on, and once the ledger serves good pages again the next
+    round (after the backoff) succeeds. (The ledger checks its pages' other fields as it
+    sends them, not their wallet and card rows: a campaign without its id it refuses to
+    send at all, tests/ledger/test_wire.py.)"""
     data = enrolled(town, tmp_path / "t", town["ledger"].url)
-    bad = {"name": "no id"}
+    bad_pin = json.dumps({"hash": "00"})
     ledger_file = sqlite3.connect(town["db_file"], timeout=DEADLINE_S)
     try:
         with ledger_file:
+            now_us = time.time_ns() // 1000
             ledger_file.execute(
-                "INSERT INTO campaigns (campaign_id, kind, rules, created_us, updated_us) "
-                "VALUES ('BAD-ROW', 'coupon', ?, ?, ?)",
-                (json.dumps(bad), time.time_ns() // 1000, time.time_ns() // 1000))
+                "INSERT INTO cards (card_id, wallet_id, status, nfc_uid, created_us, "
+                "updated_us, version, pin) VALUES ('BAD-ROW', 'W-STATUS', 'active', NULL, ?, ?, "
+                "1, ?)", (now_us, now_us, bad_pin))
         with Node(data) as node:
             assert node.worker is not None
             node.worker.start()
             wait_for(lambda: node.worker.status.failure_code == sync_client.BAD_ANSWER)
             failed = node.worker.status
-            assert "campaigns[" in failed.last_error and "'id'" in failed.last_error, failed
+            assert "snapshot.cards[" in failed.last_error and "].pin" in failed.last_error, \
+                failed
             assert not failed.online and failed.failure_at is not None
             assert node.worker.alive
-            assert [c for c in node.state.campaigns() if "id" not in c] == []
+            assert node.state.card("BAD-ROW") is None
 
             with ledger_file:
-                ledger_file.execute("DELETE FROM campaigns WHERE campaign_id = 'BAD-ROW'")
+                ledger_file.execute("DELETE FROM cards WHERE card_id = 'BAD-ROW'")
             wait_for(lambda: good(node.worker.status)
                      and node.worker.status.last_success > failed.failure_at)
             assert node.worker.alive
+            assert node.state.card("BAD-ROW") is None
     finally:
         with ledger_file:
-            ledger_file.execute("DELETE FROM campaigns WHERE campaign_id = 'BAD-ROW'")
+            ledger_file.execute("DELETE FROM cards WHERE card_id = 'BAD-ROW'")
         ledger_file.close()
 
 
