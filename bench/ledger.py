@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import random
-import signal
 import socket
 import sqlite3
 import statistics
@@ -51,6 +50,7 @@ from ledger.db import Database
 from ledger.postings import WALLET_BALANCE_CAP
 from ledger.schema import migrate
 from sync import auth, bodies, ids, keys, record
+from sync.platform import procs
 from terminal import keystore
 from terminal.journal import Journal
 
@@ -97,17 +97,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _end_with_parent() -> None:
-    """In the child before exec: SIGTERM when the process that started it dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 class LedgerServer:
     """`python -m ledger serve` as a child process, on a free loopback port."""
 
@@ -128,8 +117,7 @@ class LedgerServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ledger", "serve", "--db", self.db_url, "--home",
                  str(self.home), "--port", str(self.port), "--workers", str(self.workers)],
-                cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_end_with_parent,
+                cwd=root, stdout=log, stderr=subprocess.STDOUT, **procs.child_options(),
             )
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -144,22 +132,10 @@ class LedgerServer:
         raise RuntimeError("the ledger did not answer /healthz in time")
 
     def stop(self) -> None:
-        """End the server's whole process group (SIGTERM, then SIGKILL if it lingers)."""
+        """End the server's whole process group (asked, then forced if it lingers)."""
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(SERVER_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # workers that outlived their parent
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        procs.stop(self.proc, SERVER_STOP_TIMEOUT_S)
 
 
 # --- the records, made before any clock runs ---------------------------------------------
