@@ -6,7 +6,7 @@ large, buttons are at least `TOUCH_MIN_PX` tall, and every key has a keyboard eq
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -15,6 +15,10 @@ AMOUNT_POINT_SIZE = 44
 # The keypad refuses digits past this many (¥9,999,999): a typo guard, not a limit.
 MAX_DIGITS = 7
 DISPLAY_HEIGHT_PX = 96
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("MainWindow", text)
 
 
 def yen(amount: int) -> str:
@@ -50,7 +54,8 @@ class AmountPad(QWidget):
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, k=key: self.press(k))
             grid.addWidget(button, index // 3, index % 3)
-        self.clear_button = QPushButton("C")
+        self.clear_button = QPushButton(tr("Clear"))  # クリア in Japanese
+        self.clear_button.setObjectName("pad_clear")
         self.clear_button.setMinimumHeight(TOUCH_MIN_PX)
         self.clear_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.clear_button.clicked.connect(self.clear)
@@ -82,6 +87,11 @@ class AmountPad(QWidget):
     def _show(self) -> None:
         self.display.setText(yen(self.amount))
         self.changed.emit(self.amount)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.LanguageChange:
+            self.clear_button.setText(tr("Clear"))
+        super().changeEvent(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         text = event.text()
