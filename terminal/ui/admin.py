@@ -80,9 +80,9 @@ class AdminScreen(QWidget):
         grid.addLayout(counted_row, 4, 0, 1, 2)
         grid.addWidget(self._build_lookup(), 5, 0, 1, 2)
         grid.addLayout(self._build_printer_row(), 6, 0, 1, 2)
-        for row, widget in enumerate((self.admin_info, self.verify_info, self.readers_info),
-                                     start=7):
-            grid.addWidget(widget, row, 0, 1, 2)
+        for line, widget in enumerate((self.admin_info, self.verify_info, self.readers_info),
+                                      start=7):
+            grid.addWidget(widget, line, 0, 1, 2)
         grid.addWidget(self.storage_info, 10, 0)
         grid.addWidget(self.rebuild_button, 10, 1)
         self.day_controls = DayControls()
@@ -206,7 +206,7 @@ class AdminScreen(QWidget):
         self.staff_admin.training.connect(
             lambda on: Op(self, lambda s: s.set_training(on), success=f.staff_view_shown,
                           failure=self._staff_failed, label=tr("training mode")).run())
-        self.staff_admin.create.connect(
+        self.staff_admin.create_member.connect(
             lambda name, role, pin: Op(self, lambda s: s.create_staff(name, role, pin),
                                        success=f.staff_view_shown, failure=self._staff_failed,
                                        label=tr("the new staff member")).run())
@@ -269,9 +269,7 @@ class AdminScreen(QWidget):
 
     def lock(self) -> None:
         if self.is_open():  # a manager signed in by it hands back
-            Op(self, lambda s: s.admin_lock(),
-               success=lambda view: view and self.frame.staff_view_shown(view),
-               label=tr("the lock")).run()
+            Op(self, lambda s: s.admin_lock(), success=self._locked, label=tr("the lock")).run()
         self.idle_lock.stop()
         self.admin_panel.hide()
         self.lookup_id.clear()
@@ -280,6 +278,10 @@ class AdminScreen(QWidget):
     def sync_now(self) -> None:
         """The sync worker goes now instead of at its next round (never waited for)."""
         Op(self, lambda s: s.sync_now(), label=tr("the sync")).run()
+
+    def _locked(self, view: dict | None) -> None:
+        if view is not None:
+            self.frame.staff_view_shown(view)
 
     def _quit(self) -> None:
         """Quit the counter, after a "really?": the window closes and the services stop."""

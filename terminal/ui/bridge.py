@@ -419,7 +419,7 @@ class TerminalBridge(QObject):
         from terminal import tally
 
         day = tally.runs(counter.journal)[-2].business_date if closed else None
-        sheet = tally.for_date(counter.journal, day) if closed else \
+        sheet = tally.for_date(counter.journal, day) if day is not None else \
             tally.x_report(counter.journal)
         records = tally.day_records(counter.journal, day)  # by staff member, below
         tally.name_sheet(sheet, counter.state)

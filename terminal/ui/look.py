@@ -50,10 +50,10 @@ def options() -> frozenset[str]:
     return frozenset(_look.options)
 
 
-def load_style(app: QApplication | None = None) -> None:
+def load_style(app: QCoreApplication | None = None) -> None:
     """The base sheet and the options that are on, applied to the whole application."""
     app = app or _application()
-    if app is None:
+    if not isinstance(app, QApplication):
         return
     folder = resource_dir()
     names = [STYLE_FILE] + [f"{option}.qss" for option in sorted(_look.options)]

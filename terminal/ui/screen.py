@@ -44,6 +44,7 @@ CAMPAIGN_POINT_SIZE = 16  # what the campaigns did: read out to the customer, so
 NOTE_POINT_SIZE = 12  # campaigns that did not apply: there, but calm
 RECEIPT_POINT_SIZE = 10
 CONTEXT = "MainWindow"
+PAD_STRETCH, ACTIONS_STRETCH, RESULT_STRETCH = 3, 2, 5  # the screen's columns, in shares
 POCKETS = {"charged": "Charged money", "premium_common": "Vouchers (all shops)",
            "premium_exclusive": "Vouchers (small shops)", "points": "Points"}
 
@@ -106,7 +107,8 @@ class ResultPanel(QFrame):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("result")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        # it takes the room it is given, never more: what does not fit scrolls or wraps
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.headline = QLabel()
         self.headline.setObjectName("headline")
         self.headline.setFont(big_font(HEADLINE_POINT_SIZE))
@@ -114,6 +116,7 @@ class ResultPanel(QFrame):
         self.balance = QLabel()
         self.balance.setObjectName("balance")
         self.balance.setFont(big_font(BALANCE_POINT_SIZE))
+        self.balance.setWordWrap(True)  # on a narrow screen, "Remaining" above the yen
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setFont(big_font(DETAIL_POINT_SIZE, bold=False))
@@ -194,18 +197,30 @@ class CounterScreen(QWidget):
         self.pad = AmountPad()
         self.result = ResultPanel()
         self.buttons: dict[str, QPushButton] = {}
+        # Three columns, so a 768-pixel-high screen holds the keypad and every action in
+        # large type too: the keypad, the actions one under the other, the result.
         left = QVBoxLayout()
         left.addWidget(self.pad)
+        left.addStretch(1)
         self.grid = QGridLayout()
         for index, key in enumerate(actions):
             button = touch_button("", f"action_{key}")
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             self.buttons[key] = button
-            self.grid.addWidget(button, index // 2, index % 2)
-        left.addLayout(self.grid)
-        left.addStretch(1)
+            self.grid.addWidget(button, index, 0)
+        middle = QVBoxLayout()
+        middle.addLayout(self.grid)
+        middle.addStretch(1)
+        columns = QHBoxLayout()
+        columns.addLayout(left, PAD_STRETCH)
+        columns.addLayout(middle, ACTIONS_STRETCH)
+        self.under = QVBoxLayout()  # a row under the keypad and the actions (the shop's party)
+        inputs = QVBoxLayout()
+        inputs.addLayout(columns, 1)
+        inputs.addLayout(self.under)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, 2)
-        layout.addWidget(self.result, 3)
+        layout.addLayout(inputs, PAD_STRETCH + ACTIONS_STRETCH)
+        layout.addWidget(self.result, RESULT_STRETCH)
         self.pad.changed.connect(lambda _: self._typing())
 
     # --- what a screen does itself ----------------------------------------------------------
@@ -236,8 +251,14 @@ class CounterScreen(QWidget):
             return  # cleared after a sale: the result stays up until the next customer types
         if self.pending is not None:
             return
+        if self.result.property("state") == "approved":
+            self.frame.customer_show_thanks()  # the last customer is done: the next begins
         self.result.show_state("idle", tr("Type the amount, then choose."),
                                yen(self.pad.amount))
+
+    def start(self, action: str) -> None:
+        """Wait for a card or code for `action` (the screen's own actions)."""
+        raise NotImplementedError
 
     def present(self, kind: str, value: str) -> None:
         raise NotImplementedError

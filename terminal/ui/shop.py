@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSizePolicy,
+    QSpinBox,
+    QWidget,
+)
 
 from terminal.counter import Presented
 from terminal.policy import MAX_PARTY
@@ -98,11 +106,15 @@ class ShopScreen(CounterScreen):
         self.diner_button = touch_button("", "action_diner")
         self.diner_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.diners: list[tuple[str, str]] = []
-        for widget in (self.party_label, self.party, self.double_button, self.diner_button):
-            row.addWidget(widget, 1 if widget is self.party else 0)
-        self.grid.addWidget(self.party_box, 3, 0, 1, 2)
-        for widget in (self.party_box, self.double_button, self.diner_button):
-            widget.hide()
+        row.addWidget(self.party_label)
+        row.addWidget(self.party, 1)
+        row.addWidget(self.double_button, 1)
+        row.addWidget(self.diner_button, 1)
+        for button in (self.double_button, self.diner_button):
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.under.addWidget(self.party_box)  # one row under the keypad and the actions
+        for hidden in (self.party_box, self.double_button, self.diner_button):
+            hidden.hide()
 
     def retranslate(self) -> None:
         labels = {"pay": tr("Pay"), "balance": tr("Balance"), "refunds": tr("Refund / void"),

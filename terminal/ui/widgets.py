@@ -40,6 +40,7 @@ class AmountPad(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._digits = ""
+        self.setObjectName("pad")  # large type keeps its keys lower (large_type.qss)
         self.display = QLabel(yen(0))
         self.display.setObjectName("amount")
         self.display.setFont(big_font(AMOUNT_POINT_SIZE))

@@ -58,8 +58,10 @@ FIRST_PAINT_MARKER = "machi-pos: first paint"
 SALE_READY_MARKER = "machi-pos: sale-ready"
 # The window's size when the screen has room: fits a 1280x800 counter with the demo panel.
 WINDOW_W, WINDOW_H = 1280, 740
-DEMO_PANEL_W = 330
+DEMO_PANEL_W = 330  # at most; a fifth of a narrow window, and never under DEMO_PANEL_MIN_W
+DEMO_PANEL_MIN_W = 200
 MODE_BUTTON_MIN_PX = 48
+STATUS_STRETCH, STAFF_STRETCH = 3, 2  # the bottom row's shares
 STATUS_TICK_MS = 1_000
 # How often the window asks whether the sign-in lapsed (the shop's idle time, in the core).
 STAFF_CHECK_MS = 30_000
@@ -136,6 +138,8 @@ class MainWindow(QMainWindow):
         header.setObjectName("header")
         self.shop_name = QLabel()
         self.shop_name.setFont(big_font(18))
+        # a long shop name is cut rather than widen the window
+        self.shop_name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.mode_buttons = QButtonGroup(self)
         head = QHBoxLayout(header)
         head.addWidget(self.shop_name, 1)
@@ -169,10 +173,15 @@ class MainWindow(QMainWindow):
         # Staff (terminal.ui.staffbox): who is signed in or a PIN asked, training, "really?"
         self.staff_bar, self.training_banner = StaffBar(), TrainingBanner()
         self.confirm = ConfirmPanel()
-        for widget in (self.training_banner, self.staff_bar, self.confirm):
+        self.training_banner.setWordWrap(True)
+        for widget in (self.training_banner, self.confirm):
             layout.addWidget(widget)
         layout.addWidget(self.stack, 1)
-        layout.addWidget(self.status_line)
+        # the status and who is signed in share the bottom row: the screens keep the height
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_line, STATUS_STRETCH)
+        bottom.addWidget(self.staff_bar, STAFF_STRETCH)
+        layout.addLayout(bottom)
         self.setCentralWidget(central)
         self.modes["shop"].setChecked(True)
         self.demo_dock = QDockWidget()
@@ -236,7 +245,7 @@ class MainWindow(QMainWindow):
             "F12": self.toggle_language,
         }
         for key, action in keys.items():
-            QShortcut(QKeySequence(key), self, activated=action)
+            QShortcut(QKeySequence(key), self).activated.connect(action)
 
     def _start_services(self) -> None:
         from terminal.ui.readers import ReaderHub
@@ -665,9 +674,14 @@ class MainWindow(QMainWindow):
         """The customer display: refused, in words."""
 
     def customer_show_thanks(self) -> None:
-        """The customer display: thank you (after the next key press)."""
+        """The customer display: thank you, once the cashier starts the next sale."""
 
     # --- painting and closing ---------------------------------------------------------------
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.demo_dock.setMaximumWidth(max(DEMO_PANEL_MIN_W,
+                                           min(DEMO_PANEL_W, self.width() // 5)))
+        super().resizeEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().paintEvent(event)

@@ -365,3 +365,64 @@ def test_a_wall_clock_turned_back_is_shown_on_the_status_line(qtbot, window):
     window.shop.show_refunds()
     qtbot.waitUntil(lambda: window.status_line.property("clock") == "ok", timeout=DONE_MS)
     assert "behind" not in window.status_line.text()
+
+
+# --- #18.9: demo and keyboard ---------------------------------------------------------------
+
+
+def test_esc_clears_a_refused_amount(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=DONE_MS)  # keys need the focus
+    type_amount(window, window.shop, 999_000)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "refused"
+    assert window.shop.pad.amount == 999_000  # still there: the cashier sees what was refused
+    QTest.keyClick(window, Qt.Key.Key_Escape)  # held back a moment by the scanner filter
+    qtbot.waitUntil(lambda: window.shop.pad.amount == 0, timeout=DONE_MS)
+    assert window.shop.result.property("state") == "idle"
+
+
+def test_the_clear_key_says_clear_in_the_cashiers_language(qtbot, window):
+    assert window.shop.pad.clear_button.text() == "Clear"
+    window.lang_button.click()
+    try:
+        qtbot.waitUntil(lambda: window.shop.pad.clear_button.text() == "クリア",
+                        timeout=DONE_MS)
+    finally:
+        window.lang_button.click()
+    qtbot.waitUntil(lambda: window.shop.pad.clear_button.text() == "Clear", timeout=DONE_MS)
+
+
+def test_after_tapping_a_demo_customer_the_keyboard_is_the_counters(qtbot, window):
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=DONE_MS)
+    row = next(r for r in range(window.demo_list.count())
+               if (window.demo_list.item(r).data(Qt.ItemDataRole.UserRole) or ("",))[0]
+               == "card")
+    rect = window.demo_list.visualItemRect(window.demo_list.item(row))
+    qtbot.mouseClick(window.demo_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert settle(qtbot, window.shop) == "approved"  # a tap alone: the balance
+    focused = QApplication.focusWidget()
+    assert focused is not None and focused is not window.demo_list
+    assert focused.window() is window
+    window.shop.pad.clear()
+    for digit in "70":
+        time.sleep(0.08)  # a person, not a scanner
+        QTest.keyClick(focused, digit)
+    qtbot.waitUntil(lambda: window.shop.pad.amount == 70, timeout=DONE_MS)
+
+
+def test_the_admin_screen_quits_the_counter_after_asking(qtbot, window):
+    unlock_admin(qtbot, window)
+    window.admin.buttons["quit"].click()
+    assert window.confirm.isVisible() and window.isVisible()  # asked first
+    QTest.keyClick(window, Qt.Key.Key_Escape)  # no: nothing happens
+    qtbot.waitUntil(lambda: not window.confirm.isVisible(), timeout=DONE_MS)
+    assert window.isVisible()
+    window.admin.buttons["quit"].click()
+    confirm(window)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=DONE_MS)
+    assert window.bridge.node is None  # the services stopped with it
