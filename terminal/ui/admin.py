@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -21,10 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from terminal.printer import PRINTER_KINDS
-from terminal.printer import address_of as printer_address_of
 from terminal.ui.day import DayControls
-from terminal.ui.ops import PRINTER_TIMEOUT_S, REPORT_TIMEOUT_S, START_TIMEOUT_S, Op, OpFailure
+from terminal.ui.ops import REPORT_TIMEOUT_S, START_TIMEOUT_S, Op, OpFailure
+from terminal.ui.printerrow import PrinterRow
 from terminal.ui.screen import failure_words, holding_lines, rally_lines, said_details, tr
 from terminal.ui.staffbox import StaffAdmin
 from terminal.ui.widgets import big_font, touch_button, yen
@@ -32,7 +30,6 @@ from terminal.ui.widgets import big_font, touch_button, yen
 if TYPE_CHECKING:
     from terminal.ui.window import MainWindow
 
-PRINTER_COLUMN_CHOICES = (32, 42, 48)  # 58 mm Font A, 80 mm Font B, 80 mm Font A
 # The admin screen locks itself this long after its last use (and whenever it is left).
 ADMIN_IDLE_LOCK_MS = 2 * 60 * 1000
 ADMIN_PIN_MAX = 8
@@ -79,7 +76,11 @@ class AdminScreen(QWidget):
         counted_row.addWidget(self.counted, 1)
         grid.addLayout(counted_row, 4, 0, 1, 2)
         grid.addWidget(self._build_lookup(), 5, 0, 1, 2)
-        grid.addLayout(self._build_printer_row(), 6, 0, 1, 2)
+        self.printer = PrinterRow(frame)
+        grid.addWidget(self.printer, 6, 0, 1, 2)
+        # by their names here too (the tests and the drive use them)
+        self.printer_kind, self.printer_address = self.printer.kind, self.printer.address
+        self.printer_columns, self.printer_button = self.printer.columns, self.printer.button
         for line, widget in enumerate((self.admin_info, self.verify_info, self.readers_info),
                                       start=7):
             grid.addWidget(widget, line, 0, 1, 2)
@@ -97,7 +98,7 @@ class AdminScreen(QWidget):
         self.admin_panel.hide()
         self.setup_panel = self._build_setup()
         self.setup_panel.hide()
-        scroll = QScrollArea()
+        self.pane = scroll = QScrollArea()
         scroll.setObjectName("admin_scroll")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -161,29 +162,6 @@ class AdminScreen(QWidget):
         box.addWidget(self.lookup_info)
         return self.lookup_row
 
-    def _build_printer_row(self) -> QHBoxLayout:
-        """The receipt printer: its kind, one address field, the paper width; saved only
-        once the printer answers."""
-        row = QHBoxLayout()
-        self.printer_label = QLabel()
-        self.printer_kind = QComboBox()
-        self.printer_kind.setObjectName("printer_kind")
-        for kind in PRINTER_KINDS:
-            self.printer_kind.addItem(kind, kind)
-        self.printer_address = QLineEdit()
-        self.printer_address.setObjectName("printer_address")
-        self.printer_columns = QComboBox()
-        for columns in PRINTER_COLUMN_CHOICES:
-            self.printer_columns.addItem(str(columns), columns)
-        self.printer_button = touch_button("", "action_printer")
-        for widget in (self.printer_label, self.printer_kind, self.printer_address,
-                       self.printer_columns):
-            widget.setFont(big_font(13, bold=False))
-            row.addWidget(widget, 1 if widget is self.printer_address else 0)
-        row.addWidget(self.printer_button)
-        self.printer_kind.currentIndexChanged.connect(self._printer_hint)
-        return row
-
     def _connect(self) -> None:
         b, f = self.buttons, self.frame
         self.enroll_button.clicked.connect(self._enroll)
@@ -200,15 +178,14 @@ class AdminScreen(QWidget):
         self.rebuild_button.clicked.connect(self._rebuild_state)
         self.lookup_button.clicked.connect(self._look_up)
         self.lookup_id.returnPressed.connect(self._look_up)
-        self.printer_button.clicked.connect(self._save_printer)
         self.day_controls.close_shift.connect(lambda: self.close_day(shift=True))
         self.day_controls.export.connect(self._export)
         self.staff_admin.training.connect(
-            lambda on: Op(self, lambda s: s.set_training(on), success=f.staff_view_shown,
-                          failure=self._staff_failed, label=tr("training mode")).run())
+            lambda on: Op(self, lambda s: s.set_training(on), success=f.staff.view_shown,
+                          failure=self.staff_failed, label=tr("training mode")).run())
         self.staff_admin.create_member.connect(
             lambda name, role, pin: Op(self, lambda s: s.create_staff(name, role, pin),
-                                       success=f.staff_view_shown, failure=self._staff_failed,
+                                       success=f.staff.view_shown, failure=self.staff_failed,
                                        label=tr("the new staff member")).run())
         self.idle_lock.timeout.connect(self.lock)
         for button in self.admin_panel.findChildren(QPushButton):
@@ -221,15 +198,9 @@ class AdminScreen(QWidget):
                  "close_day": tr("Close the day (Z)"), "quit": tr("Quit the counter")}
         for name, text in words.items():
             self.buttons[name].setText(text)
-        self.printer_label.setText(tr("Printer"))
-        kinds = {"pdf": tr("None (PDF)"), "network": tr("Network"), "usb": "USB",
-                 "serial": tr("Serial"), "file": tr("Device file")}
-        for index in range(self.printer_kind.count()):
-            self.printer_kind.setItemText(index, kinds[self.printer_kind.itemData(index)])
-        self.printer_button.setText(tr("Save and test"))
+        self.printer.retranslate()
         self.lookup_label.setText(tr("Wallet by id (look-up only)"))
         self.lookup_button.setText(tr("Look up"))
-        self._printer_hint()
         self.pin_label.setText(tr("Admin PIN"))
         self.unlock_button.setText(tr("Unlock"))
         self.counted_label.setText(tr("Cash counted"))
@@ -254,7 +225,7 @@ class AdminScreen(QWidget):
 
     def _opened(self, result: dict) -> None:
         if result.get("view"):
-            self.frame.staff_view_shown(result["view"])  # the manager is signed in now
+            self.frame.staff.view_shown(result["view"])  # the manager is signed in now
         self.pin_message.clear()
         self.admin_panel.show()
         self.idle_lock.start()
@@ -281,7 +252,7 @@ class AdminScreen(QWidget):
 
     def _locked(self, view: dict | None) -> None:
         if view is not None:
-            self.frame.staff_view_shown(view)
+            self.frame.staff.view_shown(view)
 
     def _quit(self) -> None:
         """Quit the counter, after a "really?": the window closes and the services stop."""
@@ -296,11 +267,16 @@ class AdminScreen(QWidget):
 
     def _said_failure(self, failure: OpFailure) -> None:
         self.verify_info.setText("✘ " + failure_words(failure))
-        self.frame.staff_refused(failure.code, failure_words(failure), said_details(failure))
+        self.frame.staff.refused(failure.code, failure_words(failure), said_details(failure))
+
+    def _report(self, text: str) -> None:
+        """A report's text, scrolled into view (it is below the buttons)."""
+        self.verify_info.setText(text)
+        QTimer.singleShot(0, lambda: self.pane.ensureWidgetVisible(self.verify_info))
 
     def _x_report(self) -> None:
-        self.frame.approvable(lambda: Op(
-            self, lambda s: s.x_report(), success=self.verify_info.setText,
+        self.frame.staff.approvable(lambda: Op(
+            self, lambda s: s.x_report(), success=self._report,
             failure=self._said_failure, label=tr("the X report"),
             timeout_s=REPORT_TIMEOUT_S).run())
 
@@ -314,7 +290,7 @@ class AdminScreen(QWidget):
             return
         counted = int(text)
         self.counted.clear()
-        self.frame.approvable(lambda: Op(
+        self.frame.staff.approvable(lambda: Op(
             self, lambda s: s.close_day(counted, shift, ""), success=self._closed,
             failure=self._said_failure, label=tr("the day close"),
             timeout_s=REPORT_TIMEOUT_S).run())
@@ -325,9 +301,9 @@ class AdminScreen(QWidget):
             self.verify_info.setText("")
             return
         _, text, notice, view = result
-        self.frame.staff_view_shown(view)  # the close signed them out
+        self.frame.staff.view_shown(view)  # the close signed them out
         self.day_controls.info.setText("")
-        self.verify_info.setText(text)
+        self._report(text)
         if notice:  # a Z: the counter says which day its sales now go to
             self.frame.shop.idle(tr("Business day {0} is closed. Sales from now on belong "
                                     "to the next business day, {1}.").format(*notice))
@@ -346,6 +322,19 @@ class AdminScreen(QWidget):
            failure=lambda f: self.lookup_info.setText("✘ " + failure_words(f)),
            label=tr("the look-up")).run()
 
+    def show_info(self, info: dict) -> None:
+        """The terminal, its data directory, the ledger keys it trusts, its offline limits."""
+        limits = (info.get("merchant") or {}).get("config") or {}
+        self.admin_info.setText(tr("Terminal {0}\nData: {1}").format(
+            info["terminal_id"], info["data_dir"]) + "\n" + tr(
+            "Ledger keys pinned: {0}").format(", ".join(info.get("ledger_keys", []))) +
+            "\n" + tr(
+            "Offline limits: {0} per payment, {1} per wallet until the next sync, balances "
+            "older than {2} h allow only {3}; wallet cap {4}").format(
+            *(yen(limits.get(k, 0)) if k != "max_snapshot_age_s" else limits.get(k, 0) // 3600
+              for k in ("max_offline_payment", "max_offline_per_wallet", "max_snapshot_age_s",
+                        "small_payment_when_stale", "wallet_balance_cap"))))
+
     def _show_lookup(self, result: Any) -> None:
         view, how = result
         lines = holding_lines(view, self.frame.ride_name)
@@ -356,46 +345,13 @@ class AdminScreen(QWidget):
                                                      yen(view.total))] + lines
             + rally_lines(view)))
 
-    def _staff_failed(self, failure: OpFailure) -> None:
+    def staff_failed(self, failure: OpFailure) -> None:
         message = failure_words(failure)
         self.frame.staff_bar.message.setText("✘ " + message)
         self.staff_admin.training_button.setChecked(
             not self.frame.training_banner.isHidden())
         if self.is_open():
             self.staff_admin.info.setText("✘ " + message)
-
-    # --- printer ----------------------------------------------------------------------------
-
-    def _printer_hint(self) -> None:
-        hints = {"pdf": tr("no printer: receipts as PDF"),
-                 "network": "192.168.1.50:9100", "usb": "04b8:0202",
-                 "serial": "/dev/ttyUSB0@9600", "file": "/dev/usb/lp0"}
-        kind = self.printer_kind.currentData()
-        self.printer_address.setPlaceholderText(hints.get(kind, ""))
-        self.printer_address.setEnabled(kind != "pdf")
-
-    def show_printer_settings(self, config: dict) -> None:
-        kind, address, columns = printer_address_of(config)
-        self.printer_kind.setCurrentIndex(max(0, self.printer_kind.findData(kind)))
-        self.printer_address.setText(address)
-        self.printer_columns.setCurrentIndex(max(0, self.printer_columns.findData(columns)))
-        self._printer_hint()
-
-    def _save_printer(self) -> None:
-        self.frame.reader_state("printer", tr("checking…"))
-        kind, address = self.printer_kind.currentData(), self.printer_address.text()
-        columns = self.printer_columns.currentData()
-        Op(self, lambda s: s.configure_printer(kind, address, columns),
-           success=lambda status: self.frame.reader_state("printer", status),
-           failure=self._printer_failed, label=tr("the printer"),
-           timeout_s=PRINTER_TIMEOUT_S).run()
-
-    def _printer_failed(self, failure: OpFailure) -> None:
-        if failure.code == "printer":  # the new printer did not answer: the old one stays
-            self.frame.reader_state("printer", tr("not saved: {0}").format(failure.message))
-            return
-        self.frame.reader_state("printer", "✘ " + failure_words(failure))
-        self.frame.staff_refused(failure.code, failure_words(failure), said_details(failure))
 
     def show_readers(self, states: dict[str, str]) -> None:
         lines = [f"{name} — {text}" for name, text in sorted(states.items())]

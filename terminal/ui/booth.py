@@ -125,7 +125,7 @@ class BoothScreen(CounterScreen):
             return
         self.frame.claim(self)
         self.pending = Pending("cash", amount, sent=True)
-        self.frame.approvable(lambda: self._op(
+        self.frame.staff.approvable(lambda: self._op(
             lambda s: s.counter.cash_move(amount, direction), tr("the cash float")))
 
     def present(self, kind: str, value: str) -> None:
@@ -167,7 +167,7 @@ class BoothScreen(CounterScreen):
             tendered = pending.tendered or 0
             self._op(lambda s: s.charge(who, amount, tendered), tr("the top-up"))
         elif action == "grant":
-            self.frame.approvable(lambda: self._op(
+            self.frame.staff.approvable(lambda: self._op(
                 lambda s: s.counter.grant(who, amount, "town-office"), tr("the grant")))
         elif action == "balance":
             self._op(lambda s: s.counter.balance(who), tr("the balance"),

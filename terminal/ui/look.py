@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QTranslator
 from PySide6.QtWidgets import QApplication
 
+from terminal import settings
+
 log = logging.getLogger(__name__)
 
 DEFAULT_LANGUAGE = "ja"
@@ -102,6 +104,22 @@ def set_language(language: str) -> bool:
 
 def switch_language() -> None:
     set_language("en" if _look.language == "ja" else "ja")
+
+
+def apply_settings(data_dir: Path) -> None:
+    """This terminal's language and look as it was left (terminal.settings); a terminal
+    with none saved keeps the launch's language and the plain look."""
+    if not settings.saved(data_dir):
+        return
+    chosen = settings.load(data_dir)
+    set_language(chosen.language)
+    set_option("high_contrast", chosen.high_contrast)
+    set_option("large_type", chosen.large_type)
+
+
+def save_settings(data_dir: Path) -> None:
+    settings.save(data_dir, settings.Settings(_look.language, "high_contrast" in _look.options,
+                                              "large_type" in _look.options))
 
 
 def _application() -> QApplication | None:

@@ -287,7 +287,7 @@ class CounterScreen(QWidget):
         message = failure_words(failure)
         self.pending = None
         self.hide_extras()
-        self.frame.staff_refused(failure.code, message, said_details(failure))
+        self.frame.staff.refused(failure.code, message, said_details(failure))
         self.result.show_state("refused", "✘ " + tr("Not accepted"), "", message)
         self.frame.sound("refuse")
         self.frame.refusal.emit(failure.code, message)
@@ -308,10 +308,11 @@ class CounterScreen(QWidget):
         self.hide_extras()
         self.frame.last_outcome = result
         self.frame.sound("approve")
-        self.frame.approval_done()
+        self.frame.staff.approval_done()
+        did, notes = campaign_words.outcome_words(result)
         self.result.show_state("approved", "✔ " + title(result), remaining(result),
-                               "\n".join(outcome_lines(result)), campaign_words.lines(result),
-                               ["・" + campaign_words.note(n) for n in result.notes])
+                               "\n".join(outcome_lines(result)), did,
+                               ["・" + note for note in notes])
         self.frame.customer_show_result(result)
         self.pad.clear()
         self.frame.refresh_offers()  # a campaign may have run out, or a new snapshot come

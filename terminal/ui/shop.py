@@ -359,7 +359,7 @@ class ShopScreen(CounterScreen):
 
         def send() -> None:
             self.pending = Pending("refund", sent=True)
-            self.frame.approvable(lambda: self._op(
+            self.frame.staff.approvable(lambda: self._op(
                 lambda s: s.counter.refund(tx_id, None if void else amount or None, void),
                 tr("the refund")))
 

@@ -15,6 +15,7 @@ AMOUNT_POINT_SIZE = 44
 # The keypad refuses digits past this many (¥9,999,999): a typo guard, not a limit.
 MAX_DIGITS = 7
 DISPLAY_HEIGHT_PX = 96
+KEY_POINT_SIZE = 20
 
 
 def tr(text: str) -> str:
@@ -51,12 +52,13 @@ class AmountPad(QWidget):
         for index, key in enumerate(keys):
             button = QPushButton(key)
             button.setMinimumHeight(TOUCH_MIN_PX)
-            button.setFont(big_font(20))
+            button.setFont(big_font(KEY_POINT_SIZE))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, k=key: self.press(k))
             grid.addWidget(button, index // 3, index % 3)
         self.clear_button = QPushButton(tr("Clear"))  # クリア in Japanese
         self.clear_button.setObjectName("pad_clear")
+        self.clear_button.setFont(big_font(KEY_POINT_SIZE))
         self.clear_button.setMinimumHeight(TOUCH_MIN_PX)
         self.clear_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.clear_button.clicked.connect(self.clear)

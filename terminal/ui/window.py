@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
-    QDockWidget,
     QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QMainWindow,
     QPushButton,
@@ -38,34 +35,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sync import cards, giftcodes
-from sync.staff import DEMO_STAFF
-from terminal import settings as saved_settings
-from terminal.clock import CLOCK_BEHIND_TOLERANCE_S
 from terminal.sounds import SoundPlayer
-from terminal.ui import look
+from terminal.ui import keys, look
 from terminal.ui.admin import AdminScreen
 from terminal.ui.booth import BoothScreen
 from terminal.ui.bridge import TerminalBridge
+from terminal.ui.demopanel import DemoPanel
 from terminal.ui.ops import START_TIMEOUT_S, Op, OpFailure, Runner
-from terminal.ui.screen import CounterScreen, credential_of, failure_words, tr
+from terminal.ui.screen import CounterScreen, credential_of, tr
 from terminal.ui.shop import ShopScreen
 from terminal.ui.staffbox import ConfirmPanel, StaffBar, TrainingBanner
-from terminal.ui.widgets import big_font, yen
+from terminal.ui.staffflow import StaffFlow
+from terminal.ui.statuswords import clock_warnings, storage_warnings, sync_words
+from terminal.ui.widgets import big_font
 
 FIRST_PAINT_ENV = "MACHI_REPORT_FIRST_PAINT"
 FIRST_PAINT_MARKER = "machi-pos: first paint"
 SALE_READY_MARKER = "machi-pos: sale-ready"
 # The window's size when the screen has room: fits a 1280x800 counter with the demo panel.
 WINDOW_W, WINDOW_H = 1280, 740
-DEMO_PANEL_W = 330  # at most; a fifth of a narrow window, and never under DEMO_PANEL_MIN_W
-DEMO_PANEL_MIN_W = 200
 MODE_BUTTON_MIN_PX = 48
 STATUS_STRETCH, STAFF_STRETCH = 3, 2  # the bottom row's shares
 STATUS_TICK_MS = 1_000
-# How often the window asks whether the sign-in lapsed (the shop's idle time, in the core).
-STAFF_CHECK_MS = 30_000
-DEMO_PINS = {name: pin for name, _, pin in DEMO_STAFF}
 
 
 class MainWindow(QMainWindow):
@@ -75,7 +66,7 @@ class MainWindow(QMainWindow):
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
         super().__init__()
         self._data_dir, self._demo_base = Path(data_dir), demo_base
-        self._apply_saved_settings()  # before anything is drawn
+        look.apply_settings(self._data_dir)  # this terminal's, before anything is drawn
         self.info: dict[str, Any] = {}
         self.offers: dict[str, list[dict]] = {}  # this shop's active campaigns, by kind
         self.last_outcome: Any = None  # what the last committed transaction did
@@ -83,8 +74,6 @@ class MainWindow(QMainWindow):
         self.storage: Any = None  # terminal.health.HealthReport, from the services
         self.clock_check: Any = None  # terminal.clock.ClockCheck, from the services
         self.reader_states: dict[str, str] = {}
-        self._retry: Any = None  # the op a manager's PIN would approve, to run again
-        self._approval_error = ""
         self._painted = False
         self.bridge = TerminalBridge(self._data_dir, demo_base)
         self.runner = Runner(self, self.bridge)
@@ -104,27 +93,13 @@ class MainWindow(QMainWindow):
 
     # --- settings ---------------------------------------------------------------------------
 
-    def _apply_saved_settings(self) -> None:
-        """This terminal's language and look, as it was left (terminal.settings)."""
-        if not saved_settings.saved(self._data_dir):
-            return  # the launch's language and the plain look stand
-        chosen = saved_settings.load(self._data_dir)
-        look.set_language(chosen.language)
-        look.set_option("high_contrast", chosen.high_contrast)
-        look.set_option("large_type", chosen.large_type)
-
-    def _save_settings(self) -> None:
-        on = look.options()
-        saved_settings.save(self._data_dir, saved_settings.Settings(
-            look.language(), "high_contrast" in on, "large_type" in on))
-
     def toggle_option(self, option: str) -> None:
         look.toggle_style(option)
-        self._save_settings()
+        look.save_settings(self._data_dir)
 
     def toggle_language(self) -> None:
         look.switch_language()
-        self._save_settings()
+        look.save_settings(self._data_dir)
         self._tell_language()
 
     def _tell_language(self) -> None:
@@ -184,12 +159,8 @@ class MainWindow(QMainWindow):
         layout.addLayout(bottom)
         self.setCentralWidget(central)
         self.modes["shop"].setChecked(True)
-        self.demo_dock = QDockWidget()
-        self.demo_list = QListWidget()
-        self.demo_list.setFont(big_font(11, bold=False))
-        self.demo_dock.setWidget(self.demo_list)
-        self.demo_dock.setObjectName("demo")
-        self.demo_dock.setMaximumWidth(DEMO_PANEL_W)
+        self.demo_dock = DemoPanel()
+        self.demo_list = self.demo_dock.list
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.demo_dock)
         self.demo_dock.hide()
 
@@ -204,13 +175,9 @@ class MainWindow(QMainWindow):
         self.resize(min(WINDOW_W, room.width()), min(WINDOW_H, room.height()))
 
     def _connect(self) -> None:
-        self._shortcuts()
+        keys.install_shortcuts(self)
         self.mode_buttons.idClicked.connect(self._mode_chosen)
-        self.staff_bar.sign_in.connect(
-            lambda who, pin: self._staff_op(lambda s: s.sign_in(who, pin), tr("the sign-in")))
-        self.staff_bar.sign_out.connect(
-            lambda: self._staff_op(lambda s: s.sign_out(), tr("the sign-out")))
-        self.staff_bar.approve.connect(self._approve)
+        self.staff = StaffFlow(self)
         self.lang_button.clicked.connect(self.toggle_language)
         self.demo_list.itemActivated.connect(self._demo_present)
         self.demo_list.itemClicked.connect(self._demo_present)
@@ -221,31 +188,6 @@ class MainWindow(QMainWindow):
         b.clock.connect(self._on_clock)
         b.receipt.connect(self._on_receipt)
         b.printer_state.connect(lambda text: self.reader_state("printer", text))
-        self.staff_check = QTimer(self)  # a lapsed sign-in shown without waiting for a sale
-        self.staff_check.setInterval(STAFF_CHECK_MS)
-        self.staff_check.timeout.connect(self._check_staff)
-        self.staff_check.start()
-
-    def _shortcuts(self) -> None:
-        """Every action from the keyboard: digits and Enter pay, Esc cancels, and these."""
-        keys = {
-            "F1": lambda: self.modes["shop"].click(),
-            "F2": lambda: self.modes["booth"].click(),
-            "F3": lambda: self.modes["admin"].click(),
-            "F5": lambda: self._current_counter().start("balance"),
-            "F6": self.shop.show_refunds,
-            "F7": self.shop.set_excluded,
-            "F8": lambda: self.booth.buttons["card"].click(),
-            "F9": lambda: self.booth.buttons["grant"].click(),
-            "F4": self.shop.ride,
-            "F10": self.booth.show_campaigns,
-            "Ctrl+B": lambda: self.shop.key_for_party("*"),
-            "Ctrl+D": self.shop.await_diner,
-            "F11": self.shop.show_history,
-            "F12": self.toggle_language,
-        }
-        for key, action in keys.items():
-            QShortcut(QKeySequence(key), self).activated.connect(action)
 
     def _start_services(self) -> None:
         from terminal.ui.readers import ReaderHub
@@ -267,7 +209,7 @@ class MainWindow(QMainWindow):
 
     # --- screens ----------------------------------------------------------------------------
 
-    def _current_counter(self) -> CounterScreen:
+    def current_counter(self) -> CounterScreen:
         screen = self.stack.currentWidget()
         return screen if isinstance(screen, CounterScreen) else self.shop
 
@@ -301,6 +243,10 @@ class MainWindow(QMainWindow):
         self.activateWindow()
         self.central.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not keys.counter_key(self, event):
+            super().keyPressEvent(event)
+
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
@@ -319,44 +265,11 @@ class MainWindow(QMainWindow):
         # the button names the language it switches to, in that language
         self.lang_button.setText("English" if look.language() == "ja" else "日本語")
         self.admin.show_storage(self.storage)
-        self.demo_dock.setWindowTitle(tr("Demo: tap a customer to present their card or app"))
+        self.demo_dock.retranslate()
         for screen in (self.shop, self.booth):
             if screen.pending is None:
                 screen.idle(tr("Type the amount, then choose."))
         self._show_status()
-
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        key = event.key()
-        screen = self.stack.currentWidget()
-        if key == Qt.Key.Key_Escape:
-            if self.confirm.isVisible():
-                self.confirm.hide()  # "really?" answered no
-                return
-            for waiting in (self.shop, self.booth):
-                if waiting.cancel():
-                    if waiting is self.shop:
-                        self.shop.drop_sale_inputs()  # the next sale starts clean
-                    self.customer_show_idle()
-                    return
-            if isinstance(screen, CounterScreen) and (
-                    screen.result.property("state") == "refused" or
-                    (screen is self.shop and self.shop.has_sale_inputs())):
-                # a refused amount, or excluded goods or diners set for a sale not made
-                if screen is self.shop:
-                    self.shop.drop_sale_inputs()
-                screen.pad.clear()
-                screen.idle(tr("Cancelled."))
-                self.customer_show_idle()
-                return
-        if isinstance(screen, CounterScreen):
-            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                screen.enter()
-                return
-            if screen is self.shop and self.shop.key_for_party(event.text()):
-                return
-            screen.pad.keyPressEvent(event)
-            return
-        super().keyPressEvent(event)
 
     # --- customers ------------------------------------------------------------------------
 
@@ -372,7 +285,7 @@ class MainWindow(QMainWindow):
         if waiting:
             waiting[0].present(kind, value)
         elif isinstance(self.stack.currentWidget(), CounterScreen):
-            self._current_counter().present(kind, value)
+            self.current_counter().present(kind, value)
 
     def demo_phone(self, wallet_id: str, scan: bool = True) -> None:
         """A demo phone shows its live code (a fresh token), presented as if scanned
@@ -383,7 +296,7 @@ class MainWindow(QMainWindow):
                 self.present_text(code)
 
         Op(self, lambda s: s.phone_token(wallet_id), success=shown,
-           failure=self._current_counter().refused, label=tr("the demo phone")).run()
+           failure=self.current_counter().refused, label=tr("the demo phone")).run()
 
     def _demo_present(self, item: QListWidgetItem) -> None:
         data = item.data(Qt.ItemDataRole.UserRole)
@@ -434,53 +347,19 @@ class MainWindow(QMainWindow):
         self.admin.setup_panel.hide()
         merchant = info.get("merchant") or {}
         self.shop_name.setText(merchant.get("name", ""))
-        self.admin.show_printer_settings(info.get("printer") or {})
+        self.admin.printer.show_settings(info.get("printer") or {})
         if info.get("printer_status") and "printer" not in self.reader_states:
             self.reader_state("printer", info["printer_status"])
         self.refresh_offers()
         if info.get("staff"):
-            self.staff_view_shown(info["staff"])
+            self.staff.view_shown(info["staff"])
         if info.get("demo"):
-            self._fill_demo_panel(info)
-        limits = merchant.get("config") or {}
-        self.admin.admin_info.setText(tr("Terminal {0}\nData: {1}").format(
-            info["terminal_id"], info["data_dir"]) + "\n" + tr(
-            "Ledger keys pinned: {0}").format(", ".join(info.get("ledger_keys", []))) +
-            "\n" + tr(
-            "Offline limits: {0} per payment, {1} per wallet until the next sync, balances "
-            "older than {2} h allow only {3}; wallet cap {4}").format(
-            *(yen(limits.get(k, 0)) if k != "max_snapshot_age_s" else limits.get(k, 0) // 3600
-              for k in ("max_offline_payment", "max_offline_per_wallet", "max_snapshot_age_s",
-                        "small_payment_when_stale", "wallet_balance_cap"))))
+            self.demo_dock.fill(info)
+        self.admin.show_info(info)
         self.customer_show_idle()
         self._show_status()
         if os.environ.get(FIRST_PAINT_ENV):  # bench app times cold start to this line
             print(SALE_READY_MARKER, flush=True)
-
-    def _fill_demo_panel(self, info: dict) -> None:
-        self.demo_list.clear()
-        for member in (info.get("staff") or {}).get("staff", []):
-            pin = DEMO_PINS.get(member["name"])
-            if pin:  # the demo's ready-made staff, their PINs said on screen
-                item = QListWidgetItem(tr("Staff {0} ({1}): PIN {2}").format(
-                    member["name"], tr(member["role"]), pin))
-                item.setData(Qt.ItemDataRole.UserRole, ("staff", member["staff"]))
-                self.demo_list.addItem(item)
-        for person in info["customers"]:
-            if person["kind"] == "card":
-                label = tr("Card") + "  " + cards.printed(person["value"])
-            elif person["kind"] == "note":  # something the demo could not offer
-                self.demo_list.addItem(QListWidgetItem(person["value"]))
-                continue
-            elif person["kind"] == "gift":
-                label = tr("Gift code {0} …{1}").format(
-                    yen(giftcodes.parse(person["value"]).value), person["value"][-4:])
-            else:
-                label = tr("App") + "  " + person["value"]  # a demo phone
-            item = QListWidgetItem(label)
-            item.setData(Qt.ItemDataRole.UserRole, (person["kind"], person["value"]))
-            self.demo_list.addItem(item)
-        self.demo_dock.show()
 
     def start_failed(self, failure: OpFailure) -> None:
         if failure.code == "damaged":  # a database that cannot be opened: no enrolling here
@@ -496,68 +375,6 @@ class MainWindow(QMainWindow):
     def reader_state(self, reader: str, text: str) -> None:
         self.reader_states[reader] = text
         self.admin.show_readers(self.reader_states)
-
-    # --- staff ------------------------------------------------------------------------------
-
-    def _staff_op(self, work: Any, label: str) -> None:
-        Op(self, work, success=self.staff_view_shown, failure=self.admin._staff_failed,
-           label=label).run()
-
-    def _check_staff(self) -> None:
-        if self.info and not self.runner.busy():
-            Op(self, lambda s: s.staff_view(), success=self.staff_view_shown,
-               failure=lambda _: None, label=tr("the sign-in")).run()
-
-    def approvable(self, run: Any) -> None:
-        """Run an op a manager's PIN may have to approve; remembered to run again then."""
-        self._retry = run
-        run()
-
-    def approval_done(self) -> None:
-        """Another transaction was made: an approval asked before is not wanted."""
-        bar = self.staff_bar
-        if bar.mode == "approve":
-            bar.show_view({"staff": bar.staff, "signed_in": bar.signed_in, "enforcing": True})
-            self._retry = None
-
-    def _approve(self, staff_id: str, pin: str) -> None:
-        """The manager's PIN, then the op that waited for it, in that order (both on the
-        one worker thread)."""
-        def refused(failure: OpFailure) -> None:
-            self._approval_error = failure_words(failure)  # said when the op asks again
-
-        Op(self, lambda s: s.counter.staff.approve(staff_id, pin).public(),
-           failure=refused, label=tr("the approval")).run()
-        bar = self.staff_bar
-        bar.show_view({"staff": bar.staff, "signed_in": bar.signed_in, "enforcing": True})
-        if self._retry is not None:
-            self._retry()
-
-    def staff_view_shown(self, view: dict) -> None:
-        bar = self.staff_bar
-        if bar.mode == "approve" and view.get("signed_in") == bar.signed_in:
-            bar.staff = view.get("staff") or []  # a check: the PIN asked stays asked
-        else:
-            bar.show_view(view)
-        self.training_banner.setVisible(bool(view.get("training")))
-        staff_admin = self.admin.staff_admin
-        staff_admin.training_button.setChecked(bool(view.get("training")))
-        staff_admin.first_setup(not view.get("enforcing"))
-        if self.admin.is_open():
-            staff_admin.info.setText("\n".join(
-                f"{m['name']} ({tr(m['role'])})" for m in view.get("staff", [])))
-
-    def staff_refused(self, code: str, message: str, details: dict) -> None:
-        """Refusals the staff bar answers too: a manager's approval, a sign-in."""
-        if code == "approval_needed":
-            self.staff_bar.ask_approval(details.get("why", ""), details.get("amount", 0),
-                                        details.get("action") == "grant")
-            error, self._approval_error = self._approval_error, ""
-            if error:
-                self.staff_bar.message.setText("✘ " + error + "  " +
-                                               self.staff_bar.message.text())
-        elif code == "not_signed_in":
-            self.staff_bar.ask_sign_in(message)
 
     # --- status -----------------------------------------------------------------------------
 
@@ -577,75 +394,15 @@ class MainWindow(QMainWindow):
         self.admin.show_storage(report)
         self._show_status()
 
-    def storage_warnings(self) -> list[str]:
-        """What is wrong with this terminal's storage, in the cashier's language."""
-        from terminal.health import JOURNAL, MIB, STATE
-
-        report = self.storage
-        if report is None:
-            return []
-        out = []
-        if report.damaged:
-            parts = [tr("journal") if report.part_damaged(JOURNAL) else "",
-                     tr("state") if report.part_damaged(STATE) else ""]
-            out.append(tr("⛔ This terminal's records are damaged ({0}): no sales. "
-                          "Manager: see the admin screen.")
-                       .format(", ".join(p for p in parts if p)))
-        if report.low_space:
-            out.append(tr("⚠ Only {0} MiB left on this terminal's disk: free space "
-                          "before it is full.").format(f"{report.free_bytes / MIB:.1f}"))
-        return out
-
-    def _duration(self, seconds: float) -> str:
-        for text, size in ((tr("{0} d"), 86_400), (tr("{0} h"), 3_600),
-                           (tr("{0} min"), 60)):
-            if seconds >= size:
-                return text.format(round(seconds / size))
-        return tr("{0} s").format(round(seconds))
-
-    def clock_warnings(self) -> list[str]:
-        """What is wrong with this terminal's wall clock, in the cashier's language."""
-        check = self.clock_check
-        if check is None or check.ok:
-            return []
-        out = []
-        if check.behind_ledger_s > CLOCK_BEHIND_TOLERANCE_S:
-            out.append(tr("⚠ This terminal's clock is {0} behind the ledger's time: set "
-                          "it right (sales are dated by the ledger's time meanwhile).")
-                       .format(self._duration(check.behind_ledger_s)))
-        if check.behind_record_s > CLOCK_BEHIND_TOLERANCE_S:
-            out.append(tr("⚠ This terminal's clock is {0} behind its last sale: set it "
-                          "right.").format(self._duration(check.behind_record_s)))
-        if check.ahead:
-            out.append(tr("⚠ This terminal's clock is {0} ahead of the ledger's time: "
-                          "app codes are refused until it is set right.")
-                       .format(self._duration(check.ahead_s)))
-        return out
-
     def _show_status(self) -> None:
-        status = self.last_status
+        status, line = self.last_status, self.status_line
+        storage, warnings = storage_warnings(self.storage), clock_warnings(self.clock_check)
         tid = self.info.get("terminal_id", "…")
-        storage = self.storage_warnings()
-        line = self.status_line
+        line.setText("\n".join([sync_words(status, tid, bool(self.info)), *storage,
+                                *(warnings if status is not None else [])]))
         line.setProperty("storage", "wrong" if storage else "ok")
-        if status is None:
-            starting = tr("Terminal {0} · starting…").format(tid) if not self.info else \
-                tr("Terminal {0} · ready · first sync running…").format(tid)
-            line.setText("\n".join([starting, *storage]))
-            line.setProperty("online", "unknown")
-            return
-        if status.last_success:
-            ago = max(0, int(time.time() - status.last_success))
-            when = tr("last sync {0} s ago").format(ago) if ago < 120 else \
-                tr("last sync {0} min ago").format(ago // 60)
-        else:
-            when = tr("never synced")
-        state = tr("● Online") if status.online else tr("○ Offline")
-        warnings = self.clock_warnings()
-        line.setText("\n".join([
-            tr("{0} · {1} records not yet sent · {2} · terminal {3}")
-            .format(state, status.pending, when, tid), *storage, *warnings]))
-        line.setProperty("online", "yes" if status.online else "no")
+        line.setProperty("online", "unknown" if status is None else
+                         "yes" if status.online else "no")
         line.setProperty("clock", "wrong" if warnings else "ok")
         line.style().unpolish(line)
         line.style().polish(line)
@@ -679,8 +436,7 @@ class MainWindow(QMainWindow):
     # --- painting and closing ---------------------------------------------------------------
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.demo_dock.setMaximumWidth(max(DEMO_PANEL_MIN_W,
-                                           min(DEMO_PANEL_W, self.width() // 5)))
+        self.demo_dock.fit(self.width())
         super().resizeEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -692,7 +448,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._tick.stop()
-        self.staff_check.stop()
+        self.staff.stop()
         if self.readers is not None:
             self.readers.stop()
             app = QApplication.instance()

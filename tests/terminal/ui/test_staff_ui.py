@@ -250,7 +250,7 @@ def test_a_lapsed_sign_in_is_shown_without_waiting_for_a_sale(qtbot, window):
     was = desk.now
     desk.now = lambda: was() + idle + 1
     try:
-        window.staff_check.timeout.emit()
+        window.staff.check.timeout.emit()
         qtbot.waitUntil(lambda: window.staff_bar.signed_in is None, timeout=DONE_MS)
         assert window.staff_bar.pin.isVisible()
     finally:
