@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -272,7 +272,13 @@ class AdminScreen(QWidget):
     def _report(self, text: str) -> None:
         """A report's text, scrolled into view (it is below the buttons)."""
         self.verify_info.setText(text)
-        QTimer.singleShot(0, lambda: self.pane.ensureWidgetVisible(self.verify_info))
+        QTimer.singleShot(0, self._scroll_to_report)
+
+    def _scroll_to_report(self) -> None:
+        inner = self.pane.widget()
+        if inner is not None:
+            top = self.verify_info.mapTo(inner, QPoint(0, 0)).y()
+            self.pane.verticalScrollBar().setValue(top)
 
     def _x_report(self) -> None:
         self.frame.staff.approvable(lambda: Op(

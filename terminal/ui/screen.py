@@ -116,7 +116,8 @@ class ResultPanel(QFrame):
         self.balance = QLabel()
         self.balance.setObjectName("balance")
         self.balance.setFont(big_font(BALANCE_POINT_SIZE))
-        self.balance.setWordWrap(True)  # on a narrow screen, "Remaining" above the yen
+        # one line always (a wrapped "Remaining" would push the amount out of view)
+        self.balance.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setFont(big_font(DETAIL_POINT_SIZE, bold=False))
@@ -150,7 +151,7 @@ class ResultPanel(QFrame):
         centred.addStretch(1)
         words_layout.addWidget(receipt_box)
         words_layout.addStretch(1)
-        self.receipt_area = QScrollArea()
+        self.receipt_area = _WordsArea(self._words_shown)
         self.receipt_area.setObjectName("result_scroll")
         self.receipt_area.setWidget(words)
         self.receipt_area.setWidgetResizable(True)
@@ -164,9 +165,14 @@ class ResultPanel(QFrame):
         layout.addWidget(self.detail)
         layout.addLayout(self.extras)
         layout.addWidget(self.receipt_area, 1)
+        self._layout = layout
         layout.addStretch(0)  # takes the room when the words are hidden for a list or a PIN
         self.campaigns.hide()
         self.notes.hide()
+
+    def _words_shown(self, shown: bool) -> None:
+        """A list shown instead of the words (sales, campaigns, receipts) takes their room."""
+        self._layout.setStretchFactor(self.extras, 0 if shown else 1)
 
     def show_state(self, state: str, headline: str, balance: str = "", detail: str = "",
                    campaigns: list[str] | None = None, notes: list[str] | None = None) -> None:
@@ -182,6 +188,18 @@ class ResultPanel(QFrame):
             label.setText("\n".join(text or []))
             label.setVisible(bool(text))
         self.receipt.clear()
+
+
+class _WordsArea(QScrollArea):
+    """The result's scrolling words, saying when they are shown or hidden."""
+
+    def __init__(self, shown: Any) -> None:
+        super().__init__()
+        self._shown = shown
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 - Qt's name
+        super().setVisible(visible)
+        self._shown(visible)
 
 
 class CounterScreen(QWidget):

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 TOUCH_MIN_PX = 60
 AMOUNT_POINT_SIZE = 44
@@ -47,6 +54,8 @@ class AmountPad(QWidget):
         self.display.setFont(big_font(AMOUNT_POINT_SIZE))
         self.display.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.display.setFixedHeight(DISPLAY_HEIGHT_PX)
+        # a long amount never widens the keypad's column (the screen's columns stay put)
+        self.display.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         grid = QGridLayout()
         keys = ["7", "8", "9", "4", "5", "6", "1", "2", "3", "00", "0", "⌫"]
         for index, key in enumerate(keys):
