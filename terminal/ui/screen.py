@@ -188,6 +188,7 @@ class ResultPanel(QFrame):
             label.setText("\n".join(text or []))
             label.setVisible(bool(text))
         self.receipt.clear()
+        self.receipt.hide()  # until a receipt comes (its paper would show empty)
 
 
 class _WordsArea(QScrollArea):

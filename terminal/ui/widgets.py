@@ -7,7 +7,7 @@ large, buttons are at least `TOUCH_MIN_PX` tall, and every key has a keyboard eq
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
@@ -23,6 +23,8 @@ AMOUNT_POINT_SIZE = 44
 MAX_DIGITS = 7
 DISPLAY_HEIGHT_PX = 96
 KEY_POINT_SIZE = 20
+AMOUNT_MIN_POINT_SIZE = 20
+DISPLAY_MARGIN_PX = 12
 
 
 def tr(text: str) -> str:
@@ -98,7 +100,27 @@ class AmountPad(QWidget):
 
     def _show(self) -> None:
         self.display.setText(yen(self.amount))
+        self._fit()
         self.changed.emit(self.amount)
+
+    def _fit(self) -> None:
+        """A long amount in a smaller size rather than cut off (never below
+        AMOUNT_MIN_POINT_SIZE): the look's size when it fits."""
+        self.display.setStyleSheet("")
+        self.display.ensurePolished()
+        font = QFont(self.display.font())
+        room = self.display.contentsRect().width() - DISPLAY_MARGIN_PX
+        size = font.pointSizeF()
+        while size > AMOUNT_MIN_POINT_SIZE and room > 0 and \
+                QFontMetrics(font).horizontalAdvance(self.display.text()) > room:
+            size -= 2
+            font.setPointSizeF(size)
+        if size != self.display.font().pointSizeF():
+            self.display.setStyleSheet(f"font-size: {size:g}pt;")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.LanguageChange:

@@ -338,6 +338,7 @@ class MainWindow(QMainWindow):
         """The receipt on screen (it prints, or goes to a PDF, on its own thread)."""
         screen = self.booth if self.stack.currentWidget() is self.booth else self.shop
         screen.result.receipt.setText(text)
+        screen.result.receipt.show()
 
     # --- the services answer ----------------------------------------------------------------
 
