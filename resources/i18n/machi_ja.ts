@@ -1383,8 +1383,8 @@ Data: {1}</source>
         <translation>処理中… {0}を待っています</translation>
     </message>
     <message>
-        <source>No answer after {0} s while waiting for {1}. Try again; if it happens again, see the log.</source>
-        <translation>{1}の応答が {0} 秒ありません。もう一度お試しください。繰り返す場合はログを確認してください。</translation>
+        <source>No answer after {0} s while waiting for {1}. It may still be done: look at today&apos;s receipts (F11) before trying again.</source>
+        <translation>{1}の応答が {0} 秒ありません。処理が済んでいる場合があります。やり直す前に本日のレシート (F11) を確認してください。</translation>
     </message>
 </context>
 </TS>

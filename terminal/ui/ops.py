@@ -6,8 +6,8 @@ do with its result (`success`) and with a failure (`failure`, an `OpFailure` wit
 label that says what it waits for, and a timeout. Success and failure are called on the UI
 thread. After `PROGRESS_DELAY_MS` a still-running op shows its progress ("処理中…" and what
 it waits for) through `progress`; after its timeout the op fails with code "timeout", the
-screen is free again, and a result that arrives later is logged and dropped: it is never
-applied to a newer sale.
+screen is free again; an op that had not begun by then never runs, and a result that
+arrives later is logged and dropped: it is never applied to a newer sale.
 
     Op(self, work=lambda s: s.counter.pay(...), success=self._paid, failure=self._refused,
        label=self.tr("the payment"), timeout_s=PAY_TIMEOUT_S).run()
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,10 +64,23 @@ class _Worker(QObject):
     def __init__(self, services: Any) -> None:
         super().__init__()
         self.services = services
+        self._lock = threading.Lock()
+        self._cancelled: set[int] = set()  # jobs that timed out before they began
+
+    def cancel(self, job_id: int) -> None:
+        """Called on the UI thread: a job not begun yet never runs (a sale the screen gave
+        up on is never made behind the cashier's back)."""
+        with self._lock:
+            self._cancelled.add(job_id)
 
     @Slot(object)
     def run(self, job: _Job) -> None:
         assert QThread.currentThread() is self.thread(), "ops run on the worker thread only"
+        with self._lock:
+            if job.id in self._cancelled:
+                self._cancelled.discard(job.id)
+                log.warning("%s timed out before it began: not run", job.label)
+                return
         try:
             result = self.services.perform(job.work)
         except OpError as exc:
@@ -117,7 +131,10 @@ class Runner(QObject):
         return job_id
 
     def forget(self, job_id: int) -> None:
+        """The job timed out: dropped if it has not begun, its late answer ignored if it
+        has."""
         self._in_flight.pop(job_id, None)
+        self._worker.cancel(job_id)
 
     def busy(self) -> bool:
         return bool(self._in_flight)
@@ -185,8 +202,9 @@ class Op:
         self._stop_timers()
         log.warning("%s: no answer after %g s; the screen is freed", self.label, self.timeout_s)
         self._done(False, OpFailure("timeout", QCoreApplication.translate(
-            "Op", "No answer after {0} s while waiting for {1}. Try again; if it happens "
-            "again, see the log.").format(f"{self.timeout_s:g}", self.label)))
+            "Op", "No answer after {0} s while waiting for {1}. It may still be done: "
+            "look at today's receipts (F11) before trying again.").format(
+                f"{self.timeout_s:g}", self.label)))
 
     def _done(self, ok: bool, payload: Any) -> None:
         self._stop_timers()

@@ -106,3 +106,22 @@ def test_a_timed_out_op_frees_the_screen_and_its_late_result_is_dropped(qtbot, h
     Op(host, lambda _s: "next sale", success=after.append, label="the next payment").run()
     qtbot.waitUntil(lambda: bool(after), timeout=DONE_MS)
     assert after == ["next sale"] and late == []  # the old answer came first, and was dropped
+
+
+def test_an_op_that_timed_out_waiting_its_turn_never_runs(qtbot, host):
+    """A slow report holds the worker; a payment queued behind it times out before it
+    begins: it is never made (the cashier was told it did not happen)."""
+    release = threading.Event()
+    ran: list[str] = []
+    failed: list[OpFailure] = []
+    Op(host, lambda _s: release.wait(DONE_MS / 1000), label="the X report",
+       timeout_s=DONE_MS / 1000).run()
+    Op(host, lambda _s: ran.append("paid"), failure=failed.append, label="the payment",
+       timeout_s=SHORT_TIMEOUT_S).run()
+    qtbot.waitUntil(lambda: bool(failed), timeout=DONE_MS)
+    assert failed[0].code == "timeout"
+    release.set()
+    after: list[str] = []
+    Op(host, lambda _s: "next", success=after.append, label="the next sale").run()
+    qtbot.waitUntil(lambda: bool(after), timeout=DONE_MS)
+    assert ran == []  # the payment that timed out in the queue was never made
