@@ -85,12 +85,9 @@ def test_opencv_is_the_headless_wheel():
 
 # --- import cycles -------------------------------------------------------------------------
 
-# Cycles still allowed, each a set of modules that import each other. Removed by the UI core
-# redesign (issue 18 point 8: look and language state move out of app.py); the merger
-# empties this.
-ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset({
-    frozenset({"terminal.ui.app", "terminal.ui.window"}),  # removed by the UI core redesign
-})
+# Cycles allowed, each a set of modules that import each other: none (issue 18 point 8 took
+# the last ones out: look and language state left app.py, vocab left bodies/campaigns).
+ALLOWED_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def module_name(root: Path, path: Path) -> str:
@@ -176,3 +173,76 @@ def test_the_cycle_finder_finds_lazy_and_relative_cycles(tmp_path):
     graph = import_graph(tmp_path, ("pkg",))
     assert graph["pkg.d"] == {"pkg.a"}
     assert cycles(graph) == [{"pkg.a", "pkg.b", "pkg.c"}]
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under `if TYPE_CHECKING:` (type hints, never imported)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
+def package_imports(package: Path) -> dict[str, set[str]]:
+    """module -> the modules of the same package it imports at run time (lazy ones too)."""
+    dotted = ".".join(package.relative_to(ROOT).parts)
+    modules = {p.stem: p for p in package.glob("*.py") if p.stem != "__init__"}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in _runtime_nodes(ast.parse(path.read_text("utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for full in names:
+                if full.startswith(dotted + "."):
+                    head = full[len(dotted) + 1:].split(".")[0]
+                    if head in modules and head != name:
+                        found.add(head)
+        graph[name] = found
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle in `graph` (as the path that closes it), or None."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [node, nxt] if nxt in path else [node, nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [node])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start, [])
+            if found:
+                return found
+    return None
+
+
+def test_the_cycle_finder_finds_one():
+    assert find_cycle({"app": {"window"}, "window": {"app"}}) in (["app", "window", "app"],
+                                                                  ["window", "app", "window"])
+    assert find_cycle({"app": {"window"}, "window": {"look"}, "look": set()}) is None
+
+
+def test_the_ui_has_no_import_cycle():
+    """terminal/ui: app -> window (the frame) -> screens -> look, never back (#18.8)."""
+    graph = package_imports(ROOT / "terminal" / "ui")
+    assert "window" in graph["app"] and "look" in graph
+    cycle = find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle or [])

@@ -1,10 +1,13 @@
-"""The terminal's services on a worker thread, spoken to by queued signals.
+"""The terminal's services on the worker thread: what the window's operations run on.
 
-`TerminalBridge` lives on its own QThread and owns the `Node` (journal, snapshot, counter,
-sync worker). The window never calls the services directly: it emits a request signal, the
-bridge runs it on its thread, and answers with `done` (an Outcome or a look-up), `refused`
-(a code and a message to show) or `failed`. The sync worker's status arrives from its own
-thread through `status`, a queued signal too. Nothing here can make the screen wait.
+`TerminalBridge` lives on the worker QThread of `terminal.ui.ops.Runner` and owns the `Node`
+(journal, snapshot, counter, sync worker). The window never calls it directly: an `Op` runs
+a function of it there (`perform`), and gets the result or an `OpFailure` back on the UI
+thread. What happens on its own (the sync worker's status, the clock and storage checks,
+receipts printed) arrives through queued signals. Nothing here can make the screen wait.
+
+`start` opens the node from the journal and the last snapshot and returns at once: the
+counter takes a sale from then on, while the sync runs in the background.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal
 
 from sync import campaigns, keys
 from sync.client import SyncError
@@ -35,6 +38,7 @@ from terminal.health import (
 )
 from terminal.node import Node
 from terminal.policy import Refused
+from terminal.ui.ops import OpError, OpFailure
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +57,21 @@ OFFER_KINDS = ("stamp_rally", "ticket", "premium_voucher", "point_grant", "excha
                "gift_code")
 
 
+class NotReady(TerminalError):
+    code = "not_ready"
+
+    def __init__(self) -> None:
+        super().__init__("the terminal is not ready")
+
+
 class TerminalBridge(QObject):
-    ready = Signal(dict)  # terminal id, merchant, demo customers
-    done = Signal(str, object)  # action, result
-    refused = Signal(str, str, str, dict)  # action, code, English message, its details
-    failed = Signal(str, str)  # action, message
+    """The services, on the worker thread. Its methods are what ops run there."""
+
     status = Signal(object)  # SyncStatus
     clock = Signal(object)  # terminal.clock.ClockCheck: the wall clock against the ledger's
-    token = Signal(str)  # a demo phone's live code
     receipt = Signal(str)  # the receipt as text, for the screen
     printed = Signal(int, str)  # receipt no., "" when printed, else why not (kept to reprint)
+    printer_state = Signal(str)  # the printer's state in words, when it changes
     health = Signal(object)  # terminal.health.HealthReport: damage found, free space
 
     def __init__(self, data_dir: Path, demo_base: Path | None = None) -> None:
@@ -72,14 +81,57 @@ class TerminalBridge(QObject):
         self.demo: DemoRegion | None = None
         self.node: Node | None = None
         self._phones: dict = {}
-        self.printer = None
+        self.printer: Any = None
         self.language = "ja"
-        # The other diners' credentials for the next payment (`set_diners`, sent just
-        # before `pay` on the same queue): (kind, value) pairs.
-        self._diners: tuple[tuple[str, str], ...] = ()
         self.unprinted: dict[int, Any] = {}  # receipt no. -> Receipt that did not print
         self._tendered: int | None = None  # cash handed over for the top-up being made
         self._print_failed = False  # the last receipt did not print
+        self._reprinted: Any = None  # a reprint's receipt, printed after its op answers
+
+    def _on_worker(self) -> None:
+        assert QThread.currentThread() is self.thread(), "the services run on their thread"
+
+    @property
+    def counter(self) -> Any:
+        self._on_worker()
+        if self.node is None:
+            raise NotReady()
+        return self.node.counter
+
+    # --- running ops ------------------------------------------------------------------------
+
+    def perform(self, work) -> Any:
+        """Run one op's work: a refusal or an expected error becomes an `OpFailure` with its
+        code; a full disk or a damaged file becomes the storage refusal."""
+        self._on_worker()
+        try:
+            try:
+                return work(self)
+            except (sqlite3.Error, OSError) as exc:  # a full disk, a damaged file
+                refusal = storage_refusal(self.node.health, exc) if self.node else None
+                if refusal is None:
+                    raise
+                log.warning("an op failed on the storage: %s", exc)
+                raise refusal from exc
+        except Refused as exc:
+            raise OpError(OpFailure(exc.code, exc.message, exc.details)) from exc
+        except StorageDamaged as exc:
+            raise OpError(OpFailure("damaged", exc.message)) from exc
+        except (TerminalError, KeyFileError, DemoError, SyncError) as exc:
+            message = getattr(exc, "message", str(exc))
+            log.warning("an op failed: %s", message)
+            raise OpError(OpFailure("failed", message)) from exc
+        finally:
+            self._check_clock()
+            self._check_health()
+
+    def after(self, result: Any) -> None:
+        """After an op's answer went to the screen: its receipt, shown and printed."""
+        if isinstance(result, Outcome):
+            self._receipt(result)
+        if self._reprinted is not None:
+            receipt, self._reprinted = self._reprinted, None
+            self._print(receipt)
 
     # --- start and stop -------------------------------------------------------------------
 
@@ -92,7 +144,7 @@ class TerminalBridge(QObject):
             printer = make_printer(self.printer_settings(), self._data_dir)
         except (OSError, ValueError, PrinterUnavailable) as exc:
             printer = PdfPrinter(self._data_dir / "receipts")
-            self.failed.emit("printer", f"{exc}; receipts go to {printer.status()}")
+            self.printer_state.emit(f"{exc}; receipts go to {printer.status()}")
         self._start_print_thread(printer)
 
     def printer_settings(self) -> dict:
@@ -117,29 +169,22 @@ class TerminalBridge(QObject):
             self._print_thread.join(PRINTER_STOP_TIMEOUT_S)
             self.printer = None
 
-    @Slot(str, str, int)
-    def configure_printer(self, kind: str, address: str, columns: int) -> None:
+    def configure_printer(self, kind: str, address: str, columns: int) -> str:
         """The admin screen's printer: opened and checked first (a printer that does not
         answer keeps the one in use), then saved in terminal.json and used from now on."""
         from terminal.node import save_settings
         from terminal.printer import PrinterUnavailable, config_from, make_printer
 
-        try:
-            if self.node is not None:
-                self.node.counter.require("printer")  # a manager's (terminal.staff)
-        except Refused as exc:
-            self.refused.emit("printer_setup", exc.code, exc.message, exc.details)
-            return
+        self.counter.require("printer")  # a manager's (terminal.staff)
         try:
             config = config_from(kind, address, columns)
             printer = make_printer(config, self._data_dir)
         except PrinterUnavailable as exc:
-            self.failed.emit("printer_setup", exc.message)
-            return
+            raise OpError(OpFailure("printer", exc.message)) from exc
         save_settings(self._data_dir, {"printer": config})
         self._stop_print_thread()
         self._start_print_thread(printer)
-        self.done.emit("printer_setup", printer.status())
+        return printer.status()
 
     def _print_loop(self, printer) -> None:
         """Receipts print here, so the next customer never waits for the printer."""
@@ -158,7 +203,7 @@ class TerminalBridge(QObject):
                 self.printed.emit(receipt.seq, "")
                 if self._print_failed:  # paper back in: the admin screen says so
                     self._print_failed = False
-                    self.done.emit("printer_setup", printer.status())
+                    self.printer_state.emit(printer.status())
 
     def _not_printed(self, receipt, why: str) -> None:
         """A receipt that did not print is kept for reprint and said so, never reported as
@@ -168,8 +213,8 @@ class TerminalBridge(QObject):
         while len(self.unprinted) > UNPRINTED_KEPT:
             self.unprinted.pop(min(self.unprinted))
         self.printed.emit(receipt.seq, why)
-        self.failed.emit("printer", f"receipt no. {receipt.seq} was not printed ({why}); "
-                         "it is kept for reprint")
+        self.printer_state.emit(f"receipt no. {receipt.seq} was not printed ({why}); "
+                                "it is kept for reprint")
 
     def _print(self, receipt) -> None:
         self.receipt.emit("\n".join(receipt.text_lines()))
@@ -190,14 +235,15 @@ class TerminalBridge(QObject):
             receipt = dataclasses.replace(receipt, title=f"{TRAINING_MARK} {receipt.title}")
         self._print(receipt)
 
-    @Slot(str)
     def set_language(self, language: str) -> None:
         self.language = language
 
-    @Slot()
-    def start(self) -> None:
+    def start(self) -> dict[str, Any]:
+        """Open the node from the journal and the last snapshot, start the sync worker in
+        the background (never waited for) and answer what the window shows."""
+        self._on_worker()
         try:
-            if self._demo_base is not None:
+            if self._demo_base is not None and self.demo is None:
                 self.demo = DemoRegion(self._demo_base)
                 self._data_dir = self.demo.start()
             self.node = Node(self._data_dir, on_status=self._sync_status)
@@ -205,29 +251,30 @@ class TerminalBridge(QObject):
             # counter refuses sales as soon as it finds damage.
             self.node.health.start(self.health.emit)
             self.health.emit(self.node.health.report())
-            self.node.sync_once()
+            if self.demo is not None and self.node.worker is not None:
+                # The demo's panel lists the customers of its snapshot, and its ledger is a
+                # local process just started: the demo takes its first snapshot now. A real
+                # terminal never waits here.
+                self.node.sync_once()
             if self.node.worker is not None:
-                self.node.worker.start()
+                self.node.worker.start()  # its first round syncs; the counter does not wait
         except StorageDamaged as exc:  # a database that cannot even be opened
             self.health.emit(HealthReport((Damage(exc.part, exc.message),), True,
                                           free_bytes(self._data_dir)))
-            self.failed.emit("damaged", exc.message)
-            return
+            raise OpError(OpFailure("damaged", exc.message)) from exc
         except (TerminalError, KeyFileError, DemoError, SyncError, sqlite3.Error,
-                OSError) as exc:  # sqlite3 / OSError: a disk that filled up during the sync
-            self.failed.emit("start", getattr(exc, "message", str(exc)))
-            return
+                OSError) as exc:  # sqlite3 / OSError: a disk that filled up
+            raise OpError(OpFailure("start", getattr(exc, "message", str(exc)))) from exc
         self._start_printer()
         node = self.node
-        self.ready.emit({"terminal_id": node.terminal_id, "merchant": node.state.merchant(),
-                         "customers": self._customers(), "data_dir": str(self._data_dir),
-                         "printer": self.printer_settings(),
-                         "printer_status": self.printer.status() if self.printer else "",
-                         "ledger_keys": [keys.fingerprint(k) for k in
-                                         node.journal.ledger_keys().values()],
-                         "demo": self.demo is not None,
-                         "staff": node.counter.staff.view()})
-        self._check_clock()
+        return {"terminal_id": node.terminal_id, "merchant": node.state.merchant(),
+                "customers": self._customers(), "data_dir": str(self._data_dir),
+                "printer": self.printer_settings(),
+                "printer_status": self.printer.status() if self.printer else "",
+                "ledger_keys": [keys.fingerprint(k) for k in
+                                node.journal.ledger_keys().values()],
+                "demo": self.demo is not None,
+                "staff": node.counter.staff.view()}
 
     def _sync_status(self, status) -> None:
         """The sync worker's status (on its thread), the clock as the pull left it, and the
@@ -241,15 +288,14 @@ class TerminalBridge(QObject):
         if node is not None:
             self.health.emit(node.health.report())
 
-    @Slot()
-    def rebuild_state(self) -> None:
+    def rebuild_state(self) -> tuple[str, dict[str, Any] | None]:
         """The admin's way out of a damaged state.db (terminal.repair): the services stop,
-        the state is rebuilt from a fresh snapshot, and the terminal starts again."""
+        the state is rebuilt from a fresh snapshot, and the terminal starts again. Answers
+        what the rebuild said and the started terminal (None when it could not start)."""
         from terminal import keystore, repair
 
         if self.demo is not None:
-            self.failed.emit("rebuild_state", "the demo's state is rebuilt by restarting it")
-            return
+            raise OpError(OpFailure("failed", "the demo's state is rebuilt by restarting it"))
         self._stop_print_thread()
         if self.node is not None:
             self.node.close()
@@ -257,11 +303,11 @@ class TerminalBridge(QObject):
         try:
             text = repair.rebuild_state(self._data_dir, keystore.passphrase_from_env())
         except (TerminalError, KeyFileError, sqlite3.Error, OSError) as exc:
-            self.failed.emit("rebuild_state", exc.message if isinstance(exc, TerminalError)
-                             else str(exc))
-        else:
-            self.done.emit("rebuild_state", text)
-        self.start()
+            text = "✘ " + (exc.message if isinstance(exc, TerminalError) else str(exc))
+        try:
+            return text, self.start()
+        except OpError:
+            return text, None
 
     def _check_clock(self) -> None:
         node = self.node
@@ -285,20 +331,16 @@ class TerminalBridge(QObject):
         cards = [{"kind": p.kind, "value": p.value} for p in customers(self.node)]
         return phones + cards + gifts
 
-    @Slot(str)
-    def phone_token(self, wallet_id: str) -> None:
+    def phone_token(self, wallet_id: str) -> str:
         """A demo phone shows its live code (a fresh token, next counter)."""
         phone = self._phones.get(wallet_id)
         if phone is None:
-            self.failed.emit("phone", f"no demo phone for {wallet_id}")
-            return
-        self.token.emit(phone.token())
+            raise OpError(OpFailure("failed", f"no demo phone for {wallet_id}"))
+        return phone.token()
 
-    @Slot(str, str)
-    def enroll(self, ledger_url: str, code: str, fingerprint: str = "") -> None:
+    def enroll(self, ledger_url: str, code: str, fingerprint: str = "") -> dict[str, Any]:
         """Set up a terminal that was never enrolled, then start it; `fingerprint` (from the
         ledger's operator) must be the ledger key's, when given."""
-        from sync.keyfile import KeyFileError
         from terminal import keystore
         from terminal.node import enroll
 
@@ -306,12 +348,11 @@ class TerminalBridge(QObject):
             enroll(self._data_dir, ledger_url.strip(), code.strip(),
                    keystore.passphrase_from_env(), fingerprint=fingerprint.strip() or None)
         except (TerminalError, SyncError, KeyFileError) as exc:
-            self.failed.emit("enroll", getattr(exc, "message", str(exc)))
-            return
-        self.start()
+            raise OpError(OpFailure("enroll", getattr(exc, "message", str(exc)))) from exc
+        return self.start()
 
-    @Slot()
     def stop(self) -> None:
+        """Called on the UI thread once the worker thread has stopped."""
         self._stop_print_thread()
         if self.node is not None:
             self.node.close()
@@ -319,173 +360,66 @@ class TerminalBridge(QObject):
         if self.demo is not None:
             self.demo.stop()
 
-    # --- services -------------------------------------------------------------------------
+    # --- services that need more than one counter call ------------------------------------
 
-    def _run(self, action: str, work) -> None:
-        if self.node is None:
-            self.failed.emit(action, "the terminal is not ready")
-            return
-        try:
-            try:
-                result = work(self.node.counter)
-            except (sqlite3.Error, OSError) as exc:  # a full disk, a damaged file
-                refusal = storage_refusal(self.node.health, exc)
-                if refusal is None:
-                    raise
-                log.warning("%s failed on the storage: %s", action, exc)
-                raise refusal from exc
-        except Refused as exc:
-            self.refused.emit(action, exc.code, exc.message, exc.details)
-        except TerminalError as exc:
-            log.warning("%s failed: %s", action, exc.message)
-            self.failed.emit(action, exc.message)
-        else:
-            self.done.emit(action, result)
-            if isinstance(result, Outcome):
-                self._receipt(result)
-        self._check_clock()
-        self._check_health()
-
-    @Slot(object)
-    def set_diners(self, diners) -> None:
-        """The other diners' cards or app codes for the payment that comes next."""
-        self._diners = tuple((str(kind), str(value)) for kind, value in diners)
-
-    @Slot(str, str, int, int, int, object, str)
-    def pay(self, kind: str, value: str, amount: int, excluded: int, people: int = 1,
-            tags=(), pin: str = "") -> None:
-        diners, self._diners = [Presented(*pair) for pair in self._diners], ()
-        self._run("pay", lambda c: c.pay(Presented(kind, value), amount, excluded, people,
-                                         frozenset(tags), pin or None, diners=diners))
-
-    @Slot(str, int, int)
-    def pay_gift(self, code: str, amount: int, excluded: int) -> None:
-        self._run("pay", lambda c: c.pay_gift(code, amount, excluded))
-
-    @Slot(str, str, str, int)
-    def buy_voucher(self, kind: str, value: str, campaign_id: str, price: int) -> None:
-        self._run("voucher", lambda c: c.buy_voucher(Presented(kind, value), campaign_id, price))
-
-    @Slot(str, str, str)
-    def grant_campaign(self, kind: str, value: str, campaign_id: str) -> None:
-        self._run("grant_campaign",
-                  lambda c: c.grant_campaign(Presented(kind, value), campaign_id))
-
-    @Slot(str, str)
-    def use_ticket(self, kind: str, value: str) -> None:
-        self._run("ride", lambda c: c.use_ticket(Presented(kind, value)))
-
-    @Slot(str, str, str, int)
-    def exchange(self, kind: str, value: str, campaign_id: str, steps: int) -> None:
-        self._run("exchange", lambda c: c.exchange(Presented(kind, value), campaign_id, steps))
-
-    @Slot(str, str, str)
-    def redeem_gift(self, kind: str, value: str, code: str) -> None:
-        self._run("redeem", lambda c: c.redeem_gift(Presented(kind, value), code))
-
-    @Slot()
-    def offers(self) -> None:
-        """This shop's active campaigns of the kinds the window has inputs for, by kind."""
-        def work(counter) -> dict[str, list[dict]]:
-            offers = counter.offers()
-            out = {kind: [dict(rule) for rule in offers.active(kind)] for kind in OFFER_KINDS}
-            for rule in out.get("stamp_rally", []):  # what this shop's kind allows
-                rule["double_here"] = campaigns.double_here(rule, offers.merchant_id)
-                rule["diners_here"] = campaigns.diners_here(rule, offers.merchant_id)
-            return out
-
-        self._run("offers", work)
-
-    @Slot(str, str, int, int)
-    def charge(self, kind: str, value: str, cash: int, tendered: int = 0) -> None:
+    def charge(self, presented: Presented, cash: int, tendered: int = 0) -> Outcome:
         """A cash top-up; `tendered` (0: not given) is the cash handed over, printed with
         the change on the receipt."""
         self._tendered = tendered if tendered >= cash > 0 else None
-        self._run("charge", lambda c: c.charge(Presented(kind, value), cash))
+        return self.counter.charge(presented, cash)
 
-    @Slot(str, str, int)
-    def grant(self, kind: str, value: str, points: int) -> None:
-        self._run("grant", lambda c: c.grant(Presented(kind, value), points, "town-office"))
+    def offers(self) -> dict[str, list[dict]]:
+        """This shop's active campaigns of the kinds the window has inputs for, by kind."""
+        offers = self.counter.offers()
+        out = {kind: [dict(rule) for rule in offers.active(kind)] for kind in OFFER_KINDS}
+        for rule in out.get("stamp_rally", []):  # what this shop's kind allows
+            rule["double_here"] = campaigns.double_here(rule, offers.merchant_id)
+            rule["diners_here"] = campaigns.diners_here(rule, offers.merchant_id)
+        return out
 
-    @Slot(str, str)
-    def balance(self, kind: str, value: str) -> None:
-        self._run("balance", lambda c: c.balance(Presented(kind, value)))
-
-    @Slot(str)
-    def look_up_wallet(self, wallet_id: str) -> None:
-        """The admin screen's look-up of a wallet by its id: read only."""
-        self._run("lookup", lambda c: c.look_up_wallet(wallet_id))
-
-    @Slot(str, int, bool)
-    def refund(self, tx_id: str, amount: int, void: bool) -> None:
-        self._run("refund", lambda c: c.refund(tx_id, amount or None, void))
-
-    @Slot(str, str, str, str)
-    def issue_card(self, number: str, age_band: str, area: str, pin: str = "") -> None:
-        self._run("issue_card", lambda c: c.issue_card(number, age_band=age_band or None,
-                                                       area=area or None, pin=pin or None))
-
-    @Slot(int, str)
-    def cash_move(self, amount: int, direction: str) -> None:
-        self._run("cash_move", lambda c: c.cash_move(amount, direction))
-
-    @Slot()
-    def recent_sales(self) -> None:
+    def recent_sales(self) -> list:
         from terminal import history
 
-        self._run("recent_sales", lambda c: history.recent_payments(c.journal, RECENT_SALES))
+        return history.recent_payments(self.counter.journal, RECENT_SALES)
 
-    @Slot()
-    def verify(self) -> None:
-        def work(_counter) -> str:
-            try:
-                return "✔ " + audit.verify_journal(self._data_dir).summary()
-            except TerminalError as exc:
-                return "✘ " + exc.message
+    def verify(self) -> str:
+        try:
+            return "✔ " + audit.verify_journal(self._data_dir).summary()
+        except TerminalError as exc:
+            return "✘ " + exc.message
 
-        self._run("verify", work)
+    def x_report(self) -> str:
+        """The X report, with its sheet as a PDF in tallies/."""
+        counter = self.counter
+        counter.require("x_report")
+        return self._sheet_text(counter, False)
 
-    @Slot(bool, int)
-    def tally(self, close: bool, counted: int) -> None:
-        """The X report (close=False) or the Z close, with its sheet as a PDF in tallies/."""
-        if close:
-            self.close_day(counted, False, "")
-            return
-
-        def work(counter) -> str:
-            counter.require("x_report")
-            return self._sheet_text(counter, False)
-
-        self._run("tally", work)
-
-    @Slot(int, bool, str)
-    def close_day(self, counted: int, shift: bool, approved_by: str) -> None:
+    def close_day(self, counted: int, shift: bool, approved_by: str) -> tuple:
         """The Z close (or a shift close, `shift`) through the counter (Counter.close_day):
         a manager's, and a second close on the day of a Z is refused `approval_needed`
         with what the first covered until a manager approves it. `approved_by`: a shop in
-        first-setup mode only (no staff to approve)."""
+        first-setup mode only (no staff to approve). Answers ("second_close", {...}) or
+        ("closed", sheet text, notice, staff view)."""
         from terminal import tally
 
-        def work(counter):
-            try:
-                counter.close_day(counted if counted >= 0 else None, shift, approved_by or None)
-            except tally.SecondClose as exc:  # first-setup mode: nobody to approve it
-                first = exc.first["body"]
-                return ("second_close", {
-                    "first": tally.describe_close(exc.first, self.language),
-                    "day": str(first.get("business_date")),
-                    "next": tally.x_report(counter.journal).business_date})
-            self.done.emit("staff", counter.staff.view())  # the close signed them out
-            notice = tally.after_close_notice(counter.journal)
-            return ("closed", self._sheet_text(counter, True), notice or ())
-
-        self._run("close_day", work)
+        counter = self.counter
+        try:
+            counter.close_day(counted if counted >= 0 else None, shift, approved_by or None)
+        except tally.SecondClose as exc:  # first-setup mode: nobody to approve it
+            first = exc.first["body"]
+            return ("second_close", {
+                "first": tally.describe_close(exc.first, self.language),
+                "day": str(first.get("business_date")),
+                "next": tally.x_report(counter.journal).business_date})
+        notice = tally.after_close_notice(counter.journal)
+        return ("closed", self._sheet_text(counter, True), notice or (),
+                counter.staff.view())  # the close signed them out
 
     def _sheet_text(self, counter, closed: bool) -> str:
         from terminal import tally
 
         day = tally.runs(counter.journal)[-2].business_date if closed else None
-        sheet = tally.for_date(counter.journal, day) if closed else \
+        sheet = tally.for_date(counter.journal, day) if day is not None else \
             tally.x_report(counter.journal)
         records = tally.day_records(counter.journal, day)  # by staff member, below
         tally.name_sheet(sheet, counter.state)
@@ -509,123 +443,80 @@ class TerminalBridge(QObject):
                             "business day, {1}.").format(*notice)
         return text
 
-    @Slot(str)
-    def export_tally(self, fmt: str) -> None:
+    def export_tally(self, fmt: str) -> str:
         """The open business day's sheet (every shift so far) as CSV, XLSX or PDF in
         tallies/; answers the file's path."""
         from terminal import tally
 
-        def work(counter) -> str:
-            day = tally.runs(counter.journal)[-1].business_date
-            try:
-                sheet = tally.for_date(counter.journal, day)
-            except tally.TallyError:  # nothing yet today: the day just closed
-                sheet = tally.for_date(counter.journal,
-                                       tally.runs(counter.journal)[-2].business_date)
-            tally.name_sheet(sheet, counter.state)
-            folder = self._data_dir / TALLY_DIR
-            folder.mkdir(exist_ok=True)
-            path = folder / f"{sheet.business_date}-{sheet.terminal_id}.{fmt}"
-            tally.export(sheet, fmt, path, sheet.shop_name, self.language)
-            return str(path)
+        counter = self.counter
+        day = tally.runs(counter.journal)[-1].business_date
+        try:
+            sheet = tally.for_date(counter.journal, day)
+        except tally.TallyError:  # nothing yet today: the day just closed
+            sheet = tally.for_date(counter.journal,
+                                   tally.runs(counter.journal)[-2].business_date)
+        tally.name_sheet(sheet, counter.state)
+        folder = self._data_dir / TALLY_DIR
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{sheet.business_date}-{sheet.terminal_id}.{fmt}"
+        tally.export(sheet, fmt, path, sheet.shop_name, self.language)
+        return str(path)
 
-        self._run("export", work)
-
-    @Slot()
-    def day_sales(self) -> None:
+    def day_sales(self) -> list:
         from terminal import history
 
-        self._run("day_sales", lambda c: history.day_sales(c.journal))
+        return history.day_sales(self.counter.journal)
 
-    @Slot(int)
-    def reprint(self, seq: int) -> None:
-        """Receipt no. `seq` (0: the last one) again, marked 再発行, shown and printed."""
+    def reprint(self, seq: int) -> int:
+        """Receipt no. `seq` (0: the last one) again, marked 再発行, shown and printed after
+        the op has answered (as a sale's receipt follows its result)."""
         from terminal import history
 
-        made: list = []
-
-        def work(counter) -> int:
-            names = {rule["id"]: rule.get("name") or rule["id"]
-                     for rule in counter.state.campaigns()}
-            made.append(history.reprint(counter.journal, counter.state.merchant(), names,
-                                        seq or None, self.language))
-            return made[0].seq
-
-        self._run("reprint", work)
-        if made:  # after `done`, as a sale's receipt follows its result
-            self._print(made[0])
+        counter = self.counter
+        names = {rule["id"]: rule.get("name") or rule["id"]
+                 for rule in counter.state.campaigns()}
+        receipt = history.reprint(counter.journal, counter.state.merchant(), names,
+                                  seq or None, self.language)
+        self._reprinted = receipt
+        return receipt.seq
 
     # --- staff (terminal.staff) -----------------------------------------------------------
 
-    @Slot()
-    def staff_view(self) -> None:
-        self._run("staff", lambda c: c.staff.view())
+    def staff_view(self) -> dict:
+        return self.counter.staff.view()
 
-    @Slot(str, str)
-    def sign_in(self, staff_id: str, pin: str) -> None:
-        def work(counter):
-            counter.staff.sign_in(staff_id, pin)
-            return counter.staff.view()
+    def sign_in(self, staff_id: str, pin: str) -> dict:
+        self.counter.staff.sign_in(staff_id, pin)
+        return self.counter.staff.view()
 
-        self._run("staff", work)
+    def sign_out(self) -> dict:
+        self.counter.staff.sign_out()
+        return self.counter.staff.view()
 
-    @Slot()
-    def sign_out(self) -> None:
-        def work(counter):
-            counter.staff.sign_out()
-            return counter.staff.view()
-
-        self._run("staff", work)
-
-    @Slot(str, str)
-    def approve(self, staff_id: str, pin: str) -> None:
-        """A manager's PIN for the action the window sends next (its queued signal)."""
-        self._run("approve", lambda c: c.staff.approve(staff_id, pin).public())
-
-    @Slot(str)
-    def admin_unlock(self, pin: str) -> None:
+    def admin_unlock(self, pin: str) -> dict:
         if self.node is None:
             # The services could not start (a damaged state.db holds the staff too): the
             # admin screen opens for the ways out only; every counter action is refused.
-            self.done.emit("admin_unlock", {"limited": True})
-            return
+            return {"limited": True}
+        member = self.counter.staff.unlock_admin(pin)
+        return {"limited": False, "by": member.public() if member else None,
+                "view": self.counter.staff.view()}
 
-        def work(counter):
-            member = counter.staff.unlock_admin(pin)
-            return {"limited": False, "by": member.public() if member else None,
-                    "view": counter.staff.view()}
-
-        self._run("admin_unlock", work)
-
-    @Slot()
-    def admin_lock(self) -> None:
+    def admin_lock(self) -> dict | None:
         """The admin screen locked: a manager signed in by it hands the counter back."""
         if self.node is None:
-            return
+            return None
+        self.counter.staff.lock_admin()
+        return self.counter.staff.view()
 
-        def work(counter):
-            counter.staff.lock_admin()
-            return counter.staff.view()
+    def set_training(self, on: bool) -> dict:
+        self.counter.set_training(on)
+        return self.counter.staff.view()
 
-        self._run("staff", work)
+    def create_staff(self, name: str, role: str, pin: str) -> dict:
+        self.counter.create_staff(name, role, pin)
+        return self.counter.staff.view()
 
-    @Slot(bool)
-    def set_training(self, on: bool) -> None:
-        def work(counter):
-            counter.set_training(on)
-            return counter.staff.view()
-
-        self._run("staff", work)
-
-    @Slot(str, str, str)
-    def create_staff(self, name: str, role: str, pin: str) -> None:
-        def work(counter):
-            counter.create_staff(name, role, pin)
-            return counter.staff.view()
-
-        self._run("staff", work)
-
-    @Slot()
     def sync_now(self) -> None:
         if self.node is not None and self.node.worker is not None:
             self.node.worker.notify(pull=True)

@@ -7,6 +7,10 @@ names are data, already in the town's words, and are never translated.
 The counter's notes about campaigns that did not apply arrive as English sentences made from
 `terminal.offers.SKIP_REASONS`; each is matched back to its template, which is translated
 (context "Note") and filled in again.
+
+The screens ask for all of this through ONE function, `outcome_words(outcome)`: when the
+campaign effects and notes travel as codes with parameters (terminal.ui.effectwords), that
+function is the one place to change, and the regex matching here goes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ from terminal.ui.widgets import yen
 CONTEXT = "Campaign"
 NOTE_CONTEXT = "Note"
 MINUS = "−"  # a discount on screen: a real minus sign reads better than a hyphen at 16 pt
+
+
+def outcome_words(outcome: Outcome) -> tuple[list[str], list[str]]:
+    """What the campaigns did to a sale, and the notes about those that did not apply,
+    each a line in the interface's language."""
+    return lines(outcome), [note(text) for text in outcome.notes]
 
 
 def words() -> dict[str, str]:

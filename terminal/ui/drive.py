@@ -1,7 +1,8 @@
 """Drive the real counter window for screenshots and measurements.
 
-    python -m terminal.ui.drive screens --out DIR [--lang ja|en]   walk the main flows on the
-                                                                   demo, a PNG of each screen
+    python -m terminal.ui.drive screens --out DIR [--lang ja|en] [--size WxH]
+                                        walk the main flows on the demo, a PNG of each screen
+                                        (the window at WxH, default: as large as the screen)
     python -m terminal.ui.drive load --sales N                      N sales through the window's
                                                                    bridge, then peak RSS (MB)
 
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import QApplication
 
 from sync import cards
 from sync.staff import DEMO_MANAGER_PIN
-from terminal.ui import app as uiapp
+from terminal.ui import look
 from terminal.ui.window import MainWindow
 
 READY_TIMEOUT_MS = 120_000
@@ -72,9 +73,9 @@ def _first(win: MainWindow, kind: str) -> str:
 def _choose(win: MainWindow, words: str) -> None:
     """Open the booth's campaign list and pick the line that starts with `words`."""
     win.booth.buttons["campaigns"].click()
-    for row in range(win.choices.count()):
-        if win.choices.item(row).text().startswith(words):
-            win.choices.setCurrentRow(row)
+    for row in range(win.booth.choices.count()):
+        if win.booth.choices.item(row).text().startswith(words):
+            win.booth.choices.setCurrentRow(row)
             return
     raise LookupError(words)
 
@@ -85,11 +86,22 @@ def _amount(screen, amount: int) -> None:
         screen.pad.press(digit)
 
 
-def screens(out: Path, lang: str, base: Path) -> list[Path]:
+def parse_size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise argparse.ArgumentTypeError(f"a size is WIDTHxHEIGHT, e.g. 1366x768: {text!r}")
+    return int(width), int(height)
+
+
+def screens(out: Path, lang: str, base: Path,
+            size: tuple[int, int] | None = None) -> list[Path]:
     qt = QApplication.instance() or QApplication(sys.argv[:1])
-    uiapp.load_style(qt)
-    uiapp.set_language(lang)
+    look.load_style(qt)
+    look.set_language(lang)
     win = MainWindow(base / "terminal", base)
+    if size is not None:  # a counter screen of that size: the window fills it
+        win.setMaximumSize(*size)
+        win.resize(*size)
     win.show()
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
@@ -118,7 +130,7 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     shot("shop-paid-card")
     _amount(win.shop, 980)
     win.shop.buttons["pay"].click()
-    win.request_phone.emit(_first(win, "phone"))
+    win.demo_phone(_first(win, "phone"))
     _wait(lambda: _settled(win.shop))
     shot("shop-paid-app")
     _amount(win.shop, 900_000)
@@ -127,8 +139,8 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     _wait(lambda: _settled(win.shop))
     shot("shop-refused")
     win.shop.buttons["refunds"].click()
-    _wait(lambda: win.sales.count() > 0)
-    win.sales.setCurrentRow(0)
+    _wait(lambda: win.shop.sales.count() > 0)
+    win.shop.sales.setCurrentRow(0)
     shot("shop-refunds")
     win.modes["booth"].click()
     _amount(win.booth, 5_000)
@@ -152,7 +164,7 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     # A new card with a PIN: a payment above its amount asks for it.
     number = cards.new_card_number()
     win.booth.buttons["card"].click()
-    win.new_pin.setText(DEMO_NEW_PIN)
+    win.booth.new_pin.setText(DEMO_NEW_PIN)
     win.present("card", number)
     _wait(lambda: _settled(win.booth))
     _amount(win.booth, 10_000)
@@ -163,20 +175,26 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
     _amount(win.shop, 4_000)
     win.shop.buttons["pay"].click()
     win.present("card", number)
-    _wait(lambda: win.pin_box.isVisible())
-    win.pin_entry.setText(DEMO_NEW_PIN)
+    _wait(lambda: win.shop.pin_box.isVisible())
+    win.shop.pin_entry.setText(DEMO_NEW_PIN)
     shot("shop-pin")
-    win.pin_entry.returnPressed.emit()
+    win.shop.pin_entry.returnPressed.emit()
     _wait(lambda: _settled(win.shop))
     win.modes["admin"].click()
-    win.pin.setText(DEMO_MANAGER_PIN)
-    win.unlock_button.click()
-    _wait(lambda: "journal" in win.verify_info.text())
+    win.admin.pin.setText(DEMO_MANAGER_PIN)
+    win.admin.unlock_button.click()
+    _wait(lambda: "journal" in win.admin.verify_info.text())
     shot("admin")
-    uiapp.toggle_style("high_contrast")
+    win.admin.buttons["x_report"].click()
+    _wait(lambda: "→" in win.admin.verify_info.text())
+    shot("admin-x-report")
+    look.toggle_style("high_contrast")
     win.modes["shop"].click()
     shot("shop-high-contrast")
-    uiapp.toggle_style("high_contrast")
+    look.toggle_style("high_contrast")
+    look.toggle_style("large_type")
+    shot("shop-large-type")
+    look.toggle_style("large_type")
     _dispose(win)
     return shots
 
@@ -184,8 +202,8 @@ def screens(out: Path, lang: str, base: Path) -> list[Path]:
 def load(sales: int, base: Path) -> float:
     """Peak resident memory (MB) of this process after `sales` sales through the window."""
     qt = QApplication.instance() or QApplication(sys.argv[:1])
-    uiapp.load_style(qt)
-    uiapp.set_language("ja")
+    look.load_style(qt)
+    look.set_language("ja")
     win = MainWindow(base / "terminal", base)
     win.show()
     _wait(lambda: bool(win.info), READY_TIMEOUT_MS)
@@ -226,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--lang", choices=("ja", "en"), default="ja")
     s.add_argument("--demo-dir", type=Path, help="reuse a demo directory")
+    s.add_argument("--size", type=parse_size, help="the window's size, WIDTHxHEIGHT")
     lo = sub.add_parser("load")
     lo.add_argument("--sales", type=int, default=1_000)
     lo.add_argument("--demo-dir", type=Path)
@@ -233,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="machi-drive-") as tmp:
         base = args.demo_dir or Path(tmp)
         if args.command == "screens":
-            for path in screens(args.out, args.lang, base):
+            for path in screens(args.out, args.lang, base, args.size):
                 print(path)
         else:
             print(f"peak_rss_mb {load(args.sales, base):.1f}")

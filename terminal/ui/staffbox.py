@@ -230,7 +230,7 @@ class StaffAdmin(QWidget):
     here (a shop with no ledger access; the first one is a manager)."""
 
     training = Signal(bool)
-    create = Signal(str, str, str)  # name, role, PIN
+    create_member = Signal(str, str, str)  # name, role, PIN (QWidget has a create())
 
     def __init__(self) -> None:
         super().__init__()
@@ -280,6 +280,6 @@ class StaffAdmin(QWidget):
 
     def _add(self) -> None:
         if self.name.text().strip() and self.pin.text():
-            self.create.emit(self.name.text().strip(), self.role.currentData(),
+            self.create_member.emit(self.name.text().strip(), self.role.currentData(),
                              self.pin.text())
             self.pin.clear()

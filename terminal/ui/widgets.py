@@ -6,15 +6,29 @@ large, buttons are at least `TOUCH_MIN_PX` tall, and every key has a keyboard eq
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 TOUCH_MIN_PX = 60
 AMOUNT_POINT_SIZE = 44
 # The keypad refuses digits past this many (¥9,999,999): a typo guard, not a limit.
 MAX_DIGITS = 7
 DISPLAY_HEIGHT_PX = 96
+KEY_POINT_SIZE = 20
+AMOUNT_MIN_POINT_SIZE = 20
+DISPLAY_MARGIN_PX = 12
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("MainWindow", text)
 
 
 def yen(amount: int) -> str:
@@ -36,21 +50,26 @@ class AmountPad(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._digits = ""
+        self.setObjectName("pad")  # large type keeps its keys lower (large_type.qss)
         self.display = QLabel(yen(0))
         self.display.setObjectName("amount")
         self.display.setFont(big_font(AMOUNT_POINT_SIZE))
         self.display.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.display.setFixedHeight(DISPLAY_HEIGHT_PX)
+        # a long amount never widens the keypad's column (the screen's columns stay put)
+        self.display.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         grid = QGridLayout()
         keys = ["7", "8", "9", "4", "5", "6", "1", "2", "3", "00", "0", "⌫"]
         for index, key in enumerate(keys):
             button = QPushButton(key)
             button.setMinimumHeight(TOUCH_MIN_PX)
-            button.setFont(big_font(20))
+            button.setFont(big_font(KEY_POINT_SIZE))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, k=key: self.press(k))
             grid.addWidget(button, index // 3, index % 3)
-        self.clear_button = QPushButton("C")
+        self.clear_button = QPushButton(tr("Clear"))  # クリア in Japanese
+        self.clear_button.setObjectName("pad_clear")
+        self.clear_button.setFont(big_font(KEY_POINT_SIZE))
         self.clear_button.setMinimumHeight(TOUCH_MIN_PX)
         self.clear_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.clear_button.clicked.connect(self.clear)
@@ -81,7 +100,32 @@ class AmountPad(QWidget):
 
     def _show(self) -> None:
         self.display.setText(yen(self.amount))
+        self._fit()
         self.changed.emit(self.amount)
+
+    def _fit(self) -> None:
+        """A long amount in a smaller size rather than cut off (never below
+        AMOUNT_MIN_POINT_SIZE): the look's size when it fits."""
+        self.display.setStyleSheet("")
+        self.display.ensurePolished()
+        font = QFont(self.display.font())
+        room = self.display.contentsRect().width() - DISPLAY_MARGIN_PX
+        size = font.pointSizeF()
+        while size > AMOUNT_MIN_POINT_SIZE and room > 0 and \
+                QFontMetrics(font).horizontalAdvance(self.display.text()) > room:
+            size -= 2
+            font.setPointSizeF(size)
+        if size != self.display.font().pointSizeF():
+            self.display.setStyleSheet(f"font-size: {size:g}pt;")
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.LanguageChange:
+            self.clear_button.setText(tr("Clear"))
+        super().changeEvent(event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         text = event.text()

@@ -1138,6 +1138,159 @@ Data: {1}</source>
         <source>Business day {0} is closed. Sales from now on belong to the next business day, {1}.</source>
         <translation>営業日 {0} を締めました。これからの売上は次の営業日 {1} に入ります。</translation>
     </message>
+    <!-- ui-core: ops, the frame, the admin screen's quit -->
+    <message>
+        <source>Quit the counter</source>
+        <translation>レジを終了</translation>
+    </message>
+    <message>
+        <source>Quit the counter?</source>
+        <translation>レジを終了しますか?</translation>
+    </message>
+    <message>
+        <source>Terminal {0} · ready · first sync running…</source>
+        <translation>端末 {0} · 受付可 · 初回同期中…</translation>
+    </message>
+    <message>
+        <source>Clear</source>
+        <translation>クリア</translation>
+    </message>
+    <message>
+        <source>the PIN check</source>
+        <translation>暗証番号の確認</translation>
+    </message>
+    <message>
+        <source>the X report</source>
+        <translation>Xレポート</translation>
+    </message>
+    <message>
+        <source>the approval</source>
+        <translation>承認</translation>
+    </message>
+    <message>
+        <source>the balance</source>
+        <translation>残高照会</translation>
+    </message>
+    <message>
+        <source>the campaigns</source>
+        <translation>キャンペーン</translation>
+    </message>
+    <message>
+        <source>the cash float</source>
+        <translation>釣銭準備金</translation>
+    </message>
+    <message>
+        <source>the day close</source>
+        <translation>締め</translation>
+    </message>
+    <message>
+        <source>the demo phone</source>
+        <translation>デモのスマホ</translation>
+    </message>
+    <message>
+        <source>the enrolment</source>
+        <translation>端末の登録</translation>
+    </message>
+    <message>
+        <source>the exchange</source>
+        <translation>交換</translation>
+    </message>
+    <message>
+        <source>the export</source>
+        <translation>書き出し</translation>
+    </message>
+    <message>
+        <source>the gift code</source>
+        <translation>ギフトコード</translation>
+    </message>
+    <message>
+        <source>the grant</source>
+        <translation>付与</translation>
+    </message>
+    <message>
+        <source>the journal check</source>
+        <translation>ジャーナルの検証</translation>
+    </message>
+    <message>
+        <source>the language</source>
+        <translation>表示言語</translation>
+    </message>
+    <message>
+        <source>the list of sales</source>
+        <translation>売上一覧</translation>
+    </message>
+    <message>
+        <source>the lock</source>
+        <translation>ロック</translation>
+    </message>
+    <message>
+        <source>the look-up</source>
+        <translation>照会</translation>
+    </message>
+    <message>
+        <source>the new card</source>
+        <translation>新しいカード</translation>
+    </message>
+    <message>
+        <source>the new staff member</source>
+        <translation>新しいスタッフ</translation>
+    </message>
+    <message>
+        <source>the payment</source>
+        <translation>支払い</translation>
+    </message>
+    <message>
+        <source>the printer</source>
+        <translation>プリンター</translation>
+    </message>
+    <message>
+        <source>the rebuild</source>
+        <translation>再構築</translation>
+    </message>
+    <message>
+        <source>the refund</source>
+        <translation>返金</translation>
+    </message>
+    <message>
+        <source>the reprint</source>
+        <translation>再発行</translation>
+    </message>
+    <message>
+        <source>the ride</source>
+        <translation>乗車</translation>
+    </message>
+    <message>
+        <source>the sale</source>
+        <translation>販売</translation>
+    </message>
+    <message>
+        <source>the sign-in</source>
+        <translation>サインイン</translation>
+    </message>
+    <message>
+        <source>the sign-out</source>
+        <translation>サインアウト</translation>
+    </message>
+    <message>
+        <source>the sync</source>
+        <translation>同期</translation>
+    </message>
+    <message>
+        <source>the terminal's records</source>
+        <translation>端末の記録</translation>
+    </message>
+    <message>
+        <source>the top-up</source>
+        <translation>チャージ</translation>
+    </message>
+    <message>
+        <source>today's receipts</source>
+        <translation>本日のレシート</translation>
+    </message>
+    <message>
+        <source>training mode</source>
+        <translation>練習モード</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>
@@ -1526,6 +1679,17 @@ Data: {1}</source>
     <message>
         <source>{name}: taken back</source>
         <translation>{name}: 取り消し</translation>
+    </message>
+</context>
+<context>
+    <name>Op</name>
+    <message>
+        <source>Working… waiting for {0}</source>
+        <translation>処理中… {0}を待っています</translation>
+    </message>
+    <message>
+        <source>No answer after {0} s while waiting for {1}. It may still be done: look at today&apos;s receipts (F11) before trying again.</source>
+        <translation>{1}の応答が {0} 秒ありません。処理が済んでいる場合があります。やり直す前に本日のレシート (F11) を確認してください。</translation>
     </message>
 </context>
 </TS>

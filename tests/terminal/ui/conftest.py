@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from terminal.ui import app as uiapp
+from terminal.ui import look as uiapp
 from terminal.ui.window import MainWindow
 from tests.terminal.ui.helpers import READY_MS, sign_in
 

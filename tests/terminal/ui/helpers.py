@@ -57,17 +57,17 @@ def first(win, kind: str) -> str:
 def choose(qtbot, win, words: str) -> None:
     """Open the booth's campaign list and click the line that says `words`."""
     win.booth.buttons["campaigns"].click()
-    assert win.choices.isVisible()
-    for row in range(win.choices.count()):
-        item = win.choices.item(row)
+    assert win.booth.choices.isVisible()
+    for row in range(win.booth.choices.count()):
+        item = win.booth.choices.item(row)
         if words in item.text():
-            rect = win.choices.visualItemRect(item)
-            qtbot.mouseClick(win.choices.viewport(), Qt.MouseButton.LeftButton,
+            rect = win.booth.choices.visualItemRect(item)
+            qtbot.mouseClick(win.booth.choices.viewport(), Qt.MouseButton.LeftButton,
                              pos=rect.center())
-            assert win.waiting and win.waiting["action"] != "campaigns"
+            assert win.booth.pending and win.booth.pending.action != "campaigns"
             return
-    raise AssertionError(f"no campaign line with {words!r}: "
-                         f"{[win.choices.item(r).text() for r in range(win.choices.count())]}")
+    lines = [win.booth.choices.item(r).text() for r in range(win.booth.choices.count())]
+    raise AssertionError(f"no campaign line with {words!r}: {lines}")
 
 
 def points_of(qtbot, win, who: str) -> int:
@@ -106,9 +106,9 @@ def unlock_admin(qtbot, win, pin: str | None = None) -> None:
     from sync.staff import DEMO_MANAGER_PIN
 
     win.modes["admin"].click()
-    win.pin.setText(pin or DEMO_MANAGER_PIN)
-    win.unlock_button.click()
-    qtbot.waitUntil(lambda: not win.admin_panel.isHidden(), timeout=DONE_MS)
+    win.admin.pin.setText(pin or DEMO_MANAGER_PIN)
+    win.admin.unlock_button.click()
+    qtbot.waitUntil(lambda: not win.admin.admin_panel.isHidden(), timeout=DONE_MS)
 
 
 def confirm(win) -> None:

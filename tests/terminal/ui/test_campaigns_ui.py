@@ -44,9 +44,9 @@ def booth_present(qtbot, win, kind: str, value: str) -> str:
 
 def test_the_result_and_the_receipt_say_what_each_campaign_did(qtbot, window):
     shop = window.shop
-    assert window.party_box.isVisible()  # a stamp rally runs: the party size is asked
-    assert window.double_button.isVisible() and window.double_button.text() == "Banquet"
-    window.party.setValue(2)  # ¥1,300 for two: ¥650 a person, one stamp
+    assert window.shop.party_box.isVisible()  # a stamp rally runs: the party size is asked
+    assert window.shop.double_button.isVisible() and window.shop.double_button.text() == "Banquet"
+    window.shop.party.setValue(2)  # ¥1,300 for two: ¥650 a person, one stamp
     assert pay(qtbot, window, "card", card(window, 0), 1_300) == "approved"
     outcome = window.last_outcome
     kinds = {entry["kind"]: entry for entry in outcome.campaigns}
@@ -64,7 +64,7 @@ def test_the_result_and_the_receipt_say_what_each_campaign_did(qtbot, window):
                     timeout=DONE_MS)
     receipt = shop.result.receipt.text()
     assert "Goods total" in receipt and "-¥150" in receipt and "Campaigns" in receipt
-    assert window.party.value() == 1  # the next customer starts from one person
+    assert window.shop.party.value() == 1  # the next customer starts from one person
     # the same wallet again today: the coupon is once a day, the screen says why
     assert pay(qtbot, window, "card", card(window, 0), 800) == "approved"
     assert "北斗市 冬のクーポン: this customer has had it as often as the rules allow." in \
@@ -72,11 +72,11 @@ def test_the_result_and_the_receipt_say_what_each_campaign_did(qtbot, window):
 
 
 def test_a_banquet_earns_two_stamps(qtbot, window):
-    window.double_button.click()
-    assert window.double_button.isChecked()
+    window.shop.double_button.click()
+    assert window.shop.double_button.isChecked()
     assert pay(qtbot, window, "card", card(window, 1), 700) == "approved"
     assert "牧之原 スタンプラリー: 2 stamp(s)" in window.shop.result.campaigns.text()
-    assert not window.double_button.isChecked()
+    assert not window.shop.double_button.isChecked()
 
 
 def test_other_diners_cards_are_added_to_a_sale(qtbot, window):
@@ -87,20 +87,20 @@ def test_other_diners_cards_are_added_to_a_sale(qtbot, window):
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    assert window.diner_button.isVisible()
+    assert window.shop.diner_button.isVisible()
     QTest.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
-    assert window.waiting["action"] == "diner"
+    assert window.pending().action == "diner"
     assert "Other diner" in window.shop.result.headline.text()
     window.present("card", card(window, 9))
-    assert window.diners == [("card", card(window, 9))] and window.party.value() == 2
-    assert window.diner_button.text() == "Add diner (1)"
+    assert window.shop.diners == [("card", card(window, 9))] and window.shop.party.value() == 2
+    assert window.shop.diner_button.text() == "Add diner (1)"
     assert pay(qtbot, window, "card", card(window, 6), 1_300) == "approved"
     body = window.last_outcome.record["body"]
     (diner,) = body["diners"]
     assert diner["campaigns"][0]["stamps"] == 1 and diner["credential"]["kind"] == "card"
     assert [entry["kind"] for entry in body["campaigns"]].count("stamp_rally") == 1
     assert "other diner's card" in window.shop.result.campaigns.text()
-    assert window.diners == [] and window.diner_button.text() == "Add diner"
+    assert window.shop.diners == [] and window.shop.diner_button.text() == "Add diner"
     # 「取得したスタンプには店舗名が表示されます」: the diner's balance names the shop
     window.shop.buttons["balance"].click()
     window.present("card", card(window, 9))
@@ -124,7 +124,7 @@ def test_a_gift_code_scanned_without_a_sale_says_what_to_do(qtbot, window):
     window.present("gift", demo(window, "gift")[1])
     assert window.shop.result.property("state") == "refused"
     assert "A gift code pays for a sale" in window.shop.result.headline.text()
-    assert window.waiting is None
+    assert window.pending() is None
 
 
 def test_the_booth_sells_a_voucher_set_once_a_person(qtbot, window):
@@ -193,10 +193,10 @@ def test_a_voided_sale_gives_the_coupon_back(qtbot, window):
     assert "北斗市 冬のクーポン −¥150" in window.shop.result.campaigns.text()
     sale = window.last_outcome
     window.shop.buttons["refunds"].click()
-    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
-    window.sales.setCurrentRow(0)
-    assert f"No.{sale.seq} " in window.sales.currentItem().text()
-    window.void_button.click()
+    qtbot.waitUntil(lambda: window.shop.sales.count() > 0, timeout=DONE_MS)
+    window.shop.sales.setCurrentRow(0)
+    assert f"No.{sale.seq} " in window.shop.sales.currentItem().text()
+    window.shop.void_button.click()
     confirm(window)
     assert settle(qtbot, window.shop) == "approved"
     assert "北斗市 冬のクーポン: taken back" in window.shop.result.campaigns.text()

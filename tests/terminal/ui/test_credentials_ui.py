@@ -16,7 +16,7 @@ from PySide6.QtTest import QTest
 
 from sync import tokens
 from terminal.policy import REASONS
-from terminal.ui import app as uiapp
+from terminal.ui import look as uiapp
 from tests.terminal.ui.helpers import (
     DONE_MS,
     demo,
@@ -39,14 +39,12 @@ def said(screen) -> str:
 def live_code(qtbot, win) -> str:
     """A demo phone's live app code, as the phone would show it."""
     shown: list[str] = []
-    win.bridge.token.disconnect(win.present_text)  # shown, not scanned
-    win.bridge.token.connect(shown.append)
+    win.phone_code.connect(shown.append)
     try:
-        win.request_phone.emit(demo(win, "phone")[0])
+        win.demo_phone(demo(win, "phone")[0], scan=False)  # shown, not scanned
         qtbot.waitUntil(lambda: bool(shown), timeout=DONE_MS)
     finally:
-        win.bridge.token.disconnect(shown.append)
-        win.bridge.token.connect(win.present_text)
+        win.phone_code.disconnect(shown.append)
     return shown[0]
 
 
@@ -57,8 +55,7 @@ class Watch:
     def __init__(self, win) -> None:
         self.win = win
         self.codes: list[str] = []
-        win.bridge.refused.connect(lambda _action, code, _message, _details:
-                                   self.codes.append(code))
+        win.refusal.connect(lambda code, _message: self.codes.append(code))
         self.seq = win.bridge.node.journal.last_seq
 
     def refused(self, qtbot, screen, code: str) -> None:
@@ -168,26 +165,26 @@ def test_the_reason_is_said_in_japanese(qtbot, window):
 def test_the_admin_looks_a_wallet_up_by_id_and_cannot_pay(qtbot, window):
     phone = demo(window, "phone")[0]
     window.modes["admin"].click()
-    assert not window.lookup_row.isVisible()  # locked: no look-up before the admin PIN
+    assert not window.admin.lookup_row.isVisible()  # locked: no look-up before the admin PIN
     unlock_admin(qtbot, window)
-    assert window.lookup_row.isVisible()
+    assert window.admin.lookup_row.isVisible()
     seq = window.bridge.node.journal.last_seq
-    window.lookup_id.setText(phone)
-    window.lookup_button.click()
-    qtbot.waitUntil(lambda: phone in window.lookup_info.text(), timeout=DONE_MS)
-    assert "¥" in window.lookup_info.text()
-    window.lookup_id.setText("W-NOBODY-HERE")
-    window.lookup_button.click()
-    qtbot.waitUntil(lambda: REASONS["unknown_wallet"] in window.lookup_info.text(),
+    window.admin.lookup_id.setText(phone)
+    window.admin.lookup_button.click()
+    qtbot.waitUntil(lambda: phone in window.admin.lookup_info.text(), timeout=DONE_MS)
+    assert "¥" in window.admin.lookup_info.text()
+    window.admin.lookup_id.setText("W-NOBODY-HERE")
+    window.admin.lookup_button.click()
+    qtbot.waitUntil(lambda: REASONS["unknown_wallet"] in window.admin.lookup_info.text(),
                     timeout=DONE_MS)
-    window.lookup_id.setText("not an id!")
-    window.lookup_button.click()
-    qtbot.waitUntil(lambda: REASONS["bad_wallet_id"] in window.lookup_info.text(),
+    window.admin.lookup_id.setText("not an id!")
+    window.admin.lookup_button.click()
+    qtbot.waitUntil(lambda: REASONS["bad_wallet_id"] in window.admin.lookup_info.text(),
                     timeout=DONE_MS)
     assert window.bridge.node.journal.last_seq == seq  # a look-up writes nothing
     # the look-up is no action a scan can finish: a code scanned here pays nothing
     window.present_text(first(window, "card"))
     QTest.qWait(300)
-    assert window.waiting is None and window.bridge.node.journal.last_seq == seq
-    window.lock_button.click()
-    assert not window.lookup_row.isVisible()
+    assert window.pending() is None and window.bridge.node.journal.last_seq == seq
+    window.admin.buttons["lock"].click()
+    assert not window.admin.lookup_row.isVisible()

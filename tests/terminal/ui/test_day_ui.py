@@ -54,42 +54,42 @@ def test_todays_receipts_show_voids_and_reprint_marked(qtbot, window):
     kept = pay(qtbot, window, 1_234)
     voided = pay(qtbot, window, 777)
     window.shop.buttons["refunds"].click()
-    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
-    assert window.sales.visualItemRect(window.sales.item(0)).height() >= ROW_MIN_PX
-    window.sales.setCurrentRow(0)  # the newest: the ¥777 sale
-    window.void_button.click()
+    qtbot.waitUntil(lambda: window.shop.sales.count() > 0, timeout=DONE_MS)
+    assert window.shop.sales.visualItemRect(window.shop.sales.item(0)).height() >= ROW_MIN_PX
+    window.shop.sales.setCurrentRow(0)  # the newest: the ¥777 sale
+    window.shop.void_button.click()
     confirm(window)  # "really?", answered by the manager signed in
     assert settle(qtbot, window.shop) == "approved"
     window.shop.buttons["refunds"].click()  # the refund list says it too
-    qtbot.waitUntil(lambda: window.sales.count() > 1 and "【" in window.sales.item(0).text(),
-                    timeout=DONE_MS)
-    assert "【VOIDED】" in window.sales.item(0).text()
-    assert window.sales.item(0).font().strikeOut()
-    assert "【" not in window.sales.item(1).text()  # the ¥1,234 sale stands
+    sales = window.shop.sales
+    qtbot.waitUntil(lambda: sales.count() > 1 and "【" in sales.item(0).text(), timeout=DONE_MS)
+    assert "【VOIDED】" in window.shop.sales.item(0).text()
+    assert window.shop.sales.item(0).font().strikeOut()
+    assert "【" not in window.shop.sales.item(1).text()  # the ¥1,234 sale stands
 
     QTest.keyClick(window, Qt.Key.Key_F11)
-    qtbot.waitUntil(lambda: window.history.list.count() > 0, timeout=DONE_MS)
-    rows = [window.history.list.item(r) for r in range(window.history.list.count())]
+    qtbot.waitUntil(lambda: window.shop.history.list.count() > 0, timeout=DONE_MS)
+    rows = [window.shop.history.list.item(r) for r in range(window.shop.history.list.count())]
     by_seq = {row.data(Qt.ItemDataRole.UserRole): row for row in rows}
     assert "【VOIDED】" in by_seq[voided.seq].text()
     assert by_seq[voided.seq].font().strikeOut()
     assert "【" not in by_seq[kept.seq].text()
     for row in rows:  # rows a finger can tap
-        assert window.history.list.visualItemRect(row).height() >= ROW_MIN_PX
-    window.history.search.setText(f"¥{kept.amount:,}")
-    assert [window.history.list.item(r).data(Qt.ItemDataRole.UserRole)
-            for r in range(window.history.list.count())] == [kept.seq]
-    window.history.search.setText(kept.record["at"][11:16])
-    assert window.history.list.count() >= 1
-    window.history.search.setText(str(kept.amount))
-    QTest.keyClick(window.history.search, Qt.Key.Key_Return)  # reprints the one found
+        assert window.shop.history.list.visualItemRect(row).height() >= ROW_MIN_PX
+    window.shop.history.search.setText(f"¥{kept.amount:,}")
+    assert [window.shop.history.list.item(r).data(Qt.ItemDataRole.UserRole)
+            for r in range(window.shop.history.list.count())] == [kept.seq]
+    window.shop.history.search.setText(kept.record["at"][11:16])
+    assert window.shop.history.list.count() >= 1
+    window.shop.history.search.setText(str(kept.amount))
+    QTest.keyClick(window.shop.history.search, Qt.Key.Key_Return)  # reprints the one found
     qtbot.waitUntil(lambda: "REPRINT" in window.shop.result.receipt.text(), timeout=DONE_MS)
     assert f"No.{kept.seq}" in window.shop.result.receipt.text()
     assert f"¥{kept.amount:,}" in window.shop.result.receipt.text()
     assert f"Receipt no. {kept.seq} printed again" in window.shop.result.headline.text()
     QTest.keyClick(window, Qt.Key.Key_F11)
-    qtbot.waitUntil(lambda: window.history.list.count() > 0, timeout=DONE_MS)
-    window.history.last_button.click()  # the last receipt: the void's
+    qtbot.waitUntil(lambda: window.shop.history.list.count() > 0, timeout=DONE_MS)
+    window.shop.history.last_button.click()  # the last receipt: the void's
     qtbot.waitUntil(lambda: "printed again" in window.shop.result.headline.text() and
                     "Void" in window.shop.result.receipt.text(), timeout=DONE_MS)
 
@@ -100,13 +100,13 @@ def test_a_top_up_takes_cash_and_shows_the_change(qtbot, window):
     window.modes["booth"].click()
     type_amount(window, window.booth, 3_000)
     window.booth.buttons["charge"].click()
-    assert window.tender.isVisible()
-    window.tender.field.setText("2500")  # typed (keyClicks this fast would be a scan)
-    assert window.tender.change.text() == "short by ¥500"
+    assert window.booth.tender.isVisible()
+    window.booth.tender.field.setText("2500")  # typed (keyClicks this fast would be a scan)
+    assert window.booth.tender.change.text() == "short by ¥500"
     window.present("card", first(window, "card"))
     assert window.booth.result.property("state") == "waiting"  # nothing sent
-    window.tender.field.setText("5000")
-    assert window.tender.change.text() == "Change ¥2,000"
+    window.booth.tender.field.setText("5000")
+    assert window.booth.tender.change.text() == "Change ¥2,000"
     window.present("card", first(window, "card"))
     assert settle(qtbot, window.booth) == "approved"
     assert window.booth.result.balance.text() == "Change ¥2,000"
@@ -123,23 +123,23 @@ def test_a_receipt_the_printer_could_not_print_is_kept_for_reprint(qtbot, window
     with LoopbackPrinter(6, paper="out") as device:
         try:
             unlock_admin(qtbot, window)
-            window.printer_kind.setCurrentIndex(window.printer_kind.findData("network"))
-            window.printer_address.setText(f"127.0.0.1:{device.port}")
-            window.printer_button.click()
-            qtbot.waitUntil(lambda: "out of paper" in window.readers_info.text(),
+            window.admin.printer_kind.setCurrentIndex(window.admin.printer_kind.findData("network"))
+            window.admin.printer_address.setText(f"127.0.0.1:{device.port}")
+            window.admin.printer_button.click()
+            qtbot.waitUntil(lambda: "out of paper" in window.admin.readers_info.text(),
                             timeout=DONE_MS)
             sale = pay(qtbot, window, 640)
             qtbot.waitUntil(lambda: f"receipt no. {sale.seq} was not printed" in
-                            window.readers_info.text(), timeout=DONE_MS)
-            assert "kept for reprint" in window.readers_info.text()
+                            window.admin.readers_info.text(), timeout=DONE_MS)
+            assert "kept for reprint" in window.admin.readers_info.text()
             assert sale.seq in window.bridge.unprinted
             QTest.keyClick(window, Qt.Key.Key_F11)
-            qtbot.waitUntil(lambda: window.history.list.count() > 0, timeout=DONE_MS)
-            assert "(not printed)" in window.history.list.item(0).text()
+            qtbot.waitUntil(lambda: window.shop.history.list.count() > 0, timeout=DONE_MS)
+            assert "(not printed)" in window.shop.history.list.item(0).text()
             assert all(b"\x1dV" not in data for data in device.got)  # nothing cut: unprinted
             device.paper = "ok"  # paper put in: the kept receipt is reprinted from the list
-            QTest.keyClick(window.history.list, Qt.Key.Key_Return)
-            qtbot.waitUntil(lambda: "(paper ok)" in window.readers_info.text(),
+            QTest.keyClick(window.shop.history.list, Qt.Key.Key_Return)
+            qtbot.waitUntil(lambda: "(paper ok)" in window.admin.readers_info.text(),
                             timeout=DONE_MS)
             assert sale.seq not in window.bridge.unprinted
             qtbot.waitUntil(lambda: any(b"\x1dV" in data for data in device.got),
@@ -148,9 +148,9 @@ def test_a_receipt_the_printer_could_not_print_is_kept_for_reprint(qtbot, window
             assert "再発行".encode("shift_jis") in printed
         finally:
             window.modes["admin"].click()
-            window.printer_kind.setCurrentIndex(window.printer_kind.findData("pdf"))
-            window.printer_button.click()
-            qtbot.waitUntil(lambda: "printer — no printer" in window.readers_info.text(),
+            window.admin.printer_kind.setCurrentIndex(window.admin.printer_kind.findData("pdf"))
+            window.admin.printer_button.click()
+            qtbot.waitUntil(lambda: "printer — no printer" in window.admin.readers_info.text(),
                             timeout=DONE_MS)
 
 
@@ -161,10 +161,10 @@ def test_second_z_asks_a_manager_saying_what_the_first_covered(qtbot, window):
     naming who closed and who approved."""
     pay(qtbot, window, 450)
     unlock_admin(qtbot, window)
-    window.counted.setText("0")
-    window.z_button.click()
-    qtbot.waitUntil(lambda: ".pdf" in window.verify_info.text(), timeout=DONE_MS)
-    assert "Sales from now on belong to the next business day" in window.verify_info.text()
+    window.admin.counted.setText("0")
+    window.admin.buttons["close_day"].click()
+    qtbot.waitUntil(lambda: ".pdf" in window.admin.verify_info.text(), timeout=DONE_MS)
+    assert "Sales from now on belong to the next business day" in window.admin.verify_info.text()
     closes = day_closes(window)
     day = closes[-1]["body"]["business_date"]
     assert closes[-1]["body"]["staff"] == staff_id(window, "manager")
@@ -172,8 +172,8 @@ def test_second_z_asks_a_manager_saying_what_the_first_covered(qtbot, window):
         "day" in window.shop.result.headline.text()  # said on the counter too
     qtbot.waitUntil(lambda: window.staff_bar.signed_in is None, timeout=DONE_MS)  # shift over
     sign_in(qtbot, window, "manager")
-    window.counted.setText("0")
-    window.z_button.click()  # pressed twice
+    window.admin.counted.setText("0")
+    window.admin.buttons["close_day"].click()  # pressed twice
     bar = window.staff_bar
     qtbot.waitUntil(lambda: bar.mode == "approve", timeout=DONE_MS)
     said = bar.message.text()
@@ -193,11 +193,11 @@ def test_the_days_sheet_is_exported_and_says_where(qtbot, window, tmp_path):
     sale = pay(qtbot, window, 300)  # the next business day's first sale
     unlock_admin(qtbot, window)
     for fmt in ("csv", "xlsx", "pdf"):
-        window.day_controls.format.setCurrentIndex(window.day_controls.format.findData(fmt))
-        window.day_controls.export_button.click()
-        qtbot.waitUntil(lambda fmt=fmt: window.day_controls.info.text().endswith(f".{fmt}"),
+        window.admin.day_controls.format.setCurrentIndex(window.admin.day_controls.format.findData(fmt))
+        window.admin.day_controls.export_button.click()
+        qtbot.waitUntil(lambda fmt=fmt: window.admin.day_controls.info.text().endswith(f".{fmt}"),
                         timeout=DONE_MS)
-    path = window.day_controls.info.text().removeprefix("Saved: ")
+    path = window.admin.day_controls.info.text().removeprefix("Saved: ")
     assert path.endswith(".pdf")
     with open(path[:-4] + ".csv", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))

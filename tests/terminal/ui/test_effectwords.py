@@ -3,16 +3,15 @@ the receipt's Japanese with machi_ja.qm (context "effectwords"), parameters fill
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QCoreApplication, QTranslator
 
 from terminal import receipt
 from terminal.effects import NOTE_PARAMS, Note
+from terminal.paths import resource_dir
 from terminal.ui import effectwords
 
-QM = Path(__file__).resolve().parents[3] / "resources" / "i18n" / "machi_ja.qm"
+QM = resource_dir() / "i18n" / "machi_ja.qm"
 PARAMS = {"name": "牧之原 スタンプラリー", "max": 6, "share": 500, "threshold": 600,
           "yen": 1_500}
 

@@ -111,10 +111,10 @@ def test_a_refund_beyond_what_is_left(qtbot, window):
     assert settle(qtbot, window.shop) == "approved"
     paid = window.last_outcome.amount
     window.shop.buttons["refunds"].click()
-    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
-    window.sales.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.shop.sales.count() > 0, timeout=DONE_MS)
+    window.shop.sales.setCurrentRow(0)
     type_amount(window, window.shop, paid + 100)
-    window.refund_button.click()
+    window.shop.refund_button.click()
     confirm(window)
     assert settle(qtbot, window.shop) == "refused"
     assert REASONS["over_refund"].format(left=paid) in said(window, window.shop)
@@ -122,7 +122,7 @@ def test_a_refund_beyond_what_is_left(qtbot, window):
 
 def test_a_phone_code_shown_twice_is_a_replay(qtbot, window):
     shown: list[str] = []
-    window.bridge.token.connect(shown.append)
+    window.phone_code.connect(shown.append)
     phone = next(window.demo_list.item(r) for r in range(window.demo_list.count())
                  if window.demo_list.item(r).data(Qt.ItemDataRole.UserRole)[0] == "phone")
     type_amount(window, window.shop, 200)

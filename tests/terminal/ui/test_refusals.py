@@ -125,8 +125,8 @@ def gift_code_of(base, campaign_id: str) -> str:
 def sync_now(qtbot, win) -> None:
     """Admin screen: unlock, then "Sync now" (push, and pull the snapshot)."""
     unlock_admin(qtbot, win)
-    assert not win.admin_panel.isHidden()
-    win.sync_button.click()
+    assert not win.admin.admin_panel.isHidden()
+    win.admin.buttons["sync"].click()
 
 
 def gift_rules(campaign_id: str, starts: str, ends: str) -> dict:
@@ -138,8 +138,8 @@ def gift_rules(campaign_id: str, starts: str, ends: str) -> dict:
 def live_code(qtbot, win, wallet: str) -> str:
     """A demo phone's live code, as the window received it (it asks the balance with it)."""
     shown: list[str] = []
-    win.bridge.token.connect(shown.append)
-    win.request_phone.emit(wallet)
+    win.phone_code.connect(shown.append)
+    win.demo_phone(wallet)
     assert settle(qtbot, win.shop) == "approved"
     qtbot.waitUntil(lambda: bool(shown), timeout=DONE_MS)
     return shown[-1]
@@ -174,17 +174,18 @@ def test_a_sale_partly_refunded_cannot_be_voided(qtbot, window):
     def open_the_sale() -> None:
         window.shop.buttons["refunds"].click()
         qtbot.waitUntil(lambda: window.shop.result.property("state") == "waiting" and
-                        window.sales.isVisible() and window.sales.count() > 0, timeout=DONE_MS)
-        window.sales.setCurrentRow(0)
-        assert window.sales.currentItem().text().startswith(f"No.{sale.seq} ")
+                        window.shop.sales.isVisible() and window.shop.sales.count() > 0,
+                        timeout=DONE_MS)
+        window.shop.sales.setCurrentRow(0)
+        assert window.shop.sales.currentItem().text().startswith(f"No.{sale.seq} ")
 
     open_the_sale()
     type_amount(window, window.shop, 100)
-    window.refund_button.click()
+    window.shop.refund_button.click()
     confirm(window)
     assert settle(qtbot, window.shop) == "approved"
     open_the_sale()
-    window.void_button.click()
+    window.shop.void_button.click()
     confirm(window)
     refused(qtbot, window.shop, reason("not_refundable",
                                        detail="part of it was refunded already"))
@@ -202,18 +203,18 @@ def test_esc_drops_excluded_goods_so_the_next_customer_starts_clean(qtbot, windo
     qtbot.waitUntil(window.isActiveWindow, timeout=DONE_MS)  # keys need the focus
     type_amount(window, window.shop, 600)
     window.shop.buttons["excluded"].click()
-    assert window.excluded == 600
+    assert window.shop.excluded == 600
     type_amount(window, window.shop, 1_000)
     window.shop.buttons["pay"].click()
-    assert window.waiting is not None
+    assert window.pending() is not None
     qtbot.keyClick(window, Qt.Key.Key_Escape)  # the customer pays another way
-    qtbot.waitUntil(lambda: window.waiting is None, timeout=DONE_MS)
-    assert window.excluded == 0
+    qtbot.waitUntil(lambda: window.pending() is None, timeout=DONE_MS)
+    assert window.shop.excluded == 0
     type_amount(window, window.shop, 300)
     window.shop.buttons["excluded"].click()  # set, and no sale follows
-    assert window.excluded == 300
+    assert window.shop.excluded == 300
     qtbot.keyClick(window, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: window.excluded == 0, timeout=DONE_MS)
+    qtbot.waitUntil(lambda: window.shop.excluded == 0, timeout=DONE_MS)
     assert said(window.shop).startswith("Cancelled.")
 
 
@@ -234,12 +235,12 @@ def test_card_pins_too_short_then_locked_after_three_wrong(qtbot, window):
     number = issued(cards.new_card_number())
     window.modes["booth"].click()
     window.booth.buttons["card"].click()
-    window.new_pin.setText("12")
+    window.booth.new_pin.setText("12")
     window.present_text(number)
     refused(qtbot, window.booth, reason(
         "bad_pin", detail=f"a PIN is {pins.PIN_MIN_DIGITS} to {pins.PIN_MAX_DIGITS} digits"))
     window.booth.buttons["card"].click()  # the card was not issued: again, a good PIN
-    window.new_pin.setText("4826")
+    window.booth.new_pin.setText("4826")
     window.present_text(number)
     assert settle(qtbot, window.booth) == "approved"
     type_amount(window, window.booth, 10_000)
@@ -249,15 +250,15 @@ def test_card_pins_too_short_then_locked_after_three_wrong(qtbot, window):
     window.modes["shop"].click()
     pay(window, "card", number, 4_000)  # above ¥3,000: the PIN is asked
     for left in range(pins.MAX_PIN_TRIES - 1, -1, -1):
-        qtbot.waitUntil(lambda: window.pin_box.isVisible(), timeout=DONE_MS)
-        window.pin_entry.setText("1111")
-        window.pin_button.click()
+        qtbot.waitUntil(lambda: window.shop.pin_box.isVisible(), timeout=DONE_MS)
+        window.shop.pin_entry.setText("1111")
+        window.shop.pin_button.click()
         if left:
-            qtbot.waitUntil(lambda left=left: window.pin_box.isVisible() and
+            qtbot.waitUntil(lambda left=left: window.shop.pin_box.isVisible() and
                             reason("pin_wrong", left=left) in said(window.shop),
                             timeout=DONE_MS)
     refused(qtbot, window.shop, reason("pin_locked"))
-    assert not window.pin_box.isVisible()
+    assert not window.shop.pin_box.isVisible()
     pay(window, "card", number, 4_000)  # locked: not even asked any more
     refused(qtbot, window.shop, reason("pin_locked"))
 
@@ -308,11 +309,11 @@ def test_a_card_reported_lost_is_refused_after_the_next_sync(qtbot, window, demo
 def test_offline_an_app_spends_at_most_its_certificate_limit(qtbot, window):
     wallet = phone_from_end(window, 1)
     shown: list[str] = []
-    window.bridge.token.connect(shown.append)
+    window.phone_code.connect(shown.append)
     window.bridge.demo.stop()
     type_amount(window, window.shop, 9_000)  # within one offline payment, past the app's
     window.shop.buttons["pay"].click()
-    window.request_phone.emit(wallet)  # the phone shows its live code
+    window.demo_phone(wallet)  # the phone shows its live code
     assert settle(qtbot, window.shop) == "refused", said(window.shop)
     limit = tokens.parse_token(shown[-1]).cert.offline_limit
     refused(qtbot, window.shop, reason("over_app_limit", limit=limit, left=limit))

@@ -97,9 +97,9 @@ def test_a_void_asks_really_then_a_managers_pin_on_the_same_screen(qtbot, window
     assert settle(qtbot, window.shop) == "approved"
     sale, paid = window.last_outcome.tx_id, window.last_outcome.amount  # after coupons
     window.shop.buttons["refunds"].click()
-    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
-    window.sales.setCurrentRow(0)
-    window.void_button.click()
+    qtbot.waitUntil(lambda: window.shop.sales.count() > 0, timeout=DONE_MS)
+    window.shop.sales.setCurrentRow(0)
+    window.shop.void_button.click()
     assert window.confirm.amount.text() == f"¥{paid:,}"  # what the void gives back
     confirm(window)
     assert settle(qtbot, window.shop) == "refused"
@@ -127,9 +127,9 @@ def test_escape_answers_really_with_no(qtbot, window):
     assert settle(qtbot, window.shop) == "approved"
     seq = window.bridge.node.journal.last_seq
     window.shop.buttons["refunds"].click()
-    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
-    window.sales.setCurrentRow(0)
-    window.void_button.click()
+    qtbot.waitUntil(lambda: window.shop.sales.count() > 0, timeout=DONE_MS)
+    window.shop.sales.setCurrentRow(0)
+    window.shop.void_button.click()
     assert window.confirm.isVisible()
     QTest.keyClick(window, Qt.Key.Key_Escape)  # delivered through the scanner's filter
     qtbot.waitUntil(lambda: not window.confirm.isVisible(), timeout=DONE_MS)
@@ -161,17 +161,17 @@ def test_wrong_pins_lock_the_member(qtbot, window):
 def test_the_admin_screen_needs_a_managers_pin_and_locks_itself(qtbot, window):
     sign_in(qtbot, window, "cashier")
     window.modes["admin"].click()
-    window.pin.setText(next(p for _, r, p in DEMO_STAFF if r == "cashier"))
-    window.unlock_button.click()
-    qtbot.waitUntil(lambda: "not right" in window.pin_message.text(), timeout=DONE_MS)
-    assert window.admin_panel.isHidden()
+    window.admin.pin.setText(next(p for _, r, p in DEMO_STAFF if r == "cashier"))
+    window.admin.unlock_button.click()
+    qtbot.waitUntil(lambda: "not right" in window.admin.pin_message.text(), timeout=DONE_MS)
+    assert window.admin.admin_panel.isHidden()
     unlock_admin(qtbot, window)
     window.modes["shop"].click()  # left: locked
-    assert window.admin_panel.isHidden()
+    assert window.admin.admin_panel.isHidden()
     unlock_admin(qtbot, window)
-    assert window.admin_idle.isActive()  # and it locks itself when left idle:
-    window.admin_idle.timeout.emit()
-    assert window.admin_panel.isHidden() and not window.lookup_row.isVisible()
+    assert window.admin.idle_lock.isActive()  # and it locks itself when left idle:
+    window.admin.idle_lock.timeout.emit()
+    assert window.admin.admin_panel.isHidden() and not window.admin.lookup_row.isVisible()
 
 
 def test_training_mode_banner_and_training_records(qtbot, window):
@@ -179,7 +179,7 @@ def test_training_mode_banner_and_training_records(qtbot, window):
     its receipt says 練習, its record is a training record and the balance is untouched."""
     sign_in(qtbot, window, "manager")
     unlock_admin(qtbot, window)
-    window.staff_admin.training_button.click()
+    window.admin.staff_admin.training_button.click()
     qtbot.waitUntil(lambda: window.training_banner.isVisible(), timeout=DONE_MS)
     for mode in ("shop", "booth", "admin"):
         window.modes[mode].click()
@@ -190,7 +190,7 @@ def test_training_mode_banner_and_training_records(qtbot, window):
     assert window.last_outcome.record["type"] == "training"
     qtbot.waitUntil(lambda: "練習" in window.shop.result.receipt.text(), timeout=DONE_MS)
     unlock_admin(qtbot, window)
-    window.staff_admin.training_button.click()
+    window.admin.staff_admin.training_button.click()
     qtbot.waitUntil(lambda: not window.training_banner.isVisible(), timeout=DONE_MS)
 
 
@@ -221,7 +221,7 @@ def test_a_manager_adds_a_cashier_at_the_counter(qtbot, window):
     screen; she can sign in at once, and a `staff` record carries her (PIN hashed) to the
     ledger."""
     unlock_admin(qtbot, window)
-    admin = window.staff_admin
+    admin = window.admin.staff_admin
     admin.name.setText("花子")
     admin.role.setCurrentIndex(admin.role.findData("cashier"))
     admin.pin.setText("5550")
@@ -250,7 +250,7 @@ def test_a_lapsed_sign_in_is_shown_without_waiting_for_a_sale(qtbot, window):
     was = desk.now
     desk.now = lambda: was() + idle + 1
     try:
-        window.staff_check.timeout.emit()
+        window.staff.check.timeout.emit()
         qtbot.waitUntil(lambda: window.staff_bar.signed_in is None, timeout=DONE_MS)
         assert window.staff_bar.pin.isVisible()
     finally:

@@ -10,7 +10,7 @@ from sync import keys
 from terminal import health
 from terminal.policy import REASONS
 from terminal.state import STATE_FILE
-from terminal.ui import app as uiapp
+from terminal.ui import look as uiapp
 from terminal.ui.window import MainWindow
 from tests.terminal.test_clock import CARD, Clocks, make_terminal
 from tests.terminal.test_storage import (  # noqa: F401 - `region` is a fixture
@@ -55,8 +55,8 @@ def test_a_sale_is_refused_in_words_and_the_admin_is_offered_the_rebuild(qtbot,
     win.present("card", CARD)
     assert settle(qtbot, win.shop) == "refused"
     assert REASONS["storage_damaged"] in win.shop.result.detail.text()
-    assert not win.rebuild_button.isHidden()
-    assert "rebuilt from the ledger" in win.storage_info.text()
+    assert not win.admin.rebuild_button.isHidden()
+    assert "rebuilt from the ledger" in win.admin.storage_info.text()
 
 
 def test_an_unopenable_state_is_shown_as_damage_and_the_admin_rebuilds_it(
@@ -73,18 +73,18 @@ def test_an_unopenable_state_is_shown_as_damage_and_the_admin_rebuilds_it(
     win.show()
     try:
         qtbot.waitUntil(lambda: "damaged" in win.status_line.text(), timeout=READY_MS)
-        assert win.setup_panel.isHidden()
+        assert win.admin.setup_panel.isHidden()
         assert "damaged" in win.shop.result.headline.text()
         # the services could not start (the staff are in that state.db too): the admin
         # screen opens for the ways out only, and no sale can be made
-        win.unlock_button.click()
-        qtbot.waitUntil(lambda: not win.admin_panel.isHidden(), timeout=READY_MS)
-        assert not win.rebuild_button.isHidden()
-        win.rebuild_button.click()
-        qtbot.waitUntil(lambda: "state rebuilt" in win.verify_info.text(), timeout=READY_MS)
+        win.admin.unlock_button.click()
+        qtbot.waitUntil(lambda: not win.admin.admin_panel.isHidden(), timeout=READY_MS)
+        assert not win.admin.rebuild_button.isHidden()
+        win.admin.rebuild_button.click()
+        qtbot.waitUntil(lambda: "state rebuilt" in win.admin.verify_info.text(), timeout=READY_MS)
         qtbot.waitUntil(lambda: bool(win.info), timeout=READY_MS)  # started again
         qtbot.waitUntil(lambda: "damaged" not in win.status_line.text(), timeout=READY_MS)
-        assert win.rebuild_button.isHidden()
+        assert win.admin.rebuild_button.isHidden()
         assert list(data.glob(STATE_FILE + ".damaged-*"))
     finally:
         win.close()

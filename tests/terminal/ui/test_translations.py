@@ -56,11 +56,12 @@ def fields(text: str) -> list[str]:
 
 
 def expected() -> list[tuple[str, str]]:
-    from terminal.ui.window import MainWindow
+    from terminal.ui.screen import POCKETS
+    from terminal.ui.shop import DOUBLE_TAGS
 
     out = [("MainWindow", text) for text in literal_tr_calls()]
-    out += [("MainWindow", text) for text in MainWindow.DOUBLE_TAGS.values()]
-    out += [("MainWindow", text) for text in MainWindow.POCKETS.values()]
+    out += [("MainWindow", text) for text in DOUBLE_TAGS.values()]
+    out += [("MainWindow", text) for text in POCKETS.values()]
     out += [("Refusal", text) for text in REASONS.values()]
     out += [("Note", text) for text in SKIP_REASONS.values()]
     out += [("Campaign", text) for text in receipt.CAMPAIGN_WORDS["en"].values()]

@@ -8,7 +8,7 @@ import pytest
 
 from ledger.demo import VOUCHER_ENDS
 from terminal.counter import WalletView
-from terminal.ui import app as uiapp
+from terminal.ui import look as uiapp
 from tests.terminal.ui.helpers import choose, demo, settle
 
 
@@ -52,7 +52,7 @@ def seed_003_view() -> WalletView:
 def test_voucher_value_not_usable_yet_says_from_when(qtbot, window):
     """The look-up's lines for seed 003's ①, in the counter's order (charged money first,
     then the vouchers), in English and then in Japanese (¥8,700 in all)."""
-    window._on_done("balance", (seed_003_view(), "offline"))
+    window.shop.balance_shown((seed_003_view(), "offline"))
     lines = window.shop.result.detail.text().splitlines()
     assert lines == ["Charged money: ¥1,200",
                      "Vouchers (all shops): ¥3,000 (until 2022-02-28, usable from 2022-01-08)",
@@ -61,7 +61,7 @@ def test_voucher_value_not_usable_yet_says_from_when(qtbot, window):
     assert window.shop.result.balance.text() == "¥8,700"
     uiapp.set_language("ja")
     try:
-        window._on_done("balance", (seed_003_view(), "offline"))
+        window.shop.balance_shown((seed_003_view(), "offline"))
         text = window.shop.result.detail.text()
         assert "2022-02-28まで" in text and "2022-01-08から利用可" in text
     finally:

@@ -104,10 +104,10 @@ def test_refund_from_the_list_of_sales(qtbot, window):
     window.present("card", first(window, "card"))
     settle(qtbot, window.shop)
     window.shop.buttons["refunds"].click()
-    qtbot.waitUntil(lambda: window.sales.count() > 0, timeout=DONE_MS)
-    window.sales.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.shop.sales.count() > 0, timeout=DONE_MS)
+    window.shop.sales.setCurrentRow(0)
     type_amount(window, window.shop, 300)
-    window.refund_button.click()
+    window.shop.refund_button.click()
     confirm(window)
     assert settle(qtbot, window.shop) == "approved"
     assert "Refunded ¥300" in window.shop.result.headline.text()
@@ -126,7 +126,7 @@ def test_new_card_issued_then_charged(qtbot, window):
     window.modes["booth"].click()
     number = issued("812345678901234" + cards.luhn_digit("812345678901234"))
     window.booth.buttons["card"].click()
-    window.age_band.setCurrentText("80+")
+    window.booth.age_band.setCurrentText("80+")
     window.present_text(cards.printed(number))
     assert settle(qtbot, window.booth) == "approved"
     type_amount(window, window.booth, 3_000)
@@ -144,12 +144,12 @@ def test_a_card_with_a_pin_asks_for_it_above_its_amount(qtbot, window):
     window.modes["booth"].click()
     number = issued("812345678905555" + cards.luhn_digit("812345678905555"))
     window.booth.buttons["card"].click()
-    assert window.new_pin.isVisible() and \
-        window.new_pin.echoMode() == window.new_pin.EchoMode.Password
-    window.new_pin.setText("4826")
+    assert window.booth.new_pin.isVisible() and \
+        window.booth.new_pin.echoMode() == window.booth.new_pin.EchoMode.Password
+    window.booth.new_pin.setText("4826")
     window.present_text(number)
     assert settle(qtbot, window.booth) == "approved"
-    assert window.new_pin.text() == ""  # never left on screen for the next customer
+    assert window.booth.new_pin.text() == ""  # never left on screen for the next customer
     type_amount(window, window.booth, 10_000)
     window.booth.buttons["charge"].click()
     window.present_text(number)
@@ -159,19 +159,19 @@ def test_a_card_with_a_pin_asks_for_it_above_its_amount(qtbot, window):
     type_amount(window, window.shop, 4_000)
     window.shop.buttons["pay"].click()
     window.present("card", number)
-    qtbot.waitUntil(lambda: window.pin_box.isVisible(), timeout=DONE_MS)
+    qtbot.waitUntil(lambda: window.shop.pin_box.isVisible(), timeout=DONE_MS)
     assert window.shop.result.headline.text() == "PIN, please"
     assert "needs its PIN" in window.shop.result.detail.text()
-    window.pin_entry.setText("1111")
-    window.pin_button.click()
-    qtbot.waitUntil(lambda: window.pin_box.isVisible() and
+    window.shop.pin_entry.setText("1111")
+    window.shop.pin_button.click()
+    qtbot.waitUntil(lambda: window.shop.pin_box.isVisible() and
                     "2 tries left" in window.shop.result.detail.text(), timeout=DONE_MS)
-    window.pin_entry.setText("4826")
-    window.pin_entry.returnPressed.emit()
+    window.shop.pin_entry.setText("4826")
+    window.shop.pin_entry.returnPressed.emit()
     assert settle(qtbot, window.shop) == "approved"
     assert window.last_outcome.kind == "payment"
     assert window.shop.result.headline.text().startswith("✔ Paid")
-    assert not window.pin_box.isVisible()
+    assert not window.shop.pin_box.isVisible()
 
 
 def pay_card(qtbot, window, number: str, amount: int) -> str:
@@ -203,12 +203,12 @@ def test_a_scanner_burst_is_a_scan_and_does_not_type_digits(qtbot, window):
 
 def test_admin_needs_the_pin_and_verifies_the_journal(qtbot, window):
     window.modes["admin"].click()
-    window.pin.setText("1234")  # the demo's cashier's would not open it either
-    window.unlock_button.click()
-    qtbot.waitUntil(lambda: "not right" in window.pin_message.text(), timeout=DONE_MS)
-    assert window.admin_panel.isHidden()
+    window.admin.pin.setText("1234")  # the demo's cashier's would not open it either
+    window.admin.unlock_button.click()
+    qtbot.waitUntil(lambda: "not right" in window.admin.pin_message.text(), timeout=DONE_MS)
+    assert window.admin.admin_panel.isHidden()
     unlock_admin(qtbot, window)
-    qtbot.waitUntil(lambda: "journal intact" in window.verify_info.text(), timeout=DONE_MS)
+    qtbot.waitUntil(lambda: "journal intact" in window.admin.verify_info.text(), timeout=DONE_MS)
 
 
 def test_screen_stays_responsive_while_sync_hangs_on_a_dead_ledger(qtbot, window):
@@ -231,7 +231,7 @@ def test_screen_stays_responsive_while_sync_hangs_on_a_dead_ledger(qtbot, window
     try:
         worker = window.bridge.node.worker
         worker.client.base_url = f"http://127.0.0.1:{sink.getsockname()[1]}"
-        window.request_sync.emit()
+        window.admin.sync_now()
         ticks = []
         timer = QTimer()
         timer.timeout.connect(lambda: ticks.append(time.monotonic()))
@@ -252,10 +252,10 @@ def test_screen_stays_responsive_while_sync_hangs_on_a_dead_ledger(qtbot, window
 
 def test_admin_shows_readers_and_limits(qtbot, window):
     unlock_admin(qtbot, window)
-    qtbot.waitUntil(lambda: "pcsc" in window.readers_info.text(), timeout=DONE_MS)
-    assert "unavailable" in window.readers_info.text()  # no reader or pcscd here: said once
-    assert "sound — " in window.readers_info.text()  # ready, or what to install
-    assert "¥10,000 per payment" in window.admin_info.text()
+    qtbot.waitUntil(lambda: "pcsc" in window.admin.readers_info.text(), timeout=DONE_MS)
+    assert "unavailable" in window.admin.readers_info.text()  # no reader or pcscd here: said once
+    assert "sound — " in window.admin.readers_info.text()  # ready, or what to install
+    assert "¥10,000 per payment" in window.admin.admin_info.text()
 
 
 def test_admin_sets_a_network_printer_that_answers_and_keeps_it(qtbot, window):
@@ -263,18 +263,18 @@ def test_admin_sets_a_network_printer_that_answers_and_keeps_it(qtbot, window):
 
     settings = window.bridge._data_dir / CONFIG_FILE
     unlock_admin(qtbot, window)
-    window.printer_kind.setCurrentIndex(window.printer_kind.findData("network"))
+    window.admin.printer_kind.setCurrentIndex(window.admin.printer_kind.findData("network"))
     # nobody listens on port 1: not saved, the PDF "printer" stays
-    window.printer_address.setText("127.0.0.1:1")
-    window.printer_button.click()
-    qtbot.waitUntil(lambda: "not saved" in window.readers_info.text(), timeout=DONE_MS)
+    window.admin.printer_address.setText("127.0.0.1:1")
+    window.admin.printer_button.click()
+    qtbot.waitUntil(lambda: "not saved" in window.admin.readers_info.text(), timeout=DONE_MS)
     assert "printer" not in json.loads(settings.read_text("utf-8"))
     # checked at "Save and test", asked for its status, then sent a receipt
     with LoopbackPrinter(3, paper="ok") as device:
         try:
-            window.printer_address.setText(f"127.0.0.1:{device.port}")
-            window.printer_button.click()
-            qtbot.waitUntil(lambda: "printer — ready" in window.readers_info.text(),
+            window.admin.printer_address.setText(f"127.0.0.1:{device.port}")
+            window.admin.printer_button.click()
+            qtbot.waitUntil(lambda: "printer — ready" in window.admin.readers_info.text(),
                             timeout=DONE_MS)
             saved = json.loads(settings.read_text("utf-8"))
             assert saved["printer"] == {"kind": "network", "columns": 48,
@@ -289,9 +289,9 @@ def test_admin_sets_a_network_printer_that_answers_and_keeps_it(qtbot, window):
                             timeout=DONE_MS)
         finally:
             window.modes["admin"].click()
-            window.printer_kind.setCurrentIndex(window.printer_kind.findData("pdf"))
-            window.printer_button.click()  # back to PDFs for the other tests
-            qtbot.waitUntil(lambda: "printer — no printer" in window.readers_info.text(),
+            window.admin.printer_kind.setCurrentIndex(window.admin.printer_kind.findData("pdf"))
+            window.admin.printer_button.click()  # back to PDFs for the other tests
+            qtbot.waitUntil(lambda: "printer — no printer" in window.admin.readers_info.text(),
                             timeout=DONE_MS)
 
 
@@ -322,7 +322,7 @@ def test_keyboard_only(qtbot, window):
     qtbot.waitUntil(lambda: window.shop.result.property("state") == "waiting",
                     timeout=DONE_MS)
     QTest.keyClick(window, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: window.waiting is None, timeout=DONE_MS)
+    qtbot.waitUntil(lambda: window.pending() is None, timeout=DONE_MS)
 
 
 def test_admin_closes_the_day_and_writes_the_sheet(qtbot, window):
@@ -331,12 +331,12 @@ def test_admin_closes_the_day_and_writes_the_sheet(qtbot, window):
     window.present("card", first(window, "card"))
     settle(qtbot, window.shop)
     unlock_admin(qtbot, window)
-    window.z_button.click()
-    assert "Count the cash" in window.verify_info.text()  # nothing closed without a count
-    window.counted.setText("0")
-    window.z_button.click()
-    qtbot.waitUntil(lambda: ".pdf" in window.verify_info.text(), timeout=DONE_MS)
-    assert "Daily tally sheet" in window.verify_info.text()
+    window.admin.buttons["close_day"].click()
+    assert "Count the cash" in window.admin.verify_info.text()  # nothing closed without a count
+    window.admin.counted.setText("0")
+    window.admin.buttons["close_day"].click()
+    qtbot.waitUntil(lambda: ".pdf" in window.admin.verify_info.text(), timeout=DONE_MS)
+    assert "Daily tally sheet" in window.admin.verify_info.text()
     sheets = list((window.bridge._data_dir / "tallies").glob("*-Z-*.pdf"))
     assert sheets
 
@@ -351,7 +351,7 @@ def test_a_wall_clock_turned_back_is_shown_on_the_status_line(qtbot, window):
     clock.sources = ClockSources(wall=lambda: real.wall() - 2 * 86_400, elapsed=real.elapsed,
                                  boot_id=real.boot_id)
     try:
-        window.request_recent.emit()  # any action: the bridge reports the clock after it
+        window.shop.show_refunds()  # any action: the bridge reports the clock after it
         qtbot.waitUntil(lambda: "behind the ledger's time" in window.status_line.text(),
                         timeout=DONE_MS)
         assert "clock is 2 d behind" in window.status_line.text()
@@ -362,6 +362,67 @@ def test_a_wall_clock_turned_back_is_shown_on_the_status_line(qtbot, window):
         qtbot.waitUntil(lambda: window.shop.buttons["pay"].text() == "Pay", timeout=DONE_MS)
     finally:
         clock.sources = real
-    window.request_recent.emit()
+    window.shop.show_refunds()
     qtbot.waitUntil(lambda: window.status_line.property("clock") == "ok", timeout=DONE_MS)
     assert "behind" not in window.status_line.text()
+
+
+# --- #18.9: demo and keyboard ---------------------------------------------------------------
+
+
+def test_esc_clears_a_refused_amount(qtbot, window):
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=DONE_MS)  # keys need the focus
+    type_amount(window, window.shop, 999_000)
+    window.shop.buttons["pay"].click()
+    window.present("card", first(window, "card"))
+    assert settle(qtbot, window.shop) == "refused"
+    assert window.shop.pad.amount == 999_000  # still there: the cashier sees what was refused
+    QTest.keyClick(window, Qt.Key.Key_Escape)  # held back a moment by the scanner filter
+    qtbot.waitUntil(lambda: window.shop.pad.amount == 0, timeout=DONE_MS)
+    assert window.shop.result.property("state") == "idle"
+
+
+def test_the_clear_key_says_clear_in_the_cashiers_language(qtbot, window):
+    assert window.shop.pad.clear_button.text() == "Clear"
+    window.lang_button.click()
+    try:
+        qtbot.waitUntil(lambda: window.shop.pad.clear_button.text() == "クリア",
+                        timeout=DONE_MS)
+    finally:
+        window.lang_button.click()
+    qtbot.waitUntil(lambda: window.shop.pad.clear_button.text() == "Clear", timeout=DONE_MS)
+
+
+def test_after_tapping_a_demo_customer_the_keyboard_is_the_counters(qtbot, window):
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=DONE_MS)
+    row = next(r for r in range(window.demo_list.count())
+               if (window.demo_list.item(r).data(Qt.ItemDataRole.UserRole) or ("",))[0]
+               == "card")
+    rect = window.demo_list.visualItemRect(window.demo_list.item(row))
+    qtbot.mouseClick(window.demo_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert settle(qtbot, window.shop) == "approved"  # a tap alone: the balance
+    focused = QApplication.focusWidget()
+    assert focused is not None and focused is not window.demo_list
+    assert focused.window() is window
+    window.shop.pad.clear()
+    for digit in "70":
+        time.sleep(0.08)  # a person, not a scanner
+        QTest.keyClick(focused, digit)
+    qtbot.waitUntil(lambda: window.shop.pad.amount == 70, timeout=DONE_MS)
+
+
+def test_the_admin_screen_quits_the_counter_after_asking(qtbot, window):
+    unlock_admin(qtbot, window)
+    window.admin.buttons["quit"].click()
+    assert window.confirm.isVisible() and window.isVisible()  # asked first
+    QTest.keyClick(window, Qt.Key.Key_Escape)  # no: nothing happens
+    qtbot.waitUntil(lambda: not window.confirm.isVisible(), timeout=DONE_MS)
+    assert window.isVisible()
+    window.admin.buttons["quit"].click()
+    confirm(window)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=DONE_MS)
+    assert window.bridge.node is None  # the services stopped with it
