@@ -5,7 +5,8 @@ Every resource file (style sheets, translations) is found through `resource_dir(
 asks terminal.paths (the package's own resources, in a checkout, a wheel or a frozen app).
 
 Translations are Qt's: `terminal/resources/i18n/machi_ja.ts` is the source, compiled to
-`.qm` by the set-up or the wheel's build (pyside6-lrelease). Without the `.qm` the app runs in English and says so in the log.
+`.qm` by the set-up or the wheel's build (pyside6-lrelease). Without the `.qm` the app runs
+in English and says so in the log.
 """
 
 from __future__ import annotations
