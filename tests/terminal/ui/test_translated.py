@@ -517,3 +517,32 @@ def test_the_walk_sees_the_japanese_window(qtbot, japanese_window):
     assert texts and any(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", t) for t in texts)
     assert win.findChildren(QStackedWidget)
     assert Qt.WindowType.Window & win.windowFlags()
+
+
+def test_the_admin_actions_answer_in_japanese(qtbot, japanese_window):
+    """The admin screen's result lines in the Japanese window: a sync now, the journal
+    check, an X report, the day's sheet exported and a close without a count (refused):
+    each answer on screen is Japanese."""
+    from tests.terminal.ui.helpers import DONE_MS
+
+    win = japanese_window
+    admin_screen = win.admin
+    assert not after_a_sale_and_a_refusal(qtbot, win)  # a sale: the day has a sheet
+    win.modes["admin"].click()
+    admin_screen.buttons["sync"].click()
+    admin_screen.verify_info.clear()
+    admin_screen.buttons["verify"].click()
+    qtbot.waitUntil(lambda: admin_screen.verify_info.text().startswith("✔"), timeout=DONE_MS)
+    checked = admin_screen.verify_info.text()
+    admin_screen.buttons["x_report"].click()
+    qtbot.waitUntil(lambda: "→" in admin_screen.verify_info.text(), timeout=DONE_MS)
+    reported = admin_screen.verify_info.text()
+    admin_screen.day_controls.export_button.click()
+    qtbot.waitUntil(lambda: bool(admin_screen.day_controls.info.text()), timeout=DONE_MS)
+    admin_screen.counted.clear()
+    admin_screen.buttons["close_day"].click()
+    not_counted = admin_screen.verify_info.text()
+    for text in (checked, reported, not_counted, admin_screen.day_controls.info.text()):
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), text
+        assert not latin_words(text), text
+    assert not english_on_screen(), "\n".join(english_on_screen())
