@@ -521,15 +521,21 @@ def test_the_walk_sees_the_japanese_window(qtbot, japanese_window):
 
 def test_the_admin_actions_answer_in_japanese(qtbot, japanese_window):
     """The admin screen's result lines in the Japanese window: a sync now, the journal
-    check, an X report, the day's sheet exported and a close without a count (refused):
-    each answer on screen is Japanese."""
-    from tests.terminal.ui.helpers import DONE_MS
+    check, an X report, the day's sheet exported, a close without a count and a look-up of
+    no wallet id (both refused): each answer on screen is Japanese."""
+    from tests.terminal.ui.helpers import DONE_MS, unlock_admin
 
     win = japanese_window
     admin_screen = win.admin
     assert not after_a_sale_and_a_refusal(qtbot, win)  # a sale: the day has a sheet
     win.modes["admin"].click()
+    if not admin_screen.is_open():  # leaving the admin screen locks it
+        unlock_admin(qtbot, win)
     admin_screen.buttons["sync"].click()
+    admin_screen.lookup_id.setText("not a wallet id!")
+    admin_screen._look_up()
+    qtbot.waitUntil(lambda: "✘" in admin_screen.lookup_info.text(), timeout=DONE_MS)
+    refused = admin_screen.lookup_info.text()
     admin_screen.verify_info.clear()
     admin_screen.buttons["verify"].click()
     qtbot.waitUntil(lambda: admin_screen.verify_info.text().startswith("✔"), timeout=DONE_MS)
@@ -542,7 +548,8 @@ def test_the_admin_actions_answer_in_japanese(qtbot, japanese_window):
     admin_screen.counted.clear()
     admin_screen.buttons["close_day"].click()
     not_counted = admin_screen.verify_info.text()
-    for text in (checked, reported, not_counted, admin_screen.day_controls.info.text()):
+    for text in (refused, checked, reported, not_counted,
+                 admin_screen.day_controls.info.text()):
         assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), text
         assert not latin_words(text), text
     assert not english_on_screen(), "\n".join(english_on_screen())
