@@ -26,9 +26,6 @@ from terminal.state import StateStore
 # no prize unit is on hand, or the stamp was made offline; the ledger confirms the
 # completion and grants the prize from the pool, and the customer's app or card shows it at
 # the next pull.)
-# Left empty for terminal/ui/campaigns.py's old `note()`, which imports it until the merger
-# swaps that for terminal.ui.effectwords.effect_text; then this goes.
-SKIP_REASONS: dict[str, str] = {}
 
 
 @dataclass

@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terminal import audit
+from terminal.errors import JournalBroken, JournalError
+from terminal.ui import look
 from terminal.ui.day import DayControls
 from terminal.ui.ops import REPORT_TIMEOUT_S, START_TIMEOUT_S, Op, OpFailure
 from terminal.ui.printerrow import PrinterRow
@@ -33,6 +36,50 @@ if TYPE_CHECKING:
 # The admin screen locks itself this long after its last use (and whenever it is left).
 ADMIN_IDLE_LOCK_MS = 2 * 60 * 1000
 ADMIN_PIN_MAX = 8
+
+
+# The devices the admin screen lists (MainWindow.reader_states' keys) and the states they
+# report (cardreader ReaderState, terminal.printer / terminal.sounds `status`: "state" or
+# "state: what"), in words, with the device's own words in the tool tip.
+TECHNICAL_TIP = "technical_tip"  # a widget property: its tool tip is a device's own words
+READER_NAMES = {"camera": "Camera", "pcsc": "IC card reader", "printer": "Printer",
+                "sound": "Sound"}
+READER_STATES = {"ready": "ready", "unavailable": "unavailable", "error": "error",
+                 "stopped": "stopped", "no printer": "no printer: receipts are saved as PDF"}
+
+
+def reader_state_words(name: str, text: str) -> str:
+    """A device's status line ("unavailable: no camera is plugged in") as its state in the
+    interface's language. In English the device's own line says more and is shown as it
+    is; a line the screen already worded ("checking…", "✘ …") is shown as it is."""
+    if look.language() == "en":
+        return text
+    state = text.partition(":")[0].strip()
+    if state in READER_STATES:
+        return tr(READER_STATES[state])
+    if name == "sound":  # terminal.sounds: "ready", or what to install (sync.platform.sound)
+        return tr(READER_STATES["unavailable"])
+    return text
+
+
+def reader_name_words(name: str) -> str:
+    """A device's name: in English its own short name ("pcsc"), as its lines say it."""
+    return name if look.language() == "en" else tr(READER_NAMES.get(name, name))
+
+
+def journal_check_words(result: audit.VerifyReport | JournalError) -> str:
+    """The journal check's result in the interface's language."""
+    if isinstance(result, audit.VerifyReport):
+        heads = tr("{0} ledger head(s) match, highest seq {1}").format(
+            result.heads, result.highest_head) if result.heads else \
+            tr("no ledger head kept yet")
+        return tr("✔ journal intact: terminal {0}, {1} records (seq 1..{2}), last hash {3}, "
+                  "{4}").format(result.terminal_id, result.records, result.last_seq,
+                                result.last_hash[:16], heads)
+    if isinstance(result, JournalBroken):
+        return tr("✘ The journal does not hold at record {0}. Export what verifies and call "
+                  "support.").format(result.seq)
+    return "✘ " + failure_words(OpFailure(result.code, result.message))
 
 
 def _label(points: int = 14) -> QLabel:
@@ -67,6 +114,8 @@ class AdminScreen(QWidget):
         self.admin_info = _label()
         self.admin_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.verify_info, self.readers_info = _label(), _label(12)
+        for widget in (self.verify_info, self.readers_info):  # the tool tip is for support
+            widget.setProperty(TECHNICAL_TIP, True)
         grid = QGridLayout(self.admin_panel)
         for index, name in enumerate(names):
             grid.addWidget(self.buttons[name], index // 2, index % 2)
@@ -261,9 +310,24 @@ class AdminScreen(QWidget):
     # --- what the panel does --------------------------------------------------------------
 
     def verify(self) -> None:
-        Op(self, lambda s: s.verify(), success=self.verify_info.setText,
-           failure=self._said_failure, label=tr("the journal check"),
-           timeout_s=REPORT_TIMEOUT_S).run()
+        """The journal walked again (terminal.audit), its result worded here from its
+        fields; a broken or unreadable journal is a result too, not a failure of the op."""
+        data_dir = self.frame._data_dir
+
+        def check(_services: Any) -> audit.VerifyReport | JournalError:
+            try:
+                return audit.verify_journal(data_dir)
+            except JournalError as exc:
+                return exc
+
+        Op(self, check, success=self._verified, failure=self._said_failure,
+           label=tr("the journal check"), timeout_s=REPORT_TIMEOUT_S).run()
+
+    def _verified(self, result: audit.VerifyReport | JournalError) -> None:
+        self.verify_info.setText(journal_check_words(result))
+        # what the check found, as terminal.audit says it (for support): a tool tip only
+        self.verify_info.setToolTip("" if isinstance(result, audit.VerifyReport)
+                                    else result.message)
 
     def _said_failure(self, failure: OpFailure) -> None:
         self.verify_info.setText("✘ " + failure_words(failure))
@@ -360,8 +424,13 @@ class AdminScreen(QWidget):
             self.staff_admin.info.setText("✘ " + message)
 
     def show_readers(self, states: dict[str, str]) -> None:
-        lines = [f"{name} — {text}" for name, text in sorted(states.items())]
+        """Each reader, the printer and the sound by name with its state, in words; what the
+        device said of itself (English, for support) is the tool tip."""
+        lines = [f"{reader_name_words(name)} — {reader_state_words(name, text)}"
+                 for name, text in sorted(states.items())]
         self.readers_info.setText(tr("Readers") + "\n" + "\n".join(lines))
+        self.readers_info.setToolTip("\n".join(f"{name}: {text}"
+                                               for name, text in sorted(states.items())))
 
     # --- set-up and repair ----------------------------------------------------------------
 

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from terminal.ui.window import MainWindow
 
 CHOICE_POINT_SIZE = 16
-AGE_BANDS = ("", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80+")
+# A new card's holder's age band: the code kept with the card (item data) -> its words on
+# screen (translated: 10代 … 80代以上). The first, empty, is "not given".
+AGE_BANDS = {"": "", "10s": "10s", "20s": "20s", "30s": "30s", "40s": "40s", "50s": "50s",
+             "60s": "60s", "70s": "70s", "80+": "80+"}
 AREAS = ("", "中央", "北部", "南部", "東部", "西部")
 ACTIONS = ["charge", "grant", "card", "float_in", "float_out", "balance", "campaigns"]
 
@@ -42,7 +45,8 @@ class BoothScreen(CounterScreen):
         self.card_extra = QWidget()
         self.card_extra.setObjectName("card_extra")
         self.age_band, self.area = QComboBox(), QComboBox()
-        self.age_band.addItems(AGE_BANDS)
+        for code in AGE_BANDS:
+            self.age_band.addItem(code, code)
         self.area.addItems(AREAS)
         extra = QHBoxLayout(self.card_extra)
         self.age_label, self.area_label = QLabel(), QLabel()
@@ -82,6 +86,9 @@ class BoothScreen(CounterScreen):
         for key, button in self.buttons.items():
             button.setText(labels[key])
         self.age_label.setText(tr("Age band"))
+        for index in range(self.age_band.count()):
+            code = self.age_band.itemData(index)
+            self.age_band.setItemText(index, tr(AGE_BANDS[code]) if code else "")
         self.area_label.setText(tr("Area"))
         self.new_pin_label.setText(tr("PIN (optional)"))
 
@@ -173,7 +180,7 @@ class BoothScreen(CounterScreen):
             self._op(lambda s: s.counter.balance(who), tr("the balance"),
                      success=self.balance_shown)
         elif action == "card":
-            age, area, pin = self.age_band.currentText(), self.area.currentText(), \
+            age, area, pin = self.age_band.currentData(), self.area.currentText(), \
                 self.new_pin.text()
             self.new_pin.clear()
             self._op(lambda s: s.counter.issue_card(value, age_band=age or None,

@@ -90,13 +90,54 @@ def said_details(failure: OpFailure) -> dict[str, Any]:
     return details
 
 
+FAILURE_CONTEXT = "Failure"
+# The terminal's own failures (terminal.errors.TerminalError's subclasses, by code) and the
+# op failures the bridge reports ("failed", "damaged", "start", ...), one sentence each for a
+# cashier who does not read English. In English the failure's own message is shown (it says
+# more: what and why); in another language this sentence, and the message goes to the log.
+FAILURE_WORDS: dict[str, str] = {
+    "bad_input": "The request was not in the expected form.",
+    "bad_ledger_time": "The ledger's answer carried no valid time.",
+    "bad_receipt": "This receipt cannot be made.",
+    "demo": "The demo ledger could not be started.",
+    "endpoint": "The register connection cannot start.",
+    "journal": "The journal cannot be opened or written.",
+    "journal_broken": "The journal's records do not hold together. Export it and call "
+                      "support.",
+    "journal_damaged": "The journal was found damaged, so the day cannot be closed. Export "
+                       "it and call support.",
+    "no_receipt": "That receipt cannot be found or made again.",
+    "not_enrolled": "This terminal is not enrolled with the ledger yet.",
+    "not_ready": "The terminal is not ready yet.",
+    "one_line": "The command line cannot be read.",
+    "pin_key_missing": "The key to seal card PINs is missing.",
+    "printer_unavailable": "The printer cannot be used. Check its power, paper and cable.",
+    "refused": "Not accepted.",
+    "repair_failed": "The repair did not succeed.",
+    "second_close": "The day was already closed today. A second close needs a manager's "
+                    "approval.",
+    "tally": "This tally cannot be made.",
+    "terminal_error": "The terminal could not do that.",
+    # what the bridge reports for an op (terminal/ui/bridge.py)
+    "failed": "That could not be done.",
+    "damaged": "A database of this terminal is damaged.",
+    "start": "The terminal could not start.",
+    "enroll": "Enrolling with the ledger did not succeed.",
+    "printer": "The printer did not answer.",
+    "internal": "An error in this terminal. It is written in the log.",
+}
+
+
 def failure_words(failure: OpFailure) -> str:
     """A refusal or failure in the interface's language (the policy's English template,
-    looked up in the translation, with its details filled in)."""
+    looked up in the translation, with its details filled in; a failure's sentence)."""
     template = REASONS.get(failure.code)
     if template is not None:
         return QCoreApplication.translate("Refusal", template).format(**said_details(failure))
-    return failure.message
+    sentence = FAILURE_WORDS.get(failure.code)
+    if sentence is None or (look.language() == "en" and failure.message):
+        return failure.message
+    return QCoreApplication.translate(FAILURE_CONTEXT, sentence)
 
 
 class ResultPanel(QFrame):

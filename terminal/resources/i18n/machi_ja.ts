@@ -1291,6 +1291,86 @@ Data: {1}</source>
         <source>training mode</source>
         <translation>練習モード</translation>
     </message>
+    <message>
+        <source>10s</source>
+        <translation>10代</translation>
+    </message>
+    <message>
+        <source>20s</source>
+        <translation>20代</translation>
+    </message>
+    <message>
+        <source>30s</source>
+        <translation>30代</translation>
+    </message>
+    <message>
+        <source>40s</source>
+        <translation>40代</translation>
+    </message>
+    <message>
+        <source>50s</source>
+        <translation>50代</translation>
+    </message>
+    <message>
+        <source>60s</source>
+        <translation>60代</translation>
+    </message>
+    <message>
+        <source>70s</source>
+        <translation>70代</translation>
+    </message>
+    <message>
+        <source>80+</source>
+        <translation>80代以上</translation>
+    </message>
+    <message>
+        <source>Camera</source>
+        <translation>カメラ</translation>
+    </message>
+    <message>
+        <source>IC card reader</source>
+        <translation>ICカードリーダー</translation>
+    </message>
+    <message>
+        <source>Sound</source>
+        <translation>音</translation>
+    </message>
+    <message>
+        <source>ready</source>
+        <translation>使用できます</translation>
+    </message>
+    <message>
+        <source>unavailable</source>
+        <translation>使用できません</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>エラー</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>停止しました</translation>
+    </message>
+    <message>
+        <source>no printer: receipts are saved as PDF</source>
+        <translation>プリンターなし: レシートはPDFで保存されます</translation>
+    </message>
+    <message>
+        <source>{0} ledger head(s) match, highest seq {1}</source>
+        <translation>台帳の確認点 {0} 件と一致、最大通番 {1}</translation>
+    </message>
+    <message>
+        <source>no ledger head kept yet</source>
+        <translation>台帳の確認点はまだありません</translation>
+    </message>
+    <message>
+        <source>✔ journal intact: terminal {0}, {1} records (seq 1..{2}), last hash {3}, {4}</source>
+        <translation>✔ ジャーナル正常: 端末 {0}、{1} 件 (通番 1〜{2})、最終ハッシュ {3}、{4}</translation>
+    </message>
+    <message>
+        <source>✘ The journal does not hold at record {0}. Export what verifies and call support.</source>
+        <translation>✘ ジャーナルの通番 {0} の記録が正しくありません。検証できる分を書き出し、サポートに連絡してください。</translation>
+    </message>
 </context>
 <context>
     <name>Refusal</name>
@@ -1690,6 +1770,109 @@ Data: {1}</source>
     <message>
         <source>No answer after {0} s while waiting for {1}. It may still be done: look at today&apos;s receipts (F11) before trying again.</source>
         <translation>{1}の応答が {0} 秒ありません。処理が済んでいる場合があります。やり直す前に本日のレシート (F11) を確認してください。</translation>
+    </message>
+</context>
+<context>
+    <name>Failure</name>
+    <message>
+        <source>The request was not in the expected form.</source>
+        <translation>要求の形式が正しくありません。</translation>
+    </message>
+    <message>
+        <source>The ledger's answer carried no valid time.</source>
+        <translation>台帳の応答に正しい時刻がありません。</translation>
+    </message>
+    <message>
+        <source>This receipt cannot be made.</source>
+        <translation>このレシートは作成できません。</translation>
+    </message>
+    <message>
+        <source>The demo ledger could not be started.</source>
+        <translation>デモ用の台帳を起動できませんでした。</translation>
+    </message>
+    <message>
+        <source>The register connection cannot start.</source>
+        <translation>レジ連携の受付を開始できません。</translation>
+    </message>
+    <message>
+        <source>The journal cannot be opened or written.</source>
+        <translation>ジャーナルを開けないか、書き込めません。</translation>
+    </message>
+    <message>
+        <source>The journal's records do not hold together. Export it and call support.</source>
+        <translation>ジャーナルの記録のつながりが正しくありません。書き出して、サポートに連絡してください。</translation>
+    </message>
+    <message>
+        <source>The journal was found damaged, so the day cannot be closed. Export it and call support.</source>
+        <translation>ジャーナルが破損しているため、締めはできません。書き出して、サポートに連絡してください。</translation>
+    </message>
+    <message>
+        <source>That receipt cannot be found or made again.</source>
+        <translation>そのレシートは見つからないか、再発行できません。</translation>
+    </message>
+    <message>
+        <source>This terminal is not enrolled with the ledger yet.</source>
+        <translation>この端末はまだ台帳に登録されていません。</translation>
+    </message>
+    <message>
+        <source>The terminal is not ready yet.</source>
+        <translation>端末の準備がまだできていません。</translation>
+    </message>
+    <message>
+        <source>The command line cannot be read.</source>
+        <translation>コマンドを読み取れません。</translation>
+    </message>
+    <message>
+        <source>The key to seal card PINs is missing.</source>
+        <translation>カードの暗証番号を保護する鍵がありません。</translation>
+    </message>
+    <message>
+        <source>The printer cannot be used. Check its power, paper and cable.</source>
+        <translation>プリンターを使用できません。電源・用紙・ケーブルを確認してください。</translation>
+    </message>
+    <message>
+        <source>Not accepted.</source>
+        <translation>受け付けられません。</translation>
+    </message>
+    <message>
+        <source>The repair did not succeed.</source>
+        <translation>修復できませんでした。</translation>
+    </message>
+    <message>
+        <source>The day was already closed today. A second close needs a manager's approval.</source>
+        <translation>本日はすでに締めています。もう一度締めるには責任者の承認が必要です。</translation>
+    </message>
+    <message>
+        <source>This tally cannot be made.</source>
+        <translation>この集計は作成できません。</translation>
+    </message>
+    <message>
+        <source>The terminal could not do that.</source>
+        <translation>端末でこの操作ができませんでした。</translation>
+    </message>
+    <message>
+        <source>That could not be done.</source>
+        <translation>この操作はできませんでした。</translation>
+    </message>
+    <message>
+        <source>A database of this terminal is damaged.</source>
+        <translation>この端末のデータベースが破損しています。</translation>
+    </message>
+    <message>
+        <source>The terminal could not start.</source>
+        <translation>端末を起動できませんでした。</translation>
+    </message>
+    <message>
+        <source>Enrolling with the ledger did not succeed.</source>
+        <translation>台帳への登録ができませんでした。</translation>
+    </message>
+    <message>
+        <source>The printer did not answer.</source>
+        <translation>プリンターが応答しません。</translation>
+    </message>
+    <message>
+        <source>An error in this terminal. It is written in the log.</source>
+        <translation>端末内のエラーです。ログに記録しました。</translation>
     </message>
 </context>
 </TS>

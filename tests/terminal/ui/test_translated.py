@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
 import terminal.staff  # noqa: F401 - adds the staff refusals to REASONS
 from terminal.paths import resource_dir
 from terminal.policy import REASONS
-from terminal.ui import customer, statusbar
+from terminal.ui import admin, booth, customer, screen, statusbar
 
 ROOT = Path(__file__).resolve().parents[3]
 TS_FILE = resource_dir() / "i18n" / "machi_ja.ts"
@@ -160,7 +160,10 @@ def sentences_in_tables() -> set[tuple[str, str, str]]:
     out = set()
     tables = {customer.CONTEXT: [customer.WORDS, customer.POCKETS, customer.CUSTOMER_WORDS,
                                  customer.KIND_WORDS, {"": customer.ASK_STAFF}],
-              statusbar.CONTEXT: [statusbar.FAILURE_WORDS, {"": statusbar.UNKNOWN_FAILURE}]}
+              statusbar.CONTEXT: [statusbar.FAILURE_WORDS, {"": statusbar.UNKNOWN_FAILURE}],
+              screen.FAILURE_CONTEXT: [screen.FAILURE_WORDS],
+              screen.CONTEXT: [{k: v for k, v in booth.AGE_BANDS.items() if v},
+                               admin.READER_NAMES, admin.READER_STATES]}
     for context, dicts in tables.items():
         for table in dicts:
             for text in table.values():
@@ -287,31 +290,71 @@ def terminal_failure_codes() -> dict[str, str]:
     return out
 
 
-# The terminal's own failures the window shows with their English message (bridge.failed):
-# no Japanese words exist for these codes yet. Whoever words them (terminal/errors.py's
-# owner with the window's) adds each to the refusal table, then removes this mark.
-FAILURES_WITHOUT_WORDS = ("bad_ledger_time", "journal", "journal_broken", "journal_damaged",
-                          "no_receipt", "not_enrolled", "pin_key_missing",
-                          "printer_unavailable", "repair_failed", "second_close",
-                          "terminal_error")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="no Japanese words yet for " + ", ".join(FAILURES_WITHOUT_WORDS))
-def test_every_terminal_failure_has_japanese_words():
+def failure_sentence(code: str) -> str | None:
+    """The Japanese words the window shows for a failure's code: its refusal sentence
+    (context "Refusal") or its failure sentence (terminal.ui.screen.FAILURE_WORDS)."""
     table = catalogue()
-    missing = sorted(code for code in terminal_failure_codes()
-                     if not table.get(("Refusal", REASONS.get(code, ""))))
+    if code in REASONS:
+        return table.get(("Refusal", REASONS[code]))
+    if code in screen.FAILURE_WORDS:
+        return table.get((screen.FAILURE_CONTEXT, screen.FAILURE_WORDS[code]))
+    return None
+
+
+def test_every_terminal_failure_has_japanese_words():
+    missing = sorted(code for code in terminal_failure_codes() if not failure_sentence(code))
     assert not missing, f"no Japanese words for {missing}"
 
 
-def test_the_failures_without_words_are_the_ones_listed():
-    """The xfail above stays honest: exactly these codes lack words, no more."""
-    table = catalogue()
-    missing = sorted(code for code in terminal_failure_codes()
-                     if not table.get(("Refusal", REASONS.get(code, ""))))
-    assert set(missing) <= set(FAILURES_WITHOUT_WORDS), \
-        f"new failures without Japanese words: {set(missing) - set(FAILURES_WITHOUT_WORDS)}"
+def test_a_failure_is_said_in_japanese_and_in_english_with_its_message(qapp):
+    """A second close refused by the tally: in Japanese its sentence, in English the
+    failure's own message (which says more)."""
+    from terminal.ui.ops import OpFailure
+
+    failure = OpFailure("second_close", "the day 2026-12-02 was closed (Z) at 18:00")
+    set_japanese()
+    try:
+        said = screen.failure_words(failure)
+        assert said == catalogue()[(screen.FAILURE_CONTEXT, screen.FAILURE_WORDS["second_close"])]
+        assert not latin_words(said)
+    finally:
+        set_english()
+    assert screen.failure_words(failure) == failure.message
+
+
+def test_the_journal_check_and_the_readers_are_worded_in_japanese(qapp, tmp_path):
+    """The admin screen's journal check from terminal.audit's fields, and the devices'
+    states, in Japanese: no English word left."""
+    from terminal import audit
+    from terminal.errors import JournalBroken, JournalError
+
+    report = audit.VerifyReport("T-EJD8BAPHB7", 3, 3, "74dcc7fc009fbd16aa", 1, 3)
+    set_japanese()
+    try:
+        intact = admin.journal_check_words(report)
+        none_kept = admin.journal_check_words(audit.VerifyReport("T-EJD8BAPHB7", 0, 0, "", 0,
+                                                                 0))
+        broken = admin.journal_check_words(JournalBroken(7, "prev hash differs"))
+        unreadable = admin.journal_check_words(JournalError(f"no journal at {tmp_path}"))
+        states = [admin.reader_state_words(name, text) for name, text in (
+            ("camera", "unavailable: no camera is plugged in"), ("sound", "ready"),
+            ("printer", "ready: file /tmp/r.txt"),
+            ("printer", f"no printer: receipts saved as PDF in {tmp_path}"),
+            ("sound", "aplay not found: install alsa-utils"))]
+        names = [admin.reader_name_words(name) for name in admin.READER_NAMES]
+    finally:
+        set_english()
+    assert "T-EJD8BAPHB7" in intact and "74dcc7fc009fbd16" in intact and "3" in intact
+    assert "7" in broken
+    for text in (intact, none_kept, broken, unreadable, *states, *names):
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), text
+        assert not latin_words(text), text
+    assert states[0] != states[1] and states[1] == states[2]
+    assert states[4] == states[0]  # a sound that cannot play: unavailable
+    # in English the device's own line, and the check's sentence as terminal.audit says it
+    assert "journal intact" in admin.journal_check_words(report)
+    assert admin.reader_state_words("camera", "unavailable: no camera is plugged in") == \
+        "unavailable: no camera is plugged in"
 
 
 # --- (c) at run time -----------------------------------------------------------------
@@ -337,7 +380,8 @@ def texts_of(widget: QWidget) -> list[tuple[str, str]]:
     out = []
     kind = type(widget).__name__
     name = widget.objectName() or kind
-    if widget.toolTip():
+    if widget.toolTip() and not widget.property(admin.TECHNICAL_TIP):
+        # (a device's or the journal check's own words, for support, stay in English)
         out.append((f"{name} tooltip", widget.toolTip()))
     if widget.isWindow() and widget.windowTitle():
         out.append((f"{name} title", widget.windowTitle()))
@@ -456,23 +500,6 @@ def after_a_sale_and_a_refusal(qtbot, win) -> list[str]:
     return sorted(found)
 
 
-# What the counter window still shows in English, from files this part may not edit while
-# they are restructured; the merger words them in Japanese, then removes this mark (strict:
-# it fails once nothing is left, so the mark cannot outlive the fix):
-# - terminal/ui/window.py:97,324 the age bands "10s" … "80+" are shown as they are stored;
-# - terminal/ui/window.py:1758-1764 reader and printer states: the reader's name ("camera",
-#   "pcsc", "printer", "sound"), its state ("ready", "unavailable") and the English message
-#   of terminal/ui/readers.py:32, cardreader/pcsc.py:90, cardreader/camera.py:267,
-#   terminal/printer.py:332, terminal/sounds.py:69;
-# - terminal/ui/window.py:1277 the admin screen's journal check, worded in English by
-#   terminal/audit.py:48 ("journal intact: terminal …, n records …");
-# - terminal/ui/widgets.py:53 the clear key "C" (#18.9: クリア).
-LEFT_FOR_THE_MERGER = ("English left in terminal/ui/window.py (age bands, reader and printer "
-                       "states, the journal check) and widgets.py (the clear key); see the "
-                       "list above")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LEFT_FOR_THE_MERGER)
 def test_no_english_in_the_japanese_window(qtbot, japanese_window):
     win = japanese_window
     qtbot.waitUntil(lambda: win.modes["admin"].text() != "", timeout=5_000)
@@ -490,3 +517,39 @@ def test_the_walk_sees_the_japanese_window(qtbot, japanese_window):
     assert texts and any(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", t) for t in texts)
     assert win.findChildren(QStackedWidget)
     assert Qt.WindowType.Window & win.windowFlags()
+
+
+def test_the_admin_actions_answer_in_japanese(qtbot, japanese_window):
+    """The admin screen's result lines in the Japanese window: a sync now, the journal
+    check, an X report, the day's sheet exported, a close without a count and a look-up of
+    no wallet id (both refused): each answer on screen is Japanese."""
+    from tests.terminal.ui.helpers import DONE_MS, unlock_admin
+
+    win = japanese_window
+    admin_screen = win.admin
+    assert not after_a_sale_and_a_refusal(qtbot, win)  # a sale: the day has a sheet
+    win.modes["admin"].click()
+    if not admin_screen.is_open():  # leaving the admin screen locks it
+        unlock_admin(qtbot, win)
+    admin_screen.buttons["sync"].click()
+    admin_screen.lookup_id.setText("not a wallet id!")
+    admin_screen._look_up()
+    qtbot.waitUntil(lambda: "✘" in admin_screen.lookup_info.text(), timeout=DONE_MS)
+    refused = admin_screen.lookup_info.text()
+    admin_screen.verify_info.clear()
+    admin_screen.buttons["verify"].click()
+    qtbot.waitUntil(lambda: admin_screen.verify_info.text().startswith("✔"), timeout=DONE_MS)
+    checked = admin_screen.verify_info.text()
+    admin_screen.buttons["x_report"].click()
+    qtbot.waitUntil(lambda: "→" in admin_screen.verify_info.text(), timeout=DONE_MS)
+    reported = admin_screen.verify_info.text()
+    admin_screen.day_controls.export_button.click()
+    qtbot.waitUntil(lambda: bool(admin_screen.day_controls.info.text()), timeout=DONE_MS)
+    admin_screen.counted.clear()
+    admin_screen.buttons["close_day"].click()
+    not_counted = admin_screen.verify_info.text()
+    for text in (refused, checked, reported, not_counted,
+                 admin_screen.day_controls.info.text()):
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), text
+        assert not latin_words(text), text
+    assert not english_on_screen(), "\n".join(english_on_screen())

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from terminal import receipt
-from terminal.offers import SKIP_REASONS
 from terminal.policy import REASONS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -63,7 +62,7 @@ def expected() -> list[tuple[str, str]]:
     out += [("MainWindow", text) for text in DOUBLE_TAGS.values()]
     out += [("MainWindow", text) for text in POCKETS.values()]
     out += [("Refusal", text) for text in REASONS.values()]
-    out += [("Note", text) for text in SKIP_REASONS.values()]
+    out += [("effectwords", text) for text in receipt.NOTE_WORDS["en"].values()]
     out += [("Campaign", text) for text in receipt.CAMPAIGN_WORDS["en"].values()]
     return sorted(set(out))
 
@@ -87,6 +86,6 @@ def test_the_screen_and_the_receipt_say_the_same_about_campaigns():
 def test_no_translation_is_left_for_a_sentence_that_is_gone():
     wanted = set(expected())
     # Some sentences are passed through tr() from data (decisions, languages, modes).
-    stale = [key for key in catalogue() if key[0] in ("Refusal", "Note", "Campaign")
+    stale = [key for key in catalogue() if key[0] in ("Refusal", "effectwords", "Campaign")
              and key not in wanted]
     assert not stale, f"translations of sentences no longer in the code: {stale}"
