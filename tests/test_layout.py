@@ -104,7 +104,8 @@ def import_graph(root: Path, packages: tuple[str, ...]) -> dict[str, set[str]]:
     for name, path in modules.items():
         edges: set[str] = set()
         is_package = path.name == "__init__.py"
-        for node in ast.walk(ast.parse(path.read_text("utf-8"), filename=str(path))):
+        # imports under `if TYPE_CHECKING:` are type hints, never run: not a cycle
+        for node in _runtime_nodes(ast.parse(path.read_text("utf-8"), filename=str(path))):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]

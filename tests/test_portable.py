@@ -45,7 +45,7 @@ LINUX_ONLY_FILES = {
 }
 # Strings that name a POSIX thing on purpose, each with why.
 ALLOWED_TEXT = {
-    ("terminal/ui/window.py", "/dev/"): "the printer form's examples of device addresses "
+    ("terminal/ui/printerrow.py", "/dev/"): "the printer form's examples of device addresses "
                                         "(a user types a COM port on Windows)",
     ("terminal/ui/drive.py", "/proc/"): "the screen driver's peak memory figure (a bench "
                                         "measurement, Linux only)",

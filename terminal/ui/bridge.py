@@ -119,8 +119,10 @@ class TerminalBridge(QObject):
             raise OpError(OpFailure("damaged", exc.message)) from exc
         except (TerminalError, KeyFileError, DemoError, SyncError) as exc:
             message = getattr(exc, "message", str(exc))
-            log.warning("an op failed: %s", message)
-            raise OpError(OpFailure("failed", message)) from exc
+            code = getattr(exc, "code", None) or "failed"  # the screen words it by its code
+            log.warning("an op failed (%s): %s", code, message)
+            raise OpError(OpFailure(code, message, dict(getattr(exc, "details", None) or {}))
+                          ) from exc
         finally:
             self._check_clock()
             self._check_health()

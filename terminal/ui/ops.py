@@ -25,6 +25,8 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
+from terminal.errors import TerminalError
+
 log = logging.getLogger(__name__)
 
 # A still-running op says so after this long (a quick one never flickers).
@@ -94,11 +96,14 @@ class _Worker(QObject):
             self.services.after(result)  # e.g. the receipt, after the result is on screen
 
 
-class OpError(Exception):
-    """Raised by `perform` to turn an expected failure into an `OpFailure`."""
+class OpError(TerminalError):
+    """Raised by `perform` to turn an expected failure into an `OpFailure` (whose code and
+    details it carries)."""
+
+    code = "op_failed"
 
     def __init__(self, failure: OpFailure) -> None:
-        super().__init__(failure.message)
+        super().__init__(failure.message, failure.code, dict(failure.details or {}))
         self.failure = failure
 
 

@@ -7,6 +7,7 @@ translation file keeps one context for the counter's own words.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ CAMPAIGN_POINT_SIZE = 16  # what the campaigns did: read out to the customer, so
 NOTE_POINT_SIZE = 12  # campaigns that did not apply: there, but calm
 RECEIPT_POINT_SIZE = 10
 CONTEXT = "MainWindow"
+log = logging.getLogger(__name__)
 PAD_STRETCH, ACTIONS_STRETCH, RESULT_STRETCH = 3, 2, 5  # the screen's columns, in shares
 POCKETS = {"charged": "Charged money", "premium_common": "Vouchers (all shops)",
            "premium_exclusive": "Vouchers (small shops)", "points": "Points"}
@@ -133,10 +135,15 @@ def failure_words(failure: OpFailure) -> str:
     looked up in the translation, with its details filled in; a failure's sentence)."""
     template = REASONS.get(failure.code)
     if template is not None:
-        return QCoreApplication.translate("Refusal", template).format(**said_details(failure))
-    sentence = FAILURE_WORDS.get(failure.code)
-    if sentence is None or (look.language() == "en" and failure.message):
+        try:
+            return QCoreApplication.translate("Refusal", template).format(
+                **said_details(failure))
+        except (KeyError, IndexError):  # a failure that shares a refusal's code, not its details
+            log.warning("no details to word %s: %s", failure.code, failure.details)
+    if look.language() == "en" and failure.message:
         return failure.message
+    # a code without a sentence of its own still gets words in the interface's language
+    sentence = FAILURE_WORDS.get(failure.code, FAILURE_WORDS["failed"])
     return QCoreApplication.translate(FAILURE_CONTEXT, sentence)
 
 
