@@ -122,6 +122,7 @@ FAILURE_WORDS: dict[str, str] = {
     "terminal_error": "The terminal could not do that.",
     # what the bridge reports for an op (terminal/ui/bridge.py)
     "failed": "That could not be done.",
+    "op_failed": "That could not be done.",  # OpError's own default; ops carry their code
     "damaged": "A database of this terminal is damaged.",
     "start": "The terminal could not start.",
     "enroll": "Enrolling with the ledger did not succeed.",

@@ -69,7 +69,7 @@ def test_the_services_not_started_is_a_failure_not_a_crash(qtbot, host):
     failed: list[OpFailure] = []
     Op(host, lambda s: s.counter.balance(None), failure=failed.append, label="x").run()
     qtbot.waitUntil(lambda: bool(failed), timeout=DONE_MS)
-    assert failed[0].code == "failed" and "not ready" in failed[0].message
+    assert failed[0].code == "not_ready" and "not ready" in failed[0].message
 
 
 def test_a_bug_in_the_work_is_said_and_frees_the_screen(qtbot, host):
