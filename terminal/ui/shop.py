@@ -270,9 +270,16 @@ class ShopScreen(CounterScreen):
     def _pay(self, pin: str) -> None:
         assert self.last_pay is not None
         kind, value, amount, excluded, people, tags, diners = self.last_pay
-        self._op(lambda s: s.counter.pay(
+        # the sale, then the wallet after it for the customer display, in the same op
+        self._op(lambda s: s.sold(s.counter.pay(
             Presented(kind, value), amount, excluded, people, frozenset(tags), pin or None,
-            diners=[Presented(*pair) for pair in diners]), tr("the payment"))
+            diners=[Presented(*pair) for pair in diners])), tr("the payment"),
+            success=self._paid)
+
+    def _paid(self, sold: Any) -> None:
+        """A sale made (terminal.ui.bridge.Sold): its wallet to the customer display."""
+        self.frame.customer_wallet(sold.outcome, sold.wallet)
+        self._done(sold.outcome)
 
     def _done(self, result: Any) -> None:
         self.show_outcome(result)

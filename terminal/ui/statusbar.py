@@ -43,6 +43,13 @@ FAILURE_WORDS = {
 }
 UNKNOWN_FAILURE = "the last sync failed"
 
+# What the sync worker waits on the ledger for now (SyncStatus.waiting_for).
+WAITING_WORDS = {
+    "push": "sending records…",
+    "pull": "fetching the ledger's news…",
+    "leases": "asking for offline limits…",
+}
+
 COLOURS = {  # online / offline / starting, then warnings: (background, text) per look
     False: {"yes": ("#dff3e4", "#14532d"), "no": ("#fdecc8", "#7c2d12"),
             "unknown": ("#e6ebf1", "#111111"), "warning": ("#fde2e1", "#7f1d1d")},
@@ -69,6 +76,12 @@ def age_words(seconds: float) -> str:
 
 def failure_words(code: str) -> str:
     return _tr(FAILURE_WORDS.get(code, UNKNOWN_FAILURE))
+
+
+def waiting_words(what: str) -> str:
+    """What the sync waits for now, or "" when it waits for nothing (or for something this
+    table does not know: the status line says no more than it knows)."""
+    return _tr(WAITING_WORDS[what]) if what in WAITING_WORDS else ""
 
 
 class StatusLine(QWidget):
@@ -161,6 +174,14 @@ class StatusLine(QWidget):
 
     # --- words ------------------------------------------------------------------------
 
+    def text(self) -> str:
+        """All it says now, line by line (tests, and what a screen reader would read)."""
+        first = " · ".join(label.text() for label in (self.state, self.pending,
+                                                      self.last_sync) if label.text())
+        second = " · ".join(label.text() for label in (self.failure, self.terminal)
+                            if label.text())
+        return "\n".join(part for part in (first, second, self.warnings.text()) if part)
+
     def online(self) -> str:
         """"yes", "no", or "unknown" before the first status."""
         if self.status is None:
@@ -186,7 +207,9 @@ class StatusLine(QWidget):
         self.state.setText(_tr("● Online") if status.online else _tr("○ Offline"))
         self.pending.setText(_tr("{0} unsent").format(f"{status.pending:,}"))
         self.pending.show()
-        self.last_sync.setText(self._last_sync_words(status, now))
+        waiting = waiting_words(getattr(status, "waiting_for", "") or "")
+        self.last_sync.setText(" · ".join(
+            part for part in (self._last_sync_words(status, now), waiting) if part))
         self.last_sync.show()
         failure = self._failure_words(status, now)
         self.failure.setText(failure)
@@ -229,7 +252,10 @@ class StatusLine(QWidget):
         self.setProperty("online", self.online())
         sheet = (
             f"QWidget#status_line {{ background: {background}; }}"
-            f" QWidget#status_line QLabel {{ color: {text}; background: transparent; }}"
+            # its own size in large type too: the style's larger labels would push the
+            # screens above it off a 1024x768 window (tests/terminal/ui/test_fit.py)
+            f" QWidget#status_line QLabel {{ color: {text}; background: transparent;"
+            f" font-size: {STATUS_POINT_SIZE}pt; }}"
             f" QWidget#status_line QLabel#sl_failure, QWidget#status_line QLabel#sl_warnings"
             f" {{ color: {warn_text if bad else text}; }}"
             + (f" QWidget#status_line QLabel#sl_warnings {{ background: {warn_background}; }}"
