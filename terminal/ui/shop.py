@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -115,6 +116,10 @@ class ShopScreen(CounterScreen):
         self.under.addWidget(self.party_box)  # one row under the keypad and the actions
         for hidden in (self.party_box, self.double_button, self.diner_button):
             hidden.hide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.frame.fit_customer_panel()  # beside this screen only when it is wide enough
 
     def retranslate(self) -> None:
         labels = {"pay": tr("Pay"), "balance": tr("Balance"), "refunds": tr("Refund / void"),

@@ -64,12 +64,13 @@ MODE_BUTTON_MIN_PX = 48
 STATUS_STRETCH, STAFF_STRETCH = 3, 2  # the bottom row's shares
 STATUS_TICK_MS = 1_000
 LOG_VIEW_LINES = 200  # the admin screen's view of the log: its last lines (logs.tail is bounded)
-# The customer panel beside the shop screen (no second screen) takes this share of its width,
-# and is shown only on a window at least this wide: at 1024 px the keypad, the actions and
-# the result need the whole width (tests/terminal/ui/test_fit.py), so there the customer
-# reads the cashier's result panel as before.
+# The customer panel beside the shop screen (no second screen) takes this share of its width
+# (the keypad and actions 5, the result 5), and is shown only while the shop screen is at
+# least this wide: below it (a 1024 or 1280 px window with the demo panel) the keypad, the
+# actions and the result need the whole width (tests/terminal/ui/test_fit.py), so there
+# the customer reads the cashier's result panel as before.
 CUSTOMER_PANEL_STRETCH = 3
-CUSTOMER_PANEL_MIN_WINDOW_W = 1280
+CUSTOMER_PANEL_MIN_SHOP_W = 1240
 
 
 class MainWindow(QMainWindow):
@@ -209,11 +210,13 @@ class MainWindow(QMainWindow):
         """Full screen on a second screen when there is one; else the panel beside the shop
         screen, on a window wide enough for it."""
         self._customer_on_screen = self.customer_window.place()
-        self._fit_customer_panel()
+        self.fit_customer_panel()
 
-    def _fit_customer_panel(self) -> None:
+    def fit_customer_panel(self) -> None:
+        """The panel beside the shop screen, when no second screen has the window and the
+        shop screen is wide enough (called as the shop screen is resized)."""
         self.customer_panel.setVisible(not self._customer_on_screen and
-                                       self.width() >= CUSTOMER_PANEL_MIN_WINDOW_W)
+                                       self.shop.width() >= CUSTOMER_PANEL_MIN_SHOP_W)
 
     def customer_displays(self) -> list[CustomerDisplay]:
         return [self.customer_window.display, self.customer_panel]
@@ -510,7 +513,6 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.demo_dock.fit(self.width())
-        self._fit_customer_panel()
         super().resizeEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
