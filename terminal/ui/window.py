@@ -43,7 +43,12 @@ from terminal.ui import keys, look
 from terminal.ui.admin import AdminScreen
 from terminal.ui.booth import BoothScreen
 from terminal.ui.bridge import TerminalBridge
-from terminal.ui.customer import CustomerDisplay, CustomerPanel, CustomerWindow
+from terminal.ui.customer import (
+    CustomerDisplay,
+    CustomerPanel,
+    CustomerWindow,
+    customer_screen,
+)
 from terminal.ui.demopanel import DemoPanel
 from terminal.ui.logview import LogView
 from terminal.ui.ops import START_TIMEOUT_S, Op, OpFailure, Runner
@@ -193,7 +198,9 @@ class MainWindow(QMainWindow):
         self.log_view = LogView(self._log_lines)
         self.install_log_view(self.log_view)
         # the customer's display: a window on a second screen, else this panel
-        self.customer_window = CustomerWindow()
+        # made only for a second screen: a hidden top-level window would be made (and would
+        # take the counter's shortcuts' window) for nothing
+        self.customer_window = CustomerWindow() if customer_screen() is not None else None
         self.customer_panel = CustomerPanel()
         self.customer_panel.hide()
         shop_row = self.shop.layout()
@@ -209,7 +216,8 @@ class MainWindow(QMainWindow):
     def _place_customer_display(self) -> None:
         """Full screen on a second screen when there is one; else the panel beside the shop
         screen, on a window wide enough for it."""
-        self._customer_on_screen = self.customer_window.place()
+        self._customer_on_screen = self.customer_window is not None and \
+            self.customer_window.place()
         self.fit_customer_panel()
 
     def fit_customer_panel(self) -> None:
@@ -219,7 +227,8 @@ class MainWindow(QMainWindow):
                                        self.shop.width() >= CUSTOMER_PANEL_MIN_SHOP_W)
 
     def customer_displays(self) -> list[CustomerDisplay]:
-        return [self.customer_window.display, self.customer_panel]
+        shown: list[CustomerDisplay] = [self.customer_panel]
+        return [self.customer_window.display, *shown] if self.customer_window else shown
 
     def _fit_to_screen(self) -> None:
         """As large as the window likes, never larger than the screen it is on."""
@@ -534,5 +543,6 @@ class MainWindow(QMainWindow):
         # queued to the thread would be dropped when its event loop quits.
         self.runner.stop()
         self.bridge.stop()
-        self.customer_window.close()
+        if self.customer_window is not None:
+            self.customer_window.close()
         super().closeEvent(event)
