@@ -43,13 +43,6 @@ FAILURE_WORDS = {
 }
 UNKNOWN_FAILURE = "the last sync failed"
 
-# What the sync worker waits on the ledger for now (SyncStatus.waiting_for).
-WAITING_WORDS = {
-    "push": "sending records…",
-    "pull": "fetching the ledger's news…",
-    "leases": "asking for offline limits…",
-}
-
 COLOURS = {  # online / offline / starting, then warnings: (background, text) per look
     False: {"yes": ("#dff3e4", "#14532d"), "no": ("#fdecc8", "#7c2d12"),
             "unknown": ("#e6ebf1", "#111111"), "warning": ("#fde2e1", "#7f1d1d")},
@@ -81,7 +74,9 @@ def failure_words(code: str) -> str:
 def waiting_words(what: str) -> str:
     """What the sync waits for now, or "" when it waits for nothing (or for something this
     table does not know: the status line says no more than it knows)."""
-    return _tr(WAITING_WORDS[what]) if what in WAITING_WORDS else ""
+    words = {"push": _tr("sending records…"), "pull": _tr("fetching the ledger's news…"),
+             "leases": _tr("asking for offline limits…")}  # SyncStatus.waiting_for
+    return words.get(what, "")
 
 
 class StatusLine(QWidget):
