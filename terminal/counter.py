@@ -1308,6 +1308,14 @@ class Counter:
             raise
         return self._with_rally(self.view(who.wallet_id)), decision
 
+    def wallet_after(self, wallet_id: str | None) -> WalletView | None:
+        """The wallet as this counter sees it now, with its stamp rally cards: what the
+        customer display shows after a sale (each pocket, expiries, stamps). None for a
+        transaction without a wallet (a gift code)."""
+        if not wallet_id:
+            return None
+        return self._with_rally(self.view(wallet_id))
+
     def _with_rally(self, view: WalletView) -> WalletView:
         view.rally = self.rally_cards(view)
         return view

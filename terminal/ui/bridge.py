@@ -18,6 +18,7 @@ import logging
 import queue
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from sync import campaigns, keys
 from sync.client import SyncError
 from sync.keyfile import KeyFileError
-from terminal import audit
+from terminal import audit, logs
 from terminal.counter import Outcome, Presented
 from terminal.demo import DemoError, DemoRegion
 from terminal.errors import StorageDamaged, TerminalError
@@ -56,6 +57,15 @@ TRAINING_MARK = "練習 TRAINING"
 OFFER_KINDS = ("stamp_rally", "ticket", "premium_voucher", "point_grant", "exchange",
                "gift_code")
 
+
+
+@dataclass(frozen=True)
+class Sold:
+    """A committed sale and the wallet after it (terminal.state.WalletView, None for a
+    sale without a wallet): what the customer display shows."""
+
+    outcome: Outcome
+    wallet: Any
 
 class NotReady(TerminalError):
     code = "not_ready"
@@ -87,6 +97,9 @@ class TerminalBridge(QObject):
         self._tendered: int | None = None  # cash handed over for the top-up being made
         self._print_failed = False  # the last receipt did not print
         self._reprinted: Any = None  # a reprint's receipt, printed after its op answers
+        # the data directory whose log file this terminal writes (set by `start`); the
+        # admin screen's log view reads its tail from the UI thread
+        self.log_dir: Path | None = None
 
     def _on_worker(self) -> None:
         assert QThread.currentThread() is self.thread(), "the services run on their thread"
@@ -129,6 +142,8 @@ class TerminalBridge(QObject):
 
     def after(self, result: Any) -> None:
         """After an op's answer went to the screen: its receipt, shown and printed."""
+        if isinstance(result, Sold):
+            result = result.outcome
         if isinstance(result, Outcome):
             self._receipt(result)
         if self._reprinted is not None:
@@ -248,6 +263,9 @@ class TerminalBridge(QObject):
             if self._demo_base is not None and self.demo is None:
                 self.demo = DemoRegion(self._demo_base)
                 self._data_dir = self.demo.start()
+            # the log file before the node: its opening and first sync are logged too
+            self.log_dir = self._data_dir
+            logs.setup(self.log_dir)
             self.node = Node(self._data_dir, on_status=self._sync_status)
             # The full check (journal verify, quick_check) runs on a thread of its own; the
             # counter refuses sales as soon as it finds damage.
@@ -359,10 +377,17 @@ class TerminalBridge(QObject):
         if self.node is not None:
             self.node.close()
             self.node = None
+        if self.log_dir is not None:
+            logs.close(self.log_dir)
         if self.demo is not None:
             self.demo.stop()
 
     # --- services that need more than one counter call ------------------------------------
+
+    def sold(self, outcome: Outcome) -> Sold:
+        """A committed sale with the wallet as the counter sees it after it, read in the
+        same op (on this thread): the customer display shows its pockets."""
+        return Sold(outcome, self.counter.wallet_after(outcome.wallet_id))
 
     def charge(self, presented: Presented, cash: int, tendered: int = 0) -> Outcome:
         """A cash top-up; `tendered` (0: not given) is the cash handed over, printed with

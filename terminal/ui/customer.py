@@ -456,10 +456,12 @@ class CustomerDisplay(QWidget):
                 label.deleteLater()
         self.pocket_labels = []
         for row, (name, digits, when) in enumerate(rows):
-            words = QLabel(name)
+            # made inside the grid: a parentless label shown (the expiry) is a window of its
+            # own, and takes the counter's keyboard shortcuts away from it
+            words = QLabel(name, self.pockets)
             words.setObjectName("cd_pocket_name")
             words.setFont(self.pocket_name_font)
-            expiry = QLabel(when)
+            expiry = QLabel(when, self.pockets)
             expiry.setObjectName("cd_pocket_expiry")
             expiry.setFont(self.expiry_font)
             expiry.setVisible(bool(when))
@@ -467,7 +469,7 @@ class CustomerDisplay(QWidget):
                 label.setWordWrap(True)
                 label.setTextFormat(Qt.TextFormat.PlainText)
                 label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            figure = QLabel(digits)
+            figure = QLabel(digits, self.pockets)
             figure.setObjectName("cd_pocket_yen")
             figure.setFont(self.digit_font)
             figure.setTextFormat(Qt.TextFormat.PlainText)

@@ -188,13 +188,13 @@ def screens(out: Path, lang: str, base: Path,
     win.admin.buttons["x_report"].click()
     _wait(lambda: "→" in win.admin.verify_info.text())
     shot("admin-x-report")
-    look.toggle_style("high_contrast")
+    win.toggle_option("high_contrast")  # the status line and customer display follow
     win.modes["shop"].click()
     shot("shop-high-contrast")
-    look.toggle_style("high_contrast")
-    look.toggle_style("large_type")
+    win.toggle_option("high_contrast")
+    win.toggle_option("large_type")
     shot("shop-large-type")
-    look.toggle_style("large_type")
+    win.toggle_option("large_type")
     _dispose(win)
     return shots
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -115,6 +116,10 @@ class ShopScreen(CounterScreen):
         self.under.addWidget(self.party_box)  # one row under the keypad and the actions
         for hidden in (self.party_box, self.double_button, self.diner_button):
             hidden.hide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.frame.fit_customer_panel()  # beside this screen only when it is wide enough
 
     def retranslate(self) -> None:
         labels = {"pay": tr("Pay"), "balance": tr("Balance"), "refunds": tr("Refund / void"),
@@ -270,9 +275,16 @@ class ShopScreen(CounterScreen):
     def _pay(self, pin: str) -> None:
         assert self.last_pay is not None
         kind, value, amount, excluded, people, tags, diners = self.last_pay
-        self._op(lambda s: s.counter.pay(
+        # the sale, then the wallet after it for the customer display, in the same op
+        self._op(lambda s: s.sold(s.counter.pay(
             Presented(kind, value), amount, excluded, people, frozenset(tags), pin or None,
-            diners=[Presented(*pair) for pair in diners]), tr("the payment"))
+            diners=[Presented(*pair) for pair in diners])), tr("the payment"),
+            success=self._paid)
+
+    def _paid(self, sold: Any) -> None:
+        """A sale made (terminal.ui.bridge.Sold): its wallet to the customer display."""
+        self.frame.customer_wallet(sold.outcome, sold.wallet)
+        self._done(sold.outcome)
 
     def _done(self, result: Any) -> None:
         self.show_outcome(result)

@@ -71,6 +71,14 @@ def failure_words(code: str) -> str:
     return _tr(FAILURE_WORDS.get(code, UNKNOWN_FAILURE))
 
 
+def waiting_words(what: str) -> str:
+    """What the sync waits for now, or "" when it waits for nothing (or for something this
+    table does not know: the status line says no more than it knows)."""
+    words = {"push": _tr("sending records…"), "pull": _tr("fetching the ledger's news…"),
+             "leases": _tr("asking for offline limits…")}  # SyncStatus.waiting_for
+    return words.get(what, "")
+
+
 class StatusLine(QWidget):
     """One line of sync status plus any warnings; `update_status` with each SyncStatus.
     `clock` gives the time for the ages (time.time; tests pass their own)."""
@@ -161,6 +169,14 @@ class StatusLine(QWidget):
 
     # --- words ------------------------------------------------------------------------
 
+    def text(self) -> str:
+        """All it says now, line by line (tests, and what a screen reader would read)."""
+        first = " · ".join(label.text() for label in (self.state, self.pending,
+                                                      self.last_sync) if label.text())
+        second = " · ".join(label.text() for label in (self.failure, self.terminal)
+                            if label.text())
+        return "\n".join(part for part in (first, second, self.warnings.text()) if part)
+
     def online(self) -> str:
         """"yes", "no", or "unknown" before the first status."""
         if self.status is None:
@@ -186,7 +202,9 @@ class StatusLine(QWidget):
         self.state.setText(_tr("● Online") if status.online else _tr("○ Offline"))
         self.pending.setText(_tr("{0} unsent").format(f"{status.pending:,}"))
         self.pending.show()
-        self.last_sync.setText(self._last_sync_words(status, now))
+        waiting = waiting_words(getattr(status, "waiting_for", "") or "")
+        self.last_sync.setText(" · ".join(
+            part for part in (self._last_sync_words(status, now), waiting) if part))
         self.last_sync.show()
         failure = self._failure_words(status, now)
         self.failure.setText(failure)
@@ -229,7 +247,10 @@ class StatusLine(QWidget):
         self.setProperty("online", self.online())
         sheet = (
             f"QWidget#status_line {{ background: {background}; }}"
-            f" QWidget#status_line QLabel {{ color: {text}; background: transparent; }}"
+            # its own size in large type too: the style's larger labels would push the
+            # screens above it off a 1024x768 window (tests/terminal/ui/test_fit.py)
+            f" QWidget#status_line QLabel {{ color: {text}; background: transparent;"
+            f" font-size: {STATUS_POINT_SIZE}pt; }}"
             f" QWidget#status_line QLabel#sl_failure, QWidget#status_line QLabel#sl_warnings"
             f" {{ color: {warn_text if bad else text}; }}"
             + (f" QWidget#status_line QLabel#sl_warnings {{ background: {warn_background}; }}"

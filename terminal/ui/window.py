@@ -1,15 +1,17 @@
 """The counter window: a frame holding the shop, booth and admin screens, the staff bar,
-the status that is always in view, and the demo panel; later the customer display.
+the status that is always in view, the demo panel, and the customer display.
 
 The frame owns the worker thread (terminal.ui.ops.Runner) with the terminal's services
 (terminal.ui.bridge). It is drawn first; the services start right after, from the journal
 and the last snapshot, and the counter takes a sale as soon as they answer. The sync runs in
 the background and is never waited for.
 
-Hooks for the parts plugged in later, each one method:
-  customer display  `customer_show_idle/amount/result/refused/thanks` (CustomerDisplay)
-  status line       `status_update(status)` (StatusLine.update_status)
-  log view          `AdminScreen.log_slot` via `install_log_view(widget)` (LogView)
+The parts around the screens, each fed by one method:
+  customer display  `customer_show_idle/amount/result/refused/thanks` (terminal.ui.customer:
+                    a CustomerWindow full screen on a second screen, else a CustomerPanel
+                    beside the shop screen)
+  status line       `status_update(status)` (terminal.ui.statusbar.StatusLine)
+  log view          `AdminScreen.log_slot` via `install_log_view(widget)` (terminal.ui.logview)
 """
 
 from __future__ import annotations
@@ -35,18 +37,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terminal import logs
 from terminal.sounds import SoundPlayer
 from terminal.ui import keys, look
 from terminal.ui.admin import AdminScreen
 from terminal.ui.booth import BoothScreen
 from terminal.ui.bridge import TerminalBridge
+from terminal.ui.customer import (
+    CustomerDisplay,
+    CustomerPanel,
+    CustomerWindow,
+    customer_screen,
+)
 from terminal.ui.demopanel import DemoPanel
+from terminal.ui.logview import LogView
 from terminal.ui.ops import START_TIMEOUT_S, Op, OpFailure, Runner
 from terminal.ui.screen import CounterScreen, credential_of, tr
 from terminal.ui.shop import ShopScreen
 from terminal.ui.staffbox import ConfirmPanel, StaffBar, TrainingBanner
 from terminal.ui.staffflow import StaffFlow
-from terminal.ui.statuswords import clock_warnings, storage_warnings, sync_words
+from terminal.ui.statusbar import StatusLine
+from terminal.ui.statuswords import clock_warnings, storage_warnings
 from terminal.ui.widgets import big_font
 
 FIRST_PAINT_ENV = "MACHI_REPORT_FIRST_PAINT"
@@ -57,6 +68,14 @@ WINDOW_W, WINDOW_H = 1280, 740
 MODE_BUTTON_MIN_PX = 48
 STATUS_STRETCH, STAFF_STRETCH = 3, 2  # the bottom row's shares
 STATUS_TICK_MS = 1_000
+LOG_VIEW_LINES = 200  # the admin screen's view of the log: its last lines (logs.tail is bounded)
+# The customer panel beside the shop screen (no second screen) takes this share of its width
+# (the keypad and actions 5, the result 5), and is shown only while the shop screen is at
+# least this wide: below it (a 1024 or 1280 px window with the demo panel) the keypad, the
+# actions and the result need the whole width (tests/terminal/ui/test_fit.py), so there
+# the customer reads the cashier's result panel as before.
+CUSTOMER_PANEL_STRETCH = 3
+CUSTOMER_PANEL_MIN_SHOP_W = 1240
 
 
 class MainWindow(QMainWindow):
@@ -74,11 +93,15 @@ class MainWindow(QMainWindow):
         self.storage: Any = None  # terminal.health.HealthReport, from the services
         self.clock_check: Any = None  # terminal.clock.ClockCheck, from the services
         self.reader_states: dict[str, str] = {}
+        self.not_set_up = ""  # why the services could not start, said on the status line
+        self._wallets: dict[str, Any] = {}  # tx_id -> the wallet after it (customer display)
         self._painted = False
+        self._contrast: bool | None = None
         self.bridge = TerminalBridge(self._data_dir, demo_base)
         self.runner = Runner(self, self.bridge)
         self._build()
         self._fit_to_screen()
+        self._show_contrast()
         self.retranslate()
         self._connect()
         self.sounds = SoundPlayer()
@@ -89,6 +112,7 @@ class MainWindow(QMainWindow):
         self._tick.timeout.connect(self._show_status)
         self._tick.start()
         self.readers: Any = None
+        self._place_customer_display()
         QTimer.singleShot(0, self._start_services)
 
     # --- settings ---------------------------------------------------------------------------
@@ -96,6 +120,17 @@ class MainWindow(QMainWindow):
     def toggle_option(self, option: str) -> None:
         look.toggle_style(option)
         look.save_settings(self._data_dir)
+        self._show_contrast()
+
+    def _show_contrast(self) -> None:
+        """High contrast reaches the parts that draw their own colours."""
+        on = "high_contrast" in look.options()
+        if on == self._contrast:
+            return
+        self._contrast = on
+        self.status_line.set_high_contrast(on)
+        for display in self.customer_displays():
+            display.set_high_contrast(on)
 
     def toggle_language(self) -> None:
         look.switch_language()
@@ -136,10 +171,7 @@ class MainWindow(QMainWindow):
         for screen in (self.shop, self.booth, self.admin):
             self.stack.addWidget(screen)
         self.stack.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
-        self.status_line = QLabel()  # the status line widget replaces it (`status_update`)
-        self.status_line.setObjectName("status")
-        self.status_line.setFont(big_font(14))
-        self.status_line.setWordWrap(True)
+        self.status_line = StatusLine()
         central = QWidget()
         central.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # keys reach the counter
         self.central = central
@@ -163,6 +195,40 @@ class MainWindow(QMainWindow):
         self.demo_list = self.demo_dock.list
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.demo_dock)
         self.demo_dock.hide()
+        self.log_view = LogView(self._log_lines)
+        self.install_log_view(self.log_view)
+        # the customer's display: a window on a second screen, else this panel
+        # made only for a second screen: a hidden top-level window would be made (and would
+        # take the counter's shortcuts' window) for nothing
+        self.customer_window = CustomerWindow() if customer_screen() is not None else None
+        self.customer_panel = CustomerPanel()
+        self.customer_panel.hide()
+        shop_row = self.shop.layout()
+        assert isinstance(shop_row, QHBoxLayout)  # the inputs, the result: the panel beside
+        shop_row.addWidget(self.customer_panel, CUSTOMER_PANEL_STRETCH)
+        self._customer_on_screen = False
+
+    def _log_lines(self) -> list[str]:
+        """The log's last lines (logs.tail reads a bounded block from the file's end)."""
+        folder = self.bridge.log_dir
+        return logs.tail(folder, LOG_VIEW_LINES) if folder is not None else []
+
+    def _place_customer_display(self) -> None:
+        """Full screen on a second screen when there is one; else the panel beside the shop
+        screen, on a window wide enough for it."""
+        self._customer_on_screen = self.customer_window is not None and \
+            self.customer_window.place()
+        self.fit_customer_panel()
+
+    def fit_customer_panel(self) -> None:
+        """The panel beside the shop screen, when no second screen has the window and the
+        shop screen is wide enough (called as the shop screen is resized)."""
+        self.customer_panel.setVisible(not self._customer_on_screen and
+                                       self.shop.width() >= CUSTOMER_PANEL_MIN_SHOP_W)
+
+    def customer_displays(self) -> list[CustomerDisplay]:
+        shown: list[CustomerDisplay] = [self.customer_panel]
+        return [self.customer_window.display, *shown] if self.customer_window else shown
 
     def _fit_to_screen(self) -> None:
         """As large as the window likes, never larger than the screen it is on."""
@@ -357,6 +423,8 @@ class MainWindow(QMainWindow):
         if info.get("demo"):
             self.demo_dock.fill(info)
         self.admin.show_info(info)
+        self.status_line.set_terminal_id(info.get("terminal_id", ""))
+        self.not_set_up = ""
         self.customer_show_idle()
         self._show_status()
         if os.environ.get(FIRST_PAINT_ENV):  # bench app times cold start to this line
@@ -369,7 +437,8 @@ class MainWindow(QMainWindow):
             return
         self.shop.result.show_state("refused", tr("This terminal is not ready"), "",
                                     failure.message)
-        self.status_line.setText(tr("Not set up: {0}").format(failure.message))
+        self.not_set_up = tr("Not set up: {0}").format(failure.message)
+        self._show_status()
         self.admin.setup_panel.show()
         self.show_screen("admin")
 
@@ -396,23 +465,19 @@ class MainWindow(QMainWindow):
         self._show_status()
 
     def _show_status(self) -> None:
+        """The storage's and the clock's warnings under the sync's status."""
         status, line = self.last_status, self.status_line
         storage, warnings = storage_warnings(self.storage), clock_warnings(self.clock_check)
-        tid = self.info.get("terminal_id", "…")
-        line.setText("\n".join([sync_words(status, tid, bool(self.info)), *storage,
-                                *(warnings if status is not None else [])]))
+        setup = [self.not_set_up] if self.not_set_up else []
+        line.set_warnings([*setup, *storage, *(warnings if status is not None else [])])
         line.setProperty("storage", "wrong" if storage else "ok")
-        line.setProperty("online", "unknown" if status is None else
-                         "yes" if status.online else "no")
         line.setProperty("clock", "wrong" if warnings else "ok")
-        line.style().unpolish(line)
-        line.style().polish(line)
 
-    # --- hooks for the parts plugged in later -----------------------------------------------
+    # --- the parts around the screens -------------------------------------------------------
 
     def status_update(self, status: Any) -> None:
-        """The sync worker's status (sync.client.SyncStatus): StatusLine.update_status goes
-        here; until then the plain status line says it."""
+        """The sync worker's status (sync.client.SyncStatus), said by the status line."""
+        self.status_line.update_status(status)
         self._show_status()
 
     def install_log_view(self, widget: QWidget) -> None:
@@ -421,18 +486,37 @@ class MainWindow(QMainWindow):
 
     def customer_show_idle(self) -> None:
         """The customer display: the shop's name, waiting for the next customer."""
+        for display in self.customer_displays():
+            display.show_idle(self.shop_name.text())
 
     def customer_show_amount(self, amount: int) -> None:
         """The customer display: the amount to pay, when Pay is pressed."""
+        for display in self.customer_displays():
+            display.show_amount(amount)
 
-    def customer_show_result(self, outcome: Any) -> None:
-        """The customer display: approved, what is left, stamps (a terminal.counter.Outcome)."""
+    def customer_wallet(self, outcome: Any, wallet: Any) -> None:
+        """The wallet as the counter saw it after `outcome` (read on the worker thread, in
+        the same op): the customer display shows its pockets when the outcome is shown."""
+        if wallet is not None:
+            self._wallets[outcome.tx_id] = wallet
+
+    def customer_show_result(self, outcome: Any, wallet: Any = None) -> None:
+        """The customer display: approved, what is left per pocket, stamps (a
+        terminal.counter.Outcome, and the wallet after it when the op read it)."""
+        wallet = self._wallets.pop(outcome.tx_id, None) if wallet is None else wallet
+        self._wallets.clear()  # only the outcome being shown ever needs its wallet
+        for display in self.customer_displays():
+            display.show_result(outcome, wallet)
 
     def customer_show_refused(self, code: str, message: str) -> None:
         """The customer display: refused, in words."""
+        for display in self.customer_displays():
+            display.show_refused(code, message)
 
     def customer_show_thanks(self) -> None:
         """The customer display: thank you, once the cashier starts the next sale."""
+        for display in self.customer_displays():
+            display.show_thanks()
 
     # --- painting and closing ---------------------------------------------------------------
 
@@ -459,4 +543,6 @@ class MainWindow(QMainWindow):
         # queued to the thread would be dropped when its event loop quits.
         self.runner.stop()
         self.bridge.stop()
+        if self.customer_window is not None:
+            self.customer_window.close()
         super().closeEvent(event)

@@ -274,6 +274,18 @@
         <source>✘ {0}</source>
         <translation>✘ {0}</translation>
     </message>
+    <message>
+        <source>sending records…</source>
+        <translation>記録を送信中…</translation>
+    </message>
+    <message>
+        <source>fetching the ledger&apos;s news…</source>
+        <translation>台帳から最新情報を受信中…</translation>
+    </message>
+    <message>
+        <source>asking for offline limits…</source>
+        <translation>オフライン利用枠を取得中…</translation>
+    </message>
 </context>
 <context>
     <name>LogView</name>
