@@ -225,6 +225,7 @@ class TerminalBridge(QObject):
     def _not_printed(self, receipt, why: str) -> None:
         """A receipt that did not print is kept for reprint and said so, never reported as
         printed (the oldest kept goes when too many wait: the journal still has it)."""
+        log.warning("receipt no. %s not printed: %s (kept for reprint)", receipt.seq, why)
         self.unprinted[receipt.seq] = receipt
         self._print_failed = True
         while len(self.unprinted) > UNPRINTED_KEPT:

@@ -5,12 +5,18 @@ signals. A reader that is missing says so once in the status; nothing waits on i
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QObject, Signal
 
 from cardreader.camera import CameraReader, OpenCVSource
 from cardreader.events import Credential, ReaderStatus, ThreadedReader
 from cardreader.pcsc import PcscReader
 from sync.platform import camera as os_camera
+
+log = logging.getLogger(__name__)
+# reader states worth a line in the counter's log (a reader that works says nothing)
+LOGGED_STATES = frozenset({"unavailable", "error", "stopped"})
 
 
 class ReaderHub(QObject):
@@ -26,6 +32,7 @@ class ReaderHub(QObject):
         if camera and os_camera.may_be_present():
             self.readers.append(CameraReader(OpenCVSource(0)))
         elif camera:
+            log.info("camera: unavailable: no camera is plugged in")
             self.status.emit("camera", "unavailable", "no camera is plugged in")
         if nfc:
             self.readers.append(PcscReader())
@@ -39,6 +46,8 @@ class ReaderHub(QObject):
             else:
                 self.scanned.emit(event.payload)
         elif isinstance(event, ReaderStatus):
+            if event.state in LOGGED_STATES:
+                log.warning("%s: %s: %s", event.reader, event.state, event.message)
             self.status.emit(event.reader, event.state, event.message)
 
     def stop(self) -> None:
