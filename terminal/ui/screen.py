@@ -33,12 +33,13 @@ from terminal.ui import campaigns as campaign_words
 from terminal.ui import look
 from terminal.ui.ops import OpFailure
 from terminal.ui.staffbox import why_words
-from terminal.ui.widgets import AmountPad, big_font, touch_button, yen
+from terminal.ui.widgets import AmountPad, FitLabel, big_font, touch_button, yen
 
 if TYPE_CHECKING:
     from terminal.ui.window import MainWindow
 
 BALANCE_POINT_SIZE = 40
+BALANCE_MIN_POINT_SIZE = 20  # what a long balance shrinks to at most (1024 px, large type)
 HEADLINE_POINT_SIZE = 26
 DETAIL_POINT_SIZE = 15
 CAMPAIGN_POINT_SIZE = 16  # what the campaigns did: read out to the customer, so large
@@ -162,7 +163,7 @@ class ResultPanel(QFrame):
         self.headline.setObjectName("headline")
         self.headline.setFont(big_font(HEADLINE_POINT_SIZE))
         self.headline.setWordWrap(True)
-        self.balance = QLabel()
+        self.balance = FitLabel(BALANCE_MIN_POINT_SIZE)  # a long balance shrinks, never cut
         self.balance.setObjectName("balance")
         self.balance.setFont(big_font(BALANCE_POINT_SIZE))
         # one line always (a wrapped "Remaining" would push the amount out of view)

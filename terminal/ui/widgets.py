@@ -106,17 +106,7 @@ class AmountPad(QWidget):
     def _fit(self) -> None:
         """A long amount in a smaller size rather than cut off (never below
         AMOUNT_MIN_POINT_SIZE): the look's size when it fits."""
-        self.display.setStyleSheet("")
-        self.display.ensurePolished()
-        font = QFont(self.display.font())
-        room = self.display.contentsRect().width() - DISPLAY_MARGIN_PX
-        size = font.pointSizeF()
-        while size > AMOUNT_MIN_POINT_SIZE and room > 0 and \
-                QFontMetrics(font).horizontalAdvance(self.display.text()) > room:
-            size -= 2
-            font.setPointSizeF(size)
-        if size != self.display.font().pointSizeF():
-            self.display.setStyleSheet(f"font-size: {size:g}pt;")
+        fit_to_width(self.display, AMOUNT_MIN_POINT_SIZE)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
@@ -137,6 +127,53 @@ class AmountPad(QWidget):
             self.clear()
         else:
             super().keyPressEvent(event)
+
+
+def fit_to_width(label: QLabel, min_point_size: float) -> None:
+    """One line of `label` in a smaller size rather than cut off (never below
+    `min_point_size`); the look's own size whenever it fits."""
+    label.setStyleSheet("")
+    label.ensurePolished()
+    font = QFont(label.font())
+    room = label.contentsRect().width() - DISPLAY_MARGIN_PX
+    size = font.pointSizeF()
+    while size > min_point_size and room > 0 and \
+            QFontMetrics(font).horizontalAdvance(label.text()) > room:
+        size -= 2
+        font.setPointSizeF(size)
+    if size != label.font().pointSizeF():
+        label.setStyleSheet(f"font-size: {size:g}pt;")
+
+
+class FitLabel(QLabel):
+    """A one-line figure (a balance) that shrinks to its width instead of being cut off."""
+
+    def __init__(self, min_point_size: float) -> None:
+        super().__init__()
+        self._min_point_size = min_point_size
+        self._fitting = False  # fitting sets a style sheet, which is itself a style change
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._fit()  # large type switched on or off
+
+    def _fit(self) -> None:
+        if self._fitting:
+            return
+        self._fitting = True
+        try:
+            fit_to_width(self, self._min_point_size)
+        finally:
+            self._fitting = False
 
 
 def touch_button(text: str, object_name: str = "") -> QPushButton:

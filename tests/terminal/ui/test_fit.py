@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QAbstractButton, QScrollArea, QWidget
 
 from terminal.ui import look
@@ -83,6 +84,10 @@ def test_every_screen_fits_at_each_size_and_look(qtbot, window, size):
                 assert window.width() <= width and window.height() <= height, (name, options)
                 wrong = off_window(window)
                 assert not wrong, f"{name} {options}: " + "; ".join(wrong)
+                if name == "shop":  # the balance is shown whole: it shrinks, never cut off
+                    balance = window.shop.result.balance
+                    drawn = QFontMetrics(balance.font()).horizontalAdvance(balance.text())
+                    assert drawn <= balance.contentsRect().width(), (options, balance.text())
     finally:
         set_look(())
 
