@@ -183,7 +183,8 @@ def screens(out: Path, lang: str, base: Path,
     win.modes["admin"].click()
     win.admin.pin.setText(DEMO_MANAGER_PIN)
     win.admin.unlock_button.click()
-    _wait(lambda: "journal" in win.admin.verify_info.text())
+    # the journal check's answer, in either language: ✔ intact or ✘ what is wrong
+    _wait(lambda: win.admin.verify_info.text().startswith(("✔", "✘")))
     shot("admin")
     win.admin.buttons["x_report"].click()
     _wait(lambda: "→" in win.admin.verify_info.text())
