@@ -51,7 +51,6 @@ ends the command quietly with 1.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import os
@@ -64,6 +63,8 @@ from ledger.errors import LedgerPackageError
 from ledger.schema import MIGRATIONS, migrate
 from ledger.server import DB_ENV, HOME_ENV
 from sync import keyfile, keys, pins, vocab
+from sync.clitools import Parser, iso_date, month, positive, writable_file
+from sync.clitools import tcp_port as port
 from sync.platform import dirs
 
 DEFAULT_PORT = 8700
@@ -77,68 +78,6 @@ class UsageError(LedgerPackageError):
     """The command line names something that is not there (exit 2, like argparse's)."""
 
     code = "usage"
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with a bad command line told in one line (not the whole usage)."""
-
-    def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def iso_date(text: str) -> str:
-    """argparse type: a calendar day, YYYY-MM-DD."""
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
-
-
-def month(text: str) -> str:
-    """argparse type: a month, YYYY-MM (2024-13 is not one)."""
-    try:
-        if len(text) != 7:
-            raise ValueError
-        return dt.date.fromisoformat(f"{text}-01").isoformat()[:7]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a month (YYYY-MM): {text!r}") from None
-
-
-def port(text: str) -> int:
-    """argparse type: a TCP port, 1-65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"not a TCP port (1-65535): {text!r}")
-    return value
-
-
-def positive(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
-    return value
-
-
-def writable_file(text: str) -> Path:
-    """argparse type: a file to write, in a directory that exists (checked before the work)."""
-    path = Path(text)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a directory, not a file")
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {text}: no directory {parent}")
-    if not os.access(parent, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write {text}: {parent} is not writable")
-    return path
 
 
 def default_home() -> Path:
